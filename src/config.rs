@@ -1,0 +1,198 @@
+//! Layered settings: the embedded `config/default.toml`, then `config/{YIQI_ENV}.toml`
+//! (also embedded, so the binary runs from any directory), then `YIQI__SECTION__KEY`
+//! variables and `DATABASE_URL`. Unknown keys are rejected.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+const DEFAULT: &str = include_str!("../config/default.toml");
+const PRODUCTION: &str = include_str!("../config/production.toml");
+const TEST: &str = include_str!("../config/test.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub demo: DemoSettings,
+    pub log: LogSettings,
+    pub catalogue: CatalogueSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: Secret,
+    pub pool_size: u32,
+    pub pool_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSettings {
+    pub seed_on_empty: bool,
+    pub scale: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueSettings {
+    pub counts_ttl_secs: u64,
+}
+
+/// A value that must never reach a log line: `Debug` and `Display` print a placeholder.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The environment named by `YIQI_ENV`: `local` (default), `production` or `test`.
+pub fn environment() -> String {
+    std::env::var("YIQI_ENV").unwrap_or_else(|_| "local".to_owned())
+}
+
+impl Settings {
+    /// Settings for `environment`, with the process environment's overrides applied.
+    pub fn load(environment: &str) -> anyhow::Result<Settings> {
+        Self::load_from(environment, std::env::vars())
+    }
+
+    /// As [`Settings::load`], reading overrides from `vars` instead of the process environment.
+    pub fn load_from(
+        environment: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Settings> {
+        use config::{Config, File, FileFormat};
+        let overlay = match environment {
+            "local" => "",
+            "production" => PRODUCTION,
+            "test" => TEST,
+            other => anyhow::bail!(
+                "YIQI_ENV={other} is not an environment; use local, production or test"
+            ),
+        };
+        let vars: std::collections::HashMap<String, String> = vars.into_iter().collect();
+        let mut builder = Config::builder()
+            .add_source(File::from_str(DEFAULT, FileFormat::Toml))
+            .add_source(File::from_str(overlay, FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix("YIQI")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(vars.clone())),
+            );
+        if let Some(url) = vars.get("DATABASE_URL").filter(|u| !u.is_empty()) {
+            builder = builder.set_override("database.url", url.as_str())?;
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        if settings.database.pool_size == 0 {
+            anyhow::bail!("database.pool_size must be at least 1");
+        }
+        if settings.demo.scale == 0 {
+            anyhow::bail!("demo.scale must be at least 1");
+        }
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn every_shipped_environment_parses() {
+        for env in ["local", "production", "test"] {
+            Settings::load_from(env, vars(&[])).unwrap();
+        }
+    }
+
+    #[test]
+    fn variables_override_files() {
+        let s = Settings::load_from(
+            "local",
+            vars(&[
+                ("YIQI__SERVER__BIND", "0.0.0.0:9999"),
+                ("DATABASE_URL", "postgres://x@localhost/db"),
+                ("YIQI__DEMO__SEED_ON_EMPTY", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.bind, "0.0.0.0:9999");
+        assert_eq!(s.database.url.expose(), "postgres://x@localhost/db");
+        assert!(!s.demo.seed_on_empty);
+        assert!(
+            Settings::load_from("production", vars(&[]))
+                .unwrap()
+                .demo
+                .seed_on_empty
+                == false
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Settings::load_from("local", vars(&[("YIQI__SERVER__BINDD", "x")])).unwrap_err();
+        assert!(err.to_string().contains("bindd"), "{err}");
+        assert!(Settings::load_from("staging", vars(&[])).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Settings::load_from(
+            "local",
+            vars(&[("DATABASE_URL", "postgres://u:hunter2@h/d")]),
+        )
+        .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,323 @@
+//! Storage on both backends: one connection enum over PostgreSQL and bundled SQLite, an r2d2
+//! pool whose manager picks the backend from the URL scheme, embedded per-backend migrations,
+//! and the few places where the backends must be told apart.
+
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{AppError, AppResult};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// The query backend of [`DbConnection`], for boxed queries.
+pub type Db = <DbConnection as Connection>::Backend;
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Where the database is, as read from a URL: the scheme picks the backend explicitly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Postgres(String),
+    /// A SQLite file, created if `create` is set (the URL said `sqlite://`).
+    Sqlite {
+        path: String,
+        create: bool,
+    },
+}
+
+impl Target {
+    pub fn parse(url: &str) -> anyhow::Result<Target> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Target::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            anyhow::ensure!(!path.is_empty(), "DATABASE_URL sqlite:// names no file");
+            return Ok(Target::Sqlite {
+                path: path.to_owned(),
+                create: true,
+            });
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            anyhow::bail!(
+                "DATABASE_URL scheme {scheme}:// is not supported; use sqlite://PATH or postgres://…"
+            );
+        }
+        anyhow::ensure!(!url.is_empty(), "DATABASE_URL is empty");
+        // A bare path must name an existing file, so a typo never creates an empty database.
+        anyhow::ensure!(
+            Path::new(url).is_file(),
+            "no SQLite database at {url}; write sqlite://{url} to create one"
+        );
+        Ok(Target::Sqlite {
+            path: url.to_owned(),
+            create: false,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Target::Postgres(_) => Backend::Postgres,
+            Target::Sqlite { .. } => Backend::Sqlite,
+        }
+    }
+
+    /// What may be logged: the backend and place, never a password.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Postgres(url) => {
+                let after_scheme = url.split_once("://").map_or("", |(_, rest)| rest);
+                let host = after_scheme
+                    .rsplit_once('@')
+                    .map_or(after_scheme, |(_, h)| h);
+                let host = host.split('?').next().unwrap_or(host);
+                format!("postgres://{host}")
+            }
+            Target::Sqlite { path, .. } => format!("sqlite://{path}"),
+        }
+    }
+
+    fn connect(&self) -> anyhow::Result<DbConnection> {
+        match self {
+            Target::Postgres(url) => {
+                let conn = PgConnection::establish(url)
+                    .with_context(|| format!("cannot connect to {}", self.describe()))?;
+                Ok(DbConnection::Pg(conn))
+            }
+            Target::Sqlite { path, create } => {
+                if *create {
+                    if let Some(dir) = Path::new(path)
+                        .parent()
+                        .filter(|d| !d.as_os_str().is_empty())
+                    {
+                        std::fs::create_dir_all(dir)
+                            .with_context(|| format!("cannot create {}", dir.display()))?;
+                    }
+                }
+                let mut conn = SqliteConnection::establish(path)
+                    .with_context(|| format!("cannot open {}", self.describe()))?;
+                // Per connection: these pragmas are not stored in the file (but WAL is, harmlessly).
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                     PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                )
+                .context("cannot set SQLite pragmas")?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// r2d2 manager that establishes connections for one [`Target`], showing the real error.
+#[derive(Debug)]
+pub struct Manager {
+    target: Target,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct ConnectError(anyhow::Error);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectError> {
+        self.target.connect().map_err(ConnectError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| ConnectError(e.into()))
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Opens the pool after one direct connection attempt, so a wrong URL or a down server
+/// reports its own error instead of r2d2's time-out.
+pub fn connect_pool(url: &str, size: u32, timeout: Duration) -> anyhow::Result<(Pool, Backend)> {
+    let target = Target::parse(url)?;
+    let backend = target.backend();
+    let first = target.connect()?;
+    drop(first);
+    let pool = r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(timeout)
+        .test_on_check_out(false)
+        .build(Manager { target })
+        .context("cannot open the connection pool")?;
+    Ok((pool, backend))
+}
+
+/// Runs pending migrations of the connection's backend; returns how many ran.
+pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let ran = match conn {
+        DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(ran.len())
+}
+
+/// Reverts every migration of the connection's backend (used by the migration tests).
+pub fn revert_all(conn: &mut DbConnection) -> anyhow::Result<()> {
+    match conn {
+        DbConnection::Pg(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(drop),
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(drop),
+    }
+    .map_err(|e| anyhow::anyhow!("revert failed: {e}"))
+}
+
+pub fn backend_of(conn: &DbConnection) -> Backend {
+    match conn {
+        DbConnection::Pg(_) => Backend::Postgres,
+        DbConnection::Sqlite(_) => Backend::Sqlite,
+    }
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool: the one way handlers reach
+/// the database.
+pub async fn run<T, F>(pool: &Pool, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock up
+/// front: a deferred transaction that upgrades later can fail with "database is locked"
+/// despite busy_timeout. On PostgreSQL it is a plain transaction; callers lock rows they check.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            commit(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The caller's error matters more than a failed rollback, which poisons the
+            // connection anyway and makes r2d2 drop it.
+            let _ = rollback(conn);
+            Err(err)
+        }
+    }
+}
+
+fn commit(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+        DbConnection::Pg(c) => AnsiTransactionManager::commit_transaction(c),
+    }
+}
+
+fn rollback(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+        DbConnection::Pg(c) => AnsiTransactionManager::rollback_transaction(c),
+    }
+}
+
+/// Is the database answering? For `/ready`.
+pub fn ping(conn: &mut DbConnection) -> AppResult<()> {
+    conn.batch_execute("SELECT 1").map_err(AppError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_picks_the_backend() {
+        assert_eq!(
+            Target::parse("postgres://u:p@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Target::parse("sqlite://data/x.db").unwrap(),
+            Target::Sqlite {
+                path: "data/x.db".into(),
+                create: true
+            }
+        );
+        let err = Target::parse("mysql://h/db").unwrap_err().to_string();
+        assert!(err.contains("mysql://"), "{err}");
+        let err = Target::parse("no/such/file.db").unwrap_err().to_string();
+        assert!(err.contains("sqlite://no/such/file.db"), "{err}");
+    }
+
+    #[test]
+    fn descriptions_hide_passwords() {
+        let t =
+            Target::parse("postgres://yiqi:hunter2@db.example:5432/yiqi?sslmode=require").unwrap();
+        assert_eq!(t.describe(), "postgres://db.example:5432/yiqi");
+    }
+}
+
+/// After rows were inserted with explicit ids (the demo seed), moves PostgreSQL's identity
+/// sequences past them so that later inserts get fresh ids. SQLite's rowid needs nothing.
+pub fn after_explicit_ids(conn: &mut DbConnection) -> QueryResult<()> {
+    if let DbConnection::Pg(c) = conn {
+        for table in ["sub_platforms", "units", "instruments"] {
+            c.batch_execute(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                 COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// Multi-row INSERT. The multi-connection cannot build one (its backend has no batch-insert
+/// dialect), so the statement is built for the inner connection's own backend.
+#[macro_export]
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConnection::Sqlite(c) => {
+                diesel::insert_into($table).values($rows).execute(c)
+            }
+        }
+    };
+}

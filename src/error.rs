@@ -1,0 +1,184 @@
+//! The one error type of the HTTP layer, rendered as RFC 9457 `application/problem+json`
+//! with a stable `code`. Stores return `diesel::result::Error`; services and handlers turn it
+//! into `AppError` through `From`, which decides what a client may see: never SQL or internals.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// A query parameter or field that cannot be understood.
+    #[error("{field}: {message}")]
+    BadRequest { field: String, message: String },
+    /// Well-formed input that breaks a rule.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The database is busy or unreachable; the client may retry.
+    #[error("service temporarily unavailable")]
+    Unavailable { retry_after_secs: u32 },
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(err.into())
+    }
+
+    /// The stable, machine-readable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound { .. } => "not_found",
+            AppError::BadRequest { .. } => "bad_request",
+            AppError::Invalid { .. } => "validation_failed",
+            AppError::Conflict { code, .. } => code,
+            AppError::Unavailable { .. } => "unavailable",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            AppError::NotFound { .. } => "未找到 Not found",
+            AppError::BadRequest { .. } => "请求参数有误 Bad request",
+            AppError::Invalid { .. } => "输入不符合要求 Validation failed",
+            AppError::Conflict { .. } => "与现有数据冲突 Conflict",
+            AppError::Unavailable { .. } => "服务暂时不可用 Service unavailable",
+            AppError::Internal(_) => "服务器内部错误 Internal error",
+        }
+    }
+
+    /// Problem details as sent to the client.
+    pub fn problem(&self) -> Problem {
+        let field = match self {
+            AppError::BadRequest { field, .. } | AppError::Invalid { field, .. } => {
+                Some(field.clone())
+            }
+            _ => None,
+        };
+        Problem {
+            kind: "about:blank",
+            title: self.title(),
+            status: self.status_code().as_u16(),
+            code: self.code(),
+            detail: self.to_string(),
+            field,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub code: &'static str,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(err) = self {
+            // The cause goes to the log (with the request id of the current span), not to the client.
+            tracing::error!(error = ?err, "internal error");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let AppError::Unavailable { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<DieselError> for AppError {
+    fn from(err: DieselError) -> Self {
+        match &err {
+            DieselError::NotFound => AppError::NotFound { what: "record" },
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                AppError::Conflict {
+                    code: "already_exists",
+                    message: "a record with the same unique value already exists".to_owned(),
+                }
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                AppError::Conflict {
+                    code: "reference_conflict",
+                    message: "the record refers to, or is referred to by, another record"
+                        .to_owned(),
+                }
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                AppError::Unavailable {
+                    retry_after_secs: 1,
+                }
+            }
+            // SQLite reports lock contention past busy_timeout as an unknown error.
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("database is locked") =>
+            {
+                AppError::Unavailable {
+                    retry_after_secs: 1,
+                }
+            }
+            _ => AppError::Internal(err.into()),
+        }
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(err: r2d2::Error) -> Self {
+        tracing::warn!(error = %err, "no database connection available");
+        AppError::Unavailable {
+            retry_after_secs: 2,
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(err: actix_web::error::BlockingError) -> Self {
+        AppError::internal(anyhow::anyhow!("blocking task failed: {err}"))
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(err: askama::Error) -> Self {
+        AppError::internal(err)
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

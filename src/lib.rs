@@ -1,0 +1,134 @@
+//! yiqi (仪器): a booking service for shared research instruments.
+//!
+//! `Application::build` wires settings, the database and the route table (the one place all
+//! routes are listed); `main.rs` only parses the command line.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod navigation;
+pub mod params;
+pub mod seed;
+pub mod telemetry;
+pub mod types;
+pub mod web;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Compress};
+use actix_web::{web as aw, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::db::{Backend, Pool};
+use crate::error::AppResult;
+use crate::navigation::service::Catalogue;
+
+/// What every handler shares.
+pub struct AppState {
+    pub pool: Pool,
+    pub backend: Backend,
+    pub catalogue: Catalogue,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl Application {
+    /// Connects, migrates, seeds the demo platform into an empty database when configured,
+    /// and binds the listener (port 0 picks a free one, as the tests do).
+    pub fn build(settings: &Settings) -> anyhow::Result<Application> {
+        let state = prepare(settings)?;
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = aw::Data::new(state);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(Compress::default())
+                .wrap(from_fn(telemetry::echo_request_id))
+                .wrap(TracingLogger::default())
+                .configure(routes)
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        tracing::info!(port, "listening on {}", settings.server.bind);
+        Ok(Application {
+            server: server.run(),
+            port,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Database work done before serving.
+fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
+    let (pool, backend) = db::connect_pool(
+        settings.database.url.expose(),
+        settings.database.pool_size,
+        Duration::from_secs(settings.database.pool_timeout_secs),
+    )?;
+    let mut conn = pool.get().context("no database connection")?;
+    let ran = db::migrate(&mut conn)?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "database migrated");
+    }
+    if settings.demo.seed_on_empty && seed::is_empty(&mut conn)? {
+        tracing::info!(
+            scale = settings.demo.scale,
+            "empty database: loading the demo platform"
+        );
+        let summary = seed::demo(&mut conn, settings.demo.scale)?;
+        tracing::info!(%summary, "demo platform loaded");
+    }
+    let catalogue = Catalogue::load(
+        &mut conn,
+        Duration::from_secs(settings.catalogue.counts_ttl_secs),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot load the category tree: {e}"))?;
+    drop(conn);
+    Ok(AppState {
+        pool,
+        backend,
+        catalogue,
+    })
+}
+
+/// The route table: every path the service answers.
+fn routes(cfg: &mut aw::ServiceConfig) {
+    cfg.route("/health", aw::get().to(health))
+        .route("/ready", aw::get().to(ready))
+        .service(aw::scope("/api/v1").configure(navigation::routes))
+        .configure(web::routes)
+        .default_service(aw::to(web::not_found));
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+#[tracing::instrument(name = "ready", skip_all)]
+async fn ready(state: aw::Data<AppState>) -> AppResult<HttpResponse> {
+    db::run(&state.pool, db::ping).await?;
+    let backend = match state.backend {
+        Backend::Postgres => "postgres",
+        Backend::Sqlite => "sqlite",
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": backend })))
+}

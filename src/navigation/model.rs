@@ -1,0 +1,269 @@
+//! Catalogue rows (as stored) and the shapes the API and pages show.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{instruments, sub_platforms, units};
+use crate::types::{code_enum, InstrumentId, SubPlatformId, UnitId, Yuan};
+
+code_enum! {
+    /// What kind of organisation a host unit is.
+    pub enum UnitKind {
+        University = "university" / "高等院校",
+        Institute = "institute" / "科研院所",
+        Enterprise = "enterprise" / "企业",
+        Hospital = "hospital" / "医疗机构",
+        TestingBody = "testing_body" / "检验检测机构",
+        Other = "other" / "其他",
+    }
+}
+
+code_enum! {
+    /// 共享方式: who may use the instrument.
+    pub enum ShareMode {
+        External = "external" / "外部共享",
+        Internal = "internal" / "内部共享",
+        NotShared = "none" / "不共享",
+    }
+}
+
+code_enum! {
+    /// 运行状态 as the national spec lists them.
+    pub enum RunStatus {
+        Normal = "normal" / "正常",
+        Standby = "standby" / "待机",
+        OccasionalFault = "occasional_fault" / "偶有故障",
+        FrequentFault = "frequent_fault" / "故障频繁",
+        AwaitingRepair = "awaiting_repair" / "待修",
+        AwaitingScrap = "awaiting_scrap" / "待报废",
+    }
+}
+
+code_enum! {
+    /// 资金来源.
+    pub enum FundingSource {
+        Central = "central" / "中央财政",
+        Local = "local" / "地方财政",
+        Own = "own" / "单位自有",
+        Other = "other" / "其他",
+    }
+}
+
+code_enum! {
+    /// 取得方式.
+    pub enum Acquisition {
+        Purchase = "purchase" / "购置",
+        SelfDeveloped = "self_developed" / "研制",
+        Donation = "donation" / "赠送",
+        Other = "other" / "其他",
+    }
+}
+
+code_enum! {
+    /// 通用 / 专用: decides the Ministry of Education hour quota (1,400 h or 800 h).
+    pub enum Purpose {
+        General = "general" / "通用",
+        Dedicated = "dedicated" / "专用",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sub_platforms)]
+pub struct SubPlatformRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub sort_order: i32,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = units)]
+pub struct UnitRow {
+    pub id: i64,
+    pub sub_platform_id: i64,
+    pub name: String,
+    pub short_name: String,
+    pub kind: String,
+    pub city: String,
+    pub address: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub website: String,
+    pub description: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Every stored instrument column but the two the database derives from the category.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = instruments)]
+pub struct InstrumentRow {
+    pub id: i64,
+    pub unit_id: i64,
+    pub category_code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub asset_no: String,
+    pub model: String,
+    pub manufacturer: String,
+    pub origin_country: String,
+    pub in_service_on: Option<NaiveDate>,
+    pub original_value_yuan: i64,
+    pub specs: String,
+    pub functions: String,
+    pub service_content: String,
+    pub sharing_rules: String,
+    pub fee_reference: String,
+    pub city: String,
+    pub address: String,
+    pub department: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub photo_url: String,
+    pub share_mode: String,
+    pub run_status: String,
+    pub funding_source: String,
+    pub acquisition: String,
+    pub purpose: String,
+    pub disciplines: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The columns a list shows.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = instruments)]
+pub struct InstrumentListRow {
+    pub id: i64,
+    pub unit_id: i64,
+    pub category_code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub model: String,
+    pub manufacturer: String,
+    pub city: String,
+    pub original_value_yuan: i64,
+    pub share_mode: String,
+    pub run_status: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubPlatform {
+    pub id: SubPlatformId,
+    pub name: String,
+    pub description: String,
+    pub unit_count: i64,
+    pub instrument_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitRef {
+    pub id: UnitId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubPlatformRef {
+    pub id: SubPlatformId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unit {
+    pub id: UnitId,
+    pub sub_platform: SubPlatformRef,
+    pub name: String,
+    pub short_name: String,
+    pub kind: UnitKind,
+    pub city: String,
+    pub address: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub website: String,
+    pub description: String,
+    pub instrument_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryRef {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstrumentSummary {
+    pub id: InstrumentId,
+    pub name_zh: String,
+    pub name_en: String,
+    pub model: String,
+    pub manufacturer: String,
+    pub category: CategoryRef,
+    pub unit: UnitRef,
+    pub city: String,
+    pub original_value_yuan: Yuan,
+    pub share_mode: ShareMode,
+    pub run_status: RunStatus,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Contact {
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Instrument {
+    pub id: InstrumentId,
+    pub name_zh: String,
+    pub name_en: String,
+    pub asset_no: String,
+    /// From the class down to the instrument's own code.
+    pub category_path: Vec<CategoryRef>,
+    pub model: String,
+    pub manufacturer: String,
+    pub origin_country: String,
+    pub in_service_on: Option<NaiveDate>,
+    pub original_value_yuan: Yuan,
+    pub specs: String,
+    pub functions: String,
+    pub service_content: String,
+    pub sharing_rules: String,
+    pub fee_reference: String,
+    pub city: String,
+    pub address: String,
+    pub department: String,
+    pub contact: Contact,
+    pub photo_url: String,
+    pub share_mode: ShareMode,
+    pub run_status: RunStatus,
+    pub funding_source: FundingSource,
+    pub acquisition: Acquisition,
+    pub purpose: Purpose,
+    pub disciplines: Vec<String>,
+    pub unit: UnitRef,
+    pub sub_platform: SubPlatformRef,
+}
+
+/// A node of the category tree with the number of instruments under it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryNode {
+    pub code: String,
+    pub name: String,
+    pub instrument_count: i64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<CategoryNode>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformStats {
+    pub sub_platforms: i64,
+    pub units: i64,
+    pub instruments: i64,
+    /// Sum of original values, in yuan.
+    pub original_value_yuan: Yuan,
+}

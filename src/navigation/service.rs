@@ -1,0 +1,487 @@
+//! Navigation rules: how filters are read, how the category tree is counted, and the
+//! catalogue figures, which are cached for a few seconds because every page shows them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::model::*;
+use super::store;
+use crate::db::{self, DbConnection, Pool};
+use crate::error::{AppError, AppResult};
+use crate::params::QueryParams;
+use crate::types::{code_enum, InstrumentId, PageRequest, Paged, SubPlatformId, UnitId, Yuan};
+
+/// The national classification, loaded once at start (it changes only with a migration).
+pub struct Categories {
+    by_code: HashMap<String, Category>,
+    /// Codes in order, classes before their children's codes.
+    codes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub code: String,
+    pub parent: Option<String>,
+    pub name: String,
+}
+
+impl Categories {
+    pub fn load(conn: &mut DbConnection) -> AppResult<Categories> {
+        let rows = store::categories(conn)?;
+        let codes = rows.iter().map(|(code, _, _)| code.clone()).collect();
+        let by_code = rows
+            .into_iter()
+            .map(|(code, parent, name)| (code.clone(), Category { code, parent, name }))
+            .collect();
+        Ok(Categories { by_code, codes })
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Category> {
+        self.by_code.get(code)
+    }
+
+    pub fn name(&self, code: &str) -> String {
+        self.get(code)
+            .map_or_else(|| code.to_owned(), |c| c.name.clone())
+    }
+
+    pub fn reference(&self, code: &str) -> CategoryRef {
+        CategoryRef {
+            code: code.to_owned(),
+            name: self.name(code),
+        }
+    }
+
+    /// The chain from the class down to `code`.
+    pub fn path(&self, code: &str) -> Vec<CategoryRef> {
+        let mut path = Vec::new();
+        let mut next = self.get(code);
+        while let Some(c) = next {
+            path.push(self.reference(&c.code));
+            next = c.parent.as_deref().and_then(|p| self.get(p));
+        }
+        path.reverse();
+        path
+    }
+
+    /// The 15 top classes.
+    pub fn classes(&self) -> Vec<&Category> {
+        self.codes
+            .iter()
+            .filter_map(|c| self.get(c))
+            .filter(|c| c.parent.is_none())
+            .collect()
+    }
+
+    /// Reads a `category` parameter: a class (AA0000) or middle class (AABB00) selects
+    /// everything beneath it. The code must exist in the classification.
+    pub fn filter(&self, code: &str) -> AppResult<CategoryFilter> {
+        let valid = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+        if !valid || self.get(code).is_none() {
+            return Err(AppError::bad_request(
+                "category",
+                format!("category={code} is not a 6-digit code of the national classification"),
+            ));
+        }
+        Ok(if code.ends_with("0000") {
+            CategoryFilter::Class(code.to_owned())
+        } else if code.ends_with("00") {
+            CategoryFilter::Middle(code.to_owned())
+        } else {
+            CategoryFilter::Exact(code.to_owned())
+        })
+    }
+
+    /// The tree with the number of instruments under every node.
+    pub fn tree(&self, leaf_counts: &HashMap<String, i64>) -> Vec<CategoryNode> {
+        let mut children: HashMap<&str, Vec<&Category>> = HashMap::new();
+        for code in &self.codes {
+            if let Some(c) = self.get(code) {
+                if let Some(p) = &c.parent {
+                    children.entry(p.as_str()).or_default().push(c);
+                }
+            }
+        }
+        fn build(
+            c: &Category,
+            children: &HashMap<&str, Vec<&Category>>,
+            counts: &HashMap<String, i64>,
+        ) -> CategoryNode {
+            let kids: Vec<CategoryNode> = children
+                .get(c.code.as_str())
+                .map(|ks| ks.iter().map(|k| build(k, children, counts)).collect())
+                .unwrap_or_default();
+            let own = counts.get(&c.code).copied().unwrap_or(0);
+            CategoryNode {
+                code: c.code.clone(),
+                name: c.name.clone(),
+                instrument_count: own + kids.iter().map(|k| k.instrument_count).sum::<i64>(),
+                children: kids,
+            }
+        }
+        self.classes()
+            .into_iter()
+            .map(|c| build(c, &children, leaf_counts))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CategoryFilter {
+    Class(String),
+    Middle(String),
+    Exact(String),
+}
+
+code_enum! {
+    /// The orders an instrument list can be sorted in.
+    pub enum InstrumentSort {
+        Id = "id" / "默认",
+        Name = "name" / "名称",
+        ValueDesc = "-original_value" / "原值从高到低",
+        ValueAsc = "original_value" / "原值从低到高",
+        NewestFirst = "-in_service_on" / "启用日期从新到旧",
+        OldestFirst = "in_service_on" / "启用日期从旧到新",
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UnitFilter {
+    pub sub_platform: Option<i64>,
+    pub city: Option<String>,
+    pub kind: Option<UnitKind>,
+}
+
+impl UnitFilter {
+    pub const PARAMS: &'static [&'static str] =
+        &["sub_platform", "city", "kind", "page", "per_page"];
+
+    pub fn from_params(p: &QueryParams) -> AppResult<UnitFilter> {
+        Ok(UnitFilter {
+            sub_platform: p.id("sub_platform")?,
+            city: p.text("city", 20)?,
+            kind: p.code("kind", UnitKind::from_code, &UnitKind::codes())?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InstrumentFilter {
+    pub unit: Option<i64>,
+    pub sub_platform: Option<i64>,
+    pub category: Option<CategoryFilter>,
+    pub city: Option<String>,
+    pub share_mode: Option<ShareMode>,
+    pub status: Option<RunStatus>,
+}
+
+/// A parsed instrument-list request.
+pub struct InstrumentQuery {
+    pub filter: InstrumentFilter,
+    pub sort: InstrumentSort,
+    pub page: PageRequest,
+}
+
+impl InstrumentQuery {
+    pub const PARAMS: &'static [&'static str] = &[
+        "unit",
+        "sub_platform",
+        "category",
+        "city",
+        "share_mode",
+        "status",
+        "sort",
+        "page",
+        "per_page",
+    ];
+
+    pub fn from_params(p: &QueryParams, categories: &Categories) -> AppResult<InstrumentQuery> {
+        let category = match p.text("category", 6)? {
+            Some(code) => Some(categories.filter(&code)?),
+            None => None,
+        };
+        Ok(InstrumentQuery {
+            filter: InstrumentFilter {
+                unit: p.id("unit")?,
+                sub_platform: p.id("sub_platform")?,
+                category,
+                city: p.text("city", 20)?,
+                share_mode: p.code("share_mode", ShareMode::from_code, &ShareMode::codes())?,
+                status: p.code("status", RunStatus::from_code, &RunStatus::codes())?,
+            },
+            sort: p
+                .code("sort", InstrumentSort::from_code, &InstrumentSort::codes())?
+                .unwrap_or(InstrumentSort::Id),
+            page: p.page()?,
+        })
+    }
+}
+
+/// Figures shown on every overview, computed together by grouped queries.
+#[derive(Debug)]
+pub struct CatalogueCounts {
+    pub sub_platforms: Vec<SubPlatform>,
+    pub category_counts: HashMap<String, i64>,
+    pub cities: Vec<(String, i64)>,
+    pub stats: PlatformStats,
+}
+
+fn load_counts(conn: &mut DbConnection) -> AppResult<CatalogueCounts> {
+    let units: HashMap<i64, i64> = store::unit_counts_by_sub_platform(conn)?
+        .into_iter()
+        .collect();
+    let instruments: HashMap<i64, i64> = store::instrument_counts_by_sub_platform(conn)?
+        .into_iter()
+        .collect();
+    let sub_platforms: Vec<SubPlatform> = store::sub_platforms(conn)?
+        .into_iter()
+        .map(|row| SubPlatform {
+            id: SubPlatformId(row.id),
+            unit_count: units.get(&row.id).copied().unwrap_or(0),
+            instrument_count: instruments.get(&row.id).copied().unwrap_or(0),
+            name: row.name,
+            description: row.description,
+        })
+        .collect();
+    let (unit_total, instrument_total, value) = store::totals(conn)?;
+    Ok(CatalogueCounts {
+        stats: PlatformStats {
+            sub_platforms: sub_platforms.len() as i64,
+            units: unit_total,
+            instruments: instrument_total,
+            original_value_yuan: Yuan(value),
+        },
+        sub_platforms,
+        category_counts: store::instrument_counts_by_category(conn)?
+            .into_iter()
+            .collect(),
+        cities: store::instrument_cities(conn)?,
+    })
+}
+
+/// The navigation module's state: the classification and the cached figures.
+pub struct Catalogue {
+    pub categories: Categories,
+    counts_ttl: Duration,
+    counts: Mutex<Option<(Instant, Arc<CatalogueCounts>)>>,
+}
+
+impl Catalogue {
+    pub fn load(conn: &mut DbConnection, counts_ttl: Duration) -> AppResult<Catalogue> {
+        Ok(Catalogue {
+            categories: Categories::load(conn)?,
+            counts_ttl,
+            counts: Mutex::new(None),
+        })
+    }
+
+    /// The figures, at most `counts_ttl` old. Concurrent misses may both compute; that is
+    /// cheaper than making every request wait on one lock.
+    pub async fn counts(&self, pool: &Pool) -> AppResult<Arc<CatalogueCounts>> {
+        if let Some(fresh) = self.cached_counts() {
+            return Ok(fresh);
+        }
+        let counts = Arc::new(db::run(pool, load_counts).await?);
+        if let Ok(mut slot) = self.counts.lock() {
+            *slot = Some((Instant::now(), counts.clone()));
+        }
+        Ok(counts)
+    }
+
+    fn cached_counts(&self) -> Option<Arc<CatalogueCounts>> {
+        let slot = self.counts.lock().ok()?;
+        match &*slot {
+            Some((at, counts)) if at.elapsed() < self.counts_ttl => Some(counts.clone()),
+            _ => None,
+        }
+    }
+
+    pub async fn category_tree(&self, pool: &Pool) -> AppResult<Vec<CategoryNode>> {
+        let counts = self.counts(pool).await?;
+        Ok(self.categories.tree(&counts.category_counts))
+    }
+
+    pub async fn sub_platform(&self, pool: &Pool, id: i64) -> AppResult<SubPlatform> {
+        self.counts(pool)
+            .await?
+            .sub_platforms
+            .iter()
+            .find(|s| s.id.0 == id)
+            .cloned()
+            .ok_or(AppError::NotFound {
+                what: "sub-platform",
+            })
+    }
+}
+
+fn unit_from_row(
+    row: UnitRow,
+    sub_platform_name: String,
+    instrument_count: i64,
+) -> AppResult<Unit> {
+    let kind = UnitKind::from_code(&row.kind).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!("unit {} has kind {}", row.id, row.kind))
+    })?;
+    Ok(Unit {
+        id: UnitId(row.id),
+        sub_platform: SubPlatformRef {
+            id: SubPlatformId(row.sub_platform_id),
+            name: sub_platform_name,
+        },
+        name: row.name,
+        short_name: row.short_name,
+        kind,
+        city: row.city,
+        address: row.address,
+        contact_name: row.contact_name,
+        contact_phone: row.contact_phone,
+        contact_email: row.contact_email,
+        website: row.website,
+        description: row.description,
+        instrument_count,
+    })
+}
+
+/// A page of units with their sub-platform names and instrument counts (three queries).
+pub fn list_units(
+    conn: &mut DbConnection,
+    f: &UnitFilter,
+    page: PageRequest,
+) -> AppResult<Paged<Unit>> {
+    let (rows, total) = store::list_units(conn, f, page)?;
+    let unit_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut sp_ids: Vec<i64> = rows.iter().map(|r| r.sub_platform_id).collect();
+    sp_ids.sort_unstable();
+    sp_ids.dedup();
+    let counts: HashMap<i64, i64> = store::instrument_counts_for_units(conn, &unit_ids)?
+        .into_iter()
+        .collect();
+    let names: HashMap<i64, String> = store::sub_platform_names(conn, &sp_ids)?
+        .into_iter()
+        .collect();
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let sp = names.get(&row.sub_platform_id).cloned().unwrap_or_default();
+            let n = counts.get(&row.id).copied().unwrap_or(0);
+            unit_from_row(row, sp, n)
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Paged::new(items, total, page))
+}
+
+pub fn get_unit(conn: &mut DbConnection, id: i64) -> AppResult<Unit> {
+    let row = store::find_unit(conn, id)?.ok_or(AppError::NotFound { what: "unit" })?;
+    let sp = store::sub_platform_names(conn, &[row.sub_platform_id])?
+        .pop()
+        .map(|(_, name)| name)
+        .unwrap_or_default();
+    let count = store::instrument_counts_for_units(conn, &[id])?
+        .pop()
+        .map_or(0, |(_, n)| n);
+    unit_from_row(row, sp, count)
+}
+
+fn decode<T>(what: &str, id: i64, code: &str, parse: impl Fn(&str) -> Option<T>) -> AppResult<T> {
+    parse(code)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("instrument {id} has {what} {code}")))
+}
+
+pub fn list_instruments(
+    conn: &mut DbConnection,
+    categories: &Categories,
+    q: &InstrumentQuery,
+) -> AppResult<Paged<InstrumentSummary>> {
+    let (rows, total) = store::list_instruments(conn, &q.filter, q.sort, q.page)?;
+    let mut unit_ids: Vec<i64> = rows.iter().map(|r| r.unit_id).collect();
+    unit_ids.sort_unstable();
+    unit_ids.dedup();
+    let unit_names: HashMap<i64, String> =
+        store::unit_names(conn, &unit_ids)?.into_iter().collect();
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            Ok(InstrumentSummary {
+                id: InstrumentId(r.id),
+                share_mode: decode("share_mode", r.id, &r.share_mode, ShareMode::from_code)?,
+                run_status: decode("run_status", r.id, &r.run_status, RunStatus::from_code)?,
+                category: categories.reference(&r.category_code),
+                unit: UnitRef {
+                    id: UnitId(r.unit_id),
+                    name: unit_names.get(&r.unit_id).cloned().unwrap_or_default(),
+                },
+                name_zh: r.name_zh,
+                name_en: r.name_en,
+                model: r.model,
+                manufacturer: r.manufacturer,
+                city: r.city,
+                original_value_yuan: Yuan(r.original_value_yuan),
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Paged::new(items, total, q.page))
+}
+
+pub fn get_instrument(
+    conn: &mut DbConnection,
+    categories: &Categories,
+    id: i64,
+) -> AppResult<Instrument> {
+    let r = store::find_instrument(conn, id)?.ok_or(AppError::NotFound { what: "instrument" })?;
+    let unit = store::find_unit(conn, r.unit_id)?.ok_or(AppError::NotFound { what: "unit" })?;
+    let sp_name = store::sub_platform_names(conn, &[unit.sub_platform_id])?
+        .pop()
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    let disciplines: Vec<String> = serde_json::from_str(&r.disciplines).map_err(|e| {
+        AppError::internal(anyhow::anyhow!(
+            "instrument {id} disciplines are not JSON: {e}"
+        ))
+    })?;
+    Ok(Instrument {
+        id: InstrumentId(r.id),
+        share_mode: decode("share_mode", id, &r.share_mode, ShareMode::from_code)?,
+        run_status: decode("run_status", id, &r.run_status, RunStatus::from_code)?,
+        funding_source: decode(
+            "funding_source",
+            id,
+            &r.funding_source,
+            FundingSource::from_code,
+        )?,
+        acquisition: decode("acquisition", id, &r.acquisition, Acquisition::from_code)?,
+        purpose: decode("purpose", id, &r.purpose, Purpose::from_code)?,
+        category_path: categories.path(&r.category_code),
+        unit: UnitRef {
+            id: UnitId(unit.id),
+            name: unit.name,
+        },
+        sub_platform: SubPlatformRef {
+            id: SubPlatformId(unit.sub_platform_id),
+            name: sp_name,
+        },
+        disciplines,
+        name_zh: r.name_zh,
+        name_en: r.name_en,
+        asset_no: r.asset_no,
+        model: r.model,
+        manufacturer: r.manufacturer,
+        origin_country: r.origin_country,
+        in_service_on: r.in_service_on,
+        original_value_yuan: Yuan(r.original_value_yuan),
+        specs: r.specs,
+        functions: r.functions,
+        service_content: r.service_content,
+        sharing_rules: r.sharing_rules,
+        fee_reference: r.fee_reference,
+        city: r.city,
+        address: r.address,
+        department: r.department,
+        contact: Contact {
+            name: r.contact_name,
+            phone: r.contact_phone,
+            email: r.contact_email,
+        },
+        photo_url: r.photo_url,
+    })
+}

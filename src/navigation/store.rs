@@ -1,0 +1,214 @@
+//! Catalogue queries. Every list is one page plus one count; every count is a grouped query.
+
+use diesel::dsl::{count_star, sql};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use super::model::{InstrumentListRow, InstrumentRow, SubPlatformRow, UnitRow};
+use super::service::{CategoryFilter, InstrumentFilter, InstrumentSort, UnitFilter};
+use crate::db::schema::{categories, instruments, sub_platforms, units};
+use crate::db::{Db, DbConnection};
+use crate::types::PageRequest;
+
+pub fn categories(conn: &mut DbConnection) -> QueryResult<Vec<(String, Option<String>, String)>> {
+    categories::table
+        .select((
+            categories::code,
+            categories::parent_code,
+            categories::name_zh,
+        ))
+        .order(categories::code)
+        .load(conn)
+}
+
+pub fn sub_platforms(conn: &mut DbConnection) -> QueryResult<Vec<SubPlatformRow>> {
+    sub_platforms::table
+        .select(SubPlatformRow::as_select())
+        .order((sub_platforms::sort_order, sub_platforms::id))
+        .load(conn)
+}
+
+pub fn unit_counts_by_sub_platform(conn: &mut DbConnection) -> QueryResult<Vec<(i64, i64)>> {
+    units::table
+        .group_by(units::sub_platform_id)
+        .select((units::sub_platform_id, count_star()))
+        .load(conn)
+}
+
+pub fn instrument_counts_by_sub_platform(conn: &mut DbConnection) -> QueryResult<Vec<(i64, i64)>> {
+    instruments::table
+        .inner_join(units::table)
+        .group_by(units::sub_platform_id)
+        .select((units::sub_platform_id, count_star()))
+        .load(conn)
+}
+
+pub fn instrument_counts_by_category(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    instruments::table
+        .group_by(instruments::category_code)
+        .select((instruments::category_code, count_star()))
+        .load(conn)
+}
+
+/// (units, instruments, sum of original values in yuan).
+pub fn totals(conn: &mut DbConnection) -> QueryResult<(i64, i64, i64)> {
+    let units = units::table.count().get_result(conn)?;
+    // SUM of a BIGINT is NUMERIC on PostgreSQL; cast it back so both backends return a BIGINT.
+    let (instruments, value) = instruments::table
+        .select((
+            count_star(),
+            sql::<BigInt>("CAST(COALESCE(SUM(original_value_yuan), 0) AS BIGINT)"),
+        ))
+        .get_result(conn)?;
+    Ok((units, instruments, value))
+}
+
+pub fn find_sub_platform(conn: &mut DbConnection, id: i64) -> QueryResult<Option<SubPlatformRow>> {
+    sub_platforms::table
+        .find(id)
+        .select(SubPlatformRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+fn filtered_units(f: &UnitFilter) -> units::BoxedQuery<'static, Db> {
+    let mut q = units::table.into_boxed();
+    if let Some(sp) = f.sub_platform {
+        q = q.filter(units::sub_platform_id.eq(sp));
+    }
+    if let Some(city) = &f.city {
+        q = q.filter(units::city.eq(city.clone()));
+    }
+    if let Some(kind) = f.kind {
+        q = q.filter(units::kind.eq(kind.code()));
+    }
+    q
+}
+
+pub fn list_units(
+    conn: &mut DbConnection,
+    f: &UnitFilter,
+    page: PageRequest,
+) -> QueryResult<(Vec<UnitRow>, i64)> {
+    let rows = filtered_units(f)
+        .select(UnitRow::as_select())
+        .order(units::id)
+        .limit(page.per_page)
+        .offset(page.offset())
+        .load(conn)?;
+    let total = filtered_units(f).count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+pub fn find_unit(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UnitRow>> {
+    units::table
+        .find(id)
+        .select(UnitRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn sub_platform_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    sub_platforms::table
+        .filter(sub_platforms::id.eq_any(ids))
+        .select((sub_platforms::id, sub_platforms::name))
+        .load(conn)
+}
+
+pub fn unit_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    units::table
+        .filter(units::id.eq_any(ids))
+        .select((units::id, units::name))
+        .load(conn)
+}
+
+pub fn instrument_counts_for_units(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<(i64, i64)>> {
+    instruments::table
+        .filter(instruments::unit_id.eq_any(ids))
+        .group_by(instruments::unit_id)
+        .select((instruments::unit_id, count_star()))
+        .load(conn)
+}
+
+fn filtered_instruments(f: &InstrumentFilter) -> instruments::BoxedQuery<'static, Db> {
+    let mut q = instruments::table.into_boxed();
+    if let Some(unit) = f.unit {
+        q = q.filter(instruments::unit_id.eq(unit));
+    }
+    if let Some(sp) = f.sub_platform {
+        q = q.filter(
+            instruments::unit_id.eq_any(
+                units::table
+                    .filter(units::sub_platform_id.eq(sp))
+                    .select(units::id),
+            ),
+        );
+    }
+    match &f.category {
+        Some(CategoryFilter::Class(code)) => {
+            q = q.filter(instruments::category_l1.eq(code.clone()))
+        }
+        Some(CategoryFilter::Middle(code)) => {
+            q = q.filter(instruments::category_l2.eq(code.clone()))
+        }
+        Some(CategoryFilter::Exact(code)) => {
+            q = q.filter(instruments::category_code.eq(code.clone()))
+        }
+        None => {}
+    }
+    if let Some(city) = &f.city {
+        q = q.filter(instruments::city.eq(city.clone()));
+    }
+    if let Some(mode) = f.share_mode {
+        q = q.filter(instruments::share_mode.eq(mode.code()));
+    }
+    if let Some(status) = f.status {
+        q = q.filter(instruments::run_status.eq(status.code()));
+    }
+    q
+}
+
+pub fn list_instruments(
+    conn: &mut DbConnection,
+    f: &InstrumentFilter,
+    sort: InstrumentSort,
+    page: PageRequest,
+) -> QueryResult<(Vec<InstrumentListRow>, i64)> {
+    let q = filtered_instruments(f).select(InstrumentListRow::as_select());
+    // Every order ends on the id so that pages never overlap or skip rows.
+    let q = match sort {
+        InstrumentSort::Id => q.order(instruments::id),
+        InstrumentSort::Name => q.order((instruments::name_zh, instruments::id)),
+        InstrumentSort::ValueDesc => {
+            q.order((instruments::original_value_yuan.desc(), instruments::id))
+        }
+        InstrumentSort::ValueAsc => q.order((instruments::original_value_yuan, instruments::id)),
+        InstrumentSort::NewestFirst => {
+            q.order((instruments::in_service_on.desc(), instruments::id))
+        }
+        InstrumentSort::OldestFirst => q.order((instruments::in_service_on, instruments::id)),
+    };
+    let rows = q.limit(page.per_page).offset(page.offset()).load(conn)?;
+    let total = filtered_instruments(f).count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+pub fn find_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<Option<InstrumentRow>> {
+    instruments::table
+        .find(id)
+        .select(InstrumentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Distinct cities with instruments, for the filter menus.
+pub fn instrument_cities(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    instruments::table
+        .group_by(instruments::city)
+        .select((instruments::city, count_star()))
+        .order(count_star().desc())
+        .load(conn)
+}

@@ -1,0 +1,333 @@
+//! The demo platform: a deterministic (fixed-seed) Jilin-like catalogue of 13 sub-platforms,
+//! 72 host units and 1,940 instruments, multiplied by `scale` for load work.
+
+mod data;
+
+use std::fmt;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{instruments, sub_platforms, units};
+use crate::db::{self, DbConnection};
+use crate::navigation::model::{InstrumentRow, SubPlatformRow, UnitRow};
+use data::{InstrumentType, INSTRUMENT_TYPES};
+
+/// The province's published figures at scale 1.
+pub const UNITS_AT_SCALE_1: usize = 72;
+pub const INSTRUMENTS_AT_SCALE_1: usize = 1940;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub sub_platforms: usize,
+    pub units: usize,
+    pub instruments: usize,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} sub-platforms, {} host units, {} instruments",
+            self.sub_platforms, self.units, self.instruments
+        )
+    }
+}
+
+/// True when the catalogue holds no sub-platform yet.
+pub fn is_empty(conn: &mut DbConnection) -> anyhow::Result<bool> {
+    let n: i64 = sub_platforms::table.count().get_result(conn)?;
+    Ok(n == 0)
+}
+
+/// SplitMix64: tiny, fast and fixed forever, so the demo data never changes with a crate update.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in lo..=hi.
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % ((hi - lo + 1) as u64)) as i64
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+    /// Index chosen with the given weights.
+    fn weighted(&mut self, weights: &[u32]) -> usize {
+        let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+        let mut x = self.next() % total;
+        for (i, &w) in weights.iter().enumerate() {
+            if x < u64::from(w) {
+                return i;
+            }
+            x -= u64::from(w);
+        }
+        weights.len() - 1
+    }
+}
+
+fn fixed_time() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2025, 12, 31)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or_default()
+}
+
+fn city_info(city: &str) -> (&'static str, &'static str) {
+    data::CITIES
+        .iter()
+        .find(|(c, _, _)| *c == city)
+        .map_or(("0431", "长春市"), |(_, code, place)| (code, place))
+}
+
+fn person(rng: &mut Rng) -> String {
+    format!("{}{}", rng.pick(data::SURNAMES), rng.pick(data::GIVEN))
+}
+
+struct PlannedUnit {
+    row: UnitRow,
+    domain: String,
+    weight: u32,
+}
+
+fn plan_units(rng: &mut Rng, scale: usize) -> Vec<PlannedUnit> {
+    let now = fixed_time();
+    let mut planned = Vec::with_capacity(UNITS_AT_SCALE_1 * scale);
+    for i in 0..UNITS_AT_SCALE_1 * scale {
+        let id = i as i64 + 1;
+        let (name, short, kind, city, sp, domain, weight) = match data::UNITS.get(i) {
+            Some(&(name, short, kind, city, sp, domain, weight)) => (
+                name.to_owned(),
+                short.to_owned(),
+                kind,
+                city,
+                sp,
+                domain.to_owned(),
+                weight,
+            ),
+            None => {
+                // Beyond the named units: plausible synthetic ones with a serial number.
+                let (city, _, _) = *rng.pick(data::CITIES);
+                let prefix = *rng.pick(data::SYNTH_PREFIXES);
+                let (suffix, kind) = *rng.pick(data::SYNTH_KINDS);
+                let sp = rng.range(0, data::SUB_PLATFORMS.len() as i64 - 1) as usize;
+                let name = format!("{city}{prefix}{suffix}（{id:05}）");
+                let short = format!("{prefix}{id:05}");
+                (
+                    name,
+                    short,
+                    kind,
+                    city,
+                    sp,
+                    format!("u{id}.example.cn"),
+                    1 + (rng.next() % 3) as u32,
+                )
+            }
+        };
+        let (area, place) = city_info(city);
+        let street = rng.pick(data::STREETS);
+        planned.push(PlannedUnit {
+            row: UnitRow {
+                id,
+                sub_platform_id: sp as i64 + 1,
+                name,
+                short_name: short,
+                kind: kind.to_owned(),
+                city: city.to_owned(),
+                address: format!("吉林省{place}{street}{}号", rng.range(1, 9999)),
+                contact_name: person(rng),
+                contact_phone: format!("{area}-8{:07}", rng.range(0, 9_999_999)),
+                contact_email: format!("share@{domain}"),
+                website: format!("https://www.{domain}"),
+                description: "大型科研仪器开放共享单位，仪器向校内外及社会用户开放。".to_owned(),
+                created_at: now,
+            },
+            domain,
+            weight,
+        });
+    }
+    planned
+}
+
+/// Splits `total` over `weights` by the largest-remainder method: the counts sum to `total`.
+fn apportion(total: usize, weights: &[u32]) -> Vec<usize> {
+    let sum: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+    let mut counts: Vec<usize> = weights
+        .iter()
+        .map(|&w| (total as u64 * u64::from(w) / sum) as usize)
+        .collect();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse((total as u64 * u64::from(weights[i])) % sum));
+    let missing = total - counts.iter().sum::<usize>();
+    for &i in order.iter().take(missing) {
+        counts[i] += 1;
+    }
+    counts
+}
+
+fn pick_share_mode(rng: &mut Rng) -> &'static str {
+    ["external", "internal", "none"][rng.weighted(&[80, 15, 5])]
+}
+
+fn make_instrument(
+    rng: &mut Rng,
+    id: i64,
+    unit: &PlannedUnit,
+    seq: usize,
+    t: &InstrumentType,
+) -> InstrumentRow {
+    let (maker, country, models) = *rng.pick(t.makers);
+    let model = *rng.pick(models);
+    // 万元 with two decimals = a whole number of hundreds of yuan.
+    let value_yuan = rng.range(t.value_wan.0 * 100, t.value_wan.1 * 100) * 100;
+    let year = rng.range(2006, 2024) as i32;
+    let in_service =
+        NaiveDate::from_ymd_opt(year, rng.range(1, 12) as u32, rng.range(1, 28) as u32);
+    let (area, _) = city_info(&unit.row.city);
+    let enterprise = unit.row.kind == "enterprise";
+    let funding = if enterprise {
+        ["own", "local", "other"][rng.weighted(&[80, 15, 5])]
+    } else {
+        ["central", "local", "own", "other"][rng.weighted(&[50, 30, 17, 3])]
+    };
+    let disciplines: Vec<&str> = t
+        .disciplines
+        .iter()
+        .take(1 + (rng.next() % 3) as usize)
+        .copied()
+        .collect();
+    let hourly = (value_yuan / 10_000).clamp(50, 2000) / 10 * 10;
+    let now = fixed_time();
+    InstrumentRow {
+        id,
+        unit_id: unit.row.id,
+        category_code: t.category.to_owned(),
+        name_zh: t.name_zh.to_owned(),
+        name_en: t.name_en.to_owned(),
+        asset_no: format!("{year}{seq:05}"),
+        model: model.to_owned(),
+        manufacturer: maker.to_owned(),
+        origin_country: country.to_owned(),
+        in_service_on: in_service,
+        original_value_yuan: value_yuan,
+        specs: t.specs.to_owned(),
+        functions: t.functions.to_owned(),
+        service_content: t.service.to_owned(),
+        sharing_rules: "向校内外用户开放。机时预约需提前 1–3 个工作日提交，经仪器负责人审核后上机；独立上机须取得上机资格，送样检测约 7 个工作日出具结果。".to_owned(),
+        fee_reference: format!(
+            "校内 {} 元/小时；校外科研单位 {} 元/小时；企业 {} 元/小时（参考价，以审核确认为准）",
+            hourly,
+            hourly * 3 / 2,
+            hourly * 2
+        ),
+        city: unit.row.city.clone(),
+        address: format!("{}，{}楼{}室", unit.row.address, rng.range(1, 12), rng.range(101, 699)),
+        department: rng.pick(data::DEPARTMENTS).to_string(),
+        contact_name: person(rng),
+        contact_phone: format!("{area}-8{:07}", rng.range(0, 9_999_999)),
+        contact_email: format!("lab{seq:04}@{}", unit.domain),
+        photo_url: String::new(),
+        share_mode: pick_share_mode(rng).to_owned(),
+        run_status: ["normal", "standby", "occasional_fault", "frequent_fault", "awaiting_repair", "awaiting_scrap"]
+            [rng.weighted(&[85, 7, 4, 1, 2, 1])]
+        .to_owned(),
+        funding_source: funding.to_owned(),
+        acquisition: ["purchase", "self_developed", "donation", "other"][rng.weighted(&[92, 4, 2, 2])].to_owned(),
+        purpose: ["general", "dedicated"][rng.weighted(&[75, 25])].to_owned(),
+        disciplines: serde_json::to_string(&disciplines).unwrap_or_else(|_| "[]".to_owned()),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Rows per INSERT: well under SQLite's and PostgreSQL's bind-parameter limits.
+const BATCH: usize = 500;
+
+/// Loads the demo platform into an empty catalogue, in one write transaction.
+pub fn demo(conn: &mut DbConnection, scale: u32) -> anyhow::Result<Summary> {
+    let scale = scale.max(1) as usize;
+    let mut rng = Rng(0x7969_7169_2018_0072); // "yiqi", 2018, 72 units
+    let now = fixed_time();
+    let sub_platform_rows: Vec<SubPlatformRow> = data::SUB_PLATFORMS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, description))| SubPlatformRow {
+            id: i as i64 + 1,
+            name: (*name).to_owned(),
+            description: (*description).to_owned(),
+            sort_order: i as i32,
+            created_at: now,
+        })
+        .collect();
+    let units = plan_units(&mut rng, scale);
+    let per_unit = apportion(
+        INSTRUMENTS_AT_SCALE_1 * scale,
+        &units.iter().map(|u| u.weight).collect::<Vec<_>>(),
+    );
+
+    db::write_tx(conn, |conn| -> anyhow::Result<()> {
+        crate::insert_rows!(conn, sub_platforms::table, &sub_platform_rows)?;
+        let unit_rows: Vec<UnitRow> = units.iter().map(|u| u.row.clone()).collect();
+        for chunk in unit_rows.chunks(BATCH) {
+            crate::insert_rows!(conn, units::table, chunk)?;
+        }
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut next_id = 1;
+        for (unit, &count) in units.iter().zip(&per_unit) {
+            let sp = unit.row.sub_platform_id as usize - 1;
+            // Types of the unit's own field are five times as likely.
+            let weights: Vec<u32> = INSTRUMENT_TYPES
+                .iter()
+                .map(|t| if t.themes.contains(&sp) { 5 } else { 1 })
+                .collect();
+            for seq in 1..=count {
+                let t = &INSTRUMENT_TYPES[rng.weighted(&weights)];
+                batch.push(make_instrument(&mut rng, next_id, unit, seq, t));
+                next_id += 1;
+                if batch.len() == BATCH {
+                    crate::insert_rows!(conn, instruments::table, &batch)?;
+                    batch.clear();
+                }
+            }
+        }
+        if !batch.is_empty() {
+            crate::insert_rows!(conn, instruments::table, &batch)?;
+        }
+        db::after_explicit_ids(conn)?;
+        Ok(())
+    })?;
+    Ok(Summary {
+        sub_platforms: sub_platform_rows.len(),
+        units: units.len(),
+        instruments: per_unit.iter().sum(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apportion_keeps_the_total() {
+        let counts = apportion(1940, &data::UNITS.iter().map(|u| u.6).collect::<Vec<_>>());
+        assert_eq!(counts.len(), 72);
+        assert_eq!(counts.iter().sum::<usize>(), 1940);
+        assert!(counts.iter().all(|&c| c >= 1));
+    }
+
+    #[test]
+    fn the_reference_lists_match_the_province() {
+        assert_eq!(data::SUB_PLATFORMS.len(), 13);
+        assert_eq!(data::UNITS.len(), UNITS_AT_SCALE_1);
+        let mut names: Vec<_> = data::UNITS.iter().map(|u| u.0).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 72, "unit names are unique");
+        assert!(data::UNITS.iter().all(|u| u.4 < 13));
+    }
+}

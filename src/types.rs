@@ -1,0 +1,131 @@
+//! Types shared by every module: ids, money, coded enumerations with their Chinese labels,
+//! and paging.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Declares an id newtype: a database key that cannot be mixed up with another table's.
+macro_rules! id_type {
+    ($($name:ident),+ $(,)?) => {$(
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )+};
+}
+
+id_type!(SubPlatformId, UnitId, InstrumentId);
+
+/// Declares an enumeration stored as a short English code (with a CHECK constraint in the
+/// migrations) and shown with a Chinese label. The labels live here and nowhere else.
+macro_rules! code_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $code:literal / $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $code)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            pub fn label_zh(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            pub fn from_code(code: &str) -> Option<$name> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+
+            /// Every code, for error messages that list what is accepted.
+            pub fn codes() -> String {
+                Self::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+    };
+}
+pub(crate) use code_enum;
+
+/// An amount in yuan (元). The original value of an instrument is reported in 万元 with two
+/// decimals, which is a whole number of hundreds of yuan, so yuan as an integer loses nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Yuan(pub i64);
+
+impl Yuan {
+    /// "123.45" for 1,234,500 yuan: the 万元 figure people read, rounded half up to 0.01.
+    pub fn wan_yuan(self) -> String {
+        let hundreds = (self.0 + 50).div_euclid(100);
+        format!("{}.{:02}", hundreds / 100, hundreds % 100)
+    }
+}
+
+/// A requested page: `page` counts from 1, `per_page` is 1..=100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl PageRequest {
+    pub const MAX_PER_PAGE: i64 = 100;
+    pub const DEFAULT_PER_PAGE: i64 = 20;
+
+    pub fn offset(self) -> i64 {
+        (self.page - 1) * self.per_page
+    }
+}
+
+/// One page of a list, as every list endpoint returns it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl<T> Paged<T> {
+    pub fn new(items: Vec<T>, total: i64, req: PageRequest) -> Self {
+        Paged {
+            items,
+            total,
+            page: req.page,
+            per_page: req.per_page,
+        }
+    }
+
+    pub fn page_count(&self) -> i64 {
+        (self.total + self.per_page - 1) / self.per_page
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wan_yuan_has_two_decimals() {
+        assert_eq!(Yuan(1_234_500).wan_yuan(), "123.45");
+        assert_eq!(Yuan(500_000).wan_yuan(), "50.00");
+        assert_eq!(Yuan(0).wan_yuan(), "0.00");
+        assert_eq!(Yuan(1_249).wan_yuan(), "0.12");
+        assert_eq!(Yuan(1_250).wan_yuan(), "0.13");
+    }
+}
