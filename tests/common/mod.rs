@@ -1,0 +1,180 @@
+//! The test harness: a real database per test (a SQLite file in a temporary directory, or a
+//! fresh schema on the PostgreSQL server named by TEST_DATABASE_URL), the real server on a
+//! random port, and an HTTP client.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use diesel::connection::SimpleConnection;
+use yiqi::config::{Secret, Settings};
+use yiqi::db;
+
+/// Generates one test per backend from `async fn NAME(db: TestDb)` functions in the same file.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::common::TestDb::sqlite()).await
+                }
+            )+
+        }
+        #[cfg(pg_tests)]
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::common::TestDb::postgres()).await
+                }
+            )+
+        }
+    };
+}
+
+/// A database of its own for one test; a PostgreSQL schema is dropped when the test ends.
+pub struct TestDb {
+    pub url: String,
+    pub backend: db::Backend,
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<(String, String)>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("yiqi.db").display());
+        TestDb {
+            url,
+            backend: db::Backend::Sqlite,
+            _dir: Some(dir),
+            pg_schema: None,
+        }
+    }
+
+    pub fn postgres() -> TestDb {
+        let base = std::env::var("TEST_DATABASE_URL")
+            .expect("the PostgreSQL tests were compiled with TEST_DATABASE_URL set; set it again");
+        let schema = format!(
+            "t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
+        );
+        let mut conn = admin(&base);
+        conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .expect("create a test schema");
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+        TestDb {
+            url,
+            backend: db::Backend::Postgres,
+            _dir: None,
+            pg_schema: Some((base, schema)),
+        }
+    }
+
+    /// A connection of the kind the service uses.
+    pub fn connect(&self) -> db::PooledConn {
+        let (pool, _) = db::connect_pool(&self.url, 1, std::time::Duration::from_secs(10))
+            .expect("connect to the test database");
+        pool.get().expect("a pooled connection")
+    }
+
+    /// Migrates and loads the demo platform at scale 1.
+    pub fn seeded(self) -> TestDb {
+        let mut conn = self.connect();
+        db::migrate(&mut conn).expect("migrate");
+        yiqi::seed::demo(&mut conn, 1).expect("seed the demo platform");
+        self
+    }
+}
+
+fn admin(url: &str) -> diesel::PgConnection {
+    use diesel::Connection;
+    diesel::PgConnection::establish(url).expect("connect to TEST_DATABASE_URL")
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.pg_schema {
+            let mut conn = admin(base);
+            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// Settings for a test server on `db`, on a random port, without the demo auto-seed.
+pub fn settings(db: &TestDb) -> Settings {
+    let mut s = Settings::load_from("test", Vec::new()).expect("test settings");
+    s.database.url = Secret::new(db.url.clone());
+    s
+}
+
+/// The real server, started on a random port.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(db: TestDb) -> TestApp {
+        Self::spawn_with(db, settings).await
+    }
+
+    pub async fn spawn_with(db: TestDb, configure: impl FnOnce(&TestDb) -> Settings) -> TestApp {
+        let settings = configure(&db);
+        yiqi::telemetry::init(&settings.log);
+        let app = yiqi::Application::build(&settings).expect("build the application");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        actix_web::rt::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
+            db,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// GET that must answer 200 with JSON.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let res = self.get(path).await;
+        let status = res.status();
+        let body = res.text().await.expect("body");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).expect("JSON body")
+    }
+
+    /// GET that must fail with `status` and a problem document; returns the document.
+    pub async fn problem(&self, path: &str, status: u16) -> serde_json::Value {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), status, "GET {path}");
+        let ctype = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(ctype, "application/problem+json", "GET {path}");
+        let body: serde_json::Value = res.json().await.expect("problem JSON");
+        assert_eq!(body["status"], status);
+        body
+    }
+}
