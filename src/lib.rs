@@ -85,6 +85,7 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         Duration::from_secs(settings.database.pool_timeout_secs),
     )?;
     let mut conn = pool.get().context("no database connection")?;
+    tracing::info!(database = %db::Target::parse(settings.database.url.expose())?.describe(), "database connected");
     let ran = db::migrate(&mut conn)?;
     if ran > 0 {
         tracing::info!(migrations = ran, "database migrated");

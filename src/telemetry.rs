@@ -38,7 +38,14 @@ pub async fn echo_request_id(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = req.extensions().get::<RequestId>().copied();
+    let started = std::time::Instant::now();
     let mut res = next.call(req).await?;
+    // Runs inside TracingLogger's span, so the line carries the request id, method and path.
+    tracing::info!(
+        status = res.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request completed"
+    );
     if let Some(id) = id {
         if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
             res.headers_mut().insert(REQUEST_ID_HEADER, value);

@@ -1,0 +1,221 @@
+//! The command line and configuration contract, run as a user would: the real binary.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn yiqi() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_yiqi"));
+    // Only what a test sets reaches the binary's configuration.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("YIQI") || key == "DATABASE_URL" || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().expect("run yiqi");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_wrong_database_url_prints_the_real_error() {
+    let (ok, _, err) = run(yiqi().arg("migrate").env("DATABASE_URL", "postgres://127.0.0.1:1/nope"));
+    assert!(!ok);
+    assert!(err.contains("port 1 failed"), "{err}");
+    assert!(err.contains("cannot connect to postgres://127.0.0.1:1/nope"), "{err}");
+
+    let (ok, _, err) = run(yiqi().arg("migrate").env("DATABASE_URL", "mysql://localhost/yiqi"));
+    assert!(!ok);
+    assert!(err.contains("mysql:// is not supported"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bare = dir.path().join("typo.db");
+    let (ok, _, err) = run(yiqi().arg("migrate").env("DATABASE_URL", &bare));
+    assert!(!ok);
+    assert!(err.contains("write sqlite://"), "{err}");
+    assert!(!bare.exists(), "a bare path must not create a database");
+}
+
+#[test]
+fn unknown_configuration_keys_are_refused() {
+    let (ok, _, err) = run(yiqi().arg("migrate").env("YIQI__SERVER__BINDD", "x"));
+    assert!(!ok);
+    assert!(err.contains("bindd"), "{err}");
+    let (ok, _, err) = run(yiqi().arg("migrate").env("YIQI_ENV", "staging"));
+    assert!(!ok);
+    assert!(err.contains("staging"), "{err}");
+}
+
+#[test]
+fn seed_demo_loads_an_empty_database_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("d/yiqi.db").display());
+    let (ok, out, err) = run(yiqi().args(["seed", "demo"]).env("DATABASE_URL", &url));
+    assert!(ok, "{err}");
+    assert!(out.contains("13 sub-platforms, 72 host units, 1940 instruments"), "{out}");
+    let (ok, _, err) = run(yiqi().args(["seed", "demo"]).env("DATABASE_URL", &url));
+    assert!(!ok);
+    assert!(err.contains("already holds"), "{err}");
+    let (ok, out, _) = run(yiqi().arg("migrate").env("DATABASE_URL", &url));
+    assert!(ok);
+    assert!(out.contains("0 migration(s) applied"), "{out}");
+    let (ok, _, err) = run(yiqi().args(["seed", "demo", "--scale", "0"]).env("DATABASE_URL", &url));
+    assert!(!ok);
+    assert!(err.contains("--scale"), "{err}");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until the server answers /health.
+fn wait_until_up(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = s.write_all(b"GET /health HTTP/1.0\r\n\r\n");
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            if buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("server on port {port} did not come up");
+}
+
+fn http_get(port: u16, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let (head, body) = buf.split_once("\r\n\r\n").unwrap_or((&buf, ""));
+    (head.to_owned(), body.to_owned())
+}
+
+#[test]
+fn serve_creates_migrates_and_seeds_an_empty_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data/yiqi.db");
+    let port = free_port();
+    let _server = Server(
+        yiqi()
+            .current_dir(dir.path())
+            .env("YIQI__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_up(port);
+    assert!(db.exists(), "the default database is data/yiqi.db under the working directory");
+    let (head, body) = http_get(port, "/api/v1/stats");
+    assert!(head.contains("200 OK"), "{head}");
+    assert!(body.contains("\"instruments\":1940"), "{body}");
+}
+
+#[test]
+fn production_logs_are_json_lines_with_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("sqlite://{}", dir.path().join("p.db").display());
+    let mut child = yiqi()
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("YIQI_ENV", "production")
+        .env("DATABASE_URL", &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    wait_until_up(port);
+    let (head, _) = http_get(port, "/api/v1/units?kind=palace");
+    assert!(head.contains("400"), "{head}");
+    let id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .expect("x-request-id header")
+        .trim()
+        .to_owned();
+    drop(server);
+    let lines: Vec<String> = BufReader::new(stdout).lines().map_while(Result::ok).collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(v["level"].is_string());
+    }
+    let ours: Vec<&String> = lines.iter().filter(|l| l.contains(&id)).collect();
+    assert!(
+        ours.iter().any(|l| l.contains("request completed") && l.contains("400")),
+        "{lines:#?}"
+    );
+}
+
+#[cfg(pg_tests)]
+#[test]
+fn secrets_never_reach_the_log() {
+    let base = std::env::var("TEST_DATABASE_URL").unwrap();
+    // Trust auth accepts any password, so a made-up one works and must never be printed.
+    let rest = base.split_once("://").map_or(base.as_str(), |(_, r)| r);
+    let host_and_db = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let with_password = format!("postgres://postgres:s3cr3t-pw@{host_and_db}");
+    let port = free_port();
+    let child = yiqi()
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &with_password)
+        .env("YIQI__DEMO__SEED_ON_EMPTY", "false")
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    wait_until_up(port);
+    let _ = http_get(port, "/ready");
+    let _ = server.0.kill();
+    let out = server.0.wait_with_output_ref();
+    assert!(out.contains("database connected"), "{out}");
+    assert!(!out.contains("s3cr3t-pw"), "the password was logged");
+}
+
+#[cfg(pg_tests)]
+trait ReadAll {
+    fn wait_with_output_ref(&mut self) -> String;
+}
+
+#[cfg(pg_tests)]
+impl ReadAll for Child {
+    fn wait_with_output_ref(&mut self) -> String {
+        use std::io::Read;
+        let _ = self.wait();
+        let mut all = String::new();
+        if let Some(mut o) = self.stdout.take() {
+            let _ = o.read_to_string(&mut all);
+        }
+        if let Some(mut e) = self.stderr.take() {
+            let _ = e.read_to_string(&mut all);
+        }
+        all
+    }
+}
