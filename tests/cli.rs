@@ -27,12 +27,19 @@ fn run(cmd: &mut Command) -> (bool, String, String) {
 
 #[test]
 fn a_wrong_database_url_prints_the_real_error() {
-    let (ok, _, err) = run(yiqi().arg("migrate").env("DATABASE_URL", "postgres://127.0.0.1:1/nope"));
+    let (ok, _, err) = run(yiqi()
+        .arg("migrate")
+        .env("DATABASE_URL", "postgres://127.0.0.1:1/nope"));
     assert!(!ok);
     assert!(err.contains("port 1 failed"), "{err}");
-    assert!(err.contains("cannot connect to postgres://127.0.0.1:1/nope"), "{err}");
+    assert!(
+        err.contains("cannot connect to postgres://127.0.0.1:1/nope"),
+        "{err}"
+    );
 
-    let (ok, _, err) = run(yiqi().arg("migrate").env("DATABASE_URL", "mysql://localhost/yiqi"));
+    let (ok, _, err) = run(yiqi()
+        .arg("migrate")
+        .env("DATABASE_URL", "mysql://localhost/yiqi"));
     assert!(!ok);
     assert!(err.contains("mysql:// is not supported"), "{err}");
 
@@ -60,20 +67,29 @@ fn seed_demo_loads_an_empty_database_once() {
     let url = format!("sqlite://{}", dir.path().join("d/yiqi.db").display());
     let (ok, out, err) = run(yiqi().args(["seed", "demo"]).env("DATABASE_URL", &url));
     assert!(ok, "{err}");
-    assert!(out.contains("13 sub-platforms, 72 host units, 1940 instruments"), "{out}");
+    assert!(
+        out.contains("13 sub-platforms, 72 host units, 1940 instruments"),
+        "{out}"
+    );
     let (ok, _, err) = run(yiqi().args(["seed", "demo"]).env("DATABASE_URL", &url));
     assert!(!ok);
     assert!(err.contains("already holds"), "{err}");
     let (ok, out, _) = run(yiqi().arg("migrate").env("DATABASE_URL", &url));
     assert!(ok);
     assert!(out.contains("0 migration(s) applied"), "{out}");
-    let (ok, _, err) = run(yiqi().args(["seed", "demo", "--scale", "0"]).env("DATABASE_URL", &url));
+    let (ok, _, err) = run(yiqi()
+        .args(["seed", "demo", "--scale", "0"])
+        .env("DATABASE_URL", &url));
     assert!(!ok);
     assert!(err.contains("--scale"), "{err}");
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server(Child);
@@ -128,7 +144,10 @@ fn serve_creates_migrates_and_seeds_an_empty_sqlite_file() {
             .unwrap(),
     );
     wait_until_up(port);
-    assert!(db.exists(), "the default database is data/yiqi.db under the working directory");
+    assert!(
+        db.exists(),
+        "the default database is data/yiqi.db under the working directory"
+    );
     let (head, body) = http_get(port, "/api/v1/stats");
     assert!(head.contains("200 OK"), "{head}");
     assert!(body.contains("\"instruments\":1940"), "{body}");
@@ -159,15 +178,20 @@ fn production_logs_are_json_lines_with_the_request_id() {
         .trim()
         .to_owned();
     drop(server);
-    let lines: Vec<String> = BufReader::new(stdout).lines().map_while(Result::ok).collect();
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .collect();
     assert!(!lines.is_empty());
     for line in &lines {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
         assert!(v["level"].is_string());
     }
     let ours: Vec<&String> = lines.iter().filter(|l| l.contains(&id)).collect();
     assert!(
-        ours.iter().any(|l| l.contains("request completed") && l.contains("400")),
+        ours.iter()
+            .any(|l| l.contains("request completed") && l.contains("400")),
         "{lines:#?}"
     );
 }

@@ -41,7 +41,9 @@ async fn up_down_up_leaves_the_same_schema(db: TestDb) {
     let mut conn = db.connect();
     assert!(yiqi::db::migrate(&mut conn).unwrap() > 0);
     let first = columns(&db);
-    assert!(first.iter().any(|c| c.table_name == "instruments" && c.column_name == "category_l1"));
+    assert!(first
+        .iter()
+        .any(|c| c.table_name == "instruments" && c.column_name == "category_l1"));
     yiqi::db::revert_all(&mut conn).unwrap();
     assert!(columns(&db).is_empty(), "down left tables behind");
     yiqi::db::migrate(&mut conn).unwrap();
