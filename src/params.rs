@@ -94,6 +94,17 @@ impl QueryParams {
     }
 }
 
+/// An `{id}` path segment: a positive integer, or a 400 naming `id`.
+pub fn path_id(raw: &str) -> AppResult<i64> {
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(AppError::bad_request(
+            "id",
+            format!("id {raw} is not a positive whole number"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,16 +119,5 @@ mod tests {
         let p = QueryParams::parse("page=&city=%E9%95%BF%E6%98%A5", &["page", "city"]).unwrap();
         assert_eq!(p.page().unwrap().page, 1);
         assert_eq!(p.text("city", 20).unwrap().as_deref(), Some("长春"));
-    }
-}
-
-/// An `{id}` path segment: a positive integer, or a 400 naming `id`.
-pub fn path_id(raw: &str) -> AppResult<i64> {
-    match raw.parse::<i64>() {
-        Ok(id) if id > 0 => Ok(id),
-        _ => Err(AppError::bad_request(
-            "id",
-            format!("id {raw} is not a positive whole number"),
-        )),
     }
 }

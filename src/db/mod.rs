@@ -263,6 +263,44 @@ pub fn ping(conn: &mut DbConnection) -> AppResult<()> {
     conn.batch_execute("SELECT 1").map_err(AppError::from)
 }
 
+/// After rows were inserted with explicit ids (the demo seed), moves PostgreSQL's identity
+/// sequences past them so that later inserts get fresh ids. SQLite's rowid needs nothing.
+pub fn after_explicit_ids(conn: &mut DbConnection) -> QueryResult<()> {
+    if let DbConnection::Pg(c) = conn {
+        for table in ["sub_platforms", "units", "instruments"] {
+            c.batch_execute(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                 COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// Refreshes the planner's statistics after a bulk load (the demo seed), so the first queries
+/// get the plans the data deserves. On PostgreSQL VACUUM also sets the visibility map, which
+/// lets counts run as index-only scans. Must run outside a transaction.
+pub fn analyze(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(c) => c.batch_execute("VACUUM ANALYZE"),
+        DbConnection::Sqlite(c) => c.batch_execute("ANALYZE"),
+    }
+}
+
+/// Multi-row INSERT. The multi-connection cannot build one (its backend has no batch-insert
+/// dialect), so the statement is built for the inner connection's own backend.
+#[macro_export]
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConnection::Sqlite(c) => {
+                diesel::insert_into($table).values($rows).execute(c)
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,32 +330,4 @@ mod tests {
             Target::parse("postgres://yiqi:hunter2@db.example:5432/yiqi?sslmode=require").unwrap();
         assert_eq!(t.describe(), "postgres://db.example:5432/yiqi");
     }
-}
-
-/// After rows were inserted with explicit ids (the demo seed), moves PostgreSQL's identity
-/// sequences past them so that later inserts get fresh ids. SQLite's rowid needs nothing.
-pub fn after_explicit_ids(conn: &mut DbConnection) -> QueryResult<()> {
-    if let DbConnection::Pg(c) = conn {
-        for table in ["sub_platforms", "units", "instruments"] {
-            c.batch_execute(&format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-                 COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-            ))?;
-        }
-    }
-    Ok(())
-}
-
-/// Multi-row INSERT. The multi-connection cannot build one (its backend has no batch-insert
-/// dialect), so the statement is built for the inner connection's own backend.
-#[macro_export]
-macro_rules! insert_rows {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            $crate::db::DbConnection::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
-            $crate::db::DbConnection::Sqlite(c) => {
-                diesel::insert_into($table).values($rows).execute(c)
-            }
-        }
-    };
 }

@@ -67,7 +67,10 @@ pub async fn category_tree(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     QueryParams::parse(req.query_string(), &[])?;
-    Ok(HttpResponse::Ok().json(state.catalogue.category_tree(&state.pool).await?))
+    let counts = state.catalogue.counts(&state.pool).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(counts.category_tree_json.clone()))
 }
 
 #[tracing::instrument(name = "navigation.instruments", skip_all)]
@@ -79,7 +82,7 @@ pub async fn list_instruments(
     let query = InstrumentQuery::from_params(&params, &state.catalogue.categories)?;
     let state2 = state.clone();
     let list = db::run(&state.pool, move |conn| {
-        service::list_instruments(conn, &state2.catalogue.categories, &query)
+        service::list_instruments(conn, &state2.catalogue, &query)
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))

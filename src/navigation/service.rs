@@ -222,12 +222,15 @@ impl InstrumentQuery {
 #[derive(Debug)]
 pub struct CatalogueCounts {
     pub sub_platforms: Vec<SubPlatform>,
-    pub category_counts: HashMap<String, i64>,
+    /// The category tree with counts, and the same as JSON: the tree is the largest
+    /// navigation answer, so it is serialized once per refresh rather than per request.
+    pub category_tree: Vec<CategoryNode>,
+    pub category_tree_json: actix_web::web::Bytes,
     pub cities: Vec<(String, i64)>,
     pub stats: PlatformStats,
 }
 
-fn load_counts(conn: &mut DbConnection) -> AppResult<CatalogueCounts> {
+fn load_counts(conn: &mut DbConnection, categories: &Categories) -> AppResult<CatalogueCounts> {
     let units: HashMap<i64, i64> = store::unit_counts_by_sub_platform(conn)?
         .into_iter()
         .collect();
@@ -245,6 +248,13 @@ fn load_counts(conn: &mut DbConnection) -> AppResult<CatalogueCounts> {
         })
         .collect();
     let (unit_total, instrument_total, value) = store::totals(conn)?;
+    let leaf_counts: HashMap<String, i64> = store::instrument_counts_by_category(conn)?
+        .into_iter()
+        .collect();
+    let category_tree = categories.tree(&leaf_counts);
+    let category_tree_json = serde_json::to_vec(&category_tree)
+        .map_err(AppError::internal)?
+        .into();
     Ok(CatalogueCounts {
         stats: PlatformStats {
             sub_platforms: sub_platforms.len() as i64,
@@ -253,26 +263,31 @@ fn load_counts(conn: &mut DbConnection) -> AppResult<CatalogueCounts> {
             original_value_yuan: Yuan(value),
         },
         sub_platforms,
-        category_counts: store::instrument_counts_by_category(conn)?
-            .into_iter()
-            .collect(),
+        category_tree,
+        category_tree_json,
         cities: store::instrument_cities(conn)?,
     })
 }
 
 /// The navigation module's state: the classification and the cached figures.
 pub struct Catalogue {
-    pub categories: Categories,
+    pub categories: Arc<Categories>,
     counts_ttl: Duration,
     counts: Mutex<Option<(Instant, Arc<CatalogueCounts>)>>,
+    /// Totals of filtered instrument lists, by filter.
+    totals: Mutex<HashMap<String, (Instant, i64)>>,
 }
+
+/// Filters remembered at most; past it the map starts afresh (hot filters return at once).
+const MAX_CACHED_TOTALS: usize = 10_000;
 
 impl Catalogue {
     pub fn load(conn: &mut DbConnection, counts_ttl: Duration) -> AppResult<Catalogue> {
         Ok(Catalogue {
-            categories: Categories::load(conn)?,
+            categories: Arc::new(Categories::load(conn)?),
             counts_ttl,
             counts: Mutex::new(None),
+            totals: Mutex::new(HashMap::new()),
         })
     }
 
@@ -282,7 +297,8 @@ impl Catalogue {
         if let Some(fresh) = self.cached_counts() {
             return Ok(fresh);
         }
-        let counts = Arc::new(db::run(pool, load_counts).await?);
+        let categories = self.categories.clone();
+        let counts = Arc::new(db::run(pool, move |conn| load_counts(conn, &categories)).await?);
         if let Ok(mut slot) = self.counts.lock() {
             *slot = Some((Instant::now(), counts.clone()));
         }
@@ -297,9 +313,32 @@ impl Catalogue {
         }
     }
 
-    pub async fn category_tree(&self, pool: &Pool) -> AppResult<Vec<CategoryNode>> {
-        let counts = self.counts(pool).await?;
-        Ok(self.categories.tree(&counts.category_counts))
+    /// Forgets the cached figures, after a change to the catalogue made by this instance
+    /// (other instances catch up within `counts_ttl`).
+    pub fn invalidate(&self) {
+        if let Ok(mut slot) = self.counts.lock() {
+            *slot = None;
+        }
+        if let Ok(mut totals) = self.totals.lock() {
+            totals.clear();
+        }
+    }
+
+    fn cached_total(&self, key: &str) -> Option<i64> {
+        let totals = self.totals.lock().ok()?;
+        match totals.get(key) {
+            Some((at, total)) if at.elapsed() < self.counts_ttl => Some(*total),
+            _ => None,
+        }
+    }
+
+    fn remember_total(&self, key: String, total: i64) {
+        if let Ok(mut totals) = self.totals.lock() {
+            if totals.len() >= MAX_CACHED_TOTALS {
+                totals.clear();
+            }
+            totals.insert(key, (Instant::now(), total));
+        }
     }
 
     pub async fn sub_platform(&self, pool: &Pool, id: i64) -> AppResult<SubPlatform> {
@@ -388,28 +427,34 @@ fn decode<T>(what: &str, id: i64, code: &str, parse: impl Fn(&str) -> Option<T>)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("instrument {id} has {what} {code}")))
 }
 
+/// A page of instruments; the total comes from the catalogue's short-lived cache when the
+/// same filter was counted within `counts_ttl` (counting is the dearest part of a page).
 pub fn list_instruments(
     conn: &mut DbConnection,
-    categories: &Categories,
+    catalogue: &Catalogue,
     q: &InstrumentQuery,
 ) -> AppResult<Paged<InstrumentSummary>> {
-    let (rows, total) = store::list_instruments(conn, &q.filter, q.sort, q.page)?;
-    let mut unit_ids: Vec<i64> = rows.iter().map(|r| r.unit_id).collect();
-    unit_ids.sort_unstable();
-    unit_ids.dedup();
-    let unit_names: HashMap<i64, String> =
-        store::unit_names(conn, &unit_ids)?.into_iter().collect();
+    let rows = store::instrument_page(conn, &q.filter, q.sort, q.page)?;
+    let key = format!("{:?}", q.filter);
+    let total = match catalogue.cached_total(&key) {
+        Some(total) => total,
+        None => {
+            let total = store::count_instruments(conn, &q.filter)?;
+            catalogue.remember_total(key, total);
+            total
+        }
+    };
     let items = rows
         .into_iter()
-        .map(|r| {
+        .map(|(r, unit_name)| {
             Ok(InstrumentSummary {
                 id: InstrumentId(r.id),
                 share_mode: decode("share_mode", r.id, &r.share_mode, ShareMode::from_code)?,
                 run_status: decode("run_status", r.id, &r.run_status, RunStatus::from_code)?,
-                category: categories.reference(&r.category_code),
+                category: catalogue.categories.reference(&r.category_code),
                 unit: UnitRef {
                     id: UnitId(r.unit_id),
-                    name: unit_names.get(&r.unit_id).cloned().unwrap_or_default(),
+                    name: unit_name,
                 },
                 name_zh: r.name_zh,
                 name_en: r.name_en,

@@ -115,13 +115,6 @@ pub fn sub_platform_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<V
         .load(conn)
 }
 
-pub fn unit_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
-    units::table
-        .filter(units::id.eq_any(ids))
-        .select((units::id, units::name))
-        .load(conn)
-}
-
 pub fn instrument_counts_for_units(
     conn: &mut DbConnection,
     ids: &[i64],
@@ -171,29 +164,58 @@ fn filtered_instruments(f: &InstrumentFilter) -> instruments::BoxedQuery<'static
     q
 }
 
-pub fn list_instruments(
+/// Orders an instrument query by `sort`. Every order ends on the id so that pages never
+/// overlap or skip rows. (A macro: the plain and the joined query are different types.)
+macro_rules! order_by_sort {
+    ($query:expr, $sort:expr) => {
+        match $sort {
+            InstrumentSort::Id => $query.order(instruments::id),
+            InstrumentSort::Name => $query.order((instruments::name_zh, instruments::id)),
+            InstrumentSort::ValueDesc => {
+                $query.order((instruments::original_value_yuan.desc(), instruments::id))
+            }
+            InstrumentSort::ValueAsc => {
+                $query.order((instruments::original_value_yuan, instruments::id))
+            }
+            InstrumentSort::NewestFirst => {
+                $query.order((instruments::in_service_on.desc(), instruments::id))
+            }
+            InstrumentSort::OldestFirst => {
+                $query.order((instruments::in_service_on, instruments::id))
+            }
+        }
+    };
+}
+
+/// A page of instruments with their units' names. The page is found on ids alone (an
+/// index-only scan that skips the offset without reading table rows), then only its rows are
+/// read: deep pages stay cheap, and the planner has no reason to walk the primary key instead
+/// of the filter's index. (One statement with a subquery would save a round trip, but a boxed
+/// subquery cannot be rendered through the multi-backend connection.)
+pub fn instrument_page(
     conn: &mut DbConnection,
     f: &InstrumentFilter,
     sort: InstrumentSort,
     page: PageRequest,
-) -> QueryResult<(Vec<InstrumentListRow>, i64)> {
-    let q = filtered_instruments(f).select(InstrumentListRow::as_select());
-    // Every order ends on the id so that pages never overlap or skip rows.
-    let q = match sort {
-        InstrumentSort::Id => q.order(instruments::id),
-        InstrumentSort::Name => q.order((instruments::name_zh, instruments::id)),
-        InstrumentSort::ValueDesc => {
-            q.order((instruments::original_value_yuan.desc(), instruments::id))
-        }
-        InstrumentSort::ValueAsc => q.order((instruments::original_value_yuan, instruments::id)),
-        InstrumentSort::NewestFirst => {
-            q.order((instruments::in_service_on.desc(), instruments::id))
-        }
-        InstrumentSort::OldestFirst => q.order((instruments::in_service_on, instruments::id)),
-    };
-    let rows = q.limit(page.per_page).offset(page.offset()).load(conn)?;
-    let total = filtered_instruments(f).count().get_result(conn)?;
-    Ok((rows, total))
+) -> QueryResult<Vec<(InstrumentListRow, String)>> {
+    let ids: Vec<i64> = order_by_sort!(filtered_instruments(f).select(instruments::id), sort)
+        .limit(page.per_page)
+        .offset(page.offset())
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<(InstrumentListRow, String)> = instruments::table
+        .inner_join(units::table)
+        .filter(instruments::id.eq_any(&ids))
+        .select((InstrumentListRow::as_select(), units::name))
+        .load(conn)?;
+    rows.sort_by_key(|(r, _)| ids.iter().position(|&id| id == r.id));
+    Ok(rows)
+}
+
+pub fn count_instruments(conn: &mut DbConnection, f: &InstrumentFilter) -> QueryResult<i64> {
+    filtered_instruments(f).count().get_result(conn)
 }
 
 pub fn find_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<Option<InstrumentRow>> {

@@ -301,6 +301,7 @@ pub fn demo(conn: &mut DbConnection, scale: u32) -> anyhow::Result<Summary> {
         db::after_explicit_ids(conn)?;
         Ok(())
     })?;
+    db::analyze(conn)?;
     Ok(Summary {
         sub_platforms: sub_platform_rows.len(),
         units: units.len(),

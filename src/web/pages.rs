@@ -8,7 +8,7 @@ use askama::Template;
 use super::{html, WebError};
 use crate::db;
 use crate::navigation::model::{
-    CategoryNode, Instrument, InstrumentSummary, RunStatus, ShareMode, SubPlatform, Unit,
+    Instrument, InstrumentSummary, RunStatus, ShareMode, SubPlatform, Unit,
 };
 use crate::navigation::service::{
     self, CatalogueCounts, CategoryFilter, InstrumentFilter, InstrumentQuery, InstrumentSort,
@@ -54,14 +54,12 @@ impl Pager {
 #[template(path = "home.html")]
 struct HomePage {
     counts: Arc<CatalogueCounts>,
-    classes: Vec<CategoryNode>,
 }
 
 #[tracing::instrument(name = "web.home", skip_all)]
 pub async fn home(state: web::Data<AppState>) -> PageResult {
     let counts = state.catalogue.counts(&state.pool).await?;
-    let classes = state.catalogue.categories.tree(&counts.category_counts);
-    html(&HomePage { counts, classes })
+    html(&HomePage { counts })
 }
 
 #[derive(Template)]
@@ -124,7 +122,7 @@ pub async fn unit(
     let st = state.clone();
     let (unit, instruments) = db::run(&state.pool, move |conn| {
         let unit = service::get_unit(conn, id)?;
-        let list = service::list_instruments(conn, &st.catalogue.categories, &query)?;
+        let list = service::list_instruments(conn, &st.catalogue, &query)?;
         Ok((unit, list))
     })
     .await?;
@@ -186,7 +184,7 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> PageRe
         ),
         None => (None, None),
     };
-    let tree = categories.tree(&counts.category_counts);
+    let tree = &counts.category_tree;
     let subcategories = tree
         .iter()
         .find(|n| Some(&n.code) == class.as_ref())
@@ -246,7 +244,7 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> PageRe
     );
     let st = state.clone();
     let instruments = db::run(&state.pool, move |conn| {
-        service::list_instruments(conn, &st.catalogue.categories, &query)
+        service::list_instruments(conn, &st.catalogue, &query)
     })
     .await?;
     let pager = Pager::new(&req, &instruments);

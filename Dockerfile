@@ -1,0 +1,24 @@
+# Multi-stage build: compile in the Rust image, run from a slim Debian with libpq.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY src src
+COPY migrations migrations
+COPY templates templates
+COPY static static
+COPY config config
+RUN cargo build --release --locked
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates \
+    && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/yiqi yiqi \
+    && mkdir -p /var/lib/yiqi && chown yiqi /var/lib/yiqi
+COPY --from=build /src/target/release/yiqi /usr/local/bin/yiqi
+USER yiqi
+WORKDIR /var/lib/yiqi
+ENV YIQI_ENV=production
+EXPOSE 8080
+HEALTHCHECK CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q 200 <&3"]
+ENTRYPOINT ["/usr/local/bin/yiqi"]
+CMD ["serve"]
