@@ -69,10 +69,19 @@ pub(crate) use code_enum;
 pub struct Yuan(pub i64);
 
 impl Yuan {
-    /// "123.45" for 1,234,500 yuan: the 万元 figure people read, rounded half up to 0.01.
+    /// "123.45" for 1,234,500 yuan: the 万元 figure people read, rounded half up to 0.01,
+    /// with thousands separated ("61,559.17").
     pub fn wan_yuan(self) -> String {
         let hundreds = (self.0 + 50).div_euclid(100);
-        format!("{}.{:02}", hundreds / 100, hundreds % 100)
+        let whole = (hundreds / 100).to_string();
+        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        format!("{grouped}.{:02}", hundreds % 100)
     }
 }
 
@@ -127,5 +136,8 @@ mod tests {
         assert_eq!(Yuan(0).wan_yuan(), "0.00");
         assert_eq!(Yuan(1_249).wan_yuan(), "0.12");
         assert_eq!(Yuan(1_250).wan_yuan(), "0.13");
+        assert_eq!(Yuan(6_155_916_800).wan_yuan(), "615,591.68");
+        assert_eq!(Yuan(9_999_999_900).wan_yuan(), "999,999.99");
+        assert_eq!(Yuan(10_000_000_000).wan_yuan(), "1,000,000.00");
     }
 }

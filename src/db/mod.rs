@@ -169,7 +169,10 @@ pub fn connect_pool(url: &str, size: u32, timeout: Duration) -> anyhow::Result<(
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(timeout)
-        .test_on_check_out(false)
+        // A PostgreSQL restart leaves every pooled connection dead, and diesel cannot tell a
+        // dead one from a live one without asking; so ask (SELECT 1) before handing it out.
+        // A SQLite file has no server to lose.
+        .test_on_check_out(backend == Backend::Postgres)
         .build(Manager { target })
         .context("cannot open the connection pool")?;
     Ok((pool, backend))

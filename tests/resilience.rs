@@ -1,0 +1,41 @@
+//! The unlucky cases: the database going away under a running server.
+#![cfg(pg_tests)]
+
+mod common;
+
+#[actix_web::test]
+async fn a_postgres_restart_costs_no_500_and_heals_itself() {
+    use common::{TestApp, TestDb};
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+
+    let db = TestDb::postgres().seeded();
+    let base = std::env::var("TEST_DATABASE_URL").unwrap();
+    let name = format!("yiqi-restart-{}", std::process::id());
+    let app = TestApp::spawn_with(db, |db| {
+        let mut s = common::settings(db);
+        s.database.url = yiqi::config::Secret::new(format!("{}&application_name={name}", db.url));
+        s
+    })
+    .await;
+    assert_eq!(
+        app.get("/api/v1/instruments?per_page=1").await.status(),
+        200
+    );
+
+    // What a server restart does to the service: every one of its connections dies.
+    let mut admin = diesel::PgConnection::establish(&base).unwrap();
+    admin
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}'"
+        ))
+        .unwrap();
+
+    for _ in 0..5 {
+        let res = app.get("/api/v1/instruments?per_page=1").await;
+        assert_ne!(res.status(), 500, "{}", res.text().await.unwrap());
+        assert_eq!(res.status(), 200, "the pool replaced the dead connections");
+    }
+    let ready = app.json("/ready").await;
+    assert_eq!(ready["status"], "ready");
+}
