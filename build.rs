@@ -1,6 +1,7 @@
-//! Decides which halves of the integration suite are compiled:
+//! Decides which parts of the integration suite run; the others are listed by `cargo test` as
+//! ignored, with the reason, so nothing counts as passed that did not run:
 //! - `pg_tests` when TEST_DATABASE_URL names a PostgreSQL server (`cargo test` alone runs the
-//!   SQLite half; nothing is counted as passed that did not run);
+//!   SQLite half);
 //! - `browser_tests` when chromedriver is installed or YIQI_BROWSER_TESTS=1 demands them.
 use std::path::Path;
 

@@ -142,6 +142,19 @@ impl From<DieselError> for AppError {
                         .to_owned(),
                 }
             }
+            // Services validate before writing; a CHECK or NOT NULL that still fires is bad
+            // input all the same, and must not become a 500.
+            DieselError::DatabaseError(
+                DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation,
+                info,
+            ) => AppError::Invalid {
+                field: info
+                    .column_name()
+                    .or(info.constraint_name())
+                    .unwrap_or("record")
+                    .to_owned(),
+                message: "a value is missing, too long or out of range".to_owned(),
+            },
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 AppError::Unavailable {
                     retry_after_secs: 1,

@@ -1,8 +1,6 @@
 //! A person's walk through the catalogue in a real headless Chromium, driven over WebDriver.
-//! Compiled when chromedriver is installed (see build.rs); `apt-get install chromium
-//! chromium-driver` and rerun `cargo test` to include it.
-
-#![cfg(browser_tests)]
+//! Runs when chromedriver is installed (see build.rs); otherwise `cargo test` lists it as
+//! ignored with the command that installs it.
 
 mod common;
 
@@ -106,6 +104,10 @@ async fn click_through(c: &Client, css: &str, expect: &str) -> String {
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
 async fn a_researcher_clicks_from_the_home_page_to_an_instrument() {
     let app = TestApp::spawn(TestDb::sqlite().seeded()).await;
     let driver = start_driver();

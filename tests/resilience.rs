@@ -1,9 +1,12 @@
 //! The unlucky cases: the database going away under a running server.
-#![cfg(pg_tests)]
 
 mod common;
 
 #[actix_web::test]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "PostgreSQL half: run with TEST_DATABASE_URL=postgres://… (README, Test it)"
+)]
 async fn a_postgres_restart_costs_no_500_and_heals_itself() {
     use common::{TestApp, TestDb};
     use diesel::connection::SimpleConnection;

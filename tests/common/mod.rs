@@ -21,10 +21,10 @@ macro_rules! on_both_backends {
                 }
             )+
         }
-        #[cfg(pg_tests)]
         mod postgres {
             $(
                 #[actix_web::test]
+                #[cfg_attr(not(pg_tests), ignore = "PostgreSQL half: run with TEST_DATABASE_URL=postgres://… (README, Test it)")]
                 async fn $name() {
                     super::$name($crate::common::TestDb::postgres()).await
                 }
