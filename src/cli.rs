@@ -96,11 +96,6 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
     }
 }
 
-fn one_connection(settings: &Settings) -> anyhow::Result<db::PooledConn> {
-    let (pool, _) = db::connect_pool(
-        settings.database.url.expose(),
-        1,
-        std::time::Duration::from_secs(settings.database.pool_timeout_secs),
-    )?;
-    pool.get().context("no database connection")
+fn one_connection(settings: &Settings) -> anyhow::Result<db::DbConnection> {
+    db::connect(settings.database.url.expose())
 }

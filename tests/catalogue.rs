@@ -366,7 +366,7 @@ async fn categories_match_the_shipped_classification(db: TestDb) {
             categories::name_zh,
         ))
         .order(categories::code)
-        .load(&mut *conn)
+        .load(&mut conn)
         .unwrap();
     let mut csv: Vec<(String, Option<String>, String)> =
         include_str!("../src/navigation/instrument_categories.csv")
@@ -401,7 +401,7 @@ async fn the_demo_seed_is_deterministic(db: TestDb) {
             ))
             .filter(instruments::id.eq_any([1_i64, 2, 500, 1234, 1940]))
             .order(instruments::id)
-            .load(&mut *conn)
+            .load(&mut conn)
             .unwrap()
     };
     let a = sample(&db);

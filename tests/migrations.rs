@@ -30,7 +30,7 @@ fn columns(db: &TestDb) -> Vec<Column> {
              WHERE table_schema = current_schema() AND table_name <> '__diesel_schema_migrations'"
         }
     };
-    let mut cols: Vec<Column> = diesel::sql_query(sql).load(&mut *conn).expect("columns");
+    let mut cols: Vec<Column> = diesel::sql_query(sql).load(&mut conn).expect("columns");
     cols.sort();
     cols
 }

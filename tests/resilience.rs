@@ -34,11 +34,25 @@ async fn a_postgres_restart_costs_no_500_and_heals_itself() {
         ))
         .unwrap();
 
-    for _ in 0..5 {
-        let res = app.get("/api/v1/instruments?per_page=1").await;
-        assert_ne!(res.status(), 500, "{}", res.text().await.unwrap());
-        assert_eq!(res.status(), 200, "the pool replaced the dead connections");
+    // Each dead connection may fail one request with a 503 (never a 500) before the pool
+    // drops it; after that every request succeeds.
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(
+            app.get("/api/v1/instruments?per_page=1")
+                .await
+                .status()
+                .as_u16(),
+        );
     }
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[statuses.len() - 8..].iter().all(|&s| s == 200),
+        "{statuses:?}"
+    );
     let ready = app.json("/ready").await;
     assert_eq!(ready["status"], "ready");
 }

@@ -50,7 +50,7 @@ async fn database_errors_become_problems_not_500s(db: TestDb) {
             units::city.eq("长春"),
             units::created_at.eq(NaiveDateTime::default()),
         ))
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .unwrap_err();
     let err = AppError::from(orphan);
     assert_eq!(
@@ -65,7 +65,7 @@ async fn database_errors_become_problems_not_500s(db: TestDb) {
         ("validation_failed", 422)
     );
     // Nothing of the failed statements was written.
-    let n: i64 = sub_platforms::table.count().get_result(&mut *conn).unwrap();
+    let n: i64 = sub_platforms::table.count().get_result(&mut conn).unwrap();
     assert_eq!(n, 1);
     // No SQL in what a client sees.
     assert!(!err.problem().detail.to_lowercase().contains("insert"));
@@ -80,11 +80,11 @@ async fn a_failed_write_transaction_leaves_nothing_behind(db: TestDb) {
         Err(AppError::invalid("name", "changed my mind"))
     });
     assert!(result.is_err());
-    let n: i64 = sub_platforms::table.count().get_result(&mut *conn).unwrap();
+    let n: i64 = sub_platforms::table.count().get_result(&mut conn).unwrap();
     assert_eq!(n, 0);
     // The connection is usable afterwards, and a good transaction commits.
     yiqi::db::write_tx(&mut conn, |c| insert(c, &sub_platform(1, "甲")).map(drop)).unwrap();
-    let n: i64 = sub_platforms::table.count().get_result(&mut *conn).unwrap();
+    let n: i64 = sub_platforms::table.count().get_result(&mut conn).unwrap();
     assert_eq!(n, 1);
 }
 
@@ -116,7 +116,7 @@ fn every_pooled_sqlite_connection_has_the_pragmas() {
         assert_eq!(int(&mut conn, "busy_timeout", "timeout"), 5000);
         assert_eq!(int(&mut conn, "synchronous", "synchronous"), 1, "NORMAL");
         let mode = diesel::sql_query("SELECT journal_mode AS value FROM pragma_journal_mode()")
-            .get_result::<Pragma>(&mut *conn)
+            .get_result::<Pragma>(&mut **conn)
             .unwrap()
             .value;
         assert_eq!(mode, "wal");

@@ -274,6 +274,8 @@ pub struct Catalogue {
     pub categories: Arc<Categories>,
     counts_ttl: Duration,
     counts: Mutex<Option<(Instant, Arc<CatalogueCounts>)>>,
+    /// Held by the one request that recomputes the figures.
+    refresh: tokio::sync::Mutex<()>,
     /// Totals of filtered instrument lists, by filter.
     totals: Mutex<HashMap<String, (Instant, i64)>>,
 }
@@ -287,30 +289,42 @@ impl Catalogue {
             categories: Arc::new(Categories::load(conn)?),
             counts_ttl,
             counts: Mutex::new(None),
+            refresh: tokio::sync::Mutex::new(()),
             totals: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The figures, at most `counts_ttl` old. Concurrent misses may both compute; that is
-    /// cheaper than making every request wait on one lock.
+    /// The figures, refreshed every `counts_ttl`. Only one request at a time recomputes them
+    /// (a few grouped queries over the whole catalogue); while it does, the others are served
+    /// the previous figures instead of all piling onto the database at once.
     pub async fn counts(&self, pool: &Pool) -> AppResult<Arc<CatalogueCounts>> {
-        if let Some(fresh) = self.cached_counts() {
-            return Ok(fresh);
+        let stale = match self.snapshot() {
+            Some((at, counts)) if at.elapsed() < self.counts_ttl => return Ok(counts),
+            other => other.map(|(_, counts)| counts),
+        };
+        let guard = match (stale, self.refresh.try_lock()) {
+            // Someone else is refreshing: the stale figures will do for this request.
+            (Some(stale), Err(_)) => return Ok(stale),
+            (_, Ok(guard)) => guard,
+            (None, Err(_)) => self.refresh.lock().await,
+        };
+        // The refresh may have finished while this request waited for the lock.
+        if let Some((at, counts)) = self.snapshot() {
+            if at.elapsed() < self.counts_ttl {
+                return Ok(counts);
+            }
         }
         let categories = self.categories.clone();
         let counts = Arc::new(db::run(pool, move |conn| load_counts(conn, &categories)).await?);
         if let Ok(mut slot) = self.counts.lock() {
             *slot = Some((Instant::now(), counts.clone()));
         }
+        drop(guard);
         Ok(counts)
     }
 
-    fn cached_counts(&self) -> Option<Arc<CatalogueCounts>> {
-        let slot = self.counts.lock().ok()?;
-        match &*slot {
-            Some((at, counts)) if at.elapsed() < self.counts_ttl => Some(counts.clone()),
-            _ => None,
-        }
+    fn snapshot(&self) -> Option<(Instant, Arc<CatalogueCounts>)> {
+        self.counts.lock().ok()?.clone()
     }
 
     /// Forgets the cached figures, after a change to the catalogue made by this instance

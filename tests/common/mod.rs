@@ -81,10 +81,8 @@ impl TestDb {
     }
 
     /// A connection of the kind the service uses.
-    pub fn connect(&self) -> db::PooledConn {
-        let (pool, _) = db::connect_pool(&self.url, 1, std::time::Duration::from_secs(10))
-            .expect("connect to the test database");
-        pool.get().expect("a pooled connection")
+    pub fn connect(&self) -> db::DbConnection {
+        db::connect(&self.url).expect("connect to the test database")
     }
 
     /// Migrates and loads the demo platform at scale 1.
