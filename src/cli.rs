@@ -34,6 +34,32 @@ enum Command {
         #[command(subcommand)]
         what: SeedWhat,
     },
+    /// The e-mail outbox.
+    Mail {
+        #[command(subcommand)]
+        what: MailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Deliver every due message now, then exit (for operators who prefer cron).
+    SendPending,
+    /// Counts by status, the oldest queued message, and the dead ones with their errors.
+    Status,
+    /// Put a dead message (or, with --dead, every dead message) back in the queue.
+    Retry {
+        id: Option<i64>,
+        #[arg(long, conflicts_with = "id")]
+        dead: bool,
+    },
+    /// Queue a test message to ADDRESS, to check the mail settings end to end.
+    Test {
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "管理员")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -93,7 +119,76 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             println!("demo platform loaded: {summary}");
             Ok(())
         }
+        Command::Mail { what } => mail(what, &settings),
     }
+}
+
+fn mail(command: MailCommand, settings: &Settings) -> anyhow::Result<()> {
+    use crate::mail::{self, sender::Sender, store};
+    let clock = crate::clock::system();
+    let mut conn = one_connection(settings)?;
+    db::migrate(&mut conn)?;
+    match command {
+        MailCommand::SendPending => {
+            drop(conn);
+            let (pool, _) = db::connect_pool(
+                settings.database.url.expose(),
+                2,
+                std::time::Duration::from_secs(settings.database.pool_timeout_secs),
+            )?;
+            let sender = Sender::from_settings(&settings.mail, clock)?;
+            let report = actix_web::rt::System::new()
+                .block_on(sender.send_all_due(&pool))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "sent {}, to retry later {}, dead {}",
+                report.sent, report.retried, report.dead
+            );
+        }
+        MailCommand::Status => {
+            let s = store::status(&mut conn)?;
+            println!(
+                "queued {}  sending {}  sent {}  dead {}",
+                s.queued, s.sending, s.sent, s.dead
+            );
+            if let Some(t) = s.oldest_queued_at {
+                println!("oldest queued since {} UTC", t.format("%Y-%m-%d %H:%M:%S"));
+            }
+            for row in store::dead(&mut conn, 100)? {
+                println!(
+                    "dead #{} [{}] to {} after {} attempt(s): {}",
+                    row.id,
+                    row.kind,
+                    row.recipients().join(", "),
+                    row.attempts,
+                    row.last_error.as_deref().unwrap_or("")
+                );
+            }
+        }
+        MailCommand::Retry { id, dead } => {
+            anyhow::ensure!(id.is_some() || dead, "name a message ID, or --dead for all");
+            if let Some(id) = id {
+                let row = store::find(&mut conn, id)?
+                    .ok_or_else(|| anyhow::anyhow!("no message #{id} in the outbox"))?;
+                anyhow::ensure!(
+                    row.status == "dead",
+                    "message #{id} is {}, not dead: nothing to retry",
+                    row.status
+                );
+            }
+            let n = store::requeue_dead(&mut conn, id, clock.now_naive())?;
+            println!("{n} message(s) queued again");
+        }
+        MailCommand::Test { to, name } => {
+            let message =
+                mail::templates::test_message(&to, &name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let now = clock.now_naive();
+            db::write_tx(&mut conn, |c| mail::enqueue(c, &message, now))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("test message to {to} queued");
+        }
+    }
+    Ok(())
 }
 
 fn one_connection(settings: &Settings) -> anyhow::Result<db::DbConnection> {

@@ -18,6 +18,7 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub log: LogSettings,
     pub catalogue: CatalogueSettings,
+    pub mail: MailSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,6 +61,43 @@ pub struct LogSettings {
 #[serde(deny_unknown_fields)]
 pub struct CatalogueSettings {
     pub counts_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransportKind {
+    Smtp,
+    File,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub transport: MailTransportKind,
+    pub file_dir: String,
+    pub from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_security: SmtpSecurity,
+    pub smtp_user: String,
+    pub smtp_password: Secret,
+    pub smtp_timeout_secs: u64,
+    pub sender_enabled: bool,
+    pub poll_interval_ms: u64,
+    pub batch_size: u32,
+    pub rate_per_sec: u32,
+    pub max_attempts: u32,
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    pub lease_secs: u64,
 }
 
 /// A value that must never reach a log line: `Debug` and `Display` print a placeholder.
@@ -134,6 +172,12 @@ impl Settings {
         if settings.demo.scale == 0 {
             anyhow::bail!("demo.scale must be at least 1");
         }
+        if environment == "production" && settings.mail.transport == MailTransportKind::File {
+            anyhow::bail!(
+                "mail.transport = \"file\" is for development: production sends through SMTP \
+                 (set YIQI__MAIL__TRANSPORT=smtp and YIQI__MAIL__SMTP_HOST)"
+            );
+        }
         Ok(settings)
     }
 }
@@ -175,6 +219,35 @@ mod tests {
                 .unwrap()
                 .demo
                 .seed_on_empty
+        );
+    }
+
+    #[test]
+    fn production_refuses_the_file_transport() {
+        let err = Settings::load_from("production", vars(&[("YIQI__MAIL__TRANSPORT", "file")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("mail.transport"), "{err}");
+        let s = Settings::load_from(
+            "local",
+            vars(&[
+                ("YIQI__MAIL__TRANSPORT", "smtp"),
+                ("YIQI__MAIL__SMTP_HOST", "mail.example"),
+                ("YIQI__MAIL__SMTP_PORT", "2525"),
+                ("YIQI__MAIL__SMTP_SECURITY", "tls"),
+                ("YIQI__MAIL__FILE_DIR", "/tmp/m"),
+                ("YIQI__MAIL__FROM", "a@b.c"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.mail.transport, MailTransportKind::Smtp);
+        assert_eq!(
+            (s.mail.smtp_host.as_str(), s.mail.smtp_port),
+            ("mail.example", 2525)
+        );
+        assert_eq!(s.mail.smtp_security, SmtpSecurity::Tls);
+        assert_eq!(
+            (s.mail.file_dir.as_str(), s.mail.from.as_str()),
+            ("/tmp/m", "a@b.c")
         );
     }
 

@@ -4,9 +4,12 @@
 //! routes are listed); `main.rs` only parses the command line.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod jobs;
+pub mod mail;
 pub mod navigation;
 pub mod params;
 pub mod seed;
@@ -15,6 +18,7 @@ pub mod types;
 pub mod web;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -23,6 +27,7 @@ use actix_web::{web as aw, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
+use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::{Backend, Pool};
 use crate::error::AppResult;
@@ -33,6 +38,9 @@ pub struct AppState {
     pub pool: Pool,
     pub backend: Backend,
     pub catalogue: Catalogue,
+    pub clock: SharedClock,
+    /// The in-process mail sender's record, when it runs here.
+    pub mail: Option<Arc<mail::sender::Health>>,
 }
 
 pub struct Application {
@@ -44,7 +52,24 @@ impl Application {
     /// Connects, migrates, seeds the demo platform into an empty database when configured,
     /// and binds the listener (port 0 picks a free one, as the tests do).
     pub fn build(settings: &Settings) -> anyhow::Result<Application> {
-        let state = prepare(settings)?;
+        Self::build_with_clock(settings, clock::system())
+    }
+
+    /// As `build`, reading time from `clock` (tests choose the instant).
+    pub fn build_with_clock(
+        settings: &Settings,
+        clock: SharedClock,
+    ) -> anyhow::Result<Application> {
+        let mut state = prepare(settings, clock.clone())?;
+        if settings.mail.sender_enabled {
+            let sender = Arc::new(mail::sender::Sender::from_settings(&settings.mail, clock)?);
+            state.mail = Some(sender.health.clone());
+            jobs::spawn_mail_sender(
+                state.pool.clone(),
+                sender,
+                Duration::from_millis(settings.mail.poll_interval_ms.max(10)),
+            );
+        }
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
@@ -78,7 +103,7 @@ impl Application {
 }
 
 /// Database work done before serving.
-fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
+fn prepare(settings: &Settings, clock: SharedClock) -> anyhow::Result<AppState> {
     let (pool, backend) = db::connect_pool(
         settings.database.url.expose(),
         settings.database.pool_size,
@@ -108,6 +133,8 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         pool,
         backend,
         catalogue,
+        clock,
+        mail: None,
     })
 }
 
@@ -124,12 +151,31 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Ready when the database answers. The body also shows the mail queue and the sender's
+/// last success, which do not decide readiness (a dead SMTP server must not take the
+/// service out of a load balancer: mail waits in the outbox).
 #[tracing::instrument(name = "ready", skip_all)]
 async fn ready(state: aw::Data<AppState>) -> AppResult<HttpResponse> {
-    db::run(&state.pool, db::ping).await?;
+    let queue = db::run(&state.pool, |c| {
+        db::ping(c)?;
+        Ok(mail::store::status(c)?)
+    })
+    .await?;
     let backend = match state.backend {
         Backend::Postgres => "postgres",
         Backend::Sqlite => "sqlite",
     };
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": backend })))
+    let last_sent_at = state.mail.as_ref().and_then(|h| h.last_sent_at());
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "status": "ready",
+        "database": backend,
+        "mail": {
+            "sender_running": state.mail.is_some(),
+            "queued": queue.queued,
+            "sending": queue.sending,
+            "dead": queue.dead,
+            "oldest_queued_at": queue.oldest_queued_at.map(|t| t.and_utc()),
+            "last_sent_at": last_sent_at,
+        },
+    })))
 }

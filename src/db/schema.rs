@@ -82,3 +82,23 @@ diesel::joinable!(instruments -> units (unit_id));
 diesel::joinable!(instruments -> categories (category_code));
 
 diesel::allow_tables_to_appear_in_same_query!(sub_platforms, categories, units, instruments);
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        recipients -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        related_type -> Nullable<Text>,
+        related_id -> Nullable<BigInt>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}

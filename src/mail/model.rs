@@ -1,0 +1,83 @@
+//! Outbox rows and the message a caller enqueues.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::mail_outbox;
+use crate::types::code_enum;
+
+code_enum! {
+    /// Where a message is on its way out.
+    pub enum OutboxStatus {
+        Queued = "queued" / "待发送",
+        Sending = "sending" / "发送中",
+        Sent = "sent" / "已发送",
+        Dead = "dead" / "发送失败",
+    }
+}
+
+/// An e-mail ready to be queued: both parts rendered, recipients known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The template it came from, e.g. `test`, `reservation_approved`.
+    pub kind: &'static str,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// What the message is about, e.g. `("reservation", 42)`.
+    pub related: Option<(&'static str, i64)>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = mail_outbox)]
+pub struct NewOutboxRow {
+    pub kind: String,
+    pub recipients: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub related_type: Option<String>,
+    pub related_id: Option<i64>,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = mail_outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub kind: String,
+    pub recipients: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub related_type: Option<String>,
+    pub related_id: Option<i64>,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub lease_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+impl OutboxRow {
+    pub fn recipients(&self) -> Vec<String> {
+        serde_json::from_str(&self.recipients).unwrap_or_default()
+    }
+}
+
+/// The queue at a glance, for operators and `/ready`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueueStatus {
+    pub queued: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub dead: i64,
+    pub oldest_queued_at: Option<NaiveDateTime>,
+}

@@ -1,0 +1,111 @@
+//! Outbox queries (the claim, which differs by backend, is `db::claim_due_mail`).
+
+use chrono::NaiveDateTime;
+use diesel::dsl::{count_star, min};
+use diesel::prelude::*;
+
+use super::model::{NewOutboxRow, OutboxRow, OutboxStatus, QueueStatus};
+use crate::db::schema::mail_outbox;
+use crate::db::DbConnection;
+
+pub fn insert(conn: &mut DbConnection, row: &NewOutboxRow) -> QueryResult<usize> {
+    diesel::insert_into(mail_outbox::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn mark_sent(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(mail_outbox::table.find(id))
+        .set((
+            mail_outbox::status.eq(OutboxStatus::Sent.code()),
+            mail_outbox::sent_at.eq(Some(at)),
+            mail_outbox::lease_until.eq(None::<NaiveDateTime>),
+            mail_outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+pub fn mark_retry(
+    conn: &mut DbConnection,
+    id: i64,
+    next: NaiveDateTime,
+    error: &str,
+) -> QueryResult<usize> {
+    diesel::update(mail_outbox::table.find(id))
+        .set((
+            mail_outbox::status.eq(OutboxStatus::Queued.code()),
+            mail_outbox::next_attempt_at.eq(next),
+            mail_outbox::lease_until.eq(None::<NaiveDateTime>),
+            mail_outbox::last_error.eq(Some(error)),
+        ))
+        .execute(conn)
+}
+
+pub fn mark_dead(conn: &mut DbConnection, id: i64, error: &str) -> QueryResult<usize> {
+    diesel::update(mail_outbox::table.find(id))
+        .set((
+            mail_outbox::status.eq(OutboxStatus::Dead.code()),
+            mail_outbox::lease_until.eq(None::<NaiveDateTime>),
+            mail_outbox::last_error.eq(Some(error)),
+        ))
+        .execute(conn)
+}
+
+pub fn status(conn: &mut DbConnection) -> QueryResult<QueueStatus> {
+    let counts: Vec<(String, i64)> = mail_outbox::table
+        .group_by(mail_outbox::status)
+        .select((mail_outbox::status, count_star()))
+        .load(conn)?;
+    let mut s = QueueStatus::default();
+    for (status, n) in counts {
+        match OutboxStatus::from_code(&status) {
+            Some(OutboxStatus::Queued) => s.queued = n,
+            Some(OutboxStatus::Sending) => s.sending = n,
+            Some(OutboxStatus::Sent) => s.sent = n,
+            Some(OutboxStatus::Dead) => s.dead = n,
+            None => {}
+        }
+    }
+    s.oldest_queued_at = mail_outbox::table
+        .filter(mail_outbox::status.eq(OutboxStatus::Queued.code()))
+        .select(min(mail_outbox::created_at))
+        .first(conn)?;
+    Ok(s)
+}
+
+pub fn dead(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+    mail_outbox::table
+        .filter(mail_outbox::status.eq(OutboxStatus::Dead.code()))
+        .select(OutboxRow::as_select())
+        .order(mail_outbox::id)
+        .limit(limit)
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<OutboxRow>> {
+    mail_outbox::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Puts dead messages (all, or one) back in the queue with a fresh count of attempts.
+pub fn requeue_dead(
+    conn: &mut DbConnection,
+    id: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let mut q = diesel::update(mail_outbox::table)
+        .filter(mail_outbox::status.eq(OutboxStatus::Dead.code()))
+        .into_boxed();
+    if let Some(id) = id {
+        q = q.filter(mail_outbox::id.eq(id));
+    }
+    q.set((
+        mail_outbox::status.eq(OutboxStatus::Queued.code()),
+        mail_outbox::attempts.eq(0),
+        mail_outbox::next_attempt_at.eq(now),
+    ))
+    .execute(conn)
+}
