@@ -136,10 +136,15 @@ fn mail(command: MailCommand, settings: &Settings) -> anyhow::Result<()> {
                 2,
                 std::time::Duration::from_secs(settings.database.pool_timeout_secs),
             )?;
-            let sender = Sender::from_settings(&settings.mail, clock)?;
-            let report = actix_web::rt::System::new()
-                .block_on(sender.send_all_due(&pool))
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            // The SMTP transport's connection pool needs the async runtime to exist when it
+            // is built, so the sender is made inside it.
+            let report = actix_web::rt::System::new().block_on(async {
+                let sender = Sender::from_settings(&settings.mail, clock)?;
+                sender
+                    .send_all_due(&pool)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            })?;
             println!(
                 "sent {}, to retry later {}, dead {}",
                 report.sent, report.retried, report.dead

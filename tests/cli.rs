@@ -1,5 +1,7 @@
 //! The command line and configuration contract, run as a user would: the real binary.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -243,4 +245,95 @@ impl ReadAll for Child {
         }
         all
     }
+}
+
+#[test]
+fn mail_commands_queue_send_retry_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    let maildir = dir.path().join("mail");
+    let mail = |args: &[&str]| {
+        run(yiqi()
+            .arg("mail")
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("YIQI__MAIL__FILE_DIR", &maildir))
+    };
+    let (ok, out, err) = mail(&["test", "--to", "ops@example.cn"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("queued"), "{out}");
+    let (_, out, _) = mail(&["status"]);
+    assert!(out.contains("queued 1"), "{out}");
+    let (ok, out, err) = mail(&["send-pending"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("sent 1"), "{out}");
+    let files: Vec<_> = std::fs::read_dir(&maildir).unwrap().collect();
+    assert_eq!(files.len(), 1, "one .eml file");
+    let eml = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    assert!(
+        eml.contains("outbox-1@") && eml.contains("ops@example.cn"),
+        "{eml}"
+    );
+    let (_, out, _) = mail(&["status"]);
+    assert!(out.contains("queued 0") && out.contains("sent 1"), "{out}");
+    let (ok, _, err) = mail(&["retry", "1"]);
+    assert!(!ok && err.contains("not dead"), "{err}");
+    let (ok, _, err) = mail(&["retry", "99"]);
+    assert!(!ok && err.contains("no message #99"), "{err}");
+    let (ok, out, _) = mail(&["retry", "--dead"]);
+    assert!(ok && out.contains("0 message(s)"), "{out}");
+}
+
+#[test]
+fn a_sender_killed_mid_send_delivers_after_a_restart() {
+    use common::smtp::SmtpServer;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("k.db").display());
+    // An SMTP server that accepts the connection and then says nothing: the sender hangs
+    // with the message claimed, and is killed there.
+    let blackhole = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hole_port = blackhole.local_addr().unwrap().port();
+    let (ok, _, err) = run(yiqi()
+        .args(["mail", "test", "--to", "k@example.cn"])
+        .env("DATABASE_URL", &url));
+    assert!(ok, "{err}");
+    let smtp_env = |cmd: &mut Command, port: u16| {
+        cmd.env("DATABASE_URL", &url)
+            .env("YIQI__MAIL__TRANSPORT", "smtp")
+            .env("YIQI__MAIL__SMTP_PORT", port.to_string())
+            .env("YIQI__MAIL__SMTP_TIMEOUT_SECS", "60");
+    };
+    let mut cmd = yiqi();
+    // Its lease on the message runs out at once, so the restart below need not wait for it.
+    cmd.args(["mail", "send-pending"])
+        .env("YIQI__MAIL__LEASE_SECS", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    smtp_env(&mut cmd, hole_port);
+    let child = cmd.spawn().unwrap();
+    let mut sender = Server(child);
+    let (_held, _) = blackhole.accept().unwrap(); // it is talking to us now, message claimed
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, out, _) = run(yiqi().args(["mail", "status"]).env("DATABASE_URL", &url));
+        if out.contains("sending 1") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the message was never claimed: {out}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    sender.0.kill().unwrap(); // SIGKILL: no clean-up runs
+    let _ = sender.0.wait();
+
+    let smtp = SmtpServer::start();
+    let mut cmd = yiqi();
+    cmd.args(["mail", "send-pending"]);
+    smtp_env(&mut cmd, smtp.port);
+    let (ok, out, err) = run(&mut cmd);
+    assert!(ok, "{err}");
+    assert!(out.contains("sent 1"), "{out}");
+    assert_eq!(smtp.received().len(), 1);
 }
