@@ -94,6 +94,7 @@ pub struct MailSettings {
     pub poll_interval_ms: u64,
     pub batch_size: u32,
     pub rate_per_sec: u32,
+    pub concurrency: u32,
     pub max_attempts: u32,
     pub backoff_base_secs: u64,
     pub backoff_max_secs: u64,

@@ -28,6 +28,8 @@ pub struct Policy {
     pub batch_size: i64,
     /// Messages per second at most; 0 = as fast as the server accepts.
     pub rate_per_sec: u32,
+    /// Messages in flight at once (without a rate limit).
+    pub concurrency: usize,
 }
 
 impl Policy {
@@ -39,6 +41,7 @@ impl Policy {
             lease: chrono::Duration::seconds(s.lease_secs as i64),
             batch_size: s.batch_size.max(1) as i64,
             rate_per_sec: s.rate_per_sec,
+            concurrency: s.concurrency.max(1) as usize,
         }
     }
 
@@ -66,6 +69,12 @@ impl Health {
     pub fn last_sent_at(&self) -> Option<DateTime<Utc>> {
         self.last_sent_at.lock().ok().and_then(|t| *t)
     }
+}
+
+enum Outcome {
+    Sent,
+    Retry,
+    Dead,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -114,43 +123,65 @@ impl Sender {
             claimed: rows.len(),
             ..Report::default()
         };
-        let pace = (self.policy.rate_per_sec > 0)
-            .then(|| Duration::from_secs_f64(1.0 / f64::from(self.policy.rate_per_sec)));
-        for row in rows {
-            let started = std::time::Instant::now();
-            let outcome = self.deliver(&row).await;
-            let id = row.id;
-            let now = self.clock.now_naive();
-            match outcome {
-                Ok(()) => {
-                    db::run(pool, move |c| Ok(store::mark_sent(c, id, now)?)).await?;
-                    if let Ok(mut t) = self.health.last_sent_at.lock() {
-                        *t = Some(self.clock.now());
-                    }
-                    report.sent += 1;
-                }
-                Err(err) => {
-                    let give_up = err.permanent || row.attempts >= self.policy.max_attempts;
-                    tracing::warn!(id, attempts = row.attempts, permanent = err.permanent, error = %err.message, "mail delivery failed");
-                    let message = err.message;
-                    if give_up {
-                        db::run(pool, move |c| Ok(store::mark_dead(c, id, &message)?)).await?;
-                        report.dead += 1;
-                    } else {
-                        let next: NaiveDateTime = now + self.policy.backoff(row.attempts, id);
-                        db::run(pool, move |c| Ok(store::mark_retry(c, id, next, &message)?))
-                            .await?;
-                        report.retried += 1;
-                    }
-                }
-            }
-            if let Some(pace) = pace {
+        let outcomes: Vec<Outcome> = if self.policy.rate_per_sec > 0 {
+            // A rate limit sends one at a time, paced.
+            let pace = Duration::from_secs_f64(1.0 / f64::from(self.policy.rate_per_sec));
+            let mut outcomes = Vec::with_capacity(rows.len());
+            for row in rows {
+                let started = std::time::Instant::now();
+                outcomes.push(self.process(pool, row).await?);
                 if let Some(rest) = pace.checked_sub(started.elapsed()) {
                     tokio::time::sleep(rest).await;
                 }
             }
+            outcomes
+        } else {
+            // Several messages in flight over the transport's pooled connections: an SMTP
+            // exchange is a handful of round trips, mostly waiting.
+            use futures_util::stream::{self, StreamExt, TryStreamExt};
+            stream::iter(rows)
+                .map(|row| self.process(pool, row))
+                .buffer_unordered(self.policy.concurrency)
+                .try_collect()
+                .await?
+        };
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Sent => report.sent += 1,
+                Outcome::Retry => report.retried += 1,
+                Outcome::Dead => report.dead += 1,
+            }
         }
         Ok(report)
+    }
+
+    /// Tries one claimed message and records what happened to it.
+    async fn process(&self, pool: &Pool, row: OutboxRow) -> Result<Outcome, AppError> {
+        let outcome = self.deliver(&row).await;
+        let id = row.id;
+        let now = self.clock.now_naive();
+        match outcome {
+            Ok(()) => {
+                db::run(pool, move |c| Ok(store::mark_sent(c, id, now)?)).await?;
+                if let Ok(mut t) = self.health.last_sent_at.lock() {
+                    *t = Some(self.clock.now());
+                }
+                Ok(Outcome::Sent)
+            }
+            Err(err) => {
+                let give_up = err.permanent || row.attempts >= self.policy.max_attempts;
+                tracing::warn!(id, attempts = row.attempts, permanent = err.permanent, error = %err.message, "mail delivery failed");
+                let message = err.message;
+                if give_up {
+                    db::run(pool, move |c| Ok(store::mark_dead(c, id, &message)?)).await?;
+                    Ok(Outcome::Dead)
+                } else {
+                    let next: NaiveDateTime = now + self.policy.backoff(row.attempts, id);
+                    db::run(pool, move |c| Ok(store::mark_retry(c, id, next, &message)?)).await?;
+                    Ok(Outcome::Retry)
+                }
+            }
+        }
     }
 
     /// Sends batches until nothing is due (the `yiqi mail send-pending` command).
@@ -221,6 +252,7 @@ mod tests {
             lease: chrono::Duration::seconds(300),
             batch_size: 50,
             rate_per_sec: 0,
+            concurrency: 1,
         };
         for id in [1_i64, 2, 77, 12345] {
             let d1 = p.backoff(1, id).num_milliseconds();

@@ -41,6 +41,9 @@ impl Transport {
                     SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
                 };
                 let mut builder = builder
+                    .pool_config(
+                        lettre::transport::smtp::PoolConfig::new().max_size(s.concurrency.max(1)),
+                    )
                     .port(s.smtp_port)
                     .timeout(Some(Duration::from_secs(s.smtp_timeout_secs)));
                 if !s.smtp_user.is_empty() {

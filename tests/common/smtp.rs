@@ -126,7 +126,7 @@ impl SmtpServer {
             let mut server = Server::new(handler);
             server
                 .with_name("smtp.test")
-                .with_num_threads(4)
+                .with_num_threads(64)
                 .with_ssl(SslConfig::None)
                 .expect("no TLS")
                 .with_tcp_listener(listener);
