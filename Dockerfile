@@ -1,7 +1,7 @@
 # Multi-stage build: compile in the Rust image, run from a slim Debian with libpq.
 FROM rust:1-bookworm AS build
 WORKDIR /src
-RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev libssl-dev pkg-config && rm -rf /var/lib/apt/lists/*
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src src
 COPY migrations migrations
@@ -11,7 +11,7 @@ COPY config config
 RUN cargo build --release --locked
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates \
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libssl3 ca-certificates \
     && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/yiqi yiqi \
     && mkdir -p /var/lib/yiqi && chown yiqi /var/lib/yiqi
 COPY --from=build /src/target/release/yiqi /usr/local/bin/yiqi
