@@ -7,6 +7,7 @@ COPY src src
 COPY migrations migrations
 COPY templates templates
 COPY static static
+COPY benches benches
 COPY config config
 RUN cargo build --release --locked
 
