@@ -172,9 +172,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut PoolConn) -> Result<(), ConnectError> {
-        conn.conn
-            .batch_execute("SELECT 1")
-            .map_err(|e| ConnectError(e.into()))
+        ping(&mut conn.conn).map_err(|e| ConnectError(anyhow::anyhow!("{e}")))
     }
 
     fn has_broken(&self, conn: &mut PoolConn) -> bool {
@@ -245,7 +243,7 @@ where
         let result = f(&mut pooled.conn);
         // After a database restart every pooled connection is dead; the first request on each
         // gets a 503, and the connection is not handed out again.
-        if result.is_err() && pooled.conn.batch_execute("SELECT 1").is_err() {
+        if result.is_err() && ping(&mut pooled.conn).is_err() {
             tracing::warn!("dropping a dead database connection");
             pooled.broken = true;
         }
@@ -350,17 +348,18 @@ pub fn claim_due_mail(
     lease_until: chrono::NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<crate::mail::model::OutboxRow>> {
-    use crate::mail::model::OutboxRow;
+    use crate::mail::model::{OutboxRow, OutboxStatus};
     use schema::mail_outbox as m;
+    let (queued, sending) = (OutboxStatus::Queued.code(), OutboxStatus::Sending.code());
 
     macro_rules! due {
         () => {
             m::table
                 .filter(
                     m::status
-                        .eq("queued")
+                        .eq(queued)
                         .and(m::next_attempt_at.le(now))
-                        .or(m::status.eq("sending").and(m::lease_until.le(now))),
+                        .or(m::status.eq(sending).and(m::lease_until.le(now))),
                 )
                 .select(m::id)
                 .order((m::next_attempt_at, m::id))
@@ -371,7 +370,7 @@ pub fn claim_due_mail(
         ($c:expr, $ids:expr) => {
             diesel::update(m::table.filter(m::id.eq_any($ids)))
                 .set((
-                    m::status.eq("sending"),
+                    m::status.eq(sending),
                     m::attempts.eq(m::attempts + 1),
                     m::lease_until.eq(Some(lease_until)),
                 ))

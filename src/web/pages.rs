@@ -171,8 +171,7 @@ struct InstrumentsPage {
 #[tracing::instrument(name = "web.instruments", skip_all)]
 pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
     let params = QueryParams::parse(req.query_string(), InstrumentQuery::PARAMS)?;
-    let categories = &state.catalogue.categories;
-    let query = InstrumentQuery::from_params(&params, categories)?;
+    let query = InstrumentQuery::from_params(&params, &state.catalogue.categories)?;
     let counts = state.catalogue.counts(&state.pool).await?;
 
     // The class menu shows the chosen class; the second menu its middle classes.
