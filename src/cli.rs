@@ -34,6 +34,11 @@ enum Command {
         #[command(subcommand)]
         what: SeedWhat,
     },
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        what: UserCommand,
+    },
     /// The e-mail outbox.
     Mail {
         #[command(subcommand)]
@@ -59,6 +64,29 @@ enum MailCommand {
         to: String,
         #[arg(long, default_value = "管理员")]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a verified account (bootstrap the first platform admin, add staff).
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// researcher | instrument_manager | unit_admin | platform_admin
+        #[arg(long)]
+        role: String,
+        /// The host unit of an instrument_manager or unit_admin.
+        #[arg(long)]
+        unit: Option<i64>,
+        /// The organisation of a researcher (an id from /api/v1/organisations).
+        #[arg(long)]
+        organisation: Option<i64>,
+        /// Read the password from standard input (one line), never from the command line.
+        #[arg(long, required = true)]
+        password_stdin: bool,
     },
 }
 
@@ -120,6 +148,45 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Mail { what } => mail(what, &settings),
+        Command::User {
+            what:
+                UserCommand::Add {
+                    email,
+                    name,
+                    role,
+                    unit,
+                    organisation,
+                    password_stdin: _,
+                },
+        } => {
+            use crate::auth::{password, Role};
+            use crate::types::{OrganisationId, UnitId};
+            let role = Role::from_code(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role {role}: use one of {}", Role::codes()))?;
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let pw = line.trim_end_matches(['\n', '\r']);
+            password::check_new("password", pw, &email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let hash = password::hash(pw).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut conn = one_connection(&settings)?;
+            db::migrate(&mut conn)?;
+            let now = crate::clock::system().now_naive();
+            let id = db::write_tx(&mut conn, |c| {
+                let account = crate::users::service::NewAccount {
+                    email: &email,
+                    name: &name,
+                    role,
+                    unit: unit.map(UnitId),
+                    organisation: organisation.map(OrganisationId),
+                };
+                crate::users::service::create_verified(c, &account, &hash, now)
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("user #{id} {email} ({}) created, verified", role.code());
+            Ok(())
+        }
     }
 }
 

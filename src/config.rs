@@ -19,12 +19,35 @@ pub struct Settings {
     pub log: LogSettings,
     pub catalogue: CatalogueSettings,
     pub mail: MailSettings,
+    pub auth: AuthSettings,
 }
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC key of the access tokens (HS256).
+    pub jwt_secret: Secret,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_days: i64,
+    pub verify_ttl_hours: i64,
+    pub reset_ttl_minutes: i64,
+    pub login_max_failures_per_account: u32,
+    pub login_max_failures_per_address: u32,
+    pub login_window_secs: i64,
+    /// Mark session cookies Secure (HTTPS only).
+    pub secure_cookies: bool,
+}
+
+/// The development key shipped in default.toml; production refuses to start with it.
+pub const DEVELOPMENT_JWT_SECRET: &str = "development-only-key-do-not-use-in-production";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub bind: String,
+    /// The address people reach the service at, for links in e-mails. Empty: the bound
+    /// address (local runs and tests).
+    pub public_url: String,
     pub workers: usize,
 }
 
@@ -179,6 +202,18 @@ impl Settings {
                  (set YIQI__MAIL__TRANSPORT=smtp and YIQI__MAIL__SMTP_HOST)"
             );
         }
+        if environment == "production"
+            && (settings.auth.jwt_secret.expose() == DEVELOPMENT_JWT_SECRET
+                || settings.auth.jwt_secret.expose().len() < 32)
+        {
+            anyhow::bail!(
+                "auth.jwt_secret must be a key of your own of at least 32 characters in \
+                 production (set YIQI__AUTH__JWT_SECRET, e.g. from `openssl rand -base64 48`)"
+            );
+        }
+        if environment == "production" && settings.server.public_url.is_empty() {
+            anyhow::bail!("server.public_url must be set in production (links in e-mails use it)");
+        }
         Ok(settings)
     }
 }
@@ -194,11 +229,35 @@ mod tests {
             .collect()
     }
 
+    /// What production cannot start without.
+    fn production_vars(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut v = vars(&[
+            (
+                "YIQI__AUTH__JWT_SECRET",
+                "a-production-key-of-more-than-32-characters",
+            ),
+            ("YIQI__SERVER__PUBLIC_URL", "https://yiqi.example.cn"),
+        ]);
+        v.extend(vars(extra));
+        v
+    }
+
+    #[test]
+    fn production_refuses_the_development_key() {
+        let err = Settings::load_from(
+            "production",
+            vars(&[("YIQI__SERVER__PUBLIC_URL", "https://yiqi.example.cn")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("jwt_secret"), "{err}");
+    }
+
     #[test]
     fn every_shipped_environment_parses() {
-        for env in ["local", "production", "test"] {
+        for env in ["local", "test"] {
             Settings::load_from(env, vars(&[])).unwrap();
         }
+        Settings::load_from("production", production_vars(&[])).unwrap();
     }
 
     #[test]
@@ -216,7 +275,7 @@ mod tests {
         assert_eq!(s.database.url.expose(), "postgres://x@localhost/db");
         assert!(!s.demo.seed_on_empty);
         assert!(
-            !Settings::load_from("production", vars(&[]))
+            !Settings::load_from("production", production_vars(&[]))
                 .unwrap()
                 .demo
                 .seed_on_empty
@@ -225,8 +284,11 @@ mod tests {
 
     #[test]
     fn production_refuses_the_file_transport() {
-        let err = Settings::load_from("production", vars(&[("YIQI__MAIL__TRANSPORT", "file")]))
-            .unwrap_err();
+        let err = Settings::load_from(
+            "production",
+            production_vars(&[("YIQI__MAIL__TRANSPORT", "file")]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("mail.transport"), "{err}");
         let s = Settings::load_from(
             "local",

@@ -19,6 +19,14 @@ pub enum AppError {
     Invalid { field: String, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// No valid credentials: sign in (again).
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// Signed in, but this action is not the caller's to take.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     /// The database is busy or unreachable; the client may retry.
     #[error("service temporarily unavailable")]
     Unavailable { retry_after_secs: u32 },
@@ -41,6 +49,27 @@ impl AppError {
         }
     }
 
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        AppError::Unauthorized {
+            code: "unauthorized",
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        AppError::Forbidden {
+            code: "forbidden",
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(err.into())
     }
@@ -51,7 +80,10 @@ impl AppError {
             AppError::NotFound { .. } => "not_found",
             AppError::BadRequest { .. } => "bad_request",
             AppError::Invalid { .. } => "validation_failed",
-            AppError::Conflict { code, .. } => code,
+            AppError::Conflict { code, .. }
+            | AppError::Unauthorized { code, .. }
+            | AppError::Forbidden { code, .. } => code,
+            AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Unavailable { .. } => "unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -63,6 +95,9 @@ impl AppError {
             AppError::BadRequest { .. } => "请求参数有误 Bad request",
             AppError::Invalid { .. } => "输入不符合要求 Validation failed",
             AppError::Conflict { .. } => "与现有数据冲突 Conflict",
+            AppError::Unauthorized { .. } => "请先登录 Sign-in required",
+            AppError::Forbidden { .. } => "无权执行此操作 Forbidden",
+            AppError::TooManyRequests { .. } => "尝试次数过多 Too many attempts",
             AppError::Unavailable { .. } => "服务暂时不可用 Service unavailable",
             AppError::Internal(_) => "服务器内部错误 Internal error",
         }
@@ -106,6 +141,9 @@ impl ResponseError for AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -120,6 +158,12 @@ impl ResponseError for AppError {
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if let AppError::Unavailable { retry_after_secs } = self {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if let AppError::TooManyRequests { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if let AppError::Unauthorized { .. } = self {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         response.json(self.problem())
     }
@@ -195,3 +239,20 @@ impl From<askama::Error> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// JSON bodies that cannot be read become 400 problems naming the field serde complained
+/// about (`missing field \`email\``, `unknown field \`x\``), not actix's plain-text 400.
+pub fn json_config() -> actix_web::web::JsonConfig {
+    actix_web::web::JsonConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|err, _req| {
+            let message = err.to_string();
+            let field = message
+                .split('`')
+                .nth(1)
+                .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or("body")
+                .to_owned();
+            AppError::BadRequest { field, message }.into()
+        })
+}

@@ -3,6 +3,8 @@
 //! `Application::build` wires settings, the database and the route table (the one place all
 //! routes are listed); `main.rs` only parses the command line.
 
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -15,6 +17,8 @@ pub mod params;
 pub mod seed;
 pub mod telemetry;
 pub mod types;
+pub mod users;
+pub mod validate;
 pub mod web;
 
 use std::net::TcpListener;
@@ -41,6 +45,9 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The in-process mail sender's record, when it runs here.
     pub mail: Option<Arc<mail::sender::Health>>,
+    pub auth: Arc<auth::AuthContext>,
+    /// Last runs of the in-process jobs, for `/ready`.
+    pub jobs: Arc<jobs::JobsHealth>,
 }
 
 pub struct Application {
@@ -60,7 +67,21 @@ impl Application {
         settings: &Settings,
         clock: SharedClock,
     ) -> anyhow::Result<Application> {
-        let mut state = prepare(settings, clock.clone())?;
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let public_url = if settings.server.public_url.is_empty() {
+            let host = listener.local_addr()?.ip();
+            let host = if host.is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                host.to_string()
+            };
+            format!("http://{host}:{port}")
+        } else {
+            settings.server.public_url.clone()
+        };
+        let mut state = prepare(settings, clock.clone(), public_url)?;
         if settings.mail.sender_enabled {
             let sender = Arc::new(mail::sender::Sender::from_settings(&settings.mail, clock)?);
             state.mail = Some(sender.health.clone());
@@ -70,13 +91,13 @@ impl Application {
                 Duration::from_millis(settings.mail.poll_interval_ms.max(10)),
             );
         }
-        let listener = TcpListener::bind(&settings.server.bind)
-            .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
-        let port = listener.local_addr()?.port();
+        jobs::spawn_housekeeping(state.pool.clone(), state.clock.clone(), state.jobs.clone());
         let state = aw::Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(error::json_config())
+                .app_data(web::form_config())
                 .wrap(Compress::default())
                 .wrap(from_fn(telemetry::echo_request_id))
                 .wrap(TracingLogger::default())
@@ -103,7 +124,11 @@ impl Application {
 }
 
 /// Database work done before serving.
-fn prepare(settings: &Settings, clock: SharedClock) -> anyhow::Result<AppState> {
+fn prepare(
+    settings: &Settings,
+    clock: SharedClock,
+    public_url: String,
+) -> anyhow::Result<AppState> {
     let (pool, backend) = db::connect_pool(
         settings.database.url.expose(),
         settings.database.pool_size,
@@ -135,6 +160,8 @@ fn prepare(settings: &Settings, clock: SharedClock) -> anyhow::Result<AppState> 
         catalogue,
         clock,
         mail: None,
+        auth: Arc::new(auth::AuthContext::new(&settings.auth, public_url)),
+        jobs: Arc::new(jobs::JobsHealth::default()),
     })
 }
 
@@ -142,7 +169,12 @@ fn prepare(settings: &Settings, clock: SharedClock) -> anyhow::Result<AppState> 
 fn routes(cfg: &mut aw::ServiceConfig) {
     cfg.route("/health", aw::get().to(health))
         .route("/ready", aw::get().to(ready))
-        .service(aw::scope("/api/v1").configure(navigation::routes))
+        .service(
+            aw::scope("/api/v1")
+                .configure(navigation::routes)
+                .configure(users::routes)
+                .configure(mail::handlers::routes),
+        )
         .configure(web::routes)
         .default_service(aw::to(web::not_found));
 }
@@ -177,5 +209,6 @@ async fn ready(state: aw::Data<AppState>) -> AppResult<HttpResponse> {
             "oldest_queued_at": queue.oldest_queued_at.map(|t| t.and_utc()),
             "last_sent_at": last_sent_at,
         },
+        "jobs": state.jobs.snapshot(),
     })))
 }

@@ -20,7 +20,16 @@ macro_rules! id_type {
     )+};
 }
 
-id_type!(SubPlatformId, UnitId, InstrumentId);
+id_type!(
+    SubPlatformId,
+    UnitId,
+    InstrumentId,
+    OrganisationId,
+    UserId,
+    QualificationId,
+    ViolationId,
+    BanId,
+);
 
 /// Declares an enumeration stored as a short English code (with a CHECK constraint in the
 /// migrations) and shown with a Chinese label. The labels live here and nowhere else.
@@ -83,6 +92,23 @@ impl Yuan {
         }
         format!("{grouped}.{:02}", hundreds % 100)
     }
+}
+
+/// The platform's zone: opening hours, "tomorrow" and dates in e-mails are read here.
+pub const PLATFORM_ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+
+/// "2026年11月28日" in the platform zone.
+pub fn local_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&PLATFORM_ZONE)
+        .format("%Y年%m月%d日")
+        .to_string()
+}
+
+/// "2026-11-28 16:00" in the platform zone.
+pub fn local_date_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&PLATFORM_ZONE)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// A requested page: `page` counts from 1, `per_page` is 1..=100.

@@ -74,14 +74,13 @@ diesel::table! {
         disciplines -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
     }
 }
 
 diesel::joinable!(units -> sub_platforms (sub_platform_id));
 diesel::joinable!(instruments -> units (unit_id));
 diesel::joinable!(instruments -> categories (category_code));
-
-diesel::allow_tables_to_appear_in_same_query!(sub_platforms, categories, units, instruments);
 
 diesel::table! {
     mail_outbox (id) {
@@ -102,3 +101,158 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    organisations (id) {
+        id -> BigInt,
+        name -> Text,
+        kind -> Text,
+        credit_code -> Nullable<Text>,
+        unit_id -> Nullable<BigInt>,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        password_hash -> Text,
+        name -> Text,
+        phone -> Text,
+        organisation_id -> Nullable<BigInt>,
+        role -> Text,
+        unit_id -> Nullable<BigInt>,
+        email_verified_at -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        tokens_valid_after -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    instrument_managers (instrument_id, user_id) {
+        instrument_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        family -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<BigInt>,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    qualifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        instrument_id -> BigInt,
+        status -> Text,
+        level -> Nullable<Text>,
+        note -> Text,
+        reason -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    violations (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        instrument_id -> BigInt,
+        occurred_at -> Timestamp,
+        note -> Text,
+        recorded_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bans (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        scope -> Text,
+        unit_id -> Nullable<BigInt>,
+        instrument_id -> Nullable<BigInt>,
+        reason -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        lifted_at -> Nullable<Timestamp>,
+        lifted_by -> Nullable<BigInt>,
+        lift_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    booking_settings (instrument_id) {
+        instrument_id -> BigInt,
+        modes -> Text,
+        approval_required -> Bool,
+        slot_minutes -> Integer,
+        min_minutes -> Integer,
+        max_minutes -> Integer,
+        horizon_days -> Integer,
+        notice_minutes -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(qualifications -> instruments (instrument_id));
+diesel::joinable!(instrument_managers -> users (user_id));
+diesel::joinable!(instrument_managers -> instruments (instrument_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    sub_platforms,
+    categories,
+    units,
+    instruments,
+    organisations,
+    users,
+    instrument_managers,
+    qualifications,
+    audit_log,
+    bans,
+    violations,
+);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
+use crate::clock::SharedClock;
 use crate::db::Pool;
 use crate::mail::sender::Sender;
 
@@ -20,6 +21,70 @@ pub fn spawn_mail_sender(pool: Pool, sender: Arc<Sender>, poll_interval: Duratio
                 Err(err) => tracing::warn!(error = %err, "mail sender: database unavailable"),
             }
             tokio::time::sleep(poll_interval).await;
+        }
+    });
+}
+
+/// When each in-process job last finished, for `/ready`.
+#[derive(Default)]
+pub struct JobsHealth {
+    last: std::sync::Mutex<std::collections::BTreeMap<&'static str, JobRun>>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobRun {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub ok: bool,
+    pub done: usize,
+}
+
+impl JobsHealth {
+    pub fn record(&self, job: &'static str, run: JobRun) {
+        if let Ok(mut last) = self.last.lock() {
+            last.insert(job, run);
+        }
+    }
+
+    pub fn snapshot(&self) -> serde_json::Value {
+        self.last
+            .lock()
+            .map(|l| serde_json::json!(*l))
+            .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// How often the housekeeping jobs run.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+
+/// Expires qualifications whose time has come (and tells their holders). Several instances
+/// may run it: each expiry is a conditional update, so only one of them sends the e-mail.
+pub fn spawn_housekeeping(pool: Pool, clock: SharedClock, health: Arc<JobsHealth>) {
+    actix_web::rt::spawn(async move {
+        loop {
+            let now = clock.now();
+            let span = tracing::info_span!("job.expire_qualifications");
+            let result = crate::db::run(&pool, move |conn| {
+                crate::users::qualifications::expire_due(conn, now)
+            })
+            .instrument(span)
+            .await;
+            let run = match result {
+                Ok(done) => JobRun {
+                    at: now,
+                    ok: true,
+                    done,
+                },
+                Err(err) => {
+                    tracing::warn!(error = %err, "qualification expiry failed");
+                    JobRun {
+                        at: now,
+                        ok: false,
+                        done: 0,
+                    }
+                }
+            };
+            health.record("expire_qualifications", run);
+            tokio::time::sleep(HOUSEKEEPING_EVERY).await;
         }
     });
 }

@@ -2,6 +2,7 @@
 //! (no request ever talks to SMTP), and the sender (`sender.rs`, run by `jobs/`) delivers it
 //! with retries.
 
+pub mod handlers;
 pub mod model;
 pub mod sender;
 pub mod store;

@@ -109,3 +109,26 @@ pub fn requeue_dead(
     ))
     .execute(conn)
 }
+
+/// A page of the outbox, newest first, optionally of one status (the operator's queue page).
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<OutboxStatus>,
+    page: crate::types::PageRequest,
+) -> QueryResult<(Vec<OutboxRow>, i64)> {
+    let filtered = || {
+        let mut q = mail_outbox::table.into_boxed();
+        if let Some(s) = status {
+            q = q.filter(mail_outbox::status.eq(s.code()));
+        }
+        q
+    };
+    let rows = filtered()
+        .select(OutboxRow::as_select())
+        .order(mail_outbox::id.desc())
+        .limit(page.per_page)
+        .offset(page.offset())
+        .load(conn)?;
+    let total = filtered().count().get_result(conn)?;
+    Ok((rows, total))
+}

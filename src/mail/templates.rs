@@ -42,3 +42,64 @@ pub fn test_message(to: &str, name: &str) -> AppResult<Message> {
         related: None,
     })
 }
+
+#[derive(Template)]
+#[template(path = "mail/notice.html")]
+struct NoticeHtml<'a> {
+    platform: &'a str,
+    name: &'a str,
+    paragraphs: &'a [String],
+    link: Option<(&'a str, &'a str)>,
+    footer: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/notice.txt")]
+struct NoticeText<'a> {
+    platform: &'a str,
+    name: &'a str,
+    paragraphs: &'a [String],
+    link: Option<(&'a str, &'a str)>,
+    footer: &'a str,
+}
+
+/// A message to one person: a greeting, paragraphs, and optionally one link to act on.
+/// Every account and qualification e-mail is one of these.
+pub struct Notice<'a> {
+    pub kind: &'static str,
+    pub to: &'a str,
+    pub name: &'a str,
+    /// The subject after the platform's name.
+    pub subject: &'a str,
+    pub paragraphs: Vec<String>,
+    pub link: Option<(&'a str, &'a str)>,
+    pub footer: &'a str,
+    pub related: Option<(&'static str, i64)>,
+}
+
+impl Notice<'_> {
+    pub fn render(&self) -> AppResult<Message> {
+        Ok(Message {
+            kind: self.kind,
+            to: vec![self.to.to_owned()],
+            subject: format!("【{PLATFORM}】{}", self.subject),
+            text: NoticeText {
+                platform: PLATFORM,
+                name: self.name,
+                paragraphs: &self.paragraphs,
+                link: self.link,
+                footer: self.footer,
+            }
+            .render()?,
+            html: NoticeHtml {
+                platform: PLATFORM,
+                name: self.name,
+                paragraphs: &self.paragraphs,
+                link: self.link,
+                footer: self.footer,
+            }
+            .render()?,
+            related: self.related,
+        })
+    }
+}

@@ -106,3 +106,132 @@ pub async fn get_instrument(
 pub async fn stats(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(&state.catalogue.counts(&state.pool).await?.stats))
 }
+
+// --- editing ---------------------------------------------------------------------------------
+
+use super::editing::{self, BookingSettingsInput, InstrumentInput, SubPlatformInput, UnitInput};
+use crate::auth::Auth;
+use crate::types::{InstrumentId, SubPlatformId, UnitId};
+
+#[tracing::instrument(name = "catalogue.sub_platform_save", skip_all)]
+pub async fn save_sub_platform(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: Option<web::Path<String>>,
+    body: web::Json<SubPlatformInput>,
+) -> AppResult<HttpResponse> {
+    let id = id.map(|p| path_id(&p).map(SubPlatformId)).transpose()?;
+    let now = state.clock.now();
+    let row = db::run(&state.pool, move |conn| {
+        editing::save_sub_platform(conn, &who, id, &body, now)
+    })
+    .await?;
+    state.catalogue.invalidate();
+    Ok(if id.is_some() {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Created()
+    }
+    .json(row))
+}
+
+#[tracing::instrument(name = "catalogue.unit_save", skip_all)]
+pub async fn save_unit(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: Option<web::Path<String>>,
+    body: web::Json<UnitInput>,
+) -> AppResult<HttpResponse> {
+    let id = id.map(|p| path_id(&p).map(UnitId)).transpose()?;
+    let now = state.clock.now();
+    let unit = db::run(&state.pool, move |conn| {
+        editing::save_unit(conn, &who, id, &body, now)
+    })
+    .await?;
+    state.catalogue.invalidate();
+    Ok(if id.is_some() {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Created()
+    }
+    .json(unit))
+}
+
+#[tracing::instrument(name = "catalogue.instrument_create", skip_all)]
+pub async fn create_instrument(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+    body: web::Json<InstrumentInput>,
+) -> AppResult<HttpResponse> {
+    let unit = UnitId(path_id(&id)?);
+    let now = state.clock.now();
+    let st = state.clone();
+    let inst = db::run(&state.pool, move |conn| {
+        editing::create_instrument(conn, &who, &st.catalogue.categories, unit, &body, now)
+    })
+    .await?;
+    state.catalogue.invalidate();
+    Ok(HttpResponse::Created().json(inst))
+}
+
+#[tracing::instrument(name = "catalogue.instrument_update", skip_all)]
+pub async fn update_instrument(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+    body: web::Json<InstrumentInput>,
+) -> AppResult<HttpResponse> {
+    let id = InstrumentId(path_id(&id)?);
+    let now = state.clock.now();
+    let st = state.clone();
+    let inst = db::run(&state.pool, move |conn| {
+        editing::update_instrument(conn, &who, &st.catalogue.categories, id, &body, now)
+    })
+    .await?;
+    state.catalogue.invalidate();
+    Ok(HttpResponse::Ok().json(inst))
+}
+
+#[tracing::instrument(name = "catalogue.instrument_retire", skip_all)]
+pub async fn retire_instrument(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = InstrumentId(path_id(&id)?);
+    let now = state.clock.now();
+    let st = state.clone();
+    let inst = db::run(&state.pool, move |conn| {
+        editing::retire_instrument(conn, &who, &st.catalogue.categories, id, now)
+    })
+    .await?;
+    state.catalogue.invalidate();
+    Ok(HttpResponse::Ok().json(inst))
+}
+
+#[tracing::instrument(name = "catalogue.booking_settings", skip_all)]
+pub async fn booking_settings(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = InstrumentId(path_id(&id)?);
+    let row = db::run(&state.pool, move |conn| editing::booking_settings(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(row))
+}
+
+#[tracing::instrument(name = "catalogue.booking_settings_save", skip_all)]
+pub async fn save_booking_settings(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+    body: web::Json<BookingSettingsInput>,
+) -> AppResult<HttpResponse> {
+    let id = InstrumentId(path_id(&id)?);
+    let now = state.clock.now();
+    let row = db::run(&state.pool, move |conn| {
+        editing::save_booking_settings(conn, &who, id, &body, now)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(row))
+}

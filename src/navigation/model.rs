@@ -68,7 +68,7 @@ code_enum! {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = sub_platforms)]
 pub struct SubPlatformRow {
     pub id: i64,
@@ -78,7 +78,7 @@ pub struct SubPlatformRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = units)]
 pub struct UnitRow {
     pub id: i64,
@@ -97,8 +97,8 @@ pub struct UnitRow {
 }
 
 /// Every stored instrument column but the two the database derives from the category.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = instruments)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
+#[diesel(table_name = instruments, treat_none_as_null = true)]
 pub struct InstrumentRow {
     pub id: i64,
     pub unit_id: i64,
@@ -131,6 +131,8 @@ pub struct InstrumentRow {
     pub disciplines: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Retired instruments leave the catalogue but keep their history.
+    pub retired_at: Option<NaiveDateTime>,
 }
 
 /// The columns a list shows.
@@ -247,6 +249,7 @@ pub struct Instrument {
     pub disciplines: Vec<String>,
     pub unit: UnitRef,
     pub sub_platform: SubPlatformRef,
+    pub retired_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A node of the category tree with the number of instruments under it.
@@ -266,4 +269,171 @@ pub struct PlatformStats {
     pub instruments: i64,
     /// Sum of original values, in yuan.
     pub original_value_yuan: Yuan,
+}
+
+/// A new row without its id, which the database assigns. (The row types above carry ids,
+/// which the demo seed sets itself.)
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sub_platforms)]
+pub struct NewSubPlatform {
+    pub name: String,
+    pub description: String,
+    pub sort_order: i32,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = units)]
+pub struct NewUnit {
+    pub sub_platform_id: i64,
+    pub name: String,
+    pub short_name: String,
+    pub kind: String,
+    pub city: String,
+    pub address: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub website: String,
+    pub description: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl From<&UnitRow> for NewUnit {
+    fn from(r: &UnitRow) -> Self {
+        NewUnit {
+            sub_platform_id: r.sub_platform_id,
+            name: r.name.clone(),
+            short_name: r.short_name.clone(),
+            kind: r.kind.clone(),
+            city: r.city.clone(),
+            address: r.address.clone(),
+            contact_name: r.contact_name.clone(),
+            contact_phone: r.contact_phone.clone(),
+            contact_email: r.contact_email.clone(),
+            website: r.website.clone(),
+            description: r.description.clone(),
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = instruments)]
+pub struct NewInstrument {
+    pub unit_id: i64,
+    pub category_code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub asset_no: String,
+    pub model: String,
+    pub manufacturer: String,
+    pub origin_country: String,
+    pub in_service_on: Option<NaiveDate>,
+    pub original_value_yuan: i64,
+    pub specs: String,
+    pub functions: String,
+    pub service_content: String,
+    pub sharing_rules: String,
+    pub fee_reference: String,
+    pub city: String,
+    pub address: String,
+    pub department: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub photo_url: String,
+    pub share_mode: String,
+    pub run_status: String,
+    pub funding_source: String,
+    pub acquisition: String,
+    pub purpose: String,
+    pub disciplines: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<&InstrumentRow> for NewInstrument {
+    fn from(r: &InstrumentRow) -> Self {
+        NewInstrument {
+            unit_id: r.unit_id,
+            category_code: r.category_code.clone(),
+            name_zh: r.name_zh.clone(),
+            name_en: r.name_en.clone(),
+            asset_no: r.asset_no.clone(),
+            model: r.model.clone(),
+            manufacturer: r.manufacturer.clone(),
+            origin_country: r.origin_country.clone(),
+            in_service_on: r.in_service_on,
+            original_value_yuan: r.original_value_yuan,
+            specs: r.specs.clone(),
+            functions: r.functions.clone(),
+            service_content: r.service_content.clone(),
+            sharing_rules: r.sharing_rules.clone(),
+            fee_reference: r.fee_reference.clone(),
+            city: r.city.clone(),
+            address: r.address.clone(),
+            department: r.department.clone(),
+            contact_name: r.contact_name.clone(),
+            contact_phone: r.contact_phone.clone(),
+            contact_email: r.contact_email.clone(),
+            photo_url: r.photo_url.clone(),
+            share_mode: r.share_mode.clone(),
+            run_status: r.run_status.clone(),
+            funding_source: r.funding_source.clone(),
+            acquisition: r.acquisition.clone(),
+            purpose: r.purpose.clone(),
+            disciplines: r.disciplines.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+code_enum! {
+    /// Which ways of using an instrument its managers offer.
+    pub enum BookingModes {
+        MachineTime = "machine_time" / "机时预约",
+        SampleOrder = "sample_order" / "送样检测",
+        Both = "both" / "机时预约和送样检测",
+    }
+}
+
+#[derive(
+    Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize, serde::Deserialize,
+)]
+#[diesel(table_name = crate::db::schema::booking_settings, primary_key(instrument_id))]
+pub struct BookingSettingsRow {
+    #[serde(skip_deserializing)]
+    pub instrument_id: i64,
+    pub modes: String,
+    pub approval_required: bool,
+    pub slot_minutes: i32,
+    pub min_minutes: i32,
+    pub max_minutes: i32,
+    pub horizon_days: i32,
+    pub notice_minutes: i32,
+    #[serde(skip_deserializing, default = "epoch")]
+    pub updated_at: NaiveDateTime,
+}
+
+fn epoch() -> NaiveDateTime {
+    NaiveDateTime::default()
+}
+
+impl BookingSettingsRow {
+    /// What an instrument without settings of its own is booked under.
+    pub fn defaults(instrument_id: i64) -> BookingSettingsRow {
+        BookingSettingsRow {
+            instrument_id,
+            modes: BookingModes::Both.code().to_owned(),
+            approval_required: true,
+            slot_minutes: 30,
+            min_minutes: 30,
+            max_minutes: 480,
+            horizon_days: 30,
+            notice_minutes: 60,
+            updated_at: epoch(),
+        }
+    }
 }

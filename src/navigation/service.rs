@@ -542,5 +542,6 @@ pub fn get_instrument(
             email: r.contact_email,
         },
         photo_url: r.photo_url,
+        retired_at: r.retired_at.map(|t| t.and_utc()),
     })
 }

@@ -4,9 +4,12 @@ use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use super::model::{InstrumentListRow, InstrumentRow, SubPlatformRow, UnitRow};
+use super::model::{
+    BookingSettingsRow, InstrumentListRow, InstrumentRow, NewInstrument, NewSubPlatform, NewUnit,
+    SubPlatformRow, UnitRow,
+};
 use super::service::{CategoryFilter, InstrumentFilter, InstrumentSort, UnitFilter};
-use crate::db::schema::{categories, instruments, sub_platforms, units};
+use crate::db::schema::{booking_settings, categories, instruments, sub_platforms, units};
 use crate::db::{Db, DbConnection};
 use crate::types::PageRequest;
 
@@ -37,6 +40,7 @@ pub fn unit_counts_by_sub_platform(conn: &mut DbConnection) -> QueryResult<Vec<(
 
 pub fn instrument_counts_by_sub_platform(conn: &mut DbConnection) -> QueryResult<Vec<(i64, i64)>> {
     instruments::table
+        .filter(instruments::retired_at.is_null())
         .inner_join(units::table)
         .group_by(units::sub_platform_id)
         .select((units::sub_platform_id, count_star()))
@@ -45,6 +49,7 @@ pub fn instrument_counts_by_sub_platform(conn: &mut DbConnection) -> QueryResult
 
 pub fn instrument_counts_by_category(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
     instruments::table
+        .filter(instruments::retired_at.is_null())
         .group_by(instruments::category_code)
         .select((instruments::category_code, count_star()))
         .load(conn)
@@ -55,6 +60,7 @@ pub fn totals(conn: &mut DbConnection) -> QueryResult<(i64, i64, i64)> {
     let units = units::table.count().get_result(conn)?;
     // SUM of a BIGINT is NUMERIC on PostgreSQL; cast it back so both backends return a BIGINT.
     let (instruments, value) = instruments::table
+        .filter(instruments::retired_at.is_null())
         .select((
             count_star(),
             sql::<BigInt>("CAST(COALESCE(SUM(original_value_yuan), 0) AS BIGINT)"),
@@ -120,6 +126,7 @@ pub fn instrument_counts_for_units(
     ids: &[i64],
 ) -> QueryResult<Vec<(i64, i64)>> {
     instruments::table
+        .filter(instruments::retired_at.is_null())
         .filter(instruments::unit_id.eq_any(ids))
         .group_by(instruments::unit_id)
         .select((instruments::unit_id, count_star()))
@@ -127,7 +134,9 @@ pub fn instrument_counts_for_units(
 }
 
 fn filtered_instruments(f: &InstrumentFilter) -> instruments::BoxedQuery<'static, Db> {
-    let mut q = instruments::table.into_boxed();
+    let mut q = instruments::table
+        .filter(instruments::retired_at.is_null())
+        .into_boxed();
     if let Some(unit) = f.unit {
         q = q.filter(instruments::unit_id.eq(unit));
     }
@@ -229,8 +238,92 @@ pub fn find_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<Option<I
 /// Distinct cities with instruments, for the filter menus.
 pub fn instrument_cities(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
     instruments::table
+        .filter(instruments::retired_at.is_null())
         .group_by(instruments::city)
         .select((instruments::city, count_star()))
         .order(count_star().desc())
         .load(conn)
+}
+
+// --- writes (catalogue editing) -----------------------------------------------------------
+
+pub fn insert_sub_platform(conn: &mut DbConnection, row: &NewSubPlatform) -> QueryResult<i64> {
+    diesel::insert_into(sub_platforms::table)
+        .values(row)
+        .returning(sub_platforms::id)
+        .get_result(conn)
+}
+
+pub fn update_sub_platform(conn: &mut DbConnection, row: &SubPlatformRow) -> QueryResult<usize> {
+    diesel::update(sub_platforms::table.find(row.id))
+        .set(row)
+        .execute(conn)
+}
+
+pub fn insert_unit(conn: &mut DbConnection, row: &NewUnit) -> QueryResult<i64> {
+    diesel::insert_into(units::table)
+        .values(row)
+        .returning(units::id)
+        .get_result(conn)
+}
+
+pub fn update_unit(conn: &mut DbConnection, row: &UnitRow) -> QueryResult<usize> {
+    diesel::update(units::table.find(row.id))
+        .set(row)
+        .execute(conn)
+}
+
+pub fn insert_instrument(conn: &mut DbConnection, row: &NewInstrument) -> QueryResult<i64> {
+    diesel::insert_into(instruments::table)
+        .values(row)
+        .returning(instruments::id)
+        .get_result(conn)
+}
+
+pub fn update_instrument(conn: &mut DbConnection, row: &InstrumentRow) -> QueryResult<usize> {
+    diesel::update(instruments::table.find(row.id))
+        .set(row)
+        .execute(conn)
+}
+
+/// Whether another instrument of `unit` carries `asset_no`.
+pub fn asset_no_taken(
+    conn: &mut DbConnection,
+    unit: i64,
+    asset_no: &str,
+    except: Option<i64>,
+) -> QueryResult<bool> {
+    let mut q = instruments::table
+        .filter(instruments::unit_id.eq(unit))
+        .filter(instruments::asset_no.eq(asset_no))
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(instruments::id.ne(id));
+    }
+    Ok(q.count().get_result::<i64>(conn)? > 0)
+}
+
+pub fn booking_settings(
+    conn: &mut DbConnection,
+    instrument: i64,
+) -> QueryResult<Option<BookingSettingsRow>> {
+    booking_settings::table
+        .find(instrument)
+        .select(BookingSettingsRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Insert or replace, portably: the row is written in the caller's transaction, which holds
+/// the instrument (SQLite's IMMEDIATE lock; on PostgreSQL a racing insert gets a 409).
+pub fn save_booking_settings(conn: &mut DbConnection, row: &BookingSettingsRow) -> QueryResult<()> {
+    let updated = diesel::update(booking_settings::table.find(row.instrument_id))
+        .set(row)
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(booking_settings::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
 }

@@ -8,21 +8,29 @@ use std::fmt;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::auth::{password, Role};
 use crate::db::schema::{instruments, sub_platforms, units};
 use crate::db::{self, DbConnection};
 use crate::navigation::model::{InstrumentRow, SubPlatformRow, UnitRow};
+use crate::types::{OrganisationId, UnitId};
+use crate::users::{service as accounts, store as account_store};
 use data::{InstrumentType, INSTRUMENT_TYPES};
 
 /// The province's published figures at scale 1.
 pub const UNITS_AT_SCALE_1: usize = 72;
 pub const INSTRUMENTS_AT_SCALE_1: usize = 1940;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub sub_platforms: usize,
     pub units: usize,
     pub instruments: usize,
+    /// (role, e-mail) of the demo accounts, all with `DEMO_PASSWORD`.
+    pub accounts: Vec<(Role, String)>,
 }
+
+/// The password of every demo account (the demo is never seeded in production).
+pub const DEMO_PASSWORD: &str = "yiqi-demo-2026";
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -30,7 +38,15 @@ impl fmt::Display for Summary {
             f,
             "{} sub-platforms, {} host units, {} instruments",
             self.sub_platforms, self.units, self.instruments
-        )
+        )?;
+        for (role, email) in &self.accounts {
+            write!(
+                f,
+                "\n  sign in as {}: {email} / {DEMO_PASSWORD}",
+                role.label_zh()
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -242,6 +258,7 @@ fn make_instrument(
         disciplines: serde_json::to_string(&disciplines).unwrap_or_else(|_| "[]".to_owned()),
         created_at: now,
         updated_at: now,
+        retired_at: None,
     }
 }
 
@@ -299,13 +316,85 @@ pub fn demo(conn: &mut DbConnection, scale: u32) -> anyhow::Result<Summary> {
             crate::insert_rows!(conn, instruments::table, &batch)?;
         }
         db::after_explicit_ids(conn)?;
+        account_store::ensure_unit_organisations(conn)?;
         Ok(())
     })?;
+    let accounts = demo_accounts(conn, now)?;
     db::analyze(conn)?;
     Ok(Summary {
         sub_platforms: sub_platform_rows.len(),
         units: units.len(),
         instruments: per_unit.iter().sum(),
+        accounts,
+    })
+}
+
+/// One account per role: the platform operator, the first unit's administrator and an
+/// instrument manager of its first three instruments, and a researcher of another unit
+/// (an external user of the first unit).
+fn demo_accounts(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> anyhow::Result<Vec<(Role, String)>> {
+    let hash = password::hash(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let first_unit = UnitId(1);
+    let other_org = account_store::organisation_of_unit(conn, 2)?.map(|o| OrganisationId(o.id));
+    let plan = [
+        (
+            Role::PlatformAdmin,
+            "admin@yiqi.demo",
+            "平台管理中心",
+            None,
+            None,
+        ),
+        (
+            Role::UnitAdmin,
+            "unit-admin@yiqi.demo",
+            "单位管理员",
+            Some(first_unit),
+            None,
+        ),
+        (
+            Role::InstrumentManager,
+            "manager@yiqi.demo",
+            "仪器负责人",
+            Some(first_unit),
+            None,
+        ),
+        (
+            Role::Researcher,
+            "researcher@yiqi.demo",
+            "王研究员",
+            None,
+            other_org,
+        ),
+    ];
+    db::write_tx(conn, |conn| -> anyhow::Result<Vec<(Role, String)>> {
+        let mut made = Vec::new();
+        for (role, email, name, unit, org) in plan {
+            let account = accounts::NewAccount {
+                email,
+                name,
+                role,
+                unit,
+                organisation: org,
+            };
+            let id = accounts::create_verified(conn, &account, &hash, now)
+                .map_err(|e| anyhow::anyhow!("demo account {email}: {e}"))?;
+            if role == Role::InstrumentManager {
+                let first: Vec<i64> = instruments::table
+                    .filter(instruments::unit_id.eq(first_unit.0))
+                    .select(instruments::id)
+                    .order(instruments::id)
+                    .limit(3)
+                    .load(conn)?;
+                for instrument in first {
+                    account_store::set_instrument_managers(conn, instrument, &[id.0])?;
+                }
+            }
+            made.push((role, email.to_owned()));
+        }
+        Ok(made)
     })
 }
 

@@ -1,7 +1,11 @@
 //! Server-rendered zh-CN pages over the same services as the API (askama + htmx, assets
 //! embedded in the binary so the release build is one file).
 
+mod account;
+mod forms;
+mod manage;
 mod pages;
+pub mod session;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -10,12 +14,88 @@ use askama::Template;
 use crate::error::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::home))
+    use account as a;
+    use manage as m;
+    let pages = web::scope("")
+        .wrap(actix_web::middleware::from_fn(session::middleware))
+        .route("/_session", web::get().to(a::nav))
+        .route("/register", web::get().to(a::register_page))
+        .route("/register", web::post().to(a::register))
+        .route("/verify-email", web::get().to(a::verify_page))
+        .route("/verify-email", web::post().to(a::verify))
+        .route("/login", web::get().to(a::login_page))
+        .route("/login", web::post().to(a::login))
+        .route("/logout", web::post().to(a::logout))
+        .route("/password-reset", web::get().to(a::reset_page))
+        .route("/password-reset", web::post().to(a::reset))
+        .route(
+            "/password-reset/confirm",
+            web::get().to(a::reset_confirm_page),
+        )
+        .route("/password-reset/confirm", web::post().to(a::reset_confirm))
+        .route("/me", web::get().to(a::profile_page))
+        .route("/me", web::post().to(a::profile))
+        .route("/me/password", web::get().to(a::password_page))
+        .route("/me/password", web::post().to(a::password))
+        .route("/manage", web::get().to(m::home))
+        .route(
+            "/manage/units/{id}/instruments",
+            web::get().to(m::unit_instruments),
+        )
+        .route(
+            "/manage/units/{id}/instruments/new",
+            web::get().to(m::new_instrument_page),
+        )
+        .route(
+            "/manage/units/{id}/instruments/new",
+            web::post().to(m::new_instrument),
+        )
+        .route(
+            "/manage/instruments/{id}/edit",
+            web::get().to(m::edit_instrument_page),
+        )
+        .route(
+            "/manage/instruments/{id}/edit",
+            web::post().to(m::edit_instrument),
+        )
+        .route("/manage/units/{id}/staff", web::get().to(m::staff_page))
+        .route("/manage/units/{id}/staff", web::post().to(m::add_staff))
+        .route(
+            "/manage/units/{id}/staff/{user}/remove",
+            web::post().to(m::remove_staff),
+        )
+        .route(
+            "/manage/qualifications",
+            web::get().to(m::qualification_queue),
+        )
+        .route(
+            "/manage/qualifications/{id}",
+            web::post().to(m::decide_qualification),
+        )
+        .route("/admin", web::get().to(m::admin_home))
+        .route("/admin/units", web::get().to(m::admin_units))
+        .route(
+            "/admin/sub-platforms",
+            web::get().to(m::admin_sub_platforms),
+        )
+        .route("/admin/users", web::get().to(m::admin_users))
+        .route(
+            "/admin/users/{id}/{verb}",
+            web::post().to(m::admin_user_toggle),
+        )
+        .route("/admin/audit", web::get().to(m::admin_audit))
+        .route("/admin/mail", web::get().to(m::admin_mail))
+        .route(
+            "/admin/mail/{id}/retry",
+            web::post().to(m::admin_mail_retry),
+        )
+        .route("/", web::get().to(pages::home))
         .route("/sub-platforms/{id}", web::get().to(pages::sub_platform))
         .route("/units/{id}", web::get().to(pages::unit))
         .route("/instruments", web::get().to(pages::instruments))
         .route("/instruments/{id}", web::get().to(pages::instrument))
         .route("/static/{file}", web::get().to(asset));
+    cfg.service(pages);
 }
 
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -114,4 +194,11 @@ fn html(page: &impl Template) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .body(page.render()?))
+}
+
+/// Form bodies that cannot be read become an error page naming the problem.
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|err, _req| WebError(AppError::bad_request("form", err.to_string())).into())
 }

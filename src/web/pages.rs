@@ -30,7 +30,7 @@ pub struct Pager {
 }
 
 impl Pager {
-    fn new<T>(req: &HttpRequest, list: &Paged<T>) -> Pager {
+    pub fn new<T>(req: &HttpRequest, list: &Paged<T>) -> Pager {
         let link = |page: i64| {
             let mut pairs: Vec<(String, String)> =
                 serde_urlencoded::from_str(req.query_string()).unwrap_or_default();

@@ -130,9 +130,44 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: TestDb, configure: impl FnOnce(&TestDb) -> Settings) -> TestApp {
+        Self::spawn_with_clock(db, configure, yiqi::clock::system()).await
+    }
+
+    /// The server reading time from `clock`, delivering mail to the SMTP server on
+    /// `smtp_port` when one is given.
+    pub async fn spawn_full(
+        db: TestDb,
+        clock: yiqi::clock::SharedClock,
+        smtp_port: Option<u16>,
+    ) -> TestApp {
+        Self::spawn_with_clock(
+            db,
+            |db| {
+                let mut s = settings(db);
+                if let Some(port) = smtp_port {
+                    s.mail.transport = yiqi::config::MailTransportKind::Smtp;
+                    s.mail.smtp_host = "127.0.0.1".into();
+                    s.mail.smtp_port = port;
+                    s.mail.smtp_security = yiqi::config::SmtpSecurity::None;
+                    s.mail.sender_enabled = true;
+                    s.mail.poll_interval_ms = 20;
+                }
+                s
+            },
+            clock,
+        )
+        .await
+    }
+
+    pub async fn spawn_with_clock(
+        db: TestDb,
+        configure: impl FnOnce(&TestDb) -> Settings,
+        clock: yiqi::clock::SharedClock,
+    ) -> TestApp {
         let settings = configure(&db);
         yiqi::telemetry::init(&settings.log);
-        let app = yiqi::Application::build(&settings).expect("build the application");
+        let app = yiqi::Application::build_with_clock(&settings, clock)
+            .expect("build the application");
         let address = format!("http://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
         TestApp {
@@ -160,6 +195,50 @@ impl TestApp {
         let body = res.text().await.expect("body");
         assert_eq!(status, 200, "GET {path}: {body}");
         serde_json::from_str(&body).expect("JSON body")
+    }
+
+    /// Any request with an optional bearer token and JSON body: (status, JSON body or Null).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, format!("{}{path}", self.address));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call("POST", path, token, Some(body)).await
+    }
+
+    /// Signs in; returns the token pair (panics unless 200).
+    pub async fn login(&self, email: &str, password: &str) -> serde_json::Value {
+        let (status, body) = self
+            .post("/api/v1/auth/login", None, serde_json::json!({"email": email, "password": password}))
+            .await;
+        assert_eq!(status, 200, "login {email}: {body}");
+        body
+    }
+
+    /// The access token of a demo account.
+    pub async fn token(&self, email: &str) -> String {
+        self.login(email, yiqi::seed::DEMO_PASSWORD).await["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
     }
 
     /// GET that must fail with `status` and a problem document; returns the document.

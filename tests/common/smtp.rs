@@ -148,3 +148,37 @@ impl SmtpServer {
         self.shared.lock().unwrap().received.clone()
     }
 }
+
+impl SmtpServer {
+    /// Waits (up to 15 s) until a message to `to` whose subject contains `subject` arrives.
+    /// The sender delivers in the background, so this polls what the server received.
+    pub async fn wait_for(&self, to: &str, subject: &str) -> Received {
+        self.wait_for_count(to, subject, 1).await.remove(0)
+    }
+
+    /// Waits until `n` such messages have arrived; returns them in order of arrival.
+    pub async fn wait_for_count(&self, to: &str, subject: &str, n: usize) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let found: Vec<Received> = self
+                .received()
+                .into_iter()
+                .filter(|m| m.to.iter().any(|t| t == to) && m.header("Subject").contains(subject))
+                .collect();
+            if found.len() >= n {
+                return found;
+            }
+            assert!(std::time::Instant::now() < deadline, "not {n} mail(s) to {to} about {subject}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The first https?:// link in a message's text part that contains `path`.
+    pub fn link(m: &Received, path: &str) -> String {
+        m.part("text/plain")
+            .split_whitespace()
+            .find(|w| w.starts_with("http") && w.contains(path))
+            .unwrap_or_else(|| panic!("no link to {path} in {}", m.part("text/plain")))
+            .to_owned()
+    }
+}

@@ -1,0 +1,113 @@
+//! Who may do what: every action a handler can take that is not open to everyone is listed
+//! here, and `authorize` is the only place the answer is decided.
+//!
+//! Denials are consistent: no or bad credentials → 401; signed in but not allowed (another
+//! unit's data included) → 403; a target that does not exist → 404, checked before the
+//! permission, since the catalogue is public anyway.
+
+use super::{Principal, Role};
+use crate::error::{AppError, AppResult};
+use crate::types::{InstrumentId, UnitId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Create and edit sub-platforms.
+    ManageSubPlatforms,
+    /// Create host units and edit any unit's record.
+    ManageUnits,
+    /// List accounts, disable and enable them, accept proposed organisations.
+    ManageUsers,
+    ReadAudit,
+    /// The mail queue: read it, requeue dead messages.
+    ManageMail,
+    /// Create, edit and retire the unit's instruments.
+    ManageInstruments {
+        unit: UnitId,
+    },
+    /// Add and remove the unit's staff, name instrument managers.
+    ManageStaff {
+        unit: UnitId,
+    },
+    /// An instrument's booking settings, its qualification queue and its violations.
+    RunInstrument {
+        unit: UnitId,
+        instrument: InstrumentId,
+    },
+    /// Read the qualification queue of a unit (filtered to what the reader runs).
+    ReadUnitQueue {
+        unit: UnitId,
+    },
+    /// Ban a user from a unit's instruments (`Some`) or from all (`None`), or lift a ban.
+    ManageBans {
+        unit: Option<UnitId>,
+    },
+    /// Apply for a qualification: any verified account.
+    Apply,
+}
+
+impl Action {
+    fn describe(self) -> &'static str {
+        match self {
+            Action::ManageSubPlatforms => "管理子平台 (manage sub-platforms)",
+            Action::ManageUnits => "管理单位 (manage host units)",
+            Action::ManageUsers => "管理用户 (manage accounts)",
+            Action::ReadAudit => "查看审计日志 (read the audit log)",
+            Action::ManageMail => "管理邮件队列 (manage the mail queue)",
+            Action::ManageInstruments { .. } => "管理该单位的仪器 (manage this unit's instruments)",
+            Action::ManageStaff { .. } => "管理该单位的人员 (manage this unit's staff)",
+            Action::RunInstrument { .. } => "管理该仪器 (manage this instrument)",
+            Action::ReadUnitQueue { .. } => "查看该单位的审核队列 (read this unit's queue)",
+            Action::ManageBans { .. } => "设置或解除禁约 (ban or lift a ban)",
+            Action::Apply => "申请上机资格 (apply for a qualification)",
+        }
+    }
+}
+
+fn admin_of(p: &Principal, unit: UnitId) -> bool {
+    p.role == Role::UnitAdmin && p.unit == Some(unit)
+}
+
+fn staff_of(p: &Principal, unit: UnitId) -> bool {
+    p.role.is_staff() && p.unit == Some(unit)
+}
+
+pub fn allowed(p: &Principal, action: Action) -> bool {
+    if p.role == Role::PlatformAdmin {
+        return true;
+    }
+    match action {
+        Action::ManageSubPlatforms
+        | Action::ManageUnits
+        | Action::ManageUsers
+        | Action::ReadAudit
+        | Action::ManageMail
+        | Action::ManageBans { unit: None } => false,
+        Action::ManageInstruments { unit }
+        | Action::ManageStaff { unit }
+        | Action::ManageBans { unit: Some(unit) } => admin_of(p, unit),
+        Action::RunInstrument { unit, instrument } => {
+            admin_of(p, unit) || (staff_of(p, unit) && p.managed.contains(&instrument))
+        }
+        Action::ReadUnitQueue { unit } => staff_of(p, unit),
+        Action::Apply => p.verified,
+    }
+}
+
+/// Ok when `p` may take `action`, else 403 saying what was refused.
+pub fn authorize(p: &Principal, action: Action) -> AppResult<()> {
+    if allowed(p, action) {
+        return Ok(());
+    }
+    if action == Action::Apply {
+        return Err(AppError::Forbidden {
+            code: "email_unverified",
+            message: "请先验证邮箱 (verify your e-mail address first)".to_owned(),
+        });
+    }
+    Err(AppError::forbidden(format!(
+        "{}（{}）无权{}",
+        p.role.label_zh(),
+        p.role.code(),
+        action.describe()
+    )))
+}

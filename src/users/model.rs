@@ -1,0 +1,420 @@
+//! Accounts, organisations, qualifications, violations and bans: rows as stored and the
+//! shapes the API shows.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Role;
+use crate::db::schema::{
+    bans, organisations, qualifications, refresh_tokens, user_tokens, users, violations,
+};
+use crate::navigation::model::UnitKind;
+use crate::types::{
+    code_enum, BanId, InstrumentId, OrganisationId, QualificationId, UnitId, UserId, ViolationId,
+};
+
+code_enum! {
+    pub enum OrganisationStatus {
+        Active = "active" / "已认可",
+        Proposed = "proposed" / "待审核",
+    }
+}
+
+code_enum! {
+    pub enum TokenPurpose {
+        VerifyEmail = "verify_email" / "邮箱验证",
+        PasswordReset = "password_reset" / "重置密码",
+    }
+}
+
+code_enum! {
+    /// 上机资格: applied → approved | refused; approved → expired; then one may apply again.
+    pub enum QualificationStatus {
+        Applied = "applied" / "待审核",
+        Approved = "approved" / "已获得",
+        Refused = "refused" / "未通过",
+        Expired = "expired" / "已过期",
+    }
+}
+
+code_enum! {
+    pub enum QualificationLevel {
+        Supervised = "supervised" / "需陪同上机",
+        Independent = "independent" / "可独立上机",
+    }
+}
+
+code_enum! {
+    pub enum ViolationKind {
+        NoShow = "no_show" / "爽约",
+        Late = "late" / "迟到",
+        LeftEarly = "left_early" / "早退",
+        Overtime = "overtime" / "超时",
+    }
+}
+
+code_enum! {
+    pub enum BanScope {
+        All = "all" / "全部仪器",
+        Unit = "unit" / "单位的仪器",
+        Instrument = "instrument" / "单台仪器",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organisations)]
+pub struct OrganisationRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub credit_code: Option<String>,
+    pub unit_id: Option<i64>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct NewOrganisation {
+    pub name: String,
+    pub kind: String,
+    pub credit_code: Option<String>,
+    pub unit_id: Option<i64>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Organisation {
+    pub id: OrganisationId,
+    pub name: String,
+    pub kind: UnitKind,
+    pub credit_code: Option<String>,
+    /// Set when the organisation is a host unit.
+    pub unit_id: Option<UnitId>,
+    pub status: OrganisationStatus,
+}
+
+impl From<OrganisationRow> for Organisation {
+    fn from(r: OrganisationRow) -> Self {
+        Organisation {
+            id: OrganisationId(r.id),
+            name: r.name,
+            kind: UnitKind::from_code(&r.kind).unwrap_or(UnitKind::Other),
+            credit_code: r.credit_code,
+            unit_id: r.unit_id.map(UnitId),
+            status: OrganisationStatus::from_code(&r.status)
+                .unwrap_or(OrganisationStatus::Proposed),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+    pub name: String,
+    pub phone: String,
+    pub organisation_id: Option<i64>,
+    pub role: String,
+    pub unit_id: Option<i64>,
+    pub email_verified_at: Option<NaiveDateTime>,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub tokens_valid_after: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl UserRow {
+    pub fn role(&self) -> Role {
+        Role::from_code(&self.role).unwrap_or(Role::Researcher)
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub email: String,
+    pub password_hash: String,
+    pub name: String,
+    pub phone: String,
+    pub organisation_id: Option<i64>,
+    pub role: String,
+    pub unit_id: Option<i64>,
+    pub email_verified_at: Option<NaiveDateTime>,
+    pub tokens_valid_after: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// An account as shown to its owner and to administrators (never the hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub phone: String,
+    pub role: Role,
+    pub unit_id: Option<UnitId>,
+    pub organisation: Option<Organisation>,
+    pub email_verified: bool,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn from_row(r: UserRow, organisation: Option<OrganisationRow>) -> User {
+        User {
+            id: UserId(r.id),
+            role: r.role(),
+            email: r.email,
+            name: r.name,
+            phone: r.phone,
+            unit_id: r.unit_id.map(UnitId),
+            organisation: organisation.map(Organisation::from),
+            email_verified: r.email_verified_at.is_some(),
+            disabled: r.disabled_at.is_some(),
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = user_tokens)]
+pub struct NewUserToken {
+    pub user_id: i64,
+    pub purpose: String,
+    pub token_hash: String,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub family: String,
+    pub expires_at: NaiveDateTime,
+    pub rotated_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct NewRefresh {
+    pub user_id: i64,
+    pub family: String,
+    pub token_hash: String,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+/// What sign-in and refresh return.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = qualifications)]
+pub struct QualificationRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub instrument_id: i64,
+    pub status: String,
+    pub level: Option<String>,
+    pub note: String,
+    pub reason: Option<String>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = qualifications)]
+pub struct NewQualification {
+    pub user_id: i64,
+    pub instrument_id: i64,
+    pub status: String,
+    pub note: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Qualification {
+    pub id: QualificationId,
+    pub user: PersonRef,
+    pub instrument: InstrumentRef,
+    pub status: QualificationStatus,
+    pub status_label: &'static str,
+    pub level: Option<QualificationLevel>,
+    pub note: String,
+    pub reason: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonRef {
+    pub id: UserId,
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstrumentRef {
+    pub id: InstrumentId,
+    pub name: String,
+    pub unit_id: UnitId,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = violations)]
+pub struct ViolationRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub kind: String,
+    pub instrument_id: i64,
+    pub occurred_at: NaiveDateTime,
+    pub note: String,
+    pub recorded_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = violations)]
+pub struct NewViolation {
+    pub user_id: i64,
+    pub kind: String,
+    pub instrument_id: i64,
+    pub occurred_at: NaiveDateTime,
+    pub note: String,
+    pub recorded_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Violation {
+    pub id: ViolationId,
+    pub user_id: UserId,
+    pub kind: ViolationKind,
+    pub instrument_id: InstrumentId,
+    pub occurred_at: DateTime<Utc>,
+    pub note: String,
+}
+
+impl From<ViolationRow> for Violation {
+    fn from(r: ViolationRow) -> Self {
+        Violation {
+            id: ViolationId(r.id),
+            user_id: UserId(r.user_id),
+            kind: ViolationKind::from_code(&r.kind).unwrap_or(ViolationKind::NoShow),
+            instrument_id: InstrumentId(r.instrument_id),
+            occurred_at: r.occurred_at.and_utc(),
+            note: r.note,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = bans)]
+pub struct BanRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub scope: String,
+    pub unit_id: Option<i64>,
+    pub instrument_id: Option<i64>,
+    pub reason: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub lifted_at: Option<NaiveDateTime>,
+    pub lifted_by: Option<i64>,
+    pub lift_reason: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = bans)]
+pub struct NewBan {
+    pub user_id: i64,
+    pub scope: String,
+    pub unit_id: Option<i64>,
+    pub instrument_id: Option<i64>,
+    pub reason: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ban {
+    pub id: BanId,
+    pub user_id: UserId,
+    pub scope: BanScope,
+    pub unit_id: Option<UnitId>,
+    pub instrument_id: Option<InstrumentId>,
+    pub reason: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub created_by: Option<UserId>,
+    pub lifted_at: Option<DateTime<Utc>>,
+    pub lifted_by: Option<UserId>,
+    pub lift_reason: Option<String>,
+    /// In force now: started, not ended, not lifted.
+    pub active: bool,
+}
+
+impl Ban {
+    pub fn from_row(r: BanRow, now: NaiveDateTime) -> Ban {
+        Ban {
+            id: BanId(r.id),
+            user_id: UserId(r.user_id),
+            scope: BanScope::from_code(&r.scope).unwrap_or(BanScope::All),
+            unit_id: r.unit_id.map(UnitId),
+            instrument_id: r.instrument_id.map(InstrumentId),
+            active: r.lifted_at.is_none() && r.starts_at <= now && now < r.ends_at,
+            reason: r.reason,
+            starts_at: r.starts_at.and_utc(),
+            ends_at: r.ends_at.and_utc(),
+            created_by: r.created_by.map(UserId),
+            lifted_at: r.lifted_at.map(|t| t.and_utc()),
+            lifted_by: r.lifted_by.map(UserId),
+            lift_reason: r.lift_reason,
+        }
+    }
+}
+
+/// Body of register.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    #[serde(default)]
+    pub phone: String,
+    /// An existing organisation …
+    pub organisation_id: Option<i64>,
+    /// … or a new client organisation, which a platform admin accepts later.
+    pub new_organisation: Option<NewOrganisationInput>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganisationInput {
+    pub name: String,
+    pub kind: String,
+    pub credit_code: Option<String>,
+}

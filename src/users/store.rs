@@ -1,0 +1,662 @@
+//! Account, organisation, token, qualification, violation and ban queries.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::model::*;
+use crate::db::schema::{
+    bans, instrument_managers, instruments, organisations, qualifications, refresh_tokens,
+    user_tokens, users, violations,
+};
+use crate::db::{Db, DbConnection};
+use crate::types::PageRequest;
+
+// --- organisations -------------------------------------------------------------------------
+
+pub fn find_organisation(conn: &mut DbConnection, id: i64) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .find(id)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn organisation_of_unit(
+    conn: &mut DbConnection,
+    unit: i64,
+) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::unit_id.eq(unit))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_organisation(conn: &mut DbConnection, row: &NewOrganisation) -> QueryResult<i64> {
+    diesel::insert_into(organisations::table)
+        .values(row)
+        .returning(organisations::id)
+        .get_result(conn)
+}
+
+/// Every host unit is an organisation: adds the rows units created in bulk (the seed) lack.
+pub fn ensure_unit_organisations(conn: &mut DbConnection) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO organisations (name, kind, unit_id, status, created_at) \
+         SELECT name, kind, id, 'active', created_at FROM units \
+         WHERE id NOT IN (SELECT unit_id FROM organisations WHERE unit_id IS NOT NULL)",
+    )
+    .execute(conn)
+}
+
+/// Keeps a host unit's organisation in step with the unit's name and kind.
+pub fn sync_unit_organisation(
+    conn: &mut DbConnection,
+    unit: i64,
+    name: &str,
+    kind: &str,
+) -> QueryResult<usize> {
+    diesel::update(organisations::table.filter(organisations::unit_id.eq(unit)))
+        .set((organisations::name.eq(name), organisations::kind.eq(kind)))
+        .execute(conn)
+}
+
+fn filtered_organisations(
+    q: Option<&str>,
+    status: Option<OrganisationStatus>,
+) -> organisations::BoxedQuery<'static, Db> {
+    let mut query = organisations::table.into_boxed();
+    if let Some(q) = q {
+        query = query.filter(
+            organisations::name
+                .like(format!("%{}%", escape_like(q)))
+                .escape('\\'),
+        );
+    }
+    if let Some(s) = status {
+        query = query.filter(organisations::status.eq(s.code()));
+    }
+    query
+}
+
+pub fn list_organisations(
+    conn: &mut DbConnection,
+    q: Option<&str>,
+    status: Option<OrganisationStatus>,
+    page: PageRequest,
+) -> QueryResult<(Vec<OrganisationRow>, i64)> {
+    let rows = filtered_organisations(q, status)
+        .select(OrganisationRow::as_select())
+        .order(organisations::id)
+        .limit(page.per_page)
+        .offset(page.offset())
+        .load(conn)?;
+    let total = filtered_organisations(q, status).count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+pub fn set_organisation_status(
+    conn: &mut DbConnection,
+    id: i64,
+    status: OrganisationStatus,
+) -> QueryResult<usize> {
+    diesel::update(organisations::table.find(id))
+        .set(organisations::status.eq(status.code()))
+        .execute(conn)
+}
+
+/// `%` and `_` typed by a person are letters, not wildcards.
+pub fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+// --- users ---------------------------------------------------------------------------------
+
+pub fn find_user(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_user(conn: &mut DbConnection, row: &NewUser) -> QueryResult<i64> {
+    diesel::insert_into(users::table)
+        .values(row)
+        .returning(users::id)
+        .get_result(conn)
+}
+
+pub fn managed_instruments(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<i64>> {
+    instrument_managers::table
+        .filter(instrument_managers::user_id.eq(user))
+        .select(instrument_managers::instrument_id)
+        .order(instrument_managers::instrument_id)
+        .load(conn)
+}
+
+pub fn set_verified(conn: &mut DbConnection, user: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        users::table
+            .find(user)
+            .filter(users::email_verified_at.is_null()),
+    )
+    .set(users::email_verified_at.eq(now))
+    .execute(conn)
+}
+
+/// New password: every access token issued before `now` stops working.
+pub fn set_password(
+    conn: &mut DbConnection,
+    user: i64,
+    hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(user))
+        .set((
+            users::password_hash.eq(hash),
+            users::tokens_valid_after.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn update_profile(
+    conn: &mut DbConnection,
+    user: i64,
+    name: &str,
+    phone: &str,
+    organisation: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(user))
+        .set((
+            users::name.eq(name),
+            users::phone.eq(phone),
+            users::organisation_id.eq(organisation),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    user: i64,
+    disabled_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(user))
+        .set((
+            users::disabled_at.eq(disabled_at),
+            users::tokens_valid_after.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn set_role(
+    conn: &mut DbConnection,
+    user: i64,
+    role: &str,
+    unit: Option<i64>,
+    organisation: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(user))
+        .set((
+            users::role.eq(role),
+            users::unit_id.eq(unit),
+            users::organisation_id.eq(organisation),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn clear_managed(conn: &mut DbConnection, user: i64) -> QueryResult<usize> {
+    diesel::delete(instrument_managers::table.filter(instrument_managers::user_id.eq(user)))
+        .execute(conn)
+}
+
+pub fn instrument_manager_ids(conn: &mut DbConnection, instrument: i64) -> QueryResult<Vec<i64>> {
+    instrument_managers::table
+        .filter(instrument_managers::instrument_id.eq(instrument))
+        .select(instrument_managers::user_id)
+        .order(instrument_managers::user_id)
+        .load(conn)
+}
+
+pub fn set_instrument_managers(
+    conn: &mut DbConnection,
+    instrument: i64,
+    users: &[i64],
+) -> QueryResult<()> {
+    diesel::delete(
+        instrument_managers::table.filter(instrument_managers::instrument_id.eq(instrument)),
+    )
+    .execute(conn)?;
+    for &user in users {
+        diesel::insert_into(instrument_managers::table)
+            .values((
+                instrument_managers::instrument_id.eq(instrument),
+                instrument_managers::user_id.eq(user),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// An account with its organisation, as lists show it.
+pub type UserWithOrganisation = (UserRow, Option<OrganisationRow>);
+
+/// A qualification with its instrument's name and unit and the applicant's name and e-mail.
+pub type QualificationListRow = (QualificationRow, String, i64, String, String);
+
+/// Filters of the platform admin's user list and the unit's staff list.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub q: Option<String>,
+    pub role: Option<String>,
+    pub unit: Option<i64>,
+}
+
+fn filtered_users(f: &UserFilter) -> users::BoxedQuery<'static, Db> {
+    let mut query = users::table.into_boxed();
+    if let Some(q) = &f.q {
+        let pattern = format!("%{}%", escape_like(q));
+        query = query.filter(
+            users::email
+                .like(pattern.clone())
+                .escape('\\')
+                .or(users::name.like(pattern).escape('\\')),
+        );
+    }
+    if let Some(role) = &f.role {
+        query = query.filter(users::role.eq(role.clone()));
+    }
+    if let Some(unit) = f.unit {
+        query = query.filter(users::unit_id.eq(unit));
+    }
+    query
+}
+
+pub fn list_users(
+    conn: &mut DbConnection,
+    f: &UserFilter,
+    page: PageRequest,
+) -> QueryResult<(Vec<UserWithOrganisation>, i64)> {
+    let rows: Vec<UserRow> = filtered_users(f)
+        .select(UserRow::as_select())
+        .order(users::id)
+        .limit(page.per_page)
+        .offset(page.offset())
+        .load(conn)?;
+    let total = filtered_users(f).count().get_result(conn)?;
+    let org_ids: Vec<i64> = rows.iter().filter_map(|r| r.organisation_id).collect();
+    let orgs: Vec<OrganisationRow> = organisations::table
+        .filter(organisations::id.eq_any(&org_ids))
+        .select(OrganisationRow::as_select())
+        .load(conn)?;
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let org = orgs
+                .iter()
+                .find(|o| Some(o.id) == r.organisation_id)
+                .cloned();
+            (r, org)
+        })
+        .collect();
+    Ok((rows, total))
+}
+
+// --- e-mailed tokens and refresh tokens ----------------------------------------------------
+
+pub fn insert_user_token(conn: &mut DbConnection, row: &NewUserToken) -> QueryResult<usize> {
+    diesel::insert_into(user_tokens::table)
+        .values(row)
+        .execute(conn)
+}
+
+/// Uses a link token once: the conditional update lets exactly one of two racing clicks win.
+pub fn consume_user_token(
+    conn: &mut DbConnection,
+    hash: &str,
+    purpose: TokenPurpose,
+    now: NaiveDateTime,
+) -> QueryResult<Option<i64>> {
+    diesel::update(
+        user_tokens::table
+            .filter(user_tokens::token_hash.eq(hash))
+            .filter(user_tokens::purpose.eq(purpose.code()))
+            .filter(user_tokens::used_at.is_null())
+            .filter(user_tokens::expires_at.gt(now)),
+    )
+    .set(user_tokens::used_at.eq(now))
+    .returning(user_tokens::user_id)
+    .get_result(conn)
+    .optional()
+}
+
+pub fn use_up_user_tokens(
+    conn: &mut DbConnection,
+    user: i64,
+    purpose: TokenPurpose,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        user_tokens::table
+            .filter(user_tokens::user_id.eq(user))
+            .filter(user_tokens::purpose.eq(purpose.code()))
+            .filter(user_tokens::used_at.is_null()),
+    )
+    .set(user_tokens::used_at.eq(now))
+    .execute(conn)
+}
+
+pub fn insert_refresh(conn: &mut DbConnection, row: &NewRefresh) -> QueryResult<usize> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn find_refresh(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<RefreshRow>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(RefreshRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks a token used; 0 rows means another request rotated or revoked it first.
+pub fn mark_rotated(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .find(id)
+            .filter(refresh_tokens::rotated_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::rotated_at.eq(now))
+    .execute(conn)
+}
+
+pub fn revoke_family(
+    conn: &mut DbConnection,
+    family: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family.eq(family))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+}
+
+pub fn revoke_all_refresh(
+    conn: &mut DbConnection,
+    user: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+}
+
+// --- qualifications ------------------------------------------------------------------------
+
+pub fn insert_qualification(conn: &mut DbConnection, row: &NewQualification) -> QueryResult<i64> {
+    diesel::insert_into(qualifications::table)
+        .values(row)
+        .returning(qualifications::id)
+        .get_result(conn)
+}
+
+pub fn find_qualification(
+    conn: &mut DbConnection,
+    id: i64,
+) -> QueryResult<Option<QualificationRow>> {
+    qualifications::table
+        .find(id)
+        .select(QualificationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Moves an application on only from the state it was read in, so two managers deciding at
+/// once cannot both win.
+pub fn decide_qualification(
+    conn: &mut DbConnection,
+    row: &QualificationRow,
+    from: QualificationStatus,
+) -> QueryResult<usize> {
+    diesel::update(
+        qualifications::table
+            .find(row.id)
+            .filter(qualifications::status.eq(from.code())),
+    )
+    .set((
+        qualifications::status.eq(&row.status),
+        qualifications::level.eq(&row.level),
+        qualifications::reason.eq(&row.reason),
+        qualifications::expires_at.eq(row.expires_at),
+        qualifications::decided_by.eq(row.decided_by),
+        qualifications::decided_at.eq(row.decided_at),
+    ))
+    .execute(conn)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QualificationFilter {
+    pub user: Option<i64>,
+    pub unit: Option<i64>,
+    /// Only these instruments (an instrument manager's own).
+    pub instruments: Option<Vec<i64>>,
+    pub status: Option<QualificationStatus>,
+}
+
+fn filtered_qualifications(
+    f: &QualificationFilter,
+) -> diesel::dsl::IntoBoxed<
+    'static,
+    diesel::dsl::InnerJoin<qualifications::table, instruments::table>,
+    Db,
+> {
+    let mut q = qualifications::table
+        .inner_join(instruments::table)
+        .into_boxed();
+    if let Some(user) = f.user {
+        q = q.filter(qualifications::user_id.eq(user));
+    }
+    if let Some(unit) = f.unit {
+        q = q.filter(instruments::unit_id.eq(unit));
+    }
+    if let Some(ids) = &f.instruments {
+        q = q.filter(qualifications::instrument_id.eq_any(ids.clone()));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(qualifications::status.eq(s.code()));
+    }
+    q
+}
+
+pub fn list_qualifications(
+    conn: &mut DbConnection,
+    f: &QualificationFilter,
+    page: PageRequest,
+) -> QueryResult<(Vec<QualificationListRow>, i64)> {
+    let rows: Vec<(QualificationRow, String, i64)> = filtered_qualifications(f)
+        .select((
+            QualificationRow::as_select(),
+            instruments::name_zh,
+            instruments::unit_id,
+        ))
+        .order(qualifications::id.desc())
+        .limit(page.per_page)
+        .offset(page.offset())
+        .load(conn)?;
+    let total = filtered_qualifications(f).count().get_result(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|(q, _, _)| q.user_id).collect();
+    let people: Vec<(i64, String, String)> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::name, users::email))
+        .load(conn)?;
+    let rows = rows
+        .into_iter()
+        .map(|(q, instrument, unit)| {
+            let (name, email) = people
+                .iter()
+                .find(|p| p.0 == q.user_id)
+                .map(|p| (p.1.clone(), p.2.clone()))
+                .unwrap_or_default();
+            (q, instrument, unit, name, email)
+        })
+        .collect();
+    Ok((rows, total))
+}
+
+/// Approved qualifications whose expiry has come.
+pub fn due_expirations(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<QualificationRow>> {
+    qualifications::table
+        .filter(qualifications::status.eq(QualificationStatus::Approved.code()))
+        .filter(qualifications::expires_at.le(now))
+        .select(QualificationRow::as_select())
+        .order(qualifications::id)
+        .limit(limit)
+        .load(conn)
+}
+
+// --- violations and bans -------------------------------------------------------------------
+
+pub fn insert_violation(conn: &mut DbConnection, row: &NewViolation) -> QueryResult<i64> {
+    diesel::insert_into(violations::table)
+        .values(row)
+        .returning(violations::id)
+        .get_result(conn)
+}
+
+pub fn violations_of(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<ViolationRow>> {
+    violations::table
+        .filter(violations::user_id.eq(user))
+        .select(ViolationRow::as_select())
+        .order(violations::occurred_at.desc())
+        .limit(500)
+        .load(conn)
+}
+
+/// Violations of `kind` since `since`: what an automatic ban rule counts.
+pub fn count_violations(
+    conn: &mut DbConnection,
+    user: i64,
+    kind: ViolationKind,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    violations::table
+        .filter(violations::user_id.eq(user))
+        .filter(violations::kind.eq(kind.code()))
+        .filter(violations::occurred_at.ge(since))
+        .select(count_star())
+        .get_result(conn)
+}
+
+pub fn insert_ban(conn: &mut DbConnection, row: &NewBan) -> QueryResult<i64> {
+    diesel::insert_into(bans::table)
+        .values(row)
+        .returning(bans::id)
+        .get_result(conn)
+}
+
+pub fn find_ban(conn: &mut DbConnection, id: i64) -> QueryResult<Option<BanRow>> {
+    bans::table
+        .find(id)
+        .select(BanRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn lift_ban(
+    conn: &mut DbConnection,
+    id: i64,
+    by: i64,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(bans::table.find(id).filter(bans::lifted_at.is_null()))
+        .set((
+            bans::lifted_at.eq(now),
+            bans::lifted_by.eq(by),
+            bans::lift_reason.eq(reason),
+        ))
+        .execute(conn)
+}
+
+pub fn bans_of(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<BanRow>> {
+    bans::table
+        .filter(bans::user_id.eq(user))
+        .select(BanRow::as_select())
+        .order(bans::id.desc())
+        .limit(500)
+        .load(conn)
+}
+
+/// Bans in force at `now` that cover `instrument` of `unit`.
+pub fn active_bans(
+    conn: &mut DbConnection,
+    user: i64,
+    unit: i64,
+    instrument: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<BanRow>> {
+    bans::table
+        .filter(bans::user_id.eq(user))
+        .filter(bans::lifted_at.is_null())
+        .filter(bans::starts_at.le(now))
+        .filter(bans::ends_at.gt(now))
+        .filter(
+            bans::scope
+                .eq(BanScope::All.code())
+                .or(bans::unit_id.eq(unit))
+                .or(bans::instrument_id.eq(instrument)),
+        )
+        .select(BanRow::as_select())
+        .order(bans::ends_at.desc())
+        .load(conn)
+}
+
+/// Who hears about a new application for `instrument`: its managers and the unit's admins.
+pub fn staff_to_notify(
+    conn: &mut DbConnection,
+    unit: i64,
+    instrument: i64,
+) -> QueryResult<Vec<(String, String)>> {
+    let managers = instrument_manager_ids(conn, instrument)?;
+    users::table
+        .filter(users::disabled_at.is_null())
+        .filter(
+            users::id.eq_any(managers).or(users::unit_id
+                .eq(unit)
+                .and(users::role.eq(crate::auth::Role::UnitAdmin.code()))),
+        )
+        .select((users::email, users::name))
+        .order(users::id)
+        .load(conn)
+}

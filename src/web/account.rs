@@ -1,0 +1,461 @@
+//! Account pages: register, verify, sign in and out, reset a password, the profile.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::forms::{get, opt, see_other, Field, FormPage, MessagePage};
+use super::session::{cleared_cookies, session_cookies, Ctx, REFRESH};
+use super::{html, WebError};
+use crate::error::AppError;
+use crate::navigation::model::UnitKind;
+use crate::types::PageRequest;
+use crate::users::handlers::client_address;
+use crate::users::model::{NewOrganisationInput, Registration};
+use crate::users::service::{self as accounts, ProfilePatch};
+use crate::{db, AppState};
+
+type PageResult = Result<HttpResponse, WebError>;
+type Form = web::Form<HashMap<String, String>>;
+
+#[derive(Template)]
+#[template(path = "_nav.html")]
+struct Nav<'a> {
+    ctx: &'a Ctx,
+}
+
+/// The session part of the header, loaded by every page (htmx), so that cached catalogue
+/// pages stay the same for everyone.
+pub async fn nav(ctx: Ctx) -> PageResult {
+    html(&Nav { ctx: &ctx })
+}
+
+fn kind_options() -> Vec<(String, String)> {
+    UnitKind::ALL
+        .iter()
+        .map(|k| (k.code().to_owned(), k.label_zh().to_owned()))
+        .collect()
+}
+
+async fn organisation_options(state: &AppState) -> Result<Vec<(String, String)>, WebError> {
+    let page = PageRequest {
+        page: 1,
+        per_page: 100,
+    };
+    let mut options = vec![(String::new(), "— 选择单位，或在下面填写新单位 —".to_owned())];
+    let mut n = 1;
+    loop {
+        let p = PageRequest { page: n, ..page };
+        let list = db::run(&state.pool, move |c| {
+            accounts::list_organisations(c, None, None, p)
+        })
+        .await?;
+        let done = list.items.len() < 100;
+        options.extend(list.items.into_iter().map(|o| (o.id.to_string(), o.name)));
+        if done || n >= 20 {
+            return Ok(options);
+        }
+        n += 1;
+    }
+}
+
+async fn register_form(
+    state: &AppState,
+    ctx: &Ctx,
+    form: Option<&HashMap<String, String>>,
+) -> Result<FormPage, WebError> {
+    let v = |k: &str| form.map(|f| get(f, k).to_owned()).unwrap_or_default();
+    let mut page = FormPage::new(
+        ctx,
+        "注册账户",
+        "/register",
+        vec![
+            Field::new("email", "邮箱 E-mail", "email", v("email"))
+                .required()
+                .max(254),
+            Field::new("password", "密码（至少 10 位）", "password", "")
+                .required()
+                .max(128),
+            Field::new("name", "姓名", "text", v("name"))
+                .required()
+                .max(50),
+            Field::new("phone", "电话", "text", v("phone")).max(30),
+            Field::new(
+                "organisation_id",
+                "所在单位",
+                "select",
+                v("organisation_id"),
+            )
+            .options(organisation_options(state).await?),
+            Field::new(
+                "new_organisation_name",
+                "或：新单位名称",
+                "text",
+                v("new_organisation_name"),
+            )
+            .max(100),
+            Field::new(
+                "new_organisation_kind",
+                "新单位类型",
+                "select",
+                v("new_organisation_kind"),
+            )
+            .options(kind_options()),
+            Field::new(
+                "new_organisation_credit_code",
+                "新单位统一社会信用代码（选填）",
+                "text",
+                v("new_organisation_credit_code"),
+            )
+            .max(18),
+        ],
+        "注册",
+    );
+    page.intro = vec!["注册后可浏览全部仪器；验证邮箱后即可预约机时、申请上机资格。".to_owned()];
+    page.links = vec![("/login".to_owned(), "已有账户？登录".to_owned())];
+    Ok(page)
+}
+
+pub async fn register_page(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
+    register_form(&state, &ctx, None).await?.render()
+}
+
+pub async fn register(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let registration = Registration {
+        email: get(&form, "email").to_owned(),
+        password: get(&form, "password").to_owned(),
+        name: get(&form, "name").to_owned(),
+        phone: get(&form, "phone").to_owned(),
+        organisation_id: match opt(&form, "organisation_id") {
+            Some(id) => Some(
+                id.parse()
+                    .map_err(|_| AppError::bad_request("organisation_id", "not an id"))?,
+            ),
+            None => None,
+        },
+        new_organisation: opt(&form, "new_organisation_name").map(|name| NewOrganisationInput {
+            name,
+            kind: get(&form, "new_organisation_kind").to_owned(),
+            credit_code: opt(&form, "new_organisation_credit_code"),
+        }),
+    };
+    let result = match accounts::validate_registration(&registration) {
+        Ok(valid) => accounts::register(&state, valid).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => MessagePage {
+            title: "请查收验证邮件".to_owned(),
+            paragraphs: vec![
+                format!(
+                    "验证邮件已发送到 {}。请点击邮件中的链接完成验证。",
+                    registration.email.trim()
+                ),
+                "没有收到？请检查垃圾邮件，或稍后登录后在「我的账户」重新发送。".to_owned(),
+            ],
+            links: vec![("/login".to_owned(), "去登录".to_owned())],
+        }
+        .render(),
+        Err(e) => register_form(&state, &ctx, Some(&form))
+            .await?
+            .with_error(e)?
+            .render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY),
+    }
+}
+
+/// The link in the e-mail opens a page with a button; the POST verifies. (Mail scanners that
+/// follow links must not use up the single-use token.)
+pub async fn verify_page(ctx: Ctx, req: HttpRequest) -> PageResult {
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let mut page = FormPage::new(
+        &ctx,
+        "验证邮箱",
+        "/verify-email",
+        vec![Field::new("token", "", "hidden", get(&query, "token"))],
+        "确认验证邮箱",
+    );
+    page.intro = vec!["点击下面的按钮，完成邮箱验证。".to_owned()];
+    page.render()
+}
+
+pub async fn verify(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let token = get(&form, "token").to_owned();
+    let now = state.clock.now();
+    match db::run(&state.pool, move |c| accounts::verify_email(c, &token, now)).await {
+        Ok(user) => MessagePage {
+            title: "邮箱已验证".to_owned(),
+            paragraphs: vec![format!(
+                "{}，您的邮箱 {} 已验证，现在可以预约仪器了。",
+                user.name, user.email
+            )],
+            links: vec![("/login".to_owned(), "登录".to_owned())],
+        }
+        .render(),
+        Err(e @ AppError::Invalid { .. }) => Err(WebError(e)),
+        Err(e) => Err(WebError(e)),
+    }
+}
+
+fn login_form(ctx: &Ctx, email: &str, next: &str) -> FormPage {
+    let mut page = FormPage::new(
+        ctx,
+        "登录",
+        "/login",
+        vec![
+            Field::new("email", "邮箱 E-mail", "email", email)
+                .required()
+                .max(254),
+            Field::new("password", "密码", "password", "")
+                .required()
+                .max(128),
+            Field::new("next", "", "hidden", next),
+        ],
+        "登录",
+    );
+    page.links = vec![
+        ("/register".to_owned(), "没有账户？注册".to_owned()),
+        ("/password-reset".to_owned(), "忘记密码".to_owned()),
+    ];
+    page
+}
+
+/// Only local paths: `next` must not send a person to another site.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/me"
+    }
+}
+
+pub async fn login_page(ctx: Ctx, req: HttpRequest) -> PageResult {
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    login_form(&ctx, "", get(&query, "next")).render()
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let (email, password) = (get(&form, "email"), get(&form, "password"));
+    match accounts::login(&state, email, password, &client_address(&req)).await {
+        Ok(tokens) => {
+            let mut res = see_other(safe_next(get(&form, "next")));
+            for c in session_cookies(&state, &tokens) {
+                res.add_cookie(&c).map_err(AppError::internal)?;
+            }
+            Ok(res)
+        }
+        Err(e) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            login_form(&ctx, email, get(&form, "next"))
+                .with_error(e)?
+                .render_with_status(status)
+        }
+    }
+}
+
+pub async fn logout(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    if let Some(token) = req.cookie(REFRESH).map(|c| c.value().to_owned()) {
+        let now = state.clock.now();
+        db::run(&state.pool, move |c| accounts::logout(c, &token, now)).await?;
+    }
+    let mut res = see_other("/");
+    for c in cleared_cookies(&state) {
+        res.add_cookie(&c).map_err(AppError::internal)?;
+    }
+    Ok(res)
+}
+
+pub async fn reset_page(ctx: Ctx) -> PageResult {
+    FormPage::new(
+        &ctx,
+        "重置密码",
+        "/password-reset",
+        vec![Field::new("email", "注册邮箱", "email", "")
+            .required()
+            .max(254)],
+        "发送重置链接",
+    )
+    .render()
+}
+
+pub async fn reset(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let email = get(&form, "email").to_owned();
+    let now = state.clock.now();
+    let auth = state.auth.clone();
+    db::run(&state.pool, move |c| {
+        accounts::request_password_reset(c, &auth, &email, now)
+    })
+    .await?;
+    MessagePage {
+        title: "请查收邮件".to_owned(),
+        paragraphs: vec![
+            "如果该邮箱已注册，我们已发送重置密码的链接，请在一小时内使用。".to_owned(),
+        ],
+        links: vec![("/login".to_owned(), "返回登录".to_owned())],
+    }
+    .render()
+}
+
+fn reset_confirm_form(ctx: &Ctx, token: &str) -> FormPage {
+    FormPage::new(
+        ctx,
+        "设置新密码",
+        "/password-reset/confirm",
+        vec![
+            Field::new("token", "", "hidden", token),
+            Field::new("password", "新密码（至少 10 位）", "password", "")
+                .required()
+                .max(128),
+        ],
+        "保存新密码",
+    )
+}
+
+pub async fn reset_confirm_page(ctx: Ctx, req: HttpRequest) -> PageResult {
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    reset_confirm_form(&ctx, get(&query, "token")).render()
+}
+
+pub async fn reset_confirm(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    match accounts::confirm_password_reset(&state, get(&form, "token"), get(&form, "password"))
+        .await
+    {
+        Ok(()) => MessagePage {
+            title: "密码已更新".to_owned(),
+            paragraphs: vec!["新密码已生效，所有设备上的旧登录已失效。".to_owned()],
+            links: vec![("/login".to_owned(), "用新密码登录".to_owned())],
+        }
+        .render(),
+        Err(e) => reset_confirm_form(&ctx, get(&form, "token"))
+            .with_error(e)?
+            .render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY),
+    }
+}
+
+async fn profile_form(state: &AppState, ctx: &Ctx) -> Result<FormPage, WebError> {
+    let who = ctx.require()?.clone();
+    let user = db::run(&state.pool, move |c| accounts::load_user(c, who.id)).await?;
+    let mut page = FormPage::new(
+        ctx,
+        "我的账户",
+        "/me",
+        vec![
+            Field::new("name", "姓名", "text", user.name.clone())
+                .required()
+                .max(50),
+            Field::new("phone", "电话", "text", user.phone.clone()).max(30),
+        ],
+        "保存",
+    );
+    page.intro = vec![
+        format!(
+            "邮箱：{}（{}）",
+            user.email,
+            if user.email_verified {
+                "已验证"
+            } else {
+                "未验证，验证后才能预约"
+            }
+        ),
+        format!("角色：{}", user.role.label_zh()),
+        format!(
+            "单位：{}",
+            user.organisation.as_ref().map_or("—", |o| o.name.as_str())
+        ),
+    ];
+    page.links = vec![("/me/password".to_owned(), "修改密码".to_owned())];
+    Ok(page)
+}
+
+pub async fn profile_page(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
+    profile_form(&state, &ctx).await?.render()
+}
+
+pub async fn profile(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    let patch = ProfilePatch {
+        name: Some(get(&form, "name").to_owned()),
+        phone: Some(get(&form, "phone").to_owned()),
+        organisation_id: None,
+    };
+    let now = state.clock.now();
+    match db::run(&state.pool, move |c| {
+        accounts::update_profile(c, &who, &patch, now)
+    })
+    .await
+    {
+        Ok(_) => {
+            let mut page = profile_form(&state, &ctx).await?;
+            page.notice = Some("已保存".to_owned());
+            page.render()
+        }
+        Err(e) => profile_form(&state, &ctx)
+            .await?
+            .with_error(e)?
+            .render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY),
+    }
+}
+
+fn password_form(ctx: &Ctx) -> FormPage {
+    FormPage::new(
+        ctx,
+        "修改密码",
+        "/me/password",
+        vec![
+            Field::new("current_password", "当前密码", "password", "").required(),
+            Field::new("new_password", "新密码（至少 10 位）", "password", "")
+                .required()
+                .max(128),
+        ],
+        "修改密码",
+    )
+}
+
+pub async fn password_page(ctx: Ctx) -> PageResult {
+    ctx.require()?;
+    password_form(&ctx).render()
+}
+
+pub async fn password(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    match accounts::change_password(
+        &state,
+        &who,
+        get(&form, "current_password"),
+        get(&form, "new_password"),
+    )
+    .await
+    {
+        Ok(tokens) => {
+            let mut res = see_other("/me");
+            for c in session_cookies(&state, &tokens) {
+                res.add_cookie(&c).map_err(AppError::internal)?;
+            }
+            Ok(res)
+        }
+        Err(e) => password_form(&ctx)
+            .with_error(e)?
+            .render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY),
+    }
+}

@@ -1,0 +1,229 @@
+//! The three page shapes the account, management and admin pages share: a form, a table
+//! with row actions, and a message.
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+use askama::Template;
+
+use super::pages::Pager;
+use super::session::Ctx;
+use super::{html, WebError};
+use crate::error::AppError;
+
+pub struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// text | email | password | number | date | textarea | select | hidden
+    pub kind: &'static str,
+    pub value: String,
+    pub options: Vec<(String, String)>,
+    pub required: bool,
+    pub max: usize,
+    pub error: Option<String>,
+}
+
+impl Field {
+    pub fn new(
+        name: &'static str,
+        label: &'static str,
+        kind: &'static str,
+        value: impl Into<String>,
+    ) -> Field {
+        Field {
+            name,
+            label,
+            kind,
+            value: value.into(),
+            options: Vec::new(),
+            required: false,
+            max: 0,
+            error: None,
+        }
+    }
+
+    pub fn required(mut self) -> Field {
+        self.required = true;
+        self
+    }
+
+    pub fn max(mut self, max: usize) -> Field {
+        self.max = max;
+        self
+    }
+
+    pub fn options(mut self, options: Vec<(String, String)>) -> Field {
+        self.options = options;
+        self
+    }
+}
+
+pub struct FormPage {
+    pub title: String,
+    pub crumbs: Vec<(String, String)>,
+    pub intro: Vec<String>,
+    pub action: String,
+    pub csrf: String,
+    pub fields: Vec<Field>,
+    pub submit: &'static str,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    pub links: Vec<(String, String)>,
+}
+
+impl FormPage {
+    pub fn new(
+        ctx: &Ctx,
+        title: impl Into<String>,
+        action: impl Into<String>,
+        fields: Vec<Field>,
+        submit: &'static str,
+    ) -> FormPage {
+        FormPage {
+            title: title.into(),
+            crumbs: Vec::new(),
+            intro: Vec::new(),
+            action: action.into(),
+            csrf: ctx.csrf.clone(),
+            fields,
+            submit,
+            error: None,
+            notice: None,
+            links: Vec::new(),
+        }
+    }
+
+    /// Shows a validation failure next to its field (or above the form); other errors
+    /// become an error page.
+    pub fn with_error(mut self, err: AppError) -> Result<FormPage, WebError> {
+        match &err {
+            AppError::Invalid { field, message } | AppError::BadRequest { field, message } => {
+                let key = field.rsplit('.').next().unwrap_or(field);
+                match self
+                    .fields
+                    .iter_mut()
+                    .find(|f| f.name == key && f.kind != "hidden")
+                {
+                    Some(f) => f.error = Some(message.clone()),
+                    None => self.error = Some(err.to_string()),
+                }
+                if self.error.is_none() {
+                    self.error = Some("请修改标出的项目后再提交 (fix the marked field)".to_owned());
+                }
+                Ok(self)
+            }
+            AppError::Conflict { message, .. }
+            | AppError::Unauthorized { message, .. }
+            | AppError::Forbidden { message, .. } => {
+                self.error = Some(message.clone());
+                Ok(self)
+            }
+            AppError::TooManyRequests { .. } => {
+                self.error = Some(err.to_string());
+                Ok(self)
+            }
+            _ => Err(WebError(err)),
+        }
+    }
+
+    pub fn render_with_status(
+        self,
+        status: actix_web::http::StatusCode,
+    ) -> Result<HttpResponse, WebError> {
+        let body = FormTemplate { page: &self }.render()?;
+        Ok(HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .body(body))
+    }
+
+    pub fn render(self) -> Result<HttpResponse, WebError> {
+        html(&FormTemplate { page: &self })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "form.html")]
+struct FormTemplate<'a> {
+    page: &'a FormPage,
+}
+
+pub enum Cell {
+    Text(String),
+    Link(String, String),
+    Actions(Vec<RowAction>),
+}
+
+pub struct RowAction {
+    pub action: String,
+    pub label: &'static str,
+    /// Hidden fields; a field named `reason` becomes a text box with its value as placeholder.
+    pub fields: Vec<(String, String)>,
+}
+
+pub struct TablePage {
+    pub title: String,
+    pub crumbs: Vec<(String, String)>,
+    pub intro: Vec<String>,
+    pub notice: Option<String>,
+    pub links: Vec<(String, String)>,
+    pub headers: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
+    pub pager: Option<Pager>,
+    pub csrf: String,
+}
+
+impl TablePage {
+    pub fn new(ctx: &Ctx, title: impl Into<String>, headers: Vec<&'static str>) -> TablePage {
+        TablePage {
+            title: title.into(),
+            crumbs: Vec::new(),
+            intro: Vec::new(),
+            notice: None,
+            links: Vec::new(),
+            headers,
+            rows: Vec::new(),
+            pager: None,
+            csrf: ctx.csrf.clone(),
+        }
+    }
+
+    pub fn render(self) -> Result<HttpResponse, WebError> {
+        html(&TableTemplate { page: &self })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "table.html")]
+struct TableTemplate<'a> {
+    page: &'a TablePage,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    pub links: Vec<(String, String)>,
+}
+
+impl MessagePage {
+    pub fn render(self) -> Result<HttpResponse, WebError> {
+        html(&self)
+    }
+}
+
+/// After a successful POST: go to `to` (303, so a reload does not post again).
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+/// A form's text field, or empty.
+pub fn get<'a>(form: &'a std::collections::HashMap<String, String>, key: &str) -> &'a str {
+    form.get(key).map(String::as_str).unwrap_or("")
+}
+
+/// A form's optional text field: empty means absent.
+pub fn opt(form: &std::collections::HashMap<String, String>, key: &str) -> Option<String> {
+    form.get(key).filter(|v| !v.trim().is_empty()).cloned()
+}

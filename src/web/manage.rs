@@ -1,0 +1,917 @@
+//! Pages for unit staff (instrument editor, staff, qualification queue) and for platform
+//! admins (units, sub-platforms, users, audit log, mail queue). Each calls the same service
+//! as the API, which checks the permission.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::forms::{get, opt, see_other, Cell, Field, FormPage, RowAction, TablePage};
+use super::pages::Pager;
+use super::session::Ctx;
+use super::WebError;
+use crate::auth::{authorize, Action, Role};
+use crate::error::AppError;
+use crate::mail::model::OutboxStatus;
+use crate::navigation::editing::{self, InstrumentInput};
+use crate::navigation::model::*;
+use crate::navigation::service::{
+    self as catalogue, InstrumentFilter, InstrumentQuery, InstrumentSort, UnitFilter,
+};
+use crate::params::{path_id, QueryParams};
+use crate::types::{local_date_time, InstrumentId, PageRequest, QualificationId, UnitId, UserId};
+use crate::users::model::QualificationStatus;
+use crate::users::qualifications::{self as quals, Decision};
+use crate::users::service as accounts;
+use crate::users::store::UserFilter;
+use crate::{db, AppState};
+
+type PageResult = Result<HttpResponse, WebError>;
+type Form = web::Form<HashMap<String, String>>;
+
+fn options<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Vec<(String, String)> {
+    all.iter()
+        .map(|&v| (code(v).to_owned(), label(v).to_owned()))
+        .collect()
+}
+
+/// The editor's fields, filled from `i` (an instrument, or what was typed).
+fn instrument_fields(i: &InstrumentInput) -> Vec<Field> {
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        Field::new("name_zh", "仪器名称", "text", s(&i.name_zh))
+            .required()
+            .max(100),
+        Field::new("name_en", "英文名称", "text", s(&i.name_en)).max(200),
+        Field::new(
+            "asset_no",
+            "资产编号（本单位内唯一）",
+            "text",
+            s(&i.asset_no),
+        )
+        .required()
+        .max(50),
+        Field::new(
+            "category_code",
+            "分类代码（6 位）",
+            "text",
+            s(&i.category_code),
+        )
+        .required()
+        .max(6),
+        Field::new("model", "规格型号", "text", s(&i.model)).max(100),
+        Field::new("manufacturer", "生产制造商", "text", s(&i.manufacturer)).max(100),
+        Field::new("origin_country", "产地国别", "text", s(&i.origin_country)).max(50),
+        Field::new(
+            "in_service_on",
+            "启用日期",
+            "date",
+            i.in_service_on.map(|d| d.to_string()).unwrap_or_default(),
+        ),
+        Field::new(
+            "original_value_yuan",
+            "原值（元）",
+            "number",
+            i.original_value_yuan
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+        )
+        .required(),
+        Field::new("specs", "主要技术指标（≤500 字）", "textarea", s(&i.specs)).max(500),
+        Field::new(
+            "functions",
+            "主要功能（≤300 字）",
+            "textarea",
+            s(&i.functions),
+        )
+        .max(300),
+        Field::new(
+            "service_content",
+            "服务内容（≤200 字）",
+            "textarea",
+            s(&i.service_content),
+        )
+        .max(200),
+        Field::new(
+            "sharing_rules",
+            "开放共享规定",
+            "textarea",
+            s(&i.sharing_rules),
+        )
+        .max(500),
+        Field::new("fee_reference", "收费标准", "textarea", s(&i.fee_reference)).max(500),
+        Field::new("city", "所在城市", "text", s(&i.city)).max(20),
+        Field::new("address", "安放地址", "text", s(&i.address)).max(200),
+        Field::new("department", "所在部门", "text", s(&i.department)).max(100),
+        Field::new("contact_name", "联系人", "text", s(&i.contact_name)).max(50),
+        Field::new("contact_phone", "联系电话", "text", s(&i.contact_phone)).max(30),
+        Field::new("contact_email", "联系邮箱", "email", s(&i.contact_email)).max(100),
+        Field::new("share_mode", "共享方式", "select", s(&i.share_mode)).options(options(
+            ShareMode::ALL,
+            ShareMode::code,
+            ShareMode::label_zh,
+        )),
+        Field::new("run_status", "运行状态", "select", s(&i.run_status)).options(options(
+            RunStatus::ALL,
+            RunStatus::code,
+            RunStatus::label_zh,
+        )),
+        Field::new("funding_source", "资金来源", "select", s(&i.funding_source)).options(options(
+            FundingSource::ALL,
+            FundingSource::code,
+            FundingSource::label_zh,
+        )),
+        Field::new("acquisition", "取得方式", "select", s(&i.acquisition)).options(options(
+            Acquisition::ALL,
+            Acquisition::code,
+            Acquisition::label_zh,
+        )),
+        Field::new("purpose", "用途", "select", s(&i.purpose)).options(options(
+            Purpose::ALL,
+            Purpose::code,
+            Purpose::label_zh,
+        )),
+    ]
+}
+
+fn input_from_instrument(r: &Instrument) -> InstrumentInput {
+    InstrumentInput {
+        category_code: r.category_path.last().map(|c| c.code.clone()),
+        name_zh: Some(r.name_zh.clone()),
+        name_en: Some(r.name_en.clone()),
+        asset_no: Some(r.asset_no.clone()),
+        model: Some(r.model.clone()),
+        manufacturer: Some(r.manufacturer.clone()),
+        origin_country: Some(r.origin_country.clone()),
+        in_service_on: r.in_service_on,
+        original_value_yuan: Some(r.original_value_yuan.0),
+        specs: Some(r.specs.clone()),
+        functions: Some(r.functions.clone()),
+        service_content: Some(r.service_content.clone()),
+        sharing_rules: Some(r.sharing_rules.clone()),
+        fee_reference: Some(r.fee_reference.clone()),
+        city: Some(r.city.clone()),
+        address: Some(r.address.clone()),
+        department: Some(r.department.clone()),
+        contact_name: Some(r.contact.name.clone()),
+        contact_phone: Some(r.contact.phone.clone()),
+        contact_email: Some(r.contact.email.clone()),
+        photo_url: None,
+        share_mode: Some(r.share_mode.code().to_owned()),
+        run_status: Some(r.run_status.code().to_owned()),
+        funding_source: Some(r.funding_source.code().to_owned()),
+        acquisition: Some(r.acquisition.code().to_owned()),
+        purpose: Some(r.purpose.code().to_owned()),
+        disciplines: None,
+    }
+}
+
+/// What the editor's form posted. A number that does not parse is named, not dropped.
+fn input_from_form(f: &HashMap<String, String>) -> Result<InstrumentInput, AppError> {
+    let t = |k: &str| f.get(k).cloned();
+    let value = match opt(f, "original_value_yuan") {
+        Some(v) => Some(v.trim().parse::<i64>().map_err(|_| {
+            AppError::invalid(
+                "original_value_yuan",
+                "请填写整数（元）(a whole number of yuan)",
+            )
+        })?),
+        None => None,
+    };
+    let date = match opt(f, "in_service_on") {
+        Some(v) => Some(
+            v.parse()
+                .map_err(|_| AppError::invalid("in_service_on", "日期格式为 YYYY-MM-DD"))?,
+        ),
+        None => None,
+    };
+    Ok(InstrumentInput {
+        category_code: t("category_code"),
+        name_zh: t("name_zh"),
+        name_en: t("name_en"),
+        asset_no: t("asset_no"),
+        model: t("model"),
+        manufacturer: t("manufacturer"),
+        origin_country: t("origin_country"),
+        in_service_on: date,
+        original_value_yuan: value,
+        specs: t("specs"),
+        functions: t("functions"),
+        service_content: t("service_content"),
+        sharing_rules: t("sharing_rules"),
+        fee_reference: t("fee_reference"),
+        city: opt(f, "city"),
+        address: t("address"),
+        department: t("department"),
+        contact_name: t("contact_name"),
+        contact_phone: t("contact_phone"),
+        contact_email: t("contact_email"),
+        photo_url: None,
+        share_mode: t("share_mode"),
+        run_status: t("run_status"),
+        funding_source: t("funding_source"),
+        acquisition: t("acquisition"),
+        purpose: t("purpose"),
+        disciplines: None,
+    })
+}
+
+fn unprocessable(page: FormPage, e: AppError) -> PageResult {
+    let status = actix_web::ResponseError::status_code(&e);
+    page.with_error(e)?.render_with_status(status)
+}
+
+/// Staff's start page: their unit's instruments, staff and queue.
+pub async fn home(ctx: Ctx) -> PageResult {
+    let who = ctx.require()?;
+    match (who.role, who.unit) {
+        (Role::PlatformAdmin, _) => Ok(see_other("/admin")),
+        (_, Some(unit)) => Ok(see_other(&format!("/manage/units/{unit}/instruments"))),
+        _ => Err(WebError(AppError::forbidden(
+            "仅限单位人员 (unit staff only)",
+        ))),
+    }
+}
+
+fn staff_links(unit: UnitId) -> Vec<(String, String)> {
+    vec![
+        (
+            format!("/manage/units/{unit}/instruments"),
+            "仪器".to_owned(),
+        ),
+        (
+            format!("/manage/units/{unit}/instruments/new"),
+            "新增仪器".to_owned(),
+        ),
+        (format!("/manage/units/{unit}/staff"), "人员".to_owned()),
+        (
+            "/manage/qualifications".to_owned(),
+            "上机资格审核".to_owned(),
+        ),
+    ]
+}
+
+pub async fn unit_instruments(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> PageResult {
+    let who = ctx.require()?.clone();
+    let unit = UnitId(path_id(&id)?);
+    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let st = state.clone();
+    let (u, list) = db::run(&state.pool, move |c| {
+        let u = catalogue::get_unit(c, unit.0)?;
+        authorize(&who, Action::ReadUnitQueue { unit })
+            .or_else(|_| authorize(&who, Action::ManageInstruments { unit }))?;
+        let q = InstrumentQuery {
+            filter: InstrumentFilter {
+                unit: Some(unit.0),
+                ..Default::default()
+            },
+            sort: InstrumentSort::Id,
+            page,
+        };
+        Ok((u, catalogue::list_instruments(c, &st.catalogue, &q)?))
+    })
+    .await?;
+    let mut t = TablePage::new(
+        &ctx,
+        format!("{} · 仪器", u.name),
+        vec!["名称", "型号", "状态", ""],
+    );
+    t.links = staff_links(unit);
+    t.pager = Some(Pager::new(&req, &list));
+    t.rows = list
+        .items
+        .into_iter()
+        .map(|i| {
+            vec![
+                Cell::Link(format!("/instruments/{}", i.id), i.name_zh),
+                Cell::Text(i.model),
+                Cell::Text(i.run_status.label_zh().to_owned()),
+                Cell::Link(
+                    format!("/manage/instruments/{}/edit", i.id),
+                    "编辑".to_owned(),
+                ),
+            ]
+        })
+        .collect();
+    t.render()
+}
+
+fn editor(ctx: &Ctx, title: String, action: String, input: &InstrumentInput) -> FormPage {
+    FormPage::new(ctx, title, action, instrument_fields(input), "保存")
+}
+
+pub async fn edit_instrument_page(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+) -> PageResult {
+    let who = ctx.require()?.clone();
+    let id = InstrumentId(path_id(&id)?);
+    let st = state.clone();
+    let inst = db::run(&state.pool, move |c| {
+        let i = catalogue::get_instrument(c, &st.catalogue.categories, id.0)?;
+        authorize(&who, Action::ManageInstruments { unit: i.unit.id })?;
+        Ok(i)
+    })
+    .await?;
+    let mut page = editor(
+        &ctx,
+        format!("编辑：{}", inst.name_zh),
+        format!("/manage/instruments/{id}/edit"),
+        &input_from_instrument(&inst),
+    );
+    page.crumbs = vec![(
+        format!("/manage/units/{}/instruments", inst.unit.id),
+        inst.unit.name.clone(),
+    )];
+    page.render()
+}
+
+pub async fn edit_instrument(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    let id = InstrumentId(path_id(&id)?);
+    let page = || {
+        editor(
+            &ctx,
+            "编辑仪器".to_owned(),
+            format!("/manage/instruments/{id}/edit"),
+            &input_from_form(&form).unwrap_or_default(),
+        )
+    };
+    let input = match input_from_form(&form) {
+        Ok(i) => i,
+        Err(e) => return unprocessable(page(), e),
+    };
+    let now = state.clock.now();
+    let st = state.clone();
+    match db::run(&state.pool, move |c| {
+        editing::update_instrument(c, &who, &st.catalogue.categories, id, &input, now)
+    })
+    .await
+    {
+        Ok(inst) => {
+            state.catalogue.invalidate();
+            Ok(see_other(&format!("/instruments/{}", inst.id)))
+        }
+        Err(e) => unprocessable(page(), e),
+    }
+}
+
+pub async fn new_instrument_page(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+) -> PageResult {
+    let who = ctx.require()?.clone();
+    let unit = UnitId(path_id(&id)?);
+    let u = db::run(&state.pool, move |c| {
+        let u = catalogue::get_unit(c, unit.0)?;
+        authorize(&who, Action::ManageInstruments { unit })?;
+        Ok(u)
+    })
+    .await?;
+    let defaults = InstrumentInput {
+        city: Some(u.city.clone()),
+        share_mode: Some(ShareMode::External.code().to_owned()),
+        run_status: Some(RunStatus::Normal.code().to_owned()),
+        funding_source: Some(FundingSource::Own.code().to_owned()),
+        acquisition: Some(Acquisition::Purchase.code().to_owned()),
+        purpose: Some(Purpose::General.code().to_owned()),
+        ..Default::default()
+    };
+    editor(
+        &ctx,
+        format!("{} · 新增仪器", u.name),
+        format!("/manage/units/{unit}/instruments/new"),
+        &defaults,
+    )
+    .render()
+}
+
+pub async fn new_instrument(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    let unit = UnitId(path_id(&id)?);
+    let page = || {
+        editor(
+            &ctx,
+            "新增仪器".to_owned(),
+            format!("/manage/units/{unit}/instruments/new"),
+            &input_from_form(&form).unwrap_or_default(),
+        )
+    };
+    let input = match input_from_form(&form) {
+        Ok(i) => i,
+        Err(e) => return unprocessable(page(), e),
+    };
+    let now = state.clock.now();
+    let st = state.clone();
+    match db::run(&state.pool, move |c| {
+        editing::create_instrument(c, &who, &st.catalogue.categories, unit, &input, now)
+    })
+    .await
+    {
+        Ok(inst) => {
+            state.catalogue.invalidate();
+            Ok(see_other(&format!("/instruments/{}", inst.id)))
+        }
+        Err(e) => unprocessable(page(), e),
+    }
+}
+
+pub async fn staff_page(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> PageResult {
+    staff(state, ctx, UnitId(path_id(&id)?), None).await
+}
+
+async fn staff(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    unit: UnitId,
+    notice: Option<String>,
+) -> PageResult {
+    let who = ctx.require()?.clone();
+    let (u, list) = db::run(&state.pool, move |c| {
+        let u = catalogue::get_unit(c, unit.0)?;
+        authorize(&who, Action::ManageStaff { unit })?;
+        let f = UserFilter {
+            unit: Some(unit.0),
+            ..Default::default()
+        };
+        Ok((
+            u,
+            accounts::list_users(
+                c,
+                &f,
+                PageRequest {
+                    page: 1,
+                    per_page: 100,
+                },
+            )?,
+        ))
+    })
+    .await?;
+    let mut t = TablePage::new(
+        &ctx,
+        format!("{} · 人员", u.name),
+        vec!["姓名", "邮箱", "角色", ""],
+    );
+    t.links = staff_links(unit);
+    t.notice = notice;
+    t.intro = vec!["添加人员：对方须先注册账户。".to_owned()];
+    t.rows = list
+        .items
+        .into_iter()
+        .map(|p| {
+            vec![
+                Cell::Text(p.name),
+                Cell::Text(p.email),
+                Cell::Text(p.role.label_zh().to_owned()),
+                Cell::Actions(vec![RowAction {
+                    action: format!("/manage/units/{unit}/staff/{}/remove", p.id),
+                    label: "移出本单位",
+                    fields: vec![],
+                }]),
+            ]
+        })
+        .collect();
+    t.rows.push(vec![
+        Cell::Text("添加：".to_owned()),
+        Cell::Actions(vec![
+            RowAction {
+                action: format!("/manage/units/{unit}/staff?role=instrument_manager"),
+                label: "设为仪器负责人",
+                fields: vec![("reason".to_owned(), "对方的注册邮箱".to_owned())],
+            },
+            RowAction {
+                action: format!("/manage/units/{unit}/staff?role=unit_admin"),
+                label: "设为单位管理员",
+                fields: vec![("reason".to_owned(), "对方的注册邮箱".to_owned())],
+            },
+        ]),
+        Cell::Text(String::new()),
+        Cell::Text(String::new()),
+    ]);
+    t.render()
+}
+
+pub async fn add_staff(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    let unit = UnitId(path_id(&id)?);
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let input = accounts::StaffInput {
+        email: get(&form, "reason").to_owned(),
+        role: get(&query, "role").to_owned(),
+    };
+    let now = state.clock.now();
+    let result = db::run(&state.pool, move |c| {
+        authorize(&who, Action::ManageStaff { unit })?;
+        accounts::add_staff(c, &who, unit, &input, now)
+    })
+    .await;
+    let notice = match result {
+        Ok(u) => format!("已将 {} 设为{}", u.name, u.role.label_zh()),
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => format!("未能添加：{e}"),
+        Err(e) => return Err(WebError(e)),
+    };
+    staff(state, ctx, unit, Some(notice)).await
+}
+
+pub async fn remove_staff(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<(String, String)>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    let unit = UnitId(path_id(&path.0)?);
+    let user = UserId(path_id(&path.1)?);
+    let now = state.clock.now();
+    db::run(&state.pool, move |c| {
+        authorize(&who, Action::ManageStaff { unit })?;
+        accounts::remove_staff(c, &who, unit, user, now)
+    })
+    .await?;
+    Ok(see_other(&format!("/manage/units/{unit}/staff")))
+}
+
+pub async fn qualification_queue(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+) -> PageResult {
+    let who = ctx.require()?.clone();
+    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let w = who.clone();
+    let list = db::run(&state.pool, move |c| {
+        quals::list(c, &w, false, Some(QualificationStatus::Applied), page)
+    })
+    .await?;
+    let mut t = TablePage::new(
+        &ctx,
+        "上机资格审核",
+        vec!["申请人", "仪器", "申请说明", "申请时间", "审核"],
+    );
+    if let Some(unit) = who.unit {
+        t.links = staff_links(unit);
+    }
+    t.pager = Some(Pager::new(&req, &list));
+    t.rows = list
+        .items
+        .into_iter()
+        .map(|q| {
+            vec![
+                Cell::Text(format!("{}（{}）", q.user.name, q.user.email)),
+                Cell::Link(
+                    format!("/instruments/{}", q.instrument.id),
+                    q.instrument.name,
+                ),
+                Cell::Text(q.note),
+                Cell::Text(local_date_time(q.created_at)),
+                Cell::Actions(vec![
+                    RowAction {
+                        action: format!(
+                            "/manage/qualifications/{}?decision=approve&level=supervised",
+                            q.id
+                        ),
+                        label: "批准（陪同）",
+                        fields: vec![],
+                    },
+                    RowAction {
+                        action: format!(
+                            "/manage/qualifications/{}?decision=approve&level=independent",
+                            q.id
+                        ),
+                        label: "批准（独立）",
+                        fields: vec![],
+                    },
+                    RowAction {
+                        action: format!("/manage/qualifications/{}?decision=refuse", q.id),
+                        label: "不批准",
+                        fields: vec![("reason".to_owned(), "原因（必填）".to_owned())],
+                    },
+                ]),
+            ]
+        })
+        .collect();
+    t.render()
+}
+
+pub async fn decide_qualification(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    let id = QualificationId(path_id(&id)?);
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let decision = Decision {
+        decision: get(&query, "decision").to_owned(),
+        level: opt(&query, "level"),
+        expires_at: None,
+        reason: opt(&form, "reason"),
+    };
+    let now = state.clock.now();
+    db::run(&state.pool, move |c| {
+        quals::decide(c, &who, id, &decision, now)
+    })
+    .await?;
+    Ok(see_other("/manage/qualifications"))
+}
+
+// --- platform admin ----------------------------------------------------------------------
+
+fn admin_links() -> Vec<(String, String)> {
+    [
+        ("/admin/units", "单位"),
+        ("/admin/sub-platforms", "子平台"),
+        ("/admin/users", "用户"),
+        ("/admin/audit", "审计日志"),
+        ("/admin/mail", "邮件队列"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect()
+}
+
+fn admin(ctx: &Ctx, action: Action) -> Result<crate::auth::Principal, WebError> {
+    let who = ctx.require()?.clone();
+    authorize(&who, action)?;
+    Ok(who)
+}
+
+pub async fn admin_home(ctx: Ctx) -> PageResult {
+    admin(&ctx, Action::ManageUnits)?;
+    Ok(see_other("/admin/units"))
+}
+
+pub async fn admin_units(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
+    admin(&ctx, Action::ManageUnits)?;
+    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let list = db::run(&state.pool, move |c| {
+        catalogue::list_units(c, &UnitFilter::default(), page)
+    })
+    .await?;
+    let mut t = TablePage::new(
+        &ctx,
+        "单位",
+        vec!["名称", "子平台", "类型", "城市", "仪器", ""],
+    );
+    t.links = admin_links();
+    t.intro = vec!["新增或修改单位：POST /api/v1/units，PATCH /api/v1/units/{id}。".to_owned()];
+    t.pager = Some(Pager::new(&req, &list));
+    t.rows = list
+        .items
+        .into_iter()
+        .map(|u| {
+            vec![
+                Cell::Link(format!("/units/{}", u.id), u.name),
+                Cell::Text(u.sub_platform.name),
+                Cell::Text(u.kind.label_zh().to_owned()),
+                Cell::Text(u.city),
+                Cell::Text(u.instrument_count.to_string()),
+                Cell::Link(format!("/manage/units/{}/staff", u.id), "人员".to_owned()),
+            ]
+        })
+        .collect();
+    t.render()
+}
+
+pub async fn admin_sub_platforms(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
+    admin(&ctx, Action::ManageSubPlatforms)?;
+    let counts = state.catalogue.counts(&state.pool).await?;
+    let mut t = TablePage::new(&ctx, "子平台", vec!["名称", "单位", "仪器"]);
+    t.links = admin_links();
+    t.rows = counts
+        .sub_platforms
+        .iter()
+        .map(|s| {
+            vec![
+                Cell::Link(format!("/sub-platforms/{}", s.id), s.name.clone()),
+                Cell::Text(s.unit_count.to_string()),
+                Cell::Text(s.instrument_count.to_string()),
+            ]
+        })
+        .collect();
+    t.render()
+}
+
+pub async fn admin_users(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
+    admin(&ctx, Action::ManageUsers)?;
+    let params = QueryParams::parse(req.query_string(), &["q", "page", "per_page"])?;
+    let f = UserFilter {
+        q: params.text("q", 100)?,
+        ..Default::default()
+    };
+    let page = params.page()?;
+    let list = db::run(&state.pool, move |c| accounts::list_users(c, &f, page)).await?;
+    let mut t = TablePage::new(
+        &ctx,
+        "用户",
+        vec!["姓名", "邮箱", "角色", "单位", "状态", ""],
+    );
+    t.links = admin_links();
+    t.pager = Some(Pager::new(&req, &list));
+    t.rows = list
+        .items
+        .into_iter()
+        .map(|u| {
+            let (label, verb) = if u.disabled {
+                ("启用", "enable")
+            } else {
+                ("停用", "disable")
+            };
+            vec![
+                Cell::Text(u.name),
+                Cell::Text(u.email),
+                Cell::Text(u.role.label_zh().to_owned()),
+                Cell::Text(u.organisation.map(|o| o.name).unwrap_or_default()),
+                Cell::Text(
+                    if u.disabled {
+                        "已停用"
+                    } else if u.email_verified {
+                        "正常"
+                    } else {
+                        "未验证"
+                    }
+                    .to_owned(),
+                ),
+                Cell::Actions(vec![RowAction {
+                    action: format!("/admin/users/{}/{verb}", u.id),
+                    label,
+                    fields: vec![],
+                }]),
+            ]
+        })
+        .collect();
+    t.render()
+}
+
+pub async fn admin_user_toggle(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<(String, String)>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = admin(&ctx, Action::ManageUsers)?;
+    let user = UserId(path_id(&path.0)?);
+    let disabled = match path.1.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return Err(WebError(AppError::NotFound { what: "page" })),
+    };
+    let now = state.clock.now();
+    db::run(&state.pool, move |c| {
+        accounts::set_disabled(c, &who, user, disabled, now)
+    })
+    .await?;
+    Ok(see_other("/admin/users"))
+}
+
+pub async fn admin_audit(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
+    admin(&ctx, Action::ReadAudit)?;
+    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let list = db::run(&state.pool, move |c| {
+        crate::audit::list(c, &Default::default(), page)
+    })
+    .await?;
+    let mut t = TablePage::new(
+        &ctx,
+        "审计日志",
+        vec!["时间", "操作人", "操作", "对象", "修改后"],
+    );
+    t.links = admin_links();
+    t.pager = Some(Pager::new(&req, &list));
+    t.rows = list
+        .items
+        .into_iter()
+        .map(|e| {
+            vec![
+                Cell::Text(local_date_time(e.at)),
+                Cell::Text(e.actor.map(|a| a.name).unwrap_or_else(|| "系统".to_owned())),
+                Cell::Text(e.action),
+                Cell::Text(format!(
+                    "{} #{}",
+                    e.target_type,
+                    e.target_id.map(|i| i.to_string()).unwrap_or_default()
+                )),
+                Cell::Text(
+                    e.after
+                        .map(|a| a.to_string().chars().take(160).collect())
+                        .unwrap_or_default(),
+                ),
+            ]
+        })
+        .collect();
+    t.render()
+}
+
+pub async fn admin_mail(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
+    admin(&ctx, Action::ManageMail)?;
+    let params = QueryParams::parse(req.query_string(), &["status", "page", "per_page"])?;
+    let status = params.code("status", OutboxStatus::from_code, &OutboxStatus::codes())?;
+    let page = params.page()?;
+    let (rows, total) = db::run(&state.pool, move |c| {
+        Ok(crate::mail::store::list(c, status, page)?)
+    })
+    .await?;
+    let list = crate::types::Paged::new(rows, total, page);
+    let mut t = TablePage::new(
+        &ctx,
+        "邮件队列",
+        vec!["时间", "收件人", "主题", "状态", "尝试", "错误", ""],
+    );
+    t.links = admin_links();
+    t.links
+        .push(("/admin/mail?status=dead".to_owned(), "只看失败".to_owned()));
+    t.pager = Some(Pager::new(&req, &list));
+    t.rows = list
+        .items
+        .into_iter()
+        .map(|m| {
+            let dead = m.status == OutboxStatus::Dead.code();
+            vec![
+                Cell::Text(local_date_time(m.created_at.and_utc())),
+                Cell::Text(m.recipients().join(", ")),
+                Cell::Text(m.subject.clone()),
+                Cell::Text(
+                    OutboxStatus::from_code(&m.status)
+                        .map_or(m.status.clone(), |s| s.label_zh().to_owned()),
+                ),
+                Cell::Text(m.attempts.to_string()),
+                Cell::Text(m.last_error.clone().unwrap_or_default()),
+                if dead {
+                    Cell::Actions(vec![RowAction {
+                        action: format!("/admin/mail/{}/retry", m.id),
+                        label: "重新发送",
+                        fields: vec![],
+                    }])
+                } else {
+                    Cell::Text(String::new())
+                },
+            ]
+        })
+        .collect();
+    t.render()
+}
+
+pub async fn admin_mail_retry(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = admin(&ctx, Action::ManageMail)?;
+    let id = path_id(&id)?;
+    let now = state.clock.now_naive();
+    db::run(&state.pool, move |c| {
+        db::write_tx(c, |c| {
+            crate::mail::store::requeue_dead(c, Some(id), now)?;
+            crate::audit::record(
+                c,
+                Some(who.id),
+                "mail.retry",
+                crate::audit::Target("mail", Some(id)),
+                None::<&()>,
+                None::<&()>,
+                now,
+            )
+        })
+    })
+    .await?;
+    Ok(see_other("/admin/mail?status=dead"))
+}
