@@ -13,7 +13,11 @@ use crate::mail::sender::Sender;
 /// Delivers queued e-mail: a batch, then at once the next while there is work, else a pause.
 pub fn spawn_mail_sender(pool: Pool, sender: Arc<Sender>, poll_interval: Duration) {
     actix_web::rt::spawn(async move {
+        let sender = RuntimeBound(Some(sender));
         loop {
+            let Some(sender) = sender.0.as_ref() else {
+                return;
+            };
             let span = tracing::info_span!("job.mail_sender");
             match sender.send_due(&pool).instrument(span).await {
                 Ok(report) if report.claimed > 0 => continue,
@@ -23,6 +27,19 @@ pub fn spawn_mail_sender(pool: Pool, sender: Arc<Sender>, poll_interval: Duratio
             tokio::time::sleep(poll_interval).await;
         }
     });
+}
+
+/// Holds the sender, whose SMTP connection pool closes its connections on a task it spawns
+/// when dropped. A server shutting down drops its tasks after the runtime has gone, where that
+/// spawn would panic; then the pool is left to the process's exit instead.
+struct RuntimeBound(Option<Arc<Sender>>);
+
+impl Drop for RuntimeBound {
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            std::mem::forget(self.0.take());
+        }
+    }
 }
 
 /// When each in-process job last finished, for `/ready`.
