@@ -84,13 +84,16 @@ pub fn save_sub_platform(
             ),
             None => None,
         };
-        let mut row = before.clone().unwrap_or(SubPlatformRow {
-            id: 0,
-            name: required("name", input.name.clone())?,
-            description: String::new(),
-            sort_order: 100,
-            created_at: naive(now),
-        });
+        let mut row = match &before {
+            Some(b) => b.clone(),
+            None => SubPlatformRow {
+                id: 0,
+                name: required("name", input.name.clone())?,
+                description: String::new(),
+                sort_order: 100,
+                created_at: naive(now),
+            },
+        };
         apply_sub_platform(&mut row, input)?;
         let action = if before.is_some() {
             store::update_sub_platform(conn, &row).map_err(name_taken)?;

@@ -1,0 +1,238 @@
+//! Who may do what, as a table: every write endpoint (and every restricted read) × every role
+//! × own unit / another unit, against the real server on both backends.
+//!
+//! Denials are consistent: no token → 401, signed in but not allowed (another unit's data
+//! included) → 403. A target that does not exist is 404 for everyone (checked elsewhere).
+
+mod common;
+
+use common::{TestApp, TestDb};
+use serde_json::{json, Value};
+use yiqi::auth::Role;
+use yiqi::db::DbConnection;
+use yiqi::users::service::{create_verified, NewAccount};
+
+on_both_backends!(every_endpoint_by_role_and_unit);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Anonymous,
+    Researcher,
+    Manager,
+    UnitAdmin,
+    PlatformAdmin,
+}
+
+const EVERYONE: [Who; 5] = [Who::Anonymous, Who::Researcher, Who::Manager, Who::UnitAdmin, Who::PlatformAdmin];
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Side {
+    Own,
+    Other,
+}
+
+/// Who is allowed, for a target in the staff's own unit or another.
+#[derive(Clone, Copy)]
+enum Rule {
+    PlatformAdmin,
+    /// The unit's admin, or a platform admin.
+    UnitAdmin,
+    /// The instrument's manager, the unit's admin, or a platform admin.
+    Runner,
+    /// Staff of the unit (queue reads), or a platform admin.
+    Staff,
+    /// Anyone signed in (and verified).
+    SignedIn,
+}
+
+fn allowed(rule: Rule, who: Who, side: Side) -> bool {
+    match (rule, who) {
+        (_, Who::Anonymous) => false,
+        (_, Who::PlatformAdmin) | (Rule::SignedIn, _) => true,
+        (Rule::PlatformAdmin, _) => false,
+        (Rule::UnitAdmin, w) => w == Who::UnitAdmin && side == Side::Own,
+        (Rule::Runner | Rule::Staff, w) => matches!(w, Who::UnitAdmin | Who::Manager) && side == Side::Own,
+    }
+}
+
+/// The first unit's staff run unit 1; the manager manages its first three instruments.
+struct World {
+    conn: DbConnection,
+    unit: [i64; 2],
+    /// An instrument each side that the manager manages (own) or nobody here does (other).
+    instrument: [i64; 2],
+    researcher_id: i64,
+    n: u32,
+}
+
+impl World {
+    fn unit(&self, s: Side) -> i64 {
+        self.unit[(s == Side::Other) as usize]
+    }
+    fn instrument(&self, s: Side) -> i64 {
+        self.instrument[(s == Side::Other) as usize]
+    }
+
+    fn fresh_user(&mut self, role: Role, unit: Option<i64>) -> (i64, String) {
+        self.n += 1;
+        let email = format!("fixture{}@example.cn", self.n);
+        let hash = yiqi::auth::password::hash("fixture password 123").unwrap();
+        let id = create_verified(
+            &mut self.conn,
+            &NewAccount {
+                email: &email,
+                name: "测试",
+                role,
+                unit: unit.map(yiqi::types::UnitId),
+                organisation: None,
+            },
+            &hash,
+            chrono::Utc::now().naive_utc(),
+        )
+        .unwrap();
+        (id.0, email)
+    }
+}
+
+fn instrument_body(n: u32) -> Value {
+    json!({
+        "name_zh": "扫描电子显微镜",
+        "asset_no": format!("PERM-{n}"),
+        "category_code": "030101",
+        "original_value_yuan": 1_200_000
+    })
+}
+
+async fn every_endpoint_by_role_and_unit(db: TestDb) {
+    let db = db.seeded();
+    let conn = db.connect();
+    let app = TestApp::spawn(db).await;
+    let own_unit = 1;
+    let other_unit = 2;
+    let managed = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"].as_i64().unwrap();
+    let foreign = app.json("/api/v1/instruments?unit=2&per_page=1").await["items"][0]["id"].as_i64().unwrap();
+    let mut tokens = std::collections::HashMap::new();
+    for (who, email) in [
+        (Who::Researcher, "researcher@yiqi.demo"),
+        (Who::Manager, "manager@yiqi.demo"),
+        (Who::UnitAdmin, "unit-admin@yiqi.demo"),
+        (Who::PlatformAdmin, "admin@yiqi.demo"),
+    ] {
+        tokens.insert(format!("{who:?}"), app.token(email).await);
+    }
+    let researcher_id = app.call("GET", "/api/v1/me", tokens.get("Researcher").map(String::as_str), None).await.1["id"]
+        .as_i64()
+        .unwrap();
+    let mut w = World {
+        conn,
+        unit: [own_unit, other_unit],
+        instrument: [managed, foreign],
+        researcher_id,
+        n: 0,
+    };
+    let admin = tokens["PlatformAdmin"].clone();
+    let researcher = tokens["Researcher"].clone();
+    let mut checked = 0;
+
+    for who in EVERYONE {
+        for side in [Side::Own, Side::Other] {
+            let token = tokens.get(&format!("{who:?}")).cloned();
+            let t = token.as_deref();
+            // (name, rule, method, path, body), with fixtures made fresh for this call.
+            let mut cases: Vec<(&str, Rule, &str, String, Value)> = Vec::new();
+            let u = w.unit(side);
+            let i = w.instrument(side);
+            w.n += 1;
+            let n = w.n;
+            cases.push(("create sub-platform", Rule::PlatformAdmin, "POST", "/api/v1/sub-platforms".into(), json!({"name": format!("子平台{n}")})));
+            cases.push(("edit sub-platform", Rule::PlatformAdmin, "PATCH", "/api/v1/sub-platforms/1".into(), json!({"description": "说明"})));
+            cases.push(("create unit", Rule::PlatformAdmin, "POST", "/api/v1/units".into(),
+                json!({"sub_platform_id": 1, "name": format!("测试单位{n}"), "short_name": "测试", "kind": "institute", "city": "长春"})));
+            cases.push(("edit unit", Rule::PlatformAdmin, "PATCH", format!("/api/v1/units/{u}"), json!({"website": "https://example.cn"})));
+            cases.push(("create instrument", Rule::UnitAdmin, "POST", format!("/api/v1/units/{u}/instruments"), instrument_body(n)));
+            cases.push(("edit instrument", Rule::UnitAdmin, "PATCH", format!("/api/v1/instruments/{i}"), json!({"model": format!("M-{n}")})));
+            let (_, fresh) = app.post(&format!("/api/v1/units/{u}/instruments"), Some(&admin), instrument_body(1000 + n)).await;
+            cases.push(("retire instrument", Rule::UnitAdmin, "POST", format!("/api/v1/instruments/{}/retire", fresh["id"]), json!({})));
+            cases.push(("booking settings", Rule::Runner, "PUT", format!("/api/v1/instruments/{i}/booking-settings"), json!({"slot_minutes": 30})));
+            let (_, candidate) = w.fresh_user(Role::Researcher, None);
+            cases.push(("add staff", Rule::UnitAdmin, "POST", format!("/api/v1/units/{u}/staff"), json!({"email": candidate, "role": "instrument_manager"})));
+            let (staff_id, _) = w.fresh_user(Role::InstrumentManager, Some(u));
+            cases.push(("remove staff", Rule::UnitAdmin, "DELETE", format!("/api/v1/units/{u}/staff/{staff_id}"), Value::Null));
+            cases.push(("name managers", Rule::UnitAdmin, "PUT", format!("/api/v1/instruments/{i}/managers"), json!({"user_ids": []})));
+            let (applicant, applicant_email) = w.fresh_user(Role::Researcher, None);
+            let applicant_token = app.login(&applicant_email, "fixture password 123").await["access_token"].as_str().unwrap().to_owned();
+            let (_, application) = app.post(&format!("/api/v1/instruments/{i}/qualifications"), Some(&applicant_token), json!({"note": "培训已完成"})).await;
+            cases.push(("decide qualification", Rule::Runner, "POST", format!("/api/v1/qualifications/{}/decision", application["id"]),
+                json!({"decision": "approve", "level": "supervised"})));
+            cases.push(("record violation", Rule::Runner, "POST", format!("/api/v1/users/{applicant}/violations"),
+                json!({"instrument_id": i, "kind": "late", "occurred_at": "2026-01-05T02:00:00Z"})));
+            cases.push(("ban in a unit", Rule::UnitAdmin, "POST", "/api/v1/bans".into(),
+                json!({"user_id": w.researcher_id, "scope": "unit", "unit_id": u, "reason": "三次爽约", "ends_at": "2099-01-01T00:00:00Z"})));
+            let (_, ban) = app.post("/api/v1/bans", Some(&admin),
+                json!({"user_id": applicant, "scope": "instrument", "instrument_id": i, "reason": "超时", "ends_at": "2099-01-01T00:00:00Z"})).await;
+            cases.push(("lift ban", Rule::UnitAdmin, "POST", format!("/api/v1/bans/{}/lift", ban["id"]), json!({"reason": "已说明情况"})));
+            cases.push(("ban everywhere", Rule::PlatformAdmin, "POST", "/api/v1/bans".into(),
+                json!({"user_id": applicant, "scope": "all", "reason": "严重违规", "ends_at": "2099-01-01T00:00:00Z"})));
+            cases.push(("apply for qualification", Rule::SignedIn, "POST", format!("/api/v1/instruments/{i}/qualifications"), json!({})));
+            cases.push(("edit own profile", Rule::SignedIn, "PATCH", "/api/v1/me".into(), json!({"phone": "0431-1234567"})));
+            let (_, org_body) = app.post("/api/v1/auth/register", None, json!({
+                "email": format!("org{n}@example.cn"), "password": "long enough password", "name": "某人",
+                "new_organisation": {"name": format!("新公司{n}"), "kind": "enterprise"}})).await;
+            assert_eq!(org_body["status"], "verification_sent");
+            let orgs = app.json(&format!("/api/v1/organisations?q={}", urlencode(&format!("新公司{n}")))).await;
+            cases.push(("accept organisation", Rule::PlatformAdmin, "POST", format!("/api/v1/organisations/{}/approve", orgs["items"][0]["id"]), json!({})));
+            let (victim, _) = w.fresh_user(Role::Researcher, None);
+            cases.push(("disable account", Rule::PlatformAdmin, "POST", format!("/api/v1/admin/users/{victim}/disable"), json!({})));
+            cases.push(("enable account", Rule::PlatformAdmin, "POST", format!("/api/v1/admin/users/{victim}/enable"), json!({})));
+            let dead = dead_mail(&mut w.conn);
+            cases.push(("retry dead mail", Rule::PlatformAdmin, "POST", format!("/api/v1/admin/mail/{dead}/retry"), json!({})));
+            cases.push(("list users", Rule::PlatformAdmin, "GET", "/api/v1/admin/users".into(), Value::Null));
+            cases.push(("read audit log", Rule::PlatformAdmin, "GET", "/api/v1/admin/audit".into(), Value::Null));
+            cases.push(("read mail queue", Rule::PlatformAdmin, "GET", "/api/v1/admin/mail".into(), Value::Null));
+            cases.push(("list staff", Rule::UnitAdmin, "GET", format!("/api/v1/units/{u}/staff"), Value::Null));
+            cases.push(("violations of a person", Rule::Staff, "GET", format!("/api/v1/users/{applicant}/violations"), Value::Null));
+
+            for (name, rule, method, path, body) in cases {
+                let body = (!body.is_null()).then_some(body);
+                let (status, got) = app.call(method, &path, t, body).await;
+                let expect = if who == Who::Anonymous {
+                    "401"
+                } else if allowed(rule, who, side) || (name == "violations of a person" && who != Who::Researcher) {
+                    "2xx"
+                } else {
+                    "403"
+                };
+                let ok = match expect {
+                    "2xx" => (200..300).contains(&status),
+                    "401" => status == 401,
+                    _ => status == 403,
+                };
+                assert!(ok, "{name}: {who:?} on the {side:?} unit: expected {expect}, got {status} {got} ({method} {path})");
+                if status == 403 {
+                    assert_eq!(got["code"], "forbidden", "{name}: {got}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 5 * 2 * 25, "{checked} checks");
+    // A researcher reads only their own record.
+    let (status, _) = app.call("GET", &format!("/api/v1/users/{}/bans", w.researcher_id), Some(&researcher), None).await;
+    assert_eq!(status, 200);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// A message in the outbox that failed for good.
+fn dead_mail(conn: &mut DbConnection) -> i64 {
+    let m = yiqi::mail::templates::test_message("dead@example.cn", "x").unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    yiqi::db::write_tx(conn, |c| yiqi::mail::enqueue(c, &m, now)).unwrap();
+    use diesel::prelude::*;
+    use yiqi::db::schema::mail_outbox;
+    let id: i64 = mail_outbox::table.select(mail_outbox::id).order(mail_outbox::id.desc()).first(conn).unwrap();
+    yiqi::mail::store::mark_dead(conn, id, "550 no such mailbox").unwrap();
+    id
+}
