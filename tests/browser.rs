@@ -197,3 +197,180 @@ async fn a_researcher_clicks_from_the_home_page_to_an_instrument() {
     }
     c.close().await.unwrap();
 }
+
+/// Types `value` into the field `css` after clearing it.
+async fn fill(c: &Client, css: &str, value: &str) {
+    let el = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.clear().await.unwrap();
+    el.send_keys(value).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the element `css` shows text containing `wanted`.
+async fn wait_text(c: &Client, css: &str, wanted: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = el.text().await {
+                if t.contains(wanted) {
+                    return t;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "no {css} showing {wanted}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn sign_in(c: &Client, app: &TestApp, email: &str, password: &str) {
+    c.goto(&format!("{}/login", app.address)).await.unwrap();
+    fill(c, "#f-email", email).await;
+    fill(c, "#f-password", password).await;
+    click(c, "#submit").await;
+    wait_text(c, "h1", "我的账户").await;
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn a_researcher_registers_verifies_from_the_mail_and_signs_in() {
+    let smtp = common::smtp::SmtpServer::start();
+    let app = TestApp::spawn_full(
+        TestDb::sqlite().seeded(),
+        yiqi::clock::system(),
+        Some(smtp.port),
+    )
+    .await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+
+    c.goto(&format!("{}/", app.address)).await.unwrap();
+    click(c_ref(&c), "#session-nav a[href='/register']").await;
+    wait_text(&c, "h1", "注册账户").await;
+    fill(&c, "#f-email", "zhang.san@ciac.ac.cn").await;
+    fill(&c, "#f-password", "short").await;
+    fill(&c, "#f-name", "张三").await;
+    click(&c, "#f-organisation_id option[value='3']").await;
+    click(&c, "#submit").await;
+    // The server's rule (not only the browser's) names the field, and keeps what was typed.
+    wait_text(&c, "#err-password", "10").await;
+    let kept = c
+        .find(Locator::Css("#f-name"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("张三"));
+    fill(&c, "#f-password", "长春应化所的密码 2026").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "#message", "zhang.san@ciac.ac.cn").await;
+
+    let mail = smtp.wait_for("zhang.san@ciac.ac.cn", "验证").await;
+    let link = common::smtp::SmtpServer::link(&mail, "/verify-email?token=");
+    c.goto(&link).await.unwrap();
+    click(&c, "#submit").await;
+    wait_text(&c, "#message", "已验证").await;
+
+    click(&c, "#message a.button").await;
+    wait_text(&c, "h1", "登录").await;
+    fill(&c, "#f-email", "zhang.san@ciac.ac.cn").await;
+    fill(&c, "#f-password", "wrong password 123").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "#form-error", "邮箱或密码不正确").await;
+    fill(&c, "#f-password", "长春应化所的密码 2026").await;
+    click(&c, "#submit").await;
+    let intro = wait_text(&c, "main", "已验证").await;
+    assert!(intro.contains("中国科学院长春应用化学研究所"), "{intro}");
+    wait_text(&c, "#session-nav .who", "张三").await;
+
+    // Signing out ends the session: the profile asks to sign in again.
+    click(&c, "#session-nav button").await;
+    wait_text(&c, "#session-nav", "登录").await;
+    c.goto(&format!("{}/me", app.address)).await.unwrap();
+    wait_text(&c, "h1", "401").await;
+    c.close().await.unwrap();
+}
+
+fn c_ref(c: &Client) -> &Client {
+    c
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn a_unit_admin_edits_an_instrument() {
+    let app = TestApp::spawn(TestDb::sqlite().seeded()).await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+    sign_in(&c, &app, "unit-admin@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    click(&c, "#session-nav a[href='/manage']").await;
+    wait_text(&c, "h1", "仪器").await;
+    let first = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0].clone();
+    let id = first["id"].as_i64().unwrap();
+    click(
+        &c,
+        &format!("#data a[href='/manage/instruments/{id}/edit']"),
+    )
+    .await;
+    wait_text(&c, "h1", "编辑").await;
+    let name = c
+        .find(Locator::Css("#f-name_zh"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(name.as_deref(), first["name_zh"].as_str());
+
+    // A category code that does not exist: the server says which field, nothing is saved.
+    fill(&c, "#f-model", "SU9000 升级版").await;
+    fill(&c, "#f-category_code", "999999").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "#err-category_code", "999999").await;
+    assert_eq!(
+        app.json(&format!("/api/v1/instruments/{id}")).await["model"],
+        first["model"]
+    );
+
+    let code = app.json(&format!("/api/v1/instruments/{id}")).await["category_path"][2]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    fill(&c, "#f-category_code", &code).await;
+    fill(&c, "#f-model", "SU9000 升级版").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "#model", "SU9000 升级版").await;
+    assert_eq!(
+        app.json(&format!("/api/v1/instruments/{id}")).await["model"],
+        "SU9000 升级版"
+    );
+
+    // Another unit's instrument is not theirs to edit.
+    let foreign = app.json("/api/v1/instruments?unit=2&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    c.goto(&format!(
+        "{}/manage/instruments/{foreign}/edit",
+        app.address
+    ))
+    .await
+    .unwrap();
+    wait_text(&c, "h1", "403").await;
+    c.close().await.unwrap();
+}

@@ -164,7 +164,10 @@ fn production_logs_are_json_lines_with_the_request_id() {
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("YIQI_ENV", "production")
         .env("DATABASE_URL", &url)
-        .env("YIQI__AUTH__JWT_SECRET", "a-production-key-of-more-than-32-characters")
+        .env(
+            "YIQI__AUTH__JWT_SECRET",
+            "a-production-key-of-more-than-32-characters",
+        )
         .env("YIQI__SERVER__PUBLIC_URL", "https://yiqi.example.cn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -62,9 +62,18 @@ async fn instruments_are_validated_field_by_field(db: TestDb) {
         let mut body = new_instrument();
         body[field] = value.clone();
         let (status, p) = app.post(path, Some(&admin), body).await;
-        assert_eq!((status, p["field"].as_str()), (422, Some(field)), "{field}={value}: {p}");
+        assert_eq!(
+            (status, p["field"].as_str()),
+            (422, Some(field)),
+            "{field}={value}: {p}"
+        );
     }
-    for missing in ["name_zh", "asset_no", "category_code", "original_value_yuan"] {
+    for missing in [
+        "name_zh",
+        "asset_no",
+        "category_code",
+        "original_value_yuan",
+    ] {
         let mut body = new_instrument();
         body.as_object_mut().unwrap().remove(missing);
         let (status, p) = app.post(path, Some(&admin), body).await;
@@ -77,39 +86,84 @@ async fn instruments_are_validated_field_by_field(db: TestDb) {
     let (status, created) = app.post(path, Some(&admin), body).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["unit"]["id"], 1);
-    assert_eq!(created["city"], app.json("/api/v1/units/1").await["city"], "the city defaults to the unit's");
+    assert_eq!(
+        created["city"],
+        app.json("/api/v1/units/1").await["city"],
+        "the city defaults to the unit's"
+    );
     assert_eq!(created["disciplines"], json!(["材料科学", "物理学"]));
     // The asset number is unique within the unit, not across units.
     let (status, p) = app.post(path, Some(&admin), new_instrument()).await;
-    assert_eq!((status, p["field"].as_str()), (422, Some("asset_no")), "{p}");
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (422, Some("asset_no")),
+        "{p}"
+    );
     let platform = app.token("admin@yiqi.demo").await;
-    let (status, _) = app.post("/api/v1/units/2/instruments", Some(&platform), new_instrument()).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/units/2/instruments",
+            Some(&platform),
+            new_instrument(),
+        )
+        .await;
     assert_eq!(status, 201);
 
     // PATCH changes only what it names; a bad field changes nothing.
     let id = created["id"].as_i64().unwrap();
     let (status, p) = app
-        .call("PATCH", &format!("/api/v1/instruments/{id}"), Some(&admin), Some(json!({"model": "SU9000", "functions": long(301)})))
+        .call(
+            "PATCH",
+            &format!("/api/v1/instruments/{id}"),
+            Some(&admin),
+            Some(json!({"model": "SU9000", "functions": long(301)})),
+        )
         .await;
     assert_eq!((status, p["field"].as_str()), (422, Some("functions")));
-    assert_eq!(app.json(&format!("/api/v1/instruments/{id}")).await["model"], "SU8020");
+    assert_eq!(
+        app.json(&format!("/api/v1/instruments/{id}")).await["model"],
+        "SU8020"
+    );
     let (status, p) = app
-        .call("PATCH", &format!("/api/v1/instruments/{id}"), Some(&admin), Some(json!({"model": "SU9000", "run_status": "standby"})))
+        .call(
+            "PATCH",
+            &format!("/api/v1/instruments/{id}"),
+            Some(&admin),
+            Some(json!({"model": "SU9000", "run_status": "standby"})),
+        )
         .await;
     assert_eq!(status, 200, "{p}");
     let after = app.json(&format!("/api/v1/instruments/{id}")).await;
-    assert_eq!((after["model"].as_str(), after["run_status"].as_str()), (Some("SU9000"), Some("standby")));
+    assert_eq!(
+        (after["model"].as_str(), after["run_status"].as_str()),
+        (Some("SU9000"), Some("standby"))
+    );
     assert_eq!(after["manufacturer"], "日立");
     let (status, p) = app
-        .call("PATCH", &format!("/api/v1/instruments/{id}"), Some(&admin), Some(json!({"colour": "blue"})))
+        .call(
+            "PATCH",
+            &format!("/api/v1/instruments/{id}"),
+            Some(&admin),
+            Some(json!({"colour": "blue"})),
+        )
         .await;
     assert_eq!((status, p["field"].as_str()), (400, Some("colour")));
 
     // Audited with before and after.
     let (_, log) = app
-        .call("GET", &format!("/api/v1/admin/audit?target_type=instrument&target_id={id}"), Some(&platform), None)
+        .call(
+            "GET",
+            &format!("/api/v1/admin/audit?target_type=instrument&target_id={id}"),
+            Some(&platform),
+            None,
+        )
         .await;
-    let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["instrument.update", "instrument.create"]);
     assert_eq!(log["items"][0]["before"]["model"], "SU8020");
     assert_eq!(log["items"][0]["after"]["model"], "SU9000");
@@ -119,57 +173,125 @@ async fn instruments_are_validated_field_by_field(db: TestDb) {
 async fn retired_instruments_leave_the_catalogue_but_keep_their_page(db: TestDb) {
     let app = TestApp::spawn_full(db.seeded(), ManualClock::at(t0()), None).await;
     let admin = app.token("unit-admin@yiqi.demo").await;
-    let before = app.json("/api/v1/stats").await["instruments"].as_i64().unwrap();
+    let before = app.json("/api/v1/stats").await["instruments"]
+        .as_i64()
+        .unwrap();
     let unit = app.json("/api/v1/instruments?unit=1&per_page=100").await;
     let id = unit["items"][3]["id"].as_i64().unwrap();
-    let (status, retired) = app.post(&format!("/api/v1/instruments/{id}/retire"), Some(&admin), json!({})).await;
+    let (status, retired) = app
+        .post(
+            &format!("/api/v1/instruments/{id}/retire"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 200, "{retired}");
     assert_eq!(retired["retired_at"], "2026-11-28T08:00:00Z");
-    let (status, p) = app.post(&format!("/api/v1/instruments/{id}/retire"), Some(&admin), json!({})).await;
-    assert_eq!((status, p["code"].as_str()), (409, Some("instrument_retired")));
+    let (status, p) = app
+        .post(
+            &format!("/api/v1/instruments/{id}/retire"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("instrument_retired"))
+    );
     let (status, _) = app
-        .call("PATCH", &format!("/api/v1/instruments/{id}"), Some(&admin), Some(json!({"model": "x"})))
+        .call(
+            "PATCH",
+            &format!("/api/v1/instruments/{id}"),
+            Some(&admin),
+            Some(json!({"model": "x"})),
+        )
         .await;
     assert_eq!(status, 409);
     // Gone from lists and figures (the counts cache was cleared), still readable by id.
     let list = app.json("/api/v1/instruments?unit=1&per_page=100").await;
-    assert_eq!(list["total"].as_i64().unwrap(), unit["total"].as_i64().unwrap() - 1);
-    assert!(list["items"].as_array().unwrap().iter().all(|i| i["id"] != id));
-    assert_eq!(app.json("/api/v1/stats").await["instruments"].as_i64().unwrap(), before - 1);
-    assert_eq!(app.json(&format!("/api/v1/instruments/{id}")).await["retired_at"], "2026-11-28T08:00:00Z");
+    assert_eq!(
+        list["total"].as_i64().unwrap(),
+        unit["total"].as_i64().unwrap() - 1
+    );
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["id"] != id));
+    assert_eq!(
+        app.json("/api/v1/stats").await["instruments"]
+            .as_i64()
+            .unwrap(),
+        before - 1
+    );
+    assert_eq!(
+        app.json(&format!("/api/v1/instruments/{id}")).await["retired_at"],
+        "2026-11-28T08:00:00Z"
+    );
     // Sub-platforms and units: renaming a unit renames its organisation.
     let platform = app.token("admin@yiqi.demo").await;
     let (status, unit) = app
-        .call("PATCH", "/api/v1/units/1", Some(&platform), Some(json!({"name": "吉林大学（中心校区）"})))
+        .call(
+            "PATCH",
+            "/api/v1/units/1",
+            Some(&platform),
+            Some(json!({"name": "吉林大学（中心校区）"})),
+        )
         .await;
     assert_eq!(status, 200, "{unit}");
-    let orgs = app.json("/api/v1/organisations?q=%E4%B8%AD%E5%BF%83%E6%A0%A1%E5%8C%BA").await;
+    let orgs = app
+        .json("/api/v1/organisations?q=%E4%B8%AD%E5%BF%83%E6%A0%A1%E5%8C%BA")
+        .await;
     assert_eq!(orgs["items"][0]["unit_id"], 1);
     let (status, p) = app
-        .call("PATCH", "/api/v1/units/1", Some(&platform), Some(json!({"name": app.json("/api/v1/units/2").await["name"]})))
+        .call(
+            "PATCH",
+            "/api/v1/units/1",
+            Some(&platform),
+            Some(json!({"name": app.json("/api/v1/units/2").await["name"]})),
+        )
         .await;
     assert_eq!((status, p["field"].as_str()), (422, Some("name")));
     let (status, created) = app
         .post("/api/v1/units", Some(&platform), json!({"sub_platform_id": 1, "name": "长春新材料检测中心", "short_name": "新材料", "kind": "testing_body", "city": "长春"}))
         .await;
     assert_eq!(status, 201, "{created}");
-    let orgs = app.json("/api/v1/organisations?q=%E6%96%B0%E6%9D%90%E6%96%99").await;
-    assert_eq!(orgs["items"][0]["unit_id"], created["id"], "a new unit is an organisation");
-    let (status, p) = app.post("/api/v1/sub-platforms", Some(&platform), json!({"name": ""})).await;
+    let orgs = app
+        .json("/api/v1/organisations?q=%E6%96%B0%E6%9D%90%E6%96%99")
+        .await;
+    assert_eq!(
+        orgs["items"][0]["unit_id"], created["id"],
+        "a new unit is an organisation"
+    );
+    let (status, p) = app
+        .post(
+            "/api/v1/sub-platforms",
+            Some(&platform),
+            json!({"name": ""}),
+        )
+        .await;
     assert_eq!((status, p["field"].as_str()), (422, Some("name")));
 }
 
 async fn booking_settings_are_checked_and_audited(db: TestDb) {
     let app = TestApp::spawn_full(db.seeded(), ManualClock::at(t0()), None).await;
     let manager = app.token("manager@yiqi.demo").await;
-    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"].as_i64().unwrap();
+    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
     let path = format!("/api/v1/instruments/{id}/booking-settings");
     let defaults = app.json(&path).await;
     assert_eq!(defaults["approval_required"], true);
     for (field, body) in [
         ("slot_minutes", json!({"slot_minutes": 2})),
-        ("max_minutes", json!({"min_minutes": 120, "max_minutes": 60})),
-        ("min_minutes", json!({"slot_minutes": 45, "min_minutes": 60})),
+        (
+            "max_minutes",
+            json!({"min_minutes": 120, "max_minutes": 60}),
+        ),
+        (
+            "min_minutes",
+            json!({"slot_minutes": 45, "min_minutes": 60}),
+        ),
         ("horizon_days", json!({"horizon_days": 0})),
         ("modes", json!({"modes": "teleport"})),
     ] {
@@ -181,10 +303,28 @@ async fn booking_settings_are_checked_and_audited(db: TestDb) {
         .await;
     assert_eq!(status, 200, "{saved}");
     let read = app.json(&path).await;
-    assert_eq!((read["modes"].as_str(), read["approval_required"].as_bool(), read["max_minutes"].as_i64()), (Some("machine_time"), Some(false), Some(240)));
-    let (status, _) = app.call("PUT", &path, Some(&manager), Some(json!({"notice_minutes": 120}))).await;
+    assert_eq!(
+        (
+            read["modes"].as_str(),
+            read["approval_required"].as_bool(),
+            read["max_minutes"].as_i64()
+        ),
+        (Some("machine_time"), Some(false), Some(240))
+    );
+    let (status, _) = app
+        .call(
+            "PUT",
+            &path,
+            Some(&manager),
+            Some(json!({"notice_minutes": 120})),
+        )
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(app.json(&path).await["slot_minutes"], 60, "a second save keeps the first's values");
+    assert_eq!(
+        app.json(&path).await["slot_minutes"],
+        60,
+        "a second save keeps the first's values"
+    );
 }
 
 async fn qualifications_apply_decide_expire_and_apply_again(db: TestDb) {
@@ -195,10 +335,18 @@ async fn qualifications_apply_decide_expire_and_apply_again(db: TestDb) {
     let app = TestApp::spawn_full(db, clock.clone(), Some(smtp.port)).await;
     let researcher = app.token("researcher@yiqi.demo").await;
     let manager = app.token("manager@yiqi.demo").await;
-    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"].as_i64().unwrap();
+    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
     let apply = format!("/api/v1/instruments/{id}/qualifications");
 
-    let (status, q) = app.post(&apply, Some(&researcher), json!({"note": "已参加 11 月培训"})).await;
+    let (status, q) = app
+        .post(
+            &apply,
+            Some(&researcher),
+            json!({"note": "已参加 11 月培训"}),
+        )
+        .await;
     assert_eq!(status, 201, "{q}");
     assert_eq!(q["status"], "applied");
     // A double click does not make a second application.
@@ -208,52 +356,134 @@ async fn qualifications_apply_decide_expire_and_apply_again(db: TestDb) {
     smtp.wait_for("manager@yiqi.demo", "上机资格申请").await;
     smtp.wait_for("unit-admin@yiqi.demo", "上机资格申请").await;
 
-    let (_, queue) = app.call("GET", "/api/v1/qualifications?status=applied", Some(&manager), None).await;
+    let (_, queue) = app
+        .call(
+            "GET",
+            "/api/v1/qualifications?status=applied",
+            Some(&manager),
+            None,
+        )
+        .await;
     assert_eq!(queue["total"], 1);
     let qid = queue["items"][0]["id"].as_i64().unwrap();
     let decide = format!("/api/v1/qualifications/{qid}/decision");
-    let (status, p) = app.post(&decide, Some(&manager), json!({"decision": "refuse"})).await;
+    let (status, p) = app
+        .post(&decide, Some(&manager), json!({"decision": "refuse"}))
+        .await;
     assert_eq!((status, p["field"].as_str()), (422, Some("reason")));
-    let (status, p) = app.post(&decide, Some(&manager), json!({"decision": "approve", "level": "expert"})).await;
+    let (status, p) = app
+        .post(
+            &decide,
+            Some(&manager),
+            json!({"decision": "approve", "level": "expert"}),
+        )
+        .await;
     assert_eq!((status, p["field"].as_str()), (422, Some("level")));
     let expires = t0() + Duration::days(30);
     let (status, q) = app
-        .post(&decide, Some(&manager), json!({"decision": "approve", "level": "independent", "expires_at": expires}))
+        .post(
+            &decide,
+            Some(&manager),
+            json!({"decision": "approve", "level": "independent", "expires_at": expires}),
+        )
         .await;
     assert_eq!(status, 200, "{q}");
-    assert_eq!((q["status"].as_str(), q["level"].as_str()), (Some("approved"), Some("independent")));
-    let (status, p) = app.post(&decide, Some(&manager), json!({"decision": "refuse", "reason": "x"})).await;
-    assert_eq!((status, p["code"].as_str()), (409, Some("invalid_transition")));
-    let mail = smtp.wait_for("researcher@yiqi.demo", "上机资格已批准").await;
-    assert!(mail.part("text/plain").contains("可独立上机"), "{}", mail.part("text/plain"));
+    assert_eq!(
+        (q["status"].as_str(), q["level"].as_str()),
+        (Some("approved"), Some("independent"))
+    );
+    let (status, p) = app
+        .post(
+            &decide,
+            Some(&manager),
+            json!({"decision": "refuse", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("invalid_transition"))
+    );
+    let mail = smtp
+        .wait_for("researcher@yiqi.demo", "上机资格已批准")
+        .await;
+    assert!(
+        mail.part("text/plain").contains("可独立上机"),
+        "{}",
+        mail.part("text/plain")
+    );
     assert!(mail.part("text/plain").contains("2026年12月28日"));
     let me = yiqi::types::UserId(q["user"]["id"].as_i64().unwrap());
-    let level = yiqi::users::qualifications::qualification_level(&mut conn, me, yiqi::types::InstrumentId(id), clock.now()).unwrap();
-    assert_eq!(level, Some(yiqi::users::model::QualificationLevel::Independent));
+    let level = yiqi::users::qualifications::qualification_level(
+        &mut conn,
+        me,
+        yiqi::types::InstrumentId(id),
+        clock.now(),
+    )
+    .unwrap();
+    assert_eq!(
+        level,
+        Some(yiqi::users::model::QualificationLevel::Independent)
+    );
 
     // Expiry: nothing before the day, then expired with an e-mail, and one may apply again.
     clock.advance(Duration::days(30) - Duration::seconds(1));
-    assert_eq!(yiqi::users::qualifications::expire_due(&mut conn, clock.now()).unwrap(), 0);
+    assert_eq!(
+        yiqi::users::qualifications::expire_due(&mut conn, clock.now()).unwrap(),
+        0
+    );
     clock.advance(Duration::seconds(1));
-    assert_eq!(yiqi::users::qualifications::expire_due(&mut conn, clock.now()).unwrap(), 1);
-    assert_eq!(yiqi::users::qualifications::expire_due(&mut conn, clock.now()).unwrap(), 0);
-    smtp.wait_for("researcher@yiqi.demo", "上机资格已到期").await;
-    let level = yiqi::users::qualifications::qualification_level(&mut conn, me, yiqi::types::InstrumentId(id), clock.now()).unwrap();
+    assert_eq!(
+        yiqi::users::qualifications::expire_due(&mut conn, clock.now()).unwrap(),
+        1
+    );
+    assert_eq!(
+        yiqi::users::qualifications::expire_due(&mut conn, clock.now()).unwrap(),
+        0
+    );
+    smtp.wait_for("researcher@yiqi.demo", "上机资格已到期")
+        .await;
+    let level = yiqi::users::qualifications::qualification_level(
+        &mut conn,
+        me,
+        yiqi::types::InstrumentId(id),
+        clock.now(),
+    )
+    .unwrap();
     assert_eq!(level, None);
     let researcher = app.token("researcher@yiqi.demo").await;
-    let (_, mine) = app.call("GET", "/api/v1/qualifications?mine=true", Some(&researcher), None).await;
+    let (_, mine) = app
+        .call(
+            "GET",
+            "/api/v1/qualifications?mine=true",
+            Some(&researcher),
+            None,
+        )
+        .await;
     assert_eq!(mine["items"][0]["status"], "expired");
     let (status, _) = app.post(&apply, Some(&researcher), json!({})).await;
     assert_eq!(status, 201);
     // Refused, with the reason reaching the applicant.
     let manager = app.token("manager@yiqi.demo").await;
-    let (_, queue) = app.call("GET", "/api/v1/qualifications?status=applied", Some(&manager), None).await;
+    let (_, queue) = app
+        .call(
+            "GET",
+            "/api/v1/qualifications?status=applied",
+            Some(&manager),
+            None,
+        )
+        .await;
     let qid = queue["items"][0]["id"].as_i64().unwrap();
     let (status, _) = app
-        .post(&format!("/api/v1/qualifications/{qid}/decision"), Some(&manager), json!({"decision": "refuse", "reason": "请先完成安全培训"}))
+        .post(
+            &format!("/api/v1/qualifications/{qid}/decision"),
+            Some(&manager),
+            json!({"decision": "refuse", "reason": "请先完成安全培训"}),
+        )
         .await;
     assert_eq!(status, 200);
-    let mail = smtp.wait_for("researcher@yiqi.demo", "上机资格未通过").await;
+    let mail = smtp
+        .wait_for("researcher@yiqi.demo", "上机资格未通过")
+        .await;
     assert!(mail.part("text/plain").contains("请先完成安全培训"));
 }
 
@@ -267,8 +497,12 @@ async fn bans_block_by_scope_until_lifted_with_history(db: TestDb) {
     let researcher = app.token("researcher@yiqi.demo").await;
     let (_, me) = app.call("GET", "/api/v1/me", Some(&researcher), None).await;
     let uid = me["id"].as_i64().unwrap();
-    let own = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"].as_i64().unwrap();
-    let other = app.json("/api/v1/instruments?unit=2&per_page=1").await["items"][0]["id"].as_i64().unwrap();
+    let own = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let other = app.json("/api/v1/instruments?unit=2&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
 
     // Violations are recorded against a person and counted.
     for _ in 0..3 {
@@ -282,14 +516,34 @@ async fn bans_block_by_scope_until_lifted_with_history(db: TestDb) {
         .await;
     assert_eq!((status, p["field"].as_str()), (422, Some("occurred_at")));
     let since = (t0() - Duration::days(30)).naive_utc();
-    assert_eq!(yiqi::users::store::count_violations(&mut conn, uid, yiqi::users::model::ViolationKind::NoShow, since).unwrap(), 3);
-    let (_, mine) = app.call("GET", &format!("/api/v1/users/{uid}/violations"), Some(&researcher), None).await;
+    assert_eq!(
+        yiqi::users::store::count_violations(
+            &mut conn,
+            uid,
+            yiqi::users::model::ViolationKind::NoShow,
+            since
+        )
+        .unwrap(),
+        3
+    );
+    let (_, mine) = app
+        .call(
+            "GET",
+            &format!("/api/v1/users/{uid}/violations"),
+            Some(&researcher),
+            None,
+        )
+        .await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 3);
 
     // Three no-shows: a week's ban from the unit's instruments.
     let ends = t0() + Duration::days(7);
     let (status, p) = app
-        .post("/api/v1/bans", Some(&unit_admin), json!({"user_id": uid, "scope": "unit", "reason": "三次爽约", "ends_at": ends}))
+        .post(
+            "/api/v1/bans",
+            Some(&unit_admin),
+            json!({"user_id": uid, "scope": "unit", "reason": "三次爽约", "ends_at": ends}),
+        )
         .await;
     assert_eq!((status, p["field"].as_str()), (422, Some("unit_id")));
     let (status, ban) = app
@@ -297,19 +551,38 @@ async fn bans_block_by_scope_until_lifted_with_history(db: TestDb) {
         .await;
     assert_eq!(status, 201, "{ban}");
     assert_eq!(ban["active"], true);
-    let mail = smtp.wait_for("researcher@yiqi.demo", "预约权限已暂停").await;
+    let mail = smtp
+        .wait_for("researcher@yiqi.demo", "预约权限已暂停")
+        .await;
     assert!(mail.part("text/plain").contains("三次爽约"));
-    assert!(mail.part("text/plain").contains("2026-12-05 16:00"), "{}", mail.part("text/plain"));
+    assert!(
+        mail.part("text/plain").contains("2026-12-05 16:00"),
+        "{}",
+        mail.part("text/plain")
+    );
 
-    let inst = |id: i64, conn: &mut yiqi::db::DbConnection| yiqi::users::qualifications::instrument(conn, yiqi::types::InstrumentId(id)).unwrap();
+    let inst = |id: i64, conn: &mut yiqi::db::DbConnection| {
+        yiqi::users::qualifications::instrument(conn, yiqi::types::InstrumentId(id)).unwrap()
+    };
     let me = yiqi::types::UserId(uid);
     let own_row = inst(own, &mut conn);
     let other_row = inst(other, &mut conn);
-    let active = yiqi::users::qualifications::active_ban(&mut conn, me, &own_row, clock.now()).unwrap();
+    let active =
+        yiqi::users::qualifications::active_ban(&mut conn, me, &own_row, clock.now()).unwrap();
     assert_eq!(active.map(|b| b.ends_at), Some(ends));
-    assert!(yiqi::users::qualifications::active_ban(&mut conn, me, &other_row, clock.now()).unwrap().is_none(), "another unit's instruments are not covered");
+    assert!(
+        yiqi::users::qualifications::active_ban(&mut conn, me, &other_row, clock.now())
+            .unwrap()
+            .is_none(),
+        "another unit's instruments are not covered"
+    );
     clock.advance(Duration::days(7));
-    assert!(yiqi::users::qualifications::active_ban(&mut conn, me, &own_row, clock.now()).unwrap().is_none(), "ends on time");
+    assert!(
+        yiqi::users::qualifications::active_ban(&mut conn, me, &own_row, clock.now())
+            .unwrap()
+            .is_none(),
+        "ends on time"
+    );
 
     // Lifted early: who and why stay in its history.
     let unit_admin = app.token("unit-admin@yiqi.demo").await;
@@ -317,22 +590,48 @@ async fn bans_block_by_scope_until_lifted_with_history(db: TestDb) {
         .post("/api/v1/bans", Some(&unit_admin), json!({"user_id": uid, "scope": "instrument", "instrument_id": own, "reason": "超时两小时", "ends_at": clock.now() + Duration::days(3)}))
         .await;
     assert!(ban["id"].is_i64(), "{ban}");
-    let (status, p) = app.post(&format!("/api/v1/bans/{}/lift", ban["id"]), Some(&unit_admin), json!({"reason": ""})).await;
+    let (status, p) = app
+        .post(
+            &format!("/api/v1/bans/{}/lift", ban["id"]),
+            Some(&unit_admin),
+            json!({"reason": ""}),
+        )
+        .await;
     assert_eq!((status, p["field"].as_str()), (422, Some("reason")));
     let (status, lifted) = app
-        .post(&format!("/api/v1/bans/{}/lift", ban["id"]), Some(&unit_admin), json!({"reason": "设备故障所致，非本人原因"}))
+        .post(
+            &format!("/api/v1/bans/{}/lift", ban["id"]),
+            Some(&unit_admin),
+            json!({"reason": "设备故障所致，非本人原因"}),
+        )
         .await;
     assert_eq!(status, 200, "{lifted}");
     assert_eq!(lifted["active"], false);
     assert_eq!(lifted["lift_reason"], "设备故障所致，非本人原因");
     assert!(lifted["lifted_by"].is_i64());
     let (status, _) = app
-        .post(&format!("/api/v1/bans/{}/lift", ban["id"]), Some(&unit_admin), json!({"reason": "again"}))
+        .post(
+            &format!("/api/v1/bans/{}/lift", ban["id"]),
+            Some(&unit_admin),
+            json!({"reason": "again"}),
+        )
         .await;
     assert_eq!(status, 409);
-    assert!(yiqi::users::qualifications::active_ban(&mut conn, me, &own_row, clock.now()).unwrap().is_none());
+    assert!(
+        yiqi::users::qualifications::active_ban(&mut conn, me, &own_row, clock.now())
+            .unwrap()
+            .is_none()
+    );
     let researcher = app.token("researcher@yiqi.demo").await;
-    let (_, history) = app.call("GET", &format!("/api/v1/users/{uid}/bans"), Some(&researcher), None).await;
+    let (_, history) = app
+        .call(
+            "GET",
+            &format!("/api/v1/users/{uid}/bans"),
+            Some(&researcher),
+            None,
+        )
+        .await;
     assert_eq!(history["items"].as_array().unwrap().len(), 2);
-    smtp.wait_for("researcher@yiqi.demo", "预约权限已恢复").await;
+    smtp.wait_for("researcher@yiqi.demo", "预约权限已恢复")
+        .await;
 }

@@ -23,7 +23,13 @@ enum Who {
     PlatformAdmin,
 }
 
-const EVERYONE: [Who; 5] = [Who::Anonymous, Who::Researcher, Who::Manager, Who::UnitAdmin, Who::PlatformAdmin];
+const EVERYONE: [Who; 5] = [
+    Who::Anonymous,
+    Who::Researcher,
+    Who::Manager,
+    Who::UnitAdmin,
+    Who::PlatformAdmin,
+];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Side {
@@ -51,7 +57,9 @@ fn allowed(rule: Rule, who: Who, side: Side) -> bool {
         (_, Who::PlatformAdmin) | (Rule::SignedIn, _) => true,
         (Rule::PlatformAdmin, _) => false,
         (Rule::UnitAdmin, w) => w == Who::UnitAdmin && side == Side::Own,
-        (Rule::Runner | Rule::Staff, w) => matches!(w, Who::UnitAdmin | Who::Manager) && side == Side::Own,
+        (Rule::Runner | Rule::Staff, w) => {
+            matches!(w, Who::UnitAdmin | Who::Manager) && side == Side::Own
+        }
     }
 }
 
@@ -109,8 +117,12 @@ async fn every_endpoint_by_role_and_unit(db: TestDb) {
     let app = TestApp::spawn(db).await;
     let own_unit = 1;
     let other_unit = 2;
-    let managed = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"].as_i64().unwrap();
-    let foreign = app.json("/api/v1/instruments?unit=2&per_page=1").await["items"][0]["id"].as_i64().unwrap();
+    let managed = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let foreign = app.json("/api/v1/instruments?unit=2&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
     let mut tokens = std::collections::HashMap::new();
     for (who, email) in [
         (Who::Researcher, "researcher@yiqi.demo"),
@@ -120,7 +132,15 @@ async fn every_endpoint_by_role_and_unit(db: TestDb) {
     ] {
         tokens.insert(format!("{who:?}"), app.token(email).await);
     }
-    let researcher_id = app.call("GET", "/api/v1/me", tokens.get("Researcher").map(String::as_str), None).await.1["id"]
+    let researcher_id = app
+        .call(
+            "GET",
+            "/api/v1/me",
+            tokens.get("Researcher").map(String::as_str),
+            None,
+        )
+        .await
+        .1["id"]
         .as_i64()
         .unwrap();
     let mut w = World {
@@ -144,60 +164,225 @@ async fn every_endpoint_by_role_and_unit(db: TestDb) {
             let i = w.instrument(side);
             w.n += 1;
             let n = w.n;
-            cases.push(("create sub-platform", Rule::PlatformAdmin, "POST", "/api/v1/sub-platforms".into(), json!({"name": format!("子平台{n}")})));
-            cases.push(("edit sub-platform", Rule::PlatformAdmin, "PATCH", "/api/v1/sub-platforms/1".into(), json!({"description": "说明"})));
+            cases.push((
+                "create sub-platform",
+                Rule::PlatformAdmin,
+                "POST",
+                "/api/v1/sub-platforms".into(),
+                json!({"name": format!("子平台{n}")}),
+            ));
+            cases.push((
+                "edit sub-platform",
+                Rule::PlatformAdmin,
+                "PATCH",
+                "/api/v1/sub-platforms/1".into(),
+                json!({"description": "说明"}),
+            ));
             cases.push(("create unit", Rule::PlatformAdmin, "POST", "/api/v1/units".into(),
                 json!({"sub_platform_id": 1, "name": format!("测试单位{n}"), "short_name": "测试", "kind": "institute", "city": "长春"})));
-            cases.push(("edit unit", Rule::PlatformAdmin, "PATCH", format!("/api/v1/units/{u}"), json!({"website": "https://example.cn"})));
-            cases.push(("create instrument", Rule::UnitAdmin, "POST", format!("/api/v1/units/{u}/instruments"), instrument_body(n)));
-            cases.push(("edit instrument", Rule::UnitAdmin, "PATCH", format!("/api/v1/instruments/{i}"), json!({"model": format!("M-{n}")})));
-            let (_, fresh) = app.post(&format!("/api/v1/units/{u}/instruments"), Some(&admin), instrument_body(1000 + n)).await;
-            cases.push(("retire instrument", Rule::UnitAdmin, "POST", format!("/api/v1/instruments/{}/retire", fresh["id"]), json!({})));
-            cases.push(("booking settings", Rule::Runner, "PUT", format!("/api/v1/instruments/{i}/booking-settings"), json!({"slot_minutes": 30})));
+            cases.push((
+                "edit unit",
+                Rule::PlatformAdmin,
+                "PATCH",
+                format!("/api/v1/units/{u}"),
+                json!({"website": "https://example.cn"}),
+            ));
+            cases.push((
+                "create instrument",
+                Rule::UnitAdmin,
+                "POST",
+                format!("/api/v1/units/{u}/instruments"),
+                instrument_body(n),
+            ));
+            cases.push((
+                "edit instrument",
+                Rule::UnitAdmin,
+                "PATCH",
+                format!("/api/v1/instruments/{i}"),
+                json!({"model": format!("M-{n}")}),
+            ));
+            let (_, fresh) = app
+                .post(
+                    &format!("/api/v1/units/{u}/instruments"),
+                    Some(&admin),
+                    instrument_body(1000 + n),
+                )
+                .await;
+            cases.push((
+                "retire instrument",
+                Rule::UnitAdmin,
+                "POST",
+                format!("/api/v1/instruments/{}/retire", fresh["id"]),
+                json!({}),
+            ));
+            cases.push((
+                "booking settings",
+                Rule::Runner,
+                "PUT",
+                format!("/api/v1/instruments/{i}/booking-settings"),
+                json!({"slot_minutes": 30}),
+            ));
             let (_, candidate) = w.fresh_user(Role::Researcher, None);
-            cases.push(("add staff", Rule::UnitAdmin, "POST", format!("/api/v1/units/{u}/staff"), json!({"email": candidate, "role": "instrument_manager"})));
+            cases.push((
+                "add staff",
+                Rule::UnitAdmin,
+                "POST",
+                format!("/api/v1/units/{u}/staff"),
+                json!({"email": candidate, "role": "instrument_manager"}),
+            ));
             let (staff_id, _) = w.fresh_user(Role::InstrumentManager, Some(u));
-            cases.push(("remove staff", Rule::UnitAdmin, "DELETE", format!("/api/v1/units/{u}/staff/{staff_id}"), Value::Null));
-            cases.push(("name managers", Rule::UnitAdmin, "PUT", format!("/api/v1/instruments/{i}/managers"), json!({"user_ids": []})));
+            cases.push((
+                "remove staff",
+                Rule::UnitAdmin,
+                "DELETE",
+                format!("/api/v1/units/{u}/staff/{staff_id}"),
+                Value::Null,
+            ));
+            cases.push((
+                "name managers",
+                Rule::UnitAdmin,
+                "PUT",
+                format!("/api/v1/instruments/{i}/managers"),
+                json!({"user_ids": []}),
+            ));
             let (applicant, applicant_email) = w.fresh_user(Role::Researcher, None);
-            let applicant_token = app.login(&applicant_email, "fixture password 123").await["access_token"].as_str().unwrap().to_owned();
-            let (_, application) = app.post(&format!("/api/v1/instruments/{i}/qualifications"), Some(&applicant_token), json!({"note": "培训已完成"})).await;
-            cases.push(("decide qualification", Rule::Runner, "POST", format!("/api/v1/qualifications/{}/decision", application["id"]),
-                json!({"decision": "approve", "level": "supervised"})));
-            cases.push(("record violation", Rule::Runner, "POST", format!("/api/v1/users/{applicant}/violations"),
-                json!({"instrument_id": i, "kind": "late", "occurred_at": "2026-01-05T02:00:00Z"})));
+            let applicant_token = app.login(&applicant_email, "fixture password 123").await
+                ["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let (_, application) = app
+                .post(
+                    &format!("/api/v1/instruments/{i}/qualifications"),
+                    Some(&applicant_token),
+                    json!({"note": "培训已完成"}),
+                )
+                .await;
+            cases.push((
+                "decide qualification",
+                Rule::Runner,
+                "POST",
+                format!("/api/v1/qualifications/{}/decision", application["id"]),
+                json!({"decision": "approve", "level": "supervised"}),
+            ));
+            cases.push((
+                "record violation",
+                Rule::Runner,
+                "POST",
+                format!("/api/v1/users/{applicant}/violations"),
+                json!({"instrument_id": i, "kind": "late", "occurred_at": "2026-01-05T02:00:00Z"}),
+            ));
             cases.push(("ban in a unit", Rule::UnitAdmin, "POST", "/api/v1/bans".into(),
                 json!({"user_id": w.researcher_id, "scope": "unit", "unit_id": u, "reason": "三次爽约", "ends_at": "2099-01-01T00:00:00Z"})));
             let (_, ban) = app.post("/api/v1/bans", Some(&admin),
                 json!({"user_id": applicant, "scope": "instrument", "instrument_id": i, "reason": "超时", "ends_at": "2099-01-01T00:00:00Z"})).await;
-            cases.push(("lift ban", Rule::UnitAdmin, "POST", format!("/api/v1/bans/{}/lift", ban["id"]), json!({"reason": "已说明情况"})));
+            cases.push((
+                "lift ban",
+                Rule::UnitAdmin,
+                "POST",
+                format!("/api/v1/bans/{}/lift", ban["id"]),
+                json!({"reason": "已说明情况"}),
+            ));
             cases.push(("ban everywhere", Rule::PlatformAdmin, "POST", "/api/v1/bans".into(),
                 json!({"user_id": applicant, "scope": "all", "reason": "严重违规", "ends_at": "2099-01-01T00:00:00Z"})));
-            cases.push(("apply for qualification", Rule::SignedIn, "POST", format!("/api/v1/instruments/{i}/qualifications"), json!({})));
-            cases.push(("edit own profile", Rule::SignedIn, "PATCH", "/api/v1/me".into(), json!({"phone": "0431-1234567"})));
+            cases.push((
+                "apply for qualification",
+                Rule::SignedIn,
+                "POST",
+                format!("/api/v1/instruments/{i}/qualifications"),
+                json!({}),
+            ));
+            cases.push((
+                "edit own profile",
+                Rule::SignedIn,
+                "PATCH",
+                "/api/v1/me".into(),
+                json!({"phone": "0431-1234567"}),
+            ));
             let (_, org_body) = app.post("/api/v1/auth/register", None, json!({
                 "email": format!("org{n}@example.cn"), "password": "long enough password", "name": "某人",
                 "new_organisation": {"name": format!("新公司{n}"), "kind": "enterprise"}})).await;
             assert_eq!(org_body["status"], "verification_sent");
-            let orgs = app.json(&format!("/api/v1/organisations?q={}", urlencode(&format!("新公司{n}")))).await;
-            cases.push(("accept organisation", Rule::PlatformAdmin, "POST", format!("/api/v1/organisations/{}/approve", orgs["items"][0]["id"]), json!({})));
+            let orgs = app
+                .json(&format!(
+                    "/api/v1/organisations?q={}",
+                    urlencode(&format!("新公司{n}"))
+                ))
+                .await;
+            cases.push((
+                "accept organisation",
+                Rule::PlatformAdmin,
+                "POST",
+                format!("/api/v1/organisations/{}/approve", orgs["items"][0]["id"]),
+                json!({}),
+            ));
             let (victim, _) = w.fresh_user(Role::Researcher, None);
-            cases.push(("disable account", Rule::PlatformAdmin, "POST", format!("/api/v1/admin/users/{victim}/disable"), json!({})));
-            cases.push(("enable account", Rule::PlatformAdmin, "POST", format!("/api/v1/admin/users/{victim}/enable"), json!({})));
+            cases.push((
+                "disable account",
+                Rule::PlatformAdmin,
+                "POST",
+                format!("/api/v1/admin/users/{victim}/disable"),
+                json!({}),
+            ));
+            cases.push((
+                "enable account",
+                Rule::PlatformAdmin,
+                "POST",
+                format!("/api/v1/admin/users/{victim}/enable"),
+                json!({}),
+            ));
             let dead = dead_mail(&mut w.conn);
-            cases.push(("retry dead mail", Rule::PlatformAdmin, "POST", format!("/api/v1/admin/mail/{dead}/retry"), json!({})));
-            cases.push(("list users", Rule::PlatformAdmin, "GET", "/api/v1/admin/users".into(), Value::Null));
-            cases.push(("read audit log", Rule::PlatformAdmin, "GET", "/api/v1/admin/audit".into(), Value::Null));
-            cases.push(("read mail queue", Rule::PlatformAdmin, "GET", "/api/v1/admin/mail".into(), Value::Null));
-            cases.push(("list staff", Rule::UnitAdmin, "GET", format!("/api/v1/units/{u}/staff"), Value::Null));
-            cases.push(("violations of a person", Rule::Staff, "GET", format!("/api/v1/users/{applicant}/violations"), Value::Null));
+            cases.push((
+                "retry dead mail",
+                Rule::PlatformAdmin,
+                "POST",
+                format!("/api/v1/admin/mail/{dead}/retry"),
+                json!({}),
+            ));
+            cases.push((
+                "list users",
+                Rule::PlatformAdmin,
+                "GET",
+                "/api/v1/admin/users".into(),
+                Value::Null,
+            ));
+            cases.push((
+                "read audit log",
+                Rule::PlatformAdmin,
+                "GET",
+                "/api/v1/admin/audit".into(),
+                Value::Null,
+            ));
+            cases.push((
+                "read mail queue",
+                Rule::PlatformAdmin,
+                "GET",
+                "/api/v1/admin/mail".into(),
+                Value::Null,
+            ));
+            cases.push((
+                "list staff",
+                Rule::UnitAdmin,
+                "GET",
+                format!("/api/v1/units/{u}/staff"),
+                Value::Null,
+            ));
+            cases.push((
+                "violations of a person",
+                Rule::Staff,
+                "GET",
+                format!("/api/v1/users/{applicant}/violations"),
+                Value::Null,
+            ));
 
             for (name, rule, method, path, body) in cases {
                 let body = (!body.is_null()).then_some(body);
                 let (status, got) = app.call(method, &path, t, body).await;
                 let expect = if who == Who::Anonymous {
                     "401"
-                } else if allowed(rule, who, side) || (name == "violations of a person" && who != Who::Researcher) {
+                } else if allowed(rule, who, side)
+                    || (name == "violations of a person" && who != Who::Researcher)
+                {
                     "2xx"
                 } else {
                     "403"
@@ -217,12 +402,27 @@ async fn every_endpoint_by_role_and_unit(db: TestDb) {
     }
     assert!(checked >= 5 * 2 * 25, "{checked} checks");
     // A researcher reads only their own record.
-    let (status, _) = app.call("GET", &format!("/api/v1/users/{}/bans", w.researcher_id), Some(&researcher), None).await;
+    let (status, _) = app
+        .call(
+            "GET",
+            &format!("/api/v1/users/{}/bans", w.researcher_id),
+            Some(&researcher),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// A message in the outbox that failed for good.
@@ -232,7 +432,11 @@ fn dead_mail(conn: &mut DbConnection) -> i64 {
     yiqi::db::write_tx(conn, |c| yiqi::mail::enqueue(c, &m, now)).unwrap();
     use diesel::prelude::*;
     use yiqi::db::schema::mail_outbox;
-    let id: i64 = mail_outbox::table.select(mail_outbox::id).order(mail_outbox::id.desc()).first(conn).unwrap();
+    let id: i64 = mail_outbox::table
+        .select(mail_outbox::id)
+        .order(mail_outbox::id.desc())
+        .first(conn)
+        .unwrap();
     yiqi::mail::store::mark_dead(conn, id, "550 no such mailbox").unwrap();
     id
 }

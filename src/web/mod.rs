@@ -167,6 +167,8 @@ impl ResponseError for WebError {
         let status = self.status_code();
         let heading = match status {
             StatusCode::NOT_FOUND => "页面不存在",
+            StatusCode::UNAUTHORIZED => "请先登录",
+            StatusCode::FORBIDDEN => "无权访问",
             StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "请求有误",
             StatusCode::SERVICE_UNAVAILABLE => "服务繁忙，请稍后再试",
             _ => "出错了",

@@ -166,8 +166,8 @@ impl TestApp {
     ) -> TestApp {
         let settings = configure(&db);
         yiqi::telemetry::init(&settings.log);
-        let app = yiqi::Application::build_with_clock(&settings, clock)
-            .expect("build the application");
+        let app =
+            yiqi::Application::build_with_clock(&settings, clock).expect("build the application");
         let address = format!("http://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
         TestApp {
@@ -206,7 +206,9 @@ impl TestApp {
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.client.request(method, format!("{}{path}", self.address));
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -220,14 +222,23 @@ impl TestApp {
         (status, json)
     }
 
-    pub async fn post(&self, path: &str, token: Option<&str>, body: serde_json::Value) -> (u16, serde_json::Value) {
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         self.call("POST", path, token, Some(body)).await
     }
 
     /// Signs in; returns the token pair (panics unless 200).
     pub async fn login(&self, email: &str, password: &str) -> serde_json::Value {
         let (status, body) = self
-            .post("/api/v1/auth/login", None, serde_json::json!({"email": email, "password": password}))
+            .post(
+                "/api/v1/auth/login",
+                None,
+                serde_json::json!({"email": email, "password": password}),
+            )
             .await;
         assert_eq!(status, 200, "login {email}: {body}");
         body

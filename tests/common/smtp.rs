@@ -168,7 +168,10 @@ impl SmtpServer {
             if found.len() >= n {
                 return found;
             }
-            assert!(std::time::Instant::now() < deadline, "not {n} mail(s) to {to} about {subject}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not {n} mail(s) to {to} about {subject}"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
