@@ -517,6 +517,54 @@ pub fn update_instrument(
     input: &InstrumentInput,
     now: DateTime<Utc>,
 ) -> AppResult<Instrument> {
+    change_instrument(
+        conn,
+        who,
+        categories,
+        id,
+        now,
+        "instrument.update",
+        |conn, row| {
+            apply_instrument(row, input, categories, today(now))?;
+            asset_no_unique(conn, row, Some(row.id))
+        },
+    )
+}
+
+/// Retires an instrument: it leaves the catalogue and takes no bookings; its row and
+/// history stay.
+pub fn retire_instrument(
+    conn: &mut DbConnection,
+    who: &Principal,
+    categories: &Categories,
+    id: InstrumentId,
+    now: DateTime<Utc>,
+) -> AppResult<Instrument> {
+    change_instrument(
+        conn,
+        who,
+        categories,
+        id,
+        now,
+        "instrument.retire",
+        |_, row| {
+            row.retired_at = Some(naive(now));
+            Ok(())
+        },
+    )
+}
+
+/// The one write path of an existing instrument: permission, "retired instruments are
+/// frozen", the change, the audit record with before and after.
+fn change_instrument(
+    conn: &mut DbConnection,
+    who: &Principal,
+    categories: &Categories,
+    id: InstrumentId,
+    now: DateTime<Utc>,
+    action: &str,
+    change: impl FnOnce(&mut DbConnection, &mut InstrumentRow) -> AppResult<()>,
+) -> AppResult<Instrument> {
     db::write_tx(conn, |conn| {
         let before = instrument_unit(conn, id)?;
         authorize(
@@ -532,54 +580,13 @@ pub fn update_instrument(
             ));
         }
         let mut row = before.clone();
-        apply_instrument(&mut row, input, categories, today(now))?;
-        asset_no_unique(conn, &row, Some(row.id))?;
+        change(conn, &mut row)?;
         row.updated_at = naive(now);
         store::update_instrument(conn, &row)?;
         audit::record(
             conn,
             Some(who.id),
-            "instrument.update",
-            Target("instrument", Some(row.id)),
-            Some(&before),
-            Some(&row),
-            naive(now),
-        )?;
-        get_instrument(conn, categories, row.id)
-    })
-}
-
-/// Retires an instrument: it leaves the catalogue and takes no bookings; its row and
-/// history stay.
-pub fn retire_instrument(
-    conn: &mut DbConnection,
-    who: &Principal,
-    categories: &Categories,
-    id: InstrumentId,
-    now: DateTime<Utc>,
-) -> AppResult<Instrument> {
-    db::write_tx(conn, |conn| {
-        let before = instrument_unit(conn, id)?;
-        authorize(
-            who,
-            Action::ManageInstruments {
-                unit: UnitId(before.unit_id),
-            },
-        )?;
-        if before.retired_at.is_some() {
-            return Err(AppError::conflict(
-                "instrument_retired",
-                "仪器已经退役 (already retired)",
-            ));
-        }
-        let mut row = before.clone();
-        row.retired_at = Some(naive(now));
-        row.updated_at = naive(now);
-        store::update_instrument(conn, &row)?;
-        audit::record(
-            conn,
-            Some(who.id),
-            "instrument.retire",
+            action,
             Target("instrument", Some(row.id)),
             Some(&before),
             Some(&row),

@@ -27,6 +27,7 @@ struct Nav<'a> {
 
 /// The session part of the header, loaded by every page (htmx), so that cached catalogue
 /// pages stay the same for everyone.
+#[tracing::instrument(name = "web.account.nav", skip_all)]
 pub async fn nav(ctx: Ctx) -> PageResult {
     html(&Nav { ctx: &ctx })
 }
@@ -117,10 +118,12 @@ async fn register_form(
     Ok(page)
 }
 
+#[tracing::instrument(name = "web.account.register_page", skip_all)]
 pub async fn register_page(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
     register_form(&state, &ctx, None).await?.render()
 }
 
+#[tracing::instrument(name = "web.account.register", skip_all)]
 pub async fn register(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
     ctx.check(get(&form, "csrf"))?;
     let registration = Registration {
@@ -167,6 +170,7 @@ pub async fn register(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageR
 
 /// The link in the e-mail opens a page with a button; the POST verifies. (Mail scanners that
 /// follow links must not use up the single-use token.)
+#[tracing::instrument(name = "web.account.verify_page", skip_all)]
 pub async fn verify_page(ctx: Ctx, req: HttpRequest) -> PageResult {
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
@@ -181,6 +185,7 @@ pub async fn verify_page(ctx: Ctx, req: HttpRequest) -> PageResult {
     page.render()
 }
 
+#[tracing::instrument(name = "web.account.verify", skip_all)]
 pub async fn verify(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
     ctx.check(get(&form, "csrf"))?;
     let token = get(&form, "token").to_owned();
@@ -232,12 +237,14 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
+#[tracing::instrument(name = "web.account.login_page", skip_all)]
 pub async fn login_page(ctx: Ctx, req: HttpRequest) -> PageResult {
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     login_form(&ctx, "", get(&query, "next")).render()
 }
 
+#[tracing::instrument(name = "web.account.login", skip_all)]
 pub async fn login(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -263,6 +270,7 @@ pub async fn login(
     }
 }
 
+#[tracing::instrument(name = "web.account.logout", skip_all)]
 pub async fn logout(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -281,6 +289,7 @@ pub async fn logout(
     Ok(res)
 }
 
+#[tracing::instrument(name = "web.account.reset_page", skip_all)]
 pub async fn reset_page(ctx: Ctx) -> PageResult {
     FormPage::new(
         &ctx,
@@ -294,6 +303,7 @@ pub async fn reset_page(ctx: Ctx) -> PageResult {
     .render()
 }
 
+#[tracing::instrument(name = "web.account.reset", skip_all)]
 pub async fn reset(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
     ctx.check(get(&form, "csrf"))?;
     let email = get(&form, "email").to_owned();
@@ -328,12 +338,14 @@ fn reset_confirm_form(ctx: &Ctx, token: &str) -> FormPage {
     )
 }
 
+#[tracing::instrument(name = "web.account.reset_confirm_page", skip_all)]
 pub async fn reset_confirm_page(ctx: Ctx, req: HttpRequest) -> PageResult {
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     reset_confirm_form(&ctx, get(&query, "token")).render()
 }
 
+#[tracing::instrument(name = "web.account.reset_confirm", skip_all)]
 pub async fn reset_confirm(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
     ctx.check(get(&form, "csrf"))?;
     match accounts::confirm_password_reset(&state, get(&form, "token"), get(&form, "password"))
@@ -386,10 +398,12 @@ async fn profile_form(state: &AppState, ctx: &Ctx) -> Result<FormPage, WebError>
     Ok(page)
 }
 
+#[tracing::instrument(name = "web.account.profile_page", skip_all)]
 pub async fn profile_page(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
     profile_form(&state, &ctx).await?.render()
 }
 
+#[tracing::instrument(name = "web.account.profile", skip_all)]
 pub async fn profile(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
     ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
@@ -431,11 +445,13 @@ fn password_form(ctx: &Ctx) -> FormPage {
     )
 }
 
+#[tracing::instrument(name = "web.account.password_page", skip_all)]
 pub async fn password_page(ctx: Ctx) -> PageResult {
     ctx.require()?;
     password_form(&ctx).render()
 }
 
+#[tracing::instrument(name = "web.account.password", skip_all)]
 pub async fn password(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
     ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();

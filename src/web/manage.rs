@@ -226,6 +226,7 @@ fn unprocessable(page: FormPage, e: AppError) -> PageResult {
 }
 
 /// Staff's start page: their unit's instruments, staff and queue.
+#[tracing::instrument(name = "web.manage.home", skip_all)]
 pub async fn home(ctx: Ctx) -> PageResult {
     let who = ctx.require()?;
     match (who.role, who.unit) {
@@ -255,6 +256,7 @@ fn staff_links(unit: UnitId) -> Vec<(String, String)> {
     ]
 }
 
+#[tracing::instrument(name = "web.manage.unit_instruments", skip_all)]
 pub async fn unit_instruments(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -309,6 +311,7 @@ fn editor(ctx: &Ctx, title: String, action: String, input: &InstrumentInput) -> 
     FormPage::new(ctx, title, action, instrument_fields(input), "保存")
 }
 
+#[tracing::instrument(name = "web.manage.edit_instrument_page", skip_all)]
 pub async fn edit_instrument_page(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -336,20 +339,53 @@ pub async fn edit_instrument_page(
     page.render()
 }
 
+#[tracing::instrument(name = "web.manage.edit_instrument", skip_all)]
 pub async fn edit_instrument(
     state: web::Data<AppState>,
     ctx: Ctx,
     id: web::Path<String>,
     form: Form,
 ) -> PageResult {
+    let id = InstrumentId(path_id(&id)?);
+    let action = format!("/manage/instruments/{id}/edit");
+    save_from_form(
+        state,
+        ctx,
+        form,
+        "编辑仪器",
+        action,
+        move |c, who, categories, input, now| {
+            editing::update_instrument(c, who, categories, id, input, now)
+        },
+    )
+    .await
+}
+
+/// Saves the editor's form with `save`; on success shows the instrument's page, otherwise
+/// the form again with what was typed and the field at fault.
+async fn save_from_form(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    form: Form,
+    title: &str,
+    action: String,
+    save: impl FnOnce(
+            &mut crate::db::DbConnection,
+            &crate::auth::Principal,
+            &crate::navigation::service::Categories,
+            &InstrumentInput,
+            chrono::DateTime<chrono::Utc>,
+        ) -> Result<Instrument, AppError>
+        + Send
+        + 'static,
+) -> PageResult {
     ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
-    let id = InstrumentId(path_id(&id)?);
     let page = || {
         editor(
             &ctx,
-            "编辑仪器".to_owned(),
-            format!("/manage/instruments/{id}/edit"),
+            title.to_owned(),
+            action.clone(),
             &input_from_form(&form).unwrap_or_default(),
         )
     };
@@ -360,7 +396,7 @@ pub async fn edit_instrument(
     let now = state.clock.now();
     let st = state.clone();
     match db::run(&state.pool, move |c| {
-        editing::update_instrument(c, &who, &st.catalogue.categories, id, &input, now)
+        save(c, &who, &st.catalogue.categories, &input, now)
     })
     .await
     {
@@ -372,6 +408,7 @@ pub async fn edit_instrument(
     }
 }
 
+#[tracing::instrument(name = "web.manage.new_instrument_page", skip_all)]
 pub async fn new_instrument_page(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -403,42 +440,29 @@ pub async fn new_instrument_page(
     .render()
 }
 
+#[tracing::instrument(name = "web.manage.new_instrument", skip_all)]
 pub async fn new_instrument(
     state: web::Data<AppState>,
     ctx: Ctx,
     id: web::Path<String>,
     form: Form,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
-    let who = ctx.require()?.clone();
     let unit = UnitId(path_id(&id)?);
-    let page = || {
-        editor(
-            &ctx,
-            "新增仪器".to_owned(),
-            format!("/manage/units/{unit}/instruments/new"),
-            &input_from_form(&form).unwrap_or_default(),
-        )
-    };
-    let input = match input_from_form(&form) {
-        Ok(i) => i,
-        Err(e) => return unprocessable(page(), e),
-    };
-    let now = state.clock.now();
-    let st = state.clone();
-    match db::run(&state.pool, move |c| {
-        editing::create_instrument(c, &who, &st.catalogue.categories, unit, &input, now)
-    })
+    let action = format!("/manage/units/{unit}/instruments/new");
+    save_from_form(
+        state,
+        ctx,
+        form,
+        "新增仪器",
+        action,
+        move |c, who, categories, input, now| {
+            editing::create_instrument(c, who, categories, unit, input, now)
+        },
+    )
     .await
-    {
-        Ok(inst) => {
-            state.catalogue.invalidate();
-            Ok(see_other(&format!("/instruments/{}", inst.id)))
-        }
-        Err(e) => unprocessable(page(), e),
-    }
 }
 
+#[tracing::instrument(name = "web.manage.staff_page", skip_all)]
 pub async fn staff_page(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> PageResult {
     staff(state, ctx, UnitId(path_id(&id)?), None).await
 }
@@ -514,6 +538,7 @@ async fn staff(
     t.render()
 }
 
+#[tracing::instrument(name = "web.manage.add_staff", skip_all)]
 pub async fn add_staff(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -544,6 +569,7 @@ pub async fn add_staff(
     staff(state, ctx, unit, Some(notice)).await
 }
 
+#[tracing::instrument(name = "web.manage.remove_staff", skip_all)]
 pub async fn remove_staff(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -563,6 +589,7 @@ pub async fn remove_staff(
     Ok(see_other(&format!("/manage/units/{unit}/staff")))
 }
 
+#[tracing::instrument(name = "web.manage.qualification_queue", skip_all)]
 pub async fn qualification_queue(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -625,6 +652,7 @@ pub async fn qualification_queue(
     t.render()
 }
 
+#[tracing::instrument(name = "web.manage.decide_qualification", skip_all)]
 pub async fn decide_qualification(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -672,11 +700,13 @@ fn admin(ctx: &Ctx, action: Action) -> Result<crate::auth::Principal, WebError> 
     Ok(who)
 }
 
+#[tracing::instrument(name = "web.manage.admin_home", skip_all)]
 pub async fn admin_home(ctx: Ctx) -> PageResult {
     admin(&ctx, Action::ManageUnits)?;
     Ok(see_other("/admin/units"))
 }
 
+#[tracing::instrument(name = "web.manage.admin_units", skip_all)]
 pub async fn admin_units(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ManageUnits)?;
     let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
@@ -709,6 +739,7 @@ pub async fn admin_units(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest)
     t.render()
 }
 
+#[tracing::instrument(name = "web.manage.admin_sub_platforms", skip_all)]
 pub async fn admin_sub_platforms(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
     admin(&ctx, Action::ManageSubPlatforms)?;
     let counts = state.catalogue.counts(&state.pool).await?;
@@ -728,6 +759,7 @@ pub async fn admin_sub_platforms(state: web::Data<AppState>, ctx: Ctx) -> PageRe
     t.render()
 }
 
+#[tracing::instrument(name = "web.manage.admin_users", skip_all)]
 pub async fn admin_users(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ManageUsers)?;
     let params = QueryParams::parse(req.query_string(), &["q", "page", "per_page"])?;
@@ -779,6 +811,7 @@ pub async fn admin_users(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest)
     t.render()
 }
 
+#[tracing::instrument(name = "web.manage.admin_user_toggle", skip_all)]
 pub async fn admin_user_toggle(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -801,6 +834,7 @@ pub async fn admin_user_toggle(
     Ok(see_other("/admin/users"))
 }
 
+#[tracing::instrument(name = "web.manage.admin_audit", skip_all)]
 pub async fn admin_audit(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ReadAudit)?;
     let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
@@ -839,6 +873,7 @@ pub async fn admin_audit(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest)
     t.render()
 }
 
+#[tracing::instrument(name = "web.manage.admin_mail", skip_all)]
 pub async fn admin_mail(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ManageMail)?;
     let params = QueryParams::parse(req.query_string(), &["status", "page", "per_page"])?;
@@ -888,6 +923,7 @@ pub async fn admin_mail(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) 
     t.render()
 }
 
+#[tracing::instrument(name = "web.manage.admin_mail_retry", skip_all)]
 pub async fn admin_mail_retry(
     state: web::Data<AppState>,
     ctx: Ctx,
