@@ -374,3 +374,47 @@ async fn a_unit_admin_edits_an_instrument() {
     wait_text(&c, "h1", "403").await;
     c.close().await.unwrap();
 }
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn a_qualification_is_applied_for_and_approved_in_the_queue() {
+    let smtp = common::smtp::SmtpServer::start();
+    let app = TestApp::spawn_full(TestDb::sqlite().seeded(), yiqi::clock::system(), Some(smtp.port)).await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"].as_i64().unwrap();
+
+    // Not signed in: the page says how to apply.
+    c.goto(&format!("{}/instruments/{id}", app.address)).await.unwrap();
+    wait_text(&c, "#instrument-actions", "登录").await;
+
+    sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    c.goto(&format!("{}/instruments/{id}", app.address)).await.unwrap();
+    wait_text(&c, "#instrument-actions", "申请上机资格").await;
+    fill(&c, "#instrument-actions input[name=note]", "已参加 11 月的安全培训").await;
+    click(&c, "#apply").await;
+    wait_text(&c, "#qualification-status", "待审核").await;
+    assert!(c.find(Locator::Css("#apply")).await.is_err(), "no second application");
+    click(&c, "#session-nav button").await;
+    wait_text(&c, "#session-nav", "登录").await;
+
+    sign_in(&c, &app, "manager@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    c.goto(&format!("{}/manage/qualifications", app.address)).await.unwrap();
+    wait_text(&c, "#data", "已参加 11 月的安全培训").await;
+    assert!(smtp.wait_for("manager@yiqi.demo", "上机资格申请").await.part("text/plain").contains("/manage/qualifications"));
+    click(&c, "#data form[action*='level=independent'] button").await;
+    wait_text(&c, "#data", "暂无").await;
+    let mail = smtp.wait_for("researcher@yiqi.demo", "上机资格已批准").await;
+    assert!(mail.part("text/plain").contains("可独立上机"));
+    click(&c, "#session-nav button").await;
+    wait_text(&c, "#session-nav", "登录").await;
+
+    sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    c.goto(&format!("{}/instruments/{id}", app.address)).await.unwrap();
+    wait_text(&c, "#qualification-status", "已获得").await;
+    wait_text(&c, "#qualification-status", "可独立上机").await;
+    c.close().await.unwrap();
+}

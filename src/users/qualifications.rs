@@ -350,6 +350,24 @@ pub fn list(
     Ok(Paged::new(items, total, page))
 }
 
+/// A person's latest application or qualification for one instrument.
+pub fn latest(
+    conn: &mut DbConnection,
+    user: UserId,
+    instrument: InstrumentId,
+) -> AppResult<Option<Qualification>> {
+    let f = QualificationFilter {
+        user: Some(user.0),
+        instruments: Some(vec![instrument.0]),
+        ..Default::default()
+    };
+    let (rows, _) = store::list_qualifications(conn, &f, PageRequest { page: 1, per_page: 1 })?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|(q, inst, unit, name, email)| to_api(q, inst, unit, name, email)))
+}
+
 /// Whether `user` may operate `instrument` alone now, and at what level.
 pub fn qualification_level(
     conn: &mut DbConnection,

@@ -395,6 +395,9 @@ async fn profile_form(state: &AppState, ctx: &Ctx) -> Result<FormPage, WebError>
         ),
     ];
     page.links = vec![("/me/password".to_owned(), "修改密码".to_owned())];
+    if !user.email_verified {
+        page.resend = true;
+    }
     Ok(page)
 }
 
@@ -474,4 +477,97 @@ pub async fn password(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageR
             .with_error(e)?
             .render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY),
     }
+}
+
+#[derive(Template)]
+#[template(path = "_instrument_actions.html")]
+struct InstrumentActions {
+    ctx: Ctx,
+    id: i64,
+    can_edit: bool,
+    can_apply: bool,
+    qualification: Option<crate::users::model::Qualification>,
+}
+
+/// What the signed-in person can do on an instrument's page (loaded by htmx, so the page
+/// itself is the same for everyone): their qualification, the apply form, the editor link.
+#[tracing::instrument(name = "web.account.instrument_actions", skip_all)]
+pub async fn instrument_actions(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+) -> PageResult {
+    use crate::auth::{permissions::allowed, Action};
+    use crate::users::model::QualificationStatus;
+    use crate::users::qualifications as quals;
+    let id = crate::types::InstrumentId(crate::params::path_id(&id)?);
+    let (inst, qualification) = match ctx.user.clone() {
+        Some(who) => {
+            db::run(&state.pool, move |c| {
+                let inst = crate::navigation::editing::instrument_unit(c, id)?;
+                Ok((Some(inst), quals::latest(c, who.id, id)?))
+            })
+            .await?
+        }
+        None => (None, None),
+    };
+    let can_edit = match (&ctx.user, &inst) {
+        (Some(u), Some(i)) => {
+            i.retired_at.is_none()
+                && allowed(u, Action::ManageInstruments { unit: crate::types::UnitId(i.unit_id) })
+        }
+        _ => false,
+    };
+    let open = qualification.as_ref().is_some_and(|q| {
+        matches!(q.status, QualificationStatus::Applied | QualificationStatus::Approved)
+    });
+    let can_apply = inst.as_ref().is_some_and(|i| i.retired_at.is_none()) && !open;
+    html(&InstrumentActions {
+        ctx,
+        id: id.0,
+        can_edit,
+        can_apply,
+        qualification,
+    })
+}
+
+#[tracing::instrument(name = "web.account.apply", skip_all)]
+pub async fn apply(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    let id = crate::types::InstrumentId(crate::params::path_id(&id)?);
+    let input = crate::users::qualifications::Application {
+        note: get(&form, "note").to_owned(),
+    };
+    let now = state.clock.now();
+    let auth = state.auth.clone();
+    let result = db::run(&state.pool, move |c| {
+        crate::users::qualifications::apply(c, &who, id, &input, &auth.public_url, now)
+    })
+    .await;
+    match result {
+        // Already applied (a second tab, a double click): the page shows the open one.
+        Ok(_) | Err(AppError::Conflict { .. }) => Ok(see_other(&format!("/instruments/{id}"))),
+        Err(e) => Err(WebError(e)),
+    }
+}
+
+#[tracing::instrument(name = "web.account.resend_verification", skip_all)]
+pub async fn resend_verification(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    let now = state.clock.now();
+    let auth = state.auth.clone();
+    let result = db::run(&state.pool, move |c| accounts::resend_verification(c, &auth, who.id, now)).await;
+    let mut page = profile_form(&state, &ctx).await?;
+    match result {
+        Ok(()) => page.notice = Some("验证邮件已重新发送".to_owned()),
+        Err(e) => page = page.with_error(e)?,
+    }
+    page.render()
 }

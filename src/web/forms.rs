@@ -68,6 +68,8 @@ pub struct FormPage {
     pub error: Option<String>,
     pub notice: Option<String>,
     pub links: Vec<(String, String)>,
+    /// Offer to send the verification e-mail again (the profile of an unverified account).
+    pub resend: bool,
 }
 
 impl FormPage {
@@ -89,6 +91,7 @@ impl FormPage {
             error: None,
             notice: None,
             links: Vec::new(),
+            resend: false,
         }
     }
 
