@@ -10,8 +10,14 @@ pub trait Clock: Send + Sync {
 
     /// Now as stored in TIMESTAMP columns: UTC, whole microseconds (what both backends keep).
     fn now_naive(&self) -> NaiveDateTime {
-        self.now().trunc_subsecs(6).naive_utc()
+        naive(self.now())
     }
+}
+
+/// An instant as stored in TIMESTAMP columns: UTC, whole microseconds, the one precision both
+/// backends keep (SQLite compares the text, so every row must be written alike).
+pub fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+    t.trunc_subsecs(6).naive_utc()
 }
 
 pub type SharedClock = Arc<dyn Clock>;

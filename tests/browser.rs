@@ -382,39 +382,128 @@ async fn a_unit_admin_edits_an_instrument() {
 )]
 async fn a_qualification_is_applied_for_and_approved_in_the_queue() {
     let smtp = common::smtp::SmtpServer::start();
-    let app = TestApp::spawn_full(TestDb::sqlite().seeded(), yiqi::clock::system(), Some(smtp.port)).await;
+    let app = TestApp::spawn_full(
+        TestDb::sqlite().seeded(),
+        yiqi::clock::system(),
+        Some(smtp.port),
+    )
+    .await;
     let driver = start_driver();
     let c = browser(&driver).await;
-    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"].as_i64().unwrap();
+    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
 
     // Not signed in: the page says how to apply.
-    c.goto(&format!("{}/instruments/{id}", app.address)).await.unwrap();
+    c.goto(&format!("{}/instruments/{id}", app.address))
+        .await
+        .unwrap();
     wait_text(&c, "#instrument-actions", "登录").await;
 
     sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
-    c.goto(&format!("{}/instruments/{id}", app.address)).await.unwrap();
+    c.goto(&format!("{}/instruments/{id}", app.address))
+        .await
+        .unwrap();
     wait_text(&c, "#instrument-actions", "申请上机资格").await;
-    fill(&c, "#instrument-actions input[name=note]", "已参加 11 月的安全培训").await;
+    fill(
+        &c,
+        "#instrument-actions input[name=note]",
+        "已参加 11 月的安全培训",
+    )
+    .await;
     click(&c, "#apply").await;
     wait_text(&c, "#qualification-status", "待审核").await;
-    assert!(c.find(Locator::Css("#apply")).await.is_err(), "no second application");
+    assert!(
+        c.find(Locator::Css("#apply")).await.is_err(),
+        "no second application"
+    );
     click(&c, "#session-nav button").await;
     wait_text(&c, "#session-nav", "登录").await;
 
     sign_in(&c, &app, "manager@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
-    c.goto(&format!("{}/manage/qualifications", app.address)).await.unwrap();
+    c.goto(&format!("{}/manage/qualifications", app.address))
+        .await
+        .unwrap();
     wait_text(&c, "#data", "已参加 11 月的安全培训").await;
-    assert!(smtp.wait_for("manager@yiqi.demo", "上机资格申请").await.part("text/plain").contains("/manage/qualifications"));
+    assert!(smtp
+        .wait_for("manager@yiqi.demo", "上机资格申请")
+        .await
+        .part("text/plain")
+        .contains("/manage/qualifications"));
     click(&c, "#data form[action*='level=independent'] button").await;
     wait_text(&c, "#data", "暂无").await;
-    let mail = smtp.wait_for("researcher@yiqi.demo", "上机资格已批准").await;
+    let mail = smtp
+        .wait_for("researcher@yiqi.demo", "上机资格已批准")
+        .await;
     assert!(mail.part("text/plain").contains("可独立上机"));
     click(&c, "#session-nav button").await;
     wait_text(&c, "#session-nav", "登录").await;
 
     sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
-    c.goto(&format!("{}/instruments/{id}", app.address)).await.unwrap();
+    c.goto(&format!("{}/instruments/{id}", app.address))
+        .await
+        .unwrap();
     wait_text(&c, "#qualification-status", "已获得").await;
     wait_text(&c, "#qualification-status", "可独立上机").await;
+    c.close().await.unwrap();
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn a_platform_admin_adds_a_unit_and_disables_an_account() {
+    let app = TestApp::spawn(TestDb::sqlite().seeded()).await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+    sign_in(&c, &app, "admin@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    click(&c, "#session-nav a[href='/admin']").await;
+    wait_text(&c, "h1", "单位").await;
+    click(&c, ".chips a[href='/admin/units/new']").await;
+    wait_text(&c, "h1", "新增单位").await;
+    // A name already in use is refused by the server, next to the field.
+    fill(&c, "#f-name", "吉林大学").await;
+    fill(&c, "#f-short_name", "省计量院").await;
+    fill(&c, "#f-city", "长春").await;
+    click(&c, "#f-kind option[value='testing_body']").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "#err-name", "名称已被使用").await;
+    fill(&c, "#f-name", "长白山计量测试中心").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "h1", "长白山计量测试中心").await;
+    let units = app
+        .json("/api/v1/units?kind=testing_body&per_page=100")
+        .await;
+    assert!(units["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["name"] == "长白山计量测试中心"));
+
+    // Disabling an account from the users page ends its sign-ins.
+    let researcher = app.token("researcher@yiqi.demo").await;
+    c.goto(&format!("{}/admin/users?q=researcher", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "researcher@yiqi.demo").await;
+    click(&c, "#data form[action$='/disable'] button").await;
+    wait_text(&c, "#data", "已停用").await;
+    let (status, _) = app.call("GET", "/api/v1/me", Some(&researcher), None).await;
+    assert_eq!(status, 401);
+    c.goto(&format!("{}/admin/audit", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "user.disable").await;
+    let admin = app.token("admin@yiqi.demo").await;
+    let (_, log) = app
+        .call(
+            "GET",
+            "/api/v1/admin/audit?action=unit.create",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(log["total"], 1, "{log}");
     c.close().await.unwrap();
 }

@@ -3,7 +3,7 @@
 //! settings. Every change is validated against the national limits (DOMAIN.md), audited, and
 //! clears the cached counts.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::model::*;
@@ -11,15 +11,12 @@ use super::service::{get_instrument, get_unit, Categories};
 use super::store;
 use crate::audit::{self, Target};
 use crate::auth::{authorize, Action, Principal};
+use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::types::{InstrumentId, SubPlatformId, UnitId};
 use crate::users::store as accounts;
 use crate::validate;
-
-fn naive(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc()
-}
 
 fn required<T>(field: &str, value: Option<T>) -> AppResult<T> {
     value.ok_or_else(|| AppError::invalid(field, "必填 (required)"))

@@ -1,23 +1,20 @@
 //! 上机资格, violations and bans: the rules the reservations module consults before letting
 //! someone operate an instrument.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::model::*;
 use super::store::{self, QualificationFilter};
 use crate::audit::{self, Target};
 use crate::auth::{authorize, Action, Principal, Role};
+use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::Notice};
 use crate::navigation::{model::InstrumentRow, store as catalogue};
 use crate::types::{BanId, InstrumentId, PageRequest, Paged, QualificationId, UnitId, UserId};
 use crate::validate;
-
-fn naive(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc()
-}
 
 /// An instrument in service (retired ones take no applications, bans or violations).
 pub fn instrument(conn: &mut DbConnection, id: InstrumentId) -> AppResult<InstrumentRow> {
@@ -361,7 +358,14 @@ pub fn latest(
         instruments: Some(vec![instrument.0]),
         ..Default::default()
     };
-    let (rows, _) = store::list_qualifications(conn, &f, PageRequest { page: 1, per_page: 1 })?;
+    let (rows, _) = store::list_qualifications(
+        conn,
+        &f,
+        PageRequest {
+            page: 1,
+            per_page: 1,
+        },
+    )?;
     Ok(rows
         .into_iter()
         .next()

@@ -8,6 +8,7 @@ use super::model::*;
 use super::store;
 use crate::audit::{self, Target};
 use crate::auth::{password, tokens, AuthContext, Principal, Role};
+use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::Notice};
@@ -15,10 +16,6 @@ use crate::navigation::model::UnitKind;
 use crate::types::{InstrumentId, OrganisationId, PageRequest, Paged, UnitId, UserId};
 use crate::validate;
 use crate::AppState;
-
-fn naive(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc()
-}
 
 /// The one answer to a failed sign-in, whether or not the e-mail exists.
 fn bad_credentials() -> AppError {

@@ -514,12 +514,20 @@ pub async fn instrument_actions(
     let can_edit = match (&ctx.user, &inst) {
         (Some(u), Some(i)) => {
             i.retired_at.is_none()
-                && allowed(u, Action::ManageInstruments { unit: crate::types::UnitId(i.unit_id) })
+                && allowed(
+                    u,
+                    Action::ManageInstruments {
+                        unit: crate::types::UnitId(i.unit_id),
+                    },
+                )
         }
         _ => false,
     };
     let open = qualification.as_ref().is_some_and(|q| {
-        matches!(q.status, QualificationStatus::Applied | QualificationStatus::Approved)
+        matches!(
+            q.status,
+            QualificationStatus::Applied | QualificationStatus::Approved
+        )
     });
     let can_apply = inst.as_ref().is_some_and(|i| i.retired_at.is_none()) && !open;
     html(&InstrumentActions {
@@ -563,7 +571,10 @@ pub async fn resend_verification(state: web::Data<AppState>, ctx: Ctx, form: For
     let who = ctx.require()?.clone();
     let now = state.clock.now();
     let auth = state.auth.clone();
-    let result = db::run(&state.pool, move |c| accounts::resend_verification(c, &auth, who.id, now)).await;
+    let result = db::run(&state.pool, move |c| {
+        accounts::resend_verification(c, &auth, who.id, now)
+    })
+    .await;
     let mut page = profile_form(&state, &ctx).await?;
     match result {
         Ok(()) => page.notice = Some("验证邮件已重新发送".to_owned()),

@@ -720,7 +720,8 @@ pub async fn admin_units(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest)
         vec!["名称", "子平台", "类型", "城市", "仪器", ""],
     );
     t.links = admin_links();
-    t.intro = vec!["新增或修改单位：POST /api/v1/units，PATCH /api/v1/units/{id}。".to_owned()];
+    t.links
+        .push(("/admin/units/new".to_owned(), "＋ 新增单位".to_owned()));
     t.pager = Some(Pager::new(&req, &list));
     t.rows = list
         .items
@@ -733,6 +734,7 @@ pub async fn admin_units(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest)
                 Cell::Text(u.city),
                 Cell::Text(u.instrument_count.to_string()),
                 Cell::Link(format!("/manage/units/{}/staff", u.id), "人员".to_owned()),
+                Cell::Link(format!("/admin/units/{}/edit", u.id), "编辑".to_owned()),
             ]
         })
         .collect();
@@ -743,8 +745,12 @@ pub async fn admin_units(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest)
 pub async fn admin_sub_platforms(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
     admin(&ctx, Action::ManageSubPlatforms)?;
     let counts = state.catalogue.counts(&state.pool).await?;
-    let mut t = TablePage::new(&ctx, "子平台", vec!["名称", "单位", "仪器"]);
+    let mut t = TablePage::new(&ctx, "子平台", vec!["名称", "单位", "仪器", ""]);
     t.links = admin_links();
+    t.links.push((
+        "/admin/sub-platforms/new".to_owned(),
+        "＋ 新增子平台".to_owned(),
+    ));
     t.rows = counts
         .sub_platforms
         .iter()
@@ -753,6 +759,10 @@ pub async fn admin_sub_platforms(state: web::Data<AppState>, ctx: Ctx) -> PageRe
                 Cell::Link(format!("/sub-platforms/{}", s.id), s.name.clone()),
                 Cell::Text(s.unit_count.to_string()),
                 Cell::Text(s.instrument_count.to_string()),
+                Cell::Link(
+                    format!("/admin/sub-platforms/{}/edit", s.id),
+                    "编辑".to_owned(),
+                ),
             ]
         })
         .collect();
@@ -950,4 +960,237 @@ pub async fn admin_mail_retry(
     })
     .await?;
     Ok(see_other("/admin/mail?status=dead"))
+}
+
+// --- platform admin: unit and sub-platform forms ------------------------------------------
+
+fn unit_fields(v: &HashMap<String, String>, sub_platforms: Vec<(String, String)>) -> Vec<Field> {
+    let g = |k: &str| get(v, k).to_owned();
+    vec![
+        Field::new(
+            "sub_platform_id",
+            "所属子平台",
+            "select",
+            g("sub_platform_id"),
+        )
+        .options(sub_platforms),
+        Field::new("name", "单位名称", "text", g("name"))
+            .required()
+            .max(100),
+        Field::new("short_name", "简称", "text", g("short_name"))
+            .required()
+            .max(30),
+        Field::new("kind", "单位类型", "select", g("kind")).options(options(
+            UnitKind::ALL,
+            UnitKind::code,
+            UnitKind::label_zh,
+        )),
+        Field::new("city", "城市", "text", g("city"))
+            .required()
+            .max(20),
+        Field::new("address", "地址", "text", g("address")).max(200),
+        Field::new("contact_name", "联系人", "text", g("contact_name")).max(50),
+        Field::new("contact_phone", "联系电话", "text", g("contact_phone")).max(30),
+        Field::new("contact_email", "联系邮箱", "email", g("contact_email")).max(100),
+        Field::new("website", "网址", "text", g("website")).max(200),
+        Field::new("description", "简介", "textarea", g("description")).max(1000),
+    ]
+}
+
+async fn sub_platform_options(state: &AppState) -> Result<Vec<(String, String)>, WebError> {
+    let counts = state.catalogue.counts(&state.pool).await?;
+    Ok(counts
+        .sub_platforms
+        .iter()
+        .map(|s| (s.id.to_string(), s.name.clone()))
+        .collect())
+}
+
+/// `/admin/units/new` or `/admin/units/{id}/edit`.
+#[tracing::instrument(name = "web.manage.unit_form", skip_all)]
+pub async fn unit_form(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: Option<web::Path<String>>,
+) -> PageResult {
+    admin(&ctx, Action::ManageUnits)?;
+    let id = id.map(|p| path_id(&p)).transpose()?;
+    let mut values = HashMap::new();
+    if let Some(id) = id {
+        let u = db::run(&state.pool, move |c| catalogue::get_unit(c, id)).await?;
+        for (k, v) in [
+            ("sub_platform_id", u.sub_platform.id.to_string()),
+            ("name", u.name),
+            ("short_name", u.short_name),
+            ("kind", u.kind.code().to_owned()),
+            ("city", u.city),
+            ("address", u.address),
+            ("contact_name", u.contact_name),
+            ("contact_phone", u.contact_phone),
+            ("contact_email", u.contact_email),
+            ("website", u.website),
+            ("description", u.description),
+        ] {
+            values.insert(k.to_owned(), v);
+        }
+    }
+    unit_page(&state, &ctx, id, &values).await?.render()
+}
+
+async fn unit_page(
+    state: &AppState,
+    ctx: &Ctx,
+    id: Option<i64>,
+    values: &HashMap<String, String>,
+) -> Result<FormPage, WebError> {
+    let (title, action) = match id {
+        Some(id) => ("编辑单位".to_owned(), format!("/admin/units/{id}/edit")),
+        None => ("新增单位".to_owned(), "/admin/units/new".to_owned()),
+    };
+    let mut page = FormPage::new(
+        ctx,
+        title,
+        action,
+        unit_fields(values, sub_platform_options(state).await?),
+        "保存",
+    );
+    page.crumbs = vec![("/admin/units".to_owned(), "单位".to_owned())];
+    Ok(page)
+}
+
+#[tracing::instrument(name = "web.manage.save_unit", skip_all)]
+pub async fn save_unit(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: Option<web::Path<String>>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = admin(&ctx, Action::ManageUnits)?;
+    let id = id.map(|p| path_id(&p)).transpose()?;
+    let sub_platform_id = match opt(&form, "sub_platform_id").map(|v| v.parse::<i64>()) {
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            return unit_page(&state, &ctx, id, &form)
+                .await?
+                .with_error(AppError::invalid("sub_platform_id", "请选择子平台"))?
+                .render()
+        }
+        None => None,
+    };
+    let input = editing::UnitInput {
+        sub_platform_id,
+        name: form.get("name").cloned(),
+        short_name: form.get("short_name").cloned(),
+        kind: form.get("kind").cloned(),
+        city: form.get("city").cloned(),
+        address: form.get("address").cloned(),
+        contact_name: form.get("contact_name").cloned(),
+        contact_phone: form.get("contact_phone").cloned(),
+        contact_email: form.get("contact_email").cloned(),
+        website: form.get("website").cloned(),
+        description: form.get("description").cloned(),
+    };
+    let now = state.clock.now();
+    let result = db::run(&state.pool, move |c| {
+        editing::save_unit(c, &who, id.map(UnitId), &input, now)
+    })
+    .await;
+    match result {
+        Ok(unit) => {
+            state.catalogue.invalidate();
+            Ok(see_other(&format!("/units/{}", unit.id)))
+        }
+        Err(e) => unprocessable(unit_page(&state, &ctx, id, &form).await?, e),
+    }
+}
+
+fn sub_platform_page(ctx: &Ctx, id: Option<i64>, v: &HashMap<String, String>) -> FormPage {
+    let (title, action) = match id {
+        Some(id) => (
+            "编辑子平台".to_owned(),
+            format!("/admin/sub-platforms/{id}/edit"),
+        ),
+        None => (
+            "新增子平台".to_owned(),
+            "/admin/sub-platforms/new".to_owned(),
+        ),
+    };
+    let mut page = FormPage::new(
+        ctx,
+        title,
+        action,
+        vec![
+            Field::new("name", "名称", "text", get(v, "name"))
+                .required()
+                .max(100),
+            Field::new("sort_order", "排序", "number", get(v, "sort_order")),
+            Field::new("description", "简介", "textarea", get(v, "description")).max(1000),
+        ],
+        "保存",
+    );
+    page.crumbs = vec![("/admin/sub-platforms".to_owned(), "子平台".to_owned())];
+    page
+}
+
+#[tracing::instrument(name = "web.manage.sub_platform_form", skip_all)]
+pub async fn sub_platform_form(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: Option<web::Path<String>>,
+) -> PageResult {
+    admin(&ctx, Action::ManageSubPlatforms)?;
+    let id = id.map(|p| path_id(&p)).transpose()?;
+    let mut values = HashMap::new();
+    if let Some(id) = id {
+        let s = db::run(&state.pool, move |c| {
+            crate::navigation::store::find_sub_platform(c, id)?.ok_or(AppError::NotFound {
+                what: "sub-platform",
+            })
+        })
+        .await?;
+        values.insert("name".to_owned(), s.name);
+        values.insert("sort_order".to_owned(), s.sort_order.to_string());
+        values.insert("description".to_owned(), s.description);
+    }
+    sub_platform_page(&ctx, id, &values).render()
+}
+
+#[tracing::instrument(name = "web.manage.save_sub_platform", skip_all)]
+pub async fn save_sub_platform(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: Option<web::Path<String>>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = admin(&ctx, Action::ManageSubPlatforms)?;
+    let id = id.map(|p| path_id(&p)).transpose()?;
+    let sort_order = match opt(&form, "sort_order").map(|v| v.trim().parse::<i32>()) {
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            return unprocessable(
+                sub_platform_page(&ctx, id, &form),
+                AppError::invalid("sort_order", "请填写整数"),
+            )
+        }
+        None => None,
+    };
+    let input = editing::SubPlatformInput {
+        name: form.get("name").cloned(),
+        description: form.get("description").cloned(),
+        sort_order,
+    };
+    let now = state.clock.now();
+    let result = db::run(&state.pool, move |c| {
+        editing::save_sub_platform(c, &who, id.map(crate::types::SubPlatformId), &input, now)
+    })
+    .await;
+    match result {
+        Ok(_) => {
+            state.catalogue.invalidate();
+            Ok(see_other("/admin/sub-platforms"))
+        }
+        Err(e) => unprocessable(sub_platform_page(&ctx, id, &form), e),
+    }
 }

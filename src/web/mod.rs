@@ -35,8 +35,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/password-reset/confirm", web::post().to(a::reset_confirm))
         .route("/me", web::get().to(a::profile_page))
         .route("/me", web::post().to(a::profile))
-        .route("/me/verification-email", web::post().to(a::resend_verification))
-        .route("/instruments/{id}/_actions", web::get().to(a::instrument_actions))
+        .route(
+            "/me/verification-email",
+            web::post().to(a::resend_verification),
+        )
+        .route(
+            "/instruments/{id}/_actions",
+            web::get().to(a::instrument_actions),
+        )
         .route("/instruments/{id}/qualifications", web::post().to(a::apply))
         .route("/me/password", web::get().to(a::password_page))
         .route("/me/password", web::post().to(a::password))
@@ -77,6 +83,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/admin", web::get().to(m::admin_home))
         .route("/admin/units", web::get().to(m::admin_units))
+        .route("/admin/units/new", web::get().to(m::unit_form))
+        .route("/admin/units/new", web::post().to(m::save_unit))
+        .route("/admin/units/{id}/edit", web::get().to(m::unit_form))
+        .route("/admin/units/{id}/edit", web::post().to(m::save_unit))
+        .route(
+            "/admin/sub-platforms/new",
+            web::get().to(m::sub_platform_form),
+        )
+        .route(
+            "/admin/sub-platforms/new",
+            web::post().to(m::save_sub_platform),
+        )
+        .route(
+            "/admin/sub-platforms/{id}/edit",
+            web::get().to(m::sub_platform_form),
+        )
+        .route(
+            "/admin/sub-platforms/{id}/edit",
+            web::post().to(m::save_sub_platform),
+        )
         .route(
             "/admin/sub-platforms",
             web::get().to(m::admin_sub_platforms),
