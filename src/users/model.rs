@@ -62,6 +62,39 @@ code_enum! {
     }
 }
 
+code_enum! {
+    /// Which price a client pays, from their organisation (DOMAIN.md "Fees"): the host unit's
+    /// own people are internal; everyone else is external, academic or not.
+    pub enum PriceTier {
+        OwnUnit = "own_unit" / "校内/所内",
+        Academic = "academic" / "其他高校院所",
+        Enterprise = "enterprise" / "企业及其他",
+    }
+}
+
+impl PriceTier {
+    /// The tier of a member of `organisation` at host unit `unit`.
+    pub fn of(organisation: Option<&OrganisationRow>, unit: UnitId) -> PriceTier {
+        match organisation {
+            Some(o) if o.unit_id == Some(unit.0) => PriceTier::OwnUnit,
+            Some(o)
+                if matches!(
+                    UnitKind::from_code(&o.kind),
+                    Some(UnitKind::University | UnitKind::Institute | UnitKind::Hospital)
+                ) =>
+            {
+                PriceTier::Academic
+            }
+            _ => PriceTier::Enterprise,
+        }
+    }
+
+    /// Internal service: counted apart from "external service hours" (对外服务机时).
+    pub fn is_internal(self) -> bool {
+        self == PriceTier::OwnUnit
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organisations)]
 pub struct OrganisationRow {
@@ -417,4 +450,33 @@ pub struct NewOrganisationInput {
     pub name: String,
     pub kind: String,
     pub credit_code: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(kind: &str, unit: Option<i64>) -> OrganisationRow {
+        OrganisationRow {
+            id: 1,
+            name: "x".into(),
+            kind: kind.into(),
+            credit_code: None,
+            unit_id: unit,
+            status: "active".into(),
+            created_at: NaiveDateTime::default(),
+        }
+    }
+
+    #[test]
+    fn the_price_tier_follows_the_organisation() {
+        let jlu = UnitId(1);
+        assert_eq!(PriceTier::of(Some(&org("university", Some(1))), jlu), PriceTier::OwnUnit);
+        assert!(PriceTier::of(Some(&org("university", Some(1))), jlu).is_internal());
+        assert_eq!(PriceTier::of(Some(&org("institute", Some(2))), jlu), PriceTier::Academic);
+        assert_eq!(PriceTier::of(Some(&org("hospital", None)), jlu), PriceTier::Academic);
+        assert_eq!(PriceTier::of(Some(&org("enterprise", None)), jlu), PriceTier::Enterprise);
+        assert_eq!(PriceTier::of(Some(&org("enterprise", Some(1))), jlu), PriceTier::OwnUnit);
+        assert_eq!(PriceTier::of(None, jlu), PriceTier::Enterprise);
+    }
 }
