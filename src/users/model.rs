@@ -471,12 +471,27 @@ mod tests {
     #[test]
     fn the_price_tier_follows_the_organisation() {
         let jlu = UnitId(1);
-        assert_eq!(PriceTier::of(Some(&org("university", Some(1))), jlu), PriceTier::OwnUnit);
+        assert_eq!(
+            PriceTier::of(Some(&org("university", Some(1))), jlu),
+            PriceTier::OwnUnit
+        );
         assert!(PriceTier::of(Some(&org("university", Some(1))), jlu).is_internal());
-        assert_eq!(PriceTier::of(Some(&org("institute", Some(2))), jlu), PriceTier::Academic);
-        assert_eq!(PriceTier::of(Some(&org("hospital", None)), jlu), PriceTier::Academic);
-        assert_eq!(PriceTier::of(Some(&org("enterprise", None)), jlu), PriceTier::Enterprise);
-        assert_eq!(PriceTier::of(Some(&org("enterprise", Some(1))), jlu), PriceTier::OwnUnit);
+        assert_eq!(
+            PriceTier::of(Some(&org("institute", Some(2))), jlu),
+            PriceTier::Academic
+        );
+        assert_eq!(
+            PriceTier::of(Some(&org("hospital", None)), jlu),
+            PriceTier::Academic
+        );
+        assert_eq!(
+            PriceTier::of(Some(&org("enterprise", None)), jlu),
+            PriceTier::Enterprise
+        );
+        assert_eq!(
+            PriceTier::of(Some(&org("enterprise", Some(1))), jlu),
+            PriceTier::OwnUnit
+        );
         assert_eq!(PriceTier::of(None, jlu), PriceTier::Enterprise);
     }
 }
