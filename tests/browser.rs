@@ -507,3 +507,26 @@ async fn a_platform_admin_adds_a_unit_and_disables_an_account() {
     assert_eq!(log["total"], 1, "{log}");
     c.close().await.unwrap();
 }
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn an_expired_access_token_is_renewed_from_the_refresh_cookie() {
+    let clock = yiqi::clock::ManualClock::at(chrono::Utc::now());
+    let app = TestApp::spawn_full(TestDb::sqlite().seeded(), clock.clone(), None).await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+    sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    // The access token (15 minutes) has expired; the page still knows who this is.
+    clock.advance(chrono::Duration::minutes(20));
+    c.goto(&format!("{}/me", app.address)).await.unwrap();
+    wait_text(&c, "h1", "我的账户").await;
+    wait_text(&c, "#session-nav .who", "王研究员").await;
+    // Past the refresh token's 30 days, the session is over.
+    clock.advance(chrono::Duration::days(31));
+    c.goto(&format!("{}/me", app.address)).await.unwrap();
+    wait_text(&c, "h1", "401").await;
+    c.close().await.unwrap();
+}

@@ -6,7 +6,8 @@ use common::{TestApp, TestDb};
 
 on_both_backends!(
     pages_show_the_catalogue,
-    bad_pages_answer_with_a_readable_page
+    bad_pages_answer_with_a_readable_page,
+    forms_without_the_csrf_token_are_refused,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -73,4 +74,71 @@ async fn bad_pages_answer_with_a_readable_page(db: TestDb) {
     assert!(bad.contains("请求有误") && bad.contains("status"));
     page(&app, "/no/such/page", 404).await;
     page(&app, "/static/nothing.js", 404).await;
+}
+
+/// The value of cookie `name` set by `res`.
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or_default()[name.len() + 1..].to_owned())
+}
+
+async fn forms_without_the_csrf_token_are_refused(db: TestDb) {
+    let app = TestApp::spawn(db.seeded()).await;
+    let res = app.get("/login").await;
+    let csrf = set_cookie(&res, "yiqi_csrf").expect("a CSRF cookie on the first page");
+    let header = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("yiqi_csrf="))
+        .unwrap();
+    assert!(
+        header.contains("HttpOnly") && header.contains("SameSite=Strict"),
+        "{header}"
+    );
+    let body = res.text().await.unwrap();
+    assert!(body.contains(&format!("name=\"csrf\" value=\"{csrf}\"")));
+
+    let login = |cookie: Option<String>, field: &str| {
+        let mut form = vec![
+            ("email", "admin@yiqi.demo".to_owned()),
+            ("password", yiqi::seed::DEMO_PASSWORD.to_owned()),
+            ("next", "https://evil.example/steal".to_owned()),
+        ];
+        form.push(("csrf", field.to_owned()));
+        let mut req = app
+            .client
+            .post(format!("{}/login", app.address))
+            .form(&form);
+        if let Some(c) = cookie {
+            req = req.header("cookie", format!("yiqi_csrf={c}"));
+        }
+        req.send()
+    };
+    // A cross-site form post carries no cookie, or not the matching one.
+    assert_eq!(login(None, &csrf).await.unwrap().status(), 403);
+    assert_eq!(
+        login(Some(csrf.clone()), "forged").await.unwrap().status(),
+        403
+    );
+    let ok = login(Some(csrf.clone()), &csrf).await.unwrap();
+    assert_eq!(ok.status(), 303);
+    // `next` never leads off the site.
+    assert_eq!(ok.headers()["location"], "/me");
+    let session = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("yiqi_access="))
+        .expect("a session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
 }
