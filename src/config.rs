@@ -36,6 +36,9 @@ pub struct AuthSettings {
     pub login_window_secs: i64,
     /// Mark session cookies Secure (HTTPS only).
     pub secure_cookies: bool,
+    /// Count sign-in failures against the address in `Forwarded` / `X-Forwarded-For` (behind a
+    /// reverse proxy that sets it) instead of the connection's peer address.
+    pub trust_forwarded_for: bool,
 }
 
 /// The development key shipped in default.toml; production refuses to start with it.

@@ -245,14 +245,16 @@ pub type AppResult<T> = Result<T, AppError>;
 pub fn json_config() -> actix_web::web::JsonConfig {
     actix_web::web::JsonConfig::default()
         .limit(256 * 1024)
-        .error_handler(|err, _req| {
-            let message = err.to_string();
-            let field = message
-                .split('`')
-                .nth(1)
-                .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or("body")
-                .to_owned();
-            AppError::BadRequest { field, message }.into()
-        })
+        .error_handler(|err, _req| unreadable_json(err.to_string()).into())
+}
+
+/// A body serde could not read, as a 400 naming the field its message names.
+pub fn unreadable_json(message: String) -> AppError {
+    let field = message
+        .split('`')
+        .nth(1)
+        .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or("body")
+        .to_owned();
+    AppError::BadRequest { field, message }
 }

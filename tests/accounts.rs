@@ -22,6 +22,7 @@ on_both_backends!(
     disabled_accounts_are_locked_out_and_audited,
     bad_bodies_are_problems_naming_the_field,
     user_add_creates_a_verified_account_from_the_shell,
+    behind_a_proxy_failures_count_per_forwarded_address,
 );
 
 fn t0() -> chrono::DateTime<Utc> {
@@ -659,4 +660,56 @@ async fn user_add_creates_a_verified_account_from_the_shell(db: TestDb) {
         .await;
     assert_eq!(me["role"], "platform_admin");
     assert_eq!(me["email_verified"], true);
+}
+
+async fn behind_a_proxy_failures_count_per_forwarded_address(db: TestDb) {
+    let clock = ManualClock::at(t0());
+    let spawn = |db: TestDb, trust: bool| {
+        TestApp::spawn_with_clock(
+            db,
+            move |db| {
+                let mut s = common::settings(db);
+                s.auth.login_max_failures_per_address = 3;
+                s.auth.login_max_failures_per_account = 100;
+                s.auth.trust_forwarded_for = trust;
+                s
+            },
+            clock.clone(),
+        )
+    };
+    let app = spawn(db.seeded(), true).await;
+    let attempt = |from: &'static str, n: usize| {
+        app.client
+            .post(format!("{}/api/v1/auth/login", app.address))
+            .header("x-forwarded-for", from)
+            .json(&json!({"email": format!("guess{n}@example.cn"), "password": "guess guess"}))
+            .send()
+    };
+    for n in 0..3 {
+        assert_eq!(attempt("203.0.113.7", n).await.unwrap().status(), 401);
+    }
+    assert_eq!(attempt("203.0.113.7", 9).await.unwrap().status(), 429);
+    assert_eq!(
+        attempt("198.51.100.2", 9).await.unwrap().status(),
+        401,
+        "another client is not held back"
+    );
+
+    // Without a trusted proxy the header is ignored: a guesser cannot pick a fresh address.
+    let app2 = spawn(TestDb::sqlite().seeded(), false).await;
+    for (n, from) in ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"]
+        .iter()
+        .enumerate()
+    {
+        let status = app2
+            .client
+            .post(format!("{}/api/v1/auth/login", app2.address))
+            .header("x-forwarded-for", *from)
+            .json(&json!({"email": format!("guess{n}@example.cn"), "password": "guess guess"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, if n < 3 { 401 } else { 429 }, "attempt {n}");
+    }
 }

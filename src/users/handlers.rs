@@ -16,8 +16,17 @@ use crate::params::{path_id, QueryParams};
 use crate::types::{BanId, InstrumentId, OrganisationId, QualificationId, UnitId, UserId};
 use crate::AppState;
 
-/// The address sign-in failures are counted against.
+/// The address sign-in failures are counted against: the peer, or behind a trusted reverse
+/// proxy the client it names.
 pub fn client_address(req: &HttpRequest) -> String {
+    let trust = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.auth.settings.trust_forwarded_for);
+    if trust {
+        if let Some(ip) = req.connection_info().realip_remote_addr() {
+            return ip.to_owned();
+        }
+    }
     req.peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".to_owned())
@@ -383,12 +392,17 @@ pub async fn apply(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: Option<web::Json<Application>>,
+    body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let id = InstrumentId(path_id(&id)?);
     let now = state.clock.now();
     let ctx = state.auth.clone();
-    let input = body.map(|b| b.into_inner()).unwrap_or_default();
+    // The body is optional (`{"note": …}`), but one that is sent must be valid.
+    let input: Application = if body.iter().all(u8::is_ascii_whitespace) {
+        Application::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| crate::error::unreadable_json(e.to_string()))?
+    };
     let q = db::run(&state.pool, move |conn| {
         quals::apply(conn, &who, id, &input, &ctx.public_url, now)
     })
