@@ -56,19 +56,21 @@ pub fn record<B: Serialize, A: Serialize>(
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Entry {
     pub id: i64,
     pub actor: Option<Actor>,
     pub action: String,
     pub target_type: String,
     pub target_id: Option<i64>,
+    #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Actor {
     pub id: UserId,
     pub name: String,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod jobs;
 pub mod mail;
 pub mod navigation;
+pub mod openapi;
 pub mod params;
 pub mod seed;
 pub mod telemetry;
@@ -171,12 +172,19 @@ fn routes(cfg: &mut aw::ServiceConfig) {
         .route("/ready", aw::get().to(ready))
         .service(
             aw::scope("/api/v1")
+                .route("/openapi.json", aw::get().to(openapi_json))
                 .configure(navigation::routes)
                 .configure(users::routes)
                 .configure(mail::handlers::routes),
         )
         .configure(web::routes)
         .default_service(aw::to(web::not_found));
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(openapi::document())
 }
 
 async fn health() -> HttpResponse {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Declares an id newtype: a database key that cannot be mixed up with another table's.
 macro_rules! id_type {
     ($($name:ident),+ $(,)?) => {$(
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(transparent)]
         pub struct $name(pub i64);
 
@@ -36,7 +36,7 @@ id_type!(
 macro_rules! code_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $code:literal / $label:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
         pub enum $name {
             $(#[serde(rename = $code)] $variant),+
         }
@@ -73,7 +73,9 @@ pub(crate) use code_enum;
 
 /// An amount in yuan (元). The original value of an instrument is reported in 万元 with two
 /// decimals, which is a whole number of hundreds of yuan, so yuan as an integer loses nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct Yuan(pub i64);
 
@@ -128,7 +130,7 @@ impl PageRequest {
 }
 
 /// One page of a list, as every list endpoint returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Paged<T> {
     pub items: Vec<T>,
     pub total: i64,

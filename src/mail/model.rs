@@ -46,7 +46,7 @@ pub struct NewOutboxRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = mail_outbox)]
 pub struct OutboxRow {
     pub id: i64,

@@ -33,7 +33,7 @@ fn code<T: Copy>(
 
 // --- sub-platforms -------------------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubPlatformInput {
     pub name: Option<String>,
@@ -123,7 +123,7 @@ pub fn save_sub_platform(
 
 // --- units ---------------------------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnitInput {
     pub sub_platform_id: Option<i64>,
@@ -254,7 +254,7 @@ pub fn save_unit(
 
 /// Every editable field of an instrument; absent fields keep their value (PATCH) or take
 /// the default (create, where some are required).
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstrumentInput {
     pub category_code: Option<String>,
@@ -603,7 +603,7 @@ pub fn booking_settings(
     Ok(store::booking_settings(conn, id.0)?.unwrap_or_else(|| BookingSettingsRow::defaults(id.0)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookingSettingsInput {
     pub modes: Option<String>,

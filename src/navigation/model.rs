@@ -68,7 +68,9 @@ code_enum! {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
+#[derive(
+    Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize, utoipa::ToSchema,
+)]
 #[diesel(table_name = sub_platforms)]
 pub struct SubPlatformRow {
     pub id: i64,
@@ -152,7 +154,7 @@ pub struct InstrumentListRow {
     pub run_status: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubPlatform {
     pub id: SubPlatformId,
     pub name: String,
@@ -161,19 +163,19 @@ pub struct SubPlatform {
     pub instrument_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnitRef {
     pub id: UnitId,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubPlatformRef {
     pub id: SubPlatformId,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Unit {
     pub id: UnitId,
     pub sub_platform: SubPlatformRef,
@@ -190,13 +192,13 @@ pub struct Unit {
     pub instrument_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CategoryRef {
     pub code: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InstrumentSummary {
     pub id: InstrumentId,
     pub name_zh: String,
@@ -211,14 +213,14 @@ pub struct InstrumentSummary {
     pub run_status: RunStatus,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Contact {
     pub name: String,
     pub phone: String,
     pub email: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Instrument {
     pub id: InstrumentId,
     pub name_zh: String,
@@ -253,16 +255,17 @@ pub struct Instrument {
 }
 
 /// A node of the category tree with the number of instruments under it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CategoryNode {
     pub code: String,
     pub name: String,
     pub instrument_count: i64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
     pub children: Vec<CategoryNode>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlatformStats {
     pub sub_platforms: i64,
     pub units: i64,
@@ -400,7 +403,15 @@ code_enum! {
 }
 
 #[derive(
-    Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Queryable,
+    Selectable,
+    Insertable,
+    AsChangeset,
+    Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[diesel(table_name = crate::db::schema::booking_settings, primary_key(instrument_id))]
 pub struct BookingSettingsRow {

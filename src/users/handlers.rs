@@ -45,7 +45,7 @@ pub async fn register(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     pub token: String,
@@ -64,7 +64,7 @@ pub async fn verify_email(
     Ok(HttpResponse::Ok().json(user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     pub email: String,
@@ -81,7 +81,7 @@ pub async fn login(
     Ok(HttpResponse::Ok().json(tokens))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     pub refresh_token: String,
@@ -114,7 +114,7 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     pub email: String,
@@ -137,7 +137,7 @@ pub async fn password_reset(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetConfirm {
     pub token: String,
@@ -173,7 +173,7 @@ pub async fn update_me(
     Ok(HttpResponse::Ok().json(user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
@@ -362,7 +362,7 @@ pub async fn remove_staff(
     Ok(HttpResponse::Ok().json(user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManagersBody {
     pub user_ids: Vec<i64>,

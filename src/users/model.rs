@@ -118,7 +118,7 @@ pub struct NewOrganisation {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Organisation {
     pub id: OrganisationId,
     pub name: String,
@@ -184,7 +184,7 @@ pub struct NewUser {
 }
 
 /// An account as shown to its owner and to administrators (never the hash).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub email: String,
@@ -247,7 +247,7 @@ pub struct NewRefresh {
 }
 
 /// What sign-in and refresh return.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tokens {
     pub access_token: String,
     pub refresh_token: String,
@@ -282,7 +282,7 @@ pub struct NewQualification {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Qualification {
     pub id: QualificationId,
     pub user: PersonRef,
@@ -297,14 +297,14 @@ pub struct Qualification {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PersonRef {
     pub id: UserId,
     pub name: String,
     pub email: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InstrumentRef {
     pub id: InstrumentId,
     pub name: String,
@@ -336,7 +336,7 @@ pub struct NewViolation {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Violation {
     pub id: ViolationId,
     pub user_id: UserId,
@@ -391,7 +391,7 @@ pub struct NewBan {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ban {
     pub id: BanId,
     pub user_id: UserId,
@@ -430,7 +430,7 @@ impl Ban {
 }
 
 /// Body of register.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     pub email: String,
@@ -444,7 +444,7 @@ pub struct Registration {
     pub new_organisation: Option<NewOrganisationInput>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrganisationInput {
     pub name: String,

@@ -71,7 +71,7 @@ fn load(conn: &mut DbConnection, id: i64) -> AppResult<Qualification> {
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Application {
     #[serde(default)]
@@ -139,7 +139,7 @@ pub fn apply(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     pub decision: String,
@@ -402,7 +402,7 @@ pub fn qualification_level(
 
 // --- violations ------------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ViolationInput {
     pub instrument_id: i64,
@@ -499,7 +499,7 @@ pub fn violations_of(
 
 // --- bans ------------------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BanInput {
     pub user_id: i64,
@@ -599,7 +599,7 @@ pub fn create_ban(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiftInput {
     pub reason: String,

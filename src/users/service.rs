@@ -550,7 +550,7 @@ pub async fn change_password(
 
 // --- profile, accounts, organisations, staff ----------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
     pub name: Option<String>,
@@ -689,7 +689,7 @@ pub fn approve_organisation(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffInput {
     pub email: String,
