@@ -43,6 +43,12 @@ impl ManualClock {
         Arc::new(ManualClock(Mutex::new(now)))
     }
 
+    pub fn set(&self, to: DateTime<Utc>) {
+        if let Ok(mut now) = self.0.lock() {
+            *now = to;
+        }
+    }
+
     pub fn advance(&self, by: Duration) {
         if let Ok(mut now) = self.0.lock() {
             *now += by;

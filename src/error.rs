@@ -19,6 +19,14 @@ pub enum AppError {
     Invalid { field: String, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Well-formed input that breaks a named business rule (a booking rule, say): 422 with the
+    /// rule's own code.
+    #[error("{field}: {message}")]
+    Rule {
+        code: &'static str,
+        field: String,
+        message: String,
+    },
     /// No valid credentials: sign in (again).
     #[error("{message}")]
     Unauthorized { code: &'static str, message: String },
@@ -44,6 +52,14 @@ impl AppError {
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn rule(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Rule {
+            code,
             field: field.into(),
             message: message.into(),
         }
@@ -81,6 +97,7 @@ impl AppError {
             AppError::BadRequest { .. } => "bad_request",
             AppError::Invalid { .. } => "validation_failed",
             AppError::Conflict { code, .. }
+            | AppError::Rule { code, .. }
             | AppError::Unauthorized { code, .. }
             | AppError::Forbidden { code, .. } => code,
             AppError::TooManyRequests { .. } => "rate_limited",
@@ -94,6 +111,7 @@ impl AppError {
             AppError::NotFound { .. } => "未找到 Not found",
             AppError::BadRequest { .. } => "请求参数有误 Bad request",
             AppError::Invalid { .. } => "输入不符合要求 Validation failed",
+            AppError::Rule { .. } => "不符合预约规则 Against the rules",
             AppError::Conflict { .. } => "与现有数据冲突 Conflict",
             AppError::Unauthorized { .. } => "请先登录 Sign-in required",
             AppError::Forbidden { .. } => "无权执行此操作 Forbidden",
@@ -106,9 +124,9 @@ impl AppError {
     /// Problem details as sent to the client.
     pub fn problem(&self) -> Problem {
         let field = match self {
-            AppError::BadRequest { field, .. } | AppError::Invalid { field, .. } => {
-                Some(field.clone())
-            }
+            AppError::BadRequest { field, .. }
+            | AppError::Invalid { field, .. }
+            | AppError::Rule { field, .. } => Some(field.clone()),
             _ => None,
         };
         Problem {
@@ -139,7 +157,7 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid { .. } | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,

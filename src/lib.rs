@@ -15,6 +15,7 @@ pub mod mail;
 pub mod navigation;
 pub mod openapi;
 pub mod params;
+pub mod reservations;
 pub mod seed;
 pub mod telemetry;
 pub mod types;
@@ -175,6 +176,7 @@ fn routes(cfg: &mut aw::ServiceConfig) {
                 .route("/openapi.json", aw::get().to(openapi_json))
                 .configure(navigation::routes)
                 .configure(users::routes)
+                .configure(reservations::routes)
                 .configure(mail::handlers::routes),
         )
         .configure(web::routes)

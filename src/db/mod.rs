@@ -396,6 +396,28 @@ pub fn claim_due_mail(
     }
 }
 
+/// Locks an instrument row for the rest of the transaction, so that bookings of one
+/// instrument are checked and written one at a time (PostgreSQL `SELECT … FOR UPDATE`; on
+/// SQLite the caller's `BEGIN IMMEDIATE` already serializes writers). False if no such row.
+pub fn lock_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+    use schema::instruments as i;
+    match conn {
+        DbConnection::Pg(c) => Ok(i::table
+            .find(id)
+            .select(i::id)
+            .for_update()
+            .first::<i64>(c)
+            .optional()?
+            .is_some()),
+        DbConnection::Sqlite(c) => Ok(i::table
+            .find(id)
+            .select(i::id)
+            .first::<i64>(c)
+            .optional()?
+            .is_some()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

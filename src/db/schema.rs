@@ -129,6 +129,7 @@ diesel::table! {
         tokens_valid_after -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        calendar_token_hash -> Nullable<Text>,
     }
 }
 
@@ -235,10 +236,100 @@ diesel::table! {
         horizon_days -> Integer,
         notice_minutes -> Integer,
         updated_at -> Timestamp,
+        buffer_minutes -> Integer,
+        qualification_required -> Bool,
+        max_active_per_user -> Integer,
+        cancel_deadline_minutes -> Integer,
+        no_show_grace_minutes -> Integer,
+        opening_hours -> Text,
+        closed_days -> Text,
+        max_samples -> Integer,
+        own_hour_fen -> BigInt,
+        academic_hour_fen -> BigInt,
+        enterprise_hour_fen -> BigInt,
+        own_sample_fen -> BigInt,
+        academic_sample_fen -> BigInt,
+        enterprise_sample_fen -> BigInt,
+        min_fee_fen -> BigInt,
+    }
+}
+
+diesel::table! {
+    blackouts (id) {
+        id -> BigInt,
+        instrument_id -> BigInt,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        reason -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reservations (id) {
+        id -> BigInt,
+        instrument_id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        status -> Text,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        sample_count -> Nullable<Integer>,
+        sample_description -> Text,
+        wanted_by -> Nullable<Date>,
+        planned_on -> Nullable<Date>,
+        purpose -> Text,
+        project -> Text,
+        funding_source -> Text,
+        price_tier -> Text,
+        fee_estimate_fen -> BigInt,
+        reason -> Nullable<Text>,
+        checked_in_at -> Nullable<Timestamp>,
+        checked_out_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        idempotency_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reservation_history (id) {
+        id -> BigInt,
+        reservation_id -> BigInt,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor_id -> Nullable<BigInt>,
+        note -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_records (id) {
+        id -> BigInt,
+        reservation_id -> Nullable<BigInt>,
+        instrument_id -> BigInt,
+        client_user_id -> Nullable<BigInt>,
+        client_organisation_id -> Nullable<BigInt>,
+        internal -> Bool,
+        service_type -> Text,
+        service_way -> Text,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        minutes -> Integer,
+        sample_count -> Integer,
+        fee_fen -> BigInt,
+        project -> Text,
+        funding_source -> Text,
+        note -> Text,
+        created_at -> Timestamp,
     }
 }
 
 diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(reservations -> instruments (instrument_id));
 diesel::joinable!(qualifications -> instruments (instrument_id));
 diesel::joinable!(instrument_managers -> users (user_id));
 diesel::joinable!(instrument_managers -> instruments (instrument_id));
@@ -255,4 +346,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     bans,
     violations,
+    reservations,
+    blackouts,
+    reservation_history,
+    service_records,
 );

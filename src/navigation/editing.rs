@@ -613,6 +613,24 @@ pub struct BookingSettingsInput {
     pub max_minutes: Option<i32>,
     pub horizon_days: Option<i32>,
     pub notice_minutes: Option<i32>,
+    pub buffer_minutes: Option<i32>,
+    pub qualification_required: Option<bool>,
+    pub max_active_per_user: Option<i32>,
+    pub cancel_deadline_minutes: Option<i32>,
+    pub no_show_grace_minutes: Option<i32>,
+    /// `{"1": [[480, 1320]], …}`: minutes after local midnight per ISO weekday.
+    #[schema(value_type = Option<Object>)]
+    pub opening_hours: Option<serde_json::Value>,
+    /// Local dates the instrument is closed.
+    pub closed_days: Option<Vec<NaiveDate>>,
+    pub max_samples: Option<i32>,
+    pub own_hour_fen: Option<i64>,
+    pub academic_hour_fen: Option<i64>,
+    pub enterprise_hour_fen: Option<i64>,
+    pub own_sample_fen: Option<i64>,
+    pub academic_sample_fen: Option<i64>,
+    pub enterprise_sample_fen: Option<i64>,
+    pub min_fee_fen: Option<i64>,
 }
 
 fn within(field: &str, v: i32, lo: i32, hi: i32) -> AppResult<i32> {
@@ -668,6 +686,51 @@ pub fn save_booking_settings(
         if let Some(v) = i.notice_minutes {
             row.notice_minutes = within("notice_minutes", v, 0, 43200)?;
         }
+        if let Some(v) = i.buffer_minutes {
+            row.buffer_minutes = within("buffer_minutes", v, 0, 1440)?;
+        }
+        if let Some(v) = i.qualification_required {
+            row.qualification_required = v;
+        }
+        if let Some(v) = i.max_active_per_user {
+            row.max_active_per_user = within("max_active_per_user", v, 1, 100)?;
+        }
+        if let Some(v) = i.cancel_deadline_minutes {
+            row.cancel_deadline_minutes = within("cancel_deadline_minutes", v, 0, 43200)?;
+        }
+        if let Some(v) = i.no_show_grace_minutes {
+            row.no_show_grace_minutes = within("no_show_grace_minutes", v, 0, 1440)?;
+        }
+        if let Some(v) = &i.opening_hours {
+            let hours =
+                crate::reservations::rules::OpeningHours::parse("opening_hours", &v.to_string())?;
+            row.opening_hours = hours.to_json();
+        }
+        if let Some(v) = &i.closed_days {
+            row.closed_days = serde_json::to_string(v).map_err(AppError::internal)?;
+        }
+        if let Some(v) = i.max_samples {
+            row.max_samples = within("max_samples", v, 1, 1000)?;
+        }
+        macro_rules! fen {
+            ($($f:ident),+) => {$(
+                if let Some(v) = i.$f {
+                    if !(0..=100_000_000).contains(&v) {
+                        return Err(AppError::invalid(stringify!($f), "0 到 100 万元之间，以分计 (0 to 100,000,000 fen)"));
+                    }
+                    row.$f = v;
+                }
+            )+};
+        }
+        fen!(
+            own_hour_fen,
+            academic_hour_fen,
+            enterprise_hour_fen,
+            own_sample_fen,
+            academic_sample_fen,
+            enterprise_sample_fen,
+            min_fee_fen
+        );
         if row.max_minutes < row.min_minutes {
             return Err(AppError::invalid(
                 "max_minutes",

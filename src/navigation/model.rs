@@ -426,6 +426,29 @@ pub struct BookingSettingsRow {
     pub notice_minutes: i32,
     #[serde(skip_deserializing, default = "epoch")]
     pub updated_at: NaiveDateTime,
+    /// Kept free after each booking (cleaning, warm-up).
+    pub buffer_minutes: i32,
+    /// Operating it needs an approved 上机资格.
+    pub qualification_required: bool,
+    /// Active (pending, approved, in use) bookings one person may hold on this instrument.
+    pub max_active_per_user: i32,
+    /// Cancelling later than this before the start counts as a violation.
+    pub cancel_deadline_minutes: i32,
+    /// After the start without a check-in, the booking is a no-show.
+    pub no_show_grace_minutes: i32,
+    /// JSON `{"1": [[480, 1320]], …}`: opening windows per ISO weekday in the platform zone,
+    /// minutes after midnight; empty = every day 08:00–22:00.
+    pub opening_hours: String,
+    /// JSON array of local dates on which the instrument is closed.
+    pub closed_days: String,
+    pub max_samples: i32,
+    pub own_hour_fen: i64,
+    pub academic_hour_fen: i64,
+    pub enterprise_hour_fen: i64,
+    pub own_sample_fen: i64,
+    pub academic_sample_fen: i64,
+    pub enterprise_sample_fen: i64,
+    pub min_fee_fen: i64,
 }
 
 fn epoch() -> NaiveDateTime {
@@ -445,6 +468,21 @@ impl BookingSettingsRow {
             horizon_days: 30,
             notice_minutes: 60,
             updated_at: epoch(),
+            buffer_minutes: 0,
+            qualification_required: false,
+            max_active_per_user: 3,
+            cancel_deadline_minutes: 1440,
+            no_show_grace_minutes: 15,
+            opening_hours: String::new(),
+            closed_days: "[]".to_owned(),
+            max_samples: 20,
+            own_hour_fen: 0,
+            academic_hour_fen: 0,
+            enterprise_hour_fen: 0,
+            own_sample_fen: 0,
+            academic_sample_fen: 0,
+            enterprise_sample_fen: 0,
+            min_fee_fen: 0,
         }
     }
 }

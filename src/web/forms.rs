@@ -99,7 +99,9 @@ impl FormPage {
     /// become an error page.
     pub fn with_error(mut self, err: AppError) -> Result<FormPage, WebError> {
         match &err {
-            AppError::Invalid { field, message } | AppError::BadRequest { field, message } => {
+            AppError::Invalid { field, message }
+            | AppError::BadRequest { field, message }
+            | AppError::Rule { field, message, .. } => {
                 let key = field.rsplit('.').next().unwrap_or(field);
                 match self
                     .fields

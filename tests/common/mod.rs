@@ -70,10 +70,16 @@ impl TestDb {
                 .unwrap_or(0)
         );
         let mut conn = admin(&base);
+        // btree_gist (the reservations' exclusion constraint) lives in `public`, shared by the
+        // test schemas, so dropping one test's schema never drops it under another's feet.
+        static EXTENSION: std::sync::Once = std::sync::Once::new();
+        EXTENSION.call_once(|| {
+            let _ = conn.batch_execute("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public");
+        });
         conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
             .expect("create a test schema");
         let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+        let url = format!("{base}{sep}options=-csearch_path%3D{schema},public");
         TestDb {
             url,
             backend: db::Backend::Postgres,

@@ -1,0 +1,310 @@
+//! Reservations as stored and shown, and their life: the states and the transitions between
+//! them live here and nowhere else.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{reservation_history, reservations, service_records};
+use crate::types::{code_enum, InstrumentId, UserId};
+use crate::users::model::PriceTier;
+
+code_enum! {
+    pub enum ReservationKind {
+        MachineTime = "machine_time" / "机时预约",
+        SampleOrder = "sample_order" / "送样检测",
+    }
+}
+
+code_enum! {
+    pub enum ReservationStatus {
+        Pending = "pending" / "待审核",
+        Approved = "approved" / "已批准",
+        Rejected = "rejected" / "未批准",
+        Expired = "expired" / "已过期",
+        Cancelled = "cancelled" / "已取消",
+        InUse = "in_use" / "使用中",
+        NoShow = "no_show" / "爽约",
+        Completed = "completed" / "已完成",
+        Submitted = "submitted" / "已提交",
+        Accepted = "accepted" / "已受理",
+        InTest = "in_test" / "检测中",
+        Reported = "reported" / "已出报告",
+    }
+}
+
+impl ReservationStatus {
+    /// Holding the instrument's time: what double booking is about.
+    pub const ACTIVE: [ReservationStatus; 3] = [
+        ReservationStatus::Pending,
+        ReservationStatus::Approved,
+        ReservationStatus::InUse,
+    ];
+
+    pub fn is_active(self) -> bool {
+        Self::ACTIVE.contains(&self)
+            || matches!(
+                self,
+                ReservationStatus::Submitted
+                    | ReservationStatus::Accepted
+                    | ReservationStatus::InTest
+            )
+    }
+}
+
+code_enum! {
+    /// What someone (or a job) does to a reservation.
+    pub enum Step {
+        Approve = "approve" / "批准",
+        Reject = "reject" / "不批准",
+        Cancel = "cancel" / "取消",
+        CheckIn = "check-in" / "上机签到",
+        CheckOut = "check-out" / "下机",
+        Expire = "expire" / "过期",
+        MarkNoShow = "no-show" / "记为爽约",
+        Accept = "accept" / "受理",
+        StartTest = "start-test" / "开始检测",
+        Report = "report" / "出具报告",
+        Complete = "complete" / "完成",
+    }
+}
+
+/// The one table of transitions: from a state, by a step, to a state.
+pub fn next(
+    kind: ReservationKind,
+    from: ReservationStatus,
+    step: Step,
+) -> Option<ReservationStatus> {
+    use ReservationKind::*;
+    use ReservationStatus as S;
+    use Step::*;
+    Some(match (kind, from, step) {
+        (MachineTime, S::Pending, Approve) => S::Approved,
+        (MachineTime, S::Pending, Reject) => S::Rejected,
+        (MachineTime, S::Pending, Expire) => S::Expired,
+        (MachineTime, S::Pending | S::Approved, Cancel) => S::Cancelled,
+        (MachineTime, S::Approved, CheckIn) => S::InUse,
+        (MachineTime, S::Approved, MarkNoShow) => S::NoShow,
+        (MachineTime, S::InUse, CheckOut) => S::Completed,
+        (SampleOrder, S::Submitted, Accept) => S::Accepted,
+        (SampleOrder, S::Submitted, Reject) => S::Rejected,
+        (SampleOrder, S::Submitted, Cancel) => S::Cancelled,
+        (SampleOrder, S::Accepted, StartTest) => S::InTest,
+        (SampleOrder, S::InTest, Report) => S::Reported,
+        (SampleOrder, S::Reported, Complete) => S::Completed,
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = reservations)]
+pub struct ReservationRow {
+    pub id: i64,
+    pub instrument_id: i64,
+    pub user_id: i64,
+    pub kind: String,
+    pub status: String,
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    pub sample_count: Option<i32>,
+    pub sample_description: String,
+    pub wanted_by: Option<NaiveDate>,
+    pub planned_on: Option<NaiveDate>,
+    pub purpose: String,
+    pub project: String,
+    pub funding_source: String,
+    pub price_tier: String,
+    pub fee_estimate_fen: i64,
+    pub reason: Option<String>,
+    pub checked_in_at: Option<NaiveDateTime>,
+    pub checked_out_at: Option<NaiveDateTime>,
+    pub reminded_at: Option<NaiveDateTime>,
+    pub idempotency_key: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ReservationRow {
+    pub fn kind(&self) -> ReservationKind {
+        ReservationKind::from_code(&self.kind).unwrap_or(ReservationKind::MachineTime)
+    }
+    pub fn status(&self) -> ReservationStatus {
+        ReservationStatus::from_code(&self.status).unwrap_or(ReservationStatus::Pending)
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = reservations)]
+pub struct NewReservation {
+    pub instrument_id: i64,
+    pub user_id: i64,
+    pub kind: String,
+    pub status: String,
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    pub sample_count: Option<i32>,
+    pub sample_description: String,
+    pub wanted_by: Option<NaiveDate>,
+    pub purpose: String,
+    pub project: String,
+    pub funding_source: String,
+    pub price_tier: String,
+    pub fee_estimate_fen: i64,
+    pub idempotency_key: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = reservation_history)]
+pub struct NewHistory {
+    pub reservation_id: i64,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor_id: Option<i64>,
+    pub note: String,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = service_records)]
+pub struct NewServiceRecord {
+    pub reservation_id: Option<i64>,
+    pub instrument_id: i64,
+    pub client_user_id: Option<i64>,
+    pub client_organisation_id: Option<i64>,
+    pub internal: bool,
+    pub service_type: String,
+    pub service_way: String,
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    pub minutes: i32,
+    pub sample_count: i32,
+    pub fee_fen: i64,
+    pub project: String,
+    pub funding_source: String,
+    pub note: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// A reservation as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Reservation {
+    pub id: i64,
+    pub instrument_id: InstrumentId,
+    pub user_id: UserId,
+    pub kind: ReservationKind,
+    pub status: ReservationStatus,
+    pub status_label: &'static str,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub sample_count: Option<i32>,
+    pub sample_description: String,
+    pub wanted_by: Option<NaiveDate>,
+    pub planned_on: Option<NaiveDate>,
+    pub purpose: String,
+    pub project: String,
+    pub funding_source: String,
+    pub price_tier: PriceTier,
+    /// The fee for the booker's tier, in fen (分).
+    pub fee_estimate_fen: i64,
+    pub reason: Option<String>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub checked_out_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ReservationRow> for Reservation {
+    fn from(r: ReservationRow) -> Self {
+        let status = r.status();
+        Reservation {
+            id: r.id,
+            instrument_id: InstrumentId(r.instrument_id),
+            user_id: UserId(r.user_id),
+            kind: r.kind(),
+            status,
+            status_label: status.label_zh(),
+            starts_at: r.starts_at.map(|t| t.and_utc()),
+            ends_at: r.ends_at.map(|t| t.and_utc()),
+            sample_count: r.sample_count,
+            sample_description: r.sample_description,
+            wanted_by: r.wanted_by,
+            planned_on: r.planned_on,
+            purpose: r.purpose,
+            project: r.project,
+            funding_source: r.funding_source,
+            price_tier: PriceTier::from_code(&r.price_tier).unwrap_or(PriceTier::Enterprise),
+            fee_estimate_fen: r.fee_estimate_fen,
+            reason: r.reason,
+            checked_in_at: r.checked_in_at.map(|t| t.and_utc()),
+            checked_out_at: r.checked_out_at.map(|t| t.and_utc()),
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+/// Body of `POST /api/v1/reservations`. Times are read as text first: a time without an
+/// offset is refused (400) rather than guessed.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationInput {
+    pub instrument_id: i64,
+    pub kind: String,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub sample_count: Option<i32>,
+    #[serde(default)]
+    pub sample_description: String,
+    pub wanted_by: Option<NaiveDate>,
+    #[serde(default)]
+    pub purpose: String,
+    #[serde(default)]
+    pub project: String,
+    #[serde(default)]
+    pub funding_source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_listed_transitions_exist() {
+        use ReservationKind::*;
+        use ReservationStatus as S;
+        assert_eq!(
+            next(MachineTime, S::Pending, Step::Approve),
+            Some(S::Approved)
+        );
+        assert_eq!(
+            next(MachineTime, S::Approved, Step::CheckIn),
+            Some(S::InUse)
+        );
+        assert_eq!(
+            next(MachineTime, S::InUse, Step::CheckOut),
+            Some(S::Completed)
+        );
+        assert_eq!(next(MachineTime, S::Completed, Step::Cancel), None);
+        assert_eq!(next(MachineTime, S::InUse, Step::Cancel), None);
+        assert_eq!(next(MachineTime, S::Pending, Step::CheckIn), None);
+        assert_eq!(next(SampleOrder, S::Submitted, Step::Approve), None);
+        assert_eq!(
+            next(SampleOrder, S::Accepted, Step::Cancel),
+            None,
+            "cancelled before acceptance only"
+        );
+        // Every status is reachable and every end state is final.
+        for end in [
+            S::Rejected,
+            S::Expired,
+            S::Cancelled,
+            S::NoShow,
+            S::Completed,
+        ] {
+            for step in Step::ALL {
+                assert_eq!(next(MachineTime, end, *step), None, "{end} is final");
+                assert_eq!(next(SampleOrder, end, *step), None, "{end} is final");
+            }
+        }
+    }
+}

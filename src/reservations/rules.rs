@@ -1,0 +1,356 @@
+//! The booking rules of one instrument, as pure functions of its settings and "now": opening
+//! hours and closed days in the platform zone, the slot grid, minimum and maximum length,
+//! notice, horizon, and the fee. Each broken rule is a 422 with its own code.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
+
+use crate::error::{AppError, AppResult};
+use crate::navigation::model::BookingSettingsRow;
+use crate::types::PLATFORM_ZONE;
+use crate::users::model::PriceTier;
+
+/// Opening windows per ISO weekday (1 = Monday), minutes after local midnight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpeningHours(pub [Vec<(u32, u32)>; 7]);
+
+impl Default for OpeningHours {
+    /// Every day 08:00–22:00.
+    fn default() -> Self {
+        OpeningHours(std::array::from_fn(|_| vec![(480, 1320)]))
+    }
+}
+
+impl OpeningHours {
+    /// Reads the stored JSON (`{"1": [[480, 1320]], …}`); empty means the default.
+    pub fn parse(field: &str, json: &str) -> AppResult<OpeningHours> {
+        if json.trim().is_empty() {
+            return Ok(OpeningHours::default());
+        }
+        let bad = |m: &str| {
+            AppError::invalid(
+                field,
+                format!(
+                    "{m} (e.g. {{\"1\": [[480, 1320]]}}, minutes after midnight, ISO weekdays 1–7)"
+                ),
+            )
+        };
+        let map: BTreeMap<String, Vec<[u32; 2]>> =
+            serde_json::from_str(json).map_err(|_| bad("not an object of weekday → windows"))?;
+        let mut days: [Vec<(u32, u32)>; 7] = Default::default();
+        for (day, windows) in map {
+            let d: usize = day
+                .parse()
+                .ok()
+                .filter(|d| (1..=7).contains(d))
+                .ok_or_else(|| bad("weekday keys are 1 to 7"))?;
+            let mut ws: Vec<(u32, u32)> = windows.into_iter().map(|[a, b]| (a, b)).collect();
+            ws.sort_unstable();
+            for (i, &(a, b)) in ws.iter().enumerate() {
+                if a >= b || b > 1440 || (i > 0 && ws[i - 1].1 > a) {
+                    return Err(bad(
+                        "each window starts before it ends, within the day, without overlaps",
+                    ));
+                }
+            }
+            days[d - 1] = ws;
+        }
+        Ok(OpeningHours(days))
+    }
+
+    pub fn to_json(&self) -> String {
+        let map: BTreeMap<String, Vec<[u32; 2]>> = self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, ws)| {
+                (
+                    (i + 1).to_string(),
+                    ws.iter().map(|&(a, b)| [a, b]).collect(),
+                )
+            })
+            .collect();
+        serde_json::to_string(&map).unwrap_or_default()
+    }
+
+    /// The windows of one local date, as UTC intervals.
+    pub fn windows_on(&self, date: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let day = &self.0[date.weekday().number_from_monday() as usize - 1];
+        day.iter()
+            .filter_map(|&(a, b)| Some((local(date, a)?, local(date, b)?)))
+            .collect()
+    }
+}
+
+/// `minutes` after local midnight of `date`, in UTC. (Shanghai has no DST: always unique.)
+pub fn local(date: NaiveDate, minutes: u32) -> Option<DateTime<Utc>> {
+    let midnight = date.and_hms_opt(0, 0, 0)?;
+    let t = midnight + Duration::minutes(minutes as i64);
+    t.and_local_timezone(PLATFORM_ZONE)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+pub fn closed_days(field: &str, json: &str) -> AppResult<Vec<NaiveDate>> {
+    if json.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(json)
+        .map_err(|_| AppError::invalid(field, "a list of dates, e.g. [\"2026-10-01\"]"))
+}
+
+/// The settings an instrument is booked under, read once per request.
+pub struct Rules {
+    pub settings: BookingSettingsRow,
+    pub hours: OpeningHours,
+    pub closed: Vec<NaiveDate>,
+}
+
+impl Rules {
+    pub fn new(settings: BookingSettingsRow) -> AppResult<Rules> {
+        let hours = OpeningHours::parse("opening_hours", &settings.opening_hours)?;
+        let closed = closed_days("closed_days", &settings.closed_days)?;
+        Ok(Rules {
+            settings,
+            hours,
+            closed,
+        })
+    }
+
+    pub fn buffer(&self) -> Duration {
+        Duration::minutes(self.settings.buffer_minutes as i64)
+    }
+
+    /// Every rule of a machine-time slot that does not depend on other bookings.
+    pub fn check_slot(
+        &self,
+        starts: DateTime<Utc>,
+        ends: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let s = &self.settings;
+        if ends <= starts {
+            return Err(AppError::rule(
+                "invalid_interval",
+                "ends_at",
+                "结束时间必须晚于开始时间 (ends_at must be after starts_at)",
+            ));
+        }
+        let minutes = (ends - starts).num_minutes();
+        if (ends - starts) != Duration::minutes(minutes) {
+            return Err(AppError::rule(
+                "off_grid",
+                "starts_at",
+                "时间须为整分钟 (whole minutes)",
+            ));
+        }
+        if minutes < s.min_minutes as i64 {
+            return Err(AppError::rule(
+                "too_short",
+                "ends_at",
+                format!(
+                    "至少预约 {} 分钟 (at least {} minutes)",
+                    s.min_minutes, s.min_minutes
+                ),
+            ));
+        }
+        if minutes > s.max_minutes as i64 {
+            return Err(AppError::rule(
+                "too_long",
+                "ends_at",
+                format!(
+                    "最多预约 {} 分钟 (at most {} minutes)",
+                    s.max_minutes, s.max_minutes
+                ),
+            ));
+        }
+        let local_start = starts.with_timezone(&PLATFORM_ZONE);
+        let from_midnight = local_start.hour() * 60 + local_start.minute();
+        if local_start.second() != 0
+            || !from_midnight.is_multiple_of(s.slot_minutes as u32)
+            || minutes % s.slot_minutes as i64 != 0
+        {
+            return Err(AppError::rule(
+                "off_grid",
+                "starts_at",
+                format!(
+                    "预约须按 {} 分钟的时间格 (on the {}-minute grid, local time)",
+                    s.slot_minutes, s.slot_minutes
+                ),
+            ));
+        }
+        if starts < now + Duration::minutes(s.notice_minutes as i64) {
+            return Err(AppError::rule(
+                "too_little_notice",
+                "starts_at",
+                format!(
+                    "须提前至少 {} 分钟预约 (book at least {} minutes ahead)",
+                    s.notice_minutes, s.notice_minutes
+                ),
+            ));
+        }
+        if starts > now + Duration::days(s.horizon_days as i64) {
+            return Err(AppError::rule(
+                "too_far_ahead",
+                "starts_at",
+                format!(
+                    "最多提前 {} 天预约 (at most {} days ahead)",
+                    s.horizon_days, s.horizon_days
+                ),
+            ));
+        }
+        let date = local_start.date_naive();
+        if self.closed.contains(&date) {
+            return Err(AppError::rule(
+                "closed_day",
+                "starts_at",
+                format!("{date} 不开放 (closed that day)"),
+            ));
+        }
+        let inside = self
+            .hours
+            .windows_on(date)
+            .iter()
+            .any(|&(a, b)| a <= starts && ends <= b);
+        if !inside {
+            return Err(AppError::rule(
+                "outside_opening_hours",
+                "starts_at",
+                "不在开放时间内 (outside the opening hours)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The fee for `minutes` of machine time or `samples` samples at `tier`, in fen: the
+    /// rate, rounded up to the fen, never below the minimum fee.
+    pub fn fee(&self, tier: PriceTier, minutes: i64, samples: i64) -> i64 {
+        let s = &self.settings;
+        let (hour, sample) = match tier {
+            PriceTier::OwnUnit => (s.own_hour_fen, s.own_sample_fen),
+            PriceTier::Academic => (s.academic_hour_fen, s.academic_sample_fen),
+            PriceTier::Enterprise => (s.enterprise_hour_fen, s.enterprise_sample_fen),
+        };
+        let by_time = (hour * minutes + 59) / 60;
+        (by_time + sample * samples).max(s.min_fee_fen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn rules() -> Rules {
+        let mut s = BookingSettingsRow::defaults(1);
+        s.opening_hours = r#"{"1": [[480, 720], [780, 1080]], "6": [[540, 720]]}"#.into();
+        s.closed_days = r#"["2026-12-01"]"#.into();
+        s.enterprise_hour_fen = 30_000;
+        s.min_fee_fen = 20_000;
+        s.min_minutes = 60;
+        Rules::new(s).unwrap()
+    }
+
+    /// Shanghai wall time → UTC.
+    fn sh(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        PLATFORM_ZONE
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn slots_follow_the_local_opening_hours() {
+        let r = rules();
+        let now = sh(2026, 11, 27, 9, 0);
+        // Monday 2026-11-30, 08:00–09:00 Shanghai = Sunday 23:00 UTC the day before.
+        assert!(r
+            .check_slot(sh(2026, 11, 30, 8, 0), sh(2026, 11, 30, 9, 0), now)
+            .is_ok());
+        let code = |res: AppResult<()>| res.unwrap_err().code();
+        assert_eq!(
+            code(r.check_slot(sh(2026, 11, 30, 7, 30), sh(2026, 11, 30, 8, 30), now)),
+            "outside_opening_hours"
+        );
+        assert_eq!(
+            code(r.check_slot(sh(2026, 11, 30, 11, 30), sh(2026, 11, 30, 13, 30), now)),
+            "outside_opening_hours",
+            "across the lunch break"
+        );
+        assert_eq!(
+            code(r.check_slot(sh(2026, 11, 29, 9, 0), sh(2026, 11, 29, 10, 0), now)),
+            "outside_opening_hours",
+            "Sunday has no window"
+        );
+        assert_eq!(
+            code(r.check_slot(sh(2026, 12, 1, 9, 0), sh(2026, 12, 1, 10, 0), now)),
+            "closed_day"
+        );
+        assert_eq!(
+            code(r.check_slot(sh(2026, 11, 30, 8, 15), sh(2026, 11, 30, 9, 15), now)),
+            "off_grid"
+        );
+        assert_eq!(
+            code(r.check_slot(sh(2026, 11, 30, 8, 0), sh(2026, 11, 30, 8, 0), now)),
+            "invalid_interval"
+        );
+        assert_eq!(
+            code(r.check_slot(
+                sh(2026, 11, 30, 8, 0),
+                sh(2026, 11, 30, 8, 0) + Duration::minutes(0) + Duration::seconds(1800),
+                now
+            )),
+            "too_short"
+        );
+        assert_eq!(
+            code(r.check_slot(sh(2026, 11, 27, 9, 30), sh(2026, 11, 27, 10, 30), now)),
+            "too_little_notice"
+        );
+        assert_eq!(
+            code(r.check_slot(sh(2027, 1, 4, 9, 0), sh(2027, 1, 4, 10, 0), now)),
+            "too_far_ahead"
+        );
+    }
+
+    #[test]
+    fn a_local_day_is_the_platform_zones() {
+        let hours = OpeningHours::default();
+        let w = hours.windows_on(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+        assert_eq!(
+            w,
+            vec![(
+                Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2026, 11, 30, 14, 0, 0).unwrap()
+            )]
+        );
+    }
+
+    #[test]
+    fn fees_round_up_and_respect_the_minimum() {
+        let r = rules();
+        assert_eq!(r.fee(PriceTier::Enterprise, 90, 0), 45_000);
+        assert_eq!(
+            r.fee(PriceTier::Enterprise, 30, 0),
+            20_000,
+            "the minimum fee"
+        );
+        assert_eq!(r.fee(PriceTier::OwnUnit, 60, 0), 20_000);
+        let mut s = BookingSettingsRow::defaults(1);
+        s.own_hour_fen = 100;
+        assert_eq!(
+            Rules::new(s).unwrap().fee(PriceTier::OwnUnit, 1, 0),
+            2,
+            "1/60 of a yuan rounds up to 2 fen"
+        );
+    }
+
+    #[test]
+    fn opening_hours_are_checked() {
+        assert!(OpeningHours::parse("h", r#"{"8": [[0, 60]]}"#).is_err());
+        assert!(OpeningHours::parse("h", r#"{"1": [[600, 500]]}"#).is_err());
+        assert!(OpeningHours::parse("h", r#"{"1": [[0, 600], [500, 700]]}"#).is_err());
+        let h = OpeningHours::parse("h", r#"{"2": [[480, 600]]}"#).unwrap();
+        assert_eq!(OpeningHours::parse("h", &h.to_json()).unwrap(), h);
+    }
+}

@@ -1,0 +1,757 @@
+//! Booking and the life of a reservation. Every write is one transaction that locks the
+//! instrument, checks, writes the row, its history and its e-mails (DESIGN.md "No double
+//! booking"); on PostgreSQL an exclusion constraint stands behind the check.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+
+use super::model::*;
+use super::rules::Rules;
+use super::store;
+use crate::audit::{self, Target};
+use crate::auth::{authorize, Action, Principal};
+use crate::clock::naive;
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, AppResult};
+use crate::mail::{self, templates::Notice};
+use crate::navigation::model::{BookingModes, InstrumentRow, ShareMode};
+use crate::navigation::{editing, store as catalogue};
+use crate::types::{local_date_time, InstrumentId, PageRequest, Paged, UnitId, PLATFORM_ZONE};
+use crate::users::model::PriceTier;
+use crate::users::{qualifications as quals, service as accounts, store as people};
+use crate::validate;
+
+/// An RFC 3339 instant with its offset; a naive time is ambiguous and refused (400).
+pub fn instant(field: &str, value: &str) -> AppResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            AppError::bad_request(
+                field,
+                format!("{value:?} 不是带时区的 RFC 3339 时间 (an RFC 3339 time with an offset, e.g. 2026-12-01T09:00:00+08:00)"),
+            )
+        })
+}
+
+fn conflict(row: &ReservationRow) -> AppError {
+    let (s, e) = (
+        row.starts_at.map(|t| t.and_utc()),
+        row.ends_at.map(|t| t.and_utc()),
+    );
+    AppError::conflict(
+        "reservation_conflict",
+        match (s, e) {
+            (Some(s), Some(e)) => format!(
+                "该时段已被预约：{} – {} (the slot clashes with {} – {})",
+                local_date_time(s),
+                local_date_time(e),
+                s.to_rfc3339(),
+                e.to_rfc3339()
+            ),
+            _ => "该时段已被预约 (the slot clashes with another booking)".to_owned(),
+        },
+    )
+}
+
+/// The PostgreSQL exclusion constraint's violation, as the same 409 the check gives.
+fn exclusion(err: diesel::result::Error) -> AppError {
+    if let diesel::result::Error::DatabaseError(_, info) = &err {
+        if info.constraint_name() == Some("reservations_no_overlap")
+            || info.message().contains("reservations_no_overlap")
+        {
+            return AppError::conflict(
+                "reservation_conflict",
+                "该时段已被预约 (the slot was just taken)",
+            );
+        }
+    }
+    err.into()
+}
+
+fn rules_for(conn: &mut DbConnection, instrument: i64) -> AppResult<Rules> {
+    Rules::new(editing::booking_settings(conn, InstrumentId(instrument))?)
+}
+
+/// Checks a machine-time slot against the rules, blackouts and other bookings.
+fn check_machine_time(
+    conn: &mut DbConnection,
+    rules: &Rules,
+    inst: &InstrumentRow,
+    starts: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    now: DateTime<Utc>,
+    except: Option<i64>,
+) -> AppResult<()> {
+    rules.check_slot(starts, ends, now)?;
+    if let Some((s, e, reason)) = store::blackouts_over(conn, inst.id, naive(starts), naive(ends))?
+        .into_iter()
+        .next()
+    {
+        return Err(AppError::conflict(
+            "blackout",
+            format!(
+                "{} – {} 停机：{reason} (unavailable: {reason})",
+                local_date_time(s.and_utc()),
+                local_date_time(e.and_utc())
+            ),
+        ));
+    }
+    if let Some(row) = store::clashes(
+        conn,
+        inst.id,
+        naive(starts),
+        naive(ends),
+        rules.buffer(),
+        except,
+    )?
+    .first()
+    {
+        return Err(conflict(row));
+    }
+    Ok(())
+}
+
+/// Creates a reservation for `who`. With an idempotency key, a repeat of the same request
+/// returns the first result (`false`: nothing new was made).
+pub async fn create(
+    state: &crate::AppState,
+    who: &Principal,
+    input: ReservationInput,
+    key: Option<String>,
+) -> AppResult<(Reservation, bool)> {
+    authorize(who, Action::Apply).map_err(|_| AppError::Forbidden {
+        code: "email_unverified",
+        message: "请先验证邮箱再预约 (verify your e-mail address before booking)".to_owned(),
+    })?;
+    let kind = ReservationKind::from_code(&input.kind)
+        .ok_or_else(|| AppError::invalid("kind", format!("one of {}", ReservationKind::codes())))?;
+    let times = match kind {
+        ReservationKind::MachineTime => {
+            let s = input
+                .starts_at
+                .as_deref()
+                .ok_or_else(|| AppError::invalid("starts_at", "必填 (required)"))?;
+            let e = input
+                .ends_at
+                .as_deref()
+                .ok_or_else(|| AppError::invalid("ends_at", "必填 (required)"))?;
+            Some((instant("starts_at", s)?, instant("ends_at", e)?))
+        }
+        ReservationKind::SampleOrder => None,
+    };
+    if let Some(k) = &key {
+        validate::line("Idempotency-Key", k, 1, 100)?;
+    }
+    let purpose = validate::line("purpose", &input.purpose, 0, 200)?;
+    let project = validate::line("project", &input.project, 0, 200)?;
+    let funding = validate::line("funding_source", &input.funding_source, 0, 100)?;
+    let now = state.clock.now();
+    let who = who.clone();
+    let public_url = state.auth.public_url.clone();
+    db::run(&state.pool, move |conn| {
+        db::write_tx(conn, |conn| {
+            if !db::lock_instrument(conn, input.instrument_id)? {
+                return Err(AppError::invalid(
+                    "instrument_id",
+                    "没有这台仪器 (no such instrument)",
+                ));
+            }
+            // Looked up under the lock: a retry racing the first attempt sees its result.
+            if let Some(k) = &key {
+                if let Some(row) = store::find_by_key(conn, who.id.0, k)? {
+                    return Ok((Reservation::from(row), false));
+                }
+            }
+            let inst = catalogue::find_instrument(conn, input.instrument_id)?
+                .ok_or(AppError::NotFound { what: "instrument" })?;
+            if inst.retired_at.is_some() || inst.share_mode == ShareMode::NotShared.code() {
+                return Err(AppError::rule(
+                    "not_bookable",
+                    "instrument_id",
+                    "该仪器不对外预约 (not open for booking)",
+                ));
+            }
+            let rules = rules_for(conn, inst.id)?;
+            let modes =
+                BookingModes::from_code(&rules.settings.modes).unwrap_or(BookingModes::Both);
+            let offered = match (modes, kind) {
+                (BookingModes::Both, _) => true,
+                (BookingModes::MachineTime, k) => k == ReservationKind::MachineTime,
+                (BookingModes::SampleOrder, k) => k == ReservationKind::SampleOrder,
+            };
+            if !offered {
+                return Err(AppError::rule(
+                    "mode_not_offered",
+                    "kind",
+                    format!("该仪器只提供{} (only {})", modes.label_zh(), modes.code()),
+                ));
+            }
+            if let Some(ban) = quals::active_ban(conn, who.id, &inst, now)? {
+                return Err(AppError::Forbidden {
+                    code: "banned",
+                    message: format!(
+                        "您的预约权限暂停至 {}（{}）(banned until {})",
+                        local_date_time(ban.ends_at),
+                        ban.reason,
+                        ban.ends_at.to_rfc3339()
+                    ),
+                });
+            }
+            if kind == ReservationKind::MachineTime
+                && rules.settings.qualification_required
+                && quals::qualification_level(conn, who.id, InstrumentId(inst.id), now)?.is_none()
+            {
+                return Err(AppError::Forbidden {
+                    code: "qualification_required",
+                    message:
+                        "上机须先获得该仪器的上机资格 (a qualification is required to operate it)"
+                            .to_owned(),
+                });
+            }
+            if store::count_active_of(conn, who.id.0, inst.id)?
+                >= rules.settings.max_active_per_user as i64
+            {
+                return Err(AppError::conflict(
+                    "too_many_active",
+                    format!(
+                        "您在该仪器上已有 {} 个未完成的预约 (at most {} active bookings)",
+                        rules.settings.max_active_per_user, rules.settings.max_active_per_user
+                    ),
+                ));
+            }
+            let tier = accounts::price_tier(conn, who.id, UnitId(inst.unit_id))?;
+            let (status, starts, ends, samples, description, wanted_by, fee) = match (kind, times) {
+                (ReservationKind::MachineTime, Some((s, e))) => {
+                    check_machine_time(conn, &rules, &inst, s, e, now, None)?;
+                    let status = if rules.settings.approval_required {
+                        ReservationStatus::Pending
+                    } else {
+                        ReservationStatus::Approved
+                    };
+                    (
+                        status,
+                        Some(naive(s)),
+                        Some(naive(e)),
+                        None,
+                        String::new(),
+                        None,
+                        rules.fee(tier, (e - s).num_minutes(), 0),
+                    )
+                }
+                _ => {
+                    let n = input
+                        .sample_count
+                        .ok_or_else(|| AppError::invalid("sample_count", "必填 (required)"))?;
+                    if !(1..=rules.settings.max_samples).contains(&n) {
+                        return Err(AppError::rule(
+                            "too_many_samples",
+                            "sample_count",
+                            format!(
+                                "每次 1 到 {} 个样品 (1 to {} samples)",
+                                rules.settings.max_samples, rules.settings.max_samples
+                            ),
+                        ));
+                    }
+                    let description =
+                        validate::text("sample_description", &input.sample_description, 1, 500)?;
+                    let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
+                    if input.wanted_by.is_some_and(|d| d < today) {
+                        return Err(AppError::rule(
+                            "invalid_interval",
+                            "wanted_by",
+                            "期望日期不能早于今天 (cannot be in the past)",
+                        ));
+                    }
+                    (
+                        ReservationStatus::Submitted,
+                        None,
+                        None,
+                        Some(n),
+                        description,
+                        input.wanted_by,
+                        rules.fee(tier, 0, n as i64),
+                    )
+                }
+            };
+            let id = store::insert(
+                conn,
+                &NewReservation {
+                    instrument_id: inst.id,
+                    user_id: who.id.0,
+                    kind: kind.code().to_owned(),
+                    status: status.code().to_owned(),
+                    starts_at: starts,
+                    ends_at: ends,
+                    sample_count: samples,
+                    sample_description: description,
+                    wanted_by,
+                    purpose: purpose.clone(),
+                    project: project.clone(),
+                    funding_source: funding.clone(),
+                    price_tier: tier.code().to_owned(),
+                    fee_estimate_fen: fee,
+                    idempotency_key: key.clone(),
+                    created_at: naive(now),
+                    updated_at: naive(now),
+                },
+            )
+            .map_err(exclusion)?;
+            store::insert_history(
+                conn,
+                &NewHistory {
+                    reservation_id: id,
+                    from_status: None,
+                    to_status: status.code().to_owned(),
+                    actor_id: Some(who.id.0),
+                    note: String::new(),
+                    at: naive(now),
+                },
+            )?;
+            let row = store::find(conn, id)?.ok_or(AppError::NotFound {
+                what: "reservation",
+            })?;
+            notify_new(conn, &row, &inst, &who, &public_url, now)?;
+            Ok((Reservation::from(row), true))
+        })
+    })
+    .await
+}
+
+fn describe(row: &ReservationRow, inst: &InstrumentRow) -> String {
+    match (row.starts_at, row.ends_at) {
+        (Some(s), Some(e)) => format!(
+            "{}，{} – {}",
+            inst.name_zh,
+            local_date_time(s.and_utc()),
+            local_date_time(e.and_utc())
+        ),
+        _ => format!(
+            "{}，送样 {} 个",
+            inst.name_zh,
+            row.sample_count.unwrap_or(0)
+        ),
+    }
+}
+
+fn notify_new(
+    conn: &mut DbConnection,
+    row: &ReservationRow,
+    inst: &InstrumentRow,
+    who: &Principal,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let what = describe(row, inst);
+    if row.status() == ReservationStatus::Approved {
+        let link = format!("{public_url}/reservations");
+        return mail::enqueue(
+            conn,
+            &Notice {
+                kind: "reservation_approved",
+                to: &who.email,
+                name: &who.name,
+                subject: &format!("预约成功：{}", inst.name_zh),
+                paragraphs: vec![
+                    format!("您的预约已确认：{what}。"),
+                    format!("预计费用：{:.2} 元。", row.fee_estimate_fen as f64 / 100.0),
+                ],
+                link: Some(("我的预约", &link)),
+                footer: "",
+                related: Some(("reservation", row.id)),
+            }
+            .render()?,
+            naive(now),
+        );
+    }
+    let queue = format!("{public_url}/manage/reservations");
+    for (email, name) in people::staff_to_notify(conn, inst.unit_id, inst.id)? {
+        mail::enqueue(
+            conn,
+            &Notice {
+                kind: "reservation_requested",
+                to: &email,
+                name: &name,
+                subject: &format!("新的预约申请：{}", inst.name_zh),
+                paragraphs: vec![format!("{}（{}）申请：{what}。", who.name, who.email)],
+                link: Some(("去审核 Review", &queue)),
+                footer: "您收到此邮件，是因为您负责这台仪器或是本单位管理员。",
+                related: Some(("reservation", row.id)),
+            }
+            .render()?,
+            naive(now),
+        )?;
+    }
+    Ok(())
+}
+
+/// What a step may carry: a reason (reject, cancel), a new time (approve with a move), a
+/// planned date (accepting a sample order).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepInput {
+    pub reason: Option<String>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub planned_on: Option<NaiveDate>,
+}
+
+/// Who is taking a step: a person, or a job of the service.
+pub enum Actor<'a> {
+    Person(&'a Principal),
+    System,
+}
+
+/// Takes `step` on reservation `id`: checks the transition and the permission, writes the
+/// row and its history, e-mails the booker, and audits staff decisions.
+pub fn take_step(
+    conn: &mut DbConnection,
+    actor: Actor<'_>,
+    id: i64,
+    step: Step,
+    input: &StepInput,
+    now: DateTime<Utc>,
+) -> AppResult<Reservation> {
+    let moved = match (&input.starts_at, &input.ends_at) {
+        (Some(s), Some(e)) => Some((instant("starts_at", s)?, instant("ends_at", e)?)),
+        (None, None) => None,
+        _ => {
+            return Err(AppError::invalid(
+                "ends_at",
+                "移动时间须同时给出 starts_at 和 ends_at",
+            ))
+        }
+    };
+    db::write_tx(conn, |conn| {
+        let row = store::find(conn, id)?.ok_or(AppError::NotFound {
+            what: "reservation",
+        })?;
+        db::lock_instrument(conn, row.instrument_id)?;
+        let row = store::find(conn, id)?.ok_or(AppError::NotFound {
+            what: "reservation",
+        })?;
+        let inst = catalogue::find_instrument(conn, row.instrument_id)?
+            .ok_or(AppError::NotFound { what: "instrument" })?;
+        let run = Action::RunInstrument {
+            unit: UnitId(inst.unit_id),
+            instrument: InstrumentId(inst.id),
+        };
+        let booker = row.user_id;
+        let is_staff = match &actor {
+            Actor::System => true,
+            Actor::Person(p) => {
+                let staff = crate::auth::permissions::allowed(p, run);
+                let own_cancel = step == Step::Cancel && p.id.0 == booker;
+                if !staff && !own_cancel {
+                    if p.id.0 != booker {
+                        // Another person's booking: not found, as far as they are concerned.
+                        authorize(p, run)?;
+                    }
+                    return Err(AppError::forbidden(
+                        "只有仪器负责人可以执行此操作 (for the instrument's staff)",
+                    ));
+                }
+                staff
+            }
+        };
+        if matches!(step, Step::Expire | Step::MarkNoShow) && !matches!(actor, Actor::System) {
+            return Err(AppError::forbidden(
+                "由系统自动执行 (done by the service itself)",
+            ));
+        }
+        let from = row.status();
+        let to = next(row.kind(), from, step).ok_or_else(|| {
+            AppError::conflict(
+                "invalid_transition",
+                format!(
+                    "预约当前为「{}」（{}），不能{} (cannot {} a reservation that is {})",
+                    from.label_zh(),
+                    from.code(),
+                    step.label_zh(),
+                    step.code(),
+                    from.code()
+                ),
+            )
+        })?;
+        let rules = rules_for(conn, inst.id)?;
+        let mut new = row.clone();
+        new.status = to.code().to_owned();
+        let mut note = String::new();
+        match step {
+            Step::Reject => {
+                let reason =
+                    validate::text("reason", input.reason.as_deref().unwrap_or(""), 1, 500)?;
+                new.reason = Some(reason.clone());
+                note = reason;
+            }
+            Step::Cancel => {
+                if let Some(r) = &input.reason {
+                    new.reason = Some(validate::text("reason", r, 0, 500)?);
+                }
+                if !is_staff {
+                    if let Some(s) = row.starts_at {
+                        let deadline = s.and_utc()
+                            - Duration::minutes(rules.settings.cancel_deadline_minutes as i64);
+                        if now > deadline {
+                            return Err(AppError::conflict(
+                                "too_late_to_cancel",
+                                format!("须在开始前 {} 分钟取消；请联系仪器负责人 (cancel at least {} minutes ahead, or ask the manager)", rules.settings.cancel_deadline_minutes, rules.settings.cancel_deadline_minutes),
+                            ));
+                        }
+                    }
+                }
+            }
+            Step::Approve => {
+                if let Some((s, e)) = moved {
+                    check_machine_time(conn, &rules, &inst, s, e, now, Some(row.id))?;
+                    new.starts_at = Some(naive(s));
+                    new.ends_at = Some(naive(e));
+                    let tier =
+                        PriceTier::from_code(&row.price_tier).unwrap_or(PriceTier::Enterprise);
+                    new.fee_estimate_fen = rules.fee(tier, (e - s).num_minutes(), 0);
+                    note = format!("时间调整为 {} – {}", local_date_time(s), local_date_time(e));
+                }
+            }
+            Step::CheckIn => {
+                let starts = row.starts_at.map(|t| t.and_utc()).unwrap_or(now);
+                let ends = row.ends_at.map(|t| t.and_utc()).unwrap_or(now);
+                if now < starts - Duration::minutes(30) || now >= ends {
+                    return Err(AppError::conflict("not_now", "只能在开始前 30 分钟至结束前签到 (check in from 30 minutes before the start until the end)"));
+                }
+                new.checked_in_at = Some(naive(now));
+            }
+            Step::CheckOut => {
+                new.checked_out_at = Some(naive(now));
+            }
+            Step::Accept => {
+                let planned = input.planned_on.ok_or_else(|| {
+                    AppError::invalid(
+                        "planned_on",
+                        "受理须给出计划检测日期 (planned_on is required)",
+                    )
+                })?;
+                new.planned_on = Some(planned);
+                note = format!("计划 {planned} 检测");
+            }
+            _ => {}
+        }
+        if store::set_status(conn, &new, from, naive(now)).map_err(exclusion)? == 0 {
+            return Err(AppError::conflict(
+                "invalid_transition",
+                "预约已被他人处理 (already changed)",
+            ));
+        }
+        let actor_id = match &actor {
+            Actor::Person(p) => Some(p.id.0),
+            Actor::System => None,
+        };
+        store::insert_history(
+            conn,
+            &NewHistory {
+                reservation_id: row.id,
+                from_status: Some(from.code().to_owned()),
+                to_status: to.code().to_owned(),
+                actor_id,
+                note: note.clone(),
+                at: naive(now),
+            },
+        )?;
+        if to == ReservationStatus::Completed {
+            write_service_record(conn, &rules, &new, now)?;
+        }
+        tell_booker(conn, &new, &inst, step, &note, now)?;
+        if let Actor::Person(p) = &actor {
+            if !is_staff || p.id.0 == booker {
+                return Ok(Reservation::from(store::find(conn, id)?.ok_or(
+                    AppError::NotFound {
+                        what: "reservation",
+                    },
+                )?));
+            }
+            audit::record(
+                conn,
+                Some(p.id),
+                &format!("reservation.{}", step.code()),
+                Target("reservation", Some(row.id)),
+                Some(&Reservation::from(row.clone())),
+                Some(&Reservation::from(new.clone())),
+                naive(now),
+            )?;
+        }
+        Ok(Reservation::from(store::find(conn, id)?.ok_or(
+            AppError::NotFound {
+                what: "reservation",
+            },
+        )?))
+    })
+}
+
+/// Check-out (or completing a sample order) writes the national service record: the actual
+/// minutes, the client and their organisation, internal or external, the fee in fen.
+fn write_service_record(
+    conn: &mut DbConnection,
+    rules: &Rules,
+    row: &ReservationRow,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let user = people::find_user(conn, row.user_id)?;
+    let tier = PriceTier::from_code(&row.price_tier).unwrap_or(PriceTier::Enterprise);
+    let (starts, ends, minutes, samples, way) = match row.kind() {
+        ReservationKind::MachineTime => {
+            let s = row.checked_in_at.or(row.starts_at).unwrap_or(naive(now));
+            let e = row.checked_out_at.unwrap_or(naive(now));
+            let minutes = (e - s).num_minutes().max(0);
+            (Some(s), Some(e), minutes, 0, "occupy")
+        }
+        ReservationKind::SampleOrder => (
+            None,
+            None,
+            0,
+            row.sample_count.unwrap_or(0) as i64,
+            "entrusted",
+        ),
+    };
+    store::insert_service_record(
+        conn,
+        &NewServiceRecord {
+            reservation_id: Some(row.id),
+            instrument_id: row.instrument_id,
+            client_user_id: Some(row.user_id),
+            client_organisation_id: user.and_then(|u| u.organisation_id),
+            internal: tier.is_internal(),
+            service_type: "testing".to_owned(),
+            service_way: way.to_owned(),
+            starts_at: starts,
+            ends_at: ends,
+            minutes: minutes as i32,
+            sample_count: samples as i32,
+            fee_fen: rules.fee(tier, minutes, samples),
+            project: row.project.clone(),
+            funding_source: row.funding_source.clone(),
+            note: String::new(),
+            created_at: naive(now),
+        },
+    )?;
+    Ok(())
+}
+
+fn tell_booker(
+    conn: &mut DbConnection,
+    row: &ReservationRow,
+    inst: &InstrumentRow,
+    step: Step,
+    note: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let Some(user) = people::find_user(conn, row.user_id)? else {
+        return Ok(());
+    };
+    let what = describe(row, inst);
+    let (subject, mut paragraphs) = match step {
+        Step::Approve => (
+            format!("预约已批准：{}", inst.name_zh),
+            vec![format!("您的预约已批准：{what}。")],
+        ),
+        Step::Reject => (
+            format!("预约未获批准：{}", inst.name_zh),
+            vec![format!("您的预约未获批准：{what}。")],
+        ),
+        Step::Cancel => (
+            format!("预约已取消：{}", inst.name_zh),
+            vec![format!("预约已取消：{what}。")],
+        ),
+        Step::Expire => (
+            format!("预约已过期：{}", inst.name_zh),
+            vec![format!("直到开始时仍无人审核，预约已失效：{what}。")],
+        ),
+        Step::MarkNoShow => (
+            format!("记为爽约：{}", inst.name_zh),
+            vec![format!(
+                "您未在宽限时间内签到，预约记为爽约，时段已释放：{what}。"
+            )],
+        ),
+        Step::Accept => (
+            format!("送样已受理：{}", inst.name_zh),
+            vec![format!("您的送样已受理：{what}。")],
+        ),
+        Step::Report => (
+            format!("检测报告已出具：{}", inst.name_zh),
+            vec![format!("您的送样检测已完成并出具报告：{what}。")],
+        ),
+        // Check-in, check-out, start of a test: the booker is there or needs no mail.
+        _ => return Ok(()),
+    };
+    if !note.is_empty() {
+        paragraphs.push(if step == Step::Reject {
+            format!("原因：{note}")
+        } else {
+            format!("说明：{note}")
+        });
+    }
+    mail::enqueue(
+        conn,
+        &Notice {
+            kind: match step {
+                Step::Approve => "reservation_approved",
+                Step::Reject => "reservation_rejected",
+                Step::Cancel => "reservation_cancelled",
+                Step::Expire => "reservation_expired",
+                Step::MarkNoShow => "reservation_no_show",
+                Step::Accept => "sample_accepted",
+                _ => "sample_reported",
+            },
+            to: &user.email,
+            name: &user.name,
+            subject: &subject,
+            paragraphs,
+            link: None,
+            footer: "",
+            related: Some(("reservation", row.id)),
+        }
+        .render()?,
+        naive(now),
+    )
+}
+
+/// One reservation: its booker, the instrument's staff, platform admins.
+pub fn get(conn: &mut DbConnection, who: &Principal, id: i64) -> AppResult<Reservation> {
+    let row = store::find(conn, id)?.ok_or(AppError::NotFound {
+        what: "reservation",
+    })?;
+    if row.user_id != who.id.0 {
+        let inst = catalogue::find_instrument(conn, row.instrument_id)?
+            .ok_or(AppError::NotFound { what: "instrument" })?;
+        authorize(
+            who,
+            Action::ReadUnitQueue {
+                unit: UnitId(inst.unit_id),
+            },
+        )?;
+    }
+    Ok(Reservation::from(row))
+}
+
+/// Mine, or for staff their unit's (managers: their instruments'); platform admins all.
+pub fn list(
+    conn: &mut DbConnection,
+    who: &Principal,
+    mut f: store::Filter,
+    mine: bool,
+    page: PageRequest,
+) -> AppResult<Paged<Reservation>> {
+    use crate::auth::Role;
+    match (mine, who.role, who.unit) {
+        (true, _, _) | (_, Role::Researcher, _) => f.user = Some(who.id.0),
+        (false, Role::PlatformAdmin, _) => {}
+        (false, Role::UnitAdmin, Some(unit)) => f.unit_instruments_of = Some(unit.0),
+        (false, Role::InstrumentManager, Some(_)) => {
+            f.instruments = Some(who.managed.iter().map(|i| i.0).collect())
+        }
+        _ => f.user = Some(who.id.0),
+    }
+    let (rows, total) = store::list(conn, &f, page)?;
+    Ok(Paged::new(
+        rows.into_iter().map(Reservation::from).collect(),
+        total,
+        page,
+    ))
+}

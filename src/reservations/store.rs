@@ -1,0 +1,198 @@
+//! Reservation queries.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::model::*;
+use crate::db::schema::{blackouts, reservation_history, reservations, service_records};
+use crate::db::{Db, DbConnection};
+use crate::types::PageRequest;
+
+fn active_codes() -> Vec<&'static str> {
+    ReservationStatus::ACTIVE.iter().map(|s| s.code()).collect()
+}
+
+/// Active machine-time reservations of `instrument` that come within `buffer` of
+/// [`starts`, `ends`) — what a new booking would clash with.
+pub fn clashes(
+    conn: &mut DbConnection,
+    instrument: i64,
+    starts: NaiveDateTime,
+    ends: NaiveDateTime,
+    buffer: chrono::Duration,
+    except: Option<i64>,
+) -> QueryResult<Vec<ReservationRow>> {
+    let mut q = reservations::table
+        .filter(reservations::instrument_id.eq(instrument))
+        .filter(reservations::kind.eq(ReservationKind::MachineTime.code()))
+        .filter(reservations::status.eq_any(active_codes()))
+        .filter(reservations::starts_at.lt(ends + buffer))
+        .filter(reservations::ends_at.gt(starts - buffer))
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(reservations::id.ne(id));
+    }
+    q.select(ReservationRow::as_select()).limit(5).load(conn)
+}
+
+/// Blackouts of `instrument` overlapping [`starts`, `ends`): (start, end, reason).
+pub fn blackouts_over(
+    conn: &mut DbConnection,
+    instrument: i64,
+    starts: NaiveDateTime,
+    ends: NaiveDateTime,
+) -> QueryResult<Vec<(NaiveDateTime, NaiveDateTime, String)>> {
+    blackouts::table
+        .filter(blackouts::instrument_id.eq(instrument))
+        .filter(blackouts::starts_at.lt(ends))
+        .filter(blackouts::ends_at.gt(starts))
+        .select((blackouts::starts_at, blackouts::ends_at, blackouts::reason))
+        .order(blackouts::starts_at)
+        .load(conn)
+}
+
+pub fn count_active_of(conn: &mut DbConnection, user: i64, instrument: i64) -> QueryResult<i64> {
+    let mut codes = active_codes();
+    codes.extend([
+        ReservationStatus::Submitted.code(),
+        ReservationStatus::Accepted.code(),
+        ReservationStatus::InTest.code(),
+    ]);
+    reservations::table
+        .filter(reservations::user_id.eq(user))
+        .filter(reservations::instrument_id.eq(instrument))
+        .filter(reservations::status.eq_any(codes))
+        .select(count_star())
+        .get_result(conn)
+}
+
+pub fn find_by_key(
+    conn: &mut DbConnection,
+    user: i64,
+    key: &str,
+) -> QueryResult<Option<ReservationRow>> {
+    reservations::table
+        .filter(reservations::user_id.eq(user))
+        .filter(reservations::idempotency_key.eq(key))
+        .select(ReservationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ReservationRow>> {
+    reservations::table
+        .find(id)
+        .select(ReservationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut DbConnection, row: &NewReservation) -> QueryResult<i64> {
+    diesel::insert_into(reservations::table)
+        .values(row)
+        .returning(reservations::id)
+        .get_result(conn)
+}
+
+pub fn insert_history(conn: &mut DbConnection, row: &NewHistory) -> QueryResult<usize> {
+    diesel::insert_into(reservation_history::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn insert_service_record(
+    conn: &mut DbConnection,
+    row: &NewServiceRecord,
+) -> QueryResult<usize> {
+    diesel::insert_into(service_records::table)
+        .values(row)
+        .execute(conn)
+}
+
+/// Writes a transition: only from the state it was read in (a second, racing decision finds
+/// 0 rows and is refused).
+#[allow(clippy::too_many_arguments)]
+pub fn set_status(
+    conn: &mut DbConnection,
+    row: &ReservationRow,
+    from: ReservationStatus,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        reservations::table
+            .find(row.id)
+            .filter(reservations::status.eq(from.code())),
+    )
+    .set((
+        reservations::status.eq(&row.status),
+        reservations::starts_at.eq(row.starts_at),
+        reservations::ends_at.eq(row.ends_at),
+        reservations::planned_on.eq(row.planned_on),
+        reservations::reason.eq(&row.reason),
+        reservations::checked_in_at.eq(row.checked_in_at),
+        reservations::checked_out_at.eq(row.checked_out_at),
+        reservations::fee_estimate_fen.eq(row.fee_estimate_fen),
+        reservations::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub user: Option<i64>,
+    pub unit_instruments_of: Option<i64>,
+    pub instruments: Option<Vec<i64>>,
+    pub instrument: Option<i64>,
+    pub status: Option<ReservationStatus>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+}
+
+fn filtered(f: &Filter) -> reservations::BoxedQuery<'static, Db> {
+    use crate::db::schema::instruments;
+    let mut q = reservations::table.into_boxed();
+    if let Some(u) = f.user {
+        q = q.filter(reservations::user_id.eq(u));
+    }
+    if let Some(unit) = f.unit_instruments_of {
+        q = q.filter(
+            reservations::instrument_id.eq_any(
+                instruments::table
+                    .filter(instruments::unit_id.eq(unit))
+                    .select(instruments::id),
+            ),
+        );
+    }
+    if let Some(ids) = &f.instruments {
+        q = q.filter(reservations::instrument_id.eq_any(ids.clone()));
+    }
+    if let Some(i) = f.instrument {
+        q = q.filter(reservations::instrument_id.eq(i));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(reservations::status.eq(s.code()));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(reservations::ends_at.gt(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(reservations::starts_at.lt(to));
+    }
+    q
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    page: PageRequest,
+) -> QueryResult<(Vec<ReservationRow>, i64)> {
+    let rows = filtered(f)
+        .select(ReservationRow::as_select())
+        .order(reservations::id.desc())
+        .limit(page.per_page)
+        .offset(page.offset())
+        .load(conn)?;
+    let total = filtered(f).count().get_result(conn)?;
+    Ok((rows, total))
+}

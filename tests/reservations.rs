@@ -1,0 +1,529 @@
+//! Booking over HTTP on both backends, at chosen instants (ManualClock, platform zone
+//! Asia/Shanghai): every rule, the transitions, idempotency, and no double booking under
+//! dozens of simultaneous requests.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use common::{TestApp, TestDb};
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+use yiqi::clock::ManualClock;
+use yiqi::types::PLATFORM_ZONE;
+
+on_both_backends!(
+    bookings_follow_the_rules,
+    the_life_of_a_reservation,
+    a_retried_request_books_once,
+    dozens_racing_for_one_slot_get_exactly_one,
+    sample_orders_go_their_own_way,
+);
+
+/// Shanghai wall time.
+fn sh(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+    PLATFORM_ZONE
+        .with_ymd_and_hms(2026, 11, d, h, m, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn rfc(t: DateTime<Utc>) -> String {
+    t.with_timezone(&PLATFORM_ZONE).to_rfc3339()
+}
+
+struct Rig {
+    app: TestApp,
+    clock: Arc<ManualClock>,
+    instrument: i64,
+    researcher: String,
+    manager: String,
+}
+
+/// Friday 2026-11-27 10:00 in Changchun; the manager's first instrument.
+async fn rig(db: TestDb) -> Rig {
+    let clock = ManualClock::at(sh(27, 10, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
+    let instrument = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    // Open to everyone (some demo instruments are not shared).
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/instruments/{instrument}"),
+            Some(&unit_admin),
+            Some(json!({"share_mode": "external"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let researcher = app.token("researcher@yiqi.demo").await;
+    let manager = app.token("manager@yiqi.demo").await;
+    Rig {
+        app,
+        clock,
+        instrument,
+        researcher,
+        manager,
+    }
+}
+
+impl Rig {
+    async fn book(&self, token: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) -> (u16, Value) {
+        self.app
+            .post(
+                "/api/v1/reservations",
+                Some(token),
+                json!({"instrument_id": self.instrument, "kind": "machine_time", "starts_at": rfc(starts), "ends_at": rfc(ends), "purpose": "表征", "project": "国自然 52172001"}),
+            )
+            .await
+    }
+
+    async fn settings(&self, body: Value) {
+        let (status, s) = self
+            .app
+            .call(
+                "PUT",
+                &format!("/api/v1/instruments/{}/booking-settings", self.instrument),
+                Some(&self.manager),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 200, "{s}");
+    }
+
+    async fn step(&self, token: &str, id: &Value, step: &str, body: Value) -> (u16, Value) {
+        self.app
+            .post(
+                &format!("/api/v1/reservations/{id}/{step}"),
+                Some(token),
+                body,
+            )
+            .await
+    }
+}
+
+async fn bookings_follow_the_rules(db: TestDb) {
+    let r = rig(db).await;
+    r.settings(json!({"slot_minutes": 30, "min_minutes": 60, "max_minutes": 240, "notice_minutes": 120, "horizon_days": 14,
+        "opening_hours": {"1": [[480, 720], [780, 1080]], "2": [[480, 1080]], "5": [[480, 1080]]},
+        "closed_days": ["2026-12-01"], "academic_hour_fen": 20000, "min_fee_fen": 5000})).await;
+    let code = |v: &Value| v["code"].as_str().unwrap_or_default().to_owned();
+    // A time without an offset is ambiguous: 400.
+    let (status, p) = r.app.post("/api/v1/reservations", Some(&r.researcher),
+        json!({"instrument_id": r.instrument, "kind": "machine_time", "starts_at": "2026-11-30T09:00:00", "ends_at": "2026-11-30T10:00:00"})).await;
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (400, Some("starts_at")),
+        "{p}"
+    );
+    for (starts, ends, expected) in [
+        (sh(30, 9, 0), sh(30, 9, 30), "too_short"),
+        (sh(30, 9, 0), sh(30, 14, 0), "too_long"),
+        (sh(30, 9, 15), sh(30, 10, 15), "off_grid"),
+        (sh(30, 7, 0), sh(30, 8, 0), "outside_opening_hours"),
+        (sh(30, 11, 30), sh(30, 13, 30), "outside_opening_hours"),
+        (sh(29, 9, 0), sh(29, 10, 0), "outside_opening_hours"),
+        (sh(27, 11, 0), sh(27, 12, 0), "too_little_notice"),
+        (sh(30, 10, 0), sh(30, 9, 0), "invalid_interval"),
+    ] {
+        let (status, p) = r.book(&r.researcher, starts, ends).await;
+        assert_eq!(
+            (status, code(&p)),
+            (422, expected.to_owned()),
+            "{starts}–{ends}: {p}"
+        );
+    }
+    let dec = |d| {
+        PLATFORM_ZONE
+            .with_ymd_and_hms(2026, 12, d, 9, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let (status, p) = r
+        .book(&r.researcher, dec(1), dec(1) + chrono::Duration::hours(1))
+        .await;
+    assert_eq!((status, code(&p)), (422, "closed_day".to_owned()), "{p}");
+    let (status, p) = r
+        .book(&r.researcher, dec(14), dec(14) + chrono::Duration::hours(1))
+        .await;
+    assert_eq!((status, code(&p)), (422, "too_far_ahead".to_owned()), "{p}");
+
+    // Monday 08:00–09:30 local is Sunday 00:00–01:30 UTC: the local day decides.
+    let (status, b) = r.book(&r.researcher, sh(30, 8, 0), sh(30, 9, 30)).await;
+    assert_eq!(status, 201, "{b}");
+    assert_eq!(b["status"], "pending");
+    assert_eq!(b["starts_at"], "2026-11-30T00:00:00Z");
+    assert_eq!(
+        b["price_tier"], "academic",
+        "the researcher belongs to another institute"
+    );
+    assert_eq!(b["fee_estimate_fen"], 30000, "1.5 h at 200 元");
+    // The same slot, or one overlapping it: 409 with the interval.
+    let (status, p) = r.book(&r.researcher, sh(30, 9, 0), sh(30, 10, 0)).await;
+    assert_eq!(
+        (status, code(&p)),
+        (409, "reservation_conflict".to_owned()),
+        "{p}"
+    );
+    assert!(
+        p["detail"].as_str().unwrap().contains("2026-11-30 08:00"),
+        "{p}"
+    );
+    // Back to back is fine; with a buffer it is not.
+    let (status, _) = r.book(&r.researcher, sh(30, 9, 30), sh(30, 10, 30)).await;
+    assert_eq!(status, 201);
+    r.settings(json!({"buffer_minutes": 60})).await;
+    let (status, p) = r.book(&r.researcher, sh(30, 11, 0), sh(30, 12, 0)).await;
+    assert_eq!(
+        (status, code(&p)),
+        (409, "reservation_conflict".to_owned()),
+        "an hour's buffer after 10:30: {p}"
+    );
+    // At most three active bookings per person.
+    r.settings(json!({"buffer_minutes": 0, "max_active_per_user": 2}))
+        .await;
+    let (status, p) = r.book(&r.researcher, sh(30, 14, 0), sh(30, 15, 0)).await;
+    assert_eq!(
+        (status, code(&p)),
+        (409, "too_many_active".to_owned()),
+        "{p}"
+    );
+
+    // A ban: 403 with its end.
+    r.settings(json!({"max_active_per_user": 10})).await;
+    let admin = r.app.token("unit-admin@yiqi.demo").await;
+    let (_, me) = r
+        .app
+        .call("GET", "/api/v1/me", Some(&r.researcher), None)
+        .await;
+    let (status, _) = r.app.post("/api/v1/bans", Some(&admin),
+        json!({"user_id": me["id"], "scope": "instrument", "instrument_id": r.instrument, "reason": "三次爽约", "ends_at": "2026-12-04T16:00:00Z"})).await;
+    assert_eq!(status, 201);
+    let (status, p) = r.book(&r.researcher, sh(30, 14, 0), sh(30, 15, 0)).await;
+    assert_eq!((status, code(&p)), (403, "banned".to_owned()), "{p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2026-12-04T16:00:00"),
+        "{p}"
+    );
+    // Qualification required: the manager without one may not book to operate it.
+    r.settings(json!({"qualification_required": true})).await;
+    let other = r.app.token("unit-admin@yiqi.demo").await;
+    let (status, p) = r.book(&other, sh(30, 14, 0), sh(30, 15, 0)).await;
+    assert_eq!(
+        (status, code(&p)),
+        (403, "qualification_required".to_owned()),
+        "{p}"
+    );
+    // Automatic approval.
+    r.settings(json!({"qualification_required": false, "approval_required": false}))
+        .await;
+    let (status, b) = r.book(&other, sh(30, 14, 0), sh(30, 15, 0)).await;
+    assert_eq!(
+        (status, b["status"].as_str()),
+        (201, Some("approved")),
+        "{b}"
+    );
+    assert_eq!(b["price_tier"], "own_unit");
+}
+
+async fn the_life_of_a_reservation(db: TestDb) {
+    let r = rig(db).await;
+    let (_, b) = r.book(&r.researcher, sh(30, 9, 0), sh(30, 10, 0)).await;
+    let id = b["id"].clone();
+    // The booker cannot approve their own booking; others cannot see it.
+    let (status, _) = r.step(&r.researcher, &id, "approve", json!({})).await;
+    assert_eq!(status, 403);
+    let stranger = r.app.token("unit-admin@yiqi.demo").await;
+    let (status, _) = r
+        .app
+        .call(
+            "GET",
+            &format!("/api/v1/reservations/{id}"),
+            Some(&stranger),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "the unit's admin sees the unit's bookings");
+    // A forbidden step names the current state.
+    let (status, p) = r.step(&r.manager, &id, "check-out", json!({})).await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("invalid_transition"))
+    );
+    assert!(p["detail"].as_str().unwrap().contains("pending"), "{p}");
+    // Reject needs a reason.
+    let (status, p) = r.step(&r.manager, &id, "reject", json!({})).await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("reason")));
+    // Approve, moving it an hour later (checked again for clashes).
+    let (_, other) = r.book(&r.researcher, sh(30, 12, 0), sh(30, 13, 0)).await;
+    let (status, p) = r
+        .step(
+            &r.manager,
+            &id,
+            "approve",
+            json!({"starts_at": rfc(sh(30, 11, 30)), "ends_at": rfc(sh(30, 12, 30))}),
+        )
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("reservation_conflict")),
+        "{p}"
+    );
+    let (status, a) = r
+        .step(
+            &r.manager,
+            &id,
+            "approve",
+            json!({"starts_at": rfc(sh(30, 10, 0)), "ends_at": rfc(sh(30, 11, 0))}),
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(
+        (a["status"].as_str(), a["starts_at"].as_str()),
+        (Some("approved"), Some("2026-11-30T02:00:00Z"))
+    );
+    let (status, _) = r.step(&r.manager, &id, "approve", json!({})).await;
+    assert_eq!(status, 409, "approved twice");
+    // Cancelling late is for the manager, not the booker.
+    r.clock.set(sh(30, 9, 20));
+    let researcher = r.app.token("researcher@yiqi.demo").await;
+    let manager = r.app.token("manager@yiqi.demo").await;
+    let (status, p) = r.step(&researcher, &other["id"], "cancel", json!({})).await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("too_late_to_cancel")),
+        "{p}"
+    );
+    // Check-in not before 30 minutes ahead, then check-out writes the service record.
+    let (status, p) = r.step(&manager, &id, "check-in", json!({})).await;
+    assert_eq!((status, p["code"].as_str()), (409, Some("not_now")));
+    r.clock.set(sh(30, 10, 5));
+    let manager = r.app.token("manager@yiqi.demo").await;
+    let (status, c) = r.step(&manager, &id, "check-in", json!({})).await;
+    assert_eq!((status, c["status"].as_str()), (200, Some("in_use")), "{c}");
+    let (status, p) = r.step(&manager, &id, "cancel", json!({})).await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("invalid_transition")),
+        "in use cannot be cancelled"
+    );
+    r.clock.set(sh(30, 10, 50));
+    let manager = r.app.token("manager@yiqi.demo").await;
+    let researcher = r.app.token("researcher@yiqi.demo").await;
+    let (status, done) = r.step(&manager, &id, "check-out", json!({})).await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (200, Some("completed")),
+        "{done}"
+    );
+    let mut conn = r.app.db.connect();
+    use diesel::prelude::*;
+    use yiqi::db::schema::service_records as s;
+    let (minutes, internal, reservation): (i32, bool, Option<i64>) = s::table
+        .select((s::minutes, s::internal, s::reservation_id))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(
+        (minutes, internal, reservation),
+        (45, false, id.as_i64()),
+        "actual minutes, external client"
+    );
+    // History and the booker's list.
+    let (_, mine) = r
+        .app
+        .call(
+            "GET",
+            "/api/v1/reservations?mine=true&status=completed",
+            Some(&researcher),
+            None,
+        )
+        .await;
+    assert_eq!(mine["total"], 1);
+    let (_, log) = r
+        .app
+        .call(
+            "GET",
+            "/api/v1/admin/audit?action=reservation.approve",
+            Some(&r.app.token("admin@yiqi.demo").await),
+            None,
+        )
+        .await;
+    assert_eq!(log["total"], 1);
+}
+
+async fn a_retried_request_books_once(db: TestDb) {
+    let r = rig(db).await;
+    let body = json!({"instrument_id": r.instrument, "kind": "machine_time", "starts_at": rfc(sh(30, 9, 0)), "ends_at": rfc(sh(30, 10, 0))});
+    let send = || {
+        r.app
+            .client
+            .post(format!("{}/api/v1/reservations", r.app.address))
+            .bearer_auth(&r.researcher)
+            .header("Idempotency-Key", "9d1c-double-click")
+            .json(&body)
+            .send()
+    };
+    // A double click: both at once.
+    let results = join_all([send(), send()]).await;
+    let mut statuses: Vec<u16> = Vec::new();
+    let mut ids = Vec::new();
+    for res in results {
+        let res = res.unwrap();
+        statuses.push(res.status().as_u16());
+        ids.push(res.json::<Value>().await.unwrap()["id"].clone());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 201]);
+    assert_eq!(ids[0], ids[1]);
+    // A retry later returns the same booking, not a 409.
+    let res = send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["id"], ids[0]);
+    let (_, mine) = r
+        .app
+        .call(
+            "GET",
+            "/api/v1/reservations?mine=true",
+            Some(&r.researcher),
+            None,
+        )
+        .await;
+    assert_eq!(mine["total"], 1);
+}
+
+async fn dozens_racing_for_one_slot_get_exactly_one(db: TestDb) {
+    let r = rig(db).await;
+    r.settings(json!({"max_active_per_user": 100})).await;
+    // 24 people, each with their own account.
+    let mut conn = r.app.db.connect();
+    let hash = yiqi::auth::password::hash("racing password 1").unwrap();
+    let mut tokens = Vec::new();
+    for n in 0..24 {
+        let email = format!("racer{n}@example.cn");
+        yiqi::users::service::create_verified(
+            &mut conn,
+            &yiqi::users::service::NewAccount {
+                email: &email,
+                name: "赛跑者",
+                role: yiqi::auth::Role::Researcher,
+                unit: None,
+                organisation: None,
+            },
+            &hash,
+            yiqi::clock::Clock::now_naive(&*r.clock),
+        )
+        .unwrap();
+        tokens.push(
+            r.app.login(&email, "racing password 1").await["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for round in 0..4u32 {
+        let starts = sh(30, 9 + 2 * round, 0);
+        let ends = starts + chrono::Duration::minutes(90);
+        let results = join_all(tokens.iter().map(|t| r.book(t, starts, ends))).await;
+        let created = results.iter().filter(|(s, _)| *s == 201).count();
+        let conflicts = results
+            .iter()
+            .filter(|(s, p)| *s == 409 && p["code"] == "reservation_conflict")
+            .count();
+        let busy = results.iter().filter(|(s, _)| *s == 503).count();
+        assert_eq!(created, 1, "round {round}: {results:?}");
+        assert_eq!(
+            conflicts + busy,
+            tokens.len() - 1,
+            "round {round}: {results:?}"
+        );
+    }
+    let (_, all) = r
+        .app
+        .call(
+            "GET",
+            &format!("/api/v1/reservations?instrument={}", r.instrument),
+            Some(&r.manager),
+            None,
+        )
+        .await;
+    assert_eq!(all["total"], 4);
+}
+
+async fn sample_orders_go_their_own_way(db: TestDb) {
+    let r = rig(db).await;
+    r.settings(json!({"academic_sample_fen": 15000, "max_samples": 10}))
+        .await;
+    let order = |n: i32| json!({"instrument_id": r.instrument, "kind": "sample_order", "sample_count": n, "sample_description": "TiO2 粉末，测晶相", "wanted_by": "2026-12-10"});
+    let (status, p) = r
+        .app
+        .post("/api/v1/reservations", Some(&r.researcher), order(11))
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (422, Some("too_many_samples"))
+    );
+    let (status, o) = r
+        .app
+        .post("/api/v1/reservations", Some(&r.researcher), order(4))
+        .await;
+    assert_eq!(status, 201, "{o}");
+    assert_eq!(
+        (o["status"].as_str(), o["fee_estimate_fen"].as_i64()),
+        (Some("submitted"), Some(60000))
+    );
+    let id = o["id"].clone();
+    let (status, _) = r.step(&r.manager, &id, "approve", json!({})).await;
+    assert_eq!(status, 409, "sample orders are accepted, not approved");
+    let (status, p) = r.step(&r.manager, &id, "accept", json!({})).await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("planned_on")));
+    for (step, body, expect) in [
+        ("accept", json!({"planned_on": "2026-12-02"}), "accepted"),
+        ("start-test", json!({}), "in_test"),
+        ("report", json!({}), "reported"),
+        ("complete", json!({}), "completed"),
+    ] {
+        let (status, s) = r.step(&r.manager, &id, step, body).await;
+        assert_eq!(
+            (status, s["status"].as_str()),
+            (200, Some(expect)),
+            "{step}: {s}"
+        );
+    }
+    let (status, _) = r.step(&r.researcher, &id, "cancel", json!({})).await;
+    assert_eq!(status, 409);
+}
+
+/// PostgreSQL's own guard: even written past the application (no lock, no check), two active
+/// machine-time reservations of one instrument cannot overlap; a cancelled one may.
+#[actix_web::test]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "PostgreSQL only: run with TEST_DATABASE_URL=postgres://… (README, Test it)"
+)]
+async fn postgres_excludes_overlaps_by_itself() {
+    use diesel::connection::SimpleConnection;
+    let db = TestDb::postgres().seeded();
+    let mut conn = db.connect();
+    let insert = |status: &str, from: &str, to: &str| {
+        format!(
+            "INSERT INTO reservations (instrument_id, user_id, kind, status, starts_at, ends_at, price_tier, fee_estimate_fen, created_at, updated_at) \
+             VALUES (1, 1, 'machine_time', '{status}', '{from}', '{to}', 'own_unit', 0, now(), now())"
+        )
+    };
+    conn.batch_execute(&insert("approved", "2026-12-01 01:00", "2026-12-01 03:00"))
+        .unwrap();
+    let err = conn
+        .batch_execute(&insert("pending", "2026-12-01 02:00", "2026-12-01 04:00"))
+        .unwrap_err();
+    assert!(err.to_string().contains("reservations_no_overlap"), "{err}");
+    conn.batch_execute(&insert("cancelled", "2026-12-01 02:00", "2026-12-01 04:00"))
+        .unwrap();
+    conn.batch_execute(&insert("pending", "2026-12-01 03:00", "2026-12-01 04:00"))
+        .unwrap();
+}
