@@ -14,6 +14,8 @@ use crate::navigation::editing::{
     BookingSettingsInput, InstrumentInput, SubPlatformInput, UnitInput,
 };
 use crate::navigation::model::*;
+use crate::reservations::model::{Reservation, ReservationInput};
+use crate::reservations::service::StepInput;
 use crate::types::Paged;
 use crate::users::handlers::{
     LoginBody, ManagersBody, PasswordChange, RefreshBody, ResetConfirm, ResetRequest, TokenBody,
@@ -898,6 +900,90 @@ fn post_bans() {}
 fn post_bans_id_lift() {}
 
 #[utoipa::path(
+    post,
+    path = "/api/v1/reservations",
+    tag = "reservations",
+    summary = "Book machine time or send samples (verified accounts); `Idempotency-Key` makes a retry return the first result",
+    request_body = ReservationInput,
+    responses(
+        (status = 201, description = "booked: pending, or approved where approval is automatic; the fee estimate is for the booker's tier", body = Reservation),
+        (status = 200, description = "a repeat of an earlier request with the same Idempotency-Key", body = Reservation),
+        (status = 400, description = "a time without an offset", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "banned (with the ban's end) or not qualified", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`reservation_conflict` with the clashing interval, `too_many_active`, `blackout`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a booking rule, named by `code`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn post_reservations() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/reservations",
+    tag = "reservations",
+    summary = "Mine, or my unit's for staff",
+    params(
+        ("mine" = Option<bool>, Query, description = "only one's own"),
+        ("status" = Option<String>, Query, description = "status code"),
+        ("instrument" = Option<i64>, Query, description = "instrument id"),
+        ("from" = Option<String>, Query, description = "RFC 3339; reservations ending after it"),
+        ("to" = Option<String>, Query, description = "RFC 3339; reservations starting before it"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+    ),
+    responses(
+        (status = 200, description = "a page", body = Paged<Reservation>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn get_reservations() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/reservations/{id}",
+    tag = "reservations",
+    summary = "One reservation (its booker, the instrument's staff)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "found", body = Reservation),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn get_reservations_id() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/reservations/{id}/{step}",
+    tag = "reservations",
+    summary = "A step: approve, reject, cancel, check-in, check-out, accept, start-test, report, complete",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("step" = String, Path, description = "approve | reject | cancel | check-in | check-out | accept | start-test | report | complete")
+    ),
+    request_body = StepInput,
+    responses(
+        (status = 200, description = "done; the booker is e-mailed", body = Reservation),
+        (status = 409, description = "`invalid_transition` naming the current state, `too_late_to_cancel`, `not_now`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn post_reservations_id_step() {}
+
+#[utoipa::path(
     get,
     path = "/api/v1/openapi.json",
     tag = "ops",
@@ -932,7 +1018,7 @@ impl Modify for BearerAuth {
         title = "yiqi 仪器",
         description = "Booking service for shared research instruments (仪器共享平台). Errors are `application/problem+json` with a stable `code` and the offending `field`."
     ),
-    paths(get_health, get_ready, get_stats, get_sub_platforms, post_sub_platforms, get_sub_platforms_id, patch_sub_platforms_id, get_units, post_units, get_units_id, patch_units_id, post_units_id_instruments, get_categories, get_instruments, get_instruments_id, patch_instruments_id, post_instruments_id_retire, get_instruments_id_booking_settings, put_instruments_id_booking_settings, put_instruments_id_managers, post_instruments_id_qualifications, post_auth_register, post_auth_verify_email, post_auth_login, post_auth_refresh, post_auth_logout, post_auth_password_reset, post_auth_password_reset_confirm, get_me, patch_me, post_me_password, post_me_verification_email, get_organisations, post_organisations_id_approve, get_admin_users, post_admin_users_id_disable, post_admin_users_id_enable, get_admin_audit, get_admin_mail, post_admin_mail_id_retry, get_units_id_staff, post_units_id_staff, delete_units_id_staff_user, get_qualifications, post_qualifications_id_decision, get_users_id_violations, post_users_id_violations, get_users_id_bans, post_bans, post_bans_id_lift, get_openapi_json),
+    paths(get_health, get_ready, get_stats, get_sub_platforms, post_sub_platforms, get_sub_platforms_id, patch_sub_platforms_id, get_units, post_units, get_units_id, patch_units_id, post_units_id_instruments, get_categories, get_instruments, get_instruments_id, patch_instruments_id, post_instruments_id_retire, get_instruments_id_booking_settings, put_instruments_id_booking_settings, put_instruments_id_managers, post_instruments_id_qualifications, post_auth_register, post_auth_verify_email, post_auth_login, post_auth_refresh, post_auth_logout, post_auth_password_reset, post_auth_password_reset_confirm, get_me, patch_me, post_me_password, post_me_verification_email, get_organisations, post_organisations_id_approve, get_admin_users, post_admin_users_id_disable, post_admin_users_id_enable, get_admin_audit, get_admin_mail, post_admin_mail_id_retry, get_units_id_staff, post_units_id_staff, delete_units_id_staff_user, get_qualifications, post_qualifications_id_decision, get_users_id_violations, post_users_id_violations, get_users_id_bans, post_bans, post_bans_id_lift, post_reservations, get_reservations, get_reservations_id, post_reservations_id_step, get_openapi_json),
     components(schemas(Problem, Role, Violation, Ban)),
     modifiers(&BearerAuth)
 )]

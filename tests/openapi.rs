@@ -27,7 +27,10 @@ async fn every_documented_operation_exists(db: TestDb) {
                     "{method} {path}: no schema {name}"
                 );
             }
-            let concrete = path.replace("{id}", "1").replace("{user}", "1");
+            let concrete = path
+                .replace("{id}", "1")
+                .replace("{user}", "1")
+                .replace("{step}", "approve");
             let body = op.get("requestBody").map(|_| json!({}));
             let token = op.get("security").map(|_| admin.as_str());
             let (status, got) = app
