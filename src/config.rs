@@ -18,6 +18,7 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub log: LogSettings,
     pub catalogue: CatalogueSettings,
+    pub reservations: ReservationSettings,
     pub mail: MailSettings,
     pub auth: AuthSettings,
 }
@@ -87,6 +88,18 @@ pub struct LogSettings {
 #[serde(deny_unknown_fields)]
 pub struct CatalogueSettings {
     pub counts_ttl_secs: u64,
+}
+
+/// The automatic no-show rule: `no_show_limit` no-shows within `no_show_window_days` pause
+/// the person's bookings on every instrument for `no_show_ban_days`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationSettings {
+    pub no_show_limit: i64,
+    pub no_show_window_days: i64,
+    pub no_show_ban_days: i64,
+    /// How often the reservation jobs (expiry, no-shows, reminders) run.
+    pub jobs_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

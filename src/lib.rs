@@ -93,7 +93,12 @@ impl Application {
                 Duration::from_millis(settings.mail.poll_interval_ms.max(10)),
             );
         }
-        jobs::spawn_housekeeping(state.pool.clone(), state.clock.clone(), state.jobs.clone());
+        jobs::spawn_housekeeping(
+            state.pool.clone(),
+            state.clock.clone(),
+            state.jobs.clone(),
+            settings.reservations,
+        );
         let state = aw::Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()

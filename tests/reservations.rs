@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use common::{TestApp, TestDb};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
-use yiqi::clock::ManualClock;
+use yiqi::clock::{Clock, ManualClock};
 use yiqi::types::PLATFORM_ZONE;
 
 on_both_backends!(
@@ -19,6 +19,7 @@ on_both_backends!(
     a_retried_request_books_once,
     dozens_racing_for_one_slot_get_exactly_one,
     sample_orders_go_their_own_way,
+    the_service_expires_reminds_and_counts_no_shows,
 );
 
 /// Shanghai wall time.
@@ -526,4 +527,111 @@ async fn postgres_excludes_overlaps_by_itself() {
         .unwrap();
     conn.batch_execute(&insert("pending", "2026-12-01 03:00", "2026-12-01 04:00"))
         .unwrap();
+}
+
+/// Kinds of the e-mails queued so far, oldest first.
+fn mail_kinds(db: &TestDb) -> Vec<String> {
+    use diesel::prelude::*;
+    use yiqi::db::schema::mail_outbox as m;
+    m::table
+        .select(m::kind)
+        .order(m::id)
+        .load(&mut db.connect())
+        .unwrap()
+}
+
+async fn the_service_expires_reminds_and_counts_no_shows(db: TestDb) {
+    let r = rig(db).await;
+    let policy = yiqi::config::ReservationSettings {
+        no_show_limit: 2,
+        no_show_window_days: 30,
+        no_show_ban_days: 7,
+        jobs_interval_secs: 60,
+    };
+    let mut conn = r.app.db.connect();
+    use yiqi::reservations::jobs;
+    // /ready shows the jobs' last runs (the loop ran once at start).
+    let ready = r.app.json("/ready").await;
+    for job in [
+        "expire_reservations",
+        "mark_no_shows",
+        "send_reminders",
+        "expire_qualifications",
+    ] {
+        assert_eq!(ready["jobs"][job]["ok"], true, "{ready}");
+    }
+    let (_, undecided) = r.book(&r.researcher, sh(30, 9, 0), sh(30, 10, 0)).await;
+    let (_, first) = r.book(&r.researcher, sh(30, 10, 0), sh(30, 11, 0)).await;
+    let (_, second) = r.book(&r.researcher, sh(30, 14, 0), sh(30, 15, 0)).await;
+    for b in [&first, &second] {
+        let (status, _) = r.step(&r.manager, &b["id"], "approve", json!({})).await;
+        assert_eq!(status, 200);
+    }
+    // The day before: reminders for what starts within 24 hours, once.
+    r.clock.set(sh(29, 10, 30));
+    assert_eq!(
+        jobs::send_reminders(&mut conn, r.clock.now()).unwrap(),
+        1,
+        "10:00 is within 24 h, 14:00 not yet"
+    );
+    assert_eq!(jobs::send_reminders(&mut conn, r.clock.now()).unwrap(), 0);
+    r.clock.set(sh(29, 14, 30));
+    assert_eq!(jobs::send_reminders(&mut conn, r.clock.now()).unwrap(), 1);
+    // Nobody decided before the start: expired.
+    r.clock.set(sh(30, 8, 59));
+    assert_eq!(jobs::expire_pending(&mut conn, r.clock.now()).unwrap(), 0);
+    r.clock.set(sh(30, 9, 0));
+    assert_eq!(jobs::expire_pending(&mut conn, r.clock.now()).unwrap(), 1);
+    // Grace of 15 minutes, then a no-show; the slot is free again.
+    r.clock.set(sh(30, 10, 14));
+    assert_eq!(
+        jobs::mark_no_shows(&mut conn, &policy, r.clock.now()).unwrap(),
+        0
+    );
+    r.clock.set(sh(30, 10, 15));
+    assert_eq!(
+        jobs::mark_no_shows(&mut conn, &policy, r.clock.now()).unwrap(),
+        1
+    );
+    r.clock.set(sh(30, 14, 15));
+    assert_eq!(
+        jobs::mark_no_shows(&mut conn, &policy, r.clock.now()).unwrap(),
+        1
+    );
+    let researcher = r.app.token("researcher@yiqi.demo").await;
+    for (b, status) in [
+        (&undecided, "expired"),
+        (&first, "no_show"),
+        (&second, "no_show"),
+    ] {
+        let (_, got) = r
+            .app
+            .call(
+                "GET",
+                &format!("/api/v1/reservations/{}", b["id"]),
+                Some(&researcher),
+                None,
+            )
+            .await;
+        assert_eq!(got["status"], status, "{got}");
+    }
+    // Two no-shows within 30 days: a week's ban everywhere.
+    let (status, p) = r.book(&researcher, sh(30, 18, 0), sh(30, 19, 0)).await;
+    assert_eq!((status, p["code"].as_str()), (403, Some("banned")), "{p}");
+    let kinds = mail_kinds(&r.app.db);
+    for kind in [
+        "reservation_reminder",
+        "reservation_expired",
+        "reservation_no_show",
+        "ban_created",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "reservation_reminder")
+            .count(),
+        2
+    );
 }

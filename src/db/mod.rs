@@ -255,6 +255,7 @@ where
 /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock up
 /// front: a deferred transaction that upgrades later can fail with "database is locked"
 /// despite busy_timeout. On PostgreSQL it is a plain transaction; callers lock rows they check.
+/// Inside another transaction it is a savepoint.
 pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -262,7 +263,14 @@ where
 {
     match conn {
         DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            let nested = AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()
+                .is_ok_and(|d| d.is_some());
+            if nested {
+                AnsiTransactionManager::begin_transaction(c)?
+            } else {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            }
         }
         DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }

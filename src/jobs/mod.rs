@@ -70,38 +70,64 @@ impl JobsHealth {
     }
 }
 
-/// How often the housekeeping jobs run.
-const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
-
-/// Expires qualifications whose time has come (and tells their holders). Several instances
-/// may run it: each expiry is a conditional update, so only one of them sends the e-mail.
-pub fn spawn_housekeeping(pool: Pool, clock: SharedClock, health: Arc<JobsHealth>) {
+/// Runs the service's own work every `policy.jobs_interval_secs`: expire undecided
+/// reservations, mark no-shows, send reminders, expire qualifications. Several instances may
+/// run it: each step is a conditional update, so only one of them acts and e-mails.
+pub fn spawn_housekeeping(
+    pool: Pool,
+    clock: SharedClock,
+    health: Arc<JobsHealth>,
+    policy: crate::config::ReservationSettings,
+) {
     actix_web::rt::spawn(async move {
         loop {
-            let now = clock.now();
-            let span = tracing::info_span!("job.expire_qualifications");
-            let result = crate::db::run(&pool, move |conn| {
-                crate::users::qualifications::expire_due(conn, now)
-            })
-            .instrument(span)
-            .await;
-            let run = match result {
-                Ok(done) => JobRun {
-                    at: now,
-                    ok: true,
-                    done,
-                },
-                Err(err) => {
-                    tracing::warn!(error = %err, "qualification expiry failed");
-                    JobRun {
-                        at: now,
-                        ok: false,
-                        done: 0,
-                    }
-                }
-            };
-            health.record("expire_qualifications", run);
-            tokio::time::sleep(HOUSEKEEPING_EVERY).await;
+            run_housekeeping(&pool, clock.now(), &health, policy).await;
+            tokio::time::sleep(Duration::from_secs(policy.jobs_interval_secs.max(1))).await;
         }
     });
+}
+
+/// One round of every job, each recorded in `health`.
+pub async fn run_housekeeping(
+    pool: &Pool,
+    now: chrono::DateTime<chrono::Utc>,
+    health: &JobsHealth,
+    policy: crate::config::ReservationSettings,
+) {
+    use crate::reservations::jobs as r;
+    type Job = fn(
+        &mut crate::db::DbConnection,
+        chrono::DateTime<chrono::Utc>,
+        crate::config::ReservationSettings,
+    ) -> crate::error::AppResult<usize>;
+    let jobs: [(&'static str, Job); 4] = [
+        ("expire_reservations", |c, now, _| r::expire_pending(c, now)),
+        ("mark_no_shows", |c, now, p| r::mark_no_shows(c, &p, now)),
+        ("send_reminders", |c, now, _| r::send_reminders(c, now)),
+        ("expire_qualifications", |c, now, _| {
+            crate::users::qualifications::expire_due(c, now)
+        }),
+    ];
+    for (name, job) in jobs {
+        let span = tracing::info_span!("job", name);
+        let result = crate::db::run(pool, move |conn| job(conn, now, policy))
+            .instrument(span)
+            .await;
+        let run = match result {
+            Ok(done) => JobRun {
+                at: now,
+                ok: true,
+                done,
+            },
+            Err(err) => {
+                tracing::warn!(job = name, error = %err, "job failed");
+                JobRun {
+                    at: now,
+                    ok: false,
+                    done: 0,
+                }
+            }
+        };
+        health.record(name, run);
+    }
 }

@@ -1,6 +1,7 @@
 //! 预约申请 — machine-time bookings and sample orders, approval by the host unit.
 
 pub mod handlers;
+pub mod jobs;
 pub mod model;
 pub mod rules;
 pub mod service;

@@ -196,3 +196,49 @@ pub fn list(
     let total = filtered(f).count().get_result(conn)?;
     Ok((rows, total))
 }
+
+/// Machine-time reservations in `status` starting at or before `until`, oldest first.
+pub fn starting_by(
+    conn: &mut DbConnection,
+    status: ReservationStatus,
+    until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<ReservationRow>> {
+    reservations::table
+        .filter(reservations::kind.eq(ReservationKind::MachineTime.code()))
+        .filter(reservations::status.eq(status.code()))
+        .filter(reservations::starts_at.le(until))
+        .select(ReservationRow::as_select())
+        .order(reservations::starts_at)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Approved bookings starting in [`from`, `until`) whose booker has not been reminded.
+pub fn due_reminders(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<ReservationRow>> {
+    reservations::table
+        .filter(reservations::status.eq(ReservationStatus::Approved.code()))
+        .filter(reservations::reminded_at.is_null())
+        .filter(reservations::starts_at.ge(from))
+        .filter(reservations::starts_at.lt(until))
+        .select(ReservationRow::as_select())
+        .order(reservations::starts_at)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Marks a reminder sent; 0 if another instance did first.
+pub fn mark_reminded(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        reservations::table
+            .find(id)
+            .filter(reservations::reminded_at.is_null()),
+    )
+    .set(reservations::reminded_at.eq(now))
+    .execute(conn)
+}
