@@ -14,8 +14,9 @@ use crate::navigation::editing::{
     BookingSettingsInput, InstrumentInput, SubPlatformInput, UnitInput,
 };
 use crate::navigation::model::*;
+use crate::reservations::availability::{Availability, UnitWeek};
 use crate::reservations::model::{Reservation, ReservationInput};
-use crate::reservations::service::StepInput;
+use crate::reservations::service::{BlackoutInput, StepInput};
 use crate::types::Paged;
 use crate::users::handlers::{
     LoginBody, ManagersBody, PasswordChange, RefreshBody, ResetConfirm, ResetRequest, TokenBody,
@@ -985,6 +986,106 @@ fn post_reservations_id_step() {}
 
 #[utoipa::path(
     get,
+    path = "/api/v1/instruments/{id}/availability",
+    tag = "reservations",
+    summary = "Busy intervals (no identities) and the bookable free intervals under the rules",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("from" = Option<String>, Query, description = "RFC 3339; reservations ending after it"),
+        ("to" = Option<String>, Query, description = "RFC 3339; reservations starting before it")
+    ),
+    responses(
+        (status = 200, description = "at most 31 days", body = Availability),
+        (status = 400, description = "a time without an offset, or a range too long", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[allow(dead_code)]
+fn get_instruments_id_availability() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/instruments/{id}/blackouts",
+    tag = "reservations",
+    summary = "A maintenance window (the instrument's staff)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = BlackoutInput,
+    responses(
+        (status = 201, description = "`{\"id\": …}`"),
+        (status = 409, description = "bookings in the window: move or cancel them first", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn post_instruments_id_blackouts() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/instruments/{id}/calendar.ics",
+    tag = "reservations",
+    summary = "iCalendar feed of the instrument's busy times",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "text/calendar")
+    )
+)]
+#[allow(dead_code)]
+fn get_instruments_id_calendar_ics() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}/schedule",
+    tag = "reservations",
+    summary = "Every instrument of the unit with its busy intervals for one week",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("week" = Option<String>, Query, description = "ISO week, e.g. 2026-W49; default this week")
+    ),
+    responses(
+        (status = 200, description = "the week", body = UnitWeek)
+    )
+)]
+#[allow(dead_code)]
+fn get_units_id_schedule() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/calendar-token",
+    tag = "reservations",
+    summary = "A new secret URL of one's own calendar feed (the old one stops working)",
+    responses(
+        (status = 200, description = "`{\"url\": …}`"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn post_me_calendar_token() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/calendar/{token}",
+    tag = "reservations",
+    summary = "A person's bookings as iCalendar, behind the secret URL",
+    params(
+        ("token" = String, Path, description = "the secret, with .ics")
+    ),
+    responses(
+        (status = 200, description = "text/calendar"),
+        (status = 404, description = "unknown URL", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[allow(dead_code)]
+fn get_calendar_token() {}
+
+#[utoipa::path(
+    get,
     path = "/api/v1/openapi.json",
     tag = "ops",
     summary = "This document",
@@ -1018,7 +1119,7 @@ impl Modify for BearerAuth {
         title = "yiqi 仪器",
         description = "Booking service for shared research instruments (仪器共享平台). Errors are `application/problem+json` with a stable `code` and the offending `field`."
     ),
-    paths(get_health, get_ready, get_stats, get_sub_platforms, post_sub_platforms, get_sub_platforms_id, patch_sub_platforms_id, get_units, post_units, get_units_id, patch_units_id, post_units_id_instruments, get_categories, get_instruments, get_instruments_id, patch_instruments_id, post_instruments_id_retire, get_instruments_id_booking_settings, put_instruments_id_booking_settings, put_instruments_id_managers, post_instruments_id_qualifications, post_auth_register, post_auth_verify_email, post_auth_login, post_auth_refresh, post_auth_logout, post_auth_password_reset, post_auth_password_reset_confirm, get_me, patch_me, post_me_password, post_me_verification_email, get_organisations, post_organisations_id_approve, get_admin_users, post_admin_users_id_disable, post_admin_users_id_enable, get_admin_audit, get_admin_mail, post_admin_mail_id_retry, get_units_id_staff, post_units_id_staff, delete_units_id_staff_user, get_qualifications, post_qualifications_id_decision, get_users_id_violations, post_users_id_violations, get_users_id_bans, post_bans, post_bans_id_lift, post_reservations, get_reservations, get_reservations_id, post_reservations_id_step, get_openapi_json),
+    paths(get_health, get_ready, get_stats, get_sub_platforms, post_sub_platforms, get_sub_platforms_id, patch_sub_platforms_id, get_units, post_units, get_units_id, patch_units_id, post_units_id_instruments, get_categories, get_instruments, get_instruments_id, patch_instruments_id, post_instruments_id_retire, get_instruments_id_booking_settings, put_instruments_id_booking_settings, put_instruments_id_managers, post_instruments_id_qualifications, post_auth_register, post_auth_verify_email, post_auth_login, post_auth_refresh, post_auth_logout, post_auth_password_reset, post_auth_password_reset_confirm, get_me, patch_me, post_me_password, post_me_verification_email, get_organisations, post_organisations_id_approve, get_admin_users, post_admin_users_id_disable, post_admin_users_id_enable, get_admin_audit, get_admin_mail, post_admin_mail_id_retry, get_units_id_staff, post_units_id_staff, delete_units_id_staff_user, get_qualifications, post_qualifications_id_decision, get_users_id_violations, post_users_id_violations, get_users_id_bans, post_bans, post_bans_id_lift, post_reservations, get_reservations, get_reservations_id, post_reservations_id_step, get_instruments_id_availability, post_instruments_id_blackouts, get_instruments_id_calendar_ics, get_units_id_schedule, post_me_calendar_token, get_calendar_token, get_openapi_json),
     components(schemas(Problem, Role, Violation, Ban)),
     modifiers(&BearerAuth)
 )]

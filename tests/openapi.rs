@@ -30,7 +30,8 @@ async fn every_documented_operation_exists(db: TestDb) {
             let concrete = path
                 .replace("{id}", "1")
                 .replace("{user}", "1")
-                .replace("{step}", "approve");
+                .replace("{step}", "approve")
+                .replace("{token}", "nope.ics");
             let body = op.get("requestBody").map(|_| json!({}));
             let token = op.get("security").map(|_| admin.as_str());
             let (status, got) = app

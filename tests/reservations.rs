@@ -20,6 +20,7 @@ on_both_backends!(
     dozens_racing_for_one_slot_get_exactly_one,
     sample_orders_go_their_own_way,
     the_service_expires_reminds_and_counts_no_shows,
+    availability_week_grid_and_calendar_feeds,
 );
 
 /// Shanghai wall time.
@@ -634,4 +635,174 @@ async fn the_service_expires_reminds_and_counts_no_shows(db: TestDb) {
             .count(),
         2
     );
+}
+
+async fn availability_week_grid_and_calendar_feeds(db: TestDb) {
+    let r = rig(db).await;
+    r.settings(json!({"approval_required": false, "buffer_minutes": 30, "opening_hours": {"1": [[480, 1080]]}})).await;
+    let (status, b) = r.book(&r.researcher, sh(30, 10, 0), sh(30, 11, 0)).await;
+    assert_eq!(status, 201, "{b}");
+    let (status, p) = r
+        .app
+        .post(
+            &format!("/api/v1/instruments/{}/blackouts", r.instrument),
+            Some(&r.manager),
+            json!({"starts_at": rfc(sh(30, 10, 30)), "ends_at": rfc(sh(30, 12, 0)), "reason": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("reservation_conflict")),
+        "a blackout over a booking: {p}"
+    );
+    let (status, _) = r.app.post(&format!("/api/v1/instruments/{}/blackouts", r.instrument), Some(&r.manager),
+        json!({"starts_at": rfc(sh(30, 15, 0)), "ends_at": rfc(sh(30, 16, 0)), "reason": "液氮补充"})).await;
+    assert_eq!(status, 201);
+    let (status, p) = r.book(&r.researcher, sh(30, 15, 0), sh(30, 16, 0)).await;
+    assert_eq!((status, p["code"].as_str()), (409, Some("blackout")), "{p}");
+
+    // Monday: open 08:00–18:00; busy 10:00–11:00 (+30 min buffer each side) and 15:00–16:00.
+    let a = r
+        .app
+        .json(&format!(
+            "/api/v1/instruments/{}/availability?from={}&to={}",
+            r.instrument,
+            urlencode(&rfc(sh(30, 0, 0))),
+            urlencode(&rfc(sh(30, 23, 59)))
+        ))
+        .await;
+    let busy = a["busy"].as_array().unwrap();
+    assert_eq!(busy.len(), 2, "{a}");
+    assert_eq!(busy[0]["what"], "reservation");
+    assert!(
+        busy[0].get("user_id").is_none(),
+        "no identities in availability"
+    );
+    assert_eq!(busy[1]["note"], "液氮补充");
+    let free: Vec<(String, String)> = a["free"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["starts_at"].as_str().unwrap().to_owned(),
+                f["ends_at"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let z = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(
+        free,
+        vec![
+            (z(sh(30, 8, 0)), z(sh(30, 9, 30))),
+            (z(sh(30, 11, 30)), z(sh(30, 15, 0))),
+            (z(sh(30, 16, 0)), z(sh(30, 18, 0))),
+        ],
+        "{a}"
+    );
+    let (status, p) = r
+        .app
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/instruments/{}/availability?from=2026-11-30T00:00:00",
+                r.instrument
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((status, p["field"].as_str()), (400, Some("from")));
+
+    // The unit's week: every instrument, the busy ones with their intervals.
+    let week = r.app.json("/api/v1/units/1/schedule?week=2026-W49").await;
+    assert_eq!(
+        week["from"], "2026-11-29T16:00:00Z",
+        "Monday 00:00 in Changchun"
+    );
+    let units = r.app.json("/api/v1/instruments?unit=1&per_page=1").await;
+    assert_eq!(
+        week["instruments"].as_array().unwrap().len() as i64,
+        units["total"].as_i64().unwrap()
+    );
+    let mine = week["instruments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == r.instrument)
+        .unwrap();
+    assert_eq!(mine["busy"].as_array().unwrap().len(), 2);
+    let (status, _) = r
+        .app
+        .call("GET", "/api/v1/units/1/schedule?week=2026-W60", None, None)
+        .await;
+    assert_eq!(status, 400);
+
+    // iCalendar: the instrument's busy times, and the person's own bookings behind a secret URL.
+    let parse = |text: &str| {
+        let reader = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()));
+        reader
+            .map(|c| c.expect("a valid iCalendar"))
+            .collect::<Vec<_>>()
+    };
+    let res = r
+        .app
+        .get(&format!(
+            "/api/v1/instruments/{}/calendar.ics",
+            r.instrument
+        ))
+        .await;
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    let feed = res.text().await.unwrap();
+    assert!(
+        feed.contains("\r\n") && feed.lines().all(|l| l.len() <= 76),
+        "CRLF, folded lines"
+    );
+    let cals = parse(&feed);
+    assert_eq!(cals[0].events.len(), 2);
+    let start = cals[0].events[0]
+        .properties
+        .iter()
+        .find(|p| p.name == "DTSTART")
+        .unwrap();
+    assert_eq!(start.value.as_deref(), Some("20261130T020000Z"));
+    assert!(!feed.contains("researcher"), "no identities");
+    let (_, link) = r
+        .app
+        .post("/api/v1/me/calendar-token", Some(&r.researcher), json!({}))
+        .await;
+    let url = link["url"].as_str().unwrap().to_owned();
+    let path = url.trim_start_matches(&r.app.address).to_owned();
+    let personal = r.app.get(&path).await.text().await.unwrap();
+    let cals = parse(&personal);
+    assert_eq!(cals[0].events.len(), 1);
+    let summary = cals[0].events[0]
+        .properties
+        .iter()
+        .find(|p| p.name == "SUMMARY")
+        .unwrap();
+    assert!(
+        summary.value.as_deref().unwrap().contains("已批准"),
+        "{summary:?}"
+    );
+    // A new URL retires the old one.
+    r.app
+        .post("/api/v1/me/calendar-token", Some(&r.researcher), json!({}))
+        .await;
+    assert_eq!(r.app.get(&path).await.status(), 404);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

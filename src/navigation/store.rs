@@ -327,3 +327,24 @@ pub fn save_booking_settings(conn: &mut DbConnection, row: &BookingSettingsRow) 
     }
     Ok(())
 }
+
+/// (id, name) of a unit's instruments in service, in id order.
+pub fn unit_instrument_names(
+    conn: &mut DbConnection,
+    unit: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    instruments::table
+        .filter(instruments::unit_id.eq(unit))
+        .filter(instruments::retired_at.is_null())
+        .select((instruments::id, instruments::name_zh))
+        .order(instruments::id)
+        .load(conn)
+}
+
+/// (id, name) of the given instruments.
+pub fn instrument_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    instruments::table
+        .filter(instruments::id.eq_any(ids))
+        .select((instruments::id, instruments::name_zh))
+        .load(conn)
+}

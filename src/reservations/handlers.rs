@@ -113,3 +113,135 @@ pub async fn step(
     .await?;
     Ok(HttpResponse::Ok().json(r))
 }
+
+#[tracing::instrument(name = "reservations.availability", skip_all)]
+pub async fn availability(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let id = crate::types::InstrumentId(path_id(&id)?);
+    let params = QueryParams::parse(req.query_string(), &["from", "to"])?;
+    let now = state.clock.now();
+    let from = match params.text("from", 40)? {
+        Some(v) => service::instant("from", &v)?,
+        None => now,
+    };
+    let to = match params.text("to", 40)? {
+        Some(v) => service::instant("to", &v)?,
+        None => from + chrono::Duration::days(7),
+    };
+    let a = db::run(&state.pool, move |c| {
+        super::availability::availability(c, id, from, to, now)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(a))
+}
+
+#[tracing::instrument(name = "reservations.unit_week", skip_all)]
+pub async fn unit_week(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    use chrono::Datelike;
+    let unit = path_id(&id)?;
+    let params = QueryParams::parse(req.query_string(), &["week"])?;
+    let monday = match params.text("week", 10)? {
+        Some(w) => super::availability::parse_week(&w)?,
+        None => {
+            let today = state
+                .clock
+                .now()
+                .with_timezone(&crate::types::PLATFORM_ZONE)
+                .date_naive();
+            today - chrono::Duration::days(today.weekday().num_days_from_monday() as i64)
+        }
+    };
+    let w = db::run(&state.pool, move |c| {
+        super::availability::unit_week(c, unit, monday)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(w))
+}
+
+fn host(state: &AppState) -> String {
+    state
+        .auth
+        .public_url
+        .split("://")
+        .nth(1)
+        .unwrap_or("yiqi")
+        .split('/')
+        .next()
+        .unwrap_or("yiqi")
+        .to_owned()
+}
+
+fn ics(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .body(body)
+}
+
+#[tracing::instrument(name = "reservations.instrument_feed", skip_all)]
+pub async fn instrument_feed(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = crate::types::InstrumentId(path_id(id.trim_end_matches(".ics"))?);
+    let (now, host) = (state.clock.now(), host(&state));
+    let body = db::run(&state.pool, move |c| {
+        super::availability::instrument_feed(c, id, &host, now)
+    })
+    .await?;
+    Ok(ics(body))
+}
+
+#[tracing::instrument(name = "reservations.user_feed", skip_all)]
+pub async fn user_feed(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let hash = crate::auth::tokens::hash(token.trim_end_matches(".ics"));
+    let (now, host) = (state.clock.now(), host(&state));
+    let body = db::run(&state.pool, move |c| {
+        let user = crate::users::store::user_by_calendar_token(c, &hash)?
+            .ok_or(AppError::NotFound { what: "calendar" })?;
+        super::availability::user_feed(c, user, &host, now)
+    })
+    .await?;
+    Ok(ics(body))
+}
+
+/// A new secret feed URL for the signed-in person (the previous one stops working).
+#[tracing::instrument(name = "reservations.calendar_token", skip_all)]
+pub async fn calendar_token(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+) -> AppResult<HttpResponse> {
+    let token = crate::auth::tokens::random();
+    let hash = crate::auth::tokens::hash(&token);
+    db::run(&state.pool, move |c| {
+        Ok(crate::users::store::set_calendar_token(c, who.id.0, &hash)?)
+    })
+    .await?;
+    let url = format!("{}/api/v1/calendar/{token}.ics", state.auth.public_url);
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "url": url })))
+}
+
+#[tracing::instrument(name = "reservations.blackout", skip_all)]
+pub async fn add_blackout(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+    body: web::Json<service::BlackoutInput>,
+) -> AppResult<HttpResponse> {
+    let id = crate::types::InstrumentId(path_id(&id)?);
+    let now = state.clock.now();
+    let bid = db::run(&state.pool, move |c| {
+        service::add_blackout(c, &who, id, &body, now)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "id": bid })))
+}

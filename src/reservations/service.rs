@@ -755,3 +755,79 @@ pub fn list(
         page,
     ))
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlackoutInput {
+    pub starts_at: String,
+    pub ends_at: String,
+    pub reason: String,
+}
+
+/// A maintenance window: nobody can book over it. Bookings already there must be moved or
+/// cancelled first (409 names one), so no one loses a slot without being told.
+pub fn add_blackout(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: InstrumentId,
+    input: &BlackoutInput,
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
+    let starts = instant("starts_at", &input.starts_at)?;
+    let ends = instant("ends_at", &input.ends_at)?;
+    if ends <= starts {
+        return Err(AppError::rule(
+            "invalid_interval",
+            "ends_at",
+            "结束时间必须晚于开始时间",
+        ));
+    }
+    let reason = validate::line("reason", &input.reason, 1, 200)?;
+    db::write_tx(conn, |conn| {
+        if !db::lock_instrument(conn, id.0)? {
+            return Err(AppError::NotFound { what: "instrument" });
+        }
+        let inst = catalogue::find_instrument(conn, id.0)?
+            .ok_or(AppError::NotFound { what: "instrument" })?;
+        authorize(
+            who,
+            Action::RunInstrument {
+                unit: UnitId(inst.unit_id),
+                instrument: id,
+            },
+        )?;
+        if let Some(row) = store::clashes(
+            conn,
+            id.0,
+            naive(starts),
+            naive(ends),
+            Duration::zero(),
+            None,
+        )?
+        .first()
+        {
+            return Err(conflict(row));
+        }
+        let bid = store::insert_blackout(
+            conn,
+            id.0,
+            naive(starts),
+            naive(ends),
+            &reason,
+            who.id.0,
+            naive(now),
+        )?;
+        audit::record(
+            conn,
+            Some(who.id),
+            "blackout.create",
+            Target("instrument", Some(id.0)),
+            None::<&()>,
+            Some(
+                &serde_json::json!({"id": bid, "starts_at": starts, "ends_at": ends, "reason": reason}),
+            ),
+            naive(now),
+        )?;
+        Ok(bid)
+    })
+}

@@ -242,3 +242,75 @@ pub fn mark_reminded(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Qu
     .set(reservations::reminded_at.eq(now))
     .execute(conn)
 }
+
+/// Active machine-time reservations of `instruments` overlapping [`from`, `to`).
+pub fn busy(
+    conn: &mut DbConnection,
+    instruments: &[i64],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<ReservationRow>> {
+    reservations::table
+        .filter(reservations::instrument_id.eq_any(instruments))
+        .filter(reservations::kind.eq(ReservationKind::MachineTime.code()))
+        .filter(reservations::status.eq_any(active_codes()))
+        .filter(reservations::starts_at.lt(to))
+        .filter(reservations::ends_at.gt(from))
+        .select(ReservationRow::as_select())
+        .order(reservations::starts_at)
+        .load(conn)
+}
+
+/// Blackouts of `instruments` overlapping [`from`, `to`): (instrument, start, end, reason).
+pub fn blackouts_of(
+    conn: &mut DbConnection,
+    instruments: &[i64],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<(i64, NaiveDateTime, NaiveDateTime, String)>> {
+    blackouts::table
+        .filter(blackouts::instrument_id.eq_any(instruments))
+        .filter(blackouts::starts_at.lt(to))
+        .filter(blackouts::ends_at.gt(from))
+        .select((
+            blackouts::instrument_id,
+            blackouts::starts_at,
+            blackouts::ends_at,
+            blackouts::reason,
+        ))
+        .order(blackouts::starts_at)
+        .load(conn)
+}
+
+/// A person's reservations with times, for their calendar feed (the latest 500).
+pub fn of_user_with_times(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<ReservationRow>> {
+    reservations::table
+        .filter(reservations::user_id.eq(user))
+        .filter(reservations::starts_at.is_not_null())
+        .select(ReservationRow::as_select())
+        .order(reservations::starts_at.desc())
+        .limit(500)
+        .load(conn)
+}
+
+pub fn insert_blackout(
+    conn: &mut DbConnection,
+    instrument: i64,
+    starts: NaiveDateTime,
+    ends: NaiveDateTime,
+    reason: &str,
+    by: i64,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(blackouts::table)
+        .values((
+            blackouts::instrument_id.eq(instrument),
+            blackouts::starts_at.eq(starts),
+            blackouts::ends_at.eq(ends),
+            blackouts::reason.eq(reason),
+            blackouts::created_by.eq(by),
+            blackouts::created_at.eq(now),
+        ))
+        .returning(blackouts::id)
+        .get_result(conn)
+}

@@ -660,3 +660,19 @@ pub fn staff_to_notify(
         .order(users::id)
         .load(conn)
 }
+
+/// A new secret for the person's calendar feed (the old URL stops working).
+pub fn set_calendar_token(conn: &mut DbConnection, user: i64, hash: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(user))
+        .set(users::calendar_token_hash.eq(hash))
+        .execute(conn)
+}
+
+pub fn user_by_calendar_token(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<i64>> {
+    users::table
+        .filter(users::calendar_token_hash.eq(hash))
+        .filter(users::disabled_at.is_null())
+        .select(users::id)
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,391 @@
+//! When an instrument is busy and when it can be booked, one instrument or a unit's week,
+//! from a fixed number of queries whatever the number of bookings or instruments; and the
+//! iCalendar (RFC 5545) feeds.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use serde::Serialize;
+
+use super::model::{ReservationRow, ReservationStatus};
+use super::rules::Rules;
+use super::store;
+use crate::clock::naive;
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::navigation::{editing, store as catalogue};
+use crate::types::{InstrumentId, PLATFORM_ZONE};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Interval {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+/// A busy interval, without the booker's identity.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Busy {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// `reservation` or `blackout`.
+    pub what: &'static str,
+    /// For reservations: pending, approved or in_use; for blackouts: the reason.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Availability {
+    pub instrument_id: InstrumentId,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub busy: Vec<Busy>,
+    /// Intervals one may book now: open, not busy (buffer included), within notice and
+    /// horizon, at least the minimum length, on the slot grid.
+    pub free: Vec<Interval>,
+    pub slot_minutes: i32,
+    pub min_minutes: i32,
+    pub max_minutes: i32,
+}
+
+/// The longest range one request may ask for.
+pub const MAX_RANGE_DAYS: i64 = 31;
+
+fn busy_rows(
+    rows: Vec<ReservationRow>,
+    blackouts: Vec<(i64, chrono::NaiveDateTime, chrono::NaiveDateTime, String)>,
+    instrument: i64,
+) -> Vec<Busy> {
+    let mut busy: Vec<Busy> = rows
+        .into_iter()
+        .filter(|r| r.instrument_id == instrument)
+        .filter_map(|r| {
+            Some(Busy {
+                starts_at: r.starts_at?.and_utc(),
+                ends_at: r.ends_at?.and_utc(),
+                what: "reservation",
+                note: r.status().code().to_owned(),
+            })
+        })
+        .collect();
+    busy.extend(
+        blackouts
+            .into_iter()
+            .filter(|b| b.0 == instrument)
+            .map(|(_, s, e, reason)| Busy {
+                starts_at: s.and_utc(),
+                ends_at: e.and_utc(),
+                what: "blackout",
+                note: reason,
+            }),
+    );
+    busy.sort_by_key(|b| b.starts_at);
+    busy
+}
+
+pub fn check_range(from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<()> {
+    if to <= from {
+        return Err(AppError::bad_request("to", "to must be after from"));
+    }
+    if to - from > Duration::days(MAX_RANGE_DAYS) {
+        return Err(AppError::bad_request(
+            "to",
+            format!("at most {MAX_RANGE_DAYS} days at a time"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn availability(
+    conn: &mut DbConnection,
+    id: InstrumentId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<Availability> {
+    check_range(from, to)?;
+    catalogue::find_instrument(conn, id.0)?.ok_or(AppError::NotFound { what: "instrument" })?;
+    let rules = Rules::new(editing::booking_settings(conn, id)?)?;
+    let buffer = rules.buffer();
+    let rows = store::busy(conn, &[id.0], naive(from - buffer), naive(to + buffer))?;
+    let blackouts = store::blackouts_of(conn, &[id.0], naive(from), naive(to))?;
+    let busy = busy_rows(rows, blackouts, id.0);
+    let s = &rules.settings;
+    let earliest = (now + Duration::minutes(s.notice_minutes as i64)).max(from);
+    let latest = (now + Duration::days(s.horizon_days as i64)).min(to);
+    let slot = Duration::minutes(s.slot_minutes as i64);
+    let mut free = Vec::new();
+    let mut date = from.with_timezone(&PLATFORM_ZONE).date_naive();
+    let last = to.with_timezone(&PLATFORM_ZONE).date_naive();
+    while date <= last {
+        if !rules.closed.contains(&date) {
+            for (open, close) in rules.hours.windows_on(date) {
+                // Cut the window by every busy interval (widened by the buffer).
+                let mut pieces = vec![(
+                    open.max(earliest),
+                    close.min(latest + Duration::minutes(s.max_minutes as i64)),
+                )];
+                for b in &busy {
+                    let (bs, be) = if b.what == "reservation" {
+                        (b.starts_at - buffer, b.ends_at + buffer)
+                    } else {
+                        (b.starts_at, b.ends_at)
+                    };
+                    pieces = pieces
+                        .into_iter()
+                        .flat_map(|(a, z)| {
+                            if be <= a || bs >= z {
+                                vec![(a, z)]
+                            } else {
+                                [(a, bs), (be, z)]
+                                    .into_iter()
+                                    .filter(|(x, y)| x < y)
+                                    .collect()
+                            }
+                        })
+                        .collect();
+                }
+                for (a, z) in pieces {
+                    // Round the start up to the grid, counted from the window's opening.
+                    let offset = (a - open).num_minutes().max(0);
+                    let step = slot.num_minutes().max(1);
+                    let start = open + Duration::minutes((offset + step - 1) / step * step);
+                    if start < z
+                        && start <= latest
+                        && (z - start).num_minutes() >= s.min_minutes as i64
+                    {
+                        free.push(Interval {
+                            starts_at: start,
+                            ends_at: z,
+                        });
+                    }
+                }
+            }
+        }
+        date = match date.succ_opt() {
+            Some(d) => d,
+            None => break,
+        };
+    }
+    Ok(Availability {
+        instrument_id: id,
+        from,
+        to,
+        busy,
+        free,
+        slot_minutes: s.slot_minutes,
+        min_minutes: s.min_minutes,
+        max_minutes: s.max_minutes,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InstrumentWeek {
+    pub id: InstrumentId,
+    pub name: String,
+    pub busy: Vec<Busy>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UnitWeek {
+    pub unit_id: i64,
+    pub week: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub instruments: Vec<InstrumentWeek>,
+}
+
+/// `2026-W49` → its Monday (ISO 8601 week date).
+pub fn parse_week(value: &str) -> AppResult<NaiveDate> {
+    let bad = || {
+        AppError::bad_request(
+            "week",
+            format!("{value:?} is not an ISO week like 2026-W49"),
+        )
+    };
+    let (y, w) = value.split_once("-W").ok_or_else(bad)?;
+    let (y, w): (i32, u32) = (y.parse().map_err(|_| bad())?, w.parse().map_err(|_| bad())?);
+    NaiveDate::from_isoywd_opt(y, w, Weekday::Mon).ok_or_else(bad)
+}
+
+/// Every instrument of a unit with its busy intervals for one week (Monday 00:00 to Monday
+/// 00:00 in the platform zone): four queries, whatever the unit's size.
+pub fn unit_week(conn: &mut DbConnection, unit: i64, monday: NaiveDate) -> AppResult<UnitWeek> {
+    catalogue::find_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
+    let from = super::rules::local(monday, 0)
+        .ok_or_else(|| AppError::bad_request("week", "no such week"))?;
+    let to = from + Duration::days(7);
+    let instruments = catalogue::unit_instrument_names(conn, unit)?;
+    let ids: Vec<i64> = instruments.iter().map(|(id, _)| *id).collect();
+    let rows = store::busy(conn, &ids, naive(from), naive(to))?;
+    let blackouts = store::blackouts_of(conn, &ids, naive(from), naive(to))?;
+    let mut by_instrument: std::collections::HashMap<i64, Vec<ReservationRow>> =
+        std::collections::HashMap::new();
+    for r in rows {
+        by_instrument.entry(r.instrument_id).or_default().push(r);
+    }
+    let instruments = instruments
+        .into_iter()
+        .map(|(id, name)| InstrumentWeek {
+            id: InstrumentId(id),
+            name,
+            busy: busy_rows(
+                by_instrument.remove(&id).unwrap_or_default(),
+                blackouts.iter().filter(|b| b.0 == id).cloned().collect(),
+                id,
+            ),
+        })
+        .collect();
+    let iso = monday.iso_week();
+    Ok(UnitWeek {
+        unit_id: unit,
+        week: format!("{}-W{:02}", iso.year(), iso.week()),
+        from,
+        to,
+        instruments,
+    })
+}
+
+// --- iCalendar ----------------------------------------------------------------------------
+
+fn ical_time(t: DateTime<Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// RFC 5545 text: backslash, semicolon, comma and newlines escaped.
+fn ical_text(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\n', "\\n")
+        .replace('\r', "")
+}
+
+/// Lines longer than 75 octets are folded (CRLF + space), never inside a UTF-8 character.
+fn fold(line: &str) -> String {
+    let mut out = String::new();
+    let mut len = 0;
+    for c in line.chars() {
+        if len + c.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            len = 1;
+        }
+        out.push(c);
+        len += c.len_utf8();
+    }
+    out.push_str("\r\n");
+    out
+}
+
+pub struct Event {
+    pub uid: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub summary: String,
+    pub description: String,
+}
+
+pub fn calendar(name: &str, events: &[Event], now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    for l in [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//yiqi//instrument booking//ZH",
+        "CALSCALE:GREGORIAN",
+    ] {
+        out.push_str(&fold(l));
+    }
+    out.push_str(&fold(&format!("X-WR-CALNAME:{}", ical_text(name))));
+    for e in events {
+        out.push_str(&fold("BEGIN:VEVENT"));
+        out.push_str(&fold(&format!("UID:{}", e.uid)));
+        out.push_str(&fold(&format!("DTSTAMP:{}", ical_time(now))));
+        out.push_str(&fold(&format!("DTSTART:{}", ical_time(e.starts_at))));
+        out.push_str(&fold(&format!("DTEND:{}", ical_time(e.ends_at))));
+        out.push_str(&fold(&format!("SUMMARY:{}", ical_text(&e.summary))));
+        if !e.description.is_empty() {
+            out.push_str(&fold(&format!("DESCRIPTION:{}", ical_text(&e.description))));
+        }
+        out.push_str(&fold("END:VEVENT"));
+    }
+    out.push_str(&fold("END:VCALENDAR"));
+    out
+}
+
+/// An instrument's busy times for the coming 60 days and the past 7, without identities.
+pub fn instrument_feed(
+    conn: &mut DbConnection,
+    id: InstrumentId,
+    host: &str,
+    now: DateTime<Utc>,
+) -> AppResult<String> {
+    let inst =
+        catalogue::find_instrument(conn, id.0)?.ok_or(AppError::NotFound { what: "instrument" })?;
+    let (from, to) = (now - Duration::days(7), now + Duration::days(60));
+    let rows = store::busy(conn, &[id.0], naive(from), naive(to))?;
+    let blackouts = store::blackouts_of(conn, &[id.0], naive(from), naive(to))?;
+    let mut events: Vec<Event> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Event {
+                uid: format!("reservation-{}@{host}", r.id),
+                starts_at: r.starts_at?.and_utc(),
+                ends_at: r.ends_at?.and_utc(),
+                summary: if r.status() == ReservationStatus::Pending {
+                    "已预约（待审核）".to_owned()
+                } else {
+                    "已预约".to_owned()
+                },
+                description: String::new(),
+            })
+        })
+        .collect();
+    events.extend(
+        blackouts
+            .into_iter()
+            .enumerate()
+            .map(|(n, (_, s, e, reason))| Event {
+                uid: format!("blackout-{}-{n}-{}@{host}", id.0, s.and_utc().timestamp()),
+                starts_at: s.and_utc(),
+                ends_at: e.and_utc(),
+                summary: format!("停机：{reason}"),
+                description: String::new(),
+            }),
+    );
+    Ok(calendar(&inst.name_zh, &events, now))
+}
+
+/// A person's own bookings, behind their secret feed URL.
+pub fn user_feed(
+    conn: &mut DbConnection,
+    user: i64,
+    host: &str,
+    now: DateTime<Utc>,
+) -> AppResult<String> {
+    let rows = store::of_user_with_times(conn, user)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.instrument_id).collect();
+    let names = catalogue::instrument_names(conn, &ids)?;
+    let events: Vec<Event> = rows
+        .into_iter()
+        .filter(|r| {
+            !matches!(
+                r.status(),
+                ReservationStatus::Rejected
+                    | ReservationStatus::Cancelled
+                    | ReservationStatus::Expired
+            )
+        })
+        .filter_map(|r| {
+            let name = names
+                .iter()
+                .find(|n| n.0 == r.instrument_id)
+                .map(|n| n.1.clone())
+                .unwrap_or_default();
+            Some(Event {
+                uid: format!("reservation-{}@{host}", r.id),
+                starts_at: r.starts_at?.and_utc(),
+                ends_at: r.ends_at?.and_utc(),
+                summary: format!("{name}（{}）", r.status().label_zh()),
+                description: format!("预约 #{}", r.id),
+            })
+        })
+        .collect();
+    Ok(calendar("我的仪器预约", &events, now))
+}
