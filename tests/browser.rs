@@ -530,3 +530,98 @@ async fn an_expired_access_token_is_renewed_from_the_refresh_cookie() {
     wait_text(&c, "h1", "401").await;
     c.close().await.unwrap();
 }
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn a_researcher_books_the_manager_approves_and_the_researcher_is_told() {
+    use chrono::TimeZone;
+    let smtp = common::smtp::SmtpServer::start();
+    // Friday 2026-11-27 10:00 in Changchun.
+    let now = yiqi::types::PLATFORM_ZONE
+        .with_ymd_and_hms(2026, 11, 27, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let app = TestApp::spawn_full(
+        TestDb::sqlite().seeded(),
+        yiqi::clock::ManualClock::at(now),
+        Some(smtp.port),
+    )
+    .await;
+    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    app.call(
+        "PATCH",
+        &format!("/api/v1/instruments/{id}"),
+        Some(&unit_admin),
+        Some(serde_json::json!({"share_mode": "external"})),
+    )
+    .await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+
+    sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    c.goto(&format!("{}/instruments/{id}", app.address))
+        .await
+        .unwrap();
+    click(&c, "#book").await;
+    wait_text(&c, "h1", "预约").await;
+    wait_text(&c, "main", "未来 7 天可预约").await;
+    set_value(&c, "#f-date", "2026-11-30").await;
+    set_value(&c, "#f-start", "09:00").await;
+    set_value(&c, "#f-end", "09:15").await;
+    click(&c, "#submit").await;
+    // Too short: the rule's message next to the field, what was typed kept.
+    wait_text(&c, "#form-error", "").await;
+    wait_text(&c, "main", "至少预约").await;
+    set_value(&c, "#f-end", "10:30").await;
+    fill(&c, "#f-purpose", "XRD 物相分析").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "h1", "我的预约").await;
+    wait_text(&c, "#data", "待审核").await;
+    smtp.wait_for("manager@yiqi.demo", "新的预约申请").await;
+    click(&c, "#session-nav button").await;
+    wait_text(&c, "#session-nav", "登录").await;
+
+    sign_in(&c, &app, "manager@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    c.goto(&format!("{}/manage/reservations", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "2026-11-30 09:00").await;
+    click(&c, "#data form[action$='/approve'] button").await;
+    wait_text(&c, "#data", "已批准").await;
+    let mail = smtp.wait_for("researcher@yiqi.demo", "预约已批准").await;
+    assert!(
+        mail.part("text/plain").contains("2026-11-30 09:00"),
+        "{}",
+        mail.part("text/plain")
+    );
+    click(&c, "#session-nav button").await;
+    wait_text(&c, "#session-nav", "登录").await;
+
+    sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    c.goto(&format!("{}/reservations", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "已批准").await;
+    // The unit's week shows the booking.
+    c.goto(&format!("{}/units/1/week?week=2026-W49", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "09:00–10:30").await;
+    c.close().await.unwrap();
+}
+
+/// Sets a date or time input directly: typing into them depends on the browser's locale.
+async fn set_value(c: &Client, css: &str, value: &str) {
+    c.execute(
+        "document.querySelector(arguments[0]).value = arguments[1]",
+        vec![serde_json::json!(css), serde_json::json!(value)],
+    )
+    .await
+    .unwrap();
+}

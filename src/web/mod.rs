@@ -2,6 +2,7 @@
 //! embedded in the binary so the release build is one file).
 
 mod account;
+mod booking;
 mod forms;
 mod manage;
 mod pages;
@@ -46,6 +47,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/instruments/{id}/qualifications", web::post().to(a::apply))
         .route("/me/password", web::get().to(a::password_page))
         .route("/me/password", web::post().to(a::password))
+        .route("/instruments/{id}/book", web::get().to(booking::book_page))
+        .route("/instruments/{id}/book", web::post().to(booking::book))
+        .route("/reservations", web::get().to(booking::mine))
+        .route("/reservations/{id}/{step}", web::post().to(booking::step))
+        .route("/manage/reservations", web::get().to(booking::queue))
+        .route("/units/{id}/week", web::get().to(booking::unit_week))
         .route("/manage", web::get().to(m::home))
         .route(
             "/manage/units/{id}/instruments",

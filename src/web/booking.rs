@@ -1,0 +1,402 @@
+//! Booking pages: the booking form of an instrument (with its free times this week), "my
+//! reservations", the manager's queue (approve, reject with a reason, check in and out) and a
+//! unit's week grid. They call the reservations service, which checks every rule.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
+
+use super::forms::{get, opt, see_other, Cell, Field, FormPage, RowAction, TablePage};
+use super::pages::Pager;
+use super::session::Ctx;
+use super::WebError;
+use crate::error::AppError;
+use crate::params::{path_id, QueryParams};
+use crate::reservations::availability;
+use crate::reservations::model::{Reservation, ReservationInput, ReservationStatus, Step};
+use crate::reservations::service::{self, Actor, StepInput};
+use crate::reservations::store::Filter;
+use crate::types::{local_date_time, InstrumentId, PLATFORM_ZONE};
+use crate::{db, AppState};
+
+type PageResult = Result<HttpResponse, WebError>;
+type Form = web::Form<HashMap<String, String>>;
+
+/// Local date + time in the platform zone → RFC 3339.
+fn local_instant(field: &str, date: &str, time: &str) -> Result<String, AppError> {
+    let d: NaiveDate = date
+        .parse()
+        .map_err(|_| AppError::invalid("date", "请选择日期"))?;
+    let t = NaiveTime::parse_from_str(time, "%H:%M")
+        .map_err(|_| AppError::invalid(field.to_owned(), "请选择时间 (HH:MM)"))?;
+    let local = d
+        .and_time(t)
+        .and_local_timezone(PLATFORM_ZONE)
+        .single()
+        .ok_or_else(|| AppError::invalid(field.to_owned(), "无效时间"))?;
+    Ok(local.to_rfc3339())
+}
+
+async fn booking_form(
+    state: &web::Data<AppState>,
+    ctx: &Ctx,
+    id: InstrumentId,
+    values: &HashMap<String, String>,
+) -> Result<FormPage, WebError> {
+    let now = state.clock.now();
+    let st = state.clone();
+    let (inst, avail) = db::run(&state.pool, move |c| {
+        let inst = crate::navigation::service::get_instrument(c, &st.catalogue.categories, id.0)?;
+        let a = availability::availability(c, id, now, now + Duration::days(7), now)?;
+        Ok((inst, a))
+    })
+    .await?;
+    let tomorrow = (now.with_timezone(&PLATFORM_ZONE) + Duration::days(1)).date_naive();
+    let g = |k: &str, d: &str| values.get(k).cloned().unwrap_or_else(|| d.to_owned());
+    let mut page = FormPage::new(
+        ctx,
+        format!("预约：{}", inst.name_zh),
+        format!("/instruments/{id}/book"),
+        vec![
+            Field::new("date", "日期", "date", g("date", &tomorrow.to_string())).required(),
+            Field::new("start", "开始时间", "time", g("start", "09:00")).required(),
+            Field::new("end", "结束时间", "time", g("end", "10:00")).required(),
+            Field::new("purpose", "用途", "text", g("purpose", "")).max(200),
+            Field::new("project", "所服务的项目", "text", g("project", "")).max(200),
+            // One per form: a double click or a resent form books once.
+            Field::new(
+                "nonce",
+                "",
+                "hidden",
+                values
+                    .get("nonce")
+                    .cloned()
+                    .unwrap_or_else(crate::auth::tokens::random),
+            ),
+        ],
+        "提交预约",
+    );
+    page.crumbs = vec![(format!("/instruments/{id}"), inst.name_zh.clone())];
+    let mut intro = vec![format!(
+        "时间按北京时间；以 {} 分钟为一格，每次 {}–{} 分钟。",
+        avail.slot_minutes, avail.min_minutes, avail.max_minutes
+    )];
+    if avail.free.is_empty() {
+        intro.push("未来 7 天没有可预约的时段。".to_owned());
+    } else {
+        intro.push("未来 7 天可预约：".to_owned());
+        intro.extend(avail.free.iter().take(20).map(|f| {
+            format!(
+                "{} – {}",
+                local_date_time(f.starts_at),
+                f.ends_at.with_timezone(&PLATFORM_ZONE).format("%H:%M")
+            )
+        }));
+    }
+    page.intro = intro;
+    Ok(page)
+}
+
+#[tracing::instrument(name = "web.booking.form", skip_all)]
+pub async fn book_page(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> PageResult {
+    ctx.require()?;
+    let id = InstrumentId(path_id(&id)?);
+    booking_form(&state, &ctx, id, &HashMap::new())
+        .await?
+        .render()
+}
+
+#[tracing::instrument(name = "web.booking.book", skip_all)]
+pub async fn book(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    let id = InstrumentId(path_id(&id)?);
+    let result = async {
+        let input = ReservationInput {
+            instrument_id: id.0,
+            kind: "machine_time".to_owned(),
+            starts_at: Some(local_instant(
+                "start",
+                get(&form, "date"),
+                get(&form, "start"),
+            )?),
+            ends_at: Some(local_instant("end", get(&form, "date"), get(&form, "end"))?),
+            sample_count: None,
+            sample_description: String::new(),
+            wanted_by: None,
+            purpose: get(&form, "purpose").to_owned(),
+            project: get(&form, "project").to_owned(),
+            funding_source: String::new(),
+        };
+        let key = opt(&form, "nonce").map(|n| format!("web-{n}"));
+        service::create(&state, &who, input, key).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(see_other("/reservations")),
+        Err(e) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            booking_form(&state, &ctx, id, &form)
+                .await?
+                .with_error(e)?
+                .render_with_status(status)
+        }
+    }
+}
+
+fn when(r: &Reservation) -> String {
+    match (r.starts_at, r.ends_at) {
+        (Some(s), Some(e)) => format!(
+            "{} – {}",
+            local_date_time(s),
+            e.with_timezone(&PLATFORM_ZONE).format("%H:%M")
+        ),
+        _ => format!("送样 {} 个", r.sample_count.unwrap_or(0)),
+    }
+}
+
+fn step_action(id: i64, step: Step, label: &'static str, reason: Option<&str>) -> RowAction {
+    RowAction {
+        action: format!("/reservations/{id}/{}", step.code()),
+        label,
+        fields: reason
+            .map(|r| vec![("reason".to_owned(), r.to_owned())])
+            .unwrap_or_default(),
+    }
+}
+
+async fn names(state: &AppState, ids: Vec<i64>) -> Result<HashMap<i64, String>, WebError> {
+    Ok(db::run(&state.pool, move |c| {
+        Ok(crate::navigation::store::instrument_names(c, &ids)?)
+    })
+    .await?
+    .into_iter()
+    .collect())
+}
+
+#[tracing::instrument(name = "web.booking.mine", skip_all)]
+pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
+    let who = ctx.require()?.clone();
+    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let list = db::run(&state.pool, move |c| {
+        service::list(c, &who, Filter::default(), true, page)
+    })
+    .await?;
+    let names = names(
+        &state,
+        list.items.iter().map(|r| r.instrument_id.0).collect(),
+    )
+    .await?;
+    let mut t = TablePage::new(
+        &ctx,
+        "我的预约",
+        vec!["仪器", "时间", "状态", "预计费用（元）", "说明", ""],
+    );
+    t.pager = Some(Pager::new(&req, &list));
+    t.rows = list
+        .items
+        .iter()
+        .map(|r| {
+            let cancellable = matches!(
+                r.status,
+                ReservationStatus::Pending
+                    | ReservationStatus::Approved
+                    | ReservationStatus::Submitted
+            );
+            vec![
+                Cell::Link(
+                    format!("/instruments/{}", r.instrument_id),
+                    names.get(&r.instrument_id.0).cloned().unwrap_or_default(),
+                ),
+                Cell::Text(when(r)),
+                Cell::Text(r.status_label.to_owned()),
+                Cell::Text(format!("{:.2}", r.fee_estimate_fen as f64 / 100.0)),
+                Cell::Text(r.reason.clone().unwrap_or_default()),
+                if cancellable {
+                    Cell::Actions(vec![step_action(r.id, Step::Cancel, "取消", None)])
+                } else {
+                    Cell::Text(String::new())
+                },
+            ]
+        })
+        .collect();
+    t.render()
+}
+
+#[tracing::instrument(name = "web.booking.queue", skip_all)]
+pub async fn queue(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
+    let who = ctx.require()?.clone();
+    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let from = state.clock.now() - Duration::hours(12);
+    let f = Filter {
+        from: Some(crate::clock::naive(from)),
+        ..Default::default()
+    };
+    let list = db::run(&state.pool, move |c| service::list(c, &who, f, false, page)).await?;
+    let names = names(
+        &state,
+        list.items.iter().map(|r| r.instrument_id.0).collect(),
+    )
+    .await?;
+    let mut t = TablePage::new(
+        &ctx,
+        "预约审核与上机",
+        vec!["#", "仪器", "时间", "状态", "预约人", ""],
+    );
+    t.intro = vec!["待审核、已批准和使用中的预约（从 12 小时前起）。".to_owned()];
+    t.pager = Some(Pager::new(&req, &list));
+    t.rows = list
+        .items
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.status,
+                ReservationStatus::Pending | ReservationStatus::Approved | ReservationStatus::InUse
+            )
+        })
+        .map(|r| {
+            let actions = match r.status {
+                ReservationStatus::Pending => vec![
+                    step_action(r.id, Step::Approve, "批准", None),
+                    step_action(
+                        r.id,
+                        Step::Reject,
+                        "不批准",
+                        Some("原因（必填，将发给预约人）"),
+                    ),
+                ],
+                ReservationStatus::Approved => vec![
+                    step_action(r.id, Step::CheckIn, "签到上机", None),
+                    step_action(r.id, Step::Cancel, "取消", None),
+                ],
+                ReservationStatus::InUse => vec![step_action(r.id, Step::CheckOut, "下机", None)],
+                _ => Vec::new(),
+            };
+            vec![
+                Cell::Text(r.id.to_string()),
+                Cell::Link(
+                    format!("/instruments/{}", r.instrument_id),
+                    names.get(&r.instrument_id.0).cloned().unwrap_or_default(),
+                ),
+                Cell::Text(when(r)),
+                Cell::Text(r.status_label.to_owned()),
+                Cell::Text(format!("用户 #{}", r.user_id)),
+                Cell::Actions(actions),
+            ]
+        })
+        .collect();
+    t.render()
+}
+
+/// A step from a button: back to where the person came from.
+#[tracing::instrument(name = "web.booking.step", skip_all)]
+pub async fn step(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    let id = path_id(&path.0)?;
+    let step = Step::from_code(&path.1)
+        .filter(|s| !matches!(s, Step::Expire | Step::MarkNoShow))
+        .ok_or(AppError::NotFound { what: "page" })?;
+    let input = StepInput {
+        reason: opt(&form, "reason"),
+        ..Default::default()
+    };
+    let now = state.clock.now();
+    db::run(&state.pool, move |c| {
+        service::take_step(c, Actor::Person(&who), id, step, &input, now)
+    })
+    .await?;
+    let back = req
+        .headers()
+        .get("referer")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+        .filter(|p| p.starts_with("/reservations") || p.starts_with("/manage/reservations"))
+        .unwrap_or_else(|| "/reservations".to_owned());
+    Ok(see_other(&back))
+}
+
+#[tracing::instrument(name = "web.booking.unit_week", skip_all)]
+pub async fn unit_week(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> PageResult {
+    let unit = path_id(&id)?;
+    let params = QueryParams::parse(req.query_string(), &["week"])?;
+    let monday = match params.text("week", 10)? {
+        Some(w) => availability::parse_week(&w)?,
+        None => {
+            let today = state.clock.now().with_timezone(&PLATFORM_ZONE).date_naive();
+            today - Duration::days(today.weekday().num_days_from_monday() as i64)
+        }
+    };
+    let week = db::run(&state.pool, move |c| {
+        availability::unit_week(c, unit, monday)
+    })
+    .await?;
+    let days: Vec<NaiveDate> = (0..7).map(|d| monday + Duration::days(d)).collect();
+    let mut t = TablePage::new(
+        &ctx,
+        format!("本单位仪器周视图 {}", week.week),
+        vec!["仪器", "一", "二", "三", "四", "五", "六", "日"],
+    );
+    let prev = (monday - Duration::days(7)).iso_week();
+    let next = (monday + Duration::days(7)).iso_week();
+    t.links = vec![
+        (
+            format!(
+                "/units/{unit}/week?week={}-W{:02}",
+                prev.year(),
+                prev.week()
+            ),
+            "‹ 上一周".to_owned(),
+        ),
+        (
+            format!(
+                "/units/{unit}/week?week={}-W{:02}",
+                next.year(),
+                next.week()
+            ),
+            "下一周 ›".to_owned(),
+        ),
+    ];
+    t.rows = week
+        .instruments
+        .iter()
+        .map(|i| {
+            let mut row = vec![Cell::Link(format!("/instruments/{}", i.id), i.name.clone())];
+            for d in &days {
+                let cells: Vec<String> = i
+                    .busy
+                    .iter()
+                    .filter(|b| b.starts_at.with_timezone(&PLATFORM_ZONE).date_naive() == *d)
+                    .map(|b| {
+                        format!(
+                            "{}–{}",
+                            b.starts_at.with_timezone(&PLATFORM_ZONE).format("%H:%M"),
+                            b.ends_at.with_timezone(&PLATFORM_ZONE).format("%H:%M")
+                        )
+                    })
+                    .collect();
+                row.push(Cell::Text(cells.join(" ")));
+            }
+            row
+        })
+        .collect();
+    t.render()
+}
