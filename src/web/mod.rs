@@ -52,6 +52,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/reservations", web::get().to(booking::mine))
         .route("/reservations/{id}/{step}", web::post().to(booking::step))
         .route("/manage/reservations", web::get().to(booking::queue))
+        .route(
+            "/manage/reservations/{id}/move",
+            web::post().to(booking::move_reservation),
+        )
         .route("/units/{id}/week", web::get().to(booking::unit_week))
         .route("/manage", web::get().to(m::home))
         .route(
