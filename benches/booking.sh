@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark of reservations against the release binary (run by hand, not in CI).
 #   bash benches/booking.sh [sqlite|postgres|both]
-# Seeds the demo, opens every instrument for automatic booking (max 1,000 active bookings per
+# Seeds the demo, opens every instrument for automatic booking (max 100 active bookings per
 # person), adds 1,000,000 past reservations, then measures with wrk (16 connections):
 #   - booking creation: POST /api/v1/reservations, each request a fresh slot on one of the
 #     1,940 instruments in turn (lock + checks + 3 inserts: reservation, history, e-mail);
@@ -51,7 +51,7 @@ prepare_sql() {
   local ts_from ts_step
   echo "UPDATE instruments SET share_mode = 'external';"
   echo "INSERT INTO booking_settings (instrument_id, modes, approval_required, slot_minutes, min_minutes, max_minutes, horizon_days, notice_minutes, updated_at, max_active_per_user, opening_hours)
-        SELECT id, 'both', FALSE, 30, 30, 480, 60, 0, CURRENT_TIMESTAMP, 1000, '' FROM instruments;" | if [[ $backend == sqlite ]]; then sed 's/FALSE/0/'; else cat; fi
+        SELECT id, 'both', FALSE, 30, 30, 480, 60, 0, CURRENT_TIMESTAMP, 100, '' FROM instruments;" | if [[ $backend == sqlite ]]; then sed 's/FALSE/0/'; else cat; fi
   if [[ $backend == postgres ]]; then
     echo "INSERT INTO reservations (instrument_id, user_id, kind, status, starts_at, ends_at, price_tier, fee_estimate_fen, created_at, updated_at)
           SELECT g % 1940 + 1, 4, 'machine_time', 'completed',

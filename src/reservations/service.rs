@@ -15,7 +15,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::Notice};
 use crate::navigation::model::{BookingModes, InstrumentRow, ShareMode};
-use crate::navigation::{editing, store as catalogue};
+use crate::navigation::store as catalogue;
 use crate::types::{local_date_time, InstrumentId, PageRequest, Paged, UnitId, PLATFORM_ZONE};
 use crate::users::model::PriceTier;
 use crate::users::{qualifications as quals, service as accounts, store as people};
@@ -68,8 +68,12 @@ fn exclusion(err: diesel::result::Error) -> AppError {
     err.into()
 }
 
+/// The rules of an instrument already read (its row exists).
 fn rules_for(conn: &mut DbConnection, instrument: i64) -> AppResult<Rules> {
-    Rules::new(editing::booking_settings(conn, InstrumentId(instrument))?)
+    Rules::new(
+        catalogue::booking_settings(conn, instrument)?
+            .unwrap_or_else(|| crate::navigation::model::BookingSettingsRow::defaults(instrument)),
+    )
 }
 
 /// Checks a machine-time slot against the rules, blackouts and other bookings.
@@ -273,7 +277,7 @@ pub async fn create(
                     )
                 }
             };
-            let id = store::insert(
+            let row = store::insert(
                 conn,
                 &NewReservation {
                     instrument_id: inst.id,
@@ -299,7 +303,7 @@ pub async fn create(
             store::insert_history(
                 conn,
                 &NewHistory {
-                    reservation_id: id,
+                    reservation_id: row.id,
                     from_status: None,
                     to_status: status.code().to_owned(),
                     actor_id: Some(who.id.0),
@@ -307,9 +311,6 @@ pub async fn create(
                     at: naive(now),
                 },
             )?;
-            let row = store::find(conn, id)?.ok_or(AppError::NotFound {
-                what: "reservation",
-            })?;
             notify_new(conn, &row, &inst, &who, &public_url, now)?;
             Ok((Reservation::from(row), true))
         })

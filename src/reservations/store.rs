@@ -88,11 +88,16 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ReservationR
         .optional()
 }
 
-pub fn insert(conn: &mut DbConnection, row: &NewReservation) -> QueryResult<i64> {
-    diesel::insert_into(reservations::table)
+/// Inserts and reads back the row (the multi-backend connection cannot return a whole row).
+pub fn insert(conn: &mut DbConnection, row: &NewReservation) -> QueryResult<ReservationRow> {
+    let id: i64 = diesel::insert_into(reservations::table)
         .values(row)
         .returning(reservations::id)
-        .get_result(conn)
+        .get_result(conn)?;
+    reservations::table
+        .find(id)
+        .select(ReservationRow::as_select())
+        .first(conn)
 }
 
 pub fn insert_history(conn: &mut DbConnection, row: &NewHistory) -> QueryResult<usize> {

@@ -59,7 +59,10 @@ CREATE TABLE reservations (
     CHECK (kind <> 'machine_time' OR (starts_at IS NOT NULL AND ends_at > starts_at)),
     UNIQUE (user_id, idempotency_key)
 );
-CREATE INDEX reservations_instrument_time ON reservations (instrument_id, starts_at);
+-- Overlap checks, availability and the week grid read only active rows: status before time,
+-- so a million finished bookings are never scanned.
+CREATE INDEX reservations_instrument_status_time ON reservations (instrument_id, status, starts_at);
+CREATE INDEX reservations_user_instrument ON reservations (user_id, instrument_id, status);
 -- The database's own guard against double booking, behind the application's lock-and-check:
 -- active machine-time reservations of one instrument never overlap.
 CREATE EXTENSION IF NOT EXISTS btree_gist;
