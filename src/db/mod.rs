@@ -261,6 +261,9 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    // SQLite has one writer at a time. Waiting writers queue here, woken as soon as the lock
+    // is free, instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+    let mut _writer = None;
     match conn {
         DbConnection::Sqlite(c) => {
             let nested = AnsiTransactionManager::transaction_manager_status_mut(c)
@@ -269,6 +272,7 @@ where
             if nested {
                 AnsiTransactionManager::begin_transaction(c)?
             } else {
+                _writer = Some(SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner()));
                 AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
             }
         }
@@ -287,6 +291,10 @@ where
         }
     }
 }
+
+/// The queue of SQLite writers in this process (see `write_tx`). One for all SQLite files:
+/// a process serves one database; tests with several only wait a little longer.
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn commit(conn: &mut DbConnection) -> QueryResult<()> {
     match conn {

@@ -153,6 +153,60 @@ pub async fn create(
     let who = who.clone();
     let public_url = state.auth.public_url.clone();
     db::run(&state.pool, move |conn| {
+        // A retry of a request that succeeded returns its result whatever has changed since.
+        if let Some(k) = &key {
+            if let Some(row) = store::find_by_key(conn, who.id.0, k)? {
+                return Ok((Reservation::from(row), false));
+            }
+        }
+        // What needs no lock is read before taking it: the write lock is held only for the
+        // checks against other bookings and the inserts.
+        let inst = catalogue::find_instrument(conn, input.instrument_id)?.ok_or_else(|| {
+            AppError::invalid("instrument_id", "没有这台仪器 (no such instrument)")
+        })?;
+        if inst.retired_at.is_some() || inst.share_mode == ShareMode::NotShared.code() {
+            return Err(AppError::rule(
+                "not_bookable",
+                "instrument_id",
+                "该仪器不对外预约 (not open for booking)",
+            ));
+        }
+        let rules = rules_for(conn, inst.id)?;
+        let modes = BookingModes::from_code(&rules.settings.modes).unwrap_or(BookingModes::Both);
+        let offered = match (modes, kind) {
+            (BookingModes::Both, _) => true,
+            (BookingModes::MachineTime, k) => k == ReservationKind::MachineTime,
+            (BookingModes::SampleOrder, k) => k == ReservationKind::SampleOrder,
+        };
+        if !offered {
+            return Err(AppError::rule(
+                "mode_not_offered",
+                "kind",
+                format!("该仪器只提供{} (only {})", modes.label_zh(), modes.code()),
+            ));
+        }
+        if let Some(ban) = quals::active_ban(conn, who.id, &inst, now)? {
+            return Err(AppError::Forbidden {
+                code: "banned",
+                message: format!(
+                    "您的预约权限暂停至 {}（{}）(banned until {})",
+                    local_date_time(ban.ends_at),
+                    ban.reason,
+                    ban.ends_at.to_rfc3339()
+                ),
+            });
+        }
+        if kind == ReservationKind::MachineTime
+            && rules.settings.qualification_required
+            && quals::qualification_level(conn, who.id, InstrumentId(inst.id), now)?.is_none()
+        {
+            return Err(AppError::Forbidden {
+                code: "qualification_required",
+                message: "上机须先获得该仪器的上机资格 (a qualification is required to operate it)"
+                    .to_owned(),
+            });
+        }
+        let tier = accounts::price_tier(conn, who.id, UnitId(inst.unit_id))?;
         db::write_tx(conn, |conn| {
             if !db::lock_instrument(conn, input.instrument_id)? {
                 return Err(AppError::invalid(
@@ -160,57 +214,11 @@ pub async fn create(
                     "没有这台仪器 (no such instrument)",
                 ));
             }
-            // Looked up under the lock: a retry racing the first attempt sees its result.
+            // Looked up again under the lock: a retry racing the first attempt sees its result.
             if let Some(k) = &key {
                 if let Some(row) = store::find_by_key(conn, who.id.0, k)? {
                     return Ok((Reservation::from(row), false));
                 }
-            }
-            let inst = catalogue::find_instrument(conn, input.instrument_id)?
-                .ok_or(AppError::NotFound { what: "instrument" })?;
-            if inst.retired_at.is_some() || inst.share_mode == ShareMode::NotShared.code() {
-                return Err(AppError::rule(
-                    "not_bookable",
-                    "instrument_id",
-                    "该仪器不对外预约 (not open for booking)",
-                ));
-            }
-            let rules = rules_for(conn, inst.id)?;
-            let modes =
-                BookingModes::from_code(&rules.settings.modes).unwrap_or(BookingModes::Both);
-            let offered = match (modes, kind) {
-                (BookingModes::Both, _) => true,
-                (BookingModes::MachineTime, k) => k == ReservationKind::MachineTime,
-                (BookingModes::SampleOrder, k) => k == ReservationKind::SampleOrder,
-            };
-            if !offered {
-                return Err(AppError::rule(
-                    "mode_not_offered",
-                    "kind",
-                    format!("该仪器只提供{} (only {})", modes.label_zh(), modes.code()),
-                ));
-            }
-            if let Some(ban) = quals::active_ban(conn, who.id, &inst, now)? {
-                return Err(AppError::Forbidden {
-                    code: "banned",
-                    message: format!(
-                        "您的预约权限暂停至 {}（{}）(banned until {})",
-                        local_date_time(ban.ends_at),
-                        ban.reason,
-                        ban.ends_at.to_rfc3339()
-                    ),
-                });
-            }
-            if kind == ReservationKind::MachineTime
-                && rules.settings.qualification_required
-                && quals::qualification_level(conn, who.id, InstrumentId(inst.id), now)?.is_none()
-            {
-                return Err(AppError::Forbidden {
-                    code: "qualification_required",
-                    message:
-                        "上机须先获得该仪器的上机资格 (a qualification is required to operate it)"
-                            .to_owned(),
-                });
             }
             if store::count_active_of(conn, who.id.0, inst.id)?
                 >= rules.settings.max_active_per_user as i64
@@ -223,7 +231,7 @@ pub async fn create(
                     ),
                 ));
             }
-            let tier = accounts::price_tier(conn, who.id, UnitId(inst.unit_id))?;
+
             let (status, starts, ends, samples, description, wanted_by, fee) = match (kind, times) {
                 (ReservationKind::MachineTime, Some((s, e))) => {
                     check_machine_time(conn, &rules, &inst, s, e, now, None)?;
