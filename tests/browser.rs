@@ -209,12 +209,21 @@ async fn fill(c: &Client, css: &str, value: &str) {
 }
 
 async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
+    // Parts of a page (the session menu, an instrument's actions) arrive by htmx after the
+    // page itself: wait for the element instead of failing at once.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match c.find(Locator::Css(css)).await {
+            Ok(el) => {
+                if el.click().await.is_ok() {
+                    return;
+                }
+            }
+            Err(e) => assert!(Instant::now() < deadline, "{css}: {e}"),
+        }
+        assert!(Instant::now() < deadline, "cannot click {css}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Waits until the element `css` shows text containing `wanted`.
