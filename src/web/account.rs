@@ -161,10 +161,7 @@ pub async fn register(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageR
             links: vec![("/login".to_owned(), "去登录".to_owned())],
         }
         .render(),
-        Err(e) => register_form(&state, &ctx, Some(&form))
-            .await?
-            .with_error(e)?
-            .render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => register_form(&state, &ctx, Some(&form)).await?.failed(e),
     }
 }
 
@@ -261,12 +258,7 @@ pub async fn login(
             }
             Ok(res)
         }
-        Err(e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            login_form(&ctx, email, get(&form, "next"))
-                .with_error(e)?
-                .render_with_status(status)
-        }
+        Err(e) => login_form(&ctx, email, get(&form, "next")).failed(e),
     }
 }
 
@@ -357,9 +349,7 @@ pub async fn reset_confirm(state: web::Data<AppState>, ctx: Ctx, form: Form) -> 
             links: vec![("/login".to_owned(), "用新密码登录".to_owned())],
         }
         .render(),
-        Err(e) => reset_confirm_form(&ctx, get(&form, "token"))
-            .with_error(e)?
-            .render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => reset_confirm_form(&ctx, get(&form, "token")).failed(e),
     }
 }
 
@@ -426,10 +416,7 @@ pub async fn profile(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageRe
             page.notice = Some("已保存".to_owned());
             page.render()
         }
-        Err(e) => profile_form(&state, &ctx)
-            .await?
-            .with_error(e)?
-            .render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => profile_form(&state, &ctx).await?.failed(e),
     }
 }
 
@@ -473,9 +460,7 @@ pub async fn password(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageR
             }
             Ok(res)
         }
-        Err(e) => password_form(&ctx)
-            .with_error(e)?
-            .render_with_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => password_form(&ctx).failed(e),
     }
 }
 

@@ -140,13 +140,7 @@ pub async fn book(
     .await;
     match result {
         Ok(_) => Ok(see_other("/reservations")),
-        Err(e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            booking_form(&state, &ctx, id, &form)
-                .await?
-                .with_error(e)?
-                .render_with_status(status)
-        }
+        Err(e) => booking_form(&state, &ctx, id, &form).await?.failed(e),
     }
 }
 
@@ -469,11 +463,6 @@ pub async fn move_reservation(
     .await;
     match result {
         Ok(_) => Ok(see_other("/manage/reservations")),
-        Err(e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            move_form(&ctx, id, &form)
-                .with_error(e)?
-                .render_with_status(status)
-        }
+        Err(e) => move_form(&ctx, id, &form).failed(e),
     }
 }

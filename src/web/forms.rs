@@ -143,6 +143,12 @@ impl FormPage {
     pub fn render(self) -> Result<HttpResponse, WebError> {
         html(&FormTemplate { page: &self })
     }
+
+    /// The form again after `err`, with the status the error carries (422, 409, 429 …).
+    pub fn failed(self, err: AppError) -> Result<HttpResponse, WebError> {
+        let status = actix_web::ResponseError::status_code(&err);
+        self.with_error(err)?.render_with_status(status)
+    }
 }
 
 #[derive(Template)]

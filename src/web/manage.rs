@@ -220,11 +220,6 @@ fn input_from_form(f: &HashMap<String, String>) -> Result<InstrumentInput, AppEr
     })
 }
 
-fn unprocessable(page: FormPage, e: AppError) -> PageResult {
-    let status = actix_web::ResponseError::status_code(&e);
-    page.with_error(e)?.render_with_status(status)
-}
-
 /// Staff's start page: their unit's instruments, staff and queue.
 #[tracing::instrument(name = "web.manage.home", skip_all)]
 pub async fn home(ctx: Ctx) -> PageResult {
@@ -391,7 +386,7 @@ async fn save_from_form(
     };
     let input = match input_from_form(&form) {
         Ok(i) => i,
-        Err(e) => return unprocessable(page(), e),
+        Err(e) => return page().failed(e),
     };
     let now = state.clock.now();
     let st = state.clone();
@@ -404,7 +399,7 @@ async fn save_from_form(
             state.catalogue.invalidate();
             Ok(see_other(&format!("/instruments/{}", inst.id)))
         }
-        Err(e) => unprocessable(page(), e),
+        Err(e) => page().failed(e),
     }
 }
 
@@ -1101,7 +1096,7 @@ pub async fn save_unit(
             state.catalogue.invalidate();
             Ok(see_other(&format!("/units/{}", unit.id)))
         }
-        Err(e) => unprocessable(unit_page(&state, &ctx, id, &form).await?, e),
+        Err(e) => unit_page(&state, &ctx, id, &form).await?.failed(e),
     }
 }
 
@@ -1169,10 +1164,8 @@ pub async fn save_sub_platform(
     let sort_order = match opt(&form, "sort_order").map(|v| v.trim().parse::<i32>()) {
         Some(Ok(v)) => Some(v),
         Some(Err(_)) => {
-            return unprocessable(
-                sub_platform_page(&ctx, id, &form),
-                AppError::invalid("sort_order", "请填写整数"),
-            )
+            return sub_platform_page(&ctx, id, &form)
+                .failed(AppError::invalid("sort_order", "请填写整数"))
         }
         None => None,
     };
@@ -1191,6 +1184,6 @@ pub async fn save_sub_platform(
             state.catalogue.invalidate();
             Ok(see_other("/admin/sub-platforms"))
         }
-        Err(e) => unprocessable(sub_platform_page(&ctx, id, &form), e),
+        Err(e) => sub_platform_page(&ctx, id, &form).failed(e),
     }
 }
