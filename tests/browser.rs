@@ -577,9 +577,29 @@ async fn a_researcher_books_the_manager_approves_and_the_researcher_is_told() {
     c.goto(&format!("{}/instruments/{id}", app.address))
         .await
         .unwrap();
-    click(&c, "#book").await;
+    // The instrument's week: next week, Monday's first free time opens the form filled in.
+    wait_text(&c, "#instrument-week", "本周时间").await;
+    click(&c, "#instrument-week .chips a:last-child").await;
+    wait_text(&c, "#instrument-week", "11-30").await;
+    click(&c, "#instrument-week .day:first-child .free a").await;
     wait_text(&c, "h1", "预约").await;
     wait_text(&c, "main", "未来 7 天可预约").await;
+    let date = c
+        .find(Locator::Css("#f-date"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(date.as_deref(), Some("2026-11-30"));
+    let start = c
+        .find(Locator::Css("#f-start"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(start.as_deref(), Some("08:00"));
     set_value(&c, "#f-date", "2026-11-30").await;
     set_value(&c, "#f-start", "09:00").await;
     set_value(&c, "#f-end", "09:15").await;

@@ -99,12 +99,19 @@ async fn booking_form(
 }
 
 #[tracing::instrument(name = "web.booking.form", skip_all)]
-pub async fn book_page(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> PageResult {
+pub async fn book_page(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> PageResult {
     ctx.require()?;
     let id = InstrumentId(path_id(&id)?);
-    booking_form(&state, &ctx, id, &HashMap::new())
-        .await?
-        .render()
+    // A slot picked on the instrument's week fills the form in.
+    let mut values: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    values.retain(|k, _| ["date", "start", "end"].contains(&k.as_str()));
+    booking_form(&state, &ctx, id, &values).await?.render()
 }
 
 #[tracing::instrument(name = "web.booking.book", skip_all)]
@@ -465,4 +472,96 @@ pub async fn move_reservation(
         Ok(_) => Ok(see_other("/manage/reservations")),
         Err(e) => move_form(&ctx, id, &form).failed(e),
     }
+}
+
+struct DayColumn {
+    label: String,
+    busy: Vec<String>,
+    /// (label, link to the booking form with the slot filled in)
+    free: Vec<(String, String)>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "_instrument_week.html")]
+struct WeekFragment {
+    id: i64,
+    week: String,
+    prev: String,
+    next: String,
+    days: Vec<DayColumn>,
+}
+
+fn iso(d: NaiveDate) -> String {
+    let w = d.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+/// An instrument's week on its page (loaded by htmx): busy times without names, and the free
+/// times as links to the booking form.
+#[tracing::instrument(name = "web.booking.week", skip_all)]
+pub async fn instrument_week(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> PageResult {
+    let id = InstrumentId(path_id(&id)?);
+    let params = QueryParams::parse(req.query_string(), &["week"])?;
+    let now = state.clock.now();
+    let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
+    let monday = match params.text("week", 10)? {
+        Some(w) => availability::parse_week(&w)?,
+        None => today - Duration::days(today.weekday().num_days_from_monday() as i64),
+    };
+    let from = crate::reservations::rules::local(monday, 0)
+        .ok_or_else(|| AppError::bad_request("week", "no such week"))?;
+    let to = from + Duration::days(7);
+    let a = db::run(&state.pool, move |c| {
+        availability::availability(c, id, from, to, now)
+    })
+    .await?;
+    let hm = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&PLATFORM_ZONE).format("%H:%M").to_string()
+    };
+    let names = ["一", "二", "三", "四", "五", "六", "日"];
+    let days = (0..7)
+        .map(|n| {
+            let d = monday + Duration::days(n);
+            let on = |t: chrono::DateTime<chrono::Utc>| {
+                t.with_timezone(&PLATFORM_ZONE).date_naive() == d
+            };
+            DayColumn {
+                label: format!("周{} {}", names[n as usize], d.format("%m-%d")),
+                busy: a
+                    .busy
+                    .iter()
+                    .filter(|b| on(b.starts_at))
+                    .map(|b| format!("{}–{}", hm(b.starts_at), hm(b.ends_at)))
+                    .collect(),
+                free: a
+                    .free
+                    .iter()
+                    .filter(|f| on(f.starts_at))
+                    .map(|f| {
+                        let end =
+                            (f.starts_at + Duration::minutes(a.min_minutes as i64)).min(f.ends_at);
+                        (
+                            format!("{}–{}", hm(f.starts_at), hm(f.ends_at)),
+                            format!(
+                                "/instruments/{id}/book?date={d}&start={}&end={}",
+                                hm(f.starts_at),
+                                hm(end)
+                            ),
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    super::html(&WeekFragment {
+        id: id.0,
+        week: iso(monday),
+        prev: iso(monday - Duration::days(7)),
+        next: iso(monday + Duration::days(7)),
+        days,
+    })
 }

@@ -48,6 +48,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/me/password", web::get().to(a::password_page))
         .route("/me/password", web::post().to(a::password))
         .route("/instruments/{id}/book", web::get().to(booking::book_page))
+        .route(
+            "/instruments/{id}/_week",
+            web::get().to(booking::instrument_week),
+        )
         .route("/instruments/{id}/book", web::post().to(booking::book))
         .route("/reservations", web::get().to(booking::mine))
         .route("/reservations/{id}/{step}", web::post().to(booking::step))
