@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load benchmark of reservations against the release binary (run by hand, not in CI).
-#   bash benches/booking.sh [sqlite|postgres|both]
+#   bash benches/booking.sh [sqlite|postgres|both]     (CONNECTIONS=16, DURATION=15s)
 # Seeds the demo, opens every instrument for automatic booking (max 100 active bookings per
 # person), adds 1,000,000 past reservations, then measures with wrk (16 connections):
 #   - booking creation: POST /api/v1/reservations, each request a fresh slot on one of the
@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-both}
 duration=${DURATION:-15s}
+conns=${CONNECTIONS:-16}
 port=${PORT:-18082}
 bin=target/release/yiqi
 cargo build --release -q
@@ -90,13 +91,13 @@ bench() {
   to=$(TZ=Asia/Shanghai date -d '+8 days' +%Y-%m-%dT00:00:00%%2B08:00)
   week=$(TZ=Asia/Shanghai date -d '-3 days' +%G-W%V)
   echo "-- GET availability of one instrument, 7 days"
-  wrk -t2 -c16 -d"$duration" --latency "http://127.0.0.1:$port/api/v1/instruments/5/availability?from=$from&to=$to" \
+  wrk -t2 -c$conns -d"$duration" --latency "http://127.0.0.1:$port/api/v1/instruments/5/availability?from=$from&to=$to" \
     | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx'
   echo "-- GET unit week grid (unit 1), the week of the past bookings"
-  wrk -t2 -c16 -d"$duration" --latency "http://127.0.0.1:$port/api/v1/units/1/schedule?week=$week" \
+  wrk -t2 -c$conns -d"$duration" --latency "http://127.0.0.1:$port/api/v1/units/1/schedule?week=$week" \
     | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx'
   echo "-- POST /api/v1/reservations, distinct instruments and slots"
-  wrk -t1 -c16 -d"$duration" --latency -s "$work/book.lua" "http://127.0.0.1:$port" \
+  wrk -t1 -c$conns -d"$duration" --latency -s "$work/book.lua" "http://127.0.0.1:$port" \
     | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx'
   kill $server; wait $server 2>/dev/null || true
   server=
