@@ -266,6 +266,14 @@ pub fn json_config() -> actix_web::web::JsonConfig {
         .error_handler(|err, _req| unreadable_json(err.to_string()).into())
 }
 
+/// A JSON body that may be left out (empty = the defaults) but must be valid when sent.
+pub fn optional_json<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| unreadable_json(e.to_string()))
+}
+
 /// A body serde could not read, as a 400 naming the field its message names.
 pub fn unreadable_json(message: String) -> AppError {
     let field = message

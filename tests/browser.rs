@@ -242,6 +242,11 @@ async fn wait_text(c: &Client, css: &str, wanted: &str) -> String {
     }
 }
 
+async fn sign_out(c: &Client) {
+    click(c, "#session-nav button").await;
+    wait_text(c, "#session-nav", "登录").await;
+}
+
 async fn sign_in(c: &Client, app: &TestApp, email: &str, password: &str) {
     c.goto(&format!("{}/login", app.address)).await.unwrap();
     fill(c, "#f-email", email).await;
@@ -307,8 +312,7 @@ async fn a_researcher_registers_verifies_from_the_mail_and_signs_in() {
     wait_text(&c, "#session-nav .who", "张三").await;
 
     // Signing out ends the session: the profile asks to sign in again.
-    click(&c, "#session-nav button").await;
-    wait_text(&c, "#session-nav", "登录").await;
+    sign_out(&c).await;
     c.goto(&format!("{}/me", app.address)).await.unwrap();
     wait_text(&c, "h1", "401").await;
     c.close().await.unwrap();
@@ -426,8 +430,7 @@ async fn a_qualification_is_applied_for_and_approved_in_the_queue() {
         c.find(Locator::Css("#apply")).await.is_err(),
         "no second application"
     );
-    click(&c, "#session-nav button").await;
-    wait_text(&c, "#session-nav", "登录").await;
+    sign_out(&c).await;
 
     sign_in(&c, &app, "manager@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
     c.goto(&format!("{}/manage/qualifications", app.address))
@@ -445,8 +448,7 @@ async fn a_qualification_is_applied_for_and_approved_in_the_queue() {
         .wait_for("researcher@yiqi.demo", "上机资格已批准")
         .await;
     assert!(mail.part("text/plain").contains("可独立上机"));
-    click(&c, "#session-nav button").await;
-    wait_text(&c, "#session-nav", "登录").await;
+    sign_out(&c).await;
 
     sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
     c.goto(&format!("{}/instruments/{id}", app.address))
@@ -613,8 +615,7 @@ async fn a_researcher_books_the_manager_approves_and_the_researcher_is_told() {
     wait_text(&c, "h1", "我的预约").await;
     wait_text(&c, "#data", "待审核").await;
     smtp.wait_for("manager@yiqi.demo", "新的预约申请").await;
-    click(&c, "#session-nav button").await;
-    wait_text(&c, "#session-nav", "登录").await;
+    sign_out(&c).await;
 
     sign_in(&c, &app, "manager@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
     c.goto(&format!("{}/manage/reservations", app.address))
@@ -629,8 +630,7 @@ async fn a_researcher_books_the_manager_approves_and_the_researcher_is_told() {
         "{}",
         mail.part("text/plain")
     );
-    click(&c, "#session-nav button").await;
-    wait_text(&c, "#session-nav", "登录").await;
+    sign_out(&c).await;
 
     sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
     c.goto(&format!("{}/reservations", app.address))

@@ -600,6 +600,11 @@ pub fn booking_settings(
     id: InstrumentId,
 ) -> AppResult<BookingSettingsRow> {
     instrument_unit(conn, id)?;
+    settings_of(conn, id)
+}
+
+/// The settings of an instrument known to exist: its own, or the defaults.
+pub fn settings_of(conn: &mut DbConnection, id: InstrumentId) -> AppResult<BookingSettingsRow> {
     Ok(store::booking_settings(conn, id.0)?.unwrap_or_else(|| BookingSettingsRow::defaults(id.0)))
 }
 
@@ -660,8 +665,7 @@ pub fn save_booking_settings(
                 instrument: id,
             },
         )?;
-        let before = store::booking_settings(conn, id.0)?
-            .unwrap_or_else(|| BookingSettingsRow::defaults(id.0));
+        let before = settings_of(conn, id)?;
         let mut row = before.clone();
         if let Some(v) = &i.modes {
             row.modes = code("modes", v, BookingModes::from_code, BookingModes::codes())?

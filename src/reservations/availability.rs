@@ -102,7 +102,7 @@ pub fn availability(
 ) -> AppResult<Availability> {
     check_range(from, to)?;
     catalogue::find_instrument(conn, id.0)?.ok_or(AppError::NotFound { what: "instrument" })?;
-    let rules = Rules::new(editing::booking_settings(conn, id)?)?;
+    let rules = Rules::new(editing::settings_of(conn, id)?)?;
     let buffer = rules.buffer();
     let rows = store::busy(conn, &[id.0], naive(from - buffer), naive(to + buffer))?;
     let blackouts = store::blackouts_of(conn, &[id.0], naive(from), naive(to))?;

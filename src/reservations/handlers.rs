@@ -101,11 +101,7 @@ pub async fn step(
     let step = Step::from_code(&path.1)
         .filter(|s| !matches!(s, Step::Expire | Step::MarkNoShow))
         .ok_or(AppError::NotFound { what: "page" })?;
-    let input: StepInput = if body.iter().all(u8::is_ascii_whitespace) {
-        StepInput::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| crate::error::unreadable_json(e.to_string()))?
-    };
+    let input: StepInput = crate::error::optional_json(&body)?;
     let now = state.clock.now();
     let r = db::run(&state.pool, move |c| {
         service::take_step(c, Actor::Person(&who), id, step, &input, now)

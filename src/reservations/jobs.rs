@@ -51,9 +51,18 @@ pub fn mark_no_shows(
 ) -> AppResult<usize> {
     let candidates = store::starting_by(conn, ReservationStatus::Approved, naive(now), BATCH)?;
     let mut done = 0;
+    // One settings read per instrument, however many of its bookings are due.
+    let mut graces = std::collections::HashMap::new();
     for row in candidates {
-        let settings = editing::booking_settings(conn, InstrumentId(row.instrument_id))?;
-        let grace = Duration::minutes(settings.no_show_grace_minutes as i64);
+        let grace = match graces.get(&row.instrument_id) {
+            Some(&g) => g,
+            None => {
+                let s = editing::settings_of(conn, InstrumentId(row.instrument_id))?;
+                let g = Duration::minutes(s.no_show_grace_minutes as i64);
+                graces.insert(row.instrument_id, g);
+                g
+            }
+        };
         let Some(starts) = row.starts_at else {
             continue;
         };

@@ -70,10 +70,10 @@ fn exclusion(err: diesel::result::Error) -> AppError {
 
 /// The rules of an instrument already read (its row exists).
 fn rules_for(conn: &mut DbConnection, instrument: i64) -> AppResult<Rules> {
-    Rules::new(
-        catalogue::booking_settings(conn, instrument)?
-            .unwrap_or_else(|| crate::navigation::model::BookingSettingsRow::defaults(instrument)),
-    )
+    Rules::new(crate::navigation::editing::settings_of(
+        conn,
+        InstrumentId(instrument),
+    )?)
 }
 
 /// Checks a machine-time slot against the rules, blackouts and other bookings.

@@ -398,11 +398,7 @@ pub async fn apply(
     let now = state.clock.now();
     let ctx = state.auth.clone();
     // The body is optional (`{"note": …}`), but one that is sent must be valid.
-    let input: Application = if body.iter().all(u8::is_ascii_whitespace) {
-        Application::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| crate::error::unreadable_json(e.to_string()))?
-    };
+    let input: Application = crate::error::optional_json(&body)?;
     let q = db::run(&state.pool, move |conn| {
         quals::apply(conn, &who, id, &input, &ctx.public_url, now)
     })
