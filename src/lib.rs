@@ -93,6 +93,9 @@ impl Application {
                 Duration::from_millis(settings.mail.poll_interval_ms.max(10)),
             );
         }
+        if state.backend == db::Backend::Sqlite {
+            jobs::spawn_wal_checkpoints(state.pool.clone());
+        }
         jobs::spawn_housekeeping(
             state.pool.clone(),
             state.clock.clone(),

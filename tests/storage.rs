@@ -13,7 +13,8 @@ use yiqi::navigation::model::SubPlatformRow;
 
 on_both_backends!(
     database_errors_become_problems_not_500s,
-    a_failed_write_transaction_leaves_nothing_behind
+    a_failed_write_transaction_leaves_nothing_behind,
+    concurrent_writers_keep_their_own_outcome
 );
 
 fn sub_platform(id: i64, name: &str) -> SubPlatformRow {
@@ -88,6 +89,103 @@ async fn a_failed_write_transaction_leaves_nothing_behind(db: TestDb) {
     assert_eq!(n, 1);
 }
 
+/// Forty writers at once through the pool (on SQLite they share transactions: group
+/// commit): each one's work is kept or taken back on its own, and every "done" is durable.
+async fn concurrent_writers_keep_their_own_outcome(db: TestDb) {
+    let mut conn = db.connect();
+    yiqi::db::migrate(&mut conn).unwrap();
+    let (pool, _) = yiqi::db::connect_pool(&db.url, 8, std::time::Duration::from_secs(5)).unwrap();
+    let tasks: Vec<_> = (1..=40)
+        .map(|i| {
+            let pool = pool.clone();
+            actix_web::rt::spawn(async move {
+                yiqi::db::run(&pool, move |conn| {
+                    yiqi::db::write_tx(conn, |c| {
+                        insert(c, &sub_platform(i, &format!("子平台 {i}")))?;
+                        if i % 4 == 0 {
+                            return Err(AppError::invalid("name", "changed my mind"));
+                        }
+                        // A nested transaction inside the group is a savepoint of its own.
+                        let _ = yiqi::db::write_tx(c, |c| -> Result<(), AppError> {
+                            insert(c, &sub_platform(1000 + i, &format!("副本 {i}")))?;
+                            Err(AppError::invalid("name", "not this one"))
+                        });
+                        Ok(i)
+                    })
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut done = Vec::new();
+    for task in tasks {
+        if let Ok(i) = task.await.unwrap() {
+            done.push(i);
+            // Told "done": a fresh connection sees it at once.
+            let mut other = db.connect();
+            let seen: i64 = sub_platforms::table
+                .filter(sub_platforms::id.eq(i))
+                .count()
+                .get_result(&mut other)
+                .unwrap();
+            assert_eq!(seen, 1, "writer {i} returned before its work was committed");
+        }
+    }
+    assert_eq!(done.len(), 30);
+    let mut ids: Vec<i64> = sub_platforms::table
+        .select(sub_platforms::id)
+        .order(sub_platforms::id)
+        .load(&mut conn)
+        .unwrap();
+    ids.sort();
+    done.sort();
+    assert_eq!(ids, done, "only the writers that succeeded left rows");
+}
+
+#[actix_web::test]
+async fn the_sqlite_log_is_copied_back_and_started_again() {
+    let db = TestDb::sqlite();
+    let mut conn = db.connect();
+    yiqi::db::migrate(&mut conn).unwrap();
+    let (pool, _) = yiqi::db::connect_pool(&db.url, 2, std::time::Duration::from_secs(5)).unwrap();
+    let write = |from: i64, n: i64| {
+        let pool = pool.clone();
+        async move {
+            yiqi::db::run(&pool, move |conn| {
+                for i in from..from + n {
+                    yiqi::db::write_tx(conn, |c| {
+                        insert(c, &sub_platform(i, &format!("子平台 {i}"))).map_err(AppError::from)
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let checkpoint = || {
+        let pool = pool.clone();
+        async move {
+            yiqi::db::run(&pool, |c| Ok(yiqi::db::checkpoint(c)?))
+                .await
+                .unwrap()
+        }
+    };
+    checkpoint().await;
+    write(1, 200).await;
+    let big = checkpoint().await;
+    assert!(big >= 200, "200 commits, {big} pages in the log");
+    // Everything was copied back: the next writer starts the log from the beginning.
+    write(1000, 1).await;
+    let small = checkpoint().await;
+    assert!(
+        small < 10,
+        "the log grew on ({small} pages) instead of starting again"
+    );
+    let n: i64 = sub_platforms::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(n, 201);
+}
+
 #[derive(QueryableByName)]
 struct Pragma {
     #[diesel(sql_type = Text)]
@@ -120,5 +218,14 @@ fn every_pooled_sqlite_connection_has_the_pragmas() {
             .unwrap()
             .value;
         assert_eq!(mode, "wal");
+        // Built with the planner stability guarantee (.cargo/config.toml): without it every
+        // `LIMIT ?` statement is prepared again at each use.
+        let qpsg = diesel::sql_query(
+            "SELECT compile_options AS value FROM pragma_compile_options() \
+             WHERE compile_options = 'ENABLE_QPSG'",
+        )
+        .load::<Pragma>(&mut **conn)
+        .unwrap();
+        assert_eq!(qpsg.len(), 1);
     }
 }

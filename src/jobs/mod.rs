@@ -29,6 +29,23 @@ pub fn spawn_mail_sender(pool: Pool, sender: Arc<Sender>, poll_interval: Duratio
     });
 }
 
+/// SQLite only: checkpoints the write-ahead log every 100 ms, off the write path (see
+/// `db::checkpoint`), so commits no longer pause to do it.
+pub fn spawn_wal_checkpoints(pool: Pool) {
+    actix_web::rt::spawn(async move {
+        loop {
+            let span = tracing::debug_span!("job.wal_checkpoint");
+            let result = crate::db::run(&pool, |conn| Ok(crate::db::checkpoint(conn)?))
+                .instrument(span)
+                .await;
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "WAL checkpoint failed");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+}
+
 /// Holds the sender, whose SMTP connection pool closes its connections on a task it spawns
 /// when dropped. A server shutting down drops its tasks after the runtime has gone, where that
 /// spawn would panic; then the pool is left to the process's exit instead.
