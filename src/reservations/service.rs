@@ -287,7 +287,7 @@ pub async fn create(
             };
             let row = store::insert(
                 conn,
-                &NewReservation {
+                NewReservation {
                     instrument_id: inst.id,
                     user_id: who.id.0,
                     kind: kind.code().to_owned(),

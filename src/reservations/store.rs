@@ -102,15 +102,57 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ReservationR
 }
 
 /// Inserts and reads back the row (the multi-backend connection cannot return a whole row).
-pub fn insert(conn: &mut DbConnection, row: &NewReservation) -> QueryResult<ReservationRow> {
+/// Inserts `row` and returns it as stored, built from what was written (the columns not in
+/// `NewReservation` start empty) rather than read back: one statement less in the write lock.
+pub fn insert(conn: &mut DbConnection, row: NewReservation) -> QueryResult<ReservationRow> {
     let id: i64 = diesel::insert_into(reservations::table)
-        .values(row)
+        .values(&row)
         .returning(reservations::id)
         .get_result(conn)?;
-    reservations::table
-        .find(id)
-        .select(ReservationRow::as_select())
-        .first(conn)
+    let NewReservation {
+        instrument_id,
+        user_id,
+        kind,
+        status,
+        starts_at,
+        ends_at,
+        sample_count,
+        sample_description,
+        wanted_by,
+        purpose,
+        project,
+        funding_source,
+        price_tier,
+        fee_estimate_fen,
+        idempotency_key,
+        created_at,
+        updated_at,
+    } = row;
+    Ok(ReservationRow {
+        id,
+        instrument_id,
+        user_id,
+        kind,
+        status,
+        starts_at,
+        ends_at,
+        sample_count,
+        sample_description,
+        wanted_by,
+        planned_on: None,
+        purpose,
+        project,
+        funding_source,
+        price_tier,
+        fee_estimate_fen,
+        reason: None,
+        checked_in_at: None,
+        checked_out_at: None,
+        reminded_at: None,
+        idempotency_key,
+        created_at,
+        updated_at,
+    })
 }
 
 pub fn insert_history(conn: &mut DbConnection, row: &NewHistory) -> QueryResult<usize> {
