@@ -39,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         what: UserCommand,
     },
+    /// The machine-hour log.
+    Usage {
+        #[command(subcommand)]
+        what: UsageCommand,
+    },
     /// The e-mail outbox.
     Mail {
         #[command(subcommand)]
@@ -65,6 +70,12 @@ enum MailCommand {
         #[arg(long, default_value = "管理员")]
         name: String,
     },
+}
+
+#[derive(Subcommand)]
+enum UsageCommand {
+    /// Recompute the monthly rollups from the service records (after a bulk load or a restore).
+    RebuildRollups,
 }
 
 #[derive(Subcommand)]
@@ -96,6 +107,14 @@ enum SeedWhat {
     Demo {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=500))]
         scale: u32,
+    },
+    /// Add RECORDS generated service records over the YEARS before today to a seeded
+    /// database, then rebuild the rollups (load work: `--records 10000000`).
+    History {
+        #[arg(long)]
+        records: usize,
+        #[arg(long, default_value_t = 9)]
+        years: i64,
     },
 }
 
@@ -143,8 +162,38 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                 seed::is_empty(&mut conn)?,
                 "the database already holds a catalogue; seed an empty database"
             );
-            let summary = seed::demo(&mut conn, scale)?;
+            let today = crate::usage::service::local_day(crate::clock::system().now());
+            let summary = seed::demo(&mut conn, scale, today)?;
             println!("demo platform loaded: {summary}");
+            Ok(())
+        }
+        Command::Seed {
+            what: SeedWhat::History { records, years },
+        } => {
+            let mut conn = one_connection(&settings)?;
+            db::migrate(&mut conn)?;
+            anyhow::ensure!(!seed::is_empty(&mut conn)?, "seed the demo platform first");
+            let today = crate::usage::service::local_day(crate::clock::system().now());
+            let written = seed::history::synthetic(
+                &mut conn,
+                &mut seed::Rng(records as u64 ^ 0x6869_7374),
+                records,
+                today - chrono::Duration::days(365 * years.max(1)),
+                today - chrono::Duration::days(1),
+                crate::clock::system().now_naive(),
+            )?;
+            db::rebuild_usage_rollups(&mut conn)?;
+            db::analyze(&mut conn)?;
+            println!("{written} service records added, rollups rebuilt");
+            Ok(())
+        }
+        Command::Usage {
+            what: UsageCommand::RebuildRollups,
+        } => {
+            let mut conn = one_connection(&settings)?;
+            db::migrate(&mut conn)?;
+            db::rebuild_usage_rollups(&mut conn)?;
+            println!("rollups rebuilt from the service records");
             Ok(())
         }
         Command::Mail { what } => mail(what, &settings),

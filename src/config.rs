@@ -19,6 +19,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub catalogue: CatalogueSettings,
     pub reservations: ReservationSettings,
+    pub usage: UsageSettings,
     pub mail: MailSettings,
     pub auth: AuthSettings,
 }
@@ -100,6 +101,13 @@ pub struct ReservationSettings {
     pub no_show_ban_days: i64,
     /// How often the reservation jobs (expiry, no-shows, reminders) run.
     pub jobs_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageSettings {
+    /// Days after a service during which its client may ask for an hour reduction (核减机时).
+    pub reduction_window_days: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

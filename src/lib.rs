@@ -2,6 +2,8 @@
 //!
 //! `Application::build` wires settings, the database and the route table (the one place all
 //! routes are listed); `main.rs` only parses the command line.
+// Grouped boxed queries over joins nest deeply in diesel's types.
+#![recursion_limit = "256"]
 
 pub mod audit;
 pub mod auth;
@@ -19,6 +21,7 @@ pub mod reservations;
 pub mod seed;
 pub mod telemetry;
 pub mod types;
+pub mod usage;
 pub mod users;
 pub mod validate;
 pub mod web;
@@ -50,6 +53,7 @@ pub struct AppState {
     pub auth: Arc<auth::AuthContext>,
     /// Last runs of the in-process jobs, for `/ready`.
     pub jobs: Arc<jobs::JobsHealth>,
+    pub usage: config::UsageSettings,
 }
 
 pub struct Application {
@@ -155,7 +159,11 @@ fn prepare(
             scale = settings.demo.scale,
             "empty database: loading the demo platform"
         );
-        let summary = seed::demo(&mut conn, settings.demo.scale)?;
+        let summary = seed::demo(
+            &mut conn,
+            settings.demo.scale,
+            usage::service::local_day(clock.now()),
+        )?;
         tracing::info!(%summary, "demo platform loaded");
     }
     let catalogue = Catalogue::load(
@@ -172,6 +180,7 @@ fn prepare(
         mail: None,
         auth: Arc::new(auth::AuthContext::new(&settings.auth, public_url)),
         jobs: Arc::new(jobs::JobsHealth::default()),
+        usage: settings.usage,
     })
 }
 
@@ -185,6 +194,7 @@ fn routes(cfg: &mut aw::ServiceConfig) {
                 .configure(navigation::routes)
                 .configure(users::routes)
                 .configure(reservations::routes)
+                .configure(usage::routes)
                 .configure(mail::handlers::routes),
         )
         .configure(web::routes)

@@ -18,6 +18,8 @@ use crate::reservations::availability::{Availability, UnitWeek};
 use crate::reservations::model::{Reservation, ReservationInput};
 use crate::reservations::service::{BlackoutInput, StepInput};
 use crate::types::Paged;
+use crate::usage::model::*;
+use crate::usage::service::RecordWithHistory;
 use crate::users::handlers::{
     LoginBody, ManagersBody, PasswordChange, RefreshBody, ResetConfirm, ResetRequest, TokenBody,
 };
@@ -53,10 +55,17 @@ fn get_ready() {}
 #[utoipa::path(
     get,
     path = "/api/v1/stats",
-    tag = "navigation",
-    summary = "Platform figures",
+    tag = "usage",
+    summary = "Platform figures: the catalogue counts and what was served in [from, to] (client units, services, machine-hours, external hours, income), by unit, sub-platform, instrument (the `top` most used), month and service type",
+    params(
+        ("from" = Option<String>, Query, description = "first day, YYYY-MM-DD (default: all history)"),
+        ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD"),
+        ("top" = Option<i64>, Query, description = "instruments listed in by_instrument (0–1000, default 20)")
+    ),
     responses(
-        (status = 200, description = "figures", body = PlatformStats)
+        (status = 200, description = "figures", body = UsageStats),
+        (status = 400, description = "a malformed date", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`to` before `from`", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[allow(dead_code)]
@@ -1055,6 +1064,199 @@ fn get_units_id_schedule() {}
 
 #[utoipa::path(
     post,
+    path = "/api/v1/service-records",
+    tag = "usage",
+    summary = "Log a service outside a booking (the instrument's staff): times, or a date and effective minutes",
+    request_body = ServiceInput,
+    responses(
+        (status = 201, description = "the record", body = ServiceRecord),
+        (status = 400, description = "a time without an offset", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a field out of range, named by `field`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn post_service_records() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-records",
+    tag = "usage",
+    summary = "Service records: mine as a client, or my unit's / instruments' for staff",
+    params(
+        ("mine" = Option<bool>, Query, description = "only mine as a client"),
+        ("instrument" = Option<i64>, Query, description = "one instrument"),
+        ("from" = Option<String>, Query, description = "YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "YYYY-MM-DD")
+    ),
+    responses(
+        (status = 200, description = "a page of records", body = Paged<ServiceRecord>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn get_service_records() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-records/{id}",
+    tag = "usage",
+    summary = "One record with its hour-reduction history",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "the record", body = RecordWithHistory),
+        (status = 404, description = "no such record", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn get_service_records_id() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-records/{id}/reductions",
+    tag = "usage",
+    summary = "The client asks for an hour reduction (核减机时) within the configured window",
+    request_body = ReductionInput,
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 201, description = "the pending request", body = Reduction),
+        (status = 409, description = "`reduction_pending`, `reduction_window_closed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "minutes not fewer than recorded, or no reason", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn post_service_records_id_reductions() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/hour-reductions",
+    tag = "usage",
+    summary = "Pending hour reductions the reader may decide",
+    responses(
+        (status = 200, description = "oldest first", body = Vec<Reduction>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn get_hour_reductions() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/hour-reductions/{id}/decision",
+    tag = "usage",
+    summary = "Accept (the record and the figures change; the request keeps the old ones) or refuse with a reason",
+    request_body = DecisionInput,
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "the decided request", body = Reduction),
+        (status = 409, description = "`reduction_decided`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a refusal without a reason", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn post_hour_reductions_id_decision() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}/evaluation",
+    tag = "usage",
+    summary = "A unit's yearly evaluation (开放共享评价考核): hours, external hours, income, client units, services, utilisation, the four ratios, per instrument",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("year" = i32, Query, description = "the year, e.g. 2026")
+    ),
+    responses(
+        (status = 200, description = "the evaluation", body = Evaluation),
+        (status = 400, description = "no or a bad year", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn get_units_id_evaluation() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}/evaluation.csv",
+    tag = "usage",
+    summary = "The year's service records as CSV (UTF-8 with BOM, Chinese headers)",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("year" = i32, Query, description = "the year, e.g. 2026")
+    ),
+    responses(
+        (status = 200, description = "text/csv"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn get_units_id_evaluation_csv() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}/evaluation.xlsx",
+    tag = "usage",
+    summary = "The evaluation as a workbook: 汇总, 仪器, 服务记录",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("year" = i32, Query, description = "the year, e.g. 2026")
+    ),
+    responses(
+        (status = 200, description = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn get_units_id_evaluation_xlsx() {}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/units/{id}/declarations",
+    tag = "usage",
+    summary = "The unit admin declares the year's eligible instruments (denominator of three ratios)",
+    request_body = DeclarationInput,
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 204, description = "saved"),
+        (status = 422, description = "out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn put_units_id_declarations() {}
+
+#[utoipa::path(
+    post,
     path = "/api/v1/me/calendar-token",
     tag = "reservations",
     summary = "A new secret URL of one's own calendar feed (the old one stops working)",
@@ -1119,7 +1321,7 @@ impl Modify for BearerAuth {
         title = "yiqi 仪器",
         description = "Booking service for shared research instruments (仪器共享平台). Errors are `application/problem+json` with a stable `code` and the offending `field`."
     ),
-    paths(get_health, get_ready, get_stats, get_sub_platforms, post_sub_platforms, get_sub_platforms_id, patch_sub_platforms_id, get_units, post_units, get_units_id, patch_units_id, post_units_id_instruments, get_categories, get_instruments, get_instruments_id, patch_instruments_id, post_instruments_id_retire, get_instruments_id_booking_settings, put_instruments_id_booking_settings, put_instruments_id_managers, post_instruments_id_qualifications, post_auth_register, post_auth_verify_email, post_auth_login, post_auth_refresh, post_auth_logout, post_auth_password_reset, post_auth_password_reset_confirm, get_me, patch_me, post_me_password, post_me_verification_email, get_organisations, post_organisations_id_approve, get_admin_users, post_admin_users_id_disable, post_admin_users_id_enable, get_admin_audit, get_admin_mail, post_admin_mail_id_retry, get_units_id_staff, post_units_id_staff, delete_units_id_staff_user, get_qualifications, post_qualifications_id_decision, get_users_id_violations, post_users_id_violations, get_users_id_bans, post_bans, post_bans_id_lift, post_reservations, get_reservations, get_reservations_id, post_reservations_id_step, get_instruments_id_availability, post_instruments_id_blackouts, get_instruments_id_calendar_ics, get_units_id_schedule, post_me_calendar_token, get_calendar_token, get_openapi_json),
+    paths(get_health, get_ready, get_stats, get_sub_platforms, post_sub_platforms, get_sub_platforms_id, patch_sub_platforms_id, get_units, post_units, get_units_id, patch_units_id, post_units_id_instruments, get_categories, get_instruments, get_instruments_id, patch_instruments_id, post_instruments_id_retire, get_instruments_id_booking_settings, put_instruments_id_booking_settings, put_instruments_id_managers, post_instruments_id_qualifications, post_auth_register, post_auth_verify_email, post_auth_login, post_auth_refresh, post_auth_logout, post_auth_password_reset, post_auth_password_reset_confirm, get_me, patch_me, post_me_password, post_me_verification_email, get_organisations, post_organisations_id_approve, get_admin_users, post_admin_users_id_disable, post_admin_users_id_enable, get_admin_audit, get_admin_mail, post_admin_mail_id_retry, get_units_id_staff, post_units_id_staff, delete_units_id_staff_user, get_qualifications, post_qualifications_id_decision, get_users_id_violations, post_users_id_violations, get_users_id_bans, post_bans, post_bans_id_lift, post_reservations, get_reservations, get_reservations_id, post_reservations_id_step, get_instruments_id_availability, post_instruments_id_blackouts, get_instruments_id_calendar_ics, get_units_id_schedule, post_me_calendar_token, get_calendar_token, post_service_records, get_service_records, get_service_records_id, post_service_records_id_reductions, get_hour_reductions, post_hour_reductions_id_decision, get_units_id_evaluation, get_units_id_evaluation_csv, get_units_id_evaluation_xlsx, put_units_id_declarations, get_openapi_json),
     components(schemas(Problem, Role, Violation, Ban)),
     modifiers(&BearerAuth)
 )]

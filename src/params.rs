@@ -62,6 +62,16 @@ impl QueryParams {
         }
     }
 
+    /// A calendar date, `YYYY-MM-DD`.
+    pub fn date(&self, key: &str) -> AppResult<Option<chrono::NaiveDate>> {
+        let Some(raw) = self.values.get(key) else {
+            return Ok(None);
+        };
+        chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::bad_request(key, format!("{key} must be a date, YYYY-MM-DD")))
+    }
+
     /// An id parameter: a positive integer.
     pub fn id(&self, key: &str) -> AppResult<Option<i64>> {
         self.int(key, 1, i64::MAX)

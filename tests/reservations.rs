@@ -328,6 +328,7 @@ async fn the_life_of_a_reservation(db: TestDb) {
     use diesel::prelude::*;
     use yiqi::db::schema::service_records as s;
     let (minutes, internal, reservation): (i32, bool, Option<i64>) = s::table
+        .filter(s::reservation_id.eq(id.as_i64()))
         .select((s::minutes, s::internal, s::reservation_id))
         .first(&mut conn)
         .unwrap();

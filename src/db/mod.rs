@@ -604,17 +604,53 @@ pub fn analyze(conn: &mut DbConnection) -> QueryResult<()> {
     }
 }
 
-/// Multi-row INSERT. The multi-connection cannot build one (its backend has no batch-insert
-/// dialect), so the statement is built for the inner connection's own backend.
+/// `SUM(column)` as a BIGINT on both backends (PostgreSQL sums a BIGINT to NUMERIC), 0 when
+/// there are no rows. `column` is trusted SQL text, never input.
+pub fn sum_i64(column: &str) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql(&format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)"))
+}
+
+/// Recomputes the machine-hour rollups (`usage_monthly`, `usage_clients`) from the service
+/// records, in one transaction: after a bulk load, or to check the kept sums. Only the month
+/// expression differs between the backends.
+pub fn rebuild_usage_rollups(conn: &mut DbConnection) -> QueryResult<()> {
+    let month = match conn {
+        DbConnection::Pg(_) => "CAST(to_char(r.served_on, 'YYYYMM') AS INTEGER)",
+        DbConnection::Sqlite(_) => "CAST(strftime('%Y%m', r.served_on) AS INTEGER)",
+    };
+    let sql = format!(
+        "DELETE FROM usage_monthly; DELETE FROM usage_clients; \
+         INSERT INTO usage_monthly (instrument_id, month, service_type, internal, services, minutes, samples, fee_fen) \
+           SELECT r.instrument_id, {month}, r.service_type, r.internal, COUNT(*), SUM(r.minutes), SUM(r.sample_count), SUM(r.fee_fen) \
+           FROM service_records r GROUP BY 1, 2, 3, 4; \
+         INSERT INTO usage_clients (unit_id, month, organisation_id, services) \
+           SELECT i.unit_id, {month}, r.client_organisation_id, COUNT(*) \
+           FROM service_records r JOIN instruments i ON i.id = r.instrument_id \
+           WHERE r.client_organisation_id IS NOT NULL GROUP BY 1, 2, 3;"
+    );
+    write_tx(conn, |c| c.batch_execute(&sql))
+}
+
+/// Runs `$body` with `$c` bound to the inner connection of either backend: for statements
+/// the multi-backend connection cannot build (multi-row INSERT, `ON CONFLICT` upserts), which
+/// both backends write alike.
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// Multi-row INSERT.
 #[macro_export]
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            $crate::db::DbConnection::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
-            $crate::db::DbConnection::Sqlite(c) => {
-                diesel::insert_into($table).values($rows).execute(c)
-            }
-        }
+        $crate::per_backend!($conn, |c| diesel::insert_into($table)
+            .values($rows)
+            .execute(c))
     };
 }
 

@@ -325,6 +325,59 @@ diesel::table! {
         funding_source -> Text,
         note -> Text,
         created_at -> Timestamp,
+        served_on -> Date,
+        idle_minutes -> Integer,
+        logged_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    hour_reductions (id) {
+        id -> BigInt,
+        service_record_id -> BigInt,
+        requested_by -> BigInt,
+        minutes_before -> Integer,
+        minutes_requested -> Integer,
+        fee_before_fen -> BigInt,
+        fee_after_fen -> Nullable<BigInt>,
+        reason -> Text,
+        status -> Text,
+        decided_by -> Nullable<BigInt>,
+        decision_reason -> Text,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    usage_monthly (instrument_id, month, service_type, internal) {
+        instrument_id -> BigInt,
+        month -> Integer,
+        service_type -> Text,
+        internal -> Bool,
+        services -> BigInt,
+        minutes -> BigInt,
+        samples -> BigInt,
+        fee_fen -> BigInt,
+    }
+}
+
+diesel::table! {
+    usage_clients (unit_id, month, organisation_id) {
+        unit_id -> BigInt,
+        month -> Integer,
+        organisation_id -> BigInt,
+        services -> BigInt,
+    }
+}
+
+diesel::table! {
+    unit_declarations (unit_id, year) {
+        unit_id -> BigInt,
+        year -> Integer,
+        eligible_instruments -> Integer,
+        declared_by -> Nullable<BigInt>,
+        declared_at -> Timestamp,
     }
 }
 
@@ -333,6 +386,9 @@ diesel::joinable!(reservations -> instruments (instrument_id));
 diesel::joinable!(qualifications -> instruments (instrument_id));
 diesel::joinable!(instrument_managers -> users (user_id));
 diesel::joinable!(instrument_managers -> instruments (instrument_id));
+diesel::joinable!(service_records -> instruments (instrument_id));
+diesel::joinable!(usage_monthly -> instruments (instrument_id));
+diesel::joinable!(hour_reductions -> service_records (service_record_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     sub_platforms,
@@ -350,4 +406,34 @@ diesel::allow_tables_to_appear_in_same_query!(
     blackouts,
     reservation_history,
     service_records,
+    hour_reductions,
+    usage_monthly,
+    usage_clients,
+    unit_declarations,
+);
+
+// The usage statistics group rollups and records by the instrument's unit.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    instruments::unit_id,
+    usage_monthly::month
+);
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    instruments::unit_id,
+    usage_monthly::service_type
+);
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    instruments::unit_id,
+    usage_monthly::internal
+);
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    instruments::unit_id,
+    service_records::served_on
+);
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    instruments::unit_id,
+    service_records::service_type
+);
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    instruments::unit_id,
+    service_records::internal
 );

@@ -102,11 +102,6 @@ pub async fn get_instrument(
     Ok(HttpResponse::Ok().json(instrument))
 }
 
-#[tracing::instrument(name = "navigation.stats", skip_all)]
-pub async fn stats(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(&state.catalogue.counts(&state.pool).await?.stats))
-}
-
 // --- editing ---------------------------------------------------------------------------------
 
 use super::editing::{self, BookingSettingsInput, InstrumentInput, SubPlatformInput, UnitInput};

@@ -38,6 +38,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/categories", web::get().to(handlers::category_tree))
         .route("/instruments", web::get().to(handlers::list_instruments))
-        .route("/instruments/{id}", web::get().to(handlers::get_instrument))
-        .route("/stats", web::get().to(handlers::stats));
+        .route("/instruments/{id}", web::get().to(handlers::get_instrument));
 }

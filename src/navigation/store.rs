@@ -1,8 +1,7 @@
 //! Catalogue queries. Every list is one page plus one count; every count is a grouped query.
 
-use diesel::dsl::{count_star, sql};
+use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 
 use super::model::{
     BookingSettingsRow, InstrumentListRow, InstrumentRow, NewInstrument, NewSubPlatform, NewUnit,
@@ -58,13 +57,9 @@ pub fn instrument_counts_by_category(conn: &mut DbConnection) -> QueryResult<Vec
 /// (units, instruments, sum of original values in yuan).
 pub fn totals(conn: &mut DbConnection) -> QueryResult<(i64, i64, i64)> {
     let units = units::table.count().get_result(conn)?;
-    // SUM of a BIGINT is NUMERIC on PostgreSQL; cast it back so both backends return a BIGINT.
     let (instruments, value) = instruments::table
         .filter(instruments::retired_at.is_null())
-        .select((
-            count_star(),
-            sql::<BigInt>("CAST(COALESCE(SUM(original_value_yuan), 0) AS BIGINT)"),
-        ))
+        .select((count_star(), crate::db::sum_i64("original_value_yuan")))
         .get_result(conn)?;
     Ok((units, instruments, value))
 }

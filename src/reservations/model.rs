@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::schema::{reservation_history, reservations, service_records};
+use crate::db::schema::{reservation_history, reservations};
 use crate::types::{code_enum, InstrumentId, UserId};
 use crate::users::model::PriceTier;
 
@@ -164,27 +164,6 @@ pub struct NewHistory {
     pub actor_id: Option<i64>,
     pub note: String,
     pub at: NaiveDateTime,
-}
-
-#[derive(Debug, Insertable)]
-#[diesel(table_name = service_records)]
-pub struct NewServiceRecord {
-    pub reservation_id: Option<i64>,
-    pub instrument_id: i64,
-    pub client_user_id: Option<i64>,
-    pub client_organisation_id: Option<i64>,
-    pub internal: bool,
-    pub service_type: String,
-    pub service_way: String,
-    pub starts_at: Option<NaiveDateTime>,
-    pub ends_at: Option<NaiveDateTime>,
-    pub minutes: i32,
-    pub sample_count: i32,
-    pub fee_fen: i64,
-    pub project: String,
-    pub funding_source: String,
-    pub note: String,
-    pub created_at: NaiveDateTime,
 }
 
 /// A reservation as the API shows it.

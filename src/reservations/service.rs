@@ -17,6 +17,8 @@ use crate::mail::{self, templates::Notice};
 use crate::navigation::model::{BookingModes, InstrumentRow, ShareMode};
 use crate::navigation::store as catalogue;
 use crate::types::{local_date_time, InstrumentId, PageRequest, Paged, UnitId, PLATFORM_ZONE};
+use crate::usage::model::{NewServiceRecord, ServiceType, ServiceWay};
+use crate::usage::service as usage;
 use crate::users::model::PriceTier;
 use crate::users::{qualifications as quals, service as accounts, store as people};
 use crate::validate;
@@ -402,6 +404,10 @@ pub struct StepInput {
     pub starts_at: Option<String>,
     pub ends_at: Option<String>,
     pub planned_on: Option<NaiveDate>,
+    /// Check-out: idle minutes to leave out of the effective hours (有效机时).
+    pub idle_minutes: Option<i64>,
+    /// Check-out: the service type of the record (default testing).
+    pub service_type: Option<String>,
 }
 
 /// Who is taking a step: a person, or a job of the service.
@@ -565,7 +571,7 @@ pub fn take_step(
             },
         )?;
         if to == ReservationStatus::Completed {
-            write_service_record(conn, &rules, &new, now)?;
+            write_service_record(conn, &rules, &new, input, now)?;
         }
         tell_booker(conn, &new, &inst, step, &note, now)?;
         if let Actor::Person(p) = &actor {
@@ -595,13 +601,25 @@ pub fn take_step(
 }
 
 /// Check-out (or completing a sample order) writes the national service record: the actual
-/// minutes, the client and their organisation, internal or external, the fee in fen.
+/// minutes less the idle time the staff report, the client and their organisation, internal
+/// or external, the fee in fen (for the time used, idle included).
 fn write_service_record(
     conn: &mut DbConnection,
     rules: &Rules,
     row: &ReservationRow,
+    input: &StepInput,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let service_type = match &input.service_type {
+        None => ServiceType::Testing,
+        Some(t) => ServiceType::from_code(t).ok_or_else(|| {
+            AppError::invalid("service_type", format!("one of {}", ServiceType::codes()))
+        })?,
+    };
+    let input_idle = input.idle_minutes.unwrap_or(0);
+    if input_idle < 0 {
+        return Err(AppError::invalid("idle_minutes", "不能为负 (not negative)"));
+    }
     let user = people::find_user(conn, row.user_id)?;
     let tier = PriceTier::from_code(&row.price_tier).unwrap_or(PriceTier::Enterprise);
     let (starts, ends, minutes, samples, way) = match row.kind() {
@@ -609,17 +627,19 @@ fn write_service_record(
             let s = row.checked_in_at.or(row.starts_at).unwrap_or(naive(now));
             let e = row.checked_out_at.unwrap_or(naive(now));
             let minutes = (e - s).num_minutes().max(0);
-            (Some(s), Some(e), minutes, 0, "occupy")
+            (Some(s), Some(e), minutes, 0, ServiceWay::Occupy)
         }
         ReservationKind::SampleOrder => (
             None,
             None,
             0,
             row.sample_count.unwrap_or(0) as i64,
-            "entrusted",
+            ServiceWay::Entrusted,
         ),
     };
-    store::insert_service_record(
+    let starts_or_now = starts.unwrap_or(naive(now));
+    let idle = input_idle.clamp(0, minutes);
+    usage::record(
         conn,
         &NewServiceRecord {
             reservation_id: Some(row.id),
@@ -627,17 +647,20 @@ fn write_service_record(
             client_user_id: Some(row.user_id),
             client_organisation_id: user.and_then(|u| u.organisation_id),
             internal: tier.is_internal(),
-            service_type: "testing".to_owned(),
-            service_way: way.to_owned(),
+            service_type: service_type.code().to_owned(),
+            service_way: way.code().to_owned(),
             starts_at: starts,
             ends_at: ends,
-            minutes: minutes as i32,
+            minutes: (minutes - idle) as i32,
             sample_count: samples as i32,
             fee_fen: rules.fee(tier, minutes, samples),
             project: row.project.clone(),
             funding_source: row.funding_source.clone(),
             note: String::new(),
             created_at: naive(now),
+            served_on: usage::local_day(starts_or_now.and_utc()),
+            idle_minutes: idle as i32,
+            logged_by: None,
         },
     )?;
     Ok(())

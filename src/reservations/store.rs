@@ -5,7 +5,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::model::*;
-use crate::db::schema::{blackouts, reservation_history, reservations, service_records};
+use crate::db::schema::{blackouts, reservation_history, reservations};
 use crate::db::{Db, DbConnection};
 use crate::types::PageRequest;
 
@@ -157,15 +157,6 @@ pub fn insert(conn: &mut DbConnection, row: NewReservation) -> QueryResult<Reser
 
 pub fn insert_history(conn: &mut DbConnection, row: &NewHistory) -> QueryResult<usize> {
     diesel::insert_into(reservation_history::table)
-        .values(row)
-        .execute(conn)
-}
-
-pub fn insert_service_record(
-    conn: &mut DbConnection,
-    row: &NewServiceRecord,
-) -> QueryResult<usize> {
-    diesel::insert_into(service_records::table)
         .values(row)
         .execute(conn)
 }

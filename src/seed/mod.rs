@@ -2,10 +2,11 @@
 //! 72 host units and 1,940 instruments, multiplied by `scale` for load work.
 
 mod data;
+pub mod history;
 
 use std::fmt;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::auth::{password, Role};
@@ -57,7 +58,7 @@ pub fn is_empty(conn: &mut DbConnection) -> anyhow::Result<bool> {
 }
 
 /// SplitMix64: tiny, fast and fixed forever, so the demo data never changes with a crate update.
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -262,11 +263,18 @@ fn make_instrument(
     }
 }
 
+/// Services in the demo's recent history (two years).
+const RECENT_SERVICES: usize = 2400;
+
 /// Rows per INSERT: well under SQLite's and PostgreSQL's bind-parameter limits.
 const BATCH: usize = 500;
 
 /// Loads the demo platform into an empty catalogue, in one write transaction.
-pub fn demo(conn: &mut DbConnection, scale: u32) -> anyhow::Result<Summary> {
+///
+/// Then the machine-hour log: the province's 2018 figures from individual records, two years
+/// of recent services up to the day before `today`, and each unit's declared eligible
+/// instruments for those years.
+pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Result<Summary> {
     let scale = scale.max(1) as usize;
     let mut rng = Rng(0x7969_7169_2018_0072); // "yiqi", 2018, 72 units
     let now = fixed_time();
@@ -320,6 +328,32 @@ pub fn demo(conn: &mut DbConnection, scale: u32) -> anyhow::Result<Summary> {
         Ok(())
     })?;
     let accounts = demo_accounts(conn, now)?;
+    let mut rng = Rng(0x6a69_6c69_6e2d_6a73); // "jilin-js"
+    db::write_tx(conn, |conn| -> anyhow::Result<()> {
+        history::province_2018(conn, &mut rng, now)?;
+        let years = [2018, today.year() - 1, today.year()];
+        history::declarations(conn, &mut rng, &years, now)?;
+        Ok(())
+    })?;
+    history::synthetic(
+        conn,
+        &mut rng,
+        RECENT_SERVICES,
+        today - chrono::Duration::days(730),
+        today - chrono::Duration::days(1),
+        now,
+    )?;
+    if let Some(org) = account_store::organisation_of_unit(conn, 2)? {
+        if let Some(researcher) = account_store::find_user_by_email(conn, "researcher@yiqi.demo")? {
+            history::give_to(
+                conn,
+                researcher.id,
+                org.id,
+                today - chrono::Duration::days(60),
+            )?;
+        }
+    }
+    db::rebuild_usage_rollups(conn)?;
     db::analyze(conn)?;
     Ok(Summary {
         sub_platforms: sub_platform_rows.len(),

@@ -93,11 +93,12 @@ impl TestDb {
         db::connect(&self.url).expect("connect to the test database")
     }
 
-    /// Migrates and loads the demo platform at scale 1.
+    /// Migrates and loads the demo platform at scale 1 (its recent history ends the day before
+    /// [`demo_today`]).
     pub fn seeded(self) -> TestDb {
         let mut conn = self.connect();
         db::migrate(&mut conn).expect("migrate");
-        yiqi::seed::demo(&mut conn, 1).expect("seed the demo platform");
+        yiqi::seed::demo(&mut conn, 1, demo_today()).expect("seed the demo platform");
         self
     }
 }
@@ -273,4 +274,9 @@ impl TestApp {
         assert_eq!(body["status"], status);
         body
     }
+}
+
+/// The day the test databases' demo history is generated for.
+pub fn demo_today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("a date")
 }

@@ -1,0 +1,11 @@
+DROP TABLE unit_declarations;
+DROP TABLE usage_clients;
+DROP TABLE usage_monthly;
+DROP TABLE hour_reductions;
+DROP INDEX service_records_client;
+DROP INDEX service_records_served_on;
+DROP INDEX service_records_instrument;
+ALTER TABLE service_records DROP COLUMN logged_by;
+ALTER TABLE service_records DROP COLUMN idle_minutes;
+ALTER TABLE service_records DROP COLUMN served_on;
+CREATE INDEX service_records_instrument ON service_records (instrument_id, starts_at);

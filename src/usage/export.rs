@@ -1,0 +1,263 @@
+//! A unit's year as the national service-record report: CSV (the records) and XLSX (summary,
+//! per-instrument table and records), with Chinese headers.
+
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+
+use super::model::{hours, Evaluation, ServiceType, ServiceWay};
+use super::store::ReportRow;
+use crate::error::{AppError, AppResult};
+use crate::types::PLATFORM_ZONE;
+
+/// A cell of a report table.
+pub enum Cell {
+    Text(String),
+    Num(f64),
+}
+
+impl From<String> for Cell {
+    fn from(s: String) -> Self {
+        Cell::Text(s)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Self {
+        Cell::Text(s.to_owned())
+    }
+}
+
+impl From<f64> for Cell {
+    fn from(n: f64) -> Self {
+        Cell::Num(n)
+    }
+}
+
+impl From<i64> for Cell {
+    fn from(n: i64) -> Self {
+        Cell::Num(n as f64)
+    }
+}
+
+pub struct Table {
+    pub headers: &'static [&'static str],
+    pub rows: Vec<Vec<Cell>>,
+}
+
+fn yuan(fen: i64) -> f64 {
+    fen as f64 / 100.0
+}
+
+fn time(t: Option<chrono::NaiveDateTime>) -> String {
+    t.map(|t| {
+        t.and_utc()
+            .with_timezone(&PLATFORM_ZONE)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    })
+    .unwrap_or_default()
+}
+
+/// 服务记录: one row per service, in the shape of the national report.
+pub fn records_table(rows: Vec<ReportRow>) -> Table {
+    Table {
+        headers: &[
+            "序号",
+            "仪器名称",
+            "资产编号",
+            "服务日期",
+            "开始时间",
+            "结束时间",
+            "服务类型",
+            "服务方式",
+            "服务对象单位",
+            "服务对象",
+            "对内/对外",
+            "有效机时（小时）",
+            "样品数",
+            "服务收入（元）",
+            "服务项目",
+            "经费来源",
+            "备注",
+        ],
+        rows: rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, (r, name, asset, org, client))| {
+                vec![
+                    Cell::from(i as i64 + 1),
+                    name.into(),
+                    asset.into(),
+                    r.served_on.to_string().into(),
+                    time(r.starts_at).into(),
+                    time(r.ends_at).into(),
+                    ServiceType::from_code(&r.service_type)
+                        .map_or("", |t| t.label_zh())
+                        .into(),
+                    ServiceWay::from_code(&r.service_way)
+                        .map_or("", |w| w.label_zh())
+                        .into(),
+                    org.unwrap_or_default().into(),
+                    client.unwrap_or_default().into(),
+                    if r.internal { "对内" } else { "对外" }.into(),
+                    hours(i64::from(r.minutes)).into(),
+                    i64::from(r.sample_count).into(),
+                    yuan(r.fee_fen).into(),
+                    r.project.into(),
+                    r.funding_source.into(),
+                    r.note.into(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// 仪器: the per-instrument table of the evaluation.
+pub fn instruments_table(e: &Evaluation) -> Table {
+    Table {
+        headers: &[
+            "仪器名称",
+            "资产编号",
+            "原值（元）",
+            "运行状态",
+            "有效机时（小时）",
+            "对外服务机时（小时）",
+            "服务次数",
+            "服务对象单位数",
+            "服务收入（元）",
+            "饱和度（1200小时）",
+        ],
+        rows: e
+            .per_instrument
+            .iter()
+            .map(|i| {
+                vec![
+                    i.name.clone().into(),
+                    i.asset_no.clone().into(),
+                    i.original_value_yuan.0.into(),
+                    crate::navigation::model::RunStatus::from_code(&i.run_status)
+                        .map_or("", |s| s.label_zh())
+                        .into(),
+                    i.figures.machine_hours.into(),
+                    i.figures.external_hours.into(),
+                    i.figures.services.into(),
+                    i.client_units.into(),
+                    yuan(i.figures.income_fen).into(),
+                    i.utilisation.into(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn ratio(r: &super::model::Ratio) -> Cell {
+    match r.value {
+        Some(v) => Cell::Num(v),
+        None => Cell::Text("未申报 (not declared)".to_owned()),
+    }
+}
+
+/// 汇总: the unit's figures for the year, one per row.
+pub fn summary_table(e: &Evaluation) -> Table {
+    let r = &e.ratios;
+    Table {
+        headers: &["指标", "数值"],
+        rows: vec![
+            vec!["单位".into(), e.unit_name.clone().into()],
+            vec!["年度".into(), i64::from(e.year).into()],
+            vec!["入网仪器（台/套）".into(), e.instruments.into()],
+            vec!["有效机时（小时）".into(), e.figures.machine_hours.into()],
+            vec![
+                "对外服务机时（小时）".into(),
+                e.figures.external_hours.into(),
+            ],
+            vec!["服务收入（元）".into(), yuan(e.figures.income_fen).into()],
+            vec!["服务对象单位数".into(), e.client_units.into()],
+            vec!["服务次数".into(), e.figures.services.into()],
+            vec!["平均饱和度（1200小时）".into(), e.utilisation.into()],
+            vec![
+                "入网率（入网/应入网）".into(),
+                ratio(&r.registered_of_eligible),
+            ],
+            vec![
+                "运行正常率（运行正常/入网）".into(),
+                ratio(&r.running_of_registered),
+            ],
+            vec!["共享率（共享/应入网）".into(), ratio(&r.shared_of_eligible)],
+            vec![
+                "对外共享率（对外共享/应入网）".into(),
+                ratio(&r.shared_externally_of_eligible),
+            ],
+        ],
+    }
+}
+
+/// A text cell as CSV: quoted when needed, and with a leading apostrophe when a spreadsheet
+/// would take it for a formula (text typed by users reaches this file).
+fn csv_field(out: &mut String, cell: &Cell) {
+    match cell {
+        Cell::Num(n) => out.push_str(&n.to_string()),
+        Cell::Text(s) => {
+            let guarded = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{s}")
+            } else {
+                s.clone()
+            };
+            if guarded.contains([',', '"', '\n', '\r']) {
+                out.push('"');
+                out.push_str(&guarded.replace('"', "\"\""));
+                out.push('"');
+            } else {
+                out.push_str(&guarded);
+            }
+        }
+    }
+}
+
+/// CSV with a byte-order mark, which spreadsheet programs need to read UTF-8 Chinese.
+pub fn csv(table: &Table) -> String {
+    let mut out = String::from("\u{feff}");
+    out.push_str(&table.headers.join(","));
+    out.push_str("\r\n");
+    for row in &table.rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            csv_field(&mut out, cell);
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn sheet(ws: &mut Worksheet, name: &str, table: &Table) -> Result<(), XlsxError> {
+    let bold = Format::new().set_bold();
+    ws.set_name(name)?;
+    for (c, h) in table.headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)?;
+        ws.set_column_width(c as u16, 14)?;
+    }
+    for (r, row) in table.rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, cell) in row.iter().enumerate() {
+            match cell {
+                Cell::Text(s) => ws.write_string(r, c as u16, s)?,
+                Cell::Num(n) => ws.write_number(r, c as u16, *n)?,
+            };
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+/// The workbook: 汇总, 仪器, 服务记录.
+pub fn xlsx(e: &Evaluation, records: &Table) -> AppResult<Vec<u8>> {
+    let build = || -> Result<Vec<u8>, XlsxError> {
+        let mut wb = Workbook::new();
+        sheet(wb.add_worksheet(), "汇总", &summary_table(e))?;
+        sheet(wb.add_worksheet(), "仪器", &instruments_table(e))?;
+        sheet(wb.add_worksheet(), "服务记录", records)?;
+        wb.save_to_buffer()
+    };
+    build().map_err(AppError::internal)
+}

@@ -1,0 +1,450 @@
+//! Service records, hour reductions and the figures computed from them.
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{hour_reductions, service_records};
+use crate::types::{code_enum, InstrumentId, OrganisationId, SubPlatformId, UnitId, UserId};
+
+code_enum! {
+    /// 服务类型: what the national service record calls the kind of service.
+    pub enum ServiceType {
+        Testing = "testing" / "测试",
+        Training = "training" / "培训",
+        Consulting = "consulting" / "咨询",
+        Teaching = "teaching" / "教学",
+    }
+}
+
+code_enum! {
+    /// 服务方式: who operates the instrument.
+    pub enum ServiceWay {
+        Occupy = "occupy" / "占用共享",
+        Technical = "technical" / "技术共享",
+        Entrusted = "entrusted" / "委托共享",
+        Remote = "remote" / "远程共享",
+    }
+}
+
+code_enum! {
+    pub enum ReductionStatus {
+        Pending = "pending" / "待处理",
+        Accepted = "accepted" / "已核减",
+        Refused = "refused" / "未核减",
+    }
+}
+
+/// A month as `yyyymm`, the key of the rollups.
+pub fn month_of(day: NaiveDate) -> i32 {
+    day.year() * 100 + day.month() as i32
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = service_records)]
+pub struct NewServiceRecord {
+    pub reservation_id: Option<i64>,
+    pub instrument_id: i64,
+    pub client_user_id: Option<i64>,
+    pub client_organisation_id: Option<i64>,
+    pub internal: bool,
+    pub service_type: String,
+    pub service_way: String,
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    /// Effective minutes: the time served less `idle_minutes`.
+    pub minutes: i32,
+    pub sample_count: i32,
+    pub fee_fen: i64,
+    pub project: String,
+    pub funding_source: String,
+    pub note: String,
+    pub created_at: NaiveDateTime,
+    pub served_on: NaiveDate,
+    pub idle_minutes: i32,
+    pub logged_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = service_records)]
+pub struct ServiceRecordRow {
+    pub id: i64,
+    pub reservation_id: Option<i64>,
+    pub instrument_id: i64,
+    pub client_user_id: Option<i64>,
+    pub client_organisation_id: Option<i64>,
+    pub internal: bool,
+    pub service_type: String,
+    pub service_way: String,
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    pub minutes: i32,
+    pub sample_count: i32,
+    pub fee_fen: i64,
+    pub project: String,
+    pub funding_source: String,
+    pub note: String,
+    pub created_at: NaiveDateTime,
+    pub served_on: NaiveDate,
+    pub idle_minutes: i32,
+    pub logged_by: Option<i64>,
+}
+
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// A service record as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ServiceRecord {
+    pub id: i64,
+    pub reservation_id: Option<i64>,
+    pub instrument_id: InstrumentId,
+    pub client_user_id: Option<UserId>,
+    pub client_organisation_id: Option<OrganisationId>,
+    pub internal: bool,
+    pub service_type: ServiceType,
+    pub service_way: ServiceWay,
+    pub served_on: NaiveDate,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Effective machine-hours in minutes (有效机时), idle time excluded.
+    pub minutes: i32,
+    pub idle_minutes: i32,
+    pub sample_count: i32,
+    pub fee_fen: i64,
+    pub project: String,
+    pub funding_source: String,
+    pub note: String,
+    pub logged_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ServiceRecordRow> for ServiceRecord {
+    fn from(r: ServiceRecordRow) -> Self {
+        ServiceRecord {
+            id: r.id,
+            reservation_id: r.reservation_id,
+            instrument_id: InstrumentId(r.instrument_id),
+            client_user_id: r.client_user_id.map(UserId),
+            client_organisation_id: r.client_organisation_id.map(OrganisationId),
+            internal: r.internal,
+            service_type: ServiceType::from_code(&r.service_type).unwrap_or(ServiceType::Testing),
+            service_way: ServiceWay::from_code(&r.service_way).unwrap_or(ServiceWay::Occupy),
+            served_on: r.served_on,
+            starts_at: r.starts_at.map(utc),
+            ends_at: r.ends_at.map(utc),
+            minutes: r.minutes,
+            idle_minutes: r.idle_minutes,
+            sample_count: r.sample_count,
+            fee_fen: r.fee_fen,
+            project: r.project,
+            funding_source: r.funding_source,
+            note: r.note,
+            logged_by: r.logged_by.map(UserId),
+            created_at: utc(r.created_at),
+        }
+    }
+}
+
+/// A service logged by an instrument's staff outside a booking (a training session, a
+/// consultation, a sample batch). Either `starts_at` and `ends_at` (RFC 3339) or `served_on`
+/// with `minutes`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceInput {
+    pub instrument_id: i64,
+    pub service_type: String,
+    pub service_way: String,
+    /// The client organisation (required: client units are counted from it).
+    pub client_organisation_id: i64,
+    /// The client's account, when they have one.
+    pub client_user_id: Option<i64>,
+    /// Served inside the host unit's own legal entity; defaults to "the client organisation
+    /// is the host unit".
+    pub internal: Option<bool>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub served_on: Option<NaiveDate>,
+    /// Effective minutes when no times are given.
+    pub minutes: Option<i64>,
+    #[serde(default)]
+    pub idle_minutes: i64,
+    #[serde(default)]
+    pub sample_count: i64,
+    pub fee_fen: i64,
+    #[serde(default)]
+    pub project: String,
+    #[serde(default)]
+    pub funding_source: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = hour_reductions)]
+pub struct NewReduction {
+    pub service_record_id: i64,
+    pub requested_by: i64,
+    pub minutes_before: i32,
+    pub minutes_requested: i32,
+    pub fee_before_fen: i64,
+    pub reason: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = hour_reductions)]
+pub struct ReductionRow {
+    pub id: i64,
+    pub service_record_id: i64,
+    pub requested_by: i64,
+    pub minutes_before: i32,
+    pub minutes_requested: i32,
+    pub fee_before_fen: i64,
+    pub fee_after_fen: Option<i64>,
+    pub reason: String,
+    pub status: String,
+    pub decided_by: Option<i64>,
+    pub decision_reason: String,
+    pub created_at: NaiveDateTime,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+/// 核减机时: a request to reduce the hours of a record, and its decision.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Reduction {
+    pub id: i64,
+    pub service_record_id: i64,
+    pub requested_by: UserId,
+    pub minutes_before: i32,
+    pub minutes_requested: i32,
+    pub fee_before_fen: i64,
+    pub fee_after_fen: Option<i64>,
+    pub reason: String,
+    pub status: ReductionStatus,
+    pub status_label: &'static str,
+    pub decided_by: Option<UserId>,
+    pub decision_reason: String,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl From<ReductionRow> for Reduction {
+    fn from(r: ReductionRow) -> Self {
+        let status = ReductionStatus::from_code(&r.status).unwrap_or(ReductionStatus::Pending);
+        Reduction {
+            id: r.id,
+            service_record_id: r.service_record_id,
+            requested_by: UserId(r.requested_by),
+            minutes_before: r.minutes_before,
+            minutes_requested: r.minutes_requested,
+            fee_before_fen: r.fee_before_fen,
+            fee_after_fen: r.fee_after_fen,
+            reason: r.reason,
+            status,
+            status_label: status.label_zh(),
+            decided_by: r.decided_by.map(UserId),
+            decision_reason: r.decision_reason,
+            created_at: utc(r.created_at),
+            decided_at: r.decided_at.map(utc),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReductionInput {
+    /// The effective minutes the client says were served.
+    pub minutes: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    pub accept: bool,
+    /// Required when refusing; reaches the client.
+    #[serde(default)]
+    pub reason: String,
+    /// The corrected fee; by default the fee is reduced in proportion to the hours.
+    pub fee_fen: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationInput {
+    pub year: i32,
+    pub eligible_instruments: i64,
+}
+
+/// The sums every breakdown carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Figures {
+    pub services: i64,
+    /// Effective machine-hours (有效机时), to one decimal.
+    pub machine_hours: f64,
+    /// Hours served outside the host unit's legal entity (对外服务机时).
+    pub external_hours: f64,
+    pub samples: i64,
+    pub income_fen: i64,
+    #[serde(skip)]
+    pub minutes: i64,
+    #[serde(skip)]
+    pub external_minutes: i64,
+}
+
+/// Minutes as hours to one decimal, for display; sums are kept in minutes.
+pub fn hours(minutes: i64) -> f64 {
+    (minutes as f64 / 6.0).round() / 10.0
+}
+
+impl Figures {
+    pub fn add(&mut self, services: i64, minutes: i64, internal: bool, samples: i64, fee: i64) {
+        self.services += services;
+        self.minutes += minutes;
+        if !internal {
+            self.external_minutes += minutes;
+        }
+        self.samples += samples;
+        self.income_fen += fee;
+        self.machine_hours = hours(self.minutes);
+        self.external_hours = hours(self.external_minutes);
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UnitFigures {
+    pub unit_id: UnitId,
+    pub name: String,
+    pub client_units: i64,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubPlatformFigures {
+    pub sub_platform_id: SubPlatformId,
+    pub name: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InstrumentFigures {
+    pub instrument_id: InstrumentId,
+    pub name: String,
+    pub unit_id: UnitId,
+    pub unit_name: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MonthFigures {
+    /// `YYYY-MM`.
+    pub month: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TypeFigures {
+    pub service_type: ServiceType,
+    pub label: &'static str,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// `GET /api/v1/stats?from=&to=`: the catalogue counts and what was served in the period.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UsageStats {
+    #[serde(flatten)]
+    pub catalogue: crate::navigation::model::PlatformStats,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub client_units: i64,
+    pub services: i64,
+    pub machine_hours: f64,
+    pub external_hours: f64,
+    pub income_fen: i64,
+    pub samples: i64,
+    pub by_unit: Vec<UnitFigures>,
+    pub by_sub_platform: Vec<SubPlatformFigures>,
+    /// The most used instruments (by machine-hours), at most `top`.
+    pub by_instrument: Vec<InstrumentFigures>,
+    pub by_month: Vec<MonthFigures>,
+    pub by_service_type: Vec<TypeFigures>,
+}
+
+/// One row of a unit's per-instrument table.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InstrumentYear {
+    pub instrument_id: InstrumentId,
+    pub name: String,
+    pub asset_no: String,
+    pub original_value_yuan: crate::types::Yuan,
+    pub run_status: String,
+    pub client_units: i64,
+    /// Effective hours against the 1,200 h saturation mark.
+    pub utilisation: f64,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// A ratio with its parts; `value` is null when the denominator is unknown or zero.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Ratio {
+    pub numerator: i64,
+    pub denominator: Option<i64>,
+    pub value: Option<f64>,
+}
+
+impl Ratio {
+    pub fn of(numerator: i64, denominator: Option<i64>) -> Ratio {
+        let value = denominator
+            .filter(|&d| d > 0)
+            .map(|d| (numerator as f64 / d as f64 * 1000.0).round() / 1000.0);
+        Ratio {
+            numerator,
+            denominator,
+            value,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Ratios {
+    /// 入网仪器 / 应入网仪器.
+    pub registered_of_eligible: Ratio,
+    /// 运行正常 / 入网仪器.
+    pub running_of_registered: Ratio,
+    /// 开放共享（年内有服务） / 应入网仪器.
+    pub shared_of_eligible: Ratio,
+    /// 对外共享（年内有对外服务） / 应入网仪器.
+    pub shared_externally_of_eligible: Ratio,
+}
+
+/// `GET /api/v1/units/{id}/evaluation?year=`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Evaluation {
+    pub unit_id: UnitId,
+    pub unit_name: String,
+    pub year: i32,
+    pub instruments: i64,
+    pub client_units: i64,
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// Mean effective hours per registered instrument against 1,200 h/year.
+    pub utilisation: f64,
+    pub saturation_hours: i64,
+    /// Null until ratings exist (the evaluation module).
+    pub satisfaction: Option<f64>,
+    pub eligible_instruments: Option<i64>,
+    pub ratios: Ratios,
+    pub per_instrument: Vec<InstrumentYear>,
+}
+
+/// 1,200 effective hours a year count as "saturated" (DOMAIN.md).
+pub const SATURATION_HOURS: i64 = 1200;

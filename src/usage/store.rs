@@ -1,0 +1,542 @@
+//! SQL of the machine-hour log: records, reductions, declarations and the rollups.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::model::*;
+use crate::db::schema::{
+    hour_reductions, instruments, organisations, service_records, unit_declarations, units,
+    usage_clients, usage_monthly, users,
+};
+use crate::db::{sum_i64 as sum, Db, DbConnection};
+use crate::types::PageRequest;
+
+pub fn insert(conn: &mut DbConnection, row: &NewServiceRecord) -> QueryResult<i64> {
+    diesel::insert_into(service_records::table)
+        .values(row)
+        .returning(service_records::id)
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ServiceRecordRow>> {
+    service_records::table
+        .find(id)
+        .select(ServiceRecordRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_amounts(conn: &mut DbConnection, id: i64, minutes: i32, fee: i64) -> QueryResult<usize> {
+    diesel::update(service_records::table.find(id))
+        .set((
+            service_records::minutes.eq(minutes),
+            service_records::fee_fen.eq(fee),
+        ))
+        .execute(conn)
+}
+
+/// A change to the sums of one record's rollup cells.
+pub struct Delta<'a> {
+    pub instrument_id: i64,
+    pub unit_id: i64,
+    pub month: i32,
+    pub service_type: &'a str,
+    pub internal: bool,
+    pub organisation_id: Option<i64>,
+    pub services: i64,
+    pub minutes: i64,
+    pub samples: i64,
+    pub fee_fen: i64,
+}
+
+/// Adds `d` to the rollups (an upsert per table), inside the caller's transaction.
+pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
+    use usage_monthly as m;
+    crate::per_backend!(conn, |c| diesel::insert_into(m::table)
+        .values((
+            m::instrument_id.eq(d.instrument_id),
+            m::month.eq(d.month),
+            m::service_type.eq(d.service_type),
+            m::internal.eq(d.internal),
+            m::services.eq(d.services),
+            m::minutes.eq(d.minutes),
+            m::samples.eq(d.samples),
+            m::fee_fen.eq(d.fee_fen),
+        ))
+        .on_conflict((m::instrument_id, m::month, m::service_type, m::internal))
+        .do_update()
+        .set((
+            m::services.eq(m::services + d.services),
+            m::minutes.eq(m::minutes + d.minutes),
+            m::samples.eq(m::samples + d.samples),
+            m::fee_fen.eq(m::fee_fen + d.fee_fen),
+        ))
+        .execute(c))?;
+    if let (Some(org), true) = (d.organisation_id, d.services != 0) {
+        use usage_clients as u;
+        crate::per_backend!(conn, |c| diesel::insert_into(u::table)
+            .values((
+                u::unit_id.eq(d.unit_id),
+                u::month.eq(d.month),
+                u::organisation_id.eq(org),
+                u::services.eq(d.services),
+            ))
+            .on_conflict((u::unit_id, u::month, u::organisation_id))
+            .do_update()
+            .set(u::services.eq(u::services + d.services))
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Sums of one (owner, period, service type, internal) group: owner (an instrument or a unit),
+/// period (a yyyymm month or a day), type, internal, services, minutes, samples, fee.
+pub type Sums<P> = (i64, P, String, bool, i64, i64, i64, i64);
+
+/// Every cell of `usage_monthly`, in key order (what the tests compare).
+pub fn monthly_cells(conn: &mut DbConnection) -> QueryResult<Vec<Sums<i32>>> {
+    use usage_monthly as m;
+    m::table
+        .select((
+            m::instrument_id,
+            m::month,
+            m::service_type,
+            m::internal,
+            m::services,
+            m::minutes,
+            m::samples,
+            m::fee_fen,
+        ))
+        .order((m::instrument_id, m::month, m::service_type, m::internal))
+        .load(conn)
+}
+
+/// Every (unit, month, organisation, services) of `usage_clients`, in key order.
+pub fn client_cells(conn: &mut DbConnection) -> QueryResult<Vec<(i64, i32, i64, i64)>> {
+    use usage_clients as c;
+    c::table
+        .select((c::unit_id, c::month, c::organisation_id, c::services))
+        .order((c::unit_id, c::month, c::organisation_id))
+        .load(conn)
+}
+
+/// Months [first, last] as yyyymm and up to two day ranges at the edges of a period: the
+/// months come from the rollups, the edge days from the records. An empty range has
+/// from > to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub months: (i32, i32),
+    pub days: [(NaiveDate, NaiveDate); 2],
+}
+
+macro_rules! on_days {
+    ($span:expr) => {
+        service_records::served_on
+            .between($span.days[0].0, $span.days[0].1)
+            .or(service_records::served_on.between($span.days[1].0, $span.days[1].1))
+    };
+}
+
+/// One unit, or all of them: a fixed query text either way.
+fn unit_range(unit: Option<i64>) -> (i64, i64) {
+    unit.map_or((i64::MIN, i64::MAX), |u| (u, u))
+}
+
+/// Sums by (unit, month, type, internal) from the rollups: (unit, month, type, internal,
+/// services, minutes, samples, fee).
+pub fn unit_months_rolled(
+    conn: &mut DbConnection,
+    span: &Span,
+    unit: Option<i64>,
+) -> QueryResult<Vec<Sums<i32>>> {
+    use usage_monthly as m;
+    let (lo, hi) = unit_range(unit);
+    m::table
+        .inner_join(instruments::table)
+        .filter(m::month.between(span.months.0, span.months.1))
+        .filter(instruments::unit_id.between(lo, hi))
+        .group_by((instruments::unit_id, m::month, m::service_type, m::internal))
+        .select((
+            instruments::unit_id,
+            m::month,
+            m::service_type,
+            m::internal,
+            sum("usage_monthly.services"),
+            sum("usage_monthly.minutes"),
+            sum("usage_monthly.samples"),
+            sum("usage_monthly.fee_fen"),
+        ))
+        .load(conn)
+}
+
+/// The same sums from the records of the edge days, by day: (unit, day, type, internal, …).
+pub fn unit_days_raw(
+    conn: &mut DbConnection,
+    span: &Span,
+    unit: Option<i64>,
+) -> QueryResult<Vec<Sums<NaiveDate>>> {
+    use service_records as r;
+    let (lo, hi) = unit_range(unit);
+    r::table
+        .inner_join(instruments::table)
+        .filter(on_days!(span))
+        .filter(instruments::unit_id.between(lo, hi))
+        .group_by((
+            instruments::unit_id,
+            r::served_on,
+            r::service_type,
+            r::internal,
+        ))
+        .select((
+            instruments::unit_id,
+            r::served_on,
+            r::service_type,
+            r::internal,
+            count_star(),
+            sum("service_records.minutes"),
+            sum("service_records.sample_count"),
+            sum("service_records.fee_fen"),
+        ))
+        .load(conn)
+}
+
+/// Sums by (instrument, internal): (instrument, internal, services, minutes, samples, fee).
+pub type InstrumentSums = (i64, bool, i64, i64, i64, i64);
+
+pub fn instruments_rolled(
+    conn: &mut DbConnection,
+    span: &Span,
+    unit: Option<i64>,
+) -> QueryResult<Vec<InstrumentSums>> {
+    use usage_monthly as m;
+    let (lo, hi) = unit_range(unit);
+    m::table
+        .inner_join(instruments::table)
+        .filter(m::month.between(span.months.0, span.months.1))
+        .filter(instruments::unit_id.between(lo, hi))
+        .group_by((m::instrument_id, m::internal))
+        .select((
+            m::instrument_id,
+            m::internal,
+            sum("usage_monthly.services"),
+            sum("usage_monthly.minutes"),
+            sum("usage_monthly.samples"),
+            sum("usage_monthly.fee_fen"),
+        ))
+        .load(conn)
+}
+
+pub fn instruments_raw(
+    conn: &mut DbConnection,
+    span: &Span,
+    unit: Option<i64>,
+) -> QueryResult<Vec<InstrumentSums>> {
+    use service_records as r;
+    let (lo, hi) = unit_range(unit);
+    r::table
+        .inner_join(instruments::table)
+        .filter(on_days!(span))
+        .filter(instruments::unit_id.between(lo, hi))
+        .group_by((r::instrument_id, r::internal))
+        .select((
+            r::instrument_id,
+            r::internal,
+            count_star(),
+            sum("service_records.minutes"),
+            sum("service_records.sample_count"),
+            sum("service_records.fee_fen"),
+        ))
+        .load(conn)
+}
+
+/// Distinct (unit, client organisation) pairs served in the span.
+pub fn client_pairs(
+    conn: &mut DbConnection,
+    span: &Span,
+    unit: Option<i64>,
+) -> QueryResult<Vec<(i64, i64)>> {
+    use usage_clients as c;
+    let mut rolled = c::table
+        .filter(c::month.between(span.months.0, span.months.1))
+        .select((c::unit_id, c::organisation_id))
+        .distinct()
+        .into_boxed::<Db>();
+    let mut raw = service_records::table
+        .inner_join(instruments::table)
+        .filter(on_days!(span))
+        .filter(service_records::client_organisation_id.is_not_null())
+        .select((
+            instruments::unit_id,
+            service_records::client_organisation_id.assume_not_null(),
+        ))
+        .distinct()
+        .into_boxed::<Db>();
+    if let Some(unit) = unit {
+        rolled = rolled.filter(c::unit_id.eq(unit));
+        raw = raw.filter(instruments::unit_id.eq(unit));
+    }
+    let mut pairs = rolled.load(conn)?;
+    if span.days.iter().any(|(a, b)| a <= b) {
+        pairs.extend(raw.load::<(i64, i64)>(conn)?);
+    }
+    Ok(pairs)
+}
+
+/// Distinct (instrument, client organisation) pairs of a unit's instruments in [from, to].
+pub fn instrument_client_pairs(
+    conn: &mut DbConnection,
+    unit: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(i64, i64)>> {
+    service_records::table
+        .inner_join(instruments::table)
+        .filter(instruments::unit_id.eq(unit))
+        .filter(service_records::served_on.between(from, to))
+        .filter(service_records::client_organisation_id.is_not_null())
+        .select((
+            service_records::instrument_id,
+            service_records::client_organisation_id.assume_not_null(),
+        ))
+        .distinct()
+        .load(conn)
+}
+
+/// A record with the names the national report shows.
+pub type ReportRow = (
+    ServiceRecordRow,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// The records of a unit's instruments in [from, to], with instrument name and asset number,
+/// client organisation and client name, in date order.
+pub fn unit_records(
+    conn: &mut DbConnection,
+    unit: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<ReportRow>> {
+    service_records::table
+        .inner_join(instruments::table)
+        .left_join(
+            organisations::table.on(organisations::id
+                .nullable()
+                .eq(service_records::client_organisation_id)),
+        )
+        .left_join(users::table.on(users::id.nullable().eq(service_records::client_user_id)))
+        .filter(instruments::unit_id.eq(unit))
+        .filter(service_records::served_on.between(from, to))
+        .select((
+            ServiceRecordRow::as_select(),
+            instruments::name_zh,
+            instruments::asset_no,
+            organisations::name.nullable(),
+            users::name.nullable(),
+        ))
+        .order((service_records::served_on, service_records::id))
+        .load(conn)
+}
+
+/// Filters of a record list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub unit: Option<i64>,
+    /// The instrument asked for.
+    pub instrument: Option<i64>,
+    /// The reader's scope (an instrument manager's instruments).
+    pub instruments: Option<Vec<i64>>,
+    pub client: Option<i64>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+fn filtered(f: &Filter) -> service_records::BoxedQuery<'static, Db> {
+    let mut q = service_records::table.into_boxed();
+    if let Some(unit) = f.unit {
+        q = q.filter(
+            service_records::instrument_id.eq_any(
+                instruments::table
+                    .filter(instruments::unit_id.eq(unit))
+                    .select(instruments::id),
+            ),
+        );
+    }
+    if let Some(ids) = &f.instruments {
+        q = q.filter(service_records::instrument_id.eq_any(ids.clone()));
+    }
+    if let Some(id) = f.instrument {
+        q = q.filter(service_records::instrument_id.eq(id));
+    }
+    if let Some(client) = f.client {
+        q = q.filter(service_records::client_user_id.eq(client));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(service_records::served_on.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(service_records::served_on.le(to));
+    }
+    q
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    page: PageRequest,
+) -> QueryResult<(Vec<ServiceRecordRow>, i64)> {
+    let total = filtered(f).count().get_result(conn)?;
+    let rows = filtered(f)
+        .select(ServiceRecordRow::as_select())
+        .order((
+            service_records::served_on.desc(),
+            service_records::id.desc(),
+        ))
+        .limit(page.per_page)
+        .offset(page.offset())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+pub fn insert_reduction(conn: &mut DbConnection, row: &NewReduction) -> QueryResult<i64> {
+    diesel::insert_into(hour_reductions::table)
+        .values(row)
+        .returning(hour_reductions::id)
+        .get_result(conn)
+}
+
+pub fn find_reduction(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ReductionRow>> {
+    hour_reductions::table
+        .find(id)
+        .select(ReductionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn reductions_of(conn: &mut DbConnection, record: i64) -> QueryResult<Vec<ReductionRow>> {
+    hour_reductions::table
+        .filter(hour_reductions::service_record_id.eq(record))
+        .select(ReductionRow::as_select())
+        .order(hour_reductions::id)
+        .load(conn)
+}
+
+/// Pending reductions of the given instruments (all when `None`), oldest first.
+pub fn pending_reductions(
+    conn: &mut DbConnection,
+    instruments: Option<Vec<i64>>,
+) -> QueryResult<Vec<ReductionRow>> {
+    let mut q = hour_reductions::table
+        .inner_join(service_records::table)
+        .filter(hour_reductions::status.eq(ReductionStatus::Pending.code()))
+        .select(ReductionRow::as_select())
+        .order(hour_reductions::id)
+        .into_boxed::<Db>();
+    if let Some(ids) = instruments {
+        q = q.filter(service_records::instrument_id.eq_any(ids));
+    }
+    q.load(conn)
+}
+
+/// Writes a decision, only on a pending request (a second, racing decision finds 0 rows).
+pub fn decide_reduction(
+    conn: &mut DbConnection,
+    id: i64,
+    status: ReductionStatus,
+    by: i64,
+    reason: &str,
+    fee_after: Option<i64>,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        hour_reductions::table
+            .find(id)
+            .filter(hour_reductions::status.eq(ReductionStatus::Pending.code())),
+    )
+    .set((
+        hour_reductions::status.eq(status.code()),
+        hour_reductions::decided_by.eq(Some(by)),
+        hour_reductions::decision_reason.eq(reason),
+        hour_reductions::fee_after_fen.eq(fee_after),
+        hour_reductions::decided_at.eq(Some(at)),
+    ))
+    .execute(conn)
+}
+
+pub fn declared_eligible(
+    conn: &mut DbConnection,
+    unit: i64,
+    year: i32,
+) -> QueryResult<Option<i32>> {
+    unit_declarations::table
+        .find((unit, year))
+        .select(unit_declarations::eligible_instruments)
+        .first(conn)
+        .optional()
+}
+
+pub fn declare(
+    conn: &mut DbConnection,
+    unit: i64,
+    year: i32,
+    eligible: i32,
+    by: Option<i64>,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    use unit_declarations as d;
+    crate::per_backend!(conn, |c| diesel::insert_into(d::table)
+        .values((
+            d::unit_id.eq(unit),
+            d::year.eq(year),
+            d::eligible_instruments.eq(eligible),
+            d::declared_by.eq(by),
+            d::declared_at.eq(at),
+        ))
+        .on_conflict((d::unit_id, d::year))
+        .do_update()
+        .set((
+            d::eligible_instruments.eq(eligible),
+            d::declared_by.eq(by),
+            d::declared_at.eq(at),
+        ))
+        .execute(c))
+}
+
+/// A listed instrument: (id, name, asset number, value in yuan, run status).
+pub type Listed = (i64, String, String, i64, String);
+
+pub fn unit_instruments(conn: &mut DbConnection, unit: i64) -> QueryResult<Vec<Listed>> {
+    instruments::table
+        .filter(instruments::unit_id.eq(unit))
+        .filter(instruments::retired_at.is_null())
+        .select((
+            instruments::id,
+            instruments::name_zh,
+            instruments::asset_no,
+            instruments::original_value_yuan,
+            instruments::run_status,
+        ))
+        .order(instruments::id)
+        .load(conn)
+}
+
+/// (id, name, sub-platform) of every unit.
+pub fn unit_names(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String, i64)>> {
+    units::table
+        .select((units::id, units::name, units::sub_platform_id))
+        .load(conn)
+}
+
+/// (id, name, unit) of the given instruments.
+pub fn instrument_names(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<(i64, String, i64)>> {
+    instruments::table
+        .filter(instruments::id.eq_any(ids))
+        .select((instruments::id, instruments::name_zh, instruments::unit_id))
+        .load(conn)
+}
