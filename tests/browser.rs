@@ -654,3 +654,117 @@ async fn set_value(c: &Client, css: &str, value: &str) {
     .await
     .unwrap();
 }
+
+/// How many elements match `css`.
+async fn count(c: &Client, css: &str) -> usize {
+    c.find_all(Locator::Css(css)).await.unwrap().len()
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn an_officer_reads_the_statistics_and_a_manager_logs_a_service() {
+    use chrono::TimeZone;
+    let now = yiqi::types::PLATFORM_ZONE
+        .with_ymd_and_hms(2026, 11, 28, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let app = TestApp::spawn_with_clock(
+        TestDb::sqlite().seeded(),
+        common::settings,
+        yiqi::clock::ManualClock::at(now),
+    )
+    .await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+    // From the home page to the statistics, then the province's 2018 figures.
+    c.goto(&app.address).await.unwrap();
+    click(&c, "header a[href='/stats']").await;
+    wait_text(&c, "h1", "2026-01-01 至 2026-11-28").await;
+    click(&c, "a[href='/stats?from=2018-01-01&to=2018-12-31']").await;
+    wait_text(&c, "h1", "2018-01-01 至 2018-12-31").await;
+    assert_eq!(text(&c, "#fig-services").await, "78");
+    assert_eq!(text(&c, "#fig-clients").await, "24");
+    assert_eq!(text(&c, "#fig-hours").await, "20820");
+    // The charts: twelve months, thirteen sub-platforms, four service types, ten instruments.
+    assert_eq!(count(&c, "#chart-months rect").await, 12);
+    assert_eq!(count(&c, "#chart-sub-platforms rect").await, 13);
+    assert_eq!(count(&c, "#chart-types rect").await, 4);
+    assert_eq!(count(&c, "#chart-instruments rect").await, 10);
+    let labels = text(&c, "#chart-types").await;
+    for t in ["测试", "培训", "咨询", "教学"] {
+        assert!(labels.contains(t), "{labels}");
+    }
+    // Bars are as tall as their months' hours: the tallest month has the most.
+    let heights: Vec<f64> = c
+        .execute(
+            "return [...document.querySelectorAll('#chart-months rect')].map(r => r.getBBox().height)",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let stats = app
+        .json("/api/v1/stats?from=2018-01-01&to=2018-12-31")
+        .await;
+    let hours: Vec<f64> = stats["by_month"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["machine_hours"].as_f64().unwrap())
+        .collect();
+    let tallest = |v: &[f64]| {
+        v.iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0
+    };
+    assert_eq!(tallest(&heights), tallest(&hours));
+
+    // The manager logs a consultation; it heads the unit's service log.
+    sign_in(&c, &app, "manager@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    c.goto(&format!("{}/manage/services", app.address))
+        .await
+        .unwrap();
+    click(&c, "a[href='/manage/services/new']").await;
+    wait_text(&c, "h1", "登记服务").await;
+    c.find(Locator::Css("#f-service_type"))
+        .await
+        .unwrap()
+        .select_by_value("consulting")
+        .await
+        .unwrap();
+    set_value(&c, "#f-served_on", "2026-11-28").await;
+    fill(&c, "#f-hours", "abc").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "#err-hours", "请填写数字").await;
+    fill(&c, "#f-hours", "2.5").await;
+    fill(&c, "#f-fee_yuan", "500").await;
+    fill(&c, "#f-project", "工艺咨询").await;
+    click(&c, "#submit").await;
+    wait_text(&c, ".notice", "服务记录已登记").await;
+    let first = text(&c, "#data tbody tr").await;
+    assert!(
+        first.contains("2026-11-28") && first.contains("咨询") && first.contains("2.5 小时"),
+        "{first}"
+    );
+    // The unit's evaluation page offers the exports.
+    c.goto(&format!("{}/units/1/evaluation?year=2026", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "h1", "2026 年度开放共享评价").await;
+    assert_eq!(
+        count(&c, "a[href='/units/1/evaluation.xlsx?year=2026']").await,
+        1
+    );
+    let top = text(&c, "#data tbody tr").await;
+    assert!(top.contains('%'), "{top}");
+    c.close().await.unwrap();
+}

@@ -8,6 +8,7 @@ on_both_backends!(
     pages_show_the_catalogue,
     bad_pages_answer_with_a_readable_page,
     forms_without_the_csrf_token_are_refused,
+    the_machine_hour_pages_carry_a_reduction_through,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -140,5 +141,184 @@ async fn forms_without_the_csrf_token_are_refused(db: TestDb) {
     assert!(
         session.contains("HttpOnly") && session.contains("SameSite=Lax"),
         "{session}"
+    );
+}
+
+/// Signs in through the login form: the cookie header of the session and its CSRF token.
+async fn signed_in(app: &TestApp, email: &str) -> (String, String) {
+    let res = app.get("/login").await;
+    let csrf = set_cookie(&res, "yiqi_csrf").expect("a CSRF cookie");
+    let ok = app
+        .client
+        .post(format!("{}/login", app.address))
+        .header("cookie", format!("yiqi_csrf={csrf}"))
+        .form(&[
+            ("email", email),
+            ("password", yiqi::seed::DEMO_PASSWORD),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303, "sign in {email}");
+    let access = set_cookie(&ok, "yiqi_access").expect("a session cookie");
+    (format!("yiqi_csrf={csrf}; yiqi_access={access}"), csrf)
+}
+
+async fn page_as(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let res = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn post_as(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let res = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = res.text().await.unwrap();
+    (status, if status == 303 { location } else { body })
+}
+
+async fn the_machine_hour_pages_carry_a_reduction_through(db: TestDb) {
+    // The day the demo history was generated for: its newest records are inside the window.
+    let noon = common::demo_today().and_hms_opt(4, 0, 0).unwrap().and_utc();
+    let app = TestApp::spawn_with_clock(
+        db.seeded(),
+        common::settings,
+        yiqi::clock::ManualClock::at(noon),
+    )
+    .await;
+    let (researcher, csrf) = signed_in(&app, "researcher@yiqi.demo").await;
+    let (status, mine) = page_as(&app, &researcher, "/me/services").await;
+    assert_eq!(status, 200);
+    assert!(
+        mine.contains("我的服务记录") && mine.contains("申请核减"),
+        "{mine}"
+    );
+    // The researcher's first record, from the API, and the request form for it.
+    let token = app.token("researcher@yiqi.demo").await;
+    let (_, list) = app
+        .call(
+            "GET",
+            "/api/v1/service-records?mine=true",
+            Some(&token),
+            None,
+        )
+        .await;
+    let record = &list["items"][0];
+    let (id, minutes) = (
+        record["id"].as_i64().unwrap(),
+        record["minutes"].as_i64().unwrap(),
+    );
+    let path = format!("/me/services/{id}/reduce");
+    let (status, form) = post_as(&app, &researcher, &path, &[("csrf", &csrf), ("_get", "1")]).await;
+    assert_eq!(status, 200);
+    assert!(form.contains("核减后的有效机时"), "{form}");
+    let too_many = (minutes + 10).to_string();
+    let (status, form) = post_as(
+        &app,
+        &researcher,
+        &path,
+        &[("csrf", &csrf), ("minutes", &too_many), ("reason", "停机")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(form.contains("id=\"err-minutes\""), "{form}");
+    let fewer = (minutes / 2).to_string();
+    let (status, to) = post_as(
+        &app,
+        &researcher,
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("minutes", &fewer),
+            ("reason", "停机二十分钟"),
+        ],
+    )
+    .await;
+    assert_eq!((status, to.as_str()), (303, "/me/services?asked=1"));
+    // The platform admin (who may decide any) sees it in the queue and refuses it with a reason.
+    let (platform, platform_csrf) = signed_in(&app, "admin@yiqi.demo").await;
+    let (status, queue) = page_as(&app, &platform, "/manage/hour-reductions").await;
+    assert_eq!(status, 200);
+    assert!(
+        queue.contains("停机二十分钟") && queue.contains("不同意"),
+        "{queue}"
+    );
+    let (_, api_queue) = app
+        .call(
+            "GET",
+            "/api/v1/hour-reductions",
+            Some(&app.token("admin@yiqi.demo").await),
+            None,
+        )
+        .await;
+    let rid = api_queue[0]["id"].as_i64().unwrap();
+    let (status, to) = post_as(
+        &app,
+        &platform,
+        &format!("/manage/hour-reductions/{rid}"),
+        &[
+            ("csrf", &platform_csrf),
+            ("accept", "0"),
+            ("reason", "记录无误"),
+        ],
+    )
+    .await;
+    assert_eq!((status, to.as_str()), (303, "/manage/hour-reductions"));
+    let (_, full) = app
+        .call(
+            "GET",
+            &format!("/api/v1/service-records/{id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(full["reductions"][0]["status"], "refused");
+    assert_eq!(full["reductions"][0]["decision_reason"], "记录无误");
+    assert_eq!(full["minutes"].as_i64(), Some(minutes), "unchanged");
+    let (admin, _) = signed_in(&app, "unit-admin@yiqi.demo").await;
+    // The staff's log and the evaluation page with its export buttons.
+    let (status, log) = page_as(&app, &admin, "/manage/services").await;
+    assert_eq!(status, 200);
+    assert!(log.contains("登记服务") && log.contains("小时"), "{log}");
+    let (status, eval) = page_as(&app, &admin, "/units/1/evaluation?year=2026").await;
+    assert_eq!(status, 200);
+    assert!(
+        eval.contains("/units/1/evaluation.xlsx?year=2026") && eval.contains("入网率"),
+        "{eval}"
+    );
+    let res = app
+        .client
+        .get(format!("{}/units/1/evaluation.csv?year=2026", app.address))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().starts_with("\u{feff}序号"));
+    let (status, _) = page_as(&app, &researcher, "/units/1/evaluation?year=2026").await;
+    assert_eq!(status, 403);
+    // The public statistics page.
+    let stats = page(&app, "/stats?from=2018-01-01&to=2018-12-31", 200).await;
+    assert!(
+        stats.contains("id=\"fig-services\">78<") && stats.contains("<svg id=\"chart-months\""),
+        "stats page"
     );
 }

@@ -3,6 +3,9 @@
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
+use super::{service, store};
+use crate::db::DbConnection;
+
 use super::model::{hours, Evaluation, ServiceType, ServiceWay};
 use super::store::ReportRow;
 use crate::error::{AppError, AppResult};
@@ -260,4 +263,51 @@ pub fn xlsx(e: &Evaluation, records: &Table) -> AppResult<Vec<u8>> {
         wb.save_to_buffer()
     };
     build().map_err(AppError::internal)
+}
+
+/// A report file ready to send.
+pub struct Report {
+    pub body: Vec<u8>,
+    pub file_name: String,
+    pub content_type: &'static str,
+}
+
+impl Report {
+    pub fn response(self) -> actix_web::HttpResponse {
+        actix_web::HttpResponse::Ok()
+            .content_type(self.content_type)
+            .insert_header((
+                "content-disposition",
+                format!("attachment; filename=\"{}\"", self.file_name),
+            ))
+            .body(self.body)
+    }
+}
+
+/// A unit's year as `csv` (its service records) or `xlsx` (the evaluation workbook); any
+/// other format is a 404. The caller checks the reader may see the unit's evaluation.
+pub fn year_report(
+    conn: &mut DbConnection,
+    unit: i64,
+    year: i32,
+    format: &str,
+) -> AppResult<Report> {
+    if format != "csv" && format != "xlsx" {
+        return Err(AppError::NotFound { what: "page" });
+    }
+    let (from, to) = service::year_bounds(year)?;
+    let records = records_table(store::unit_records(conn, unit, from, to)?);
+    if format == "csv" {
+        return Ok(Report {
+            body: csv(&records).into_bytes(),
+            file_name: format!("records-{unit}-{year}.csv"),
+            content_type: "text/csv; charset=utf-8",
+        });
+    }
+    let e = service::evaluation(conn, unit, year)?;
+    Ok(Report {
+        body: xlsx(&e, &records)?,
+        file_name: format!("evaluation-{unit}-{year}.xlsx"),
+        content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    })
 }

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::export;
 use super::model::{DecisionInput, DeclarationInput, ReductionInput, ServiceInput};
 use super::service;
-use super::store::{self, Filter};
+use super::store::Filter;
 use crate::auth::Auth;
 use crate::db;
 use crate::error::AppResult;
@@ -125,7 +125,7 @@ pub async fn decide_reduction(
     Ok(HttpResponse::Ok().json(r))
 }
 
-fn year_of(req: &HttpRequest) -> AppResult<i32> {
+pub fn year_of(req: &HttpRequest) -> AppResult<i32> {
     let p = QueryParams::parse(req.query_string(), &["year"])?;
     p.int("year", 2000, 2100)?
         .map(|y| y as i32)
@@ -159,39 +159,13 @@ pub async fn export(
 ) -> AppResult<HttpResponse> {
     let unit = path_id(&path.0)?;
     let format = path.1.clone();
-    if format != "csv" && format != "xlsx" {
-        return Err(crate::error::AppError::NotFound { what: "page" });
-    }
     let year = year_of(&req)?;
-    let (body, name) = db::run(&state.pool, move |c| {
+    let report = db::run(&state.pool, move |c| {
         service::may_evaluate(&who, UnitId(unit))?;
-        let (from, to) = service::year_bounds(year)?;
-        let records = export::records_table(store::unit_records(c, unit, from, to)?);
-        if format == "csv" {
-            return Ok((
-                export::csv(&records).into_bytes(),
-                format!("records-{unit}-{year}.csv"),
-            ));
-        }
-        let e = service::evaluation(c, unit, year)?;
-        Ok((
-            export::xlsx(&e, &records)?,
-            format!("evaluation-{unit}-{year}.xlsx"),
-        ))
+        export::year_report(c, unit, year, &format)
     })
     .await?;
-    let content_type = if name.ends_with(".csv") {
-        "text/csv; charset=utf-8"
-    } else {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    };
-    Ok(HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .body(body))
+    Ok(report.response())
 }
 
 #[tracing::instrument(name = "usage.declare", skip_all)]

@@ -50,6 +50,16 @@ pub fn ensure_unit_organisations(conn: &mut DbConnection) -> QueryResult<usize> 
     .execute(conn)
 }
 
+/// (id, name) of the active organisations by name, for a form's choice (at most 5,000).
+pub fn active_organisation_names(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String)>> {
+    organisations::table
+        .filter(organisations::status.eq("active"))
+        .select((organisations::id, organisations::name))
+        .order(organisations::name)
+        .limit(5000)
+        .load(conn)
+}
+
 /// Keeps a host unit's organisation in step with the unit's name and kind.
 pub fn sync_unit_organisation(
     conn: &mut DbConnection,

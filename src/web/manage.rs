@@ -248,6 +248,8 @@ fn staff_links(unit: UnitId) -> Vec<(String, String)> {
             "/manage/qualifications".to_owned(),
             "上机资格审核".to_owned(),
         ),
+        ("/manage/services".to_owned(), "服务记录（机时）".to_owned()),
+        (format!("/units/{unit}/evaluation"), "年度评价".to_owned()),
     ]
 }
 

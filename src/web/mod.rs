@@ -7,6 +7,7 @@ mod forms;
 mod manage;
 mod pages;
 pub mod session;
+mod usage;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -61,6 +62,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(booking::move_reservation),
         )
         .route("/units/{id}/week", web::get().to(booking::unit_week))
+        .route("/stats", web::get().to(usage::stats))
+        .route("/units/{id}/evaluation", web::get().to(usage::evaluation))
+        .route(
+            "/units/{id}/evaluation.{format}",
+            web::get().to(usage::export),
+        )
+        .route("/manage/services", web::get().to(usage::services))
+        .route("/manage/services/new", web::get().to(usage::service_page))
+        .route("/manage/services/new", web::post().to(usage::log_service))
+        .route("/manage/hour-reductions", web::get().to(usage::reductions))
+        .route(
+            "/manage/hour-reductions/{id}",
+            web::post().to(usage::decide),
+        )
+        .route("/me/services", web::get().to(usage::mine))
+        .route("/me/services/{id}/reduce", web::post().to(usage::reduce))
         .route("/manage", web::get().to(m::home))
         .route(
             "/manage/units/{id}/instruments",
