@@ -54,6 +54,7 @@ pub struct AppState {
     /// Last runs of the in-process jobs, for `/ready`.
     pub jobs: Arc<jobs::JobsHealth>,
     pub usage: config::UsageSettings,
+    pub usage_stats: usage::service::StatsCache,
 }
 
 pub struct Application {
@@ -181,6 +182,9 @@ fn prepare(
         auth: Arc::new(auth::AuthContext::new(&settings.auth, public_url)),
         jobs: Arc::new(jobs::JobsHealth::default()),
         usage: settings.usage,
+        usage_stats: usage::service::StatsCache::new(Duration::from_secs(
+            settings.catalogue.counts_ttl_secs,
+        )),
     })
 }
 

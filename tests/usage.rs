@@ -59,15 +59,17 @@ fn recount(app: &TestApp, from: &str, to: &str) -> (i64, i64, i64) {
 /// The kept rollups, then the same recomputed from the records: they must be equal.
 fn rollups_match_recomputation(app: &TestApp) {
     let mut conn = app.db.connect();
-    let kept = (
-        yiqi::usage::store::monthly_cells(&mut conn).unwrap(),
-        yiqi::usage::store::client_cells(&mut conn).unwrap(),
-    );
+    let cells = |conn: &mut yiqi::db::DbConnection| {
+        (
+            yiqi::usage::store::monthly_cells(conn).unwrap(),
+            yiqi::usage::store::unit_cells(conn).unwrap(),
+            yiqi::usage::store::client_cells(conn).unwrap(),
+            yiqi::usage::store::platform_client_cells(conn).unwrap(),
+        )
+    };
+    let kept = cells(&mut conn);
     yiqi::db::rebuild_usage_rollups(&mut conn).unwrap();
-    let recomputed = (
-        yiqi::usage::store::monthly_cells(&mut conn).unwrap(),
-        yiqi::usage::store::client_cells(&mut conn).unwrap(),
-    );
+    let recomputed = cells(&mut conn);
     assert!(!kept.0.is_empty());
     assert_eq!(kept, recomputed, "rollups equal the recomputation");
 }

@@ -363,8 +363,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    usage_unit_monthly (unit_id, month, service_type, internal) {
+        unit_id -> BigInt,
+        month -> Integer,
+        service_type -> Text,
+        internal -> Bool,
+        services -> BigInt,
+        minutes -> BigInt,
+        samples -> BigInt,
+        fee_fen -> BigInt,
+    }
+}
+
+diesel::table! {
     usage_clients (unit_id, month, organisation_id) {
         unit_id -> BigInt,
+        month -> Integer,
+        organisation_id -> BigInt,
+        services -> BigInt,
+    }
+}
+
+diesel::table! {
+    usage_platform_clients (month, organisation_id) {
         month -> Integer,
         organisation_id -> BigInt,
         services -> BigInt,
@@ -408,7 +429,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_records,
     hour_reductions,
     usage_monthly,
+    usage_unit_monthly,
     usage_clients,
+    usage_platform_clients,
     unit_declarations,
 );
 

@@ -436,7 +436,7 @@ pub fn take_step(
             ))
         }
     };
-    db::write_tx(conn, |conn| {
+    let taken = db::write_tx(conn, |conn| {
         let row = store::find(conn, id)?.ok_or(AppError::NotFound {
             what: "reservation",
         })?;
@@ -597,7 +597,11 @@ pub fn take_step(
                 what: "reservation",
             },
         )?))
-    })
+    })?;
+    if taken.status == ReservationStatus::Completed {
+        usage::note_write();
+    }
+    Ok(taken)
 }
 
 /// Check-out (or completing a sample order) writes the national service record: the actual

@@ -318,7 +318,6 @@ impl Figures {
 pub struct UnitFigures {
     pub unit_id: UnitId,
     pub name: String,
-    pub client_units: i64,
     #[serde(flatten)]
     pub figures: Figures,
 }

@@ -2,6 +2,9 @@
 //! and the yearly evaluation are computed from the records.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
@@ -18,6 +21,75 @@ use crate::reservations::service::instant;
 use crate::types::{InstrumentId, PageRequest, Paged, UnitId, Yuan, PLATFORM_ZONE};
 use crate::users::store as people;
 use crate::validate;
+
+/// Writes to the records made by this process, counted after each commit: a cached overview
+/// computed before the last write is not served again.
+static WRITES: AtomicU64 = AtomicU64::new(0);
+
+pub fn note_write() {
+    WRITES.fetch_add(1, Ordering::SeqCst);
+}
+
+type StatsKey = (Option<NaiveDate>, Option<NaiveDate>, usize);
+/// When computed, the write count then, the figures.
+type Cached = (Instant, u64, Arc<UsageStats>);
+
+/// The platform overview by period, kept for `ttl` (the catalogue's `counts_ttl_secs`): the same
+/// figures are read by everyone, and each costs grouped reads over the rollups. A write in this
+/// process drops them at once; other instances' writes show within `ttl`. One request at a time
+/// computes, the others wait for its answer instead of computing the same thing.
+pub struct StatsCache {
+    ttl: std::time::Duration,
+    entries: Mutex<HashMap<StatsKey, Cached>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+/// Periods remembered at most; past it the map starts afresh.
+const MAX_CACHED_PERIODS: usize = 1000;
+
+impl StatsCache {
+    pub fn new(ttl: std::time::Duration) -> StatsCache {
+        StatsCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+            refresh: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn fresh(&self, key: &StatsKey) -> Option<Arc<UsageStats>> {
+        let entries = self.entries.lock().ok()?;
+        let (at, generation, stats) = entries.get(key)?;
+        (at.elapsed() < self.ttl && *generation == WRITES.load(Ordering::SeqCst))
+            .then(|| stats.clone())
+    }
+
+    pub async fn get(
+        &self,
+        pool: &db::Pool,
+        counts: Arc<CatalogueCounts>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        top: usize,
+    ) -> AppResult<Arc<UsageStats>> {
+        let key = (from, to, top);
+        if let Some(hit) = self.fresh(&key) {
+            return Ok(hit);
+        }
+        let _guard = self.refresh.lock().await;
+        if let Some(hit) = self.fresh(&key) {
+            return Ok(hit);
+        }
+        let generation = WRITES.load(Ordering::SeqCst);
+        let computed = Arc::new(db::run(pool, move |c| stats(c, &counts, from, to, top)).await?);
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_CACHED_PERIODS {
+                entries.clear();
+            }
+            entries.insert(key, (Instant::now(), generation, computed.clone()));
+        }
+        Ok(computed)
+    }
+}
 
 /// Writes a service record and adds it to the rollups, inside the caller's transaction.
 pub fn record(conn: &mut DbConnection, row: &NewServiceRecord) -> AppResult<i64> {
@@ -163,6 +235,7 @@ pub fn log_service(
         logged_by: Some(who.id.0),
     };
     let id = db::write_tx(conn, |c| record(c, &row))?;
+    note_write();
     let found = store::find(conn, id)?.ok_or(AppError::NotFound {
         what: "service record",
     })?;
@@ -437,6 +510,7 @@ pub fn decide_reduction(
         }
         Ok(())
     })?;
+    note_write();
     let found = store::find_reduction(conn, id)?.ok_or(AppError::NotFound {
         what: "hour reduction",
     })?;
@@ -536,7 +610,10 @@ fn instrument_sums(
 ) -> AppResult<HashMap<i64, Figures>> {
     let mut rows = Vec::new();
     if has_months(span) {
-        rows.extend(store::instruments_rolled(conn, span, unit)?);
+        rows.extend(match unit {
+            None => store::instruments_rolled(conn, span)?,
+            Some(unit) => store::unit_instruments_rolled(conn, span, unit)?,
+        });
     }
     if has_days(span) {
         rows.extend(store::instruments_raw(conn, span, unit)?);
@@ -572,7 +649,7 @@ pub fn stats(
     // (unit, month, type, internal) sums from both sources.
     let mut cells: Vec<store::Sums<i32>> = Vec::new();
     if has_months(&span) {
-        cells.extend(store::unit_months_rolled(conn, &span, None)?);
+        cells.extend(store::unit_months_rolled(conn, &span)?);
     }
     if has_days(&span) {
         cells.extend(
@@ -613,14 +690,7 @@ pub fn stats(
             .add(services, minutes, internal, samples, fee);
     }
 
-    let pairs: HashSet<(i64, i64)> = store::client_pairs(conn, &span, None)?
-        .into_iter()
-        .collect();
-    let clients: HashSet<i64> = pairs.iter().map(|p| p.1).collect();
-    let mut unit_clients: HashMap<i64, i64> = HashMap::new();
-    for (unit, _) in &pairs {
-        *unit_clients.entry(*unit).or_default() += 1;
-    }
+    let clients: HashSet<i64> = store::clients(conn, &span, None)?.into_iter().collect();
 
     let mut instruments: Vec<(i64, Figures)> =
         instrument_sums(conn, &span, None)?.into_iter().collect();
@@ -640,7 +710,6 @@ pub fn stats(
                 .get(&unit)
                 .map(|u| u.0.clone())
                 .unwrap_or_default(),
-            client_units: unit_clients.get(&unit).copied().unwrap_or(0),
             figures,
         })
         .collect();
@@ -724,9 +793,8 @@ pub fn evaluation(conn: &mut DbConnection, unit: i64, year: i32) -> AppResult<Ev
     for (inst, _) in store::instrument_client_pairs(conn, unit, from, to)? {
         *per_client.entry(inst).or_default() += 1;
     }
-    let client_units = store::client_pairs(conn, &span, Some(unit))?
+    let client_units = store::clients(conn, &span, Some(unit))?
         .into_iter()
-        .map(|p| p.1)
         .collect::<HashSet<_>>()
         .len() as i64;
     let listed = store::unit_instruments(conn, unit)?;

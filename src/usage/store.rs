@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::model::*;
 use crate::db::schema::{
     hour_reductions, instruments, organisations, service_records, unit_declarations, units,
-    usage_clients, usage_monthly, users,
+    usage_clients, usage_monthly, usage_platform_clients, usage_unit_monthly, users,
 };
 use crate::db::{sum_i64 as sum, Db, DbConnection};
 use crate::types::PageRequest;
@@ -73,6 +73,27 @@ pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
             m::fee_fen.eq(m::fee_fen + d.fee_fen),
         ))
         .execute(c))?;
+    use usage_unit_monthly as um;
+    crate::per_backend!(conn, |c| diesel::insert_into(um::table)
+        .values((
+            um::unit_id.eq(d.unit_id),
+            um::month.eq(d.month),
+            um::service_type.eq(d.service_type),
+            um::internal.eq(d.internal),
+            um::services.eq(d.services),
+            um::minutes.eq(d.minutes),
+            um::samples.eq(d.samples),
+            um::fee_fen.eq(d.fee_fen),
+        ))
+        .on_conflict((um::unit_id, um::month, um::service_type, um::internal))
+        .do_update()
+        .set((
+            um::services.eq(um::services + d.services),
+            um::minutes.eq(um::minutes + d.minutes),
+            um::samples.eq(um::samples + d.samples),
+            um::fee_fen.eq(um::fee_fen + d.fee_fen),
+        ))
+        .execute(c))?;
     if let (Some(org), true) = (d.organisation_id, d.services != 0) {
         use usage_clients as u;
         crate::per_backend!(conn, |c| diesel::insert_into(u::table)
@@ -85,6 +106,17 @@ pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
             .on_conflict((u::unit_id, u::month, u::organisation_id))
             .do_update()
             .set(u::services.eq(u::services + d.services))
+            .execute(c))?;
+        use usage_platform_clients as p;
+        crate::per_backend!(conn, |c| diesel::insert_into(p::table)
+            .values((
+                p::month.eq(d.month),
+                p::organisation_id.eq(org),
+                p::services.eq(d.services),
+            ))
+            .on_conflict((p::month, p::organisation_id))
+            .do_update()
+            .set(p::services.eq(p::services + d.services))
             .execute(c))?;
     }
     Ok(())
@@ -121,6 +153,15 @@ pub fn client_cells(conn: &mut DbConnection) -> QueryResult<Vec<(i64, i32, i64, 
         .load(conn)
 }
 
+/// Every (month, organisation, services) of `usage_platform_clients`, in key order.
+pub fn platform_client_cells(conn: &mut DbConnection) -> QueryResult<Vec<(i32, i64, i64)>> {
+    use usage_platform_clients as p;
+    p::table
+        .select((p::month, p::organisation_id, p::services))
+        .order((p::month, p::organisation_id))
+        .load(conn)
+}
+
 /// Months [first, last] as yyyymm and up to two day ranges at the edges of a period: the
 /// months come from the rollups, the edge days from the records. An empty range has
 /// from > to.
@@ -143,30 +184,40 @@ fn unit_range(unit: Option<i64>) -> (i64, i64) {
     unit.map_or((i64::MIN, i64::MAX), |u| (u, u))
 }
 
-/// Sums by (unit, month, type, internal) from the rollups: (unit, month, type, internal,
+/// Sums by (unit, month, type, internal) from the unit rollup: (unit, month, type, internal,
 /// services, minutes, samples, fee).
-pub fn unit_months_rolled(
-    conn: &mut DbConnection,
-    span: &Span,
-    unit: Option<i64>,
-) -> QueryResult<Vec<Sums<i32>>> {
-    use usage_monthly as m;
-    let (lo, hi) = unit_range(unit);
-    m::table
-        .inner_join(instruments::table)
-        .filter(m::month.between(span.months.0, span.months.1))
-        .filter(instruments::unit_id.between(lo, hi))
-        .group_by((instruments::unit_id, m::month, m::service_type, m::internal))
+pub fn unit_months_rolled(conn: &mut DbConnection, span: &Span) -> QueryResult<Vec<Sums<i32>>> {
+    use usage_unit_monthly as u;
+    u::table
+        .filter(u::month.between(span.months.0, span.months.1))
         .select((
-            instruments::unit_id,
-            m::month,
-            m::service_type,
-            m::internal,
-            sum("usage_monthly.services"),
-            sum("usage_monthly.minutes"),
-            sum("usage_monthly.samples"),
-            sum("usage_monthly.fee_fen"),
+            u::unit_id,
+            u::month,
+            u::service_type,
+            u::internal,
+            u::services,
+            u::minutes,
+            u::samples,
+            u::fee_fen,
         ))
+        .load(conn)
+}
+
+/// Every cell of `usage_unit_monthly`, in key order (what the tests compare).
+pub fn unit_cells(conn: &mut DbConnection) -> QueryResult<Vec<Sums<i32>>> {
+    use usage_unit_monthly as u;
+    u::table
+        .select((
+            u::unit_id,
+            u::month,
+            u::service_type,
+            u::internal,
+            u::services,
+            u::minutes,
+            u::samples,
+            u::fee_fen,
+        ))
+        .order((u::unit_id, u::month, u::service_type, u::internal))
         .load(conn)
 }
 
@@ -204,17 +255,43 @@ pub fn unit_days_raw(
 /// Sums by (instrument, internal): (instrument, internal, services, minutes, samples, fee).
 pub type InstrumentSums = (i64, bool, i64, i64, i64, i64);
 
+/// All instruments' sums over the span's months (read by month).
 pub fn instruments_rolled(
     conn: &mut DbConnection,
     span: &Span,
-    unit: Option<i64>,
 ) -> QueryResult<Vec<InstrumentSums>> {
     use usage_monthly as m;
-    let (lo, hi) = unit_range(unit);
     m::table
-        .inner_join(instruments::table)
         .filter(m::month.between(span.months.0, span.months.1))
-        .filter(instruments::unit_id.between(lo, hi))
+        .group_by((m::instrument_id, m::internal))
+        .select((
+            m::instrument_id,
+            m::internal,
+            sum("usage_monthly.services"),
+            sum("usage_monthly.minutes"),
+            sum("usage_monthly.samples"),
+            sum("usage_monthly.fee_fen"),
+        ))
+        .load(conn)
+}
+
+/// One unit's instruments' sums over the span's months: read instrument by instrument along
+/// the primary key, not through every instrument's month.
+pub fn unit_instruments_rolled(
+    conn: &mut DbConnection,
+    span: &Span,
+    unit: i64,
+) -> QueryResult<Vec<InstrumentSums>> {
+    use usage_monthly as m;
+    m::table
+        .filter(
+            m::instrument_id.eq_any(
+                instruments::table
+                    .filter(instruments::unit_id.eq(unit))
+                    .select(instruments::id),
+            ),
+        )
+        .filter(m::month.between(span.months.0, span.months.1))
         .group_by((m::instrument_id, m::internal))
         .select((
             m::instrument_id,
@@ -250,37 +327,36 @@ pub fn instruments_raw(
         .load(conn)
 }
 
-/// Distinct (unit, client organisation) pairs served in the span.
-pub fn client_pairs(
-    conn: &mut DbConnection,
-    span: &Span,
-    unit: Option<i64>,
-) -> QueryResult<Vec<(i64, i64)>> {
-    use usage_clients as c;
-    let mut rolled = c::table
-        .filter(c::month.between(span.months.0, span.months.1))
-        .select((c::unit_id, c::organisation_id))
-        .distinct()
-        .into_boxed::<Db>();
-    let mut raw = service_records::table
-        .inner_join(instruments::table)
-        .filter(on_days!(span))
-        .filter(service_records::client_organisation_id.is_not_null())
-        .select((
-            instruments::unit_id,
-            service_records::client_organisation_id.assume_not_null(),
-        ))
-        .distinct()
-        .into_boxed::<Db>();
-    if let Some(unit) = unit {
-        rolled = rolled.filter(c::unit_id.eq(unit));
-        raw = raw.filter(instruments::unit_id.eq(unit));
-    }
-    let mut pairs = rolled.load(conn)?;
+/// Distinct client organisations served in the span, by the platform (`None`) or one unit:
+/// whole months from the rollups, edge days from the records.
+pub fn clients(conn: &mut DbConnection, span: &Span, unit: Option<i64>) -> QueryResult<Vec<i64>> {
+    let mut orgs: Vec<i64> = match unit {
+        None => usage_platform_clients::table
+            .filter(usage_platform_clients::month.between(span.months.0, span.months.1))
+            .select(usage_platform_clients::organisation_id)
+            .distinct()
+            .load(conn)?,
+        Some(unit) => usage_clients::table
+            .filter(usage_clients::unit_id.eq(unit))
+            .filter(usage_clients::month.between(span.months.0, span.months.1))
+            .select(usage_clients::organisation_id)
+            .distinct()
+            .load(conn)?,
+    };
     if span.days.iter().any(|(a, b)| a <= b) {
-        pairs.extend(raw.load::<(i64, i64)>(conn)?);
+        let (lo, hi) = unit_range(unit);
+        orgs.extend(
+            service_records::table
+                .inner_join(instruments::table)
+                .filter(on_days!(span))
+                .filter(instruments::unit_id.between(lo, hi))
+                .filter(service_records::client_organisation_id.is_not_null())
+                .select(service_records::client_organisation_id.assume_not_null())
+                .distinct()
+                .load::<i64>(conn)?,
+        );
     }
-    Ok(pairs)
+    Ok(orgs)
 }
 
 /// Distinct (instrument, client organisation) pairs of a unit's instruments in [from, to].
@@ -291,8 +367,13 @@ pub fn instrument_client_pairs(
     to: NaiveDate,
 ) -> QueryResult<Vec<(i64, i64)>> {
     service_records::table
-        .inner_join(instruments::table)
-        .filter(instruments::unit_id.eq(unit))
+        .filter(
+            service_records::instrument_id.eq_any(
+                instruments::table
+                    .filter(instruments::unit_id.eq(unit))
+                    .select(instruments::id),
+            ),
+        )
         .filter(service_records::served_on.between(from, to))
         .filter(service_records::client_organisation_id.is_not_null())
         .select((

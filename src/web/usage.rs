@@ -145,7 +145,7 @@ fn rows(id: &'static str, title: &'static str, items: Vec<(String, f64)>) -> Cha
 #[derive(Template)]
 #[template(path = "stats.html")]
 struct StatsPage {
-    stats: UsageStats,
+    stats: std::sync::Arc<UsageStats>,
     from: NaiveDate,
     to: NaiveDate,
     charts: Vec<Chart>,
@@ -169,10 +169,10 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
         .unwrap_or(NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
     let to = p.date("to")?.unwrap_or(today);
     let counts = state.catalogue.counts(&state.pool).await?;
-    let stats = db::run(&state.pool, move |c| {
-        service::stats(c, &counts, Some(from), Some(to), 10)
-    })
-    .await?;
+    let stats = state
+        .usage_stats
+        .get(&state.pool, counts, Some(from), Some(to), 10)
+        .await?;
     let mut sub_platforms: Vec<(String, f64)> = stats
         .by_sub_platform
         .iter()

@@ -46,6 +46,21 @@ CREATE TABLE usage_monthly (
 );
 CREATE INDEX usage_monthly_month ON usage_monthly (month, instrument_id);
 
+-- The same sums per host unit: the platform overview reads these (a province has a few
+-- hundred units, but tens of thousands of instruments).
+CREATE TABLE usage_unit_monthly (
+    unit_id BIGINT NOT NULL REFERENCES units (id),
+    month INTEGER NOT NULL,
+    service_type TEXT NOT NULL,
+    internal BOOLEAN NOT NULL,
+    services BIGINT NOT NULL,
+    minutes BIGINT NOT NULL,
+    samples BIGINT NOT NULL,
+    fee_fen BIGINT NOT NULL,
+    PRIMARY KEY (unit_id, month, service_type, internal)
+);
+CREATE INDEX usage_unit_monthly_month ON usage_unit_monthly (month);
+
 -- Which client organisations a host unit served in a month (client units are counted distinct).
 CREATE TABLE usage_clients (
     unit_id BIGINT NOT NULL REFERENCES units (id),
@@ -54,7 +69,15 @@ CREATE TABLE usage_clients (
     services BIGINT NOT NULL,
     PRIMARY KEY (unit_id, month, organisation_id)
 );
-CREATE INDEX usage_clients_month ON usage_clients (month, organisation_id);
+
+-- Which client organisations the platform served in a month (its client units, counted
+-- distinct over a period without reading every unit's list).
+CREATE TABLE usage_platform_clients (
+    month INTEGER NOT NULL,
+    organisation_id BIGINT NOT NULL REFERENCES organisations (id),
+    services BIGINT NOT NULL,
+    PRIMARY KEY (month, organisation_id)
+);
 
 -- What a unit declares for its yearly evaluation: how many of its instruments fall under the
 -- sharing rules (the denominator of three of the four ratios), which the platform cannot know.
