@@ -62,6 +62,7 @@ fn rollups_match_recomputation(app: &TestApp) {
     let cells = |conn: &mut yiqi::db::DbConnection| {
         (
             yiqi::usage::store::monthly_cells(conn).unwrap(),
+            yiqi::usage::store::yearly_cells(conn).unwrap(),
             yiqi::usage::store::unit_cells(conn).unwrap(),
             yiqi::usage::store::client_cells(conn).unwrap(),
             yiqi::usage::store::platform_client_cells(conn).unwrap(),

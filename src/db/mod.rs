@@ -610,8 +610,8 @@ pub fn sum_i64(column: &str) -> diesel::expression::SqlLiteral<diesel::sql_types
     diesel::dsl::sql(&format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)"))
 }
 
-/// Recomputes the machine-hour rollups (`usage_monthly`, `usage_unit_monthly`, `usage_clients`,
-/// `usage_platform_clients`) from the service
+/// Recomputes the machine-hour rollups (`usage_monthly`, `usage_yearly`, `usage_unit_monthly`,
+/// `usage_clients`, `usage_platform_clients`) from the service
 /// records, in one transaction: after a bulk load, or to check the kept sums. Only the month
 /// expression differs between the backends.
 pub fn rebuild_usage_rollups(conn: &mut DbConnection) -> QueryResult<()> {
@@ -621,10 +621,14 @@ pub fn rebuild_usage_rollups(conn: &mut DbConnection) -> QueryResult<()> {
     };
     let sql = format!(
         "DELETE FROM usage_monthly; DELETE FROM usage_unit_monthly; DELETE FROM usage_clients; \
+         DELETE FROM usage_yearly; \
          DELETE FROM usage_platform_clients; \
          INSERT INTO usage_monthly (instrument_id, month, service_type, internal, services, minutes, samples, fee_fen) \
            SELECT r.instrument_id, {month}, r.service_type, r.internal, COUNT(*), SUM(r.minutes), SUM(r.sample_count), SUM(r.fee_fen) \
            FROM service_records r GROUP BY 1, 2, 3, 4; \
+         INSERT INTO usage_yearly (instrument_id, year, internal, services, minutes, samples, fee_fen) \
+           SELECT instrument_id, month / 100, internal, SUM(services), SUM(minutes), SUM(samples), SUM(fee_fen) \
+           FROM usage_monthly GROUP BY 1, 2, 3; \
          INSERT INTO usage_unit_monthly (unit_id, month, service_type, internal, services, minutes, samples, fee_fen) \
            SELECT i.unit_id, m.month, m.service_type, m.internal, SUM(m.services), SUM(m.minutes), SUM(m.samples), SUM(m.fee_fen) \
            FROM usage_monthly m JOIN instruments i ON i.id = m.instrument_id GROUP BY 1, 2, 3, 4; \

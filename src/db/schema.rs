@@ -363,6 +363,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    usage_yearly (instrument_id, year, internal) {
+        instrument_id -> BigInt,
+        year -> Integer,
+        internal -> Bool,
+        services -> BigInt,
+        minutes -> BigInt,
+        samples -> BigInt,
+        fee_fen -> BigInt,
+    }
+}
+
+diesel::table! {
     usage_unit_monthly (unit_id, month, service_type, internal) {
         unit_id -> BigInt,
         month -> Integer,
@@ -430,6 +442,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     hour_reductions,
     usage_monthly,
     usage_unit_monthly,
+    usage_yearly,
     usage_clients,
     usage_platform_clients,
     unit_declarations,

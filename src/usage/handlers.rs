@@ -22,11 +22,11 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Ht
     let (from, to) = (p.date("from")?, p.date("to")?);
     let top = p.int("top", 0, 1000)?.unwrap_or(DEFAULT_TOP) as usize;
     let counts = state.catalogue.counts(&state.pool).await?;
-    let stats = db::run(&state.pool, move |c| {
-        service::stats(c, &counts, from, to, top)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(stats))
+    let stats = state
+        .usage_stats
+        .get(&state.pool, counts, from, to, top)
+        .await?;
+    Ok(HttpResponse::Ok().json(&*stats))
 }
 
 #[tracing::instrument(name = "usage.log", skip_all)]

@@ -572,13 +572,19 @@ pub fn span(from: NaiveDate, to: NaiveDate) -> Span {
     // Whole months are [start, after_end).
     if start >= after_end {
         return Span {
+            years: (1, 0),
             months: (1, 0),
+            loose_months: [(1, 0), (1, 0)],
             days: [(from, to), none],
         };
     }
     let last = after_end - Duration::days(1);
+    let months = (month_of(start), month_of(last));
+    let (years, loose_months) = split_years(months);
     Span {
-        months: (month_of(start), month_of(last)),
+        years,
+        months,
+        loose_months,
         days: [
             if from < start {
                 (from, start - Duration::days(1))
@@ -594,6 +600,35 @@ pub fn span(from: NaiveDate, to: NaiveDate) -> Span {
     }
 }
 
+/// Whole calendar years inside the months `(first, last)` (yyyymm), and the months outside
+/// them. An empty range is `(1, 0)`.
+fn split_years((first, last): (i32, i32)) -> ((i32, i32), [(i32, i32); 2]) {
+    let y0 = if first % 100 == 1 {
+        first / 100
+    } else {
+        first / 100 + 1
+    };
+    let y1 = if last % 100 == 12 {
+        last / 100
+    } else {
+        last / 100 - 1
+    };
+    if y0 > y1 {
+        return ((1, 0), [(first, last), (1, 0)]);
+    }
+    let before = if first < y0 * 100 + 1 {
+        (first, (y0 - 1) * 100 + 12)
+    } else {
+        (1, 0)
+    };
+    let after = if last > y1 * 100 + 12 {
+        ((y1 + 1) * 100 + 1, last)
+    } else {
+        (1, 0)
+    };
+    ((y0, y1), [before, after])
+}
+
 fn has_days(span: &Span) -> bool {
     span.days.iter().any(|(a, b)| a <= b)
 }
@@ -602,22 +637,23 @@ fn has_months(span: &Span) -> bool {
     span.months.0 <= span.months.1
 }
 
-/// Sums by instrument over the span, from the rollups and the edge days.
-fn instrument_sums(
-    conn: &mut DbConnection,
-    span: &Span,
-    unit: Option<i64>,
-) -> AppResult<HashMap<i64, Figures>> {
+/// Sums by instrument over the span: whole years, then the other whole months, from the
+/// rollups; the edge days from the records.
+fn instrument_sums(conn: &mut DbConnection, span: &Span) -> AppResult<HashMap<i64, Figures>> {
     let mut rows = Vec::new();
-    if has_months(span) {
-        rows.extend(match unit {
-            None => store::instruments_rolled(conn, span)?,
-            Some(unit) => store::unit_instruments_rolled(conn, span, unit)?,
-        });
+    if span.years.0 <= span.years.1 {
+        rows.extend(store::instruments_yearly(conn, span)?);
+    }
+    if span.loose_months.iter().any(|(a, b)| a <= b) {
+        rows.extend(store::instruments_loose_months(conn, span)?);
     }
     if has_days(span) {
-        rows.extend(store::instruments_raw(conn, span, unit)?);
+        rows.extend(store::instruments_raw(conn, span, None)?);
     }
+    sum_by_instrument(rows)
+}
+
+fn sum_by_instrument(rows: Vec<store::InstrumentSums>) -> AppResult<HashMap<i64, Figures>> {
     let mut by: HashMap<i64, Figures> = HashMap::new();
     for (inst, internal, services, minutes, samples, fee) in rows {
         by.entry(inst)
@@ -692,8 +728,7 @@ pub fn stats(
 
     let clients: HashSet<i64> = store::clients(conn, &span, None)?.into_iter().collect();
 
-    let mut instruments: Vec<(i64, Figures)> =
-        instrument_sums(conn, &span, None)?.into_iter().collect();
+    let mut instruments: Vec<(i64, Figures)> = instrument_sums(conn, &span)?.into_iter().collect();
     instruments.sort_by(|a, b| b.1.minutes.cmp(&a.1.minutes).then(a.0.cmp(&b.0)));
     instruments.truncate(top);
     let ids: Vec<i64> = instruments.iter().map(|i| i.0).collect();
@@ -788,7 +823,7 @@ pub fn evaluation(conn: &mut DbConnection, unit: i64, year: i32) -> AppResult<Ev
     let row = catalogue::find_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
     let (from, to) = year_bounds(year)?;
     let span = span(from, to);
-    let sums = instrument_sums(conn, &span, Some(unit))?;
+    let sums = sum_by_instrument(store::unit_instruments_year(conn, unit, year)?)?;
     let mut per_client: HashMap<i64, i64> = HashMap::new();
     for (inst, _) in store::instrument_client_pairs(conn, unit, from, to)? {
         *per_client.entry(inst).or_default() += 1;
@@ -906,6 +941,15 @@ mod tests {
         assert_eq!(s.months, (202401, 202402));
         assert_eq!(s.days[0], (d(2023, 12, 2), d(2023, 12, 31)));
         assert!(s.days[1].0 > s.days[1].1);
+        // Whole years inside whole months, and the months around them.
+        let s = span(d(2017, 11, 1), d(2020, 2, 29));
+        assert_eq!(s.years, (2018, 2019));
+        assert_eq!(s.loose_months, [(201711, 201712), (202001, 202002)]);
+        let s = span(d(2018, 1, 1), d(2018, 12, 31));
+        assert_eq!((s.years, s.loose_months), ((2018, 2018), [(1, 0), (1, 0)]));
+        let s = span(d(2018, 1, 15), d(2018, 3, 10));
+        assert!(s.years.0 > s.years.1);
+        assert_eq!(s.loose_months[0], (201802, 201802));
         // One day.
         let s = span(d(2026, 11, 30), d(2026, 11, 30));
         assert!(!has_months(&s));

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::model::*;
 use crate::db::schema::{
     hour_reductions, instruments, organisations, service_records, unit_declarations, units,
-    usage_clients, usage_monthly, usage_platform_clients, usage_unit_monthly, users,
+    usage_clients, usage_monthly, usage_platform_clients, usage_unit_monthly, usage_yearly, users,
 };
 use crate::db::{sum_i64 as sum, Db, DbConnection};
 use crate::types::PageRequest;
@@ -71,6 +71,26 @@ pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
             m::minutes.eq(m::minutes + d.minutes),
             m::samples.eq(m::samples + d.samples),
             m::fee_fen.eq(m::fee_fen + d.fee_fen),
+        ))
+        .execute(c))?;
+    use usage_yearly as y;
+    crate::per_backend!(conn, |c| diesel::insert_into(y::table)
+        .values((
+            y::instrument_id.eq(d.instrument_id),
+            y::year.eq(d.month / 100),
+            y::internal.eq(d.internal),
+            y::services.eq(d.services),
+            y::minutes.eq(d.minutes),
+            y::samples.eq(d.samples),
+            y::fee_fen.eq(d.fee_fen),
+        ))
+        .on_conflict((y::instrument_id, y::year, y::internal))
+        .do_update()
+        .set((
+            y::services.eq(y::services + d.services),
+            y::minutes.eq(y::minutes + d.minutes),
+            y::samples.eq(y::samples + d.samples),
+            y::fee_fen.eq(y::fee_fen + d.fee_fen),
         ))
         .execute(c))?;
     use usage_unit_monthly as um;
@@ -153,6 +173,26 @@ pub fn client_cells(conn: &mut DbConnection) -> QueryResult<Vec<(i64, i32, i64, 
         .load(conn)
 }
 
+/// (instrument, year, internal, services, minutes, samples, fee).
+pub type YearCell = (i64, i32, bool, i64, i64, i64, i64);
+
+/// Every cell of `usage_yearly`, in key order.
+pub fn yearly_cells(conn: &mut DbConnection) -> QueryResult<Vec<YearCell>> {
+    use usage_yearly as y;
+    y::table
+        .select((
+            y::instrument_id,
+            y::year,
+            y::internal,
+            y::services,
+            y::minutes,
+            y::samples,
+            y::fee_fen,
+        ))
+        .order((y::instrument_id, y::year, y::internal))
+        .load(conn)
+}
+
 /// Every (month, organisation, services) of `usage_platform_clients`, in key order.
 pub fn platform_client_cells(conn: &mut DbConnection) -> QueryResult<Vec<(i32, i64, i64)>> {
     use usage_platform_clients as p;
@@ -167,16 +207,18 @@ pub fn platform_client_cells(conn: &mut DbConnection) -> QueryResult<Vec<(i32, i
 /// from > to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
+    /// Whole calendar years inside the months, for the per-instrument figures.
+    pub years: (i32, i32),
     pub months: (i32, i32),
+    /// The months outside `years` (before and after them).
+    pub loose_months: [(i32, i32); 2],
     pub days: [(NaiveDate, NaiveDate); 2],
 }
 
-macro_rules! on_days {
-    ($span:expr) => {
-        service_records::served_on
-            .between($span.days[0].0, $span.days[0].1)
-            .or(service_records::served_on.between($span.days[1].0, $span.days[1].1))
-    };
+/// The span's non-empty day ranges: each is read with its own index range scan (an `OR` of
+/// two ranges is not one).
+fn day_ranges(span: &Span) -> impl Iterator<Item = (NaiveDate, NaiveDate)> + '_ {
+    span.days.iter().copied().filter(|(a, b)| a <= b)
 }
 
 /// One unit, or all of them: a fixed query text either way.
@@ -229,40 +271,67 @@ pub fn unit_days_raw(
 ) -> QueryResult<Vec<Sums<NaiveDate>>> {
     use service_records as r;
     let (lo, hi) = unit_range(unit);
-    r::table
-        .inner_join(instruments::table)
-        .filter(on_days!(span))
-        .filter(instruments::unit_id.between(lo, hi))
-        .group_by((
-            instruments::unit_id,
-            r::served_on,
-            r::service_type,
-            r::internal,
-        ))
-        .select((
-            instruments::unit_id,
-            r::served_on,
-            r::service_type,
-            r::internal,
-            count_star(),
-            sum("service_records.minutes"),
-            sum("service_records.sample_count"),
-            sum("service_records.fee_fen"),
-        ))
-        .load(conn)
+    let mut rows = Vec::new();
+    for (a, b) in day_ranges(span) {
+        rows.extend(
+            r::table
+                .inner_join(instruments::table)
+                .filter(r::served_on.between(a, b))
+                .filter(instruments::unit_id.between(lo, hi))
+                .group_by((
+                    instruments::unit_id,
+                    r::served_on,
+                    r::service_type,
+                    r::internal,
+                ))
+                .select((
+                    instruments::unit_id,
+                    r::served_on,
+                    r::service_type,
+                    r::internal,
+                    count_star(),
+                    sum("service_records.minutes"),
+                    sum("service_records.sample_count"),
+                    sum("service_records.fee_fen"),
+                ))
+                .load::<Sums<NaiveDate>>(conn)?,
+        );
+    }
+    Ok(rows)
 }
 
 /// Sums by (instrument, internal): (instrument, internal, services, minutes, samples, fee).
 pub type InstrumentSums = (i64, bool, i64, i64, i64, i64);
 
-/// All instruments' sums over the span's months (read by month).
-pub fn instruments_rolled(
+/// All instruments' sums over the span's whole years (one row per instrument and year).
+pub fn instruments_yearly(
+    conn: &mut DbConnection,
+    span: &Span,
+) -> QueryResult<Vec<InstrumentSums>> {
+    use usage_yearly as y;
+    y::table
+        .filter(y::year.between(span.years.0, span.years.1))
+        .group_by((y::instrument_id, y::internal))
+        .select((
+            y::instrument_id,
+            y::internal,
+            sum("usage_yearly.services"),
+            sum("usage_yearly.minutes"),
+            sum("usage_yearly.samples"),
+            sum("usage_yearly.fee_fen"),
+        ))
+        .load(conn)
+}
+
+/// All instruments' sums over the span's months outside whole years (read by month).
+pub fn instruments_loose_months(
     conn: &mut DbConnection,
     span: &Span,
 ) -> QueryResult<Vec<InstrumentSums>> {
     use usage_monthly as m;
+    let [a, b] = span.loose_months;
     m::table
-        .filter(m::month.between(span.months.0, span.months.1))
+        .filter(m::month.between(a.0, a.1).or(m::month.between(b.0, b.1)))
         .group_by((m::instrument_id, m::internal))
         .select((
             m::instrument_id,
@@ -275,31 +344,30 @@ pub fn instruments_rolled(
         .load(conn)
 }
 
-/// One unit's instruments' sums over the span's months: read instrument by instrument along
-/// the primary key, not through every instrument's month.
-pub fn unit_instruments_rolled(
+/// One unit's instruments' sums over a year: read instrument by instrument along the primary
+/// key of the yearly rollup.
+pub fn unit_instruments_year(
     conn: &mut DbConnection,
-    span: &Span,
     unit: i64,
+    year: i32,
 ) -> QueryResult<Vec<InstrumentSums>> {
-    use usage_monthly as m;
-    m::table
+    use usage_yearly as y;
+    y::table
         .filter(
-            m::instrument_id.eq_any(
+            y::instrument_id.eq_any(
                 instruments::table
                     .filter(instruments::unit_id.eq(unit))
                     .select(instruments::id),
             ),
         )
-        .filter(m::month.between(span.months.0, span.months.1))
-        .group_by((m::instrument_id, m::internal))
+        .filter(y::year.eq(year))
         .select((
-            m::instrument_id,
-            m::internal,
-            sum("usage_monthly.services"),
-            sum("usage_monthly.minutes"),
-            sum("usage_monthly.samples"),
-            sum("usage_monthly.fee_fen"),
+            y::instrument_id,
+            y::internal,
+            y::services,
+            y::minutes,
+            y::samples,
+            y::fee_fen,
         ))
         .load(conn)
 }
@@ -311,20 +379,26 @@ pub fn instruments_raw(
 ) -> QueryResult<Vec<InstrumentSums>> {
     use service_records as r;
     let (lo, hi) = unit_range(unit);
-    r::table
-        .inner_join(instruments::table)
-        .filter(on_days!(span))
-        .filter(instruments::unit_id.between(lo, hi))
-        .group_by((r::instrument_id, r::internal))
-        .select((
-            r::instrument_id,
-            r::internal,
-            count_star(),
-            sum("service_records.minutes"),
-            sum("service_records.sample_count"),
-            sum("service_records.fee_fen"),
-        ))
-        .load(conn)
+    let mut rows = Vec::new();
+    for (a, b) in day_ranges(span) {
+        rows.extend(
+            r::table
+                .inner_join(instruments::table)
+                .filter(r::served_on.between(a, b))
+                .filter(instruments::unit_id.between(lo, hi))
+                .group_by((r::instrument_id, r::internal))
+                .select((
+                    r::instrument_id,
+                    r::internal,
+                    count_star(),
+                    sum("service_records.minutes"),
+                    sum("service_records.sample_count"),
+                    sum("service_records.fee_fen"),
+                ))
+                .load::<InstrumentSums>(conn)?,
+        );
+    }
+    Ok(rows)
 }
 
 /// Distinct client organisations served in the span, by the platform (`None`) or one unit:
@@ -343,12 +417,12 @@ pub fn clients(conn: &mut DbConnection, span: &Span, unit: Option<i64>) -> Query
             .distinct()
             .load(conn)?,
     };
-    if span.days.iter().any(|(a, b)| a <= b) {
-        let (lo, hi) = unit_range(unit);
+    let (lo, hi) = unit_range(unit);
+    for (a, b) in day_ranges(span) {
         orgs.extend(
             service_records::table
                 .inner_join(instruments::table)
-                .filter(on_days!(span))
+                .filter(service_records::served_on.between(a, b))
                 .filter(instruments::unit_id.between(lo, hi))
                 .filter(service_records::client_organisation_id.is_not_null())
                 .select(service_records::client_organisation_id.assume_not_null())

@@ -2,6 +2,7 @@ DROP TABLE unit_declarations;
 DROP TABLE usage_platform_clients;
 DROP TABLE usage_clients;
 DROP TABLE usage_unit_monthly;
+DROP TABLE usage_yearly;
 DROP TABLE usage_monthly;
 DROP TABLE hour_reductions;
 DROP INDEX service_records_client;

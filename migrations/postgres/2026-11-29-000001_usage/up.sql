@@ -47,6 +47,20 @@ CREATE TABLE usage_monthly (
 );
 CREATE INDEX usage_monthly_month ON usage_monthly (month, instrument_id);
 
+-- The same sums per instrument and calendar year: a unit's evaluation and the platform's
+-- most used instruments over whole years read one row per instrument instead of twelve or more.
+CREATE TABLE usage_yearly (
+    instrument_id BIGINT NOT NULL REFERENCES instruments (id),
+    year INTEGER NOT NULL,
+    internal BOOLEAN NOT NULL,
+    services BIGINT NOT NULL,
+    minutes BIGINT NOT NULL,
+    samples BIGINT NOT NULL,
+    fee_fen BIGINT NOT NULL,
+    PRIMARY KEY (instrument_id, year, internal)
+);
+CREATE INDEX usage_yearly_year ON usage_yearly (year, instrument_id);
+
 -- The same sums per host unit: the platform overview reads these (a province has a few
 -- hundred units, but tens of thousands of instruments).
 CREATE TABLE usage_unit_monthly (
