@@ -7,8 +7,11 @@ ALTER TABLE service_records ADD COLUMN idle_minutes INTEGER NOT NULL DEFAULT 0 C
 ALTER TABLE service_records ADD COLUMN logged_by BIGINT REFERENCES users (id);
 UPDATE service_records SET served_on = date(coalesce(starts_at, created_at), '+8 hours');
 DROP INDEX service_records_instrument;
-CREATE INDEX service_records_instrument ON service_records (instrument_id, served_on);
-CREATE INDEX service_records_served_on ON service_records (served_on);
+-- With the client: a unit's client units per instrument are read from the index alone.
+CREATE INDEX service_records_instrument ON service_records (instrument_id, served_on, client_organisation_id);
+-- Covering what the statistics sum over the days at the edges of a period, so those are read
+-- from the index alone.
+CREATE INDEX service_records_served_on ON service_records (served_on, instrument_id, internal, service_type, minutes, sample_count, fee_fen, client_organisation_id);
 CREATE INDEX service_records_client ON service_records (client_user_id, served_on);
 
 -- A client's request to reduce the hours of a record (核减机时), decided by the instrument's staff.
