@@ -40,7 +40,7 @@ records_sql() {
                  (ARRAY['occupy','technical','entrusted','remote'])[g % 4 + 1],
                  30 + (g % 16) * 30, g % 12, (30 + (g % 16) * 30) * 300, '', '', '', now(),
                  current_date - 1 - (g % 3285), 0
-          FROM generate_series(0, $records - 1) g;"
+          FROM generate_series(0::bigint, $records - 1) g;"
   else
     echo "WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < $records - 1)
           INSERT INTO service_records ($cols)

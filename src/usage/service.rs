@@ -31,8 +31,8 @@ pub fn note_write() {
 }
 
 type StatsKey = (Option<NaiveDate>, Option<NaiveDate>, usize);
-/// When computed, the write count then, the figures.
-type Cached = (Instant, u64, Arc<UsageStats>);
+/// When computed, the write count then, the catalogue figures they include, the figures.
+type Cached = (Instant, u64, Arc<CatalogueCounts>, Arc<UsageStats>);
 
 /// The platform overview by period, kept for `ttl` (the catalogue's `counts_ttl_secs`): the same
 /// figures are read by everyone, and each costs grouped reads over the rollups. A write in this
@@ -56,11 +56,15 @@ impl StatsCache {
         }
     }
 
-    fn fresh(&self, key: &StatsKey) -> Option<Arc<UsageStats>> {
+    /// The cached figures if they are recent, no write came since, and they were built on the
+    /// catalogue figures in force (a catalogue edit replaces those).
+    fn fresh(&self, key: &StatsKey, counts: &Arc<CatalogueCounts>) -> Option<Arc<UsageStats>> {
         let entries = self.entries.lock().ok()?;
-        let (at, generation, stats) = entries.get(key)?;
-        (at.elapsed() < self.ttl && *generation == WRITES.load(Ordering::SeqCst))
-            .then(|| stats.clone())
+        let (at, generation, built_on, stats) = entries.get(key)?;
+        (at.elapsed() < self.ttl
+            && *generation == WRITES.load(Ordering::SeqCst)
+            && Arc::ptr_eq(built_on, counts))
+        .then(|| stats.clone())
     }
 
     pub async fn get(
@@ -72,20 +76,24 @@ impl StatsCache {
         top: usize,
     ) -> AppResult<Arc<UsageStats>> {
         let key = (from, to, top);
-        if let Some(hit) = self.fresh(&key) {
+        if let Some(hit) = self.fresh(&key, &counts) {
             return Ok(hit);
         }
         let _guard = self.refresh.lock().await;
-        if let Some(hit) = self.fresh(&key) {
+        if let Some(hit) = self.fresh(&key, &counts) {
             return Ok(hit);
         }
         let generation = WRITES.load(Ordering::SeqCst);
+        let built_on = counts.clone();
         let computed = Arc::new(db::run(pool, move |c| stats(c, &counts, from, to, top)).await?);
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= MAX_CACHED_PERIODS {
                 entries.clear();
             }
-            entries.insert(key, (Instant::now(), generation, computed.clone()));
+            entries.insert(
+                key,
+                (Instant::now(), generation, built_on, computed.clone()),
+            );
         }
         Ok(computed)
     }
