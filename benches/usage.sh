@@ -39,7 +39,7 @@ records_sql() {
                  (ARRAY['testing','testing','testing','training','consulting','teaching'])[g % 6 + 1],
                  (ARRAY['occupy','technical','entrusted','remote'])[g % 4 + 1],
                  30 + (g % 16) * 30, g % 12, (30 + (g % 16) * 30) * 300, '', '', '', now(),
-                 current_date - 1 - (g % 3285), 0
+                 current_date - 1 - (g % 3285)::int, 0
           FROM generate_series(0::bigint, $records - 1) g;"
   else
     echo "WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < $records - 1)
@@ -123,7 +123,7 @@ if [[ $which == postgres || $which == both ]]; then
     db=yiqi_usage_$$
     psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
   fi
-  bench postgres "postgres://postgres@127.0.0.1:5432/$db" "psql -q -h 127.0.0.1 -U postgres -d $db" \
+  bench postgres "postgres://postgres@127.0.0.1:5432/$db" "psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d $db" \
     "psql -qtA -h 127.0.0.1 -U postgres -d $db"
   [[ -n $keep ]] || psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db"
 fi

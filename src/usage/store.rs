@@ -50,70 +50,64 @@ pub struct Delta<'a> {
     pub fee_fen: i64,
 }
 
+/// Upserts `$d`'s services, minutes, samples and fee into the cell of table `$t` keyed by the
+/// given columns.
+macro_rules! add_sums {
+    ($conn:expr, $t:ident, [$($k:ident = $v:expr),+], $d:expr) => {
+        crate::per_backend!($conn, |c| diesel::insert_into($t::table)
+            .values((
+                $($t::$k.eq($v),)+
+                $t::services.eq($d.services),
+                $t::minutes.eq($d.minutes),
+                $t::samples.eq($d.samples),
+                $t::fee_fen.eq($d.fee_fen),
+            ))
+            .on_conflict(($($t::$k,)+))
+            .do_update()
+            .set((
+                $t::services.eq($t::services + $d.services),
+                $t::minutes.eq($t::minutes + $d.minutes),
+                $t::samples.eq($t::samples + $d.samples),
+                $t::fee_fen.eq($t::fee_fen + $d.fee_fen),
+            ))
+            .execute(c))
+    };
+}
+
 /// Adds `d` to the rollups (an upsert per table), inside the caller's transaction.
 pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
-    use usage_monthly as m;
-    crate::per_backend!(conn, |c| diesel::insert_into(m::table)
-        .values((
-            m::instrument_id.eq(d.instrument_id),
-            m::month.eq(d.month),
-            m::service_type.eq(d.service_type),
-            m::internal.eq(d.internal),
-            m::services.eq(d.services),
-            m::minutes.eq(d.minutes),
-            m::samples.eq(d.samples),
-            m::fee_fen.eq(d.fee_fen),
-        ))
-        .on_conflict((m::instrument_id, m::month, m::service_type, m::internal))
-        .do_update()
-        .set((
-            m::services.eq(m::services + d.services),
-            m::minutes.eq(m::minutes + d.minutes),
-            m::samples.eq(m::samples + d.samples),
-            m::fee_fen.eq(m::fee_fen + d.fee_fen),
-        ))
-        .execute(c))?;
-    use usage_yearly as y;
-    crate::per_backend!(conn, |c| diesel::insert_into(y::table)
-        .values((
-            y::instrument_id.eq(d.instrument_id),
-            y::year.eq(d.month / 100),
-            y::internal.eq(d.internal),
-            y::services.eq(d.services),
-            y::minutes.eq(d.minutes),
-            y::samples.eq(d.samples),
-            y::fee_fen.eq(d.fee_fen),
-        ))
-        .on_conflict((y::instrument_id, y::year, y::internal))
-        .do_update()
-        .set((
-            y::services.eq(y::services + d.services),
-            y::minutes.eq(y::minutes + d.minutes),
-            y::samples.eq(y::samples + d.samples),
-            y::fee_fen.eq(y::fee_fen + d.fee_fen),
-        ))
-        .execute(c))?;
-    use usage_unit_monthly as um;
-    crate::per_backend!(conn, |c| diesel::insert_into(um::table)
-        .values((
-            um::unit_id.eq(d.unit_id),
-            um::month.eq(d.month),
-            um::service_type.eq(d.service_type),
-            um::internal.eq(d.internal),
-            um::services.eq(d.services),
-            um::minutes.eq(d.minutes),
-            um::samples.eq(d.samples),
-            um::fee_fen.eq(d.fee_fen),
-        ))
-        .on_conflict((um::unit_id, um::month, um::service_type, um::internal))
-        .do_update()
-        .set((
-            um::services.eq(um::services + d.services),
-            um::minutes.eq(um::minutes + d.minutes),
-            um::samples.eq(um::samples + d.samples),
-            um::fee_fen.eq(um::fee_fen + d.fee_fen),
-        ))
-        .execute(c))?;
+    add_sums!(
+        conn,
+        usage_monthly,
+        [
+            instrument_id = d.instrument_id,
+            month = d.month,
+            service_type = d.service_type,
+            internal = d.internal
+        ],
+        d
+    )?;
+    add_sums!(
+        conn,
+        usage_yearly,
+        [
+            instrument_id = d.instrument_id,
+            year = d.month / 100,
+            internal = d.internal
+        ],
+        d
+    )?;
+    add_sums!(
+        conn,
+        usage_unit_monthly,
+        [
+            unit_id = d.unit_id,
+            month = d.month,
+            service_type = d.service_type,
+            internal = d.internal
+        ],
+        d
+    )?;
     if let (Some(org), true) = (d.organisation_id, d.services != 0) {
         use usage_clients as u;
         crate::per_backend!(conn, |c| diesel::insert_into(u::table)
