@@ -293,7 +293,27 @@ async fn the_machine_hour_pages_carry_a_reduction_through(db: TestDb) {
     assert_eq!(full["reductions"][0]["status"], "refused");
     assert_eq!(full["reductions"][0]["decision_reason"], "记录无误");
     assert_eq!(full["minutes"].as_i64(), Some(minutes), "unchanged");
-    let (admin, _) = signed_in(&app, "unit-admin@yiqi.demo").await;
+    let (admin, admin_csrf) = signed_in(&app, "unit-admin@yiqi.demo").await;
+    // The service form refuses what it cannot read instead of logging a zero.
+    let (status, form) = post_as(
+        &app,
+        &admin,
+        "/manage/services/new",
+        &[
+            ("csrf", &admin_csrf),
+            ("instrument_id", "1"),
+            ("service_type", "testing"),
+            ("service_way", "technical"),
+            ("client_organisation_id", "2"),
+            ("served_on", "2026-11-27"),
+            ("hours", "2"),
+            ("sample_count", "三个"),
+            ("fee_yuan", "100"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(form.contains("id=\"err-sample_count\""), "{form}");
     // The staff's log and the evaluation page with its export buttons.
     let (status, log) = page_as(&app, &admin, "/manage/services").await;
     assert_eq!(status, 200);

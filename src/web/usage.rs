@@ -581,7 +581,12 @@ pub async fn log_service(state: web::Data<AppState>, ctx: Ctx, form: Form) -> Pa
                     .map_err(|_| AppError::invalid("served_on", "请选择日期"))?,
             ),
             minutes: Some(decimal("hours", get(&values, "hours"), 60.0)?),
-            sample_count: get(&values, "sample_count").trim().parse().unwrap_or(0),
+            sample_count: match get(&values, "sample_count").trim() {
+                "" => 0,
+                n => n.parse().map_err(|_| {
+                    AppError::invalid("sample_count", "请填写整数 (a whole number)")
+                })?,
+            },
             fee_fen: decimal("fee_yuan", get(&values, "fee_yuan"), 100.0)?,
             project: opt(&values, "project").unwrap_or_default(),
             funding_source: opt(&values, "funding_source").unwrap_or_default(),
