@@ -451,18 +451,6 @@ diesel::allow_tables_to_appear_in_same_query!(
 // The usage statistics group rollups and records by the instrument's unit.
 diesel::allow_columns_to_appear_in_same_group_by_clause!(
     instruments::unit_id,
-    usage_monthly::month
-);
-diesel::allow_columns_to_appear_in_same_group_by_clause!(
-    instruments::unit_id,
-    usage_monthly::service_type
-);
-diesel::allow_columns_to_appear_in_same_group_by_clause!(
-    instruments::unit_id,
-    usage_monthly::internal
-);
-diesel::allow_columns_to_appear_in_same_group_by_clause!(
-    instruments::unit_id,
     service_records::served_on
 );
 diesel::allow_columns_to_appear_in_same_group_by_clause!(

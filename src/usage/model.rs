@@ -312,6 +312,18 @@ impl Figures {
         self.machine_hours = hours(self.minutes);
         self.external_hours = hours(self.external_minutes);
     }
+
+    /// Adds another set of sums (internal and external minutes kept apart as they are).
+    pub fn merge(&mut self, other: &Figures) {
+        self.add(
+            other.services,
+            other.minutes - other.external_minutes,
+            true,
+            other.samples,
+            other.income_fen,
+        );
+        self.add(0, other.external_minutes, false, 0, 0);
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

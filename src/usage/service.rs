@@ -656,7 +656,7 @@ fn instrument_sums(conn: &mut DbConnection, span: &Span) -> AppResult<HashMap<i6
         rows.extend(store::instruments_loose_months(conn, span)?);
     }
     if has_days(span) {
-        rows.extend(store::instruments_raw(conn, span, None)?);
+        rows.extend(store::instruments_raw(conn, span)?);
     }
     sum_by_instrument(rows)
 }
@@ -697,7 +697,7 @@ pub fn stats(
     }
     if has_days(&span) {
         cells.extend(
-            store::unit_days_raw(conn, &span, None)?
+            store::unit_days_raw(conn, &span)?
                 .into_iter()
                 .map(|(u, d, t, i, s, m, sa, f)| (u, month_of(d), t, i, s, m, sa, f)),
         );
@@ -846,11 +846,7 @@ pub fn evaluation(conn: &mut DbConnection, unit: i64, year: i32) -> AppResult<Ev
     let (mut running, mut shared, mut shared_externally) = (0, 0, 0);
     for (id, name, asset_no, value, run_status) in listed.iter().cloned() {
         let f = sums.get(&id).copied().unwrap_or_default();
-        total.services += f.services;
-        total.minutes += f.minutes;
-        total.external_minutes += f.external_minutes;
-        total.samples += f.samples;
-        total.income_fen += f.income_fen;
+        total.merge(&f);
         running += i64::from(run_status == "normal");
         shared += i64::from(f.services > 0);
         shared_externally += i64::from(f.external_minutes > 0);
@@ -865,8 +861,6 @@ pub fn evaluation(conn: &mut DbConnection, unit: i64, year: i32) -> AppResult<Ev
             figures: f,
         });
     }
-    total.machine_hours = hours(total.minutes);
-    total.external_hours = hours(total.external_minutes);
     let registered = listed.len() as i64;
     let eligible = store::declared_eligible(conn, unit, year)?.map(i64::from);
     Ok(Evaluation {

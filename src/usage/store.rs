@@ -258,20 +258,14 @@ pub fn unit_cells(conn: &mut DbConnection) -> QueryResult<Vec<Sums<i32>>> {
 }
 
 /// The same sums from the records of the edge days, by day: (unit, day, type, internal, …).
-pub fn unit_days_raw(
-    conn: &mut DbConnection,
-    span: &Span,
-    unit: Option<i64>,
-) -> QueryResult<Vec<Sums<NaiveDate>>> {
+pub fn unit_days_raw(conn: &mut DbConnection, span: &Span) -> QueryResult<Vec<Sums<NaiveDate>>> {
     use service_records as r;
-    let (lo, hi) = unit_range(unit);
     let mut rows = Vec::new();
     for (a, b) in day_ranges(span) {
         rows.extend(
             r::table
                 .inner_join(instruments::table)
                 .filter(r::served_on.between(a, b))
-                .filter(instruments::unit_id.between(lo, hi))
                 .group_by((
                     instruments::unit_id,
                     r::served_on,
@@ -366,20 +360,14 @@ pub fn unit_instruments_year(
         .load(conn)
 }
 
-pub fn instruments_raw(
-    conn: &mut DbConnection,
-    span: &Span,
-    unit: Option<i64>,
-) -> QueryResult<Vec<InstrumentSums>> {
+/// All instruments' sums over the span's edge days, from the records.
+pub fn instruments_raw(conn: &mut DbConnection, span: &Span) -> QueryResult<Vec<InstrumentSums>> {
     use service_records as r;
-    let (lo, hi) = unit_range(unit);
     let mut rows = Vec::new();
     for (a, b) in day_ranges(span) {
         rows.extend(
             r::table
-                .inner_join(instruments::table)
                 .filter(r::served_on.between(a, b))
-                .filter(instruments::unit_id.between(lo, hi))
                 .group_by((r::instrument_id, r::internal))
                 .select((
                     r::instrument_id,
