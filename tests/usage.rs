@@ -66,6 +66,7 @@ fn rollups_match_recomputation(app: &TestApp) {
             yiqi::usage::store::unit_cells(conn).unwrap(),
             yiqi::usage::store::client_cells(conn).unwrap(),
             yiqi::usage::store::platform_client_cells(conn).unwrap(),
+            yiqi::usage::store::instrument_client_cells(conn).unwrap(),
         )
     };
     let kept = cells(&mut conn);
@@ -528,6 +529,28 @@ async fn a_units_evaluation_and_its_exports(db: TestDb) {
         e["machine_hours"].as_f64(),
         Some((minutes.unwrap_or(0) as f64 / 6.0).round() / 10.0)
     );
+    // Client units per instrument, counted distinct from the records.
+    let pairs: Vec<(i64, Option<i64>)> = s::table
+        .inner_join(instruments::table)
+        .filter(instruments::unit_id.eq(1))
+        .filter(s::served_on.between(from, to))
+        .select((s::instrument_id, s::client_organisation_id))
+        .distinct()
+        .load(&mut conn)
+        .unwrap();
+    let mut per_instrument = std::collections::HashMap::<i64, i64>::new();
+    for (instrument, _) in pairs.iter().filter(|p| p.1.is_some()) {
+        *per_instrument.entry(*instrument).or_default() += 1;
+    }
+    assert!(per_instrument.values().any(|&n| n > 1), "{per_instrument:?}");
+    for r in rows {
+        let id = r["instrument_id"].as_i64().unwrap();
+        assert_eq!(
+            r["client_units"].as_i64(),
+            Some(per_instrument.get(&id).copied().unwrap_or(0)),
+            "client units of instrument {id}"
+        );
+    }
 
     // CSV: a byte-order mark, Chinese headers, one line per record.
     let res = app

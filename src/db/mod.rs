@@ -623,6 +623,7 @@ pub fn rebuild_usage_rollups(conn: &mut DbConnection) -> QueryResult<()> {
         "DELETE FROM usage_monthly; DELETE FROM usage_unit_monthly; DELETE FROM usage_clients; \
          DELETE FROM usage_yearly; \
          DELETE FROM usage_platform_clients; \
+         DELETE FROM usage_instrument_client_counts; DELETE FROM usage_instrument_clients; \
          INSERT INTO usage_monthly (instrument_id, month, service_type, internal, services, minutes, samples, fee_fen) \
            SELECT r.instrument_id, {month}, r.service_type, r.internal, COUNT(*), SUM(r.minutes), SUM(r.sample_count), SUM(r.fee_fen) \
            FROM service_records r GROUP BY 1, 2, 3, 4; \
@@ -637,7 +638,12 @@ pub fn rebuild_usage_rollups(conn: &mut DbConnection) -> QueryResult<()> {
            FROM service_records r JOIN instruments i ON i.id = r.instrument_id \
            WHERE r.client_organisation_id IS NOT NULL GROUP BY 1, 2, 3; \
          INSERT INTO usage_platform_clients (month, organisation_id, services) \
-           SELECT month, organisation_id, SUM(services) FROM usage_clients GROUP BY 1, 2;"
+           SELECT month, organisation_id, SUM(services) FROM usage_clients GROUP BY 1, 2; \
+         INSERT INTO usage_instrument_clients (instrument_id, year, organisation_id) \
+           SELECT DISTINCT r.instrument_id, {month} / 100, r.client_organisation_id \
+           FROM service_records r WHERE r.client_organisation_id IS NOT NULL; \
+         INSERT INTO usage_instrument_client_counts (instrument_id, year, clients) \
+           SELECT instrument_id, year, COUNT(*) FROM usage_instrument_clients GROUP BY 1, 2;"
     );
     write_tx(conn, |c| c.batch_execute(&sql))
 }

@@ -397,6 +397,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    usage_instrument_clients (instrument_id, year, organisation_id) {
+        instrument_id -> BigInt,
+        year -> Integer,
+        organisation_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    usage_instrument_client_counts (instrument_id, year) {
+        instrument_id -> BigInt,
+        year -> Integer,
+        clients -> BigInt,
+    }
+}
+
+diesel::table! {
     usage_platform_clients (month, organisation_id) {
         month -> Integer,
         organisation_id -> BigInt,
@@ -444,6 +460,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_unit_monthly,
     usage_yearly,
     usage_clients,
+    usage_instrument_clients,
+    usage_instrument_client_counts,
     usage_platform_clients,
     unit_declarations,
 );

@@ -36,8 +36,10 @@ type Cached = (Instant, u64, Arc<CatalogueCounts>, Arc<UsageStats>);
 
 /// The platform overview by period, kept for `ttl` (the catalogue's `counts_ttl_secs`): the same
 /// figures are read by everyone, and each costs grouped reads over the rollups. A write in this
-/// process drops them at once; other instances' writes show within `ttl`. One request at a time
-/// computes, the others wait for its answer instead of computing the same thing.
+/// process makes them stale at once; other instances' writes show within `ttl`. One request at
+/// a time computes; while it does, the others get the figures it is replacing (they are what
+/// they would have seen a moment earlier) instead of queueing behind it, and only where there
+/// are none do they wait for its answer.
 pub struct StatsCache {
     ttl: std::time::Duration,
     entries: Mutex<HashMap<StatsKey, Cached>>,
@@ -67,6 +69,11 @@ impl StatsCache {
         .then(|| stats.clone())
     }
 
+    /// The figures last computed for `key`, however old.
+    fn previous(&self, key: &StatsKey) -> Option<Arc<UsageStats>> {
+        Some(self.entries.lock().ok()?.get(key)?.3.clone())
+    }
+
     pub async fn get(
         &self,
         pool: &db::Pool,
@@ -79,7 +86,13 @@ impl StatsCache {
         if let Some(hit) = self.fresh(&key, &counts) {
             return Ok(hit);
         }
-        let _guard = self.refresh.lock().await;
+        let _guard = match self.refresh.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => match self.previous(&key) {
+                Some(previous) => return Ok(previous),
+                None => self.refresh.lock().await,
+            },
+        };
         if let Some(hit) = self.fresh(&key, &counts) {
             return Ok(hit);
         }
@@ -832,10 +845,9 @@ pub fn evaluation(conn: &mut DbConnection, unit: i64, year: i32) -> AppResult<Ev
     let (from, to) = year_bounds(year)?;
     let span = span(from, to);
     let sums = sum_by_instrument(store::unit_instruments_year(conn, unit, year)?)?;
-    let mut per_client: HashMap<i64, i64> = HashMap::new();
-    for (inst, _) in store::instrument_client_pairs(conn, unit, from, to)? {
-        *per_client.entry(inst).or_default() += 1;
-    }
+    let per_client: HashMap<i64, i64> = store::instrument_client_counts(conn, unit, year)?
+        .into_iter()
+        .collect();
     let client_units = store::clients(conn, &span, Some(unit))?
         .into_iter()
         .collect::<HashSet<_>>()

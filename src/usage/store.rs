@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use super::model::*;
 use crate::db::schema::{
     hour_reductions, instruments, organisations, service_records, unit_declarations, units,
-    usage_clients, usage_monthly, usage_platform_clients, usage_unit_monthly, usage_yearly, users,
+    usage_clients, usage_instrument_client_counts, usage_instrument_clients, usage_monthly,
+    usage_platform_clients, usage_unit_monthly, usage_yearly, users,
 };
 use crate::db::{sum_i64 as sum, Db, DbConnection};
 use crate::types::PageRequest;
@@ -132,6 +133,30 @@ pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
             .do_update()
             .set(p::services.eq(p::services + d.services))
             .execute(c))?;
+        // An instrument's client units in a year: counted when an organisation first appears.
+        use usage_instrument_clients as ic;
+        let year = d.month / 100;
+        let first = crate::per_backend!(conn, |c| diesel::insert_into(ic::table)
+            .values((
+                ic::instrument_id.eq(d.instrument_id),
+                ic::year.eq(year),
+                ic::organisation_id.eq(org),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        if first == 1 {
+            use usage_instrument_client_counts as n;
+            crate::per_backend!(conn, |c| diesel::insert_into(n::table)
+                .values((
+                    n::instrument_id.eq(d.instrument_id),
+                    n::year.eq(year),
+                    n::clients.eq(1),
+                ))
+                .on_conflict((n::instrument_id, n::year))
+                .do_update()
+                .set(n::clients.eq(n::clients + 1))
+                .execute(c))?;
+        }
     }
     Ok(())
 }
@@ -185,6 +210,28 @@ pub fn yearly_cells(conn: &mut DbConnection) -> QueryResult<Vec<YearCell>> {
         ))
         .order((y::instrument_id, y::year, y::internal))
         .load(conn)
+}
+
+/// (instrument, year, client units) or (instrument, year, organisation).
+pub type InstrumentYearCell = (i64, i32, i64);
+
+/// Every (instrument, year, client units) of `usage_instrument_client_counts`, with the set
+/// it counts, in key order.
+pub fn instrument_client_cells(
+    conn: &mut DbConnection,
+) -> QueryResult<(Vec<InstrumentYearCell>, Vec<InstrumentYearCell>)> {
+    use usage_instrument_client_counts as n;
+    use usage_instrument_clients as ic;
+    Ok((
+        n::table
+            .select((n::instrument_id, n::year, n::clients))
+            .order((n::instrument_id, n::year))
+            .load(conn)?,
+        ic::table
+            .select((ic::instrument_id, ic::year, ic::organisation_id))
+            .order((ic::instrument_id, ic::year, ic::organisation_id))
+            .load(conn)?,
+    ))
 }
 
 /// Every (month, organisation, services) of `usage_platform_clients`, in key order.
@@ -415,28 +462,24 @@ pub fn clients(conn: &mut DbConnection, span: &Span, unit: Option<i64>) -> Query
     Ok(orgs)
 }
 
-/// Distinct (instrument, client organisation) pairs of a unit's instruments in [from, to].
-pub fn instrument_client_pairs(
+/// How many client organisations each of a unit's instruments served in `year` (instruments
+/// without any are left out).
+pub fn instrument_client_counts(
     conn: &mut DbConnection,
     unit: i64,
-    from: NaiveDate,
-    to: NaiveDate,
+    year: i32,
 ) -> QueryResult<Vec<(i64, i64)>> {
-    service_records::table
+    use usage_instrument_client_counts as n;
+    n::table
         .filter(
-            service_records::instrument_id.eq_any(
+            n::instrument_id.eq_any(
                 instruments::table
                     .filter(instruments::unit_id.eq(unit))
                     .select(instruments::id),
             ),
         )
-        .filter(service_records::served_on.between(from, to))
-        .filter(service_records::client_organisation_id.is_not_null())
-        .select((
-            service_records::instrument_id,
-            service_records::client_organisation_id.assume_not_null(),
-        ))
-        .distinct()
+        .filter(n::year.eq(year))
+        .select((n::instrument_id, n::clients))
         .load(conn)
 }
 

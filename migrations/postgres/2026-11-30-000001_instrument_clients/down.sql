@@ -1,0 +1,2 @@
+DROP TABLE usage_instrument_client_counts;
+DROP TABLE usage_instrument_clients;
