@@ -133,7 +133,7 @@ impl ReservationRow {
     }
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = reservations)]
 pub struct NewReservation {
     pub instrument_id: i64,
@@ -153,6 +153,56 @@ pub struct NewReservation {
     pub idempotency_key: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+impl NewReservation {
+    /// The row as stored under `id`: the columns it does not set start empty.
+    pub fn stored(self, id: i64) -> ReservationRow {
+        let NewReservation {
+            instrument_id,
+            user_id,
+            kind,
+            status,
+            starts_at,
+            ends_at,
+            sample_count,
+            sample_description,
+            wanted_by,
+            purpose,
+            project,
+            funding_source,
+            price_tier,
+            fee_estimate_fen,
+            idempotency_key,
+            created_at,
+            updated_at,
+        } = self;
+        ReservationRow {
+            id,
+            instrument_id,
+            user_id,
+            kind,
+            status,
+            starts_at,
+            ends_at,
+            sample_count,
+            sample_description,
+            wanted_by,
+            planned_on: None,
+            purpose,
+            project,
+            funding_source,
+            price_tier,
+            fee_estimate_fen,
+            reason: None,
+            checked_in_at: None,
+            checked_out_at: None,
+            reminded_at: None,
+            idempotency_key,
+            created_at,
+            updated_at,
+        }
+    }
 }
 
 #[derive(Debug, Insertable)]

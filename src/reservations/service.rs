@@ -89,9 +89,10 @@ fn check_machine_time(
     except: Option<i64>,
 ) -> AppResult<()> {
     rules.check_slot(starts, ends, now)?;
-    if let Some((s, e, reason)) = store::blackouts_over(conn, inst.id, naive(starts), naive(ends))?
-        .into_iter()
-        .next()
+    if let Some((_, s, e, reason)) =
+        store::blackouts_of(conn, &[inst.id], naive(starts), naive(ends))?
+            .into_iter()
+            .next()
     {
         return Err(AppError::conflict(
             "blackout",
@@ -209,6 +210,76 @@ pub async fn create(
             });
         }
         let tier = accounts::price_tier(conn, who.id, UnitId(inst.unit_id))?;
+        let (status, starts, ends, samples, description, wanted_by, fee) = match (kind, times) {
+            (ReservationKind::MachineTime, Some((s, e))) => (
+                if rules.settings.approval_required {
+                    ReservationStatus::Pending
+                } else {
+                    ReservationStatus::Approved
+                },
+                Some(naive(s)),
+                Some(naive(e)),
+                None,
+                String::new(),
+                None,
+                rules.fee(tier, (e - s).num_minutes(), 0),
+            ),
+            _ => {
+                let n = input
+                    .sample_count
+                    .ok_or_else(|| AppError::invalid("sample_count", "必填 (required)"))?;
+                if !(1..=rules.settings.max_samples).contains(&n) {
+                    return Err(AppError::rule(
+                        "too_many_samples",
+                        "sample_count",
+                        format!(
+                            "每次 1 到 {} 个样品 (1 to {} samples)",
+                            rules.settings.max_samples, rules.settings.max_samples
+                        ),
+                    ));
+                }
+                let description =
+                    validate::text("sample_description", &input.sample_description, 1, 500)?;
+                let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
+                if input.wanted_by.is_some_and(|d| d < today) {
+                    return Err(AppError::rule(
+                        "invalid_interval",
+                        "wanted_by",
+                        "期望日期不能早于今天 (cannot be in the past)",
+                    ));
+                }
+                (
+                    ReservationStatus::Submitted,
+                    None,
+                    None,
+                    Some(n),
+                    description,
+                    input.wanted_by,
+                    rules.fee(tier, 0, n as i64),
+                )
+            }
+        };
+        let new = NewReservation {
+            instrument_id: inst.id,
+            user_id: who.id.0,
+            kind: kind.code().to_owned(),
+            status: status.code().to_owned(),
+            starts_at: starts,
+            ends_at: ends,
+            sample_count: samples,
+            sample_description: description,
+            wanted_by,
+            purpose,
+            project,
+            funding_source: funding,
+            price_tier: tier.code().to_owned(),
+            fee_estimate_fen: fee,
+            idempotency_key: key.clone(),
+            created_at: naive(now),
+            updated_at: naive(now),
+        };
+        // The e-mails are written out before the lock too; only their reservation id is missing.
+        let notices = notices_new(conn, &new.clone().stored(0), &inst, &who, &public_url)?;
         db::write_tx(conn, |conn| {
             if !db::lock_instrument(conn, input.instrument_id)? {
                 return Err(AppError::invalid(
@@ -233,83 +304,10 @@ pub async fn create(
                     ),
                 ));
             }
-
-            let (status, starts, ends, samples, description, wanted_by, fee) = match (kind, times) {
-                (ReservationKind::MachineTime, Some((s, e))) => {
-                    check_machine_time(conn, &rules, &inst, s, e, now, None)?;
-                    let status = if rules.settings.approval_required {
-                        ReservationStatus::Pending
-                    } else {
-                        ReservationStatus::Approved
-                    };
-                    (
-                        status,
-                        Some(naive(s)),
-                        Some(naive(e)),
-                        None,
-                        String::new(),
-                        None,
-                        rules.fee(tier, (e - s).num_minutes(), 0),
-                    )
-                }
-                _ => {
-                    let n = input
-                        .sample_count
-                        .ok_or_else(|| AppError::invalid("sample_count", "必填 (required)"))?;
-                    if !(1..=rules.settings.max_samples).contains(&n) {
-                        return Err(AppError::rule(
-                            "too_many_samples",
-                            "sample_count",
-                            format!(
-                                "每次 1 到 {} 个样品 (1 to {} samples)",
-                                rules.settings.max_samples, rules.settings.max_samples
-                            ),
-                        ));
-                    }
-                    let description =
-                        validate::text("sample_description", &input.sample_description, 1, 500)?;
-                    let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
-                    if input.wanted_by.is_some_and(|d| d < today) {
-                        return Err(AppError::rule(
-                            "invalid_interval",
-                            "wanted_by",
-                            "期望日期不能早于今天 (cannot be in the past)",
-                        ));
-                    }
-                    (
-                        ReservationStatus::Submitted,
-                        None,
-                        None,
-                        Some(n),
-                        description,
-                        input.wanted_by,
-                        rules.fee(tier, 0, n as i64),
-                    )
-                }
-            };
-            let row = store::insert(
-                conn,
-                NewReservation {
-                    instrument_id: inst.id,
-                    user_id: who.id.0,
-                    kind: kind.code().to_owned(),
-                    status: status.code().to_owned(),
-                    starts_at: starts,
-                    ends_at: ends,
-                    sample_count: samples,
-                    sample_description: description,
-                    wanted_by,
-                    purpose: purpose.clone(),
-                    project: project.clone(),
-                    funding_source: funding.clone(),
-                    price_tier: tier.code().to_owned(),
-                    fee_estimate_fen: fee,
-                    idempotency_key: key.clone(),
-                    created_at: naive(now),
-                    updated_at: naive(now),
-                },
-            )
-            .map_err(exclusion)?;
+            if let Some((s, e)) = times {
+                check_machine_time(conn, &rules, &inst, s, e, now, None)?;
+            }
+            let row = store::insert(conn, new).map_err(exclusion)?;
             store::insert_history(
                 conn,
                 &NewHistory {
@@ -321,7 +319,10 @@ pub async fn create(
                     at: naive(now),
                 },
             )?;
-            notify_new(conn, &row, &inst, &who, &public_url, now)?;
+            for mut message in notices {
+                message.related = Some(("reservation", row.id));
+                mail::enqueue(conn, &message, naive(now))?;
+            }
             Ok((Reservation::from(row), true))
         })
     })
@@ -344,41 +345,38 @@ fn describe(row: &ReservationRow, inst: &InstrumentRow) -> String {
     }
 }
 
-fn notify_new(
+/// The e-mails of a new booking: the booker's confirmation where it needed no approval, else
+/// a request to each of the instrument's staff.
+fn notices_new(
     conn: &mut DbConnection,
     row: &ReservationRow,
     inst: &InstrumentRow,
     who: &Principal,
     public_url: &str,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> AppResult<Vec<mail::model::Message>> {
     let what = describe(row, inst);
     if row.status() == ReservationStatus::Approved {
         let link = format!("{public_url}/reservations");
-        return mail::enqueue(
-            conn,
-            &Notice {
-                kind: "reservation_approved",
-                to: &who.email,
-                name: &who.name,
-                subject: &format!("预约成功：{}", inst.name_zh),
-                paragraphs: vec![
-                    format!("您的预约已确认：{what}。"),
-                    format!("预计费用：{:.2} 元。", row.fee_estimate_fen as f64 / 100.0),
-                ],
-                link: Some(("我的预约", &link)),
-                footer: "",
-                related: Some(("reservation", row.id)),
-            }
-            .render()?,
-            naive(now),
-        );
+        return Ok(vec![Notice {
+            kind: "reservation_approved",
+            to: &who.email,
+            name: &who.name,
+            subject: &format!("预约成功：{}", inst.name_zh),
+            paragraphs: vec![
+                format!("您的预约已确认：{what}。"),
+                format!("预计费用：{:.2} 元。", row.fee_estimate_fen as f64 / 100.0),
+            ],
+            link: Some(("我的预约", &link)),
+            footer: "",
+            related: None,
+        }
+        .render()?]);
     }
     let queue = format!("{public_url}/manage/reservations");
-    for (email, name) in people::staff_to_notify(conn, inst.unit_id, inst.id)? {
-        mail::enqueue(
-            conn,
-            &Notice {
+    people::staff_to_notify(conn, inst.unit_id, inst.id)?
+        .into_iter()
+        .map(|(email, name)| {
+            Notice {
                 kind: "reservation_requested",
                 to: &email,
                 name: &name,
@@ -386,13 +384,11 @@ fn notify_new(
                 paragraphs: vec![format!("{}（{}）申请：{what}。", who.name, who.email)],
                 link: Some(("去审核 Review", &queue)),
                 footer: "您收到此邮件，是因为您负责这台仪器或是本单位管理员。",
-                related: Some(("reservation", row.id)),
+                related: None,
             }
-            .render()?,
-            naive(now),
-        )?;
-    }
-    Ok(())
+            .render()
+        })
+        .collect()
 }
 
 /// What a step may carry: a reason (reject, cancel), a new time (approve with a move), a

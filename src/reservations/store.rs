@@ -9,10 +9,6 @@ use crate::db::schema::{blackouts, reservation_history, reservations};
 use crate::db::{Db, DbConnection};
 use crate::types::PageRequest;
 
-fn active_codes() -> Vec<&'static str> {
-    ReservationStatus::ACTIVE.iter().map(|s| s.code()).collect()
-}
-
 /// `status = a OR status = b …` over a fixed list: the same SQL text every call, so the hot
 /// queries stay in the prepared-statement cache (an `eq_any` list is prepared afresh each
 /// time). SQLite turns it into `IN` and uses the same index.
@@ -43,22 +39,6 @@ pub fn clashes(
         .filter(reservations::id.ne(except.unwrap_or(0)))
         .select(ReservationRow::as_select())
         .limit(5)
-        .load(conn)
-}
-
-/// Blackouts of `instrument` overlapping [`starts`, `ends`): (start, end, reason).
-pub fn blackouts_over(
-    conn: &mut DbConnection,
-    instrument: i64,
-    starts: NaiveDateTime,
-    ends: NaiveDateTime,
-) -> QueryResult<Vec<(NaiveDateTime, NaiveDateTime, String)>> {
-    blackouts::table
-        .filter(blackouts::instrument_id.eq(instrument))
-        .filter(blackouts::starts_at.lt(ends))
-        .filter(blackouts::ends_at.gt(starts))
-        .select((blackouts::starts_at, blackouts::ends_at, blackouts::reason))
-        .order(blackouts::starts_at)
         .load(conn)
 }
 
@@ -101,58 +81,14 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ReservationR
         .optional()
 }
 
-/// Inserts and reads back the row (the multi-backend connection cannot return a whole row).
-/// Inserts `row` and returns it as stored, built from what was written (the columns not in
-/// `NewReservation` start empty) rather than read back: one statement less in the write lock.
+/// Inserts `row` and returns it as stored, built from what was written rather than read back:
+/// one statement less in the write lock.
 pub fn insert(conn: &mut DbConnection, row: NewReservation) -> QueryResult<ReservationRow> {
     let id: i64 = diesel::insert_into(reservations::table)
         .values(&row)
         .returning(reservations::id)
         .get_result(conn)?;
-    let NewReservation {
-        instrument_id,
-        user_id,
-        kind,
-        status,
-        starts_at,
-        ends_at,
-        sample_count,
-        sample_description,
-        wanted_by,
-        purpose,
-        project,
-        funding_source,
-        price_tier,
-        fee_estimate_fen,
-        idempotency_key,
-        created_at,
-        updated_at,
-    } = row;
-    Ok(ReservationRow {
-        id,
-        instrument_id,
-        user_id,
-        kind,
-        status,
-        starts_at,
-        ends_at,
-        sample_count,
-        sample_description,
-        wanted_by,
-        planned_on: None,
-        purpose,
-        project,
-        funding_source,
-        price_tier,
-        fee_estimate_fen,
-        reason: None,
-        checked_in_at: None,
-        checked_out_at: None,
-        reminded_at: None,
-        idempotency_key,
-        created_at,
-        updated_at,
-    })
+    Ok(row.stored(id))
 }
 
 pub fn insert_history(conn: &mut DbConnection, row: &NewHistory) -> QueryResult<usize> {
@@ -294,6 +230,23 @@ pub fn mark_reminded(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Qu
     .execute(conn)
 }
 
+/// Runs `$query` (a closure of the instrument filter) with `instrument_id = ?` for one
+/// instrument — one SQL text, kept prepared — and `IN (…)` for several.
+macro_rules! for_instruments {
+    ($column:expr, $ids:expr, |$filter:ident| $query:expr) => {
+        match $ids {
+            [one] => {
+                let $filter = $column.eq(*one);
+                $query
+            }
+            many => {
+                let $filter = $column.eq_any(many);
+                $query
+            }
+        }
+    };
+}
+
 /// Active machine-time reservations of `instruments` overlapping [`from`, `to`).
 pub fn busy(
     conn: &mut DbConnection,
@@ -301,15 +254,18 @@ pub fn busy(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<ReservationRow>> {
-    reservations::table
-        .filter(reservations::instrument_id.eq_any(instruments))
-        .filter(reservations::kind.eq(ReservationKind::MachineTime.code()))
-        .filter(reservations::status.eq_any(active_codes()))
-        .filter(reservations::starts_at.lt(to))
-        .filter(reservations::ends_at.gt(from))
-        .select(ReservationRow::as_select())
-        .order(reservations::starts_at)
-        .load(conn)
+    let [a, b, c] = ReservationStatus::ACTIVE;
+    for_instruments!(reservations::instrument_id, instruments, |of| {
+        reservations::table
+            .filter(of)
+            .filter(reservations::kind.eq(ReservationKind::MachineTime.code()))
+            .filter(status_is_one_of!(a, b, c))
+            .filter(reservations::starts_at.lt(to))
+            .filter(reservations::ends_at.gt(from))
+            .select(ReservationRow::as_select())
+            .order(reservations::starts_at)
+            .load(conn)
+    })
 }
 
 /// Blackouts of `instruments` overlapping [`from`, `to`): (instrument, start, end, reason).
@@ -319,18 +275,20 @@ pub fn blackouts_of(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<(i64, NaiveDateTime, NaiveDateTime, String)>> {
-    blackouts::table
-        .filter(blackouts::instrument_id.eq_any(instruments))
-        .filter(blackouts::starts_at.lt(to))
-        .filter(blackouts::ends_at.gt(from))
-        .select((
-            blackouts::instrument_id,
-            blackouts::starts_at,
-            blackouts::ends_at,
-            blackouts::reason,
-        ))
-        .order(blackouts::starts_at)
-        .load(conn)
+    for_instruments!(blackouts::instrument_id, instruments, |of| {
+        blackouts::table
+            .filter(of)
+            .filter(blackouts::starts_at.lt(to))
+            .filter(blackouts::ends_at.gt(from))
+            .select((
+                blackouts::instrument_id,
+                blackouts::starts_at,
+                blackouts::ends_at,
+                blackouts::reason,
+            ))
+            .order(blackouts::starts_at)
+            .load(conn)
+    })
 }
 
 /// A person's reservations with times, for their calendar feed (the latest 500).
