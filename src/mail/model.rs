@@ -31,7 +31,9 @@ pub struct Message {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = mail_outbox)]
+// None is NULL (these columns default to NULL): one SQL text whatever is set, so the
+// statement stays prepared instead of being rebuilt per insert.
+#[diesel(table_name = mail_outbox, treat_none_as_default_value = false)]
 pub struct NewOutboxRow {
     pub kind: String,
     pub recipients: String,

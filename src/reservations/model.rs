@@ -134,7 +134,9 @@ impl ReservationRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = reservations)]
+// None is NULL (these columns default to NULL): one SQL text whatever is set, so the
+// statement stays prepared instead of being rebuilt per insert.
+#[diesel(table_name = reservations, treat_none_as_default_value = false)]
 pub struct NewReservation {
     pub instrument_id: i64,
     pub user_id: i64,
@@ -206,7 +208,9 @@ impl NewReservation {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = reservation_history)]
+// None is NULL (these columns default to NULL): one SQL text whatever is set, so the
+// statement stays prepared instead of being rebuilt per insert.
+#[diesel(table_name = reservation_history, treat_none_as_default_value = false)]
 pub struct NewHistory {
     pub reservation_id: i64,
     pub from_status: Option<String>,
