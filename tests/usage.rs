@@ -542,7 +542,10 @@ async fn a_units_evaluation_and_its_exports(db: TestDb) {
     for (instrument, _) in pairs.iter().filter(|p| p.1.is_some()) {
         *per_instrument.entry(*instrument).or_default() += 1;
     }
-    assert!(per_instrument.values().any(|&n| n > 1), "{per_instrument:?}");
+    assert!(
+        per_instrument.values().any(|&n| n > 1),
+        "{per_instrument:?}"
+    );
     for r in rows {
         let id = r["instrument_id"].as_i64().unwrap();
         assert_eq!(

@@ -9,6 +9,7 @@ on_both_backends!(
     bad_pages_answer_with_a_readable_page,
     forms_without_the_csrf_token_are_refused,
     the_machine_hour_pages_carry_a_reduction_through,
+    a_manager_checks_out_with_idle_time,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -341,4 +342,91 @@ async fn the_machine_hour_pages_carry_a_reduction_through(db: TestDb) {
         stats.contains("id=\"fig-services\">78<") && stats.contains("<svg id=\"chart-months\""),
         "stats page"
     );
+}
+
+/// The queue's check-out button asks for idle minutes, which leave the effective hours.
+async fn a_manager_checks_out_with_idle_time(db: TestDb) {
+    use chrono::TimeZone;
+    use diesel::prelude::*;
+    use yiqi::db::schema::service_records as s;
+    let at = |d, h, m| {
+        yiqi::types::PLATFORM_ZONE
+            .with_ymd_and_hms(2026, 11, d, h, m, 0)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let clock = yiqi::clock::ManualClock::at(at(27, 10, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
+    let instrument = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    app.call(
+        "PATCH",
+        &format!("/api/v1/instruments/{instrument}"),
+        Some(&unit_admin),
+        Some(serde_json::json!({"share_mode": "external"})),
+    )
+    .await;
+    let (status, booked) = app
+        .post(
+            "/api/v1/reservations",
+            Some(&app.token("researcher@yiqi.demo").await),
+            serde_json::json!({"instrument_id": instrument, "kind": "machine_time",
+                "starts_at": "2026-11-30T10:00:00+08:00", "ends_at": "2026-11-30T11:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{booked}");
+    let id = booked["id"].as_i64().unwrap();
+    if booked["status"] == "pending" {
+        let manager = app.token("manager@yiqi.demo").await;
+        let (status, _) = app
+            .post(
+                &format!("/api/v1/reservations/{id}/approve"),
+                Some(&manager),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    clock.set(at(30, 10, 5));
+    let (manager, csrf) = signed_in(&app, "manager@yiqi.demo").await;
+    let (status, _) = post_as(
+        &app,
+        &manager,
+        &format!("/reservations/{id}/check-in"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    clock.set(at(30, 10, 50));
+    let (manager, csrf) = signed_in(&app, "manager@yiqi.demo").await;
+    let (_, queue) = page_as(&app, &manager, "/manage/reservations").await;
+    assert!(queue.contains("name=\"idle_minutes\""), "{queue}");
+    let path = format!("/reservations/{id}/check-out");
+    let (status, error) = post_as(
+        &app,
+        &manager,
+        &path,
+        &[("csrf", &csrf), ("idle_minutes", "一刻钟")],
+    )
+    .await;
+    assert_eq!(status, 422, "{error}");
+    assert!(error.contains("idle_minutes"), "{error}");
+    let (status, _) = post_as(
+        &app,
+        &manager,
+        &path,
+        &[("csrf", &csrf), ("idle_minutes", "15")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    // 10:05 to 10:50 is 45 minutes, 15 of them idle.
+    let mut conn = app.db.connect();
+    let (minutes, idle): (i32, i32) = s::table
+        .filter(s::reservation_id.eq(id))
+        .select((s::minutes, s::idle_minutes))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!((minutes, idle), (30, 15));
 }

@@ -230,6 +230,11 @@ pub fn find_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<Option<I
         .optional()
 }
 
+/// Whether an instrument exists (retired ones too), from the primary key alone.
+pub fn instrument_exists(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(instruments::table.find(id))).get_result(conn)
+}
+
 /// Distinct cities with instruments, for the filter menus.
 pub fn instrument_cities(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
     instruments::table

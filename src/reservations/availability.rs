@@ -101,7 +101,9 @@ pub fn availability(
     now: DateTime<Utc>,
 ) -> AppResult<Availability> {
     check_range(from, to)?;
-    catalogue::find_instrument(conn, id.0)?.ok_or(AppError::NotFound { what: "instrument" })?;
+    if !catalogue::instrument_exists(conn, id.0)? {
+        return Err(AppError::NotFound { what: "instrument" });
+    }
     let rules = Rules::new(editing::settings_of(conn, id)?)?;
     let buffer = rules.buffer();
     let rows = store::busy(conn, &[id.0], naive(from - buffer), naive(to + buffer))?;

@@ -281,7 +281,10 @@ pub async fn queue(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pa
                     step_action(r.id, Step::CheckIn, "签到上机", None),
                     step_action(r.id, Step::Cancel, "取消", None),
                 ],
-                ReservationStatus::InUse => vec![step_action(r.id, Step::CheckOut, "下机", None)],
+                ReservationStatus::InUse => vec![RowAction {
+                    fields: vec![("idle_minutes".to_owned(), "空闲分钟".to_owned())],
+                    ..step_action(r.id, Step::CheckOut, "下机", None)
+                }],
                 _ => Vec::new(),
             };
             vec![
@@ -315,8 +318,16 @@ pub async fn step(
     let step = Step::from_code(&path.1)
         .filter(|s| !matches!(s, Step::Expire | Step::MarkNoShow))
         .ok_or(AppError::NotFound { what: "page" })?;
+    let idle_minutes = opt(&form, "idle_minutes")
+        .map(|v| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| AppError::invalid("idle_minutes", "请填写整数分钟 (whole minutes)"))
+        })
+        .transpose()?;
     let input = StepInput {
         reason: opt(&form, "reason"),
+        idle_minutes,
         ..Default::default()
     };
     let now = state.clock.now();
