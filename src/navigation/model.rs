@@ -265,7 +265,7 @@ pub struct CategoryNode {
     pub children: Vec<CategoryNode>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PlatformStats {
     pub sub_platforms: i64,
     pub units: i64,

@@ -15,6 +15,7 @@ use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::Notice};
+use crate::navigation::model::PlatformStats;
 use crate::navigation::service::CatalogueCounts;
 use crate::navigation::store as catalogue;
 use crate::reservations::service::instant;
@@ -32,18 +33,29 @@ pub fn note_write() {
 
 type StatsKey = (Option<NaiveDate>, Option<NaiveDate>, usize);
 /// When computed, the write count then, the catalogue figures they include, the figures.
-type Cached = (Instant, u64, Arc<CatalogueCounts>, Arc<UsageStats>);
+type Cached = (Instant, u64, PlatformStats, Arc<UsageStats>);
+type Entries = Arc<Mutex<HashMap<StatsKey, Cached>>>;
 
 /// The platform overview by period, kept for `ttl` (the catalogue's `counts_ttl_secs`): the same
-/// figures are read by everyone, and each costs grouped reads over the rollups. A write in this
-/// process makes them stale at once; other instances' writes show within `ttl`. One request at
-/// a time computes; while it does, the others get the figures it is replacing (they are what
-/// they would have seen a moment earlier) instead of queueing behind it, and only where there
-/// are none do they wait for its answer.
+/// figures are read by everyone, and each costs grouped reads over the rollups (up to a second
+/// at national scale). A write in this process or a change of the catalogue figures makes them
+/// stale at once: the next request computes them afresh, and while it does the others get the
+/// figures it is replacing instead of queueing behind it. Figures that are only older than
+/// `ttl` (which is how other instances' writes show) are served while one task recomputes
+/// them in the background, so no request waits for that.
 pub struct StatsCache {
     ttl: std::time::Duration,
-    entries: Mutex<HashMap<StatsKey, Cached>>,
-    refresh: tokio::sync::Mutex<()>,
+    entries: Entries,
+    refresh: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// What the cache holds for a period.
+enum Lookup {
+    Fresh(Arc<UsageStats>),
+    /// Older than the ttl, nothing known to have changed.
+    Aged(Arc<UsageStats>),
+    /// Computed before a write or on other catalogue figures; None if never computed.
+    Stale(Option<Arc<UsageStats>>),
 }
 
 /// Periods remembered at most; past it the map starts afresh.
@@ -53,25 +65,25 @@ impl StatsCache {
     pub fn new(ttl: std::time::Duration) -> StatsCache {
         StatsCache {
             ttl,
-            entries: Mutex::new(HashMap::new()),
-            refresh: tokio::sync::Mutex::new(()),
+            entries: Arc::new(Mutex::new(HashMap::new())),
+            refresh: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
-    /// The cached figures if they are recent, no write came since, and they were built on the
-    /// catalogue figures in force (a catalogue edit replaces those).
-    fn fresh(&self, key: &StatsKey, counts: &Arc<CatalogueCounts>) -> Option<Arc<UsageStats>> {
-        let entries = self.entries.lock().ok()?;
-        let (at, generation, built_on, stats) = entries.get(key)?;
-        (at.elapsed() < self.ttl
-            && *generation == WRITES.load(Ordering::SeqCst)
-            && Arc::ptr_eq(built_on, counts))
-        .then(|| stats.clone())
-    }
-
-    /// The figures last computed for `key`, however old.
-    fn previous(&self, key: &StatsKey) -> Option<Arc<UsageStats>> {
-        Some(self.entries.lock().ok()?.get(key)?.3.clone())
+    fn lookup(&self, key: &StatsKey, counts: &CatalogueCounts) -> Lookup {
+        let Ok(entries) = self.entries.lock() else {
+            return Lookup::Stale(None);
+        };
+        match entries.get(key) {
+            None => Lookup::Stale(None),
+            Some((_, generation, built_on, stats))
+                if *generation != WRITES.load(Ordering::SeqCst) || *built_on != counts.stats =>
+            {
+                Lookup::Stale(Some(stats.clone()))
+            }
+            Some((at, _, _, stats)) if at.elapsed() >= self.ttl => Lookup::Aged(stats.clone()),
+            Some((_, _, _, stats)) => Lookup::Fresh(stats.clone()),
+        }
     }
 
     pub async fn get(
@@ -83,33 +95,55 @@ impl StatsCache {
         top: usize,
     ) -> AppResult<Arc<UsageStats>> {
         let key = (from, to, top);
-        if let Some(hit) = self.fresh(&key, &counts) {
-            return Ok(hit);
-        }
-        let _guard = match self.refresh.try_lock() {
-            Ok(guard) => guard,
-            Err(_) => match self.previous(&key) {
-                Some(previous) => return Ok(previous),
-                None => self.refresh.lock().await,
-            },
-        };
-        if let Some(hit) = self.fresh(&key, &counts) {
-            return Ok(hit);
-        }
-        let generation = WRITES.load(Ordering::SeqCst);
-        let built_on = counts.clone();
-        let computed = Arc::new(db::run(pool, move |c| stats(c, &counts, from, to, top)).await?);
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= MAX_CACHED_PERIODS {
-                entries.clear();
+        let previous = match self.lookup(&key, &counts) {
+            Lookup::Fresh(hit) => return Ok(hit),
+            Lookup::Aged(hit) => {
+                if let Ok(guard) = self.refresh.clone().try_lock_owned() {
+                    let (entries, pool) = (self.entries.clone(), pool.clone());
+                    actix_web::rt::spawn(async move {
+                        if let Err(e) = compute(&entries, &pool, counts, key).await {
+                            tracing::warn!(error = %e, "refreshing the statistics failed");
+                        }
+                        drop(guard);
+                    });
+                }
+                return Ok(hit);
             }
-            entries.insert(
-                key,
-                (Instant::now(), generation, built_on, computed.clone()),
-            );
+            Lookup::Stale(previous) => previous,
+        };
+        let _guard = match (self.refresh.try_lock(), previous) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some(previous)) => return Ok(previous),
+            (Err(_), None) => self.refresh.lock().await,
+        };
+        // Computed meanwhile by the request this one waited for.
+        if let Lookup::Fresh(hit) = self.lookup(&key, &counts) {
+            return Ok(hit);
         }
-        Ok(computed)
+        compute(&self.entries, pool, counts, key).await
     }
+}
+
+/// Computes the figures of a period and keeps them.
+async fn compute(
+    entries: &Entries,
+    pool: &db::Pool,
+    counts: Arc<CatalogueCounts>,
+    (from, to, top): StatsKey,
+) -> AppResult<Arc<UsageStats>> {
+    let generation = WRITES.load(Ordering::SeqCst);
+    let built_on = counts.stats.clone();
+    let computed = Arc::new(db::run(pool, move |c| stats(c, &counts, from, to, top)).await?);
+    if let Ok(mut entries) = entries.lock() {
+        if entries.len() >= MAX_CACHED_PERIODS {
+            entries.clear();
+        }
+        entries.insert(
+            (from, to, top),
+            (Instant::now(), generation, built_on, computed.clone()),
+        );
+    }
+    Ok(computed)
 }
 
 /// Writes a service record and adds it to the rollups, inside the caller's transaction.
