@@ -8,7 +8,9 @@
 #   - the platform overview for last year: GET /api/v1/stats?from=…-01-01&to=…-12-31;
 #   - the same for a ragged period (whole months from the rollups, edge days from records);
 #   - the yearly evaluation of the largest unit (unit 1): GET /api/v1/units/1/evaluation?year=…;
-# and times the XLSX export of that unit's year with curl (five runs).
+# and times the XLSX export of that unit's year with curl (five runs). The cold figures are
+# the first request of each on a fresh server; wrk then runs on another fresh server whose
+# overview has been computed once for each period.
 # KEEP=DIR keeps the loaded SQLite file in DIR (and the PostgreSQL database yiqi_usage_bench)
 # and reuses them on the next run, skipping the load.
 # Needs wrk, sqlite3, and for postgres a server at 127.0.0.1:5432 with trust auth.
@@ -94,6 +96,10 @@ bench() {
   export TOKEN=$(curl -sf -H 'Content-Type: application/json' \
     -d '{"email":"admin@yiqi.demo","password":"yiqi-demo-2026"}' \
     "http://127.0.0.1:$port/api/v1/auth/login" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  # The first computation of each period is the cold figure above; wrk measures what follows.
+  for path in "/api/v1/stats?from=$year-01-01&to=$year-12-31" "/api/v1/stats?from=$year-02-10&to=$year-11-20"; do
+    curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port$path"
+  done
   echo "-- GET /api/v1/stats for $year (whole months: rollups)"
   wrk_get "/api/v1/stats?from=$year-01-01&to=$year-12-31"
   echo "-- GET /api/v1/stats for $year-02-10 … $year-11-20 (edge days from the records)"
