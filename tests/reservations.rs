@@ -674,6 +674,27 @@ async fn availability_week_grid_and_calendar_feeds(db: TestDb) {
         .await;
     let busy = a["busy"].as_array().unwrap();
     assert_eq!(busy.len(), 2, "{a}");
+    // An instrument that does not exist is a 404; one without settings of its own has the
+    // defaults' opening hours.
+    let window = format!(
+        "availability?from={}&to={}",
+        urlencode(&rfc(sh(30, 0, 0))),
+        urlencode(&rfc(sh(30, 23, 59)))
+    );
+    let missing = r
+        .app
+        .get(&format!("/api/v1/instruments/999999/{window}"))
+        .await;
+    assert_eq!(missing.status(), 404);
+    let plain = r.instrument + 1;
+    let defaults = r
+        .app
+        .json(&format!("/api/v1/instruments/{plain}/{window}"))
+        .await;
+    assert!(
+        !defaults["free"].as_array().unwrap().is_empty(),
+        "{defaults}"
+    );
     assert_eq!(busy[0]["what"], "reservation");
     assert!(
         busy[0].get("user_id").is_none(),

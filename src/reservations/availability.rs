@@ -11,7 +11,8 @@ use super::store;
 use crate::clock::naive;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
-use crate::navigation::{editing, store as catalogue};
+use crate::navigation::model::BookingSettingsRow;
+use crate::navigation::store as catalogue;
 use crate::types::{InstrumentId, PLATFORM_ZONE};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -101,10 +102,14 @@ pub fn availability(
     now: DateTime<Utc>,
 ) -> AppResult<Availability> {
     check_range(from, to)?;
-    if !catalogue::instrument_exists(conn, id.0)? {
-        return Err(AppError::NotFound { what: "instrument" });
-    }
-    let rules = Rules::new(editing::settings_of(conn, id)?)?;
+    // Settings exist only for an existing instrument (a foreign key): the existence check is
+    // needed only for one that keeps the defaults.
+    let settings = match catalogue::booking_settings(conn, id.0)? {
+        Some(settings) => settings,
+        None if catalogue::instrument_exists(conn, id.0)? => BookingSettingsRow::defaults(id.0),
+        None => return Err(AppError::NotFound { what: "instrument" }),
+    };
+    let rules = Rules::new(settings)?;
     let buffer = rules.buffer();
     let rows = store::busy(conn, &[id.0], naive(from - buffer), naive(to + buffer))?;
     let blackouts = store::blackouts_of(conn, &[id.0], naive(from), naive(to))?;
