@@ -8,6 +8,9 @@
 #   - availability of one instrument for a week; the unit week grid of the largest unit;
 # and on PostgreSQL pgbench running the same statements (lock, overlap check, the inserts)
 # with the same 16 clients, for comparison.
+# KEEP=DIR keeps the loaded SQLite file in DIR (and the PostgreSQL database yiqi_booking_bench)
+# and reuses them, skipping the load (the bookings a run made are deleted before the next);
+# ONLY=availability|grid|booking|pgbench runs one measurement.
 # Needs wrk, and for postgres a server at 127.0.0.1:5432 with trust auth and pgbench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,13 +75,23 @@ prepare_sql() {
   fi
 }
 
+only=${ONLY:-}
+runs() { [[ -z $only || $only == "$1" ]]; }
+
 bench() {
-  local backend=$1 url=$2 sql=$3
+  local backend=$1 url=$2 sql=$3 loaded=$4
   echo "== $backend"
-  DATABASE_URL=$url $bin seed demo > /dev/null
-  local t0=$(date +%s.%N)
-  prepare_sql "$backend" | $sql
-  echo "1,000,000 past reservations loaded in $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $t0}") s"
+  if [[ $loaded == yes ]]; then
+    # A kept database: take back what earlier runs booked (everything after yesterday).
+    echo "DELETE FROM mail_outbox; DELETE FROM reservation_history WHERE reservation_id IN
+            (SELECT id FROM reservations WHERE status <> 'completed');
+          DELETE FROM reservations WHERE status <> 'completed';" | $sql
+  else
+    DATABASE_URL=$url $bin seed demo > /dev/null
+    local t0=$(date +%s.%N)
+    prepare_sql "$backend" | $sql
+    echo "1,000,000 past reservations loaded in $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $t0}") s"
+  fi
   DATABASE_URL=$url YIQI__LOG__FILTER=warn YIQI__DEMO__SEED_ON_EMPTY=false YIQI__MAIL__SENDER_ENABLED=false \
     $bin serve --bind 127.0.0.1:$port > "$work/$backend.log" 2>&1 &
   server=$!
@@ -90,26 +103,47 @@ bench() {
   from=$(TZ=Asia/Shanghai date -d tomorrow +%Y-%m-%dT00:00:00%%2B08:00)
   to=$(TZ=Asia/Shanghai date -d '+8 days' +%Y-%m-%dT00:00:00%%2B08:00)
   week=$(TZ=Asia/Shanghai date -d '-3 days' +%G-W%V)
+  if runs availability; then
   echo "-- GET availability of one instrument, 7 days"
   wrk -t2 -c$conns -d"$duration" --latency "http://127.0.0.1:$port/api/v1/instruments/5/availability?from=$from&to=$to" \
     | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx'
+  fi
+  if runs grid; then
   echo "-- GET unit week grid (unit 1), the week of the past bookings"
   wrk -t2 -c$conns -d"$duration" --latency "http://127.0.0.1:$port/api/v1/units/1/schedule?week=$week" \
     | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx'
+  fi
+  if runs booking; then
   echo "-- POST /api/v1/reservations, distinct instruments and slots"
   wrk -t1 -c$conns -d"$duration" --latency -s "$work/book.lua" "http://127.0.0.1:$port" \
     | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx'
+  fi
   kill $server; wait $server 2>/dev/null || true
   server=
 }
 
+keep=${KEEP:-}
 if [[ $which == sqlite || $which == both ]]; then
-  bench sqlite "sqlite://$work/booking.db" "sqlite3 $work/booking.db"
+  dir=${keep:-$work}
+  mkdir -p "$dir"
+  loaded=no
+  [[ -n $keep && -s $dir/booking.db ]] && loaded=yes
+  bench sqlite "sqlite://$dir/booking.db" "sqlite3 $dir/booking.db" $loaded
 fi
 if [[ $which == postgres || $which == both ]]; then
-  db=yiqi_booking_$$
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-  bench postgres "postgres://postgres@127.0.0.1:5432/$db" "psql -q -h 127.0.0.1 -U postgres -d $db"
+  loaded=no
+  if [[ -n $keep ]]; then
+    db=yiqi_booking_bench
+    if psql -q -h 127.0.0.1 -U postgres -d postgres -tc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+      loaded=yes
+    else
+      psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $db"
+    fi
+  else
+    db=yiqi_booking_$$
+    psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  fi
+  bench postgres "postgres://postgres@127.0.0.1:5432/$db" "psql -q -h 127.0.0.1 -U postgres -d $db" $loaded
   # The same statements without HTTP, Rust or diesel.
   cat > "$work/pgbench.sql" <<'SQL'
 \set i random(1, 1940)
@@ -128,7 +162,9 @@ INSERT INTO mail_outbox (kind, recipients, subject, body_text, body_html, status
   VALUES ('bench', '["a@b.cn"]', 'subject', 'text', 'html', 'queued', now(), now());
 COMMIT;
 SQL
+  if runs pgbench; then
   echo "-- pgbench, the same statements, 16 clients"
   pgbench -h 127.0.0.1 -U postgres -n -c16 -j2 -T15 -f "$work/pgbench.sql" "$db" 2>&1 | grep -E 'tps|latency average|failed'
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db"
+  fi
+  [[ -n $keep ]] || psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db"
 fi
