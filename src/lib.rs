@@ -55,6 +55,8 @@ pub struct AppState {
     pub jobs: Arc<jobs::JobsHealth>,
     pub usage: config::UsageSettings,
     pub usage_stats: usage::service::StatsCache,
+    /// Instruments' booking rules, for availability.
+    pub booking_rules: reservations::rules::RulesCache,
 }
 
 pub struct Application {
@@ -183,6 +185,9 @@ fn prepare(
         jobs: Arc::new(jobs::JobsHealth::default()),
         usage: settings.usage,
         usage_stats: usage::service::StatsCache::new(Duration::from_secs(
+            settings.catalogue.counts_ttl_secs,
+        )),
+        booking_rules: reservations::rules::RulesCache::new(Duration::from_secs(
             settings.catalogue.counts_ttl_secs,
         )),
     })

@@ -21,6 +21,7 @@ on_both_backends!(
     sample_orders_go_their_own_way,
     the_service_expires_reminds_and_counts_no_shows,
     availability_week_grid_and_calendar_feeds,
+    availability_shows_saved_rules_at_once_and_others_within_the_ttl,
 );
 
 /// Shanghai wall time.
@@ -815,6 +816,63 @@ async fn availability_week_grid_and_calendar_feeds(db: TestDb) {
         .post("/api/v1/me/calendar-token", Some(&r.researcher), json!({}))
         .await;
     assert_eq!(r.app.get(&path).await.status(), 404);
+}
+
+/// Availability keeps an instrument's rules for `catalogue.counts_ttl_secs` (10 s): a save
+/// through this instance shows at once, a change written by another instance within 10 s.
+async fn availability_shows_saved_rules_at_once_and_others_within_the_ttl(db: TestDb) {
+    use diesel::connection::SimpleConnection;
+    let r = rig(db).await;
+    r.settings(json!({"opening_hours": {"1": [[480, 1080]]}}))
+        .await;
+    let monday = format!(
+        "/api/v1/instruments/{}/availability?from={}&to={}",
+        r.instrument,
+        urlencode(&rfc(sh(30, 0, 0))),
+        urlencode(&rfc(sh(30, 23, 59)))
+    );
+    let z = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let free = |a: &Value| -> Vec<(String, String)> {
+        a["free"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["starts_at"].as_str().unwrap().to_owned(),
+                    f["ends_at"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let day = vec![(z(sh(30, 8, 0)), z(sh(30, 18, 0)))];
+    assert_eq!(free(&r.app.json(&monday).await), day);
+
+    // Another instance opens Mondays 10:00–12:00 only.
+    r.app
+        .db
+        .connect()
+        .batch_execute(&format!(
+            "UPDATE booking_settings SET opening_hours = '{{\"1\": [[600, 720]]}}' WHERE instrument_id = {}",
+            r.instrument
+        ))
+        .unwrap();
+    r.clock.advance(chrono::Duration::seconds(9));
+    assert_eq!(free(&r.app.json(&monday).await), day, "within the ttl");
+    r.clock.advance(chrono::Duration::seconds(2));
+    assert_eq!(
+        free(&r.app.json(&monday).await),
+        vec![(z(sh(30, 10, 0)), z(sh(30, 12, 0)))],
+        "after the ttl"
+    );
+
+    // A save through this instance shows at once.
+    r.settings(json!({"opening_hours": {"1": [[540, 600]]}}))
+        .await;
+    assert_eq!(
+        free(&r.app.json(&monday).await),
+        vec![(z(sh(30, 9, 0)), z(sh(30, 10, 0)))]
+    );
 }
 
 fn urlencode(s: &str) -> String {

@@ -649,8 +649,12 @@ pub fn rebuild_usage_rollups(conn: &mut DbConnection) -> QueryResult<()> {
 }
 
 /// Runs `$body` with `$c` bound to the inner connection of either backend: for statements
-/// the multi-backend connection cannot build (multi-row INSERT, `ON CONFLICT` upserts), which
-/// both backends write alike.
+/// the multi-backend connection cannot build (multi-row INSERT, `ON CONFLICT` upserts,
+/// `UNION ALL`), which both backends write alike; and for the queries of the booking and
+/// availability paths: the multi-backend connection writes every query out as SQL twice
+/// per execution to find its prepared statement (diesel's `SerializedQuery`), which was a
+/// third of a booking's time under the write lock, where the inner connection finds a
+/// select's statement by its type.
 #[macro_export]
 macro_rules! per_backend {
     ($conn:expr, |$c:ident| $body:expr) => {

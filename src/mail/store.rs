@@ -9,9 +9,9 @@ use crate::db::schema::mail_outbox;
 use crate::db::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, row: &NewOutboxRow) -> QueryResult<usize> {
-    diesel::insert_into(mail_outbox::table)
+    crate::per_backend!(conn, |conn| diesel::insert_into(mail_outbox::table)
         .values(row)
-        .execute(conn)
+        .execute(conn))
 }
 
 pub fn mark_sent(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {

@@ -228,5 +228,6 @@ pub async fn save_booking_settings(
         editing::save_booking_settings(conn, &who, id, &body, now)
     })
     .await?;
+    state.booking_rules.forget(id.0);
     Ok(HttpResponse::Ok().json(row))
 }

@@ -102,11 +102,11 @@ pub fn list_units(
 }
 
 pub fn find_unit(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UnitRow>> {
-    units::table
+    crate::per_backend!(conn, |conn| units::table
         .find(id)
         .select(UnitRow::as_select())
         .first(conn)
-        .optional()
+        .optional())
 }
 
 pub fn sub_platform_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
@@ -223,16 +223,19 @@ pub fn count_instruments(conn: &mut DbConnection, f: &InstrumentFilter) -> Query
 }
 
 pub fn find_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<Option<InstrumentRow>> {
-    instruments::table
+    crate::per_backend!(conn, |conn| instruments::table
         .find(id)
         .select(InstrumentRow::as_select())
         .first(conn)
-        .optional()
+        .optional())
 }
 
 /// Whether an instrument exists (retired ones too), from the primary key alone.
 pub fn instrument_exists(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(instruments::table.find(id))).get_result(conn)
+    crate::per_backend!(conn, |conn| diesel::select(diesel::dsl::exists(
+        instruments::table.find(id)
+    ))
+    .get_result(conn))
 }
 
 /// Distinct cities with instruments, for the filter menus.
@@ -307,11 +310,11 @@ pub fn booking_settings(
     conn: &mut DbConnection,
     instrument: i64,
 ) -> QueryResult<Option<BookingSettingsRow>> {
-    booking_settings::table
+    crate::per_backend!(conn, |conn| booking_settings::table
         .find(instrument)
         .select(BookingSettingsRow::as_select())
         .first(conn)
-        .optional()
+        .optional())
 }
 
 /// Insert or replace, portably: the row is written in the caller's transaction, which holds
@@ -333,12 +336,12 @@ pub fn unit_instrument_names(
     conn: &mut DbConnection,
     unit: i64,
 ) -> QueryResult<Vec<(i64, String)>> {
-    instruments::table
+    crate::per_backend!(conn, |conn| instruments::table
         .filter(instruments::unit_id.eq(unit))
         .filter(instruments::retired_at.is_null())
         .select((instruments::id, instruments::name_zh))
         .order(instruments::id)
-        .load(conn)
+        .load(conn))
 }
 
 /// (id, name) of the given instruments.

@@ -5,9 +5,11 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use serde::Serialize;
 
-use super::model::{ReservationRow, ReservationStatus};
-use super::rules::Rules;
-use super::store;
+use super::model::ReservationStatus;
+use std::sync::Arc;
+
+use super::rules::{Rules, RulesCache};
+use super::store::{self, BusyRow};
 use crate::clock::naive;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
@@ -49,34 +51,24 @@ pub struct Availability {
 /// The longest range one request may ask for.
 pub const MAX_RANGE_DAYS: i64 = 31;
 
-fn busy_rows(
-    rows: Vec<ReservationRow>,
-    blackouts: Vec<(i64, chrono::NaiveDateTime, chrono::NaiveDateTime, String)>,
-    instrument: i64,
-) -> Vec<Busy> {
+/// The busy intervals of `instrument` among `rows`, in time order.
+fn busy_of(rows: &[BusyRow], instrument: i64) -> Vec<Busy> {
     let mut busy: Vec<Busy> = rows
-        .into_iter()
+        .iter()
         .filter(|r| r.instrument_id == instrument)
         .filter_map(|r| {
             Some(Busy {
                 starts_at: r.starts_at?.and_utc(),
                 ends_at: r.ends_at?.and_utc(),
-                what: "reservation",
-                note: r.status().code().to_owned(),
+                what: if r.blackout {
+                    "blackout"
+                } else {
+                    "reservation"
+                },
+                note: r.note.clone(),
             })
         })
         .collect();
-    busy.extend(
-        blackouts
-            .into_iter()
-            .filter(|b| b.0 == instrument)
-            .map(|(_, s, e, reason)| Busy {
-                starts_at: s.and_utc(),
-                ends_at: e.and_utc(),
-                what: "blackout",
-                note: reason,
-            }),
-    );
     busy.sort_by_key(|b| b.starts_at);
     busy
 }
@@ -96,24 +88,33 @@ pub fn check_range(from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<()> {
 
 pub fn availability(
     conn: &mut DbConnection,
+    cache: &RulesCache,
     id: InstrumentId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> AppResult<Availability> {
     check_range(from, to)?;
-    // Settings exist only for an existing instrument (a foreign key): the existence check is
-    // needed only for one that keeps the defaults.
-    let settings = match catalogue::booking_settings(conn, id.0)? {
-        Some(settings) => settings,
-        None if catalogue::instrument_exists(conn, id.0)? => BookingSettingsRow::defaults(id.0),
-        None => return Err(AppError::NotFound { what: "instrument" }),
+    let rules = match cache.get(id.0, now) {
+        Some(rules) => rules,
+        None => {
+            // Settings exist only for an existing instrument (a foreign key): the existence
+            // check is needed only for one that keeps the defaults.
+            let settings = match catalogue::booking_settings(conn, id.0)? {
+                Some(settings) => settings,
+                None if catalogue::instrument_exists(conn, id.0)? => {
+                    BookingSettingsRow::defaults(id.0)
+                }
+                None => return Err(AppError::NotFound { what: "instrument" }),
+            };
+            let rules = Arc::new(Rules::new(settings)?);
+            cache.put(id.0, rules.clone(), now);
+            rules
+        }
     };
-    let rules = Rules::new(settings)?;
     let buffer = rules.buffer();
-    let rows = store::busy(conn, &[id.0], naive(from - buffer), naive(to + buffer))?;
-    let blackouts = store::blackouts_of(conn, &[id.0], naive(from), naive(to))?;
-    let busy = busy_rows(rows, blackouts, id.0);
+    let rows = store::busy(conn, &[id.0], naive(from), naive(to), buffer, None)?;
+    let busy = busy_of(&rows, id.0);
     let s = &rules.settings;
     let earliest = (now + Duration::minutes(s.notice_minutes as i64)).max(from);
     let latest = (now + Duration::days(s.horizon_days as i64)).min(to);
@@ -221,9 +222,8 @@ pub fn unit_week(conn: &mut DbConnection, unit: i64, monday: NaiveDate) -> AppRe
     let to = from + Duration::days(7);
     let instruments = catalogue::unit_instrument_names(conn, unit)?;
     let ids: Vec<i64> = instruments.iter().map(|(id, _)| *id).collect();
-    let rows = store::busy(conn, &ids, naive(from), naive(to))?;
-    let blackouts = store::blackouts_of(conn, &ids, naive(from), naive(to))?;
-    let mut by_instrument: std::collections::HashMap<i64, Vec<ReservationRow>> =
+    let rows = store::busy(conn, &ids, naive(from), naive(to), Duration::zero(), None)?;
+    let mut by_instrument: std::collections::HashMap<i64, Vec<BusyRow>> =
         std::collections::HashMap::new();
     for r in rows {
         by_instrument.entry(r.instrument_id).or_default().push(r);
@@ -233,11 +233,10 @@ pub fn unit_week(conn: &mut DbConnection, unit: i64, monday: NaiveDate) -> AppRe
         .map(|(id, name)| InstrumentWeek {
             id: InstrumentId(id),
             name,
-            busy: busy_rows(
-                by_instrument.remove(&id).unwrap_or_default(),
-                blackouts.iter().filter(|b| b.0 == id).cloned().collect(),
-                id,
-            ),
+            busy: by_instrument
+                .remove(&id)
+                .map(|rows| busy_of(&rows, id))
+                .unwrap_or_default(),
         })
         .collect();
     let iso = monday.iso_week();
@@ -326,16 +325,28 @@ pub fn instrument_feed(
     let inst =
         catalogue::find_instrument(conn, id.0)?.ok_or(AppError::NotFound { what: "instrument" })?;
     let (from, to) = (now - Duration::days(7), now + Duration::days(60));
-    let rows = store::busy(conn, &[id.0], naive(from), naive(to))?;
-    let blackouts = store::blackouts_of(conn, &[id.0], naive(from), naive(to))?;
+    let rows = store::busy(
+        conn,
+        &[id.0],
+        naive(from),
+        naive(to),
+        Duration::zero(),
+        None,
+    )?;
     let mut events: Vec<Event> = rows
         .into_iter()
         .filter_map(|r| {
             Some(Event {
-                uid: format!("reservation-{}@{host}", r.id),
+                uid: if r.blackout {
+                    format!("blackout-{}@{host}", r.id)
+                } else {
+                    format!("reservation-{}@{host}", r.id)
+                },
                 starts_at: r.starts_at?.and_utc(),
                 ends_at: r.ends_at?.and_utc(),
-                summary: if r.status() == ReservationStatus::Pending {
+                summary: if r.blackout {
+                    format!("停机：{}", r.note)
+                } else if r.note == ReservationStatus::Pending.code() {
                     "已预约（待审核）".to_owned()
                 } else {
                     "已预约".to_owned()
@@ -344,18 +355,7 @@ pub fn instrument_feed(
             })
         })
         .collect();
-    events.extend(
-        blackouts
-            .into_iter()
-            .enumerate()
-            .map(|(n, (_, s, e, reason))| Event {
-                uid: format!("blackout-{}-{n}-{}@{host}", id.0, s.and_utc().timestamp()),
-                starts_at: s.and_utc(),
-                ends_at: e.and_utc(),
-                summary: format!("停机：{reason}"),
-                description: String::new(),
-            }),
-    );
+    events.sort_by_key(|e| e.starts_at);
     Ok(calendar(&inst.name_zh, &events, now))
 }
 

@@ -127,8 +127,9 @@ pub async fn availability(
         Some(v) => service::instant("to", &v)?,
         None => from + chrono::Duration::days(7),
     };
+    let rules = state.clone();
     let a = db::run(&state.pool, move |c| {
-        super::availability::availability(c, id, from, to, now)
+        super::availability::availability(c, &rules.booking_rules, id, from, to, now)
     })
     .await?;
     Ok(HttpResponse::Ok().json(a))

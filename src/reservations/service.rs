@@ -35,7 +35,7 @@ pub fn instant(field: &str, value: &str) -> AppResult<DateTime<Utc>> {
         })
 }
 
-fn conflict(row: &ReservationRow) -> AppError {
+fn conflict(row: &store::BusyRow) -> AppError {
     let (s, e) = (
         row.starts_at.map(|t| t.and_utc()),
         row.ends_at.map(|t| t.and_utc()),
@@ -89,33 +89,34 @@ fn check_machine_time(
     except: Option<i64>,
 ) -> AppResult<()> {
     rules.check_slot(starts, ends, now)?;
-    if let Some((_, s, e, reason)) =
-        store::blackouts_of(conn, &[inst.id], naive(starts), naive(ends))?
-            .into_iter()
-            .next()
-    {
+    let busy = store::busy(
+        conn,
+        &[inst.id],
+        naive(starts),
+        naive(ends),
+        rules.buffer(),
+        except,
+    )?;
+    // A maintenance window is named before a clash with another booking.
+    if let Some(b) = busy.iter().find(|b| b.blackout) {
+        let (s, e) = (
+            b.starts_at.unwrap_or_default(),
+            b.ends_at.unwrap_or_default(),
+        );
         return Err(AppError::conflict(
             "blackout",
             format!(
                 "{} – {} 停机：{reason} (unavailable: {reason})",
                 local_date_time(s.and_utc()),
-                local_date_time(e.and_utc())
+                local_date_time(e.and_utc()),
+                reason = b.note
             ),
         ));
     }
-    if let Some(row) = store::clashes(
-        conn,
-        inst.id,
-        naive(starts),
-        naive(ends),
-        rules.buffer(),
-        except,
-    )?
-    .first()
-    {
-        return Err(conflict(row));
+    match busy.iter().min_by_key(|b| b.starts_at) {
+        Some(row) => Err(conflict(row)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Creates a reservation for `who`. With an idempotency key, a repeat of the same request
@@ -828,15 +829,17 @@ pub fn add_blackout(
                 instrument: id,
             },
         )?;
-        if let Some(row) = store::clashes(
+        if let Some(row) = store::busy(
             conn,
-            id.0,
+            &[id.0],
             naive(starts),
             naive(ends),
             Duration::zero(),
             None,
         )?
-        .first()
+        .iter()
+        .filter(|b| !b.blackout)
+        .min_by_key(|b| b.starts_at)
         {
             return Err(conflict(row));
         }

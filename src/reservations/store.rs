@@ -18,34 +18,48 @@ macro_rules! status_is_one_of {
     };
 }
 
-/// Active machine-time reservations of `instrument` that come within `buffer` of
-/// [`starts`, `ends`) — what a new booking would clash with.
-pub fn clashes(
-    conn: &mut DbConnection,
-    instrument: i64,
-    starts: NaiveDateTime,
-    ends: NaiveDateTime,
-    buffer: chrono::Duration,
-    except: Option<i64>,
-) -> QueryResult<Vec<ReservationRow>> {
-    let [a, b, c] = ReservationStatus::ACTIVE;
-    reservations::table
-        .filter(reservations::instrument_id.eq(instrument))
-        .filter(reservations::kind.eq(ReservationKind::MachineTime.code()))
-        .filter(status_is_one_of!(a, b, c))
-        .filter(reservations::starts_at.lt(ends + buffer))
-        .filter(reservations::ends_at.gt(starts - buffer))
-        // Ids start at 1: 0 excepts nothing, and the query's text stays the same.
-        .filter(reservations::id.ne(except.unwrap_or(0)))
-        .select(ReservationRow::as_select())
-        .limit(5)
-        .load(conn)
+/// `kind = 'machine_time' AND status IN ('pending', 'approved', 'in_use')`, written into the
+/// SQL text instead of bound: these are the words of the PostgreSQL partial index behind the
+/// exclusion constraint, and a prepared statement's generic plan can use that index only if
+/// they are literals. With bound values PostgreSQL planned every execution afresh (custom
+/// plans), which was most of its work per availability request.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+pub struct ActiveMachineTime;
+
+impl diesel::expression::Expression for ActiveMachineTime {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<GB> diesel::expression::ValidGrouping<GB> for ActiveMachineTime {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl diesel::expression::AppearsOnTable<reservations::table> for ActiveMachineTime {}
+impl diesel::expression::SelectableExpression<reservations::table> for ActiveMachineTime {}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for ActiveMachineTime {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        // Codes are lower-case words (checked by a test): nothing to escape.
+        out.push_sql("\"reservations\".\"kind\" = '");
+        out.push_sql(ReservationKind::MachineTime.code());
+        out.push_sql("' AND \"reservations\".\"status\" IN (");
+        for (i, status) in ReservationStatus::ACTIVE.iter().enumerate() {
+            out.push_sql(if i == 0 { "'" } else { ", '" });
+            out.push_sql(status.code());
+            out.push_sql("'");
+        }
+        out.push_sql(")");
+        Ok(())
+    }
 }
 
 pub fn count_active_of(conn: &mut DbConnection, user: i64, instrument: i64) -> QueryResult<i64> {
     use ReservationStatus as S;
     let [a, b, c] = ReservationStatus::ACTIVE;
-    reservations::table
+    crate::per_backend!(conn, |conn| reservations::table
         .filter(reservations::user_id.eq(user))
         .filter(reservations::instrument_id.eq(instrument))
         .filter(status_is_one_of!(
@@ -57,7 +71,7 @@ pub fn count_active_of(conn: &mut DbConnection, user: i64, instrument: i64) -> Q
             S::InTest
         ))
         .select(count_star())
-        .get_result(conn)
+        .get_result(conn))
 }
 
 pub fn find_by_key(
@@ -65,12 +79,12 @@ pub fn find_by_key(
     user: i64,
     key: &str,
 ) -> QueryResult<Option<ReservationRow>> {
-    reservations::table
+    crate::per_backend!(conn, |conn| reservations::table
         .filter(reservations::user_id.eq(user))
         .filter(reservations::idempotency_key.eq(key))
         .select(ReservationRow::as_select())
         .first(conn)
-        .optional()
+        .optional())
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ReservationRow>> {
@@ -84,17 +98,17 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ReservationR
 /// Inserts `row` and returns it as stored, built from what was written rather than read back:
 /// one statement less in the write lock.
 pub fn insert(conn: &mut DbConnection, row: NewReservation) -> QueryResult<ReservationRow> {
-    let id: i64 = diesel::insert_into(reservations::table)
+    let id: i64 = crate::per_backend!(conn, |conn| diesel::insert_into(reservations::table)
         .values(&row)
         .returning(reservations::id)
-        .get_result(conn)?;
+        .get_result(conn))?;
     Ok(row.stored(id))
 }
 
 pub fn insert_history(conn: &mut DbConnection, row: &NewHistory) -> QueryResult<usize> {
-    diesel::insert_into(reservation_history::table)
+    crate::per_backend!(conn, |conn| diesel::insert_into(reservation_history::table)
         .values(row)
-        .execute(conn)
+        .execute(conn))
 }
 
 /// Writes a transition: only from the state it was read in (a second, racing decision finds
@@ -230,65 +244,85 @@ pub fn mark_reminded(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Qu
     .execute(conn)
 }
 
-/// Runs `$query` (a closure of the instrument filter) with `instrument_id = ?` for one
-/// instrument — one SQL text, kept prepared — and `IN (…)` for several.
+/// Runs `$query` with each `$filter` bound to `$column = ?` for one instrument (one SQL
+/// text, kept prepared) or to `$column IN (…)` for several.
 macro_rules! for_instruments {
-    ($column:expr, $ids:expr, |$filter:ident| $query:expr) => {
+    ($ids:expr, |$($filter:ident = $column:path),+| $query:expr) => {
         match $ids {
             [one] => {
-                let $filter = $column.eq(*one);
+                $(let $filter = $column.eq(*one);)+
                 $query
             }
             many => {
-                let $filter = $column.eq_any(many);
+                $(let $filter = $column.eq_any(many);)+
                 $query
             }
         }
     };
 }
 
-/// Active machine-time reservations of `instruments` overlapping [`from`, `to`).
+/// What occupies an instrument: an active machine-time reservation (its id and status) or a
+/// blackout (its id and reason).
+#[derive(Debug, Clone, Queryable)]
+pub struct BusyRow {
+    pub instrument_id: i64,
+    pub blackout: bool,
+    pub id: i64,
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    /// A reservation's status; a blackout's reason.
+    pub note: String,
+}
+
+/// What occupies `instruments` over [`from`, `to`), in one statement: active machine-time
+/// reservations that come within `buffer` of it (but `except`) and blackouts overlapping it.
+/// Unordered. Every caller — availability, the week grid, the feeds and the clash check
+/// under the lock — reads the same rows.
 pub fn busy(
     conn: &mut DbConnection,
     instruments: &[i64],
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> QueryResult<Vec<ReservationRow>> {
-    let [a, b, c] = ReservationStatus::ACTIVE;
-    for_instruments!(reservations::instrument_id, instruments, |of| {
+    buffer: chrono::Duration,
+    except: Option<i64>,
+) -> QueryResult<Vec<BusyRow>> {
+    use diesel::sql_types::Bool;
+    // Ids start at 1: 0 excepts nothing, and the statement's text stays the same.
+    let except = except.unwrap_or(0);
+    crate::per_backend!(conn, |conn| for_instruments!(instruments, |
+        booked = reservations::instrument_id,
+        closed = blackouts::instrument_id
+    | {
         reservations::table
-            .filter(of)
-            .filter(reservations::kind.eq(ReservationKind::MachineTime.code()))
-            .filter(status_is_one_of!(a, b, c))
-            .filter(reservations::starts_at.lt(to))
-            .filter(reservations::ends_at.gt(from))
-            .select(ReservationRow::as_select())
-            .order(reservations::starts_at)
-            .load(conn)
-    })
-}
-
-/// Blackouts of `instruments` overlapping [`from`, `to`): (instrument, start, end, reason).
-pub fn blackouts_of(
-    conn: &mut DbConnection,
-    instruments: &[i64],
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<Vec<(i64, NaiveDateTime, NaiveDateTime, String)>> {
-    for_instruments!(blackouts::instrument_id, instruments, |of| {
-        blackouts::table
-            .filter(of)
-            .filter(blackouts::starts_at.lt(to))
-            .filter(blackouts::ends_at.gt(from))
+            .filter(booked)
+            .filter(ActiveMachineTime)
+            .filter(reservations::starts_at.lt(to + buffer))
+            .filter(reservations::ends_at.gt(from - buffer))
+            .filter(reservations::id.ne(except))
             .select((
-                blackouts::instrument_id,
-                blackouts::starts_at,
-                blackouts::ends_at,
-                blackouts::reason,
+                reservations::instrument_id,
+                false.into_sql::<Bool>(),
+                reservations::id,
+                reservations::starts_at,
+                reservations::ends_at,
+                reservations::status,
             ))
-            .order(blackouts::starts_at)
+            .union_all(
+                blackouts::table
+                    .filter(closed)
+                    .filter(blackouts::starts_at.lt(to))
+                    .filter(blackouts::ends_at.gt(from))
+                    .select((
+                        blackouts::instrument_id,
+                        true.into_sql::<Bool>(),
+                        blackouts::id,
+                        blackouts::starts_at.nullable(),
+                        blackouts::ends_at.nullable(),
+                        blackouts::reason,
+                    )),
+            )
             .load(conn)
-    })
+    }))
 }
 
 /// A person's reservations with times, for their calendar feed (the latest 500).
@@ -322,4 +356,32 @@ pub fn insert_blackout(
         ))
         .returning(blackouts::id)
         .get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The literal predicate must say what the partial index behind the exclusion constraint
+    /// says, or PostgreSQL's generic plans cannot use that index.
+    #[test]
+    fn active_machine_time_is_the_partial_index_predicate() {
+        let sql = diesel::debug_query::<diesel::pg::Pg, _>(
+            &reservations::table
+                .filter(ActiveMachineTime)
+                .select(reservations::id),
+        )
+        .to_string();
+        assert!(
+            sql.contains(
+                r#""reservations"."kind" = 'machine_time' AND "reservations"."status" IN ('pending', 'approved', 'in_use')"#
+            ),
+            "{sql}"
+        );
+        let migration =
+            include_str!("../../migrations/postgres/2026-11-28-000003_reservations/up.sql");
+        assert!(migration.contains(
+            "WHERE (kind = 'machine_time' AND status IN ('pending', 'approved', 'in_use'))"
+        ));
+    }
 }

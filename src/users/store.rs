@@ -15,11 +15,11 @@ use crate::types::PageRequest;
 // --- organisations -------------------------------------------------------------------------
 
 pub fn find_organisation(conn: &mut DbConnection, id: i64) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table
+    crate::per_backend!(conn, |conn| organisations::table
         .find(id)
         .select(OrganisationRow::as_select())
         .first(conn)
-        .optional()
+        .optional())
 }
 
 pub fn organisation_of_unit(
@@ -126,11 +126,11 @@ pub fn escape_like(s: &str) -> String {
 // --- users ---------------------------------------------------------------------------------
 
 pub fn find_user(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UserRow>> {
-    users::table
+    crate::per_backend!(conn, |conn| users::table
         .find(id)
         .select(UserRow::as_select())
         .first(conn)
-        .optional()
+        .optional())
 }
 
 pub fn find_user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
@@ -636,7 +636,7 @@ pub fn active_bans(
     instrument: i64,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<BanRow>> {
-    bans::table
+    crate::per_backend!(conn, |conn| bans::table
         .filter(bans::user_id.eq(user))
         .filter(bans::lifted_at.is_null())
         .filter(bans::starts_at.le(now))
@@ -649,7 +649,7 @@ pub fn active_bans(
         )
         .select(BanRow::as_select())
         .order(bans::ends_at.desc())
-        .load(conn)
+        .load(conn))
 }
 
 /// Who hears about a new application for `instrument`: its managers and the unit's admins.

@@ -48,7 +48,14 @@ async fn booking_form(
     let st = state.clone();
     let (inst, avail) = db::run(&state.pool, move |c| {
         let inst = crate::navigation::service::get_instrument(c, &st.catalogue.categories, id.0)?;
-        let a = availability::availability(c, id, now, now + Duration::days(7), now)?;
+        let a = availability::availability(
+            c,
+            &st.booking_rules,
+            id,
+            now,
+            now + Duration::days(7),
+            now,
+        )?;
         Ok((inst, a))
     })
     .await?;
@@ -526,8 +533,9 @@ pub async fn instrument_week(
     let from = crate::reservations::rules::local(monday, 0)
         .ok_or_else(|| AppError::bad_request("week", "no such week"))?;
     let to = from + Duration::days(7);
+    let st = state.clone();
     let a = db::run(&state.pool, move |c| {
-        availability::availability(c, id, from, to, now)
+        availability::availability(c, &st.booking_rules, id, from, to, now)
     })
     .await?;
     let hm = |t: chrono::DateTime<chrono::Utc>| {
