@@ -2,7 +2,7 @@
 //! instrument, checks, writes the row, its history and its e-mails (DESIGN.md "No double
 //! booking"); on PostgreSQL an exclusion constraint stands behind the check.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 
 use super::model::*;
@@ -280,7 +280,7 @@ pub async fn create(
             updated_at: naive(now),
         };
         // The e-mails are written out before the lock too; only their reservation id is missing.
-        let notices = notices_new(conn, &new.clone().stored(0), &inst, &who, &public_url)?;
+        let notices = notices_new(conn, &new, &inst, &who, &public_url)?;
         db::write_tx(conn, |conn| {
             if !db::lock_instrument(conn, input.instrument_id)? {
                 return Err(AppError::invalid(
@@ -330,19 +330,19 @@ pub async fn create(
     .await
 }
 
-fn describe(row: &ReservationRow, inst: &InstrumentRow) -> String {
-    match (row.starts_at, row.ends_at) {
+/// "仪器，time – time" or "仪器，送样 N 个", from a reservation's times and sample count.
+fn describe(
+    (starts, ends, samples): (Option<NaiveDateTime>, Option<NaiveDateTime>, Option<i32>),
+    inst: &InstrumentRow,
+) -> String {
+    match (starts, ends) {
         (Some(s), Some(e)) => format!(
             "{}，{} – {}",
             inst.name_zh,
             local_date_time(s.and_utc()),
             local_date_time(e.and_utc())
         ),
-        _ => format!(
-            "{}，送样 {} 个",
-            inst.name_zh,
-            row.sample_count.unwrap_or(0)
-        ),
+        _ => format!("{}，送样 {} 个", inst.name_zh, samples.unwrap_or(0)),
     }
 }
 
@@ -350,13 +350,13 @@ fn describe(row: &ReservationRow, inst: &InstrumentRow) -> String {
 /// a request to each of the instrument's staff.
 fn notices_new(
     conn: &mut DbConnection,
-    row: &ReservationRow,
+    row: &NewReservation,
     inst: &InstrumentRow,
     who: &Principal,
     public_url: &str,
 ) -> AppResult<Vec<mail::model::Message>> {
-    let what = describe(row, inst);
-    if row.status() == ReservationStatus::Approved {
+    let what = describe((row.starts_at, row.ends_at, row.sample_count), inst);
+    if row.status == ReservationStatus::Approved.code() {
         let link = format!("{public_url}/reservations");
         return Ok(vec![Notice {
             kind: "reservation_approved",
@@ -678,7 +678,7 @@ fn tell_booker(
     let Some(user) = people::find_user(conn, row.user_id)? else {
         return Ok(());
     };
-    let what = describe(row, inst);
+    let what = describe((row.starts_at, row.ends_at, row.sample_count), inst);
     let (subject, mut paragraphs) = match step {
         Step::Approve => (
             format!("预约已批准：{}", inst.name_zh),
