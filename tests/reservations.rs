@@ -702,17 +702,7 @@ async fn availability_week_grid_and_calendar_feeds(db: TestDb) {
         "no identities in availability"
     );
     assert_eq!(busy[1]["note"], "液氮补充");
-    let free: Vec<(String, String)> = a["free"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["starts_at"].as_str().unwrap().to_owned(),
-                f["ends_at"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let free = free_intervals(&a);
     let z = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     assert_eq!(
         free,
@@ -832,21 +822,8 @@ async fn availability_shows_saved_rules_at_once_and_others_within_the_ttl(db: Te
         urlencode(&rfc(sh(30, 23, 59)))
     );
     let z = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let free = |a: &Value| -> Vec<(String, String)> {
-        a["free"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["starts_at"].as_str().unwrap().to_owned(),
-                    f["ends_at"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    };
     let day = vec![(z(sh(30, 8, 0)), z(sh(30, 18, 0)))];
-    assert_eq!(free(&r.app.json(&monday).await), day);
+    assert_eq!(free_intervals(&r.app.json(&monday).await), day);
 
     // Another instance opens Mondays 10:00–12:00 only.
     r.app
@@ -858,10 +835,14 @@ async fn availability_shows_saved_rules_at_once_and_others_within_the_ttl(db: Te
         ))
         .unwrap();
     r.clock.advance(chrono::Duration::seconds(9));
-    assert_eq!(free(&r.app.json(&monday).await), day, "within the ttl");
+    assert_eq!(
+        free_intervals(&r.app.json(&monday).await),
+        day,
+        "within the ttl"
+    );
     r.clock.advance(chrono::Duration::seconds(2));
     assert_eq!(
-        free(&r.app.json(&monday).await),
+        free_intervals(&r.app.json(&monday).await),
         vec![(z(sh(30, 10, 0)), z(sh(30, 12, 0)))],
         "after the ttl"
     );
@@ -870,9 +851,24 @@ async fn availability_shows_saved_rules_at_once_and_others_within_the_ttl(db: Te
     r.settings(json!({"opening_hours": {"1": [[540, 600]]}}))
         .await;
     assert_eq!(
-        free(&r.app.json(&monday).await),
+        free_intervals(&r.app.json(&monday).await),
         vec![(z(sh(30, 9, 0)), z(sh(30, 10, 0)))]
     );
+}
+
+/// An availability answer's free intervals, as (start, end) in RFC 3339.
+fn free_intervals(a: &Value) -> Vec<(String, String)> {
+    a["free"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["starts_at"].as_str().unwrap().to_owned(),
+                f["ends_at"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 fn urlencode(s: &str) -> String {
