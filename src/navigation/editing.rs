@@ -595,12 +595,18 @@ fn change_instrument(
 
 // --- booking settings ----------------------------------------------------------------------
 
+/// The settings of an instrument, its own or the defaults; 404 if there is no such
+/// instrument. Settings exist only for an existing instrument (a foreign key), so existence
+/// is asked only of one that keeps the defaults.
 pub fn booking_settings(
     conn: &mut DbConnection,
     id: InstrumentId,
 ) -> AppResult<BookingSettingsRow> {
-    instrument_unit(conn, id)?;
-    settings_of(conn, id)
+    match store::booking_settings(conn, id.0)? {
+        Some(settings) => Ok(settings),
+        None if store::instrument_exists(conn, id.0)? => Ok(BookingSettingsRow::defaults(id.0)),
+        None => Err(AppError::NotFound { what: "instrument" }),
+    }
 }
 
 /// The settings of an instrument known to exist: its own, or the defaults.

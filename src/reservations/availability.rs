@@ -13,7 +13,6 @@ use super::store::{self, BusyRow};
 use crate::clock::naive;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
-use crate::navigation::model::BookingSettingsRow;
 use crate::navigation::store as catalogue;
 use crate::types::{InstrumentId, PLATFORM_ZONE};
 
@@ -51,11 +50,10 @@ pub struct Availability {
 /// The longest range one request may ask for.
 pub const MAX_RANGE_DAYS: i64 = 31;
 
-/// The busy intervals of `instrument` among `rows`, in time order.
-fn busy_of(rows: &[BusyRow], instrument: i64) -> Vec<Busy> {
+/// The busy intervals of one instrument's `rows`, in time order.
+fn busy_of(rows: &[BusyRow]) -> Vec<Busy> {
     let mut busy: Vec<Busy> = rows
         .iter()
-        .filter(|r| r.instrument_id == instrument)
         .filter_map(|r| {
             Some(Busy {
                 starts_at: r.starts_at?.and_utc(),
@@ -98,15 +96,7 @@ pub fn availability(
     let rules = match cache.get(id.0, now) {
         Some(rules) => rules,
         None => {
-            // Settings exist only for an existing instrument (a foreign key): the existence
-            // check is needed only for one that keeps the defaults.
-            let settings = match catalogue::booking_settings(conn, id.0)? {
-                Some(settings) => settings,
-                None if catalogue::instrument_exists(conn, id.0)? => {
-                    BookingSettingsRow::defaults(id.0)
-                }
-                None => return Err(AppError::NotFound { what: "instrument" }),
-            };
+            let settings = crate::navigation::editing::booking_settings(conn, id)?;
             let rules = Arc::new(Rules::new(settings)?);
             cache.put(id.0, rules.clone(), now);
             rules
@@ -114,7 +104,7 @@ pub fn availability(
     };
     let buffer = rules.buffer();
     let rows = store::busy(conn, &[id.0], naive(from), naive(to), buffer, None)?;
-    let busy = busy_of(&rows, id.0);
+    let busy = busy_of(&rows);
     let s = &rules.settings;
     let earliest = (now + Duration::minutes(s.notice_minutes as i64)).max(from);
     let latest = (now + Duration::days(s.horizon_days as i64)).min(to);
@@ -235,7 +225,7 @@ pub fn unit_week(conn: &mut DbConnection, unit: i64, monday: NaiveDate) -> AppRe
             name,
             busy: by_instrument
                 .remove(&id)
-                .map(|rows| busy_of(&rows, id))
+                .map(|rows| busy_of(&rows))
                 .unwrap_or_default(),
         })
         .collect();
