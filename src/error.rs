@@ -33,6 +33,11 @@ pub enum AppError {
     /// Signed in, but this action is not the caller's to take.
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
+    /// The path exists, but not for this method; `allow` lists the ones it takes.
+    #[error("this address takes {allow} only")]
+    MethodNotAllowed { allow: String },
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
     #[error("too many attempts; try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     /// The database is busy or unreachable; the client may retry.
@@ -100,6 +105,8 @@ impl AppError {
             | AppError::Rule { code, .. }
             | AppError::Unauthorized { code, .. }
             | AppError::Forbidden { code, .. } => code,
+            AppError::MethodNotAllowed { .. } => "method_not_allowed",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Unavailable { .. } => "unavailable",
             AppError::Internal(_) => "internal_error",
@@ -115,6 +122,8 @@ impl AppError {
             AppError::Conflict { .. } => "与现有数据冲突 Conflict",
             AppError::Unauthorized { .. } => "请先登录 Sign-in required",
             AppError::Forbidden { .. } => "无权执行此操作 Forbidden",
+            AppError::MethodNotAllowed { .. } => "不支持此请求方法 Method not allowed",
+            AppError::PayloadTooLarge { .. } => "请求内容过大 Payload too large",
             AppError::TooManyRequests { .. } => "尝试次数过多 Too many attempts",
             AppError::Unavailable { .. } => "服务暂时不可用 Service unavailable",
             AppError::Internal(_) => "服务器内部错误 Internal error",
@@ -161,6 +170,8 @@ impl ResponseError for AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -179,6 +190,9 @@ impl ResponseError for AppError {
         }
         if let AppError::TooManyRequests { retry_after_secs } = self {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if let AppError::MethodNotAllowed { allow } = self {
+            response.insert_header((header::ALLOW, allow.as_str()));
         }
         if let AppError::Unauthorized { .. } = self {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
@@ -222,6 +236,13 @@ impl From<DieselError> for AppError {
                     retry_after_secs: 1,
                 }
             }
+            // Text is checked for NUL at the door (`http::input`); should one still reach
+            // PostgreSQL, which cannot store it, it is bad input, not a server error.
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("invalid byte sequence for encoding") =>
+            {
+                AppError::bad_request("text", "文本含有 NUL 字符 (text contains a NUL character)")
+            }
             // SQLite reports lock contention past busy_timeout as an unknown error.
             DieselError::DatabaseError(_, info)
                 if info.message().contains("database is locked") =>
@@ -257,30 +278,3 @@ impl From<askama::Error> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
-
-/// JSON bodies that cannot be read become 400 problems naming the field serde complained
-/// about (`missing field \`email\``, `unknown field \`x\``), not actix's plain-text 400.
-pub fn json_config() -> actix_web::web::JsonConfig {
-    actix_web::web::JsonConfig::default()
-        .limit(256 * 1024)
-        .error_handler(|err, _req| unreadable_json(err.to_string()).into())
-}
-
-/// A JSON body that may be left out (empty = the defaults) but must be valid when sent.
-pub fn optional_json<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<T> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| unreadable_json(e.to_string()))
-}
-
-/// A body serde could not read, as a 400 naming the field its message names.
-pub fn unreadable_json(message: String) -> AppError {
-    let field = message
-        .split('`')
-        .nth(1)
-        .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or("body")
-        .to_owned();
-    AppError::BadRequest { field, message }
-}

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod http;
 pub mod jobs;
 pub mod mail;
 pub mod navigation;
@@ -113,12 +114,13 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .app_data(error::json_config())
-                .app_data(web::form_config())
+                .wrap(from_fn(http::input::refuse_nul_in_uri))
+                .wrap(from_fn(http::headers::security_headers))
                 .wrap(Compress::default())
                 .wrap(from_fn(telemetry::echo_request_id))
                 .wrap(TracingLogger::default())
-                .configure(routes)
+                .configure(|cfg| http::routes::serve(cfg, routes))
+                .default_service(aw::to(web::not_found))
         })
         .listen(listener)?;
         if settings.server.workers > 0 {
@@ -193,21 +195,21 @@ fn prepare(
     })
 }
 
-/// The route table: every path the service answers.
-fn routes(cfg: &mut aw::ServiceConfig) {
-    cfg.route("/health", aw::get().to(health))
-        .route("/ready", aw::get().to(ready))
-        .service(
-            aw::scope("/api/v1")
-                .route("/openapi.json", aw::get().to(openapi_json))
-                .configure(navigation::routes)
-                .configure(users::routes)
-                .configure(reservations::routes)
-                .configure(usage::routes)
-                .configure(mail::handlers::routes),
-        )
-        .configure(web::routes)
-        .default_service(aw::to(web::not_found));
+/// The route table: every path the service answers (`http::routes::table(routes)` lists them).
+pub fn routes(r: &mut http::routes::Routes) {
+    r.get("/health", health).get("/ready", ready).scope(
+        "/api/v1",
+        |s| s,
+        |r| {
+            r.get("/openapi.json", openapi_json);
+            navigation::routes(r);
+            users::routes(r);
+            reservations::routes(r);
+            usage::routes(r);
+            mail::handlers::routes(r);
+        },
+    );
+    web::routes(r);
 }
 
 async fn openapi_json() -> HttpResponse {

@@ -8,6 +8,7 @@ use crate::audit::{self, Target};
 use crate::auth::{authorize, Action, Auth};
 use crate::db;
 use crate::error::{AppError, AppResult};
+use crate::http::routes::Routes;
 use crate::params::{path_id, QueryParams};
 use crate::types::Paged;
 use crate::AppState;
@@ -63,7 +64,7 @@ pub async fn retry(
     Ok(HttpResponse::Ok().json(row))
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/mail", web::get().to(list))
-        .route("/admin/mail/{id}/retry", web::post().to(retry));
+pub fn routes(r: &mut Routes) {
+    r.get("/admin/mail", list)
+        .post("/admin/mail/{id}/retry", retry);
 }

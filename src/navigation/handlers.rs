@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::service::{self, InstrumentQuery, UnitFilter};
 use crate::db;
+use crate::http::input::Json;
 use crate::error::AppResult;
 use crate::params::{path_id, QueryParams};
 use crate::types::{PageRequest, Paged};
@@ -113,7 +114,7 @@ pub async fn save_sub_platform(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: Option<web::Path<String>>,
-    body: web::Json<SubPlatformInput>,
+    body: Json<SubPlatformInput>,
 ) -> AppResult<HttpResponse> {
     let id = id.map(|p| path_id(&p).map(SubPlatformId)).transpose()?;
     let now = state.clock.now();
@@ -135,7 +136,7 @@ pub async fn save_unit(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: Option<web::Path<String>>,
-    body: web::Json<UnitInput>,
+    body: Json<UnitInput>,
 ) -> AppResult<HttpResponse> {
     let id = id.map(|p| path_id(&p).map(UnitId)).transpose()?;
     let now = state.clock.now();
@@ -157,7 +158,7 @@ pub async fn create_instrument(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<InstrumentInput>,
+    body: Json<InstrumentInput>,
 ) -> AppResult<HttpResponse> {
     let unit = UnitId(path_id(&id)?);
     let now = state.clock.now();
@@ -175,7 +176,7 @@ pub async fn update_instrument(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<InstrumentInput>,
+    body: Json<InstrumentInput>,
 ) -> AppResult<HttpResponse> {
     let id = InstrumentId(path_id(&id)?);
     let now = state.clock.now();
@@ -220,7 +221,7 @@ pub async fn save_booking_settings(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<BookingSettingsInput>,
+    body: Json<BookingSettingsInput>,
 ) -> AppResult<HttpResponse> {
     let id = InstrumentId(path_id(&id)?);
     let now = state.clock.now();

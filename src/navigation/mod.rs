@@ -7,36 +7,24 @@ pub mod model;
 pub mod service;
 pub mod store;
 
-use actix_web::web;
+use crate::http::routes::Routes;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(r: &mut Routes) {
     use handlers as h;
-    cfg.route("/sub-platforms", web::get().to(h::list_sub_platforms))
-        .route("/sub-platforms", web::post().to(h::save_sub_platform))
-        .route("/sub-platforms/{id}", web::get().to(h::get_sub_platform))
-        .route("/sub-platforms/{id}", web::patch().to(h::save_sub_platform))
-        .route("/units", web::get().to(h::list_units))
-        .route("/units", web::post().to(h::save_unit))
-        .route("/units/{id}", web::get().to(h::get_unit))
-        .route("/units/{id}", web::patch().to(h::save_unit))
-        .route(
-            "/units/{id}/instruments",
-            web::post().to(h::create_instrument),
-        )
-        .route("/instruments/{id}", web::patch().to(h::update_instrument))
-        .route(
-            "/instruments/{id}/retire",
-            web::post().to(h::retire_instrument),
-        )
-        .route(
-            "/instruments/{id}/booking-settings",
-            web::get().to(h::booking_settings),
-        )
-        .route(
-            "/instruments/{id}/booking-settings",
-            web::put().to(h::save_booking_settings),
-        )
-        .route("/categories", web::get().to(handlers::category_tree))
-        .route("/instruments", web::get().to(handlers::list_instruments))
-        .route("/instruments/{id}", web::get().to(handlers::get_instrument));
+    r.get("/sub-platforms", h::list_sub_platforms)
+        .post("/sub-platforms", h::save_sub_platform)
+        .get("/sub-platforms/{id}", h::get_sub_platform)
+        .patch("/sub-platforms/{id}", h::save_sub_platform)
+        .get("/units", h::list_units)
+        .post("/units", h::save_unit)
+        .get("/units/{id}", h::get_unit)
+        .patch("/units/{id}", h::save_unit)
+        .post("/units/{id}/instruments", h::create_instrument)
+        .patch("/instruments/{id}", h::update_instrument)
+        .post("/instruments/{id}/retire", h::retire_instrument)
+        .get("/instruments/{id}/booking-settings", h::booking_settings)
+        .put("/instruments/{id}/booking-settings", h::save_booking_settings)
+        .get("/categories", handlers::category_tree)
+        .get("/instruments", handlers::list_instruments)
+        .get("/instruments/{id}", handlers::get_instrument);
 }

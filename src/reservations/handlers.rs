@@ -8,6 +8,7 @@ use super::store::Filter;
 use crate::auth::Auth;
 use crate::clock::naive;
 use crate::db;
+use crate::http::input::{Json, OptionalJson};
 use crate::error::{AppError, AppResult};
 use crate::params::{path_id, QueryParams};
 use crate::AppState;
@@ -17,7 +18,7 @@ pub async fn create(
     state: web::Data<AppState>,
     Auth(who): Auth,
     req: HttpRequest,
-    body: web::Json<ReservationInput>,
+    body: Json<ReservationInput>,
 ) -> AppResult<HttpResponse> {
     let key = req
         .headers()
@@ -95,13 +96,13 @@ pub async fn step(
     state: web::Data<AppState>,
     Auth(who): Auth,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
+    body: OptionalJson<StepInput>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path.0)?;
     let step = Step::from_code(&path.1)
         .filter(|s| !matches!(s, Step::Expire | Step::MarkNoShow))
         .ok_or(AppError::NotFound { what: "page" })?;
-    let input: StepInput = crate::error::optional_json(&body)?;
+    let OptionalJson(input) = body;
     let now = state.clock.now();
     let r = db::run(&state.pool, move |c| {
         service::take_step(c, Actor::Person(&who), id, step, &input, now)
@@ -232,7 +233,7 @@ pub async fn add_blackout(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<service::BlackoutInput>,
+    body: Json<service::BlackoutInput>,
 ) -> AppResult<HttpResponse> {
     let id = crate::types::InstrumentId(path_id(&id)?);
     let now = state.clock.now();

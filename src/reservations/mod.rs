@@ -8,27 +8,18 @@ pub mod rules;
 pub mod service;
 pub mod store;
 
-use actix_web::web;
+use crate::http::routes::Routes;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(r: &mut Routes) {
     use handlers as h;
-    cfg.route("/reservations", web::post().to(h::create))
-        .route("/reservations", web::get().to(h::list))
-        .route("/reservations/{id}", web::get().to(h::get))
-        .route("/reservations/{id}/{step}", web::post().to(h::step))
-        .route(
-            "/instruments/{id}/availability",
-            web::get().to(h::availability),
-        )
-        .route(
-            "/instruments/{id}/blackouts",
-            web::post().to(h::add_blackout),
-        )
-        .route(
-            "/instruments/{id}/calendar.ics",
-            web::get().to(h::instrument_feed),
-        )
-        .route("/units/{id}/schedule", web::get().to(h::unit_week))
-        .route("/me/calendar-token", web::post().to(h::calendar_token))
-        .route("/calendar/{token}", web::get().to(h::user_feed));
+    r.post("/reservations", h::create)
+        .get("/reservations", h::list)
+        .get("/reservations/{id}", h::get)
+        .post("/reservations/{id}/{step}", h::step)
+        .get("/instruments/{id}/availability", h::availability)
+        .post("/instruments/{id}/blackouts", h::add_blackout)
+        .get("/instruments/{id}/calendar.ics", h::instrument_feed)
+        .get("/units/{id}/schedule", h::unit_week)
+        .post("/me/calendar-token", h::calendar_token)
+        .get("/calendar/{token}", h::user_feed);
 }

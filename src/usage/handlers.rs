@@ -8,6 +8,7 @@ use super::service;
 use super::store::Filter;
 use crate::auth::Auth;
 use crate::db;
+use crate::http::input::Json;
 use crate::error::AppResult;
 use crate::params::{path_id, QueryParams};
 use crate::types::UnitId;
@@ -33,7 +34,7 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Ht
 pub async fn log(
     state: web::Data<AppState>,
     Auth(who): Auth,
-    body: web::Json<ServiceInput>,
+    body: Json<ServiceInput>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let input = body.into_inner();
@@ -86,7 +87,7 @@ pub async fn request_reduction(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<ReductionInput>,
+    body: Json<ReductionInput>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
     let now = state.clock.now();
@@ -113,7 +114,7 @@ pub async fn decide_reduction(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<DecisionInput>,
+    body: Json<DecisionInput>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
     let now = state.clock.now();
@@ -173,7 +174,7 @@ pub async fn declare(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<DeclarationInput>,
+    body: Json<DeclarationInput>,
 ) -> AppResult<HttpResponse> {
     let unit = path_id(&id)?;
     let now = state.clock.now();

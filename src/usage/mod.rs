@@ -7,24 +7,18 @@ pub mod model;
 pub mod service;
 pub mod store;
 
-use actix_web::web;
+use crate::http::routes::Routes;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(r: &mut Routes) {
     use handlers as h;
-    cfg.route("/stats", web::get().to(h::stats))
-        .route("/service-records", web::post().to(h::log))
-        .route("/service-records", web::get().to(h::list))
-        .route("/service-records/{id}", web::get().to(h::get))
-        .route(
-            "/service-records/{id}/reductions",
-            web::post().to(h::request_reduction),
-        )
-        .route("/hour-reductions", web::get().to(h::pending_reductions))
-        .route(
-            "/hour-reductions/{id}/decision",
-            web::post().to(h::decide_reduction),
-        )
-        .route("/units/{id}/evaluation", web::get().to(h::evaluation))
-        .route("/units/{id}/evaluation.{format}", web::get().to(h::export))
-        .route("/units/{id}/declarations", web::put().to(h::declare));
+    r.get("/stats", h::stats)
+        .post("/service-records", h::log)
+        .get("/service-records", h::list)
+        .get("/service-records/{id}", h::get)
+        .post("/service-records/{id}/reductions", h::request_reduction)
+        .get("/hour-reductions", h::pending_reductions)
+        .post("/hour-reductions/{id}/decision", h::decide_reduction)
+        .get("/units/{id}/evaluation", h::evaluation)
+        .get("/units/{id}/evaluation.{format}", h::export)
+        .put("/units/{id}/declarations", h::declare);
 }

@@ -11,6 +11,7 @@ use super::service::{self, ProfilePatch, StaffInput};
 use super::store::UserFilter;
 use crate::auth::{authorize, Action, Auth, Role};
 use crate::db;
+use crate::http::input::{Json, OptionalJson};
 use crate::error::{AppError, AppResult};
 use crate::params::{path_id, QueryParams};
 use crate::types::{BanId, InstrumentId, OrganisationId, QualificationId, UnitId, UserId};
@@ -35,7 +36,7 @@ pub fn client_address(req: &HttpRequest) -> String {
 #[tracing::instrument(name = "auth.register", skip_all)]
 pub async fn register(
     state: web::Data<AppState>,
-    body: web::Json<Registration>,
+    body: Json<Registration>,
 ) -> AppResult<HttpResponse> {
     let valid = service::validate_registration(&body)?;
     service::register(&state, valid).await?;
@@ -54,7 +55,7 @@ pub struct TokenBody {
 #[tracing::instrument(name = "auth.verify_email", skip_all)]
 pub async fn verify_email(
     state: web::Data<AppState>,
-    body: web::Json<TokenBody>,
+    body: Json<TokenBody>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let user = db::run(&state.pool, move |conn| {
@@ -75,7 +76,7 @@ pub struct LoginBody {
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: Json<LoginBody>,
 ) -> AppResult<HttpResponse> {
     let tokens = service::login(&state, &body.email, &body.password, &client_address(&req)).await?;
     Ok(HttpResponse::Ok().json(tokens))
@@ -90,7 +91,7 @@ pub struct RefreshBody {
 #[tracing::instrument(name = "auth.refresh", skip_all)]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshBody>,
+    body: Json<RefreshBody>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let ctx = state.auth.clone();
@@ -104,7 +105,7 @@ pub async fn refresh(
 #[tracing::instrument(name = "auth.logout", skip_all)]
 pub async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<RefreshBody>,
+    body: Json<RefreshBody>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     db::run(&state.pool, move |conn| {
@@ -123,7 +124,7 @@ pub struct ResetRequest {
 #[tracing::instrument(name = "auth.password_reset", skip_all)]
 pub async fn password_reset(
     state: web::Data<AppState>,
-    body: web::Json<ResetRequest>,
+    body: Json<ResetRequest>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let ctx = state.auth.clone();
@@ -147,7 +148,7 @@ pub struct ResetConfirm {
 #[tracing::instrument(name = "auth.password_reset_confirm", skip_all)]
 pub async fn password_reset_confirm(
     state: web::Data<AppState>,
-    body: web::Json<ResetConfirm>,
+    body: Json<ResetConfirm>,
 ) -> AppResult<HttpResponse> {
     service::confirm_password_reset(&state, &body.token, &body.password).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -163,7 +164,7 @@ pub async fn me(state: web::Data<AppState>, Auth(who): Auth) -> AppResult<HttpRe
 pub async fn update_me(
     state: web::Data<AppState>,
     Auth(who): Auth,
-    body: web::Json<ProfilePatch>,
+    body: Json<ProfilePatch>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let user = db::run(&state.pool, move |conn| {
@@ -184,7 +185,7 @@ pub struct PasswordChange {
 pub async fn change_password(
     state: web::Data<AppState>,
     Auth(who): Auth,
-    body: web::Json<PasswordChange>,
+    body: Json<PasswordChange>,
 ) -> AppResult<HttpResponse> {
     let tokens =
         service::change_password(&state, &who, &body.current_password, &body.new_password).await?;
@@ -331,7 +332,7 @@ pub async fn add_staff(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<StaffInput>,
+    body: Json<StaffInput>,
 ) -> AppResult<HttpResponse> {
     let unit = UnitId(path_id(&id)?);
     let now = state.clock.now();
@@ -373,7 +374,7 @@ pub async fn set_managers(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<ManagersBody>,
+    body: Json<ManagersBody>,
 ) -> AppResult<HttpResponse> {
     let id = InstrumentId(path_id(&id)?);
     let now = state.clock.now();
@@ -392,13 +393,13 @@ pub async fn apply(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Bytes,
+    body: OptionalJson<Application>,
 ) -> AppResult<HttpResponse> {
     let id = InstrumentId(path_id(&id)?);
     let now = state.clock.now();
     let ctx = state.auth.clone();
     // The body is optional (`{"note": …}`), but one that is sent must be valid.
-    let input: Application = crate::error::optional_json(&body)?;
+    let OptionalJson(input) = body;
     let q = db::run(&state.pool, move |conn| {
         quals::apply(conn, &who, id, &input, &ctx.public_url, now)
     })
@@ -436,7 +437,7 @@ pub async fn decide(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<Decision>,
+    body: Json<Decision>,
 ) -> AppResult<HttpResponse> {
     let id = QualificationId(path_id(&id)?);
     let now = state.clock.now();
@@ -452,7 +453,7 @@ pub async fn record_violation(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<ViolationInput>,
+    body: Json<ViolationInput>,
 ) -> AppResult<HttpResponse> {
     let user = UserId(path_id(&id)?);
     let now = state.clock.now();
@@ -496,7 +497,7 @@ pub async fn bans(
 pub async fn create_ban(
     state: web::Data<AppState>,
     Auth(who): Auth,
-    body: web::Json<BanInput>,
+    body: Json<BanInput>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let ban = db::run(&state.pool, move |conn| {
@@ -511,7 +512,7 @@ pub async fn lift_ban(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: web::Json<LiftInput>,
+    body: Json<LiftInput>,
 ) -> AppResult<HttpResponse> {
     let id = BanId(path_id(&id)?);
     let now = state.clock.now();

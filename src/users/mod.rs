@@ -7,52 +7,37 @@ pub mod qualifications;
 pub mod service;
 pub mod store;
 
-use actix_web::web;
+use crate::http::routes::Routes;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(r: &mut Routes) {
     use handlers as h;
-    cfg.route("/auth/register", web::post().to(h::register))
-        .route("/auth/verify-email", web::post().to(h::verify_email))
-        .route("/auth/login", web::post().to(h::login))
-        .route("/auth/refresh", web::post().to(h::refresh))
-        .route("/auth/logout", web::post().to(h::logout))
-        .route("/auth/password-reset", web::post().to(h::password_reset))
-        .route(
-            "/auth/password-reset/confirm",
-            web::post().to(h::password_reset_confirm),
-        )
-        .route("/me", web::get().to(h::me))
-        .route("/me", web::patch().to(h::update_me))
-        .route("/me/password", web::post().to(h::change_password))
-        .route(
-            "/me/verification-email",
-            web::post().to(h::resend_verification),
-        )
-        .route("/organisations", web::get().to(h::organisations))
-        .route(
-            "/organisations/{id}/approve",
-            web::post().to(h::approve_organisation),
-        )
-        .route("/admin/users", web::get().to(h::list_users))
-        .route("/admin/users/{id}/disable", web::post().to(h::disable_user))
-        .route("/admin/users/{id}/enable", web::post().to(h::enable_user))
-        .route("/admin/audit", web::get().to(h::audit_log))
-        .route("/units/{id}/staff", web::get().to(h::list_staff))
-        .route("/units/{id}/staff", web::post().to(h::add_staff))
-        .route(
-            "/units/{id}/staff/{user}",
-            web::delete().to(h::remove_staff),
-        )
-        .route("/instruments/{id}/managers", web::put().to(h::set_managers))
-        .route("/instruments/{id}/qualifications", web::post().to(h::apply))
-        .route("/qualifications", web::get().to(h::list_qualifications))
-        .route("/qualifications/{id}/decision", web::post().to(h::decide))
-        .route("/users/{id}/violations", web::get().to(h::violations))
-        .route(
-            "/users/{id}/violations",
-            web::post().to(h::record_violation),
-        )
-        .route("/users/{id}/bans", web::get().to(h::bans))
-        .route("/bans", web::post().to(h::create_ban))
-        .route("/bans/{id}/lift", web::post().to(h::lift_ban));
+    r.post("/auth/register", h::register)
+        .post("/auth/verify-email", h::verify_email)
+        .post("/auth/login", h::login)
+        .post("/auth/refresh", h::refresh)
+        .post("/auth/logout", h::logout)
+        .post("/auth/password-reset", h::password_reset)
+        .post("/auth/password-reset/confirm", h::password_reset_confirm)
+        .get("/me", h::me)
+        .patch("/me", h::update_me)
+        .post("/me/password", h::change_password)
+        .post("/me/verification-email", h::resend_verification)
+        .get("/organisations", h::organisations)
+        .post("/organisations/{id}/approve", h::approve_organisation)
+        .get("/admin/users", h::list_users)
+        .post("/admin/users/{id}/disable", h::disable_user)
+        .post("/admin/users/{id}/enable", h::enable_user)
+        .get("/admin/audit", h::audit_log)
+        .get("/units/{id}/staff", h::list_staff)
+        .post("/units/{id}/staff", h::add_staff)
+        .delete("/units/{id}/staff/{user}", h::remove_staff)
+        .put("/instruments/{id}/managers", h::set_managers)
+        .post("/instruments/{id}/qualifications", h::apply)
+        .get("/qualifications", h::list_qualifications)
+        .post("/qualifications/{id}/decision", h::decide)
+        .get("/users/{id}/violations", h::violations)
+        .post("/users/{id}/violations", h::record_violation)
+        .get("/users/{id}/bans", h::bans)
+        .post("/bans", h::create_ban)
+        .post("/bans/{id}/lift", h::lift_ban);
 }

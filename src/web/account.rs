@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::forms::{get, opt, see_other, Field, FormPage, MessagePage};
+use super::forms::{Form, get, opt, see_other, Field, FormPage, MessagePage};
 use super::session::{cleared_cookies, session_cookies, Ctx, REFRESH};
 use super::{html, WebError};
 use crate::error::AppError;
@@ -17,7 +17,6 @@ use crate::users::service::{self as accounts, ProfilePatch};
 use crate::{db, AppState};
 
 type PageResult = Result<HttpResponse, WebError>;
-type Form = web::Form<HashMap<String, String>>;
 
 #[derive(Template)]
 #[template(path = "_nav.html")]
@@ -225,12 +224,27 @@ fn login_form(ctx: &Ctx, email: &str, next: &str) -> FormPage {
     page
 }
 
-/// Only local paths: `next` must not send a person to another site.
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/me"
+/// Where to go after signing in. `next` is resolved the way a browser resolves a `Location`
+/// (the WHATWG URL parser, which drops tabs and newlines and reads a backslash as `/`), kept only
+/// when it stays on this site, and sent re-serialised: what the browser is told is what was
+/// checked, and no control character reaches the header.
+fn safe_next(next: &str) -> String {
+    const HOME: &str = "/me";
+    let Ok(base) = url::Url::parse("http://yiqi.invalid/") else {
+        return HOME.to_owned();
+    };
+    match base.join(next) {
+        Ok(u)
+            if next.starts_with('/')
+                && u.origin() == base.origin()
+                && !u.path().starts_with("//") =>
+        {
+            match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_owned(),
+            }
+        }
+        _ => HOME.to_owned(),
     }
 }
 
@@ -252,7 +266,7 @@ pub async fn login(
     let (email, password) = (get(&form, "email"), get(&form, "password"));
     match accounts::login(&state, email, password, &client_address(&req)).await {
         Ok(tokens) => {
-            let mut res = see_other(safe_next(get(&form, "next")));
+            let mut res = see_other(&safe_next(get(&form, "next")));
             for c in session_cookies(&state, &tokens) {
                 res.add_cookie(&c).map_err(AppError::internal)?;
             }
@@ -566,4 +580,29 @@ pub async fn resend_verification(state: web::Data<AppState>, ctx: Ctx, form: For
         Err(e) => page = page.with_error(e)?,
     }
     page.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_the_site() {
+        for (next, to) in [
+            ("/reservations", "/reservations"),
+            ("/instruments?category=010000&page=2", "/instruments?category=010000&page=2"),
+            ("/%09/evil.example", "/%09/evil.example"),
+            ("/\t/evil.example", "/me"),
+            ("//evil.example", "/me"),
+            ("/\\evil.example", "/me"),
+            ("/.//evil.example", "/me"),
+            ("https://evil.example/", "/me"),
+            ("http://yiqi.invalid//evil.example", "/me"),
+            ("/a\r\nSet-Cookie: x=1", "/aSet-Cookie:%20x=1"),
+            ("javascript:alert(1)", "/me"),
+            ("", "/me"),
+        ] {
+            assert_eq!(safe_next(next), to, "{next:?}");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 
-use super::forms::{get, opt, see_other, Cell, Field, FormPage, RowAction, TablePage};
+use super::forms::{Form, get, opt, see_other, Cell, Field, FormPage, RowAction, TablePage};
 use super::pages::Pager;
 use super::session::Ctx;
 use super::WebError;
@@ -21,7 +21,6 @@ use crate::types::{local_date_time, InstrumentId, PLATFORM_ZONE};
 use crate::{db, AppState};
 
 type PageResult = Result<HttpResponse, WebError>;
-type Form = web::Form<HashMap<String, String>>;
 
 /// Local date + time in the platform zone → RFC 3339.
 fn local_instant(field: &str, date: &str, time: &str) -> Result<String, AppError> {

@@ -9,6 +9,7 @@ use super::pages::Pager;
 use super::session::Ctx;
 use super::{html, WebError};
 use crate::error::AppError;
+use crate::http::input;
 
 pub struct Field {
     pub name: &'static str,
@@ -237,4 +238,46 @@ pub fn get<'a>(form: &'a std::collections::HashMap<String, String>, key: &str) -
 /// A form's optional text field: empty means absent.
 pub fn opt(form: &std::collections::HashMap<String, String>, key: &str) -> Option<String> {
     form.get(key).filter(|v| !v.trim().is_empty()).cloned()
+}
+
+/// A form body (`application/x-www-form-urlencoded`), read through the same door as JSON: the
+/// route's size limit (413) and no NUL in any name or value (400 naming the field).
+pub struct Form(pub std::collections::HashMap<String, String>);
+
+impl std::ops::Deref for Form {
+    type Target = std::collections::HashMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl actix_web::FromRequest for Form {
+    type Error = WebError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Form, WebError>>>>;
+
+    fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        use actix_web::HttpMessage;
+        let urlencoded = req
+            .content_type()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded");
+        let body = input::read_body(req, payload);
+        Box::pin(async move {
+            if !urlencoded {
+                return Err(WebError(AppError::bad_request(
+                    "Content-Type",
+                    "表单须为 application/x-www-form-urlencoded",
+                )));
+            }
+            let body = body.await?;
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+                .map_err(|e| AppError::bad_request("form", e.to_string()))?;
+            let mut form = std::collections::HashMap::with_capacity(pairs.len());
+            for (k, v) in pairs {
+                input::refuse_nul("form", &k)?;
+                input::refuse_nul(&k, &v)?;
+                form.insert(k, v);
+            }
+            Ok(Form(form))
+        })
+    }
 }

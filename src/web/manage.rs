@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::forms::{get, opt, see_other, Cell, Field, FormPage, RowAction, TablePage};
+use super::forms::{Form, get, opt, see_other, Cell, Field, FormPage, RowAction, TablePage};
 use super::pages::Pager;
 use super::session::Ctx;
 use super::WebError;
@@ -27,7 +27,6 @@ use crate::users::store::UserFilter;
 use crate::{db, AppState};
 
 type PageResult = Result<HttpResponse, WebError>;
-type Form = web::Form<HashMap<String, String>>;
 
 fn options<T: Copy>(
     all: &[T],

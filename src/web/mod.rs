@@ -14,149 +14,84 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::error::AppError;
+use crate::http::routes::Routes;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(r: &mut Routes) {
     use account as a;
     use manage as m;
-    let pages = web::scope("")
-        .wrap(actix_web::middleware::from_fn(session::middleware))
-        .route("/_session", web::get().to(a::nav))
-        .route("/register", web::get().to(a::register_page))
-        .route("/register", web::post().to(a::register))
-        .route("/verify-email", web::get().to(a::verify_page))
-        .route("/verify-email", web::post().to(a::verify))
-        .route("/login", web::get().to(a::login_page))
-        .route("/login", web::post().to(a::login))
-        .route("/logout", web::post().to(a::logout))
-        .route("/password-reset", web::get().to(a::reset_page))
-        .route("/password-reset", web::post().to(a::reset))
-        .route(
-            "/password-reset/confirm",
-            web::get().to(a::reset_confirm_page),
-        )
-        .route("/password-reset/confirm", web::post().to(a::reset_confirm))
-        .route("/me", web::get().to(a::profile_page))
-        .route("/me", web::post().to(a::profile))
-        .route(
-            "/me/verification-email",
-            web::post().to(a::resend_verification),
-        )
-        .route(
-            "/instruments/{id}/_actions",
-            web::get().to(a::instrument_actions),
-        )
-        .route("/instruments/{id}/qualifications", web::post().to(a::apply))
-        .route("/me/password", web::get().to(a::password_page))
-        .route("/me/password", web::post().to(a::password))
-        .route("/instruments/{id}/book", web::get().to(booking::book_page))
-        .route(
-            "/instruments/{id}/_week",
-            web::get().to(booking::instrument_week),
-        )
-        .route("/instruments/{id}/book", web::post().to(booking::book))
-        .route("/reservations", web::get().to(booking::mine))
-        .route("/reservations/{id}/{step}", web::post().to(booking::step))
-        .route("/manage/reservations", web::get().to(booking::queue))
-        .route(
-            "/manage/reservations/{id}/move",
-            web::post().to(booking::move_reservation),
-        )
-        .route("/units/{id}/week", web::get().to(booking::unit_week))
-        .route("/stats", web::get().to(usage::stats))
-        .route("/units/{id}/evaluation", web::get().to(usage::evaluation))
-        .route(
-            "/units/{id}/evaluation.{format}",
-            web::get().to(usage::export),
-        )
-        .route("/manage/services", web::get().to(usage::services))
-        .route("/manage/services/new", web::get().to(usage::service_page))
-        .route("/manage/services/new", web::post().to(usage::log_service))
-        .route("/manage/hour-reductions", web::get().to(usage::reductions))
-        .route(
-            "/manage/hour-reductions/{id}",
-            web::post().to(usage::decide),
-        )
-        .route("/me/services", web::get().to(usage::mine))
-        .route("/me/services/{id}/reduce", web::post().to(usage::reduce))
-        .route("/manage", web::get().to(m::home))
-        .route(
-            "/manage/units/{id}/instruments",
-            web::get().to(m::unit_instruments),
-        )
-        .route(
-            "/manage/units/{id}/instruments/new",
-            web::get().to(m::new_instrument_page),
-        )
-        .route(
-            "/manage/units/{id}/instruments/new",
-            web::post().to(m::new_instrument),
-        )
-        .route(
-            "/manage/instruments/{id}/edit",
-            web::get().to(m::edit_instrument_page),
-        )
-        .route(
-            "/manage/instruments/{id}/edit",
-            web::post().to(m::edit_instrument),
-        )
-        .route("/manage/units/{id}/staff", web::get().to(m::staff_page))
-        .route("/manage/units/{id}/staff", web::post().to(m::add_staff))
-        .route(
-            "/manage/units/{id}/staff/{user}/remove",
-            web::post().to(m::remove_staff),
-        )
-        .route(
-            "/manage/qualifications",
-            web::get().to(m::qualification_queue),
-        )
-        .route(
-            "/manage/qualifications/{id}",
-            web::post().to(m::decide_qualification),
-        )
-        .route("/admin", web::get().to(m::admin_home))
-        .route("/admin/units", web::get().to(m::admin_units))
-        .route("/admin/units/new", web::get().to(m::unit_form))
-        .route("/admin/units/new", web::post().to(m::save_unit))
-        .route("/admin/units/{id}/edit", web::get().to(m::unit_form))
-        .route("/admin/units/{id}/edit", web::post().to(m::save_unit))
-        .route(
-            "/admin/sub-platforms/new",
-            web::get().to(m::sub_platform_form),
-        )
-        .route(
-            "/admin/sub-platforms/new",
-            web::post().to(m::save_sub_platform),
-        )
-        .route(
-            "/admin/sub-platforms/{id}/edit",
-            web::get().to(m::sub_platform_form),
-        )
-        .route(
-            "/admin/sub-platforms/{id}/edit",
-            web::post().to(m::save_sub_platform),
-        )
-        .route(
-            "/admin/sub-platforms",
-            web::get().to(m::admin_sub_platforms),
-        )
-        .route("/admin/users", web::get().to(m::admin_users))
-        .route(
-            "/admin/users/{id}/{verb}",
-            web::post().to(m::admin_user_toggle),
-        )
-        .route("/admin/audit", web::get().to(m::admin_audit))
-        .route("/admin/mail", web::get().to(m::admin_mail))
-        .route(
-            "/admin/mail/{id}/retry",
-            web::post().to(m::admin_mail_retry),
-        )
-        .route("/", web::get().to(pages::home))
-        .route("/sub-platforms/{id}", web::get().to(pages::sub_platform))
-        .route("/units/{id}", web::get().to(pages::unit))
-        .route("/instruments", web::get().to(pages::instruments))
-        .route("/instruments/{id}", web::get().to(pages::instrument))
-        .route("/static/{file}", web::get().to(asset));
-    cfg.service(pages);
+    let session = |s: actix_web::Scope| s.wrap(actix_web::middleware::from_fn(session::middleware));
+    r.scope("", session, |r| {
+        r.get("/_session", a::nav)
+        .get("/register", a::register_page)
+        .post("/register", a::register)
+        .get("/verify-email", a::verify_page)
+        .post("/verify-email", a::verify)
+        .get("/login", a::login_page)
+        .post("/login", a::login)
+        .post("/logout", a::logout)
+        .get("/password-reset", a::reset_page)
+        .post("/password-reset", a::reset)
+        .get("/password-reset/confirm", a::reset_confirm_page)
+        .post("/password-reset/confirm", a::reset_confirm)
+        .get("/me", a::profile_page)
+        .post("/me", a::profile)
+        .post("/me/verification-email", a::resend_verification)
+        .get("/instruments/{id}/_actions", a::instrument_actions)
+        .post("/instruments/{id}/qualifications", a::apply)
+        .get("/me/password", a::password_page)
+        .post("/me/password", a::password)
+        .get("/instruments/{id}/book", booking::book_page)
+        .get("/instruments/{id}/_week", booking::instrument_week)
+        .post("/instruments/{id}/book", booking::book)
+        .get("/reservations", booking::mine)
+        .post("/reservations/{id}/{step}", booking::step)
+        .get("/manage/reservations", booking::queue)
+        .post("/manage/reservations/{id}/move", booking::move_reservation)
+        .get("/units/{id}/week", booking::unit_week)
+        .get("/stats", usage::stats)
+        .get("/units/{id}/evaluation", usage::evaluation)
+        .get("/units/{id}/evaluation.{format}", usage::export)
+        .get("/manage/services", usage::services)
+        .get("/manage/services/new", usage::service_page)
+        .post("/manage/services/new", usage::log_service)
+        .get("/manage/hour-reductions", usage::reductions)
+        .post("/manage/hour-reductions/{id}", usage::decide)
+        .get("/me/services", usage::mine)
+        .post("/me/services/{id}/reduce", usage::reduce)
+        .get("/manage", m::home)
+        .get("/manage/units/{id}/instruments", m::unit_instruments)
+        .get("/manage/units/{id}/instruments/new", m::new_instrument_page)
+        .post("/manage/units/{id}/instruments/new", m::new_instrument)
+        .get("/manage/instruments/{id}/edit", m::edit_instrument_page)
+        .post("/manage/instruments/{id}/edit", m::edit_instrument)
+        .get("/manage/units/{id}/staff", m::staff_page)
+        .post("/manage/units/{id}/staff", m::add_staff)
+        .post("/manage/units/{id}/staff/{user}/remove", m::remove_staff)
+        .get("/manage/qualifications", m::qualification_queue)
+        .post("/manage/qualifications/{id}", m::decide_qualification)
+        .get("/admin", m::admin_home)
+        .get("/admin/units", m::admin_units)
+        .get("/admin/units/new", m::unit_form)
+        .post("/admin/units/new", m::save_unit)
+        .get("/admin/units/{id}/edit", m::unit_form)
+        .post("/admin/units/{id}/edit", m::save_unit)
+        .get("/admin/sub-platforms/new", m::sub_platform_form)
+        .post("/admin/sub-platforms/new", m::save_sub_platform)
+        .get("/admin/sub-platforms/{id}/edit", m::sub_platform_form)
+        .post("/admin/sub-platforms/{id}/edit", m::save_sub_platform)
+        .get("/admin/sub-platforms", m::admin_sub_platforms)
+        .get("/admin/users", m::admin_users)
+        .post("/admin/users/{id}/{verb}", m::admin_user_toggle)
+        .get("/admin/audit", m::admin_audit)
+        .get("/admin/mail", m::admin_mail)
+        .post("/admin/mail/{id}/retry", m::admin_mail_retry)
+        .get("/", pages::home)
+        .get("/sub-platforms/{id}", pages::sub_platform)
+        .get("/units/{id}", pages::unit)
+        .get("/instruments", pages::instruments)
+        .get("/instruments/{id}", pages::instrument)
+        .get("/static/{file}", asset);
+    });
 }
 
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -184,8 +119,14 @@ async fn asset(file: web::Path<String>) -> HttpResponse {
 
 /// Unknown paths: a problem document under /api, a page elsewhere.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    let err = AppError::NotFound { what: "page" };
-    if req.path().starts_with("/api/") {
+    error_for(&req, AppError::NotFound { what: "page" })
+}
+
+/// An error answered before any handler ran: a problem document under /api and for the
+/// health checks, a page elsewhere.
+pub fn error_for(req: &HttpRequest, err: AppError) -> HttpResponse {
+    let path = req.path();
+    if path.starts_with("/api/") || path == "/health" || path == "/ready" {
         err.error_response()
     } else {
         WebError(err).error_response()
@@ -231,6 +172,9 @@ impl ResponseError for WebError {
             StatusCode::UNAUTHORIZED => "请先登录",
             StatusCode::FORBIDDEN => "无权访问",
             StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "请求有误",
+            StatusCode::METHOD_NOT_ALLOWED => "不支持此操作",
+            StatusCode::PAYLOAD_TOO_LARGE => "提交的内容过大",
+            StatusCode::TOO_MANY_REQUESTS => "操作过于频繁，请稍后再试",
             StatusCode::SERVICE_UNAVAILABLE => "服务繁忙，请稍后再试",
             _ => "出错了",
         };
@@ -246,9 +190,18 @@ impl ResponseError for WebError {
         let body = page
             .render()
             .unwrap_or_else(|_| format!("{} {heading}", status.as_u16()));
-        HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-            .body(body)
+        let mut res = HttpResponse::build(status);
+        res.insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"));
+        match &self.0 {
+            AppError::MethodNotAllowed { allow } => {
+                res.insert_header((header::ALLOW, allow.as_str()));
+            }
+            AppError::TooManyRequests { retry_after_secs } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
+        }
+        res.body(body)
     }
 }
 
@@ -257,11 +210,4 @@ fn html(page: &impl Template) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .body(page.render()?))
-}
-
-/// Form bodies that cannot be read become an error page naming the problem.
-pub fn form_config() -> web::FormConfig {
-    web::FormConfig::default()
-        .limit(256 * 1024)
-        .error_handler(|err, _req| WebError(AppError::bad_request("form", err.to_string())).into())
 }

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
 
-use super::forms::{get, opt, see_other, Cell, Field, FormPage, RowAction, TablePage};
+use super::forms::{Form, get, opt, see_other, Cell, Field, FormPage, RowAction, TablePage};
 use super::pages::Pager;
 use super::session::Ctx;
 use super::{html, WebError};
@@ -24,7 +24,6 @@ use crate::usage::{export, store};
 use crate::{db, AppState};
 
 type PageResult = Result<HttpResponse, WebError>;
-type Form = web::Form<HashMap<String, String>>;
 
 /// One bar of a chart, with its geometry worked out here so the template only places it.
 pub struct Bar {
@@ -563,7 +562,7 @@ fn decimal(field: &str, raw: &str, scale: f64) -> Result<i64, AppError> {
 pub async fn log_service(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
     ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
-    let values = form.into_inner();
+    let values = form.0;
     let parsed = (|| -> Result<ServiceInput, AppError> {
         let id = |k: &str| -> Result<i64, AppError> {
             get(&values, k)
@@ -783,7 +782,7 @@ pub async fn reduce(
     ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let id = path_id(&id)?;
-    let values = form.into_inner();
+    let values = form.0;
     if values.contains_key("_get") {
         return reduction_form(&ctx, id, &HashMap::new()).render();
     }
