@@ -36,6 +36,11 @@ pub struct AuthSettings {
     pub login_max_failures_per_account: u32,
     pub login_max_failures_per_address: u32,
     pub login_window_secs: i64,
+    /// E-mails one address may be sent on request (registration, reset, a new verification
+    /// link) per window, and requests of that kind one client may make.
+    pub mail_max_per_email: u32,
+    pub mail_max_per_address: u32,
+    pub mail_window_secs: i64,
     /// Mark session cookies Secure (HTTPS only).
     pub secure_cookies: bool,
     /// Count sign-in failures against the address in `Forwarded` / `X-Forwarded-For` (behind a

@@ -52,6 +52,8 @@ pub struct Principal {
 pub struct AuthContext {
     pub keys: jwt::Keys,
     pub limiter: limiter::LoginLimiter,
+    /// Requests that e-mail an address the caller typed.
+    pub mail_limiter: limiter::MailLimiter,
     pub settings: AuthSettings,
     /// Base of links in e-mails, without a trailing slash.
     pub public_url: String,
@@ -65,6 +67,11 @@ impl AuthContext {
                 settings.login_max_failures_per_account,
                 settings.login_max_failures_per_address,
                 settings.login_window_secs,
+            ),
+            mail_limiter: limiter::MailLimiter::new(
+                settings.mail_max_per_email,
+                settings.mail_max_per_address,
+                settings.mail_window_secs,
             ),
             settings: settings.clone(),
             public_url: public_url.trim_end_matches('/').to_owned(),

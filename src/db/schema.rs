@@ -291,6 +291,7 @@ diesel::table! {
         idempotency_key -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        idempotency_fingerprint -> Nullable<Text>,
     }
 }
 

@@ -153,6 +153,8 @@ pub struct NewReservation {
     pub price_tier: String,
     pub fee_estimate_fen: i64,
     pub idempotency_key: Option<String>,
+    /// What the request with that key asked for ([`ReservationInput::fingerprint`]).
+    pub idempotency_fingerprint: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -176,6 +178,7 @@ impl NewReservation {
             price_tier,
             fee_estimate_fen,
             idempotency_key,
+            idempotency_fingerprint: _,
             created_at,
             updated_at,
         } = self;
@@ -278,7 +281,7 @@ impl From<ReservationRow> for Reservation {
 
 /// Body of `POST /api/v1/reservations`. Times are read as text first: a time without an
 /// offset is refused (400) rather than guessed.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReservationInput {
     pub instrument_id: i64,
@@ -295,6 +298,19 @@ pub struct ReservationInput {
     pub project: String,
     #[serde(default)]
     pub funding_source: String,
+}
+
+impl ReservationInput {
+    /// SHA-256 of the request as parsed: two requests with one Idempotency-Key must ask for
+    /// the same thing (spacing and field order aside).
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        Sha256::digest(&canonical)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 #[cfg(test)]

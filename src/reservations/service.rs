@@ -150,6 +150,7 @@ pub async fn create(
     if let Some(k) = &key {
         validate::line("Idempotency-Key", k, 1, 100)?;
     }
+    let fingerprint = input.fingerprint();
     let purpose = validate::line("purpose", &input.purpose, 0, 200)?;
     let project = validate::line("project", &input.project, 0, 200)?;
     let funding = validate::line("funding_source", &input.funding_source, 0, 100)?;
@@ -159,8 +160,8 @@ pub async fn create(
     db::run(&state.pool, move |conn| {
         // A retry of a request that succeeded returns its result whatever has changed since.
         if let Some(k) = &key {
-            if let Some(row) = store::find_by_key(conn, who.id.0, k)? {
-                return Ok((Reservation::from(row), false));
+            if let Some(first) = store::find_by_key(conn, who.id.0, k)? {
+                return replay(first, &fingerprint);
             }
         }
         // What needs no lock is read before taking it: the write lock is held only for the
@@ -276,6 +277,7 @@ pub async fn create(
             price_tier: tier.code().to_owned(),
             fee_estimate_fen: fee,
             idempotency_key: key.clone(),
+            idempotency_fingerprint: key.as_ref().map(|_| fingerprint.clone()),
             created_at: naive(now),
             updated_at: naive(now),
         };
@@ -290,8 +292,8 @@ pub async fn create(
             }
             // Looked up again under the lock: a retry racing the first attempt sees its result.
             if let Some(k) = &key {
-                if let Some(row) = store::find_by_key(conn, who.id.0, k)? {
-                    return Ok((Reservation::from(row), false));
+                if let Some(first) = store::find_by_key(conn, who.id.0, k)? {
+                    return replay(first, &fingerprint);
                 }
             }
             if store::count_active_of(conn, who.id.0, inst.id)?
@@ -328,6 +330,23 @@ pub async fn create(
         })
     })
     .await
+}
+
+/// The first answer to a request repeated with its Idempotency-Key; the key reused for a
+/// different request is refused, since answering with the first booking would hide that the
+/// second was never made.
+fn replay(
+    (row, asked): (ReservationRow, Option<String>),
+    fingerprint: &str,
+) -> AppResult<(Reservation, bool)> {
+    if asked.as_deref().is_some_and(|a| a != fingerprint) {
+        return Err(AppError::rule(
+            "idempotency_key_reused",
+            "Idempotency-Key",
+            "这个 Idempotency-Key 已用于另一个请求 (the key was used for a different request)",
+        ));
+    }
+    Ok((Reservation::from(row), false))
 }
 
 /// "仪器，time – time" or "仪器，送样 N 个", from a reservation's times and sample count.
@@ -456,7 +475,9 @@ pub fn take_step(
                 if !staff && !own_cancel {
                     if p.id.0 != booker {
                         // Another person's booking: not found, as far as they are concerned.
-                        authorize(p, run)?;
+                        return Err(AppError::NotFound {
+                            what: "reservation",
+                        });
                     }
                     return Err(AppError::forbidden(
                         "只有仪器负责人可以执行此操作 (for the instrument's staff)",
@@ -753,12 +774,17 @@ pub fn get(conn: &mut DbConnection, who: &Principal, id: i64) -> AppResult<Reser
     if row.user_id != who.id.0 {
         let inst = catalogue::find_instrument(conn, row.instrument_id)?
             .ok_or(AppError::NotFound { what: "instrument" })?;
-        authorize(
-            who,
-            Action::ReadUnitQueue {
-                unit: UnitId(inst.unit_id),
-            },
-        )?;
+        // Whom the list shows it to (the booker, the instrument's staff) may read it; for
+        // anyone else it does not exist, so that a 403 cannot tell that it does.
+        let run = Action::RunInstrument {
+            unit: UnitId(inst.unit_id),
+            instrument: InstrumentId(inst.id),
+        };
+        if !crate::auth::permissions::allowed(who, run) {
+            return Err(AppError::NotFound {
+                what: "reservation",
+            });
+        }
     }
     Ok(Reservation::from(row))
 }

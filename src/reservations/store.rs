@@ -74,15 +74,20 @@ pub fn count_active_of(conn: &mut DbConnection, user: i64, instrument: i64) -> Q
         .get_result(conn))
 }
 
+/// The reservation `user` made with Idempotency-Key `key`, with the fingerprint of what that
+/// request asked for.
 pub fn find_by_key(
     conn: &mut DbConnection,
     user: i64,
     key: &str,
-) -> QueryResult<Option<ReservationRow>> {
+) -> QueryResult<Option<(ReservationRow, Option<String>)>> {
     crate::per_backend!(conn, |conn| reservations::table
         .filter(reservations::user_id.eq(user))
         .filter(reservations::idempotency_key.eq(key))
-        .select(ReservationRow::as_select())
+        .select((
+            ReservationRow::as_select(),
+            reservations::idempotency_fingerprint,
+        ))
         .first(conn)
         .optional())
 }

@@ -36,10 +36,11 @@ pub fn client_address(req: &HttpRequest) -> String {
 #[tracing::instrument(name = "auth.register", skip_all)]
 pub async fn register(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: Json<Registration>,
 ) -> AppResult<HttpResponse> {
     let valid = service::validate_registration(&body)?;
-    service::register(&state, valid).await?;
+    service::register(&state, valid, &client_address(&req)).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({
         "status": "verification_sent",
         "message": "验证邮件已发送，请查收邮箱并点击链接完成注册 (check your mailbox for the verification link)",
@@ -124,14 +125,10 @@ pub struct ResetRequest {
 #[tracing::instrument(name = "auth.password_reset", skip_all)]
 pub async fn password_reset(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: Json<ResetRequest>,
 ) -> AppResult<HttpResponse> {
-    let now = state.clock.now();
-    let ctx = state.auth.clone();
-    db::run(&state.pool, move |conn| {
-        service::request_password_reset(conn, &ctx, &body.email, now)
-    })
-    .await?;
+    service::request_password_reset(&state, &body.email, &client_address(&req))?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({
         "status": "reset_sent_if_registered",
         "message": "如果该邮箱已注册，重置链接已发送 (if the address has an account, a link was sent)",
@@ -196,11 +193,13 @@ pub async fn change_password(
 pub async fn resend_verification(
     state: web::Data<AppState>,
     Auth(who): Auth,
+    req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let ctx = state.auth.clone();
+    let address = client_address(&req);
     db::run(&state.pool, move |conn| {
-        service::resend_verification(conn, &ctx, who.id, now)
+        service::resend_verification(conn, &ctx, &who, &address, now)
     })
     .await?;
     Ok(HttpResponse::Accepted().finish())

@@ -130,7 +130,8 @@ pub fn validate_registration(r: &Registration) -> AppResult<ValidRegistration> {
 
 /// Registers, or, when the address already has an account, tells its owner by e-mail; the
 /// answer is the same either way, so registration does not reveal who has an account.
-pub async fn register(state: &AppState, r: ValidRegistration) -> AppResult<()> {
+pub async fn register(state: &AppState, r: ValidRegistration, address: &str) -> AppResult<()> {
+    state.auth.mail_limiter.hit(&r.email, address, state.clock.now())?;
     let pw = r.password.clone();
     let hash = actix_web::web::block(move || password::hash(&pw)).await??;
     let now = state.clock.now();
@@ -275,9 +276,12 @@ fn send_verification(
 pub fn resend_verification(
     conn: &mut DbConnection,
     ctx: &AuthContext,
-    user: UserId,
+    who: &Principal,
+    address: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    ctx.mail_limiter.hit(&who.email, address, now)?;
+    let user = who.id;
     db::write_tx(conn, |conn| {
         let row = store::find_user(conn, user.0)?.ok_or(AppError::NotFound { what: "user" })?;
         if row.email_verified_at.is_some() {
@@ -437,18 +441,37 @@ pub fn logout(conn: &mut DbConnection, token: &str, now: DateTime<Utc>) -> AppRe
 
 // --- passwords -------------------------------------------------------------------------------
 
-/// Sends a reset link if the address has an active account; answers the same either way.
-pub fn request_password_reset(
+/// Sends a reset link if the address has an active account; answers the same either way,
+/// and in the same time: the lookup and the write happen after the answer, in the background
+/// (a request for an unknown address would otherwise answer sooner, having written nothing).
+pub fn request_password_reset(state: &AppState, email: &str, address: &str) -> AppResult<()> {
+    let Ok(email) = validate::email("email", email) else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    state.auth.mail_limiter.hit(&email, address, now)?;
+    let (pool, ctx) = (state.pool.clone(), state.auth.clone());
+    let work = async move {
+        let sent = db::run(&pool, move |conn| send_reset_link(conn, &ctx, &email, now)).await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "password reset link not written");
+        }
+    };
+    actix_web::rt::spawn(tracing::Instrument::instrument(
+        work,
+        tracing::info_span!("job.password_reset"),
+    ));
+    Ok(())
+}
+
+fn send_reset_link(
     conn: &mut DbConnection,
     ctx: &AuthContext,
     email: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let Ok(email) = validate::email("email", email) else {
-        return Ok(());
-    };
     db::write_tx(conn, |conn| {
-        let Some(user) = store::find_user_by_email(conn, &email)? else {
+        let Some(user) = store::find_user_by_email(conn, email)? else {
             return Ok(());
         };
         if user.disabled_at.is_some() {
@@ -609,9 +632,15 @@ pub fn set_disabled(
     }
     db::write_tx(conn, |conn| {
         let before = load_user(conn, user)?;
-        store::set_disabled(conn, user.0, disabled.then_some(naive(now)), naive(now))?;
+        if disabled == before.disabled {
+            // Already so: nothing changes, and nobody is signed out.
+            return Ok(before);
+        }
         if disabled {
+            store::disable(conn, user.0, naive(now))?;
             store::revoke_all_refresh(conn, user.0, naive(now))?;
+        } else {
+            store::enable(conn, user.0, naive(now))?;
         }
         let after = load_user(conn, user)?;
         audit::record(

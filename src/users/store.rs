@@ -200,16 +200,24 @@ pub fn update_profile(
         .execute(conn)
 }
 
-pub fn set_disabled(
-    conn: &mut DbConnection,
-    user: i64,
-    disabled_at: Option<NaiveDateTime>,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
+/// Disables the account, ending every token issued before `now`.
+pub fn disable(conn: &mut DbConnection, user: i64, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(users::table.find(user))
         .set((
-            users::disabled_at.eq(disabled_at),
+            users::disabled_at.eq(Some(now)),
             users::tokens_valid_after.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Enables a disabled account. Its tokens ended when it was disabled; those issued since
+/// (none can be) need no second revocation.
+pub fn enable(conn: &mut DbConnection, user: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(user))
+        .filter(users::disabled_at.is_not_null())
+        .set((
+            users::disabled_at.eq(None::<NaiveDateTime>),
             users::updated_at.eq(now),
         ))
         .execute(conn)

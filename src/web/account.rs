@@ -123,7 +123,12 @@ pub async fn register_page(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
 }
 
 #[tracing::instrument(name = "web.account.register", skip_all)]
-pub async fn register(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
+pub async fn register(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    form: Form,
+) -> PageResult {
     ctx.check(get(&form, "csrf"))?;
     let registration = Registration {
         email: get(&form, "email").to_owned(),
@@ -144,7 +149,7 @@ pub async fn register(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageR
         }),
     };
     let result = match accounts::validate_registration(&registration) {
-        Ok(valid) => accounts::register(&state, valid).await,
+        Ok(valid) => accounts::register(&state, valid, &client_address(&req)).await,
         Err(e) => Err(e),
     };
     match result {
@@ -310,15 +315,14 @@ pub async fn reset_page(ctx: Ctx) -> PageResult {
 }
 
 #[tracing::instrument(name = "web.account.reset", skip_all)]
-pub async fn reset(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
+pub async fn reset(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    form: Form,
+) -> PageResult {
     ctx.check(get(&form, "csrf"))?;
-    let email = get(&form, "email").to_owned();
-    let now = state.clock.now();
-    let auth = state.auth.clone();
-    db::run(&state.pool, move |c| {
-        accounts::request_password_reset(c, &auth, &email, now)
-    })
-    .await?;
+    accounts::request_password_reset(&state, get(&form, "email"), &client_address(&req))?;
     MessagePage {
         title: "请查收邮件".to_owned(),
         paragraphs: vec![
@@ -565,13 +569,19 @@ pub async fn apply(
 }
 
 #[tracing::instrument(name = "web.account.resend_verification", skip_all)]
-pub async fn resend_verification(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
+pub async fn resend_verification(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    form: Form,
+) -> PageResult {
     ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let now = state.clock.now();
     let auth = state.auth.clone();
+    let address = client_address(&req);
     let result = db::run(&state.pool, move |c| {
-        accounts::resend_verification(c, &auth, who.id, now)
+        accounts::resend_verification(c, &auth, &who, &address, now)
     })
     .await;
     let mut page = profile_form(&state, &ctx).await?;
