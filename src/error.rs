@@ -239,7 +239,9 @@ impl From<DieselError> for AppError {
             // Text is checked for NUL at the door (`http::input`); should one still reach
             // PostgreSQL, which cannot store it, it is bad input, not a server error.
             DieselError::DatabaseError(_, info)
-                if info.message().contains("invalid byte sequence for encoding") =>
+                if info
+                    .message()
+                    .contains("invalid byte sequence for encoding") =>
             {
                 AppError::bad_request("text", "文本含有 NUL 字符 (text contains a NUL character)")
             }

@@ -116,7 +116,8 @@ impl LoginLimiter {
 
     pub fn failed(&self, email: &str, address: &str, now: DateTime<Utc>) {
         let mut map = self.windows.lock();
-        self.windows.count(&mut map, &self.keys(email, address), now);
+        self.windows
+            .count(&mut map, &self.keys(email, address), now);
     }
 
     /// A correct password clears the account's count (not the address's).
@@ -168,12 +169,19 @@ mod tests {
         assert!(l.hit("A@x.cn ", "2.2.2.2", t0).is_ok());
         // The third message to one address, from anywhere, waits for the window.
         let err = l.hit("a@x.cn", "3.3.3.3", t0).unwrap_err();
-        assert!(matches!(err, AppError::TooManyRequests { retry_after_secs: 600 }));
+        assert!(matches!(
+            err,
+            AppError::TooManyRequests {
+                retry_after_secs: 600
+            }
+        ));
         // One client spreading over addresses is stopped too.
         assert!(l.hit("b@x.cn", "1.1.1.1", t0).is_ok());
         assert!(l.hit("c@x.cn", "1.1.1.1", t0).is_ok());
         assert!(l.hit("d@x.cn", "1.1.1.1", t0).is_err());
         // A new window starts afresh.
-        assert!(l.hit("a@x.cn", "1.1.1.1", t0 + Duration::seconds(600)).is_ok());
+        assert!(l
+            .hit("a@x.cn", "1.1.1.1", t0 + Duration::seconds(600))
+            .is_ok());
     }
 }

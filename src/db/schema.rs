@@ -179,6 +179,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    staff_invitations (id) {
+        id -> BigInt,
+        unit_id -> BigInt,
+        user_id -> BigInt,
+        role -> Text,
+        status -> Text,
+        invited_by -> BigInt,
+        previous_organisation_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     qualifications (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -465,6 +479,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_instrument_client_counts,
     usage_platform_clients,
     unit_declarations,
+    staff_invitations,
 );
 
 // The usage statistics group rollups and records by the instrument's unit.

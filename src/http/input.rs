@@ -138,9 +138,8 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         AppError::bad_request("body", format!("不是有效的 JSON (not valid JSON): {e}"))
     })?;
-    T::deserialize(Strict(value)).map_err(|e| {
-        AppError::bad_request(e.field.unwrap_or_else(|| "body".to_owned()), e.message)
-    })
+    T::deserialize(Strict(value))
+        .map_err(|e| AppError::bad_request(e.field.unwrap_or_else(|| "body".to_owned()), e.message))
 }
 
 /// Refuses a NUL in the path or the query string: it can only arrive there as `%00`, since the
@@ -350,7 +349,10 @@ impl<'de> de::VariantAccess<'de> for Strict {
     fn unit_variant(self) -> Result<(), StrictError> {
         match self.0 {
             Value::Null => Ok(()),
-            other => Err(de::Error::invalid_type(unexpected(&other), &"a unit variant")),
+            other => Err(de::Error::invalid_type(
+                unexpected(&other),
+                &"a unit variant",
+            )),
         }
     }
     fn newtype_variant_seed<T: de::DeserializeSeed<'de>>(
@@ -494,9 +496,15 @@ mod tests {
         let ok: Body = parse(br#"{"email":"a@x.cn","ids":[1,2],"org":{"name":"n"}}"#).unwrap();
         assert_eq!(ok.ids, vec![1, 2]);
         assert_eq!(field(r#"["a@x.cn",[1]]"#), "body");
-        assert_eq!(field(r#"{"email":"a@x.cn","ids":[],"org":["n",null]}"#), "org");
+        assert_eq!(
+            field(r#"{"email":"a@x.cn","ids":[],"org":["n",null]}"#),
+            "org"
+        );
         assert_eq!(field(r#"{"email":"a\u0000b@x.cn","ids":[]}"#), "email");
-        assert_eq!(field(r#"{"email":"a","ids":[],"org":{"name":"\u0000"}}"#), "org.name");
+        assert_eq!(
+            field(r#"{"email":"a","ids":[],"org":{"name":"\u0000"}}"#),
+            "org.name"
+        );
         assert_eq!(field(r#"{"email":"a","ids":[1,"x"]}"#), "ids[1]");
         assert_eq!(field(r#"{"email":"a","ids":[],"org":{}}"#), "org.name");
         assert_eq!(field(r#"{"email":"a","ids":[],"zzz":1}"#), "zzz");

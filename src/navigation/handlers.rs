@@ -4,8 +4,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::service::{self, InstrumentQuery, UnitFilter};
 use crate::db;
-use crate::http::input::Json;
 use crate::error::AppResult;
+use crate::http::input::Json;
 use crate::params::{path_id, QueryParams};
 use crate::types::{PageRequest, Paged};
 use crate::AppState;

@@ -23,7 +23,10 @@ pub fn routes(r: &mut Routes) {
         .patch("/instruments/{id}", h::update_instrument)
         .post("/instruments/{id}/retire", h::retire_instrument)
         .get("/instruments/{id}/booking-settings", h::booking_settings)
-        .put("/instruments/{id}/booking-settings", h::save_booking_settings)
+        .put(
+            "/instruments/{id}/booking-settings",
+            h::save_booking_settings,
+        )
         .get("/categories", handlers::category_tree)
         .get("/instruments", handlers::list_instruments)
         .get("/instruments/{id}", handlers::get_instrument);

@@ -8,8 +8,8 @@ use super::store::Filter;
 use crate::auth::Auth;
 use crate::clock::naive;
 use crate::db;
-use crate::http::input::{Json, OptionalJson};
 use crate::error::{AppError, AppResult};
+use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, QueryParams};
 use crate::AppState;
 

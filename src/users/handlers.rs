@@ -11,8 +11,8 @@ use super::service::{self, ProfilePatch, StaffInput};
 use super::store::UserFilter;
 use crate::auth::{authorize, Action, Auth, Role};
 use crate::db;
-use crate::http::input::{Json, OptionalJson};
 use crate::error::{AppError, AppResult};
+use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, QueryParams};
 use crate::types::{BanId, InstrumentId, OrganisationId, QualificationId, UnitId, UserId};
 use crate::AppState;
@@ -335,13 +335,59 @@ pub async fn add_staff(
 ) -> AppResult<HttpResponse> {
     let unit = UnitId(path_id(&id)?);
     let now = state.clock.now();
-    let user = db::run(&state.pool, move |conn| {
+    let public_url = state.auth.public_url.clone();
+    let added = db::run(&state.pool, move |conn| {
         crate::navigation::service::get_unit(conn, unit.0)?;
         authorize(&who, Action::ManageStaff { unit })?;
-        service::add_staff(conn, &who, unit, &body, now)
+        service::add_staff(conn, &who, unit, &body, &public_url, now)
+    })
+    .await?;
+    Ok(match added {
+        service::StaffAdded::Invited(invitation) => HttpResponse::Accepted().json(invitation),
+        service::StaffAdded::RoleChanged(user) => HttpResponse::Ok().json(user),
+    })
+}
+
+#[tracing::instrument(name = "me.invitations", skip_all)]
+pub async fn my_invitations(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+) -> AppResult<HttpResponse> {
+    let list = db::run(&state.pool, move |conn| service::my_invitations(conn, &who)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+async fn answer_invitation(
+    state: web::Data<AppState>,
+    who: crate::auth::Principal,
+    id: &str,
+    accept: bool,
+) -> AppResult<HttpResponse> {
+    let id = path_id(id)?;
+    let now = state.clock.now();
+    let user = db::run(&state.pool, move |conn| {
+        service::answer_invitation(conn, &who, id, accept, now)
     })
     .await?;
     Ok(HttpResponse::Ok().json(user))
+}
+
+#[tracing::instrument(name = "me.invitation_accept", skip_all)]
+pub async fn accept_invitation(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    answer_invitation(state, who, &id, true).await
+}
+
+#[tracing::instrument(name = "me.invitation_decline", skip_all)]
+pub async fn decline_invitation(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    answer_invitation(state, who, &id, false).await
 }
 
 #[tracing::instrument(name = "units.staff_remove", skip_all)]

@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
 use crate::db::schema::{
-    bans, organisations, qualifications, refresh_tokens, user_tokens, users, violations,
+    bans, organisations, qualifications, refresh_tokens, staff_invitations, user_tokens, users,
+    violations,
 };
+use crate::error::{AppError, AppResult};
 use crate::navigation::model::UnitKind;
 use crate::types::{
     code_enum, BanId, InstrumentId, OrganisationId, QualificationId, UnitId, UserId, ViolationId,
@@ -493,5 +495,70 @@ mod tests {
             PriceTier::OwnUnit
         );
         assert_eq!(PriceTier::of(None, jlu), PriceTier::Enterprise);
+    }
+}
+
+code_enum! {
+    /// An invitation to a unit's staff: pending → accepted | declined; accepted → ended when
+    /// the person leaves the staff (their own organisation is given back).
+    pub enum InvitationStatus {
+        Pending = "pending" / "待接受",
+        Accepted = "accepted" / "已接受",
+        Declined = "declined" / "已谢绝",
+        Ended = "ended" / "已离任",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = staff_invitations)]
+pub struct InvitationRow {
+    pub id: i64,
+    pub unit_id: i64,
+    pub user_id: i64,
+    pub role: String,
+    pub status: String,
+    pub invited_by: i64,
+    pub previous_organisation_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = staff_invitations)]
+pub struct NewInvitation {
+    pub unit_id: i64,
+    pub user_id: i64,
+    pub role: String,
+    pub status: String,
+    pub invited_by: i64,
+    pub created_at: NaiveDateTime,
+}
+
+/// An invitation as the API shows it, with the unit's name for the invitee.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Invitation {
+    pub id: i64,
+    pub unit_id: UnitId,
+    pub unit_name: String,
+    pub user_id: UserId,
+    pub role: Role,
+    pub status: InvitationStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Invitation {
+    pub fn from_row(r: InvitationRow, unit_name: String) -> AppResult<Invitation> {
+        Ok(Invitation {
+            id: r.id,
+            unit_id: UnitId(r.unit_id),
+            unit_name,
+            user_id: UserId(r.user_id),
+            role: Role::from_code(&r.role)
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown role {}", r.role)))?,
+            status: InvitationStatus::from_code(&r.status).ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("unknown invitation status {}", r.status))
+            })?,
+            created_at: r.created_at.and_utc(),
+        })
     }
 }

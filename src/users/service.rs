@@ -131,7 +131,10 @@ pub fn validate_registration(r: &Registration) -> AppResult<ValidRegistration> {
 /// Registers, or, when the address already has an account, tells its owner by e-mail; the
 /// answer is the same either way, so registration does not reveal who has an account.
 pub async fn register(state: &AppState, r: ValidRegistration, address: &str) -> AppResult<()> {
-    state.auth.mail_limiter.hit(&r.email, address, state.clock.now())?;
+    state
+        .auth
+        .mail_limiter
+        .hit(&r.email, address, state.clock.now())?;
     let pw = r.password.clone();
     let hash = actix_web::web::block(move || password::hash(&pw)).await??;
     let now = state.clock.now();
@@ -725,14 +728,25 @@ pub struct StaffInput {
     pub role: String,
 }
 
-/// Makes an existing account staff of `unit` (instrument manager or unit admin).
+/// What adding someone to a unit's staff did.
+pub enum StaffAdded {
+    /// The person was invited and is told by e-mail; they join when they accept.
+    Invited(Invitation),
+    /// Already staff of this unit: their role there changed at once.
+    RoleChanged(User),
+}
+
+/// Adds an existing account to `unit`'s staff (instrument manager or unit admin). Someone
+/// outside the unit is only invited: joining moves their organisation (price tier, internal
+/// or external counting), which nobody may do to another person without their consent.
 pub fn add_staff(
     conn: &mut DbConnection,
     actor: &Principal,
     unit: UnitId,
     input: &StaffInput,
+    public_url: &str,
     now: DateTime<Utc>,
-) -> AppResult<User> {
+) -> AppResult<StaffAdded> {
     let email = validate::email("email", &input.email)?;
     let role = Role::from_code(&input.role)
         .filter(|r| r.is_staff())
@@ -746,20 +760,163 @@ pub fn add_staff(
                 "该邮箱没有注册账户，请先让对方注册 (no account with this e-mail)",
             )
         })?;
-        let current = row.role();
-        if current == Role::PlatformAdmin {
+        joinable(&row, unit)?;
+        if row.unit_id == Some(unit.0) {
+            let before = load_user(conn, UserId(row.id))?;
+            store::set_role(
+                conn,
+                row.id,
+                role.code(),
+                Some(unit.0),
+                Some(org.id),
+                naive(now),
+            )?;
+            if role != Role::InstrumentManager {
+                store::clear_managed(conn, row.id)?;
+            }
+            let after = load_user(conn, UserId(row.id))?;
+            audit::record(
+                conn,
+                Some(actor.id),
+                "staff.role",
+                Target("user", Some(row.id)),
+                Some(&before),
+                Some(&after),
+                naive(now),
+            )?;
+            return Ok(StaffAdded::RoleChanged(after));
+        }
+        if let Some(open) = store::pending_invitation(conn, unit.0, row.id)? {
+            // A second click, or another admin: the invitation already waits.
+            return Ok(StaffAdded::Invited(Invitation::from_row(open, org.name)?));
+        }
+        let id = store::insert_invitation(
+            conn,
+            &NewInvitation {
+                unit_id: unit.0,
+                user_id: row.id,
+                role: role.code().to_owned(),
+                status: InvitationStatus::Pending.code().to_owned(),
+                invited_by: actor.id.0,
+                created_at: naive(now),
+            },
+        )?;
+        let invitation =
+            store::find_invitation(conn, id)?.ok_or(AppError::NotFound { what: "invitation" })?;
+        let link = format!("{public_url}/me/invitations");
+        let message = Notice {
+            kind: "staff_invitation",
+            to: &row.email,
+            name: &row.name,
+            subject: "单位人员邀请 You are invited to a host unit's staff",
+            paragraphs: vec![
+                format!(
+                    "{} 邀请您担任「{}」的{}。",
+                    actor.name,
+                    org.name,
+                    role.label_zh()
+                ),
+                "接受后，您的所属单位将改为该单位（影响收费标准和机时统计中的校内/校外）；离任时恢复为您原来的单位。不接受则一切不变。".into(),
+            ],
+            link: Some(("查看邀请 See the invitation", &link)),
+            footer: "如果您不认识邀请人，请谢绝邀请或忽略本邮件。",
+            related: Some(("user", row.id)),
+        }
+        .render()?;
+        mail::enqueue(conn, &message, naive(now))?;
+        audit::record(
+            conn,
+            Some(actor.id),
+            "staff.invite",
+            Target("user", Some(row.id)),
+            None::<&()>,
+            Some(&serde_json::json!({"unit_id": unit.0, "role": role.code(), "invitation": id})),
+            naive(now),
+        )?;
+        Ok(StaffAdded::Invited(Invitation::from_row(
+            invitation, org.name,
+        )?))
+    })
+}
+
+/// Who may join `unit`'s staff: not a platform admin, not staff of another unit.
+fn joinable(row: &UserRow, unit: UnitId) -> AppResult<()> {
+    let current = row.role();
+    if current == Role::PlatformAdmin {
+        return Err(AppError::conflict(
+            "platform_admin",
+            "平台管理员不能设为单位人员 (a platform admin cannot be unit staff)",
+        ));
+    }
+    if current.is_staff() && row.unit_id != Some(unit.0) {
+        return Err(AppError::conflict(
+            "staff_of_other_unit",
+            "此人是其他单位的人员，需先由该单位移除 (staff of another unit)",
+        ));
+    }
+    Ok(())
+}
+
+/// The signed-in person's open invitations.
+pub fn my_invitations(conn: &mut DbConnection, who: &Principal) -> AppResult<Vec<Invitation>> {
+    store::pending_invitations_of(conn, who.id.0)?
+        .into_iter()
+        .map(|(row, unit)| Invitation::from_row(row, unit))
+        .collect()
+}
+
+/// Accepts (`true`) or declines an invitation addressed to `who`. Accepting makes them staff
+/// of the unit and keeps the organisation they had, to give back when they leave.
+pub fn answer_invitation(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: i64,
+    accept: bool,
+    now: DateTime<Utc>,
+) -> AppResult<User> {
+    db::write_tx(conn, |conn| {
+        let inv = store::find_invitation(conn, id)?
+            .filter(|i| i.user_id == who.id.0)
+            .ok_or(AppError::NotFound { what: "invitation" })?;
+        let pending = InvitationStatus::Pending.code();
+        if inv.status != pending {
             return Err(AppError::conflict(
-                "platform_admin",
-                "平台管理员不能设为单位人员 (a platform admin cannot be unit staff)",
+                "invitation_answered",
+                "这份邀请已经处理过了 (the invitation was already answered)",
             ));
         }
-        if current.is_staff() && row.unit_id != Some(unit.0) {
+        let row = store::find_user(conn, who.id.0)?.ok_or(AppError::NotFound { what: "user" })?;
+        if !accept {
+            store::set_invitation_status(
+                conn,
+                id,
+                pending,
+                InvitationStatus::Declined.code(),
+                None,
+                naive(now),
+            )?;
+            return load_user(conn, who.id);
+        }
+        let unit = UnitId(inv.unit_id);
+        joinable(&row, unit)?;
+        let org = store::organisation_of_unit(conn, unit.0)?
+            .ok_or(AppError::NotFound { what: "unit" })?;
+        let role = Role::from_code(&inv.role)
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown role {}", inv.role)))?;
+        if !store::set_invitation_status(
+            conn,
+            id,
+            pending,
+            InvitationStatus::Accepted.code(),
+            row.organisation_id,
+            naive(now),
+        )? {
             return Err(AppError::conflict(
-                "staff_of_other_unit",
-                "此人是其他单位的人员，需先由该单位移除 (staff of another unit)",
+                "invitation_answered",
+                "这份邀请已经处理过了 (the invitation was already answered)",
             ));
         }
-        let before = load_user(conn, UserId(row.id))?;
+        let before = load_user(conn, who.id)?;
         store::set_role(
             conn,
             row.id,
@@ -768,13 +925,10 @@ pub fn add_staff(
             Some(org.id),
             naive(now),
         )?;
-        if role != Role::InstrumentManager {
-            store::clear_managed(conn, row.id)?;
-        }
-        let after = load_user(conn, UserId(row.id))?;
+        let after = load_user(conn, who.id)?;
         audit::record(
             conn,
-            Some(actor.id),
+            Some(who.id),
             "staff.add",
             Target("user", Some(row.id)),
             Some(&before),
@@ -785,7 +939,9 @@ pub fn add_staff(
     })
 }
 
-/// Removes someone from a unit's staff: they stay a researcher of the unit's organisation.
+/// Removes someone from a unit's staff: they become a researcher again, of the organisation
+/// they had before they accepted the invitation (of the unit's organisation when they were
+/// made staff without one, from the shell).
 pub fn remove_staff(
     conn: &mut DbConnection,
     actor: &Principal,
@@ -801,12 +957,26 @@ pub fn remove_staff(
             });
         }
         let before = load_user(conn, user)?;
+        let organisation = match store::accepted_invitation(conn, unit.0, row.id)? {
+            Some(inv) => {
+                store::set_invitation_status(
+                    conn,
+                    inv.id,
+                    InvitationStatus::Accepted.code(),
+                    InvitationStatus::Ended.code(),
+                    inv.previous_organisation_id,
+                    naive(now),
+                )?;
+                inv.previous_organisation_id
+            }
+            None => row.organisation_id,
+        };
         store::set_role(
             conn,
             row.id,
             Role::Researcher.code(),
             None,
-            row.organisation_id,
+            organisation,
             naive(now),
         )?;
         store::clear_managed(conn, row.id)?;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::model::*;
 use crate::db::schema::{
     bans, instrument_managers, instruments, organisations, qualifications, refresh_tokens,
-    user_tokens, users, violations,
+    staff_invitations, units, user_tokens, users, violations,
 };
 use crate::db::{Db, DbConnection};
 use crate::types::PageRequest;
@@ -693,4 +693,91 @@ pub fn user_by_calendar_token(conn: &mut DbConnection, hash: &str) -> QueryResul
         .select(users::id)
         .first(conn)
         .optional()
+}
+
+// --- staff invitations -----------------------------------------------------------------------
+
+pub fn insert_invitation(conn: &mut DbConnection, row: &NewInvitation) -> QueryResult<i64> {
+    diesel::insert_into(staff_invitations::table)
+        .values(row)
+        .returning(staff_invitations::id)
+        .get_result(conn)
+}
+
+pub fn find_invitation(conn: &mut DbConnection, id: i64) -> QueryResult<Option<InvitationRow>> {
+    staff_invitations::table
+        .find(id)
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// `user`'s open invitation to `unit`, if any.
+pub fn pending_invitation(
+    conn: &mut DbConnection,
+    unit: i64,
+    user: i64,
+) -> QueryResult<Option<InvitationRow>> {
+    staff_invitations::table
+        .filter(staff_invitations::unit_id.eq(unit))
+        .filter(staff_invitations::user_id.eq(user))
+        .filter(staff_invitations::status.eq("pending"))
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The invitation by which `user` joined `unit`'s staff, while they are on it.
+pub fn accepted_invitation(
+    conn: &mut DbConnection,
+    unit: i64,
+    user: i64,
+) -> QueryResult<Option<InvitationRow>> {
+    staff_invitations::table
+        .filter(staff_invitations::unit_id.eq(unit))
+        .filter(staff_invitations::user_id.eq(user))
+        .filter(staff_invitations::status.eq("accepted"))
+        .order(staff_invitations::id.desc())
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A person's open invitations with their units' names, newest first.
+pub fn pending_invitations_of(
+    conn: &mut DbConnection,
+    user: i64,
+) -> QueryResult<Vec<(InvitationRow, String)>> {
+    staff_invitations::table
+        .inner_join(units::table.on(units::id.eq(staff_invitations::unit_id)))
+        .filter(staff_invitations::user_id.eq(user))
+        .filter(staff_invitations::status.eq("pending"))
+        .order(staff_invitations::id.desc())
+        .limit(100)
+        .select((InvitationRow::as_select(), units::name))
+        .load(conn)
+}
+
+/// Moves an invitation from `from` to `to`; false when it was no longer `from` (a second
+/// click, another tab).
+pub fn set_invitation_status(
+    conn: &mut DbConnection,
+    id: i64,
+    from: &str,
+    to: &str,
+    previous_organisation: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        staff_invitations::table
+            .find(id)
+            .filter(staff_invitations::status.eq(from)),
+    )
+    .set((
+        staff_invitations::status.eq(to),
+        staff_invitations::previous_organisation_id.eq(previous_organisation),
+        staff_invitations::decided_at.eq(Some(now)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::forms::{Form, get, opt, see_other, Field, FormPage, MessagePage};
+use super::forms::{
+    get, opt, see_other, Cell, Field, Form, FormPage, MessagePage, RowAction, TablePage,
+};
 use super::session::{cleared_cookies, session_cookies, Ctx, REFRESH};
 use super::{html, WebError};
 use crate::error::AppError;
@@ -403,6 +405,14 @@ async fn profile_form(state: &AppState, ctx: &Ctx) -> Result<FormPage, WebError>
         ),
     ];
     page.links = vec![("/me/password".to_owned(), "修改密码".to_owned())];
+    let who = ctx.require()?.clone();
+    let invitations = db::run(&state.pool, move |c| accounts::my_invitations(c, &who)).await?;
+    if !invitations.is_empty() {
+        page.links.push((
+            "/me/invitations".to_owned(),
+            format!("单位邀请（{}）", invitations.len()),
+        ));
+    }
     if !user.email_verified {
         page.resend = true;
     }
@@ -592,6 +602,75 @@ pub async fn resend_verification(
     page.render()
 }
 
+/// Invitations to a unit's staff, to accept or decline.
+#[tracing::instrument(name = "web.account.invitations", skip_all)]
+pub async fn invitations_page(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
+    invitations(&state, &ctx, None).await
+}
+
+async fn invitations(state: &AppState, ctx: &Ctx, notice: Option<String>) -> PageResult {
+    let who = ctx.require()?.clone();
+    let list = db::run(&state.pool, move |c| accounts::my_invitations(c, &who)).await?;
+    let mut t = TablePage::new(ctx, "单位邀请", vec!["单位", "角色", "邀请时间", "操作"]);
+    t.intro = vec![
+        "接受后，您的所属单位将改为邀请您的单位（影响收费标准和机时统计中的校内/校外）；离任时恢复为您原来的单位。".to_owned(),
+    ];
+    t.notice = notice.or_else(|| list.is_empty().then(|| "没有待处理的邀请".to_owned()));
+    t.links = vec![("/me".to_owned(), "返回我的账户".to_owned())];
+    t.rows = list
+        .into_iter()
+        .map(|i| {
+            vec![
+                Cell::Text(i.unit_name),
+                Cell::Text(i.role.label_zh().to_owned()),
+                Cell::Text(crate::types::local_date_time(i.created_at)),
+                Cell::Actions(vec![
+                    RowAction {
+                        action: format!("/me/invitations/{}/accept", i.id),
+                        label: "接受",
+                        fields: Vec::new(),
+                    },
+                    RowAction {
+                        action: format!("/me/invitations/{}/decline", i.id),
+                        label: "谢绝",
+                        fields: Vec::new(),
+                    },
+                ]),
+            ]
+        })
+        .collect();
+    t.render()
+}
+
+#[tracing::instrument(name = "web.account.answer_invitation", skip_all)]
+pub async fn answer_invitation(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<(String, String)>,
+    form: Form,
+) -> PageResult {
+    ctx.check(get(&form, "csrf"))?;
+    let who = ctx.require()?.clone();
+    let id = crate::params::path_id(&path.0)?;
+    let accept = match path.1.as_str() {
+        "accept" => true,
+        "decline" => false,
+        _ => return Err(WebError(AppError::NotFound { what: "page" })),
+    };
+    let now = state.clock.now();
+    let result = db::run(&state.pool, move |c| {
+        accounts::answer_invitation(c, &who, id, accept, now)
+    })
+    .await;
+    let notice = match result {
+        Ok(u) if accept => format!("您已成为{}", u.role.label_zh()),
+        Ok(_) => "已谢绝邀请".to_owned(),
+        Err(e @ AppError::Conflict { .. }) => e.to_string(),
+        Err(e) => return Err(WebError(e)),
+    };
+    invitations(&state, &ctx, Some(notice)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::safe_next;
@@ -600,7 +679,10 @@ mod tests {
     fn next_stays_on_the_site() {
         for (next, to) in [
             ("/reservations", "/reservations"),
-            ("/instruments?category=010000&page=2", "/instruments?category=010000&page=2"),
+            (
+                "/instruments?category=010000&page=2",
+                "/instruments?category=010000&page=2",
+            ),
             ("/%09/evil.example", "/%09/evil.example"),
             ("/\t/evil.example", "/me"),
             ("//evil.example", "/me"),

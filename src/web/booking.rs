@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 
-use super::forms::{Form, get, opt, see_other, Cell, Field, FormPage, RowAction, TablePage};
+use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, RowAction, TablePage};
 use super::pages::Pager;
 use super::session::Ctx;
 use super::WebError;

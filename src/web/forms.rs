@@ -255,7 +255,10 @@ impl actix_web::FromRequest for Form {
     type Error = WebError;
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Form, WebError>>>>;
 
-    fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
         use actix_web::HttpMessage;
         let urlencoded = req
             .content_type()

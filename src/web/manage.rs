@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::forms::{Form, get, opt, see_other, Cell, Field, FormPage, RowAction, TablePage};
+use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, RowAction, TablePage};
 use super::pages::Pager;
 use super::session::Ctx;
 use super::WebError;
@@ -552,13 +552,20 @@ pub async fn add_staff(
         role: get(&query, "role").to_owned(),
     };
     let now = state.clock.now();
+    let public_url = state.auth.public_url.clone();
     let result = db::run(&state.pool, move |c| {
         authorize(&who, Action::ManageStaff { unit })?;
-        accounts::add_staff(c, &who, unit, &input, now)
+        accounts::add_staff(c, &who, unit, &input, &public_url, now)
     })
     .await;
     let notice = match result {
-        Ok(u) => format!("已将 {} 设为{}", u.name, u.role.label_zh()),
+        Ok(accounts::StaffAdded::RoleChanged(u)) => {
+            format!("已将 {} 设为{}", u.name, u.role.label_zh())
+        }
+        Ok(accounts::StaffAdded::Invited(i)) => format!(
+            "已向对方发送邀请（{}）：对方在「我的账户 → 单位邀请」中接受后即成为本单位人员",
+            i.role.label_zh()
+        ),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => format!("未能添加：{e}"),
         Err(e) => return Err(WebError(e)),
     };

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
 
-use super::forms::{Form, get, opt, see_other, Cell, Field, FormPage, RowAction, TablePage};
+use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, RowAction, TablePage};
 use super::pages::Pager;
 use super::session::Ctx;
 use super::{html, WebError};
