@@ -1,4 +1,4 @@
-// One schema for both backends: only portable column types (DESIGN.md "Data rules").
+// One schema for both backends: only portable column types (README, Architecture).
 // Hand-maintained; tests/migrations.rs checks both backends' migrations produce these columns.
 
 diesel::table! {

@@ -1,6 +1,6 @@
 //! Editing the catalogue: platform admins manage sub-platforms and units, unit admins their
 //! unit's instruments (create, update, retire — never delete), instrument managers booking
-//! settings. Every change is validated against the national limits (DOMAIN.md), audited, and
+//! settings. Every change is validated against the national reporting limits (`validate.rs`), audited, and
 //! clears the cached counts.
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -1,5 +1,5 @@
 //! Booking and the life of a reservation. Every write is one transaction that locks the
-//! instrument, checks, writes the row, its history and its e-mails (DESIGN.md "No double
+//! instrument, checks, writes the row, its history and its e-mails (README, "No double
 //! booking"); on PostgreSQL an exclusion constraint stands behind the check.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};

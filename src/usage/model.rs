@@ -457,5 +457,5 @@ pub struct Evaluation {
     pub per_instrument: Vec<InstrumentYear>,
 }
 
-/// 1,200 effective hours a year count as "saturated" (DOMAIN.md).
+/// 1,200 effective hours a year count as "saturated" (the benchmark host units are compared against).
 pub const SATURATION_HOURS: i64 = 1200;

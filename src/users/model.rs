@@ -65,7 +65,7 @@ code_enum! {
 }
 
 code_enum! {
-    /// Which price a client pays, from their organisation (DOMAIN.md "Fees"): the host unit's
+    /// Which price a client pays, from their organisation: the host unit's
     /// own people are internal; everyone else is external, academic or not.
     pub enum PriceTier {
         OwnUnit = "own_unit" / "校内/所内",

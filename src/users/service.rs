@@ -865,6 +865,13 @@ pub fn my_invitations(conn: &mut DbConnection, who: &Principal) -> AppResult<Vec
         .collect()
 }
 
+fn already_answered() -> AppError {
+    AppError::conflict(
+        "invitation_answered",
+        "这份邀请已经处理过了 (the invitation was already answered)",
+    )
+}
+
 /// Accepts (`true`) or declines an invitation addressed to `who`. Accepting makes them staff
 /// of the unit and keeps the organisation they had, to give back when they leave.
 pub fn answer_invitation(
@@ -880,10 +887,7 @@ pub fn answer_invitation(
             .ok_or(AppError::NotFound { what: "invitation" })?;
         let pending = InvitationStatus::Pending.code();
         if inv.status != pending {
-            return Err(AppError::conflict(
-                "invitation_answered",
-                "这份邀请已经处理过了 (the invitation was already answered)",
-            ));
+            return Err(already_answered());
         }
         let row = store::find_user(conn, who.id.0)?.ok_or(AppError::NotFound { what: "user" })?;
         if !accept {
@@ -911,10 +915,7 @@ pub fn answer_invitation(
             row.organisation_id,
             naive(now),
         )? {
-            return Err(AppError::conflict(
-                "invitation_answered",
-                "这份邀请已经处理过了 (the invitation was already answered)",
-            ));
+            return Err(already_answered());
         }
         let before = load_user(conn, who.id)?;
         store::set_role(

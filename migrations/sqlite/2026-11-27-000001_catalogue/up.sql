@@ -1,5 +1,5 @@
 -- The catalogue read by the navigation module: sub-platforms, host units, the national
--- instrument classification and instruments with the national reporting fields (DOMAIN.md).
+-- instrument classification and instruments with the national reporting fields.
 
 CREATE TABLE sub_platforms (
     id INTEGER PRIMARY KEY,
