@@ -476,7 +476,8 @@ fn post_auth_logout() {}
     summary = "E-mail a reset link",
     request_body = ResetRequest,
     responses(
-        (status = 202, description = "sent if the address has an account")
+        (status = 202, description = "sent if the address has an account"),
+        (status = 429, description = "too many links asked for this address or from this client (the same answer for every address)", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[allow(dead_code)]
@@ -561,6 +562,58 @@ fn post_me_password() {}
 )]
 #[allow(dead_code)]
 fn post_me_verification_email() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/invitations",
+    tag = "users",
+    summary = "My open invitations to a unit's staff",
+    responses(
+        (status = 200, description = "the open invitations", body = Vec<Invitation>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn get_me_invitations() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/invitations/{id}/accept",
+    tag = "users",
+    summary = "Accept an invitation: become staff of the unit (the organisation one had is given back on leaving)",
+    params(
+        ("id" = i64, Path, description = "the invitation")
+    ),
+    responses(
+        (status = 200, description = "joined", body = User),
+        (status = 404, description = "no such invitation addressed to me", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_answered`, `staff_of_other_unit`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn post_me_invitations_id_accept() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/invitations/{id}/decline",
+    tag = "users",
+    summary = "Decline an invitation: nothing changes",
+    params(
+        ("id" = i64, Path, description = "the invitation")
+    ),
+    responses(
+        (status = 200, description = "declined", body = User),
+        (status = 404, description = "no such invitation addressed to me", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_answered`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[allow(dead_code)]
+fn post_me_invitations_id_decline() {}
 
 #[utoipa::path(
     get,
@@ -742,14 +795,15 @@ fn get_units_id_staff() {}
     post,
     path = "/api/v1/units/{id}/staff",
     tag = "users",
-    summary = "Make an account staff of the unit (its admin)",
+    summary = "Invite an account to the unit's staff (its admin); the person joins by accepting. Someone already of the unit's staff gets the new role at once",
     params(
         ("id" = i64, Path, description = "the id")
     ),
     request_body = StaffInput,
     responses(
-        (status = 200, description = "added", body = User),
-        (status = 409, description = "staff of another unit", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "invited (or already invited): an e-mail asks the person to accept", body = Invitation),
+        (status = 200, description = "already staff of this unit: the role changed", body = User),
+        (status = 409, description = "`staff_of_other_unit`, `platform_admin`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
     ),
@@ -921,7 +975,7 @@ fn post_bans_id_lift() {}
         (status = 400, description = "a time without an offset", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "banned (with the ban's end) or not qualified", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`reservation_conflict` with the clashing interval, `too_many_active`, `blackout`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "a booking rule, named by `code`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a booking rule, named by `code`; `idempotency_key_reused` when the Idempotency-Key came with another booking", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
     ),
@@ -1315,15 +1369,62 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The answers every operation can give, documented once: 400 for bad input (the `field`
+/// names it), 413 for a body over the route's limit, 405 with `Allow` for another method.
+struct CommonProblems;
+
+impl Modify for CommonProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let has_body = op.request_body.is_some();
+                let responses = &mut op.responses.responses;
+                responses.entry("400".into()).or_insert_with(|| {
+                    problem("bad input: a malformed or unknown parameter or field, a NUL character; `field` names it").into()
+                });
+                responses.entry("405".into()).or_insert_with(|| {
+                    problem("another method: `Allow` lists the ones this path takes").into()
+                });
+                if has_body {
+                    responses.entry("413".into()).or_insert_with(|| {
+                        problem("the body is larger than this route takes (64 KiB for JSON)").into()
+                    });
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "yiqi 仪器",
         description = "Booking service for shared research instruments (仪器共享平台). Errors are `application/problem+json` with a stable `code` and the offending `field`."
     ),
-    paths(get_health, get_ready, get_stats, get_sub_platforms, post_sub_platforms, get_sub_platforms_id, patch_sub_platforms_id, get_units, post_units, get_units_id, patch_units_id, post_units_id_instruments, get_categories, get_instruments, get_instruments_id, patch_instruments_id, post_instruments_id_retire, get_instruments_id_booking_settings, put_instruments_id_booking_settings, put_instruments_id_managers, post_instruments_id_qualifications, post_auth_register, post_auth_verify_email, post_auth_login, post_auth_refresh, post_auth_logout, post_auth_password_reset, post_auth_password_reset_confirm, get_me, patch_me, post_me_password, post_me_verification_email, get_organisations, post_organisations_id_approve, get_admin_users, post_admin_users_id_disable, post_admin_users_id_enable, get_admin_audit, get_admin_mail, post_admin_mail_id_retry, get_units_id_staff, post_units_id_staff, delete_units_id_staff_user, get_qualifications, post_qualifications_id_decision, get_users_id_violations, post_users_id_violations, get_users_id_bans, post_bans, post_bans_id_lift, post_reservations, get_reservations, get_reservations_id, post_reservations_id_step, get_instruments_id_availability, post_instruments_id_blackouts, get_instruments_id_calendar_ics, get_units_id_schedule, post_me_calendar_token, get_calendar_token, post_service_records, get_service_records, get_service_records_id, post_service_records_id_reductions, get_hour_reductions, post_hour_reductions_id_decision, get_units_id_evaluation, get_units_id_evaluation_csv, get_units_id_evaluation_xlsx, put_units_id_declarations, get_openapi_json),
+    paths(get_health, get_ready, get_stats, get_sub_platforms, post_sub_platforms, get_sub_platforms_id, patch_sub_platforms_id, get_units, post_units, get_units_id, patch_units_id, post_units_id_instruments, get_categories, get_instruments, get_instruments_id, patch_instruments_id, post_instruments_id_retire, get_instruments_id_booking_settings, put_instruments_id_booking_settings, put_instruments_id_managers, post_instruments_id_qualifications, post_auth_register, post_auth_verify_email, post_auth_login, post_auth_refresh, post_auth_logout, post_auth_password_reset, post_auth_password_reset_confirm, get_me, patch_me, post_me_password, post_me_verification_email, get_me_invitations, post_me_invitations_id_accept, post_me_invitations_id_decline, get_organisations, post_organisations_id_approve, get_admin_users, post_admin_users_id_disable, post_admin_users_id_enable, get_admin_audit, get_admin_mail, post_admin_mail_id_retry, get_units_id_staff, post_units_id_staff, delete_units_id_staff_user, get_qualifications, post_qualifications_id_decision, get_users_id_violations, post_users_id_violations, get_users_id_bans, post_bans, post_bans_id_lift, post_reservations, get_reservations, get_reservations_id, post_reservations_id_step, get_instruments_id_availability, post_instruments_id_blackouts, get_instruments_id_calendar_ics, get_units_id_schedule, post_me_calendar_token, get_calendar_token, post_service_records, get_service_records, get_service_records_id, post_service_records_id_reductions, get_hour_reductions, post_hour_reductions_id_decision, get_units_id_evaluation, get_units_id_evaluation_csv, get_units_id_evaluation_xlsx, put_units_id_declarations, get_openapi_json),
     components(schemas(Problem, Role, Violation, Ban)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &CommonProblems)
 )]
 pub struct ApiDoc;
 

@@ -36,10 +36,24 @@ id_type!(
 macro_rules! code_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $code:literal / $label:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name {
             $(#[serde(rename = $code)] $variant),+
         }
+
+        // By hand: the derive does not see `rename` through the macro's fragments and would
+        // document the Rust names instead of the codes on the wire.
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                ::utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(::utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($code),+]))
+                    .description(Some([$(concat!("`", $code, "` ", $label)),+].join("; ")))
+                    .into()
+            }
+        }
+
+        impl ::utoipa::ToSchema for $name {}
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -111,6 +125,57 @@ pub fn local_date_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&PLATFORM_ZONE)
         .format("%Y-%m-%d %H:%M")
         .to_string()
+}
+
+/// Serde for the UTC instants the database keeps without a zone: written with their offset
+/// (`2026-11-28T08:00:00Z`) as every time the API writes, read with any offset (or none, for
+/// what was stored before).
+pub mod utc {
+    use chrono::{DateTime, NaiveDateTime, SecondsFormat};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&t.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).ok_or_else(|| serde::de::Error::custom("a date-time (RFC 3339)"))
+    }
+
+    fn parse(text: &str) -> Option<NaiveDateTime> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.naive_utc())
+            .or_else(|_| text.parse::<NaiveDateTime>())
+            .ok()
+    }
+
+    /// The same for an optional instant.
+    pub mod option {
+        use chrono::NaiveDateTime;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<NaiveDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<NaiveDateTime>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                Some(text) => super::parse(&text)
+                    .map(Some)
+                    .ok_or_else(|| serde::de::Error::custom("a date-time (RFC 3339)")),
+                None => Ok(None),
+            }
+        }
+    }
 }
 
 /// A requested page: `page` counts from 1, `per_page` is 1..=100.

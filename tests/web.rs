@@ -10,6 +10,7 @@ on_both_backends!(
     forms_without_the_csrf_token_are_refused,
     the_machine_hour_pages_carry_a_reduction_through,
     a_manager_checks_out_with_idle_time,
+    staff_invitations_are_answered_on_the_invitee_page,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -429,4 +430,65 @@ async fn a_manager_checks_out_with_idle_time(db: TestDb) {
         .first(&mut conn)
         .unwrap();
     assert_eq!((minutes, idle), (30, 15));
+}
+
+async fn staff_invitations_are_answered_on_the_invitee_page(db: TestDb) {
+    let app = TestApp::spawn(db.seeded()).await;
+    let (admin, admin_csrf) = signed_in(&app, "unit-admin@yiqi.demo").await;
+    let (status, page) = post_as(
+        &app,
+        &admin,
+        "/manage/units/1/staff?role=instrument_manager",
+        &[("csrf", &admin_csrf), ("reason", "researcher@yiqi.demo")],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("已向对方发送邀请"), "{page}");
+
+    let (researcher, csrf) = signed_in(&app, "researcher@yiqi.demo").await;
+    let (status, profile) = page_as(&app, &researcher, "/me").await;
+    assert_eq!(status, 200);
+    assert!(
+        profile.contains("/me/invitations"),
+        "the profile links the invitations"
+    );
+    let (status, list) = page_as(&app, &researcher, "/me/invitations").await;
+    assert_eq!(status, 200);
+    assert!(
+        list.contains("仪器负责人") && list.contains("接受") && list.contains("谢绝"),
+        "{list}"
+    );
+    let id = list
+        .split("/me/invitations/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("an invitation in the list")
+        .to_owned();
+    // Without the CSRF token nothing happens.
+    let (status, _) = post_as(
+        &app,
+        &researcher,
+        &format!("/me/invitations/{id}/accept"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, done) = post_as(
+        &app,
+        &researcher,
+        &format!("/me/invitations/{id}/accept"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert!(done.contains("您已成为仪器负责人"), "{done}");
+    let (status, again) = post_as(
+        &app,
+        &researcher,
+        &format!("/me/invitations/{id}/accept"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(again.contains("已经处理过"), "{again}");
 }

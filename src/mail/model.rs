@@ -61,10 +61,14 @@ pub struct OutboxRow {
     pub related_id: Option<i64>,
     pub status: String,
     pub attempts: i32,
+    #[serde(with = "crate::types::utc")]
     pub next_attempt_at: NaiveDateTime,
+    #[serde(default, with = "crate::types::utc::option")]
     pub lease_until: Option<NaiveDateTime>,
     pub last_error: Option<String>,
+    #[serde(with = "crate::types::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(default, with = "crate::types::utc::option")]
     pub sent_at: Option<NaiveDateTime>,
 }
 
@@ -81,5 +85,6 @@ pub struct QueueStatus {
     pub sending: i64,
     pub sent: i64,
     pub dead: i64,
+    #[serde(default, with = "crate::types::utc::option")]
     pub oldest_queued_at: Option<NaiveDateTime>,
 }

@@ -77,6 +77,7 @@ pub struct SubPlatformRow {
     pub name: String,
     pub description: String,
     pub sort_order: i32,
+    #[serde(with = "crate::types::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -95,6 +96,7 @@ pub struct UnitRow {
     pub contact_email: String,
     pub website: String,
     pub description: String,
+    #[serde(with = "crate::types::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -131,9 +133,12 @@ pub struct InstrumentRow {
     pub acquisition: String,
     pub purpose: String,
     pub disciplines: String,
+    #[serde(with = "crate::types::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::types::utc")]
     pub updated_at: NaiveDateTime,
     /// Retired instruments leave the catalogue but keep their history.
+    #[serde(default, with = "crate::types::utc::option")]
     pub retired_at: Option<NaiveDateTime>,
 }
 
@@ -425,6 +430,7 @@ pub struct BookingSettingsRow {
     pub horizon_days: i32,
     pub notice_minutes: i32,
     #[serde(skip_deserializing, default = "epoch")]
+    #[serde(with = "crate::types::utc")]
     pub updated_at: NaiveDateTime,
     /// Kept free after each booking (cleaning, warm-up).
     pub buffer_minutes: i32,

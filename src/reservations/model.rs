@@ -104,7 +104,9 @@ pub struct ReservationRow {
     pub user_id: i64,
     pub kind: String,
     pub status: String,
+    #[serde(default, with = "crate::types::utc::option")]
     pub starts_at: Option<NaiveDateTime>,
+    #[serde(default, with = "crate::types::utc::option")]
     pub ends_at: Option<NaiveDateTime>,
     pub sample_count: Option<i32>,
     pub sample_description: String,
@@ -116,11 +118,16 @@ pub struct ReservationRow {
     pub price_tier: String,
     pub fee_estimate_fen: i64,
     pub reason: Option<String>,
+    #[serde(default, with = "crate::types::utc::option")]
     pub checked_in_at: Option<NaiveDateTime>,
+    #[serde(default, with = "crate::types::utc::option")]
     pub checked_out_at: Option<NaiveDateTime>,
+    #[serde(default, with = "crate::types::utc::option")]
     pub reminded_at: Option<NaiveDateTime>,
     pub idempotency_key: Option<String>,
+    #[serde(with = "crate::types::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::types::utc")]
     pub updated_at: NaiveDateTime,
 }
 

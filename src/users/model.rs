@@ -268,9 +268,12 @@ pub struct QualificationRow {
     pub level: Option<String>,
     pub note: String,
     pub reason: Option<String>,
+    #[serde(default, with = "crate::types::utc::option")]
     pub expires_at: Option<NaiveDateTime>,
     pub decided_by: Option<i64>,
+    #[serde(default, with = "crate::types::utc::option")]
     pub decided_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::types::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -320,9 +323,11 @@ pub struct ViolationRow {
     pub user_id: i64,
     pub kind: String,
     pub instrument_id: i64,
+    #[serde(with = "crate::types::utc")]
     pub occurred_at: NaiveDateTime,
     pub note: String,
     pub recorded_by: Option<i64>,
+    #[serde(with = "crate::types::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -370,10 +375,14 @@ pub struct BanRow {
     pub unit_id: Option<i64>,
     pub instrument_id: Option<i64>,
     pub reason: String,
+    #[serde(with = "crate::types::utc")]
     pub starts_at: NaiveDateTime,
+    #[serde(with = "crate::types::utc")]
     pub ends_at: NaiveDateTime,
     pub created_by: Option<i64>,
+    #[serde(with = "crate::types::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(default, with = "crate::types::utc::option")]
     pub lifted_at: Option<NaiveDateTime>,
     pub lifted_by: Option<i64>,
     pub lift_reason: Option<String>,
