@@ -2,7 +2,7 @@
 //! 1. Enqueue cost: one outbox insert inside a write transaction, as a booking would do it.
 //! 2. Sender throughput to a real SMTP server on loopback (mailin-embedded).
 
-#[path = "../tests/common/smtp.rs"]
+#[path = "../tests/it/common/smtp.rs"]
 #[allow(dead_code)]
 mod smtp;
 

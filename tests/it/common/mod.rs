@@ -280,3 +280,23 @@ impl TestApp {
 pub fn demo_today() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("a date")
 }
+
+/// A path for a route pattern of the route table, its parameters filled with plausible values.
+pub fn concrete(pattern: &str) -> String {
+    pattern
+        .replace("{format}", "csv")
+        .replace("{token}", "not-a-token")
+        .replace("{step}", "cancel")
+        .replace("{answer}", "accept")
+        .replace("{file}", "app.css")
+        .split('/')
+        .map(|seg| {
+            if seg.starts_with('{') {
+                "1".to_owned()
+            } else {
+                seg.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}

@@ -2,7 +2,7 @@
 //! Runs when chromedriver is installed (see build.rs); otherwise `cargo test` lists it as
 //! ignored with the command that installs it.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

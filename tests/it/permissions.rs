@@ -4,7 +4,7 @@
 //! Denials are consistent: no token → 401, signed in but not allowed (another unit's data
 //! included) → 403. A target that does not exist is 404 for everyone (checked elsewhere).
 
-mod common;
+use crate::common;
 
 use common::{TestApp, TestDb};
 use serde_json::{json, Value};

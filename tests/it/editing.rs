@@ -2,7 +2,7 @@
 //! violation and ban rules, on both backends, with e-mail to a real SMTP server and time from
 //! a `ManualClock`.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, TimeZone, Utc};
 use common::smtp::SmtpServer;

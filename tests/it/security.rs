@@ -3,7 +3,7 @@
 //! reservations, replaying an Idempotency-Key with another body, and the HTTP surface (security
 //! headers on every page, HEAD, 405 with Allow, 413). Both backends.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -516,26 +516,6 @@ async fn an_idempotency_key_reused_for_another_booking_is_refused(db: TestDb) {
     assert_eq!(at_13, 1, "one booking, not two: {mine}");
 }
 
-/// A concrete path for a route pattern.
-fn concrete(pattern: &str) -> String {
-    pattern
-        .replace("{format}", "csv")
-        .replace("{token}", "not-a-token")
-        .replace("{step}", "cancel")
-        .replace("{answer}", "accept")
-        .replace("{file}", "app.css")
-        .split('/')
-        .map(|seg| {
-            if seg.starts_with('{') {
-                "1".to_owned()
-            } else {
-                seg.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 fn header<'a>(res: &'a reqwest::Response, name: &str) -> &'a str {
     res.headers()
         .get(name)
@@ -551,7 +531,7 @@ async fn every_page_sends_the_security_headers(db: TestDb) {
         .filter(|r| r.method == actix_web::http::Method::GET)
         .collect();
     assert!(gets.len() > 40, "{} GET routes", gets.len());
-    let mut paths: Vec<String> = gets.iter().map(|r| concrete(&r.path)).collect();
+    let mut paths: Vec<String> = gets.iter().map(|r| common::concrete(&r.path)).collect();
     // Answers the routes do not declare carry them too.
     paths.push("/no-such-page".into());
     paths.push("/api/v1/no-such-thing".into());

@@ -2,7 +2,7 @@
 //! records from check-out and from the manager's log, hour reductions with their history, the
 //! rollups equal to a recomputation, a unit's evaluation and its CSV / XLSX exports.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use common::smtp::SmtpServer;

@@ -1,6 +1,6 @@
 //! The server-rendered pages, read as HTML (the browser walk-through is in browser.rs).
 
-mod common;
+use crate::common;
 
 use common::{TestApp, TestDb};
 
@@ -11,6 +11,7 @@ on_both_backends!(
     the_machine_hour_pages_carry_a_reduction_through,
     a_manager_checks_out_with_idle_time,
     staff_invitations_are_answered_on_the_invitee_page,
+    every_form_post_needs_the_csrf_token,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -491,4 +492,37 @@ async fn staff_invitations_are_answered_on_the_invitee_page(db: TestDb) {
     .await;
     assert_eq!(status, 200);
     assert!(again.contains("已经处理过"), "{again}");
+}
+
+/// Every page route that takes a POST refuses it without the session's CSRF token, or with
+/// another one, before doing anything: signed in as the platform admin, who may do most things.
+async fn every_form_post_needs_the_csrf_token(db: TestDb) {
+    let app = TestApp::spawn(db.seeded()).await;
+    let (admin, csrf) = signed_in(&app, "admin@yiqi.demo").await;
+    let posts: Vec<String> = yiqi::http::routes::table(yiqi::routes)
+        .into_iter()
+        .filter(|r| r.method == actix_web::http::Method::POST && !r.path.starts_with("/api/"))
+        .map(|r| common::concrete(&r.path))
+        .collect();
+    assert!(posts.len() >= 20, "{} form routes", posts.len());
+    let instruments_before = app.json("/api/v1/instruments?per_page=1").await["total"].clone();
+    for path in &posts {
+        let forms: [&[(&str, &str)]; 3] = [
+            &[("name", "改名"), ("reason", "x")],
+            &[("csrf", ""), ("name", "改名")],
+            &[("csrf", "forged-token"), ("name", "改名")],
+        ];
+        for form in forms {
+            let (status, body) = post_as(&app, &admin, path, form).await;
+            assert_eq!(status, 403, "POST {path} with {form:?}: {body}");
+            assert!(body.contains("表单已过期"), "POST {path}: {body}");
+        }
+    }
+    // The admin is still signed in: the refusals changed nothing.
+    let (status, _) = post_as(&app, &admin, "/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        app.json("/api/v1/instruments?per_page=1").await["total"],
+        instruments_before
+    );
 }

@@ -1,6 +1,6 @@
 //! The command line and configuration contract, run as a user would: the real binary.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

@@ -1,6 +1,6 @@
 //! Resource navigation (资源导航) through the real HTTP server, on both backends.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, TestDb};
 use serde_json::Value;
@@ -369,7 +369,7 @@ async fn categories_match_the_shipped_classification(db: TestDb) {
         .load(&mut conn)
         .unwrap();
     let mut csv: Vec<(String, Option<String>, String)> =
-        include_str!("../src/navigation/instrument_categories.csv")
+        include_str!("../../src/navigation/instrument_categories.csv")
             .lines()
             .skip(1)
             .filter(|l| !l.trim().is_empty())

@@ -1,7 +1,7 @@
 //! The storage layer on both backends: connection settings, transactions and how database
 //! errors reach a client.
 
-mod common;
+use crate::common;
 
 use chrono::NaiveDateTime;
 use common::TestDb;

@@ -1,7 +1,7 @@
 //! The outbox and the sender against a real SMTP server on loopback, on both backends.
 //! Time is a `ManualClock`: retries and leases are tested at chosen instants, never by sleeping.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! Migrations: both backends build the same tables and columns, and every down undoes its up.
 
-mod common;
+use crate::common;
 
 use common::TestDb;
 use diesel::prelude::*;

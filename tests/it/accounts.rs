@@ -3,7 +3,7 @@
 //! change; rate-limited sign-in; disabled accounts; `yiqi user add`. Both backends; time is a
 //! `ManualClock`.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

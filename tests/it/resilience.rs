@@ -1,6 +1,6 @@
 //! The unlucky cases: the database going away under a running server.
 
-mod common;
+use crate::common;
 
 #[actix_web::test]
 #[cfg_attr(

@@ -2,7 +2,7 @@
 //! Asia/Shanghai): every rule, the transitions, idempotency, and no double booking under
 //! dozens of simultaneous requests.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,0 +1,21 @@
+//! The integration suite: one binary, so the application is linked once. Each module is one
+//! area, tested end to end against the real server on both backends (`on_both_backends!`).
+
+#[macro_use]
+mod common;
+
+mod accounts;
+mod browser;
+mod catalogue;
+mod cli;
+mod editing;
+mod mail;
+mod migrations;
+mod openapi;
+mod permissions;
+mod reservations;
+mod resilience;
+mod security;
+mod storage;
+mod usage;
+mod web;
