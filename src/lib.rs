@@ -40,7 +40,7 @@ use tracing_actix_web::TracingLogger;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::{Backend, Pool};
-use crate::error::AppResult;
+use crate::error::{AppResult, Problem};
 use crate::navigation::service::Catalogue;
 
 /// What every handler shares.
@@ -212,12 +212,30 @@ pub fn routes(r: &mut http::routes::Routes) {
     web::routes(r);
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "ops",
+    summary = "This document",
+    responses(
+        (status = 200, description = "OpenAPI 3.1")
+    )
+)]
 async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(openapi::document())
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "ops",
+    summary = "Process alive",
+    responses(
+        (status = 200, description = "alive")
+    )
+)]
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
@@ -225,6 +243,16 @@ async fn health() -> HttpResponse {
 /// Ready when the database answers. The body also shows the mail queue and the sender's
 /// last success, which do not decide readiness (a dead SMTP server must not take the
 /// service out of a load balancer: mail waits in the outbox).
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "ops",
+    summary = "Database reachable; mail queue and jobs",
+    responses(
+        (status = 200, description = "ready"),
+        (status = 503, description = "database unreachable", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "ready", skip_all)]
 async fn ready(state: aw::Data<AppState>) -> AppResult<HttpResponse> {
     let queue = db::run(&state.pool, |c| {

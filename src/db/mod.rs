@@ -29,7 +29,6 @@ pub enum DbConnection {
 pub type Db = <DbConnection as Connection>::Backend;
 
 pub type Pool = r2d2::Pool<Manager>;
-pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 /// A pooled connection with a mark for "do not reuse me", and its database's writer.
 pub struct PoolConn {
@@ -289,13 +288,6 @@ pub fn revert_all(conn: &mut DbConnection) -> anyhow::Result<()> {
         DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(drop),
     }
     .map_err(|e| anyhow::anyhow!("revert failed: {e}"))
-}
-
-pub fn backend_of(conn: &DbConnection) -> Backend {
-    match conn {
-        DbConnection::Pg(_) => Backend::Postgres,
-        DbConnection::Sqlite(_) => Backend::Sqlite,
-    }
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool: the one way handlers reach

@@ -1,5 +1,5 @@
 // One schema for both backends: only portable column types (README, Architecture).
-// Hand-maintained; tests/migrations.rs checks both backends' migrations produce these columns.
+// Hand-maintained; tests/it/migrations.rs checks both backends' migrations produce these columns.
 
 diesel::table! {
     sub_platforms (id) {

@@ -2,17 +2,33 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::model::OutboxStatus;
+use super::model::{OutboxRow, OutboxStatus};
 use super::store;
-use crate::audit::{self, Target};
 use crate::auth::{authorize, Action, Auth};
 use crate::db;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppResult, Problem};
 use crate::http::routes::Routes;
 use crate::params::{path_id, QueryParams};
 use crate::types::Paged;
 use crate::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/mail",
+    tag = "mail",
+    summary = "The mail queue (platform admin)",
+    params(
+        ("status" = Option<String>, Query, description = "status code"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+    ),
+    responses(
+        (status = 200, description = "a page", body = Paged<OutboxRow>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "admin.mail", skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
@@ -30,35 +46,32 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Paged::new(rows, total, page)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/mail/{id}/retry",
+    tag = "mail",
+    summary = "Queue a dead message again (platform admin)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "queued", body = OutboxRow),
+        (status = 409, description = "not dead", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "admin.mail_retry", skip_all)]
 pub async fn retry(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    authorize(&who, Action::ManageMail)?;
     let id = path_id(&id)?;
     let now = state.clock.now_naive();
     let row = db::run(&state.pool, move |conn| {
-        db::write_tx(conn, |conn| {
-            store::find(conn, id)?.ok_or(AppError::NotFound { what: "message" })?;
-            if store::requeue_dead(conn, Some(id), now)? == 0 {
-                return Err(AppError::conflict(
-                    "not_dead",
-                    "只有发送失败的邮件可以重发 (only dead messages are retried)",
-                ));
-            }
-            audit::record(
-                conn,
-                Some(who.id),
-                "mail.retry",
-                Target("mail", Some(id)),
-                None::<&()>,
-                None::<&()>,
-                now,
-            )?;
-            Ok(store::find(conn, id)?)
-        })
+        super::service::retry(conn, &who, id, now)
     })
     .await?;
     Ok(HttpResponse::Ok().json(row))

@@ -5,6 +5,7 @@
 pub mod handlers;
 pub mod model;
 pub mod sender;
+pub mod service;
 pub mod store;
 pub mod templates;
 pub mod transport;
@@ -42,3 +43,8 @@ pub fn enqueue(conn: &mut DbConnection, message: &Message, now: NaiveDateTime) -
     )?;
     Ok(())
 }
+
+/// This module's part of the API document, from the attributes on its handlers.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(handlers::list, handlers::retry))]
+pub struct Api;

@@ -2,14 +2,33 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::editing::{self, BookingSettingsInput, InstrumentInput, SubPlatformInput, UnitInput};
+use super::model::{
+    BookingSettingsRow, CategoryNode, Instrument, InstrumentSummary, ShareMode, SubPlatform,
+    SubPlatformRow, Unit, UnitKind,
+};
 use super::service::{self, InstrumentQuery, UnitFilter};
+use crate::auth::{Auth, Principal};
 use crate::db;
-use crate::error::AppResult;
+use crate::error::{AppResult, Problem};
 use crate::http::input::Json;
 use crate::params::{path_id, QueryParams};
-use crate::types::{PageRequest, Paged};
+use crate::types::{InstrumentId, PageRequest, Paged, SubPlatformId, UnitId};
 use crate::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sub-platforms",
+    tag = "navigation",
+    summary = "Sub-platforms",
+    params(
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+    ),
+    responses(
+        (status = 200, description = "a page", body = Paged<SubPlatform>)
+    )
+)]
 #[tracing::instrument(name = "navigation.sub_platforms", skip_all)]
 pub async fn list_sub_platforms(
     state: web::Data<AppState>,
@@ -31,6 +50,19 @@ fn page_of<T: Clone>(all: &[T], page: PageRequest) -> Paged<T> {
     Paged::new(items, all.len() as i64, page)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sub-platforms/{id}",
+    tag = "navigation",
+    summary = "One sub-platform",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "found", body = SubPlatform),
+        (status = 404, description = "no such sub-platform", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "navigation.sub_platform", skip_all, fields(id = %id))]
 pub async fn get_sub_platform(
     state: web::Data<AppState>,
@@ -40,6 +72,22 @@ pub async fn get_sub_platform(
     Ok(HttpResponse::Ok().json(state.catalogue.sub_platform(&state.pool, id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/units",
+    tag = "navigation",
+    summary = "Host units",
+    params(
+        ("sub_platform" = Option<i64>, Query, description = "sub-platform id"),
+        ("city" = Option<String>, Query, description = "city name, e.g. 长春"),
+        ("kind" = Option<UnitKind>, Query, description = "unit kind"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+    ),
+    responses(
+        (status = 200, description = "a page", body = Paged<Unit>)
+    )
+)]
 #[tracing::instrument(name = "navigation.units", skip_all)]
 pub async fn list_units(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     let params = QueryParams::parse(req.query_string(), UnitFilter::PARAMS)?;
@@ -52,6 +100,19 @@ pub async fn list_units(state: web::Data<AppState>, req: HttpRequest) -> AppResu
     Ok(HttpResponse::Ok().json(units))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}",
+    tag = "navigation",
+    summary = "One host unit",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "found", body = Unit),
+        (status = 404, description = "no such unit", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "navigation.unit", skip_all, fields(id = %id))]
 pub async fn get_unit(
     state: web::Data<AppState>,
@@ -62,6 +123,15 @@ pub async fn get_unit(
     Ok(HttpResponse::Ok().json(unit))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/categories",
+    tag = "navigation",
+    summary = "The national category tree with instrument counts",
+    responses(
+        (status = 200, description = "the 15 classes and their children", body = Vec<CategoryNode>)
+    )
+)]
 #[tracing::instrument(name = "navigation.categories", skip_all)]
 pub async fn category_tree(
     state: web::Data<AppState>,
@@ -74,6 +144,26 @@ pub async fn category_tree(
         .body(counts.category_tree_json.clone()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/instruments",
+    tag = "navigation",
+    summary = "Instruments",
+    params(
+        ("unit" = Option<i64>, Query, description = "host unit id"),
+        ("sub_platform" = Option<i64>, Query, description = "sub-platform id"),
+        ("category" = Option<String>, Query, description = "6-digit code; AA0000 a class, AABB00 a middle class"),
+        ("city" = Option<String>, Query, description = "city name, e.g. 长春"),
+        ("share_mode" = Option<ShareMode>, Query, description = "share mode"),
+        ("status" = Option<String>, Query, description = "status code"),
+        ("sort" = Option<String>, Query, description = "id, name, -original_value, original_value, -in_service_on, in_service_on"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+    ),
+    responses(
+        (status = 200, description = "a page", body = Paged<InstrumentSummary>)
+    )
+)]
 #[tracing::instrument(name = "navigation.instruments", skip_all)]
 pub async fn list_instruments(
     state: web::Data<AppState>,
@@ -89,6 +179,19 @@ pub async fn list_instruments(
     Ok(HttpResponse::Ok().json(list))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/instruments/{id}",
+    tag = "navigation",
+    summary = "One instrument, every national field",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "found", body = Instrument),
+        (status = 404, description = "no such instrument", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "navigation.instrument", skip_all, fields(id = %id))]
 pub async fn get_instrument(
     state: web::Data<AppState>,
@@ -105,54 +208,159 @@ pub async fn get_instrument(
 
 // --- editing ---------------------------------------------------------------------------------
 
-use super::editing::{self, BookingSettingsInput, InstrumentInput, SubPlatformInput, UnitInput};
-use crate::auth::Auth;
-use crate::types::{InstrumentId, SubPlatformId, UnitId};
-
-#[tracing::instrument(name = "catalogue.sub_platform_save", skip_all)]
-pub async fn save_sub_platform(
+#[utoipa::path(
+    post,
+    path = "/api/v1/sub-platforms",
+    tag = "navigation",
+    summary = "Create a sub-platform (platform admin)",
+    request_body = SubPlatformInput,
+    responses(
+        (status = 201, description = "created", body = SubPlatformRow),
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "catalogue.sub_platform_create", skip_all)]
+pub async fn create_sub_platform(
     state: web::Data<AppState>,
     Auth(who): Auth,
-    id: Option<web::Path<String>>,
     body: Json<SubPlatformInput>,
 ) -> AppResult<HttpResponse> {
-    let id = id.map(|p| path_id(&p).map(SubPlatformId)).transpose()?;
-    let now = state.clock.now();
-    let row = db::run(&state.pool, move |conn| {
-        editing::save_sub_platform(conn, &who, id, &body, now)
-    })
-    .await?;
-    state.catalogue.invalidate();
-    Ok(if id.is_some() {
-        HttpResponse::Ok()
-    } else {
-        HttpResponse::Created()
-    }
-    .json(row))
+    let row = save_sub_platform(&state, who, None, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(row))
 }
 
-#[tracing::instrument(name = "catalogue.unit_save", skip_all)]
-pub async fn save_unit(
+#[utoipa::path(
+    patch,
+    path = "/api/v1/sub-platforms/{id}",
+    tag = "navigation",
+    summary = "Edit a sub-platform (platform admin)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = SubPlatformInput,
+    responses(
+        (status = 200, description = "saved", body = SubPlatformRow),
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "catalogue.sub_platform_update", skip_all)]
+pub async fn update_sub_platform(
     state: web::Data<AppState>,
     Auth(who): Auth,
-    id: Option<web::Path<String>>,
-    body: Json<UnitInput>,
+    id: web::Path<String>,
+    body: Json<SubPlatformInput>,
 ) -> AppResult<HttpResponse> {
-    let id = id.map(|p| path_id(&p).map(UnitId)).transpose()?;
+    let id = SubPlatformId(path_id(&id)?);
+    let row = save_sub_platform(&state, who, Some(id), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(row))
+}
+
+async fn save_sub_platform(
+    state: &AppState,
+    who: Principal,
+    id: Option<SubPlatformId>,
+    input: SubPlatformInput,
+) -> AppResult<SubPlatformRow> {
     let now = state.clock.now();
-    let unit = db::run(&state.pool, move |conn| {
-        editing::save_unit(conn, &who, id, &body, now)
+    let row = db::run(&state.pool, move |conn| {
+        editing::save_sub_platform(conn, &who, id, &input, now)
     })
     .await?;
     state.catalogue.invalidate();
-    Ok(if id.is_some() {
-        HttpResponse::Ok()
-    } else {
-        HttpResponse::Created()
-    }
-    .json(unit))
+    Ok(row)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/units",
+    tag = "navigation",
+    summary = "Create a host unit (platform admin)",
+    request_body = UnitInput,
+    responses(
+        (status = 201, description = "created", body = Unit),
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "catalogue.unit_create", skip_all)]
+pub async fn create_unit(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    body: Json<UnitInput>,
+) -> AppResult<HttpResponse> {
+    let unit = save_unit(&state, who, None, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(unit))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/units/{id}",
+    tag = "navigation",
+    summary = "Edit a host unit (platform admin)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = UnitInput,
+    responses(
+        (status = 200, description = "saved", body = Unit),
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "catalogue.unit_update", skip_all)]
+pub async fn update_unit(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+    body: Json<UnitInput>,
+) -> AppResult<HttpResponse> {
+    let id = UnitId(path_id(&id)?);
+    let unit = save_unit(&state, who, Some(id), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(unit))
+}
+
+async fn save_unit(
+    state: &AppState,
+    who: Principal,
+    id: Option<UnitId>,
+    input: UnitInput,
+) -> AppResult<Unit> {
+    let now = state.clock.now();
+    let unit = db::run(&state.pool, move |conn| {
+        editing::save_unit(conn, &who, id, &input, now)
+    })
+    .await?;
+    state.catalogue.invalidate();
+    Ok(unit)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/units/{id}/instruments",
+    tag = "navigation",
+    summary = "Add an instrument (the unit's admin)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = InstrumentInput,
+    responses(
+        (status = 201, description = "created", body = Instrument),
+        (status = 422, description = "a field breaks a rule, named in `field`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "catalogue.instrument_create", skip_all)]
 pub async fn create_instrument(
     state: web::Data<AppState>,
@@ -171,6 +379,24 @@ pub async fn create_instrument(
     Ok(HttpResponse::Created().json(inst))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/instruments/{id}",
+    tag = "navigation",
+    summary = "Edit an instrument (the unit's admin)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = InstrumentInput,
+    responses(
+        (status = 200, description = "saved", body = Instrument),
+        (status = 409, description = "retired", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "catalogue.instrument_update", skip_all)]
 pub async fn update_instrument(
     state: web::Data<AppState>,
@@ -189,6 +415,22 @@ pub async fn update_instrument(
     Ok(HttpResponse::Ok().json(inst))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/instruments/{id}/retire",
+    tag = "navigation",
+    summary = "Retire an instrument (never deleted)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "retired", body = Instrument),
+        (status = 409, description = "already retired", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "catalogue.instrument_retire", skip_all)]
 pub async fn retire_instrument(
     state: web::Data<AppState>,
@@ -206,6 +448,18 @@ pub async fn retire_instrument(
     Ok(HttpResponse::Ok().json(inst))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/instruments/{id}/booking-settings",
+    tag = "navigation",
+    summary = "Booking settings",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "the settings, or the defaults", body = BookingSettingsRow)
+    )
+)]
 #[tracing::instrument(name = "catalogue.booking_settings", skip_all)]
 pub async fn booking_settings(
     state: web::Data<AppState>,
@@ -216,6 +470,23 @@ pub async fn booking_settings(
     Ok(HttpResponse::Ok().json(row))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/instruments/{id}/booking-settings",
+    tag = "navigation",
+    summary = "Change booking settings (its managers, the unit's admin)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = BookingSettingsInput,
+    responses(
+        (status = 200, description = "saved", body = BookingSettingsRow),
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "catalogue.booking_settings_save", skip_all)]
 pub async fn save_booking_settings(
     state: web::Data<AppState>,

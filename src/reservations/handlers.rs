@@ -2,17 +2,37 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::model::{ReservationInput, ReservationStatus, Step};
-use super::service::{self, Actor, StepInput};
+use super::availability::{Availability, UnitWeek};
+use super::model::{Reservation, ReservationInput, ReservationStatus, Step};
+use super::service::{self, Actor, BlackoutInput, StepInput};
 use super::store::Filter;
 use crate::auth::Auth;
 use crate::clock::naive;
 use crate::db;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Problem};
 use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, QueryParams};
+use crate::types::Paged;
 use crate::AppState;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/reservations",
+    tag = "reservations",
+    summary = "Book machine time or send samples (verified accounts); `Idempotency-Key` makes a retry return the first result",
+    request_body = ReservationInput,
+    responses(
+        (status = 201, description = "booked: pending, or approved where approval is automatic; the fee estimate is for the booker's tier", body = Reservation),
+        (status = 200, description = "a repeat of an earlier request with the same Idempotency-Key", body = Reservation),
+        (status = 400, description = "a time without an offset", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "banned (with the ban's end) or not qualified", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`reservation_conflict` with the clashing interval, `too_many_active`, `blackout`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a booking rule, named by `code`; `idempotency_key_reused` when the Idempotency-Key came with another booking", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "reservations.create", skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
@@ -35,6 +55,21 @@ pub async fn create(
     .json(reservation))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/reservations/{id}",
+    tag = "reservations",
+    summary = "One reservation (its booker, the instrument's staff)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "found", body = Reservation),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "reservations.get", skip_all)]
 pub async fn get(
     state: web::Data<AppState>,
@@ -46,6 +81,27 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(r))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/reservations",
+    tag = "reservations",
+    summary = "Mine, or my unit's for staff",
+    params(
+        ("mine" = Option<bool>, Query, description = "only one's own"),
+        ("status" = Option<String>, Query, description = "status code"),
+        ("instrument" = Option<i64>, Query, description = "instrument id"),
+        ("from" = Option<String>, Query, description = "RFC 3339; reservations ending after it"),
+        ("to" = Option<String>, Query, description = "RFC 3339; reservations starting before it"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+    ),
+    responses(
+        (status = 200, description = "a page", body = Paged<Reservation>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "reservations.list", skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
@@ -91,6 +147,24 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(list))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/reservations/{id}/{step}",
+    tag = "reservations",
+    summary = "A step: approve, reject, cancel, check-in, check-out, accept, start-test, report, complete",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("step" = String, Path, description = "approve | reject | cancel | check-in | check-out | accept | start-test | report | complete")
+    ),
+    request_body = StepInput,
+    responses(
+        (status = 200, description = "done; the booker is e-mailed", body = Reservation),
+        (status = 409, description = "`invalid_transition` naming the current state, `too_late_to_cancel`, `not_now`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "reservations.step", skip_all, fields(step = %path.1))]
 pub async fn step(
     state: web::Data<AppState>,
@@ -111,6 +185,21 @@ pub async fn step(
     Ok(HttpResponse::Ok().json(r))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/instruments/{id}/availability",
+    tag = "reservations",
+    summary = "Busy intervals (no identities) and the bookable free intervals under the rules",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("from" = Option<String>, Query, description = "RFC 3339; reservations ending after it"),
+        ("to" = Option<String>, Query, description = "RFC 3339; reservations starting before it")
+    ),
+    responses(
+        (status = 200, description = "at most 31 days", body = Availability),
+        (status = 400, description = "a time without an offset, or a range too long", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "reservations.availability", skip_all)]
 pub async fn availability(
     state: web::Data<AppState>,
@@ -136,6 +225,19 @@ pub async fn availability(
     Ok(HttpResponse::Ok().json(a))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}/schedule",
+    tag = "reservations",
+    summary = "Every instrument of the unit with its busy intervals for one week",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("week" = Option<String>, Query, description = "ISO week, e.g. 2026-W49; default this week")
+    ),
+    responses(
+        (status = 200, description = "the week", body = UnitWeek)
+    )
+)]
 #[tracing::instrument(name = "reservations.unit_week", skip_all)]
 pub async fn unit_week(
     state: web::Data<AppState>,
@@ -182,6 +284,18 @@ fn ics(body: String) -> HttpResponse {
         .body(body)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/instruments/{id}/calendar.ics",
+    tag = "reservations",
+    summary = "iCalendar feed of the instrument's busy times",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "text/calendar")
+    )
+)]
 #[tracing::instrument(name = "reservations.instrument_feed", skip_all)]
 pub async fn instrument_feed(
     state: web::Data<AppState>,
@@ -196,6 +310,19 @@ pub async fn instrument_feed(
     Ok(ics(body))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/calendar/{token}",
+    tag = "reservations",
+    summary = "A person's bookings as iCalendar, behind the secret URL",
+    params(
+        ("token" = String, Path, description = "the secret, with .ics")
+    ),
+    responses(
+        (status = 200, description = "text/calendar"),
+        (status = 404, description = "unknown URL", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "reservations.user_feed", skip_all)]
 pub async fn user_feed(
     state: web::Data<AppState>,
@@ -213,6 +340,18 @@ pub async fn user_feed(
 }
 
 /// A new secret feed URL for the signed-in person (the previous one stops working).
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/calendar-token",
+    tag = "reservations",
+    summary = "A new secret URL of one's own calendar feed (the old one stops working)",
+    responses(
+        (status = 200, description = "`{\"url\": …}`"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "reservations.calendar_token", skip_all)]
 pub async fn calendar_token(
     state: web::Data<AppState>,
@@ -228,6 +367,23 @@ pub async fn calendar_token(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "url": url })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/instruments/{id}/blackouts",
+    tag = "reservations",
+    summary = "A maintenance window (the instrument's staff)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = BlackoutInput,
+    responses(
+        (status = 201, description = "`{\"id\": …}`"),
+        (status = 409, description = "bookings in the window: move or cancel them first", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "reservations.blackout", skip_all)]
 pub async fn add_blackout(
     state: web::Data<AppState>,

@@ -23,3 +23,19 @@ pub fn routes(r: &mut Routes) {
         .post("/me/calendar-token", h::calendar_token)
         .get("/calendar/{token}", h::user_feed);
 }
+
+/// This module's part of the API document, from the attributes on its handlers.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    handlers::create,
+    handlers::list,
+    handlers::get,
+    handlers::step,
+    handlers::availability,
+    handlers::add_blackout,
+    handlers::instrument_feed,
+    handlers::unit_week,
+    handlers::calendar_token,
+    handlers::user_feed
+))]
+pub struct Api;

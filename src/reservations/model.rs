@@ -41,15 +41,16 @@ impl ReservationStatus {
         ReservationStatus::InUse,
     ];
 
-    pub fn is_active(self) -> bool {
-        Self::ACTIVE.contains(&self)
-            || matches!(
-                self,
-                ReservationStatus::Submitted
-                    | ReservationStatus::Accepted
-                    | ReservationStatus::InTest
-            )
-    }
+    /// Not yet finished either way: what counts against one person's open requests for an
+    /// instrument (machine time and sample orders alike).
+    pub const OPEN: [ReservationStatus; 6] = [
+        ReservationStatus::Pending,
+        ReservationStatus::Approved,
+        ReservationStatus::InUse,
+        ReservationStatus::Submitted,
+        ReservationStatus::Accepted,
+        ReservationStatus::InTest,
+    ];
 }
 
 code_enum! {

@@ -12,12 +12,6 @@ use crate::types::PageRequest;
 /// `status = a OR status = b …` over a fixed list: the same SQL text every call, so the hot
 /// queries stay in the prepared-statement cache (an `eq_any` list is prepared afresh each
 /// time). SQLite turns it into `IN` and uses the same index.
-macro_rules! status_is_one_of {
-    ($first:expr $(, $rest:expr)*) => {
-        reservations::status.eq($first.code())$(.or(reservations::status.eq($rest.code())))*
-    };
-}
-
 /// `kind = 'machine_time' AND status IN ('pending', 'approved', 'in_use')`, written into the
 /// SQL text instead of bound: these are the words of the PostgreSQL partial index behind the
 /// exclusion constraint, and a prepared statement's generic plan can use that index only if
@@ -57,19 +51,11 @@ impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for 
 }
 
 pub fn count_active_of(conn: &mut DbConnection, user: i64, instrument: i64) -> QueryResult<i64> {
-    use ReservationStatus as S;
-    let [a, b, c] = ReservationStatus::ACTIVE;
+    let open: Vec<&str> = ReservationStatus::OPEN.iter().map(|s| s.code()).collect();
     crate::per_backend!(conn, |conn| reservations::table
         .filter(reservations::user_id.eq(user))
         .filter(reservations::instrument_id.eq(instrument))
-        .filter(status_is_one_of!(
-            a,
-            b,
-            c,
-            S::Submitted,
-            S::Accepted,
-            S::InTest
-        ))
+        .filter(reservations::status.eq_any(open.clone()))
         .select(count_star())
         .get_result(conn))
 }

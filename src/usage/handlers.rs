@@ -3,20 +3,39 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::export;
-use super::model::{DecisionInput, DeclarationInput, ReductionInput, ServiceInput};
-use super::service;
+use super::model::{
+    DecisionInput, DeclarationInput, Evaluation, Reduction, ReductionInput, ServiceInput,
+    ServiceRecord, UsageStats,
+};
+use super::service::{self, RecordWithHistory};
 use super::store::Filter;
 use crate::auth::Auth;
 use crate::db;
-use crate::error::AppResult;
+use crate::error::{AppResult, Problem};
 use crate::http::input::Json;
 use crate::params::{path_id, QueryParams};
-use crate::types::UnitId;
+use crate::types::{Paged, UnitId};
 use crate::AppState;
 
 /// Instruments listed in `by_instrument` unless `top` says otherwise.
 const DEFAULT_TOP: i64 = 20;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats",
+    tag = "usage",
+    summary = "Platform figures: the catalogue counts and what was served in [from, to] (client units, services, machine-hours, external hours, income), by unit, sub-platform, instrument (the `top` most used), month and service type",
+    params(
+        ("from" = Option<String>, Query, description = "first day, YYYY-MM-DD (default: all history)"),
+        ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD"),
+        ("top" = Option<i64>, Query, description = "instruments listed in by_instrument (0–1000, default 20)")
+    ),
+    responses(
+        (status = 200, description = "figures", body = UsageStats),
+        (status = 400, description = "a malformed date", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`to` before `from`", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "usage.stats", skip_all)]
 pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     let p = QueryParams::parse(req.query_string(), &["from", "to", "top"])?;
@@ -30,6 +49,21 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Ht
     Ok(HttpResponse::Ok().json(&*stats))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-records",
+    tag = "usage",
+    summary = "Log a service outside a booking (the instrument's staff): times, or a date and effective minutes",
+    request_body = ServiceInput,
+    responses(
+        (status = 201, description = "the record", body = ServiceRecord),
+        (status = 400, description = "a time without an offset", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a field out of range, named by `field`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "usage.log", skip_all)]
 pub async fn log(
     state: web::Data<AppState>,
@@ -45,6 +79,24 @@ pub async fn log(
     Ok(HttpResponse::Created().json(r))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-records",
+    tag = "usage",
+    summary = "Service records: mine as a client, or my unit's / instruments' for staff",
+    params(
+        ("mine" = Option<bool>, Query, description = "only mine as a client"),
+        ("instrument" = Option<i64>, Query, description = "one instrument"),
+        ("from" = Option<String>, Query, description = "YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "YYYY-MM-DD")
+    ),
+    responses(
+        (status = 200, description = "a page of records", body = Paged<ServiceRecord>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "usage.list", skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
@@ -71,6 +123,22 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(list))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-records/{id}",
+    tag = "usage",
+    summary = "One record with its hour-reduction history",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "the record", body = RecordWithHistory),
+        (status = 404, description = "no such record", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "usage.get", skip_all)]
 pub async fn get(
     state: web::Data<AppState>,
@@ -82,6 +150,24 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(r))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-records/{id}/reductions",
+    tag = "usage",
+    summary = "The client asks for an hour reduction (核减机时) within the configured window",
+    request_body = ReductionInput,
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 201, description = "the pending request", body = Reduction),
+        (status = 409, description = "`reduction_pending`, `reduction_window_closed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "minutes not fewer than recorded, or no reason", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "usage.request_reduction", skip_all)]
 pub async fn request_reduction(
     state: web::Data<AppState>,
@@ -100,6 +186,18 @@ pub async fn request_reduction(
     Ok(HttpResponse::Created().json(r))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hour-reductions",
+    tag = "usage",
+    summary = "Pending hour reductions the reader may decide",
+    responses(
+        (status = 200, description = "oldest first", body = Vec<Reduction>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "usage.pending_reductions", skip_all)]
 pub async fn pending_reductions(
     state: web::Data<AppState>,
@@ -109,6 +207,24 @@ pub async fn pending_reductions(
     Ok(HttpResponse::Ok().json(r))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/hour-reductions/{id}/decision",
+    tag = "usage",
+    summary = "Accept (the record and the figures change; the request keeps the old ones) or refuse with a reason",
+    request_body = DecisionInput,
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "the decided request", body = Reduction),
+        (status = 409, description = "`reduction_decided`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a refusal without a reason", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "usage.decide_reduction", skip_all)]
 pub async fn decide_reduction(
     state: web::Data<AppState>,
@@ -133,6 +249,23 @@ pub fn year_of(req: &HttpRequest) -> AppResult<i32> {
         .ok_or_else(|| crate::error::AppError::bad_request("year", "required, e.g. year=2026"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}/evaluation",
+    tag = "usage",
+    summary = "A unit's yearly evaluation (开放共享评价考核): hours, external hours, income, client units, services, utilisation, the four ratios, per instrument",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("year" = i32, Query, description = "the year, e.g. 2026")
+    ),
+    responses(
+        (status = 200, description = "the evaluation", body = Evaluation),
+        (status = 400, description = "no or a bad year", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "usage.evaluation", skip_all)]
 pub async fn evaluation(
     state: web::Data<AppState>,
@@ -151,6 +284,24 @@ pub async fn evaluation(
 }
 
 /// `evaluation.csv` (the year's service records) or `evaluation.xlsx` (the workbook).
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}/evaluation.{format}",
+    tag = "usage",
+    summary = "The year's service records as CSV (UTF-8 with BOM, Chinese headers), or the evaluation as a workbook (汇总, 仪器, 服务记录)",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("format" = String, Path, description = "`csv` or `xlsx`"),
+        ("year" = i32, Query, description = "the year, e.g. 2026")
+    ),
+    responses(
+        (status = 200, description = "text/csv or the workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)"),
+        (status = 404, description = "no such unit, or another format", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "usage.export", skip_all, fields(format = %path.1))]
 pub async fn export(
     state: web::Data<AppState>,
@@ -169,6 +320,23 @@ pub async fn export(
     Ok(report.response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/units/{id}/declarations",
+    tag = "usage",
+    summary = "The unit admin declares the year's eligible instruments (denominator of three ratios)",
+    request_body = DeclarationInput,
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 204, description = "saved"),
+        (status = 422, description = "out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "usage.declare", skip_all)]
 pub async fn declare(
     state: web::Data<AppState>,

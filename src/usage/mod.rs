@@ -22,3 +22,19 @@ pub fn routes(r: &mut Routes) {
         .get("/units/{id}/evaluation.{format}", h::export)
         .put("/units/{id}/declarations", h::declare);
 }
+
+/// This module's part of the API document, from the attributes on its handlers.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    handlers::stats,
+    handlers::log,
+    handlers::list,
+    handlers::get,
+    handlers::request_reduction,
+    handlers::pending_reductions,
+    handlers::decide_reduction,
+    handlers::evaluation,
+    handlers::export,
+    handlers::declare
+))]
+pub struct Api;

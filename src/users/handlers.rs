@@ -3,18 +3,22 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::model::{OrganisationStatus, QualificationStatus, Registration};
+use super::model::{
+    Ban, Invitation, Organisation, OrganisationStatus, Qualification, QualificationStatus,
+    Registration, Tokens, User, Violation,
+};
 use super::qualifications::{
     self as quals, Application, BanInput, Decision, LiftInput, ViolationInput,
 };
 use super::service::{self, ProfilePatch, StaffInput};
 use super::store::UserFilter;
+use crate::audit::Entry;
 use crate::auth::{authorize, Action, Auth, Role};
 use crate::db;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Problem};
 use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, QueryParams};
-use crate::types::{BanId, InstrumentId, OrganisationId, QualificationId, UnitId, UserId};
+use crate::types::{BanId, InstrumentId, OrganisationId, Paged, QualificationId, UnitId, UserId};
 use crate::AppState;
 
 /// The address sign-in failures are counted against: the peer, or behind a trusted reverse
@@ -33,6 +37,17 @@ pub fn client_address(req: &HttpRequest) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    tag = "auth",
+    summary = "Register; a verification link is e-mailed",
+    request_body = Registration,
+    responses(
+        (status = 202, description = "the same answer whether or not the address has an account"),
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "auth.register", skip_all)]
 pub async fn register(
     state: web::Data<AppState>,
@@ -53,6 +68,17 @@ pub struct TokenBody {
     pub token: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/verify-email",
+    tag = "auth",
+    summary = "Verify the e-mail address with the link's token",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "verified", body = User),
+        (status = 422, description = "invalid, used or expired", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "auth.verify_email", skip_all)]
 pub async fn verify_email(
     state: web::Data<AppState>,
@@ -73,6 +99,19 @@ pub struct LoginBody {
     pub password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    summary = "Sign in",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "signed in", body = Tokens),
+        (status = 401, description = "wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "account disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many failures; see Retry-After", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "auth.login", skip_all)]
 pub async fn login(
     state: web::Data<AppState>,
@@ -89,6 +128,17 @@ pub struct RefreshBody {
     pub refresh_token: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    summary = "Rotate a refresh token",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "a new pair", body = Tokens),
+        (status = 401, description = "invalid, expired, or reused (the sign-in is revoked)", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "auth.refresh", skip_all)]
 pub async fn refresh(
     state: web::Data<AppState>,
@@ -103,6 +153,16 @@ pub async fn refresh(
     Ok(HttpResponse::Ok().json(tokens))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    summary = "End the sign-in of a refresh token",
+    request_body = RefreshBody,
+    responses(
+        (status = 204, description = "signed out")
+    )
+)]
 #[tracing::instrument(name = "auth.logout", skip_all)]
 pub async fn logout(
     state: web::Data<AppState>,
@@ -122,6 +182,17 @@ pub struct ResetRequest {
     pub email: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password-reset",
+    tag = "auth",
+    summary = "E-mail a reset link",
+    request_body = ResetRequest,
+    responses(
+        (status = 202, description = "sent if the address has an account"),
+        (status = 429, description = "too many links asked for this address or from this client (the same answer for every address)", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "auth.password_reset", skip_all)]
 pub async fn password_reset(
     state: web::Data<AppState>,
@@ -142,6 +213,17 @@ pub struct ResetConfirm {
     pub password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password-reset/confirm",
+    tag = "auth",
+    summary = "Set a new password with the link's token",
+    request_body = ResetConfirm,
+    responses(
+        (status = 204, description = "changed; every sign-in ended"),
+        (status = 422, description = "bad token or password", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "auth.password_reset_confirm", skip_all)]
 pub async fn password_reset_confirm(
     state: web::Data<AppState>,
@@ -151,12 +233,39 @@ pub async fn password_reset_confirm(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "auth",
+    summary = "The signed-in account",
+    responses(
+        (status = 200, description = "the account", body = User),
+        (status = 401, description = "no valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "me.get", skip_all)]
 pub async fn me(state: web::Data<AppState>, Auth(who): Auth) -> AppResult<HttpResponse> {
     let user = db::run(&state.pool, move |conn| service::load_user(conn, who.id)).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/me",
+    tag = "auth",
+    summary = "Edit the profile",
+    request_body = ProfilePatch,
+    responses(
+        (status = 200, description = "saved", body = User),
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "me.update", skip_all)]
 pub async fn update_me(
     state: web::Data<AppState>,
@@ -178,6 +287,20 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/password",
+    tag = "auth",
+    summary = "Change the password (other sign-ins end)",
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "new tokens for this session", body = Tokens),
+        (status = 422, description = "wrong current password or a weak new one", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "me.password", skip_all)]
 pub async fn change_password(
     state: web::Data<AppState>,
@@ -189,6 +312,19 @@ pub async fn change_password(
     Ok(HttpResponse::Ok().json(tokens))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/verification-email",
+    tag = "auth",
+    summary = "Send the verification link again",
+    responses(
+        (status = 202, description = "sent"),
+        (status = 409, description = "already verified", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "me.resend_verification", skip_all)]
 pub async fn resend_verification(
     state: web::Data<AppState>,
@@ -205,6 +341,21 @@ pub async fn resend_verification(
     Ok(HttpResponse::Accepted().finish())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/organisations",
+    tag = "users",
+    summary = "Organisations to register with",
+    params(
+        ("q" = Option<String>, Query, description = "words in the name (or e-mail)"),
+        ("status" = Option<String>, Query, description = "status code"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+    ),
+    responses(
+        (status = 200, description = "a page", body = Paged<Organisation>)
+    )
+)]
 #[tracing::instrument(name = "organisations.list", skip_all)]
 pub async fn organisations(
     state: web::Data<AppState>,
@@ -225,6 +376,21 @@ pub async fn organisations(
     Ok(HttpResponse::Ok().json(list))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/organisations/{id}/approve",
+    tag = "users",
+    summary = "Accept a proposed organisation (platform admin)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "accepted", body = Organisation),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "organisations.approve", skip_all)]
 pub async fn approve_organisation(
     state: web::Data<AppState>,
@@ -241,6 +407,25 @@ pub async fn approve_organisation(
     Ok(HttpResponse::Ok().json(org))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users",
+    tag = "users",
+    summary = "Accounts (platform admin)",
+    params(
+        ("q" = Option<String>, Query, description = "words in the name (or e-mail)"),
+        ("role" = Option<Role>, Query, description = "role"),
+        ("unit" = Option<i64>, Query, description = "host unit id"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+    ),
+    responses(
+        (status = 200, description = "a page", body = Paged<User>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "admin.users", skip_all)]
 pub async fn list_users(
     state: web::Data<AppState>,
@@ -283,6 +468,21 @@ async fn set_disabled(
     Ok(HttpResponse::Ok().json(user))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/disable",
+    tag = "users",
+    summary = "Disable an account (platform admin)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "disabled; its sign-ins end", body = User),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "admin.user_disable", skip_all)]
 pub async fn disable_user(
     state: web::Data<AppState>,
@@ -292,6 +492,21 @@ pub async fn disable_user(
     set_disabled(state, who, &id, true).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/enable",
+    tag = "users",
+    summary = "Enable an account (platform admin)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "enabled", body = User),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "admin.user_enable", skip_all)]
 pub async fn enable_user(
     state: web::Data<AppState>,
@@ -301,6 +516,23 @@ pub async fn enable_user(
     set_disabled(state, who, &id, false).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}/staff",
+    tag = "users",
+    summary = "The unit's staff (its admin)",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+    ),
+    responses(
+        (status = 200, description = "a page", body = Paged<User>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "units.staff", skip_all)]
 pub async fn list_staff(
     state: web::Data<AppState>,
@@ -326,6 +558,24 @@ pub async fn list_staff(
     Ok(HttpResponse::Ok().json(list))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/units/{id}/staff",
+    tag = "users",
+    summary = "Invite an account to the unit's staff (its admin); the person joins by accepting. Someone already of the unit's staff gets the new role at once",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = StaffInput,
+    responses(
+        (status = 202, description = "invited (or already invited): an e-mail asks the person to accept", body = Invitation),
+        (status = 200, description = "already staff of this unit: the role changed", body = User),
+        (status = 409, description = "`staff_of_other_unit`, `platform_admin`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "units.staff_add", skip_all)]
 pub async fn add_staff(
     state: web::Data<AppState>,
@@ -348,6 +598,17 @@ pub async fn add_staff(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/invitations",
+    tag = "users",
+    summary = "My open invitations to a unit's staff",
+    responses(
+        (status = 200, description = "the open invitations", body = Vec<Invitation>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "me.invitations", skip_all)]
 pub async fn my_invitations(
     state: web::Data<AppState>,
@@ -372,6 +633,22 @@ async fn answer_invitation(
     Ok(HttpResponse::Ok().json(user))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/invitations/{id}/accept",
+    tag = "users",
+    summary = "Accept an invitation: become staff of the unit (the organisation one had is given back on leaving)",
+    params(
+        ("id" = i64, Path, description = "the invitation")
+    ),
+    responses(
+        (status = 200, description = "joined", body = User),
+        (status = 404, description = "no such invitation addressed to me", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_answered`, `staff_of_other_unit`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "me.invitation_accept", skip_all)]
 pub async fn accept_invitation(
     state: web::Data<AppState>,
@@ -381,6 +658,22 @@ pub async fn accept_invitation(
     answer_invitation(state, who, &id, true).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/invitations/{id}/decline",
+    tag = "users",
+    summary = "Decline an invitation: nothing changes",
+    params(
+        ("id" = i64, Path, description = "the invitation")
+    ),
+    responses(
+        (status = 200, description = "declined", body = User),
+        (status = 404, description = "no such invitation addressed to me", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_answered`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "me.invitation_decline", skip_all)]
 pub async fn decline_invitation(
     state: web::Data<AppState>,
@@ -390,6 +683,22 @@ pub async fn decline_invitation(
     answer_invitation(state, who, &id, false).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/units/{id}/staff/{user}",
+    tag = "users",
+    summary = "Remove someone from the unit's staff",
+    params(
+        ("id" = i64, Path, description = "the id"),
+        ("user" = i64, Path, description = "the user id")
+    ),
+    responses(
+        (status = 200, description = "removed", body = User),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "units.staff_remove", skip_all)]
 pub async fn remove_staff(
     state: web::Data<AppState>,
@@ -414,6 +723,23 @@ pub struct ManagersBody {
     pub user_ids: Vec<i64>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/instruments/{id}/managers",
+    tag = "users",
+    summary = "Name the instrument's managers (the unit's admin)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = ManagersBody,
+    responses(
+        (status = 200, description = "`{\"user_ids\": [...]}`"),
+        (status = 422, description = "not staff of the unit", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "instruments.managers", skip_all)]
 pub async fn set_managers(
     state: web::Data<AppState>,
@@ -433,6 +759,23 @@ pub async fn set_managers(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "user_ids": ids })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/instruments/{id}/qualifications",
+    tag = "users",
+    summary = "Apply for the qualification to operate it (verified accounts)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = Application,
+    responses(
+        (status = 201, description = "applied", body = Qualification),
+        (status = 409, description = "an application or qualification is open", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "qualifications.apply", skip_all)]
 pub async fn apply(
     state: web::Data<AppState>,
@@ -452,6 +795,24 @@ pub async fn apply(
     Ok(HttpResponse::Created().json(q))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/qualifications",
+    tag = "users",
+    summary = "Qualifications: one's own, or the queue of what one runs",
+    params(
+        ("mine" = Option<bool>, Query, description = "only one's own"),
+        ("status" = Option<String>, Query, description = "status code"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+    ),
+    responses(
+        (status = 200, description = "a page", body = Paged<Qualification>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "qualifications.list", skip_all)]
 pub async fn list_qualifications(
     state: web::Data<AppState>,
@@ -477,6 +838,23 @@ pub async fn list_qualifications(
     Ok(HttpResponse::Ok().json(list))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/qualifications/{id}/decision",
+    tag = "users",
+    summary = "Approve or refuse an application",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = Decision,
+    responses(
+        (status = 200, description = "decided; the applicant is e-mailed", body = Qualification),
+        (status = 409, description = "already decided", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "qualifications.decide", skip_all)]
 pub async fn decide(
     state: web::Data<AppState>,
@@ -493,6 +871,22 @@ pub async fn decide(
     Ok(HttpResponse::Ok().json(q))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/violations",
+    tag = "users",
+    summary = "Record a violation (the instrument's staff)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = ViolationInput,
+    responses(
+        (status = 201, description = "recorded", body = Violation),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "violations.record", skip_all)]
 pub async fn record_violation(
     state: web::Data<AppState>,
@@ -509,6 +903,21 @@ pub async fn record_violation(
     Ok(HttpResponse::Created().json(v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/violations",
+    tag = "users",
+    summary = "A person's violations (the person, staff)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "`{\"items\": [Violation]}`"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "violations.list", skip_all)]
 pub async fn violations(
     state: web::Data<AppState>,
@@ -523,6 +932,21 @@ pub async fn violations(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": list })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/bans",
+    tag = "users",
+    summary = "A person's bans with their history",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "`{\"items\": [Ban]}`"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "bans.list", skip_all)]
 pub async fn bans(
     state: web::Data<AppState>,
@@ -538,6 +962,19 @@ pub async fn bans(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": list })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/bans",
+    tag = "users",
+    summary = "Ban a person from all instruments, a unit's or one",
+    request_body = BanInput,
+    responses(
+        (status = 201, description = "in force; the person is e-mailed", body = Ban),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "bans.create", skip_all)]
 pub async fn create_ban(
     state: web::Data<AppState>,
@@ -552,6 +989,23 @@ pub async fn create_ban(
     Ok(HttpResponse::Created().json(ban))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/bans/{id}/lift",
+    tag = "users",
+    summary = "Lift a ban early",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = LiftInput,
+    responses(
+        (status = 200, description = "lifted, with who and why", body = Ban),
+        (status = 409, description = "already lifted or ended", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "bans.lift", skip_all)]
 pub async fn lift_ban(
     state: web::Data<AppState>,
@@ -568,6 +1022,26 @@ pub async fn lift_ban(
     Ok(HttpResponse::Ok().json(ban))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    tag = "users",
+    summary = "The audit log, newest first (platform admin)",
+    params(
+        ("actor" = Option<i64>, Query, description = "user id of who acted"),
+        ("target_type" = Option<String>, Query, description = "e.g. instrument, user, ban"),
+        ("target_id" = Option<i64>, Query, description = "id of the target"),
+        ("action" = Option<String>, Query, description = "e.g. instrument.update"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+    ),
+    responses(
+        (status = 200, description = "a page", body = Paged<Entry>),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(name = "admin.audit", skip_all)]
 pub async fn audit_log(
     state: web::Data<AppState>,

@@ -44,3 +44,41 @@ pub fn routes(r: &mut Routes) {
         .post("/bans", h::create_ban)
         .post("/bans/{id}/lift", h::lift_ban);
 }
+
+/// This module's part of the API document, from the attributes on its handlers.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    handlers::register,
+    handlers::verify_email,
+    handlers::login,
+    handlers::refresh,
+    handlers::logout,
+    handlers::password_reset,
+    handlers::password_reset_confirm,
+    handlers::me,
+    handlers::update_me,
+    handlers::change_password,
+    handlers::resend_verification,
+    handlers::my_invitations,
+    handlers::accept_invitation,
+    handlers::decline_invitation,
+    handlers::organisations,
+    handlers::approve_organisation,
+    handlers::list_users,
+    handlers::disable_user,
+    handlers::enable_user,
+    handlers::audit_log,
+    handlers::list_staff,
+    handlers::add_staff,
+    handlers::remove_staff,
+    handlers::set_managers,
+    handlers::apply,
+    handlers::list_qualifications,
+    handlers::decide,
+    handlers::violations,
+    handlers::record_violation,
+    handlers::bans,
+    handlers::create_ban,
+    handlers::lift_ban
+))]
+pub struct Api;

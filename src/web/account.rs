@@ -6,7 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::forms::{
-    get, opt, see_other, Cell, Field, Form, FormPage, MessagePage, RowAction, TablePage,
+    get, opt, see_other, Cell, CsrfChecked, Field, Form, FormPage, MessagePage, RowAction,
+    TablePage,
 };
 use super::session::{cleared_cookies, session_cookies, Ctx, REFRESH};
 use super::{html, WebError};
@@ -131,7 +132,6 @@ pub async fn register(
     req: HttpRequest,
     form: Form,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let registration = Registration {
         email: get(&form, "email").to_owned(),
         password: get(&form, "password").to_owned(),
@@ -189,8 +189,7 @@ pub async fn verify_page(ctx: Ctx, req: HttpRequest) -> PageResult {
 }
 
 #[tracing::instrument(name = "web.account.verify", skip_all)]
-pub async fn verify(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
+pub async fn verify(state: web::Data<AppState>, form: Form) -> PageResult {
     let token = get(&form, "token").to_owned();
     let now = state.clock.now();
     match db::run(&state.pool, move |c| accounts::verify_email(c, &token, now)).await {
@@ -269,7 +268,6 @@ pub async fn login(
     req: HttpRequest,
     form: Form,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let (email, password) = (get(&form, "email"), get(&form, "password"));
     match accounts::login(&state, email, password, &client_address(&req)).await {
         Ok(tokens) => {
@@ -284,13 +282,7 @@ pub async fn login(
 }
 
 #[tracing::instrument(name = "web.account.logout", skip_all)]
-pub async fn logout(
-    state: web::Data<AppState>,
-    ctx: Ctx,
-    req: HttpRequest,
-    form: Form,
-) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
+pub async fn logout(state: web::Data<AppState>, req: HttpRequest, _: CsrfChecked) -> PageResult {
     if let Some(token) = req.cookie(REFRESH).map(|c| c.value().to_owned()) {
         let now = state.clock.now();
         db::run(&state.pool, move |c| accounts::logout(c, &token, now)).await?;
@@ -317,13 +309,7 @@ pub async fn reset_page(ctx: Ctx) -> PageResult {
 }
 
 #[tracing::instrument(name = "web.account.reset", skip_all)]
-pub async fn reset(
-    state: web::Data<AppState>,
-    ctx: Ctx,
-    req: HttpRequest,
-    form: Form,
-) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
+pub async fn reset(state: web::Data<AppState>, req: HttpRequest, form: Form) -> PageResult {
     accounts::request_password_reset(&state, get(&form, "email"), &client_address(&req))?;
     MessagePage {
         title: "请查收邮件".to_owned(),
@@ -359,7 +345,6 @@ pub async fn reset_confirm_page(ctx: Ctx, req: HttpRequest) -> PageResult {
 
 #[tracing::instrument(name = "web.account.reset_confirm", skip_all)]
 pub async fn reset_confirm(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     match accounts::confirm_password_reset(&state, get(&form, "token"), get(&form, "password"))
         .await
     {
@@ -426,7 +411,6 @@ pub async fn profile_page(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
 
 #[tracing::instrument(name = "web.account.profile", skip_all)]
 pub async fn profile(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let patch = ProfilePatch {
         name: Some(get(&form, "name").to_owned()),
@@ -471,7 +455,6 @@ pub async fn password_page(ctx: Ctx) -> PageResult {
 
 #[tracing::instrument(name = "web.account.password", skip_all)]
 pub async fn password(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     match accounts::change_password(
         &state,
@@ -559,7 +542,6 @@ pub async fn apply(
     id: web::Path<String>,
     form: Form,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let id = crate::types::InstrumentId(crate::params::path_id(&id)?);
     let input = crate::users::qualifications::Application {
@@ -583,9 +565,8 @@ pub async fn resend_verification(
     state: web::Data<AppState>,
     ctx: Ctx,
     req: HttpRequest,
-    form: Form,
+    _: CsrfChecked,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let now = state.clock.now();
     let auth = state.auth.clone();
@@ -647,9 +628,8 @@ pub async fn answer_invitation(
     state: web::Data<AppState>,
     ctx: Ctx,
     path: web::Path<(String, String)>,
-    form: Form,
+    _: CsrfChecked,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let id = crate::params::path_id(&path.0)?;
     let accept = match path.1.as_str() {

@@ -127,7 +127,6 @@ pub async fn book(
     id: web::Path<String>,
     form: Form,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let id = InstrumentId(path_id(&id)?);
     let result = async {
@@ -318,7 +317,6 @@ pub async fn step(
     path: web::Path<(String, String)>,
     form: Form,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let id = path_id(&path.0)?;
     let step = Step::from_code(&path.1)
@@ -450,7 +448,6 @@ pub async fn move_reservation(
     id: web::Path<String>,
     form: Form,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let id = path_id(&id)?;
     if form.contains_key("_get") {

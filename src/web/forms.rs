@@ -263,6 +263,7 @@ impl actix_web::FromRequest for Form {
         let urlencoded = req
             .content_type()
             .eq_ignore_ascii_case("application/x-www-form-urlencoded");
+        let session = req.extensions().get::<Ctx>().map(|c| c.csrf.clone());
         let body = input::read_body(req, payload);
         Box::pin(async move {
             if !urlencoded {
@@ -280,7 +281,28 @@ impl actix_web::FromRequest for Form {
                 input::refuse_nul(&k, &v)?;
                 form.insert(k, v);
             }
+            // Every form repeats the session's CSRF token; checking it here, where every form
+            // is read, means no handler can forget it.
+            let given = form.get("csrf").map(String::as_str).unwrap_or_default();
+            Ctx::verify_csrf(session.as_deref().unwrap_or_default(), given)?;
             Ok(Form(form))
         })
+    }
+}
+
+/// A form post whose fields the handler does not read (a button): reading it as a [`Form`]
+/// verifies its CSRF token.
+pub struct CsrfChecked;
+
+impl actix_web::FromRequest for CsrfChecked {
+    type Error = WebError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, WebError>>>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let form = Form::from_request(req, payload);
+        Box::pin(async move { form.await.map(|_| CsrfChecked) })
     }
 }

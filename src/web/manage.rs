@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, RowAction, TablePage};
+use super::forms::{
+    get, opt, see_other, Cell, CsrfChecked, Field, Form, FormPage, RowAction, TablePage,
+};
 use super::pages::Pager;
 use super::session::Ctx;
 use super::WebError;
@@ -375,7 +377,6 @@ async fn save_from_form(
         + Send
         + 'static,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let page = || {
         editor(
@@ -542,7 +543,6 @@ pub async fn add_staff(
     id: web::Path<String>,
     form: Form,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let unit = UnitId(path_id(&id)?);
     let query: HashMap<String, String> =
@@ -577,9 +577,8 @@ pub async fn remove_staff(
     state: web::Data<AppState>,
     ctx: Ctx,
     path: web::Path<(String, String)>,
-    form: Form,
+    _: CsrfChecked,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let unit = UnitId(path_id(&path.0)?);
     let user = UserId(path_id(&path.1)?);
@@ -663,7 +662,6 @@ pub async fn decide_qualification(
     id: web::Path<String>,
     form: Form,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = ctx.require()?.clone();
     let id = QualificationId(path_id(&id)?);
     let query: HashMap<String, String> =
@@ -829,9 +827,8 @@ pub async fn admin_user_toggle(
     state: web::Data<AppState>,
     ctx: Ctx,
     path: web::Path<(String, String)>,
-    form: Form,
+    _: CsrfChecked,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = admin(&ctx, Action::ManageUsers)?;
     let user = UserId(path_id(&path.0)?);
     let disabled = match path.1.as_str() {
@@ -941,25 +938,13 @@ pub async fn admin_mail_retry(
     state: web::Data<AppState>,
     ctx: Ctx,
     id: web::Path<String>,
-    form: Form,
+    _: CsrfChecked,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = admin(&ctx, Action::ManageMail)?;
     let id = path_id(&id)?;
     let now = state.clock.now_naive();
     db::run(&state.pool, move |c| {
-        db::write_tx(c, |c| {
-            crate::mail::store::requeue_dead(c, Some(id), now)?;
-            crate::audit::record(
-                c,
-                Some(who.id),
-                "mail.retry",
-                crate::audit::Target("mail", Some(id)),
-                None::<&()>,
-                None::<&()>,
-                now,
-            )
-        })
+        crate::mail::service::retry(c, &who, id, now)
     })
     .await?;
     Ok(see_other("/admin/mail?status=dead"))
@@ -1068,7 +1053,6 @@ pub async fn save_unit(
     id: Option<web::Path<String>>,
     form: Form,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = admin(&ctx, Action::ManageUnits)?;
     let id = id.map(|p| path_id(&p)).transpose()?;
     let sub_platform_id = match opt(&form, "sub_platform_id").map(|v| v.parse::<i64>()) {
@@ -1166,7 +1150,6 @@ pub async fn save_sub_platform(
     id: Option<web::Path<String>>,
     form: Form,
 ) -> PageResult {
-    ctx.check(get(&form, "csrf"))?;
     let who = admin(&ctx, Action::ManageSubPlatforms)?;
     let id = id.map(|p| path_id(&p)).transpose()?;
     let sort_order = match opt(&form, "sort_order").map(|v| v.trim().parse::<i32>()) {

@@ -29,9 +29,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Refuses a form whose CSRF field does not match the cookie.
-    pub fn check(&self, form_token: &str) -> Result<(), WebError> {
-        if self.csrf.is_empty() || !tokens::same(&self.csrf, form_token) {
+    /// Refuses a form whose CSRF field does not match the session's cookie (the [`Form`]
+    /// extractor calls it for every form).
+    ///
+    /// [`Form`]: super::forms::Form
+    pub fn verify_csrf(session: &str, form_token: &str) -> Result<(), WebError> {
+        if session.is_empty() || !tokens::same(session, form_token) {
             return Err(WebError(AppError::Forbidden {
                 code: "csrf",
                 message: "表单已过期，请刷新页面后重试 (the form expired: reload the page)".into(),
