@@ -182,7 +182,7 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                 today - chrono::Duration::days(1),
                 crate::clock::system().now_naive(),
             )?;
-            db::rebuild_usage_rollups(&mut conn)?;
+            crate::usage::store::rebuild_rollups(&mut conn)?;
             db::analyze(&mut conn)?;
             println!("{written} service records added, rollups rebuilt");
             Ok(())
@@ -192,7 +192,7 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
         } => {
             let mut conn = one_connection(&settings)?;
             db::migrate(&mut conn)?;
-            db::rebuild_usage_rollups(&mut conn)?;
+            crate::usage::store::rebuild_rollups(&mut conn)?;
             println!("rollups rebuilt from the service records");
             Ok(())
         }

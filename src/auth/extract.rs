@@ -9,7 +9,7 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use super::Principal;
 use crate::error::{AppError, AppResult};
 use crate::users::service as accounts;
-use crate::AppState;
+use crate::app::AppState;
 
 pub struct Auth(pub Principal);
 

@@ -602,44 +602,6 @@ pub fn sum_i64(column: &str) -> diesel::expression::SqlLiteral<diesel::sql_types
     diesel::dsl::sql(&format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)"))
 }
 
-/// Recomputes the machine-hour rollups (`usage_monthly`, `usage_yearly`, `usage_unit_monthly`,
-/// `usage_clients`, `usage_platform_clients`) from the service
-/// records, in one transaction: after a bulk load, or to check the kept sums. Only the month
-/// expression differs between the backends.
-pub fn rebuild_usage_rollups(conn: &mut DbConnection) -> QueryResult<()> {
-    let month = match conn {
-        DbConnection::Pg(_) => "CAST(to_char(r.served_on, 'YYYYMM') AS INTEGER)",
-        DbConnection::Sqlite(_) => "CAST(strftime('%Y%m', r.served_on) AS INTEGER)",
-    };
-    let sql = format!(
-        "DELETE FROM usage_monthly; DELETE FROM usage_unit_monthly; DELETE FROM usage_clients; \
-         DELETE FROM usage_yearly; \
-         DELETE FROM usage_platform_clients; \
-         DELETE FROM usage_instrument_client_counts; DELETE FROM usage_instrument_clients; \
-         INSERT INTO usage_monthly (instrument_id, month, service_type, internal, services, minutes, samples, fee_fen) \
-           SELECT r.instrument_id, {month}, r.service_type, r.internal, COUNT(*), SUM(r.minutes), SUM(r.sample_count), SUM(r.fee_fen) \
-           FROM service_records r GROUP BY 1, 2, 3, 4; \
-         INSERT INTO usage_yearly (instrument_id, year, internal, services, minutes, samples, fee_fen) \
-           SELECT instrument_id, month / 100, internal, SUM(services), SUM(minutes), SUM(samples), SUM(fee_fen) \
-           FROM usage_monthly GROUP BY 1, 2, 3; \
-         INSERT INTO usage_unit_monthly (unit_id, month, service_type, internal, services, minutes, samples, fee_fen) \
-           SELECT i.unit_id, m.month, m.service_type, m.internal, SUM(m.services), SUM(m.minutes), SUM(m.samples), SUM(m.fee_fen) \
-           FROM usage_monthly m JOIN instruments i ON i.id = m.instrument_id GROUP BY 1, 2, 3, 4; \
-         INSERT INTO usage_clients (unit_id, month, organisation_id, services) \
-           SELECT i.unit_id, {month}, r.client_organisation_id, COUNT(*) \
-           FROM service_records r JOIN instruments i ON i.id = r.instrument_id \
-           WHERE r.client_organisation_id IS NOT NULL GROUP BY 1, 2, 3; \
-         INSERT INTO usage_platform_clients (month, organisation_id, services) \
-           SELECT month, organisation_id, SUM(services) FROM usage_clients GROUP BY 1, 2; \
-         INSERT INTO usage_instrument_clients (instrument_id, year, organisation_id) \
-           SELECT DISTINCT r.instrument_id, {month} / 100, r.client_organisation_id \
-           FROM service_records r WHERE r.client_organisation_id IS NOT NULL; \
-         INSERT INTO usage_instrument_client_counts (instrument_id, year, clients) \
-           SELECT instrument_id, year, COUNT(*) FROM usage_instrument_clients GROUP BY 1, 2;"
-    );
-    write_tx(conn, |c| c.batch_execute(&sql))
-}
-
 /// Runs `$body` with `$c` bound to the inner connection of either backend: for statements
 /// the multi-backend connection cannot build (multi-row INSERT, `ON CONFLICT` upserts,
 /// `UNION ALL`), which both backends write alike; and for the queries of the booking and
@@ -647,7 +609,6 @@ pub fn rebuild_usage_rollups(conn: &mut DbConnection) -> QueryResult<()> {
 /// per execution to find its prepared statement (diesel's `SerializedQuery`), which was a
 /// third of a booking's time under the write lock, where the inner connection finds a
 /// select's statement by its type.
-#[macro_export]
 macro_rules! per_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
@@ -658,91 +619,14 @@ macro_rules! per_backend {
 }
 
 /// Multi-row INSERT.
-#[macro_export]
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {
-        $crate::per_backend!($conn, |c| diesel::insert_into($table)
+        $crate::db::per_backend!($conn, |c| diesel::insert_into($table)
             .values($rows)
             .execute(c))
     };
 }
-
-/// Claims up to `limit` e-mails that are due (queued and past their next attempt, or left in
-/// `sending` by a sender whose lease ran out): marks them `sending` until `lease_until` and
-/// counts the attempt. On PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so
-/// several senders (instances) never claim the same message; SQLite serializes writers with
-/// `BEGIN IMMEDIATE`.
-pub fn claim_due_mail(
-    conn: &mut DbConnection,
-    now: chrono::NaiveDateTime,
-    lease_until: chrono::NaiveDateTime,
-    limit: i64,
-) -> QueryResult<Vec<crate::mail::model::OutboxRow>> {
-    use crate::mail::model::{OutboxRow, OutboxStatus};
-    use schema::mail_outbox as m;
-    let (queued, sending) = (OutboxStatus::Queued.code(), OutboxStatus::Sending.code());
-
-    macro_rules! due {
-        () => {
-            m::table
-                .filter(
-                    m::status
-                        .eq(queued)
-                        .and(m::next_attempt_at.le(now))
-                        .or(m::status.eq(sending).and(m::lease_until.le(now))),
-                )
-                .select(m::id)
-                .order((m::next_attempt_at, m::id))
-                .limit(limit)
-        };
-    }
-    macro_rules! mark {
-        ($c:expr, $ids:expr) => {
-            diesel::update(m::table.filter(m::id.eq_any($ids)))
-                .set((
-                    m::status.eq(sending),
-                    m::attempts.eq(m::attempts + 1),
-                    m::lease_until.eq(Some(lease_until)),
-                ))
-                .returning(OutboxRow::as_returning())
-                .get_results($c)
-        };
-    }
-    match conn {
-        DbConnection::Pg(c) => c.transaction(|c| {
-            let ids: Vec<i64> = due!().for_update().skip_locked().load(c)?;
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            mark!(c, &ids)
-        }),
-        DbConnection::Sqlite(c) => c.immediate_transaction(|c| {
-            let ids: Vec<i64> = due!().load(c)?;
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            mark!(c, &ids)
-        }),
-    }
-}
-
-/// Locks an instrument row for the rest of the transaction, so that bookings of one
-/// instrument are checked and written one at a time (PostgreSQL `SELECT … FOR UPDATE`; false
-/// if no such row). On SQLite the caller's `BEGIN IMMEDIATE` already serializes writers, and
-/// nothing is read: instruments are retired, never deleted, and callers read the row anyway.
-pub fn lock_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
-    use schema::instruments as i;
-    match conn {
-        DbConnection::Pg(c) => Ok(i::table
-            .find(id)
-            .select(i::id)
-            .for_update()
-            .first::<i64>(c)
-            .optional()?
-            .is_some()),
-        DbConnection::Sqlite(_) => Ok(true),
-    }
-}
+pub(crate) use {insert_rows, per_backend};
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ use crate::error::{AppResult, Problem};
 use crate::http::routes::Routes;
 use crate::params::{path_id, QueryParams};
 use crate::types::Paged;
-use crate::AppState;
+use crate::app::AppState;
 
 #[utoipa::path(
     get,

@@ -115,7 +115,7 @@ impl Sender {
         let lease_until = now + self.policy.lease;
         let limit = self.policy.batch_size;
         let rows = db::run(pool, move |c| {
-            db::claim_due_mail(c, now, lease_until, limit).map_err(AppError::from)
+            super::store::claim_due(c, now, lease_until, limit).map_err(AppError::from)
         })
         .await?;
         tracing::Span::current().record("claimed", rows.len());

@@ -1,4 +1,4 @@
-//! Outbox queries (the claim, which differs by backend, is `db::claim_due_mail`).
+//! Outbox queries, the claim (which differs by backend) among them.
 
 use chrono::NaiveDateTime;
 use diesel::dsl::{count_star, min};
@@ -9,7 +9,7 @@ use crate::db::schema::mail_outbox;
 use crate::db::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, row: &NewOutboxRow) -> QueryResult<usize> {
-    crate::per_backend!(conn, |conn| diesel::insert_into(mail_outbox::table)
+    crate::db::per_backend!(conn, |conn| diesel::insert_into(mail_outbox::table)
         .values(row)
         .execute(conn))
 }
@@ -131,4 +131,64 @@ pub fn list(
         .load(conn)?;
     let total = filtered().count().get_result(conn)?;
     Ok((rows, total))
+}
+
+/// Claims up to `limit` e-mails that are due (queued and past their next attempt, or left in
+/// `sending` by a sender whose lease ran out): marks them `sending` until `lease_until` and
+/// counts the attempt. On PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so
+/// several senders (instances) never claim the same message; SQLite serializes writers with
+/// `BEGIN IMMEDIATE`.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: chrono::NaiveDateTime,
+    lease_until: chrono::NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<crate::mail::model::OutboxRow>> {
+    use crate::db::schema::mail_outbox as m;
+    use crate::mail::model::{OutboxRow, OutboxStatus};
+    use diesel::prelude::*;
+    let (queued, sending) = (OutboxStatus::Queued.code(), OutboxStatus::Sending.code());
+
+    macro_rules! due {
+        () => {
+            m::table
+                .filter(
+                    m::status
+                        .eq(queued)
+                        .and(m::next_attempt_at.le(now))
+                        .or(m::status.eq(sending).and(m::lease_until.le(now))),
+                )
+                .select(m::id)
+                .order((m::next_attempt_at, m::id))
+                .limit(limit)
+        };
+    }
+    macro_rules! mark {
+        ($c:expr, $ids:expr) => {
+            diesel::update(m::table.filter(m::id.eq_any($ids)))
+                .set((
+                    m::status.eq(sending),
+                    m::attempts.eq(m::attempts + 1),
+                    m::lease_until.eq(Some(lease_until)),
+                ))
+                .returning(OutboxRow::as_returning())
+                .get_results($c)
+        };
+    }
+    match conn {
+        DbConnection::Pg(c) => c.transaction(|c| {
+            let ids: Vec<i64> = due!().for_update().skip_locked().load(c)?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            mark!(c, &ids)
+        }),
+        DbConnection::Sqlite(c) => c.immediate_transaction(|c| {
+            let ids: Vec<i64> = due!().load(c)?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            mark!(c, &ids)
+        }),
+    }
 }

@@ -14,7 +14,7 @@ use crate::error::{AppResult, Problem};
 use crate::http::input::Json;
 use crate::params::{path_id, QueryParams};
 use crate::types::{InstrumentId, PageRequest, Paged, SubPlatformId, UnitId};
-use crate::AppState;
+use crate::app::AppState;
 
 #[utoipa::path(
     get,

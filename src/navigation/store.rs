@@ -102,7 +102,7 @@ pub fn list_units(
 }
 
 pub fn find_unit(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UnitRow>> {
-    crate::per_backend!(conn, |conn| units::table
+    crate::db::per_backend!(conn, |conn| units::table
         .find(id)
         .select(UnitRow::as_select())
         .first(conn)
@@ -223,7 +223,7 @@ pub fn count_instruments(conn: &mut DbConnection, f: &InstrumentFilter) -> Query
 }
 
 pub fn find_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<Option<InstrumentRow>> {
-    crate::per_backend!(conn, |conn| instruments::table
+    crate::db::per_backend!(conn, |conn| instruments::table
         .find(id)
         .select(InstrumentRow::as_select())
         .first(conn)
@@ -232,7 +232,7 @@ pub fn find_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<Option<I
 
 /// Whether an instrument exists (retired ones too), from the primary key alone.
 pub fn instrument_exists(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
-    crate::per_backend!(conn, |conn| diesel::select(diesel::dsl::exists(
+    crate::db::per_backend!(conn, |conn| diesel::select(diesel::dsl::exists(
         instruments::table.find(id)
     ))
     .get_result(conn))
@@ -310,7 +310,7 @@ pub fn booking_settings(
     conn: &mut DbConnection,
     instrument: i64,
 ) -> QueryResult<Option<BookingSettingsRow>> {
-    crate::per_backend!(conn, |conn| booking_settings::table
+    crate::db::per_backend!(conn, |conn| booking_settings::table
         .find(instrument)
         .select(BookingSettingsRow::as_select())
         .first(conn)
@@ -336,7 +336,7 @@ pub fn unit_instrument_names(
     conn: &mut DbConnection,
     unit: i64,
 ) -> QueryResult<Vec<(i64, String)>> {
-    crate::per_backend!(conn, |conn| instruments::table
+    crate::db::per_backend!(conn, |conn| instruments::table
         .filter(instruments::unit_id.eq(unit))
         .filter(instruments::retired_at.is_null())
         .select((instruments::id, instruments::name_zh))

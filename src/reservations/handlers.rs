@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult, Problem};
 use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, QueryParams};
 use crate::types::Paged;
-use crate::AppState;
+use crate::app::AppState;
 
 #[utoipa::path(
     post,

@@ -122,7 +122,7 @@ fn check_machine_time(
 /// Creates a reservation for `who`. With an idempotency key, a repeat of the same request
 /// returns the first result (`false`: nothing new was made).
 pub async fn create(
-    state: &crate::AppState,
+    state: &crate::app::AppState,
     who: &Principal,
     input: ReservationInput,
     key: Option<String>,
@@ -284,7 +284,7 @@ pub async fn create(
         // The e-mails are written out before the lock too; only their reservation id is missing.
         let notices = notices_new(conn, &new, &inst, &who, &public_url)?;
         db::write_tx(conn, |conn| {
-            if !db::lock_instrument(conn, input.instrument_id)? {
+            if !store::lock_instrument(conn, input.instrument_id)? {
                 return Err(AppError::invalid(
                     "instrument_id",
                     "没有这台仪器 (no such instrument)",
@@ -456,7 +456,7 @@ pub fn take_step(
         let row = store::find(conn, id)?.ok_or(AppError::NotFound {
             what: "reservation",
         })?;
-        db::lock_instrument(conn, row.instrument_id)?;
+        store::lock_instrument(conn, row.instrument_id)?;
         let row = store::find(conn, id)?.ok_or(AppError::NotFound {
             what: "reservation",
         })?;
@@ -843,7 +843,7 @@ pub fn add_blackout(
     }
     let reason = validate::line("reason", &input.reason, 1, 200)?;
     db::write_tx(conn, |conn| {
-        if !db::lock_instrument(conn, id.0)? {
+        if !store::lock_instrument(conn, id.0)? {
             return Err(AppError::NotFound { what: "instrument" });
         }
         let inst = catalogue::find_instrument(conn, id.0)?

@@ -52,7 +52,7 @@ impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for 
 
 pub fn count_active_of(conn: &mut DbConnection, user: i64, instrument: i64) -> QueryResult<i64> {
     let open: Vec<&str> = ReservationStatus::OPEN.iter().map(|s| s.code()).collect();
-    crate::per_backend!(conn, |conn| reservations::table
+    crate::db::per_backend!(conn, |conn| reservations::table
         .filter(reservations::user_id.eq(user))
         .filter(reservations::instrument_id.eq(instrument))
         .filter(reservations::status.eq_any(open.clone()))
@@ -67,7 +67,7 @@ pub fn find_by_key(
     user: i64,
     key: &str,
 ) -> QueryResult<Option<(ReservationRow, Option<String>)>> {
-    crate::per_backend!(conn, |conn| reservations::table
+    crate::db::per_backend!(conn, |conn| reservations::table
         .filter(reservations::user_id.eq(user))
         .filter(reservations::idempotency_key.eq(key))
         .select((
@@ -89,7 +89,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ReservationR
 /// Inserts `row` and returns it as stored, built from what was written rather than read back:
 /// one statement less in the write lock.
 pub fn insert(conn: &mut DbConnection, row: NewReservation) -> QueryResult<ReservationRow> {
-    let id: i64 = crate::per_backend!(conn, |conn| diesel::insert_into(reservations::table)
+    let id: i64 = crate::db::per_backend!(conn, |conn| diesel::insert_into(reservations::table)
         .values(&row)
         .returning(reservations::id)
         .get_result(conn))?;
@@ -97,7 +97,7 @@ pub fn insert(conn: &mut DbConnection, row: NewReservation) -> QueryResult<Reser
 }
 
 pub fn insert_history(conn: &mut DbConnection, row: &NewHistory) -> QueryResult<usize> {
-    crate::per_backend!(conn, |conn| diesel::insert_into(reservation_history::table)
+    crate::db::per_backend!(conn, |conn| diesel::insert_into(reservation_history::table)
         .values(row)
         .execute(conn))
 }
@@ -280,7 +280,7 @@ pub fn busy(
     use diesel::sql_types::Bool;
     // Ids start at 1: 0 excepts nothing, and the statement's text stays the same.
     let except = except.unwrap_or(0);
-    crate::per_backend!(conn, |conn| for_instruments!(instruments, |
+    crate::db::per_backend!(conn, |conn| for_instruments!(instruments, |
         booked = reservations::instrument_id,
         closed = blackouts::instrument_id
     | {
@@ -347,6 +347,25 @@ pub fn insert_blackout(
         ))
         .returning(blackouts::id)
         .get_result(conn)
+}
+
+/// Locks an instrument row for the rest of the transaction, so that bookings of one
+/// instrument are checked and written one at a time (PostgreSQL `SELECT … FOR UPDATE`; false
+/// if no such row). On SQLite the caller's `BEGIN IMMEDIATE` already serializes writers, and
+/// nothing is read: instruments are retired, never deleted, and callers read the row anyway.
+pub fn lock_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+    use crate::db::schema::instruments as i;
+    use diesel::prelude::*;
+    match conn {
+        DbConnection::Pg(c) => Ok(i::table
+            .find(id)
+            .select(i::id)
+            .for_update()
+            .first::<i64>(c)
+            .optional()?
+            .is_some()),
+        DbConnection::Sqlite(_) => Ok(true),
+    }
 }
 
 #[cfg(test)]

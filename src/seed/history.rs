@@ -73,7 +73,7 @@ fn instrument_units(conn: &mut DbConnection) -> QueryResult<Vec<(i64, i64)>> {
 
 fn insert_all(conn: &mut DbConnection, rows: &[NewServiceRecord]) -> QueryResult<()> {
     for chunk in rows.chunks(BATCH) {
-        crate::insert_rows!(conn, service_records::table, chunk)?;
+        crate::db::insert_rows!(conn, service_records::table, chunk)?;
     }
     Ok(())
 }
@@ -328,7 +328,7 @@ pub fn declarations(
         }
     }
     for chunk in rows.chunks(BATCH) {
-        crate::insert_rows!(conn, d::table, chunk)?;
+        crate::db::insert_rows!(conn, d::table, chunk)?;
     }
     Ok(())
 }

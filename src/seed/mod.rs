@@ -296,10 +296,10 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
     );
 
     db::write_tx(conn, |conn| -> anyhow::Result<()> {
-        crate::insert_rows!(conn, sub_platforms::table, &sub_platform_rows)?;
+        crate::db::insert_rows!(conn, sub_platforms::table, &sub_platform_rows)?;
         let unit_rows: Vec<UnitRow> = units.iter().map(|u| u.row.clone()).collect();
         for chunk in unit_rows.chunks(BATCH) {
-            crate::insert_rows!(conn, units::table, chunk)?;
+            crate::db::insert_rows!(conn, units::table, chunk)?;
         }
         let mut batch = Vec::with_capacity(BATCH);
         let mut next_id = 1;
@@ -315,13 +315,13 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
                 batch.push(make_instrument(&mut rng, next_id, unit, seq, t));
                 next_id += 1;
                 if batch.len() == BATCH {
-                    crate::insert_rows!(conn, instruments::table, &batch)?;
+                    crate::db::insert_rows!(conn, instruments::table, &batch)?;
                     batch.clear();
                 }
             }
         }
         if !batch.is_empty() {
-            crate::insert_rows!(conn, instruments::table, &batch)?;
+            crate::db::insert_rows!(conn, instruments::table, &batch)?;
         }
         db::after_explicit_ids(conn)?;
         account_store::ensure_unit_organisations(conn)?;
@@ -353,7 +353,7 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
             )?;
         }
     }
-    db::rebuild_usage_rollups(conn)?;
+    crate::usage::store::rebuild_rollups(conn)?;
     db::analyze(conn)?;
     Ok(Summary {
         sub_platforms: sub_platform_rows.len(),

@@ -15,7 +15,7 @@ use crate::error::{AppResult, Problem};
 use crate::http::input::Json;
 use crate::params::{path_id, QueryParams};
 use crate::types::{Paged, UnitId};
-use crate::AppState;
+use crate::app::AppState;
 
 /// Instruments listed in `by_instrument` unless `top` says otherwise.
 const DEFAULT_TOP: i64 = 20;

@@ -55,7 +55,7 @@ pub struct Delta<'a> {
 /// given columns.
 macro_rules! add_sums {
     ($conn:expr, $t:ident, [$($k:ident = $v:expr),+], $d:expr) => {
-        crate::per_backend!($conn, |c| diesel::insert_into($t::table)
+        crate::db::per_backend!($conn, |c| diesel::insert_into($t::table)
             .values((
                 $($t::$k.eq($v),)+
                 $t::services.eq($d.services),
@@ -111,7 +111,7 @@ pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
     )?;
     if let (Some(org), true) = (d.organisation_id, d.services != 0) {
         use usage_clients as u;
-        crate::per_backend!(conn, |c| diesel::insert_into(u::table)
+        crate::db::per_backend!(conn, |c| diesel::insert_into(u::table)
             .values((
                 u::unit_id.eq(d.unit_id),
                 u::month.eq(d.month),
@@ -123,7 +123,7 @@ pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
             .set(u::services.eq(u::services + d.services))
             .execute(c))?;
         use usage_platform_clients as p;
-        crate::per_backend!(conn, |c| diesel::insert_into(p::table)
+        crate::db::per_backend!(conn, |c| diesel::insert_into(p::table)
             .values((
                 p::month.eq(d.month),
                 p::organisation_id.eq(org),
@@ -136,7 +136,7 @@ pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
         // An instrument's client units in a year: counted when an organisation first appears.
         use usage_instrument_clients as ic;
         let year = d.month / 100;
-        let first = crate::per_backend!(conn, |c| diesel::insert_into(ic::table)
+        let first = crate::db::per_backend!(conn, |c| diesel::insert_into(ic::table)
             .values((
                 ic::instrument_id.eq(d.instrument_id),
                 ic::year.eq(year),
@@ -146,7 +146,7 @@ pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
             .execute(c))?;
         if first == 1 {
             use usage_instrument_client_counts as n;
-            crate::per_backend!(conn, |c| diesel::insert_into(n::table)
+            crate::db::per_backend!(conn, |c| diesel::insert_into(n::table)
                 .values((
                     n::instrument_id.eq(d.instrument_id),
                     n::year.eq(year),
@@ -667,7 +667,7 @@ pub fn declare(
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
     use unit_declarations as d;
-    crate::per_backend!(conn, |c| diesel::insert_into(d::table)
+    crate::db::per_backend!(conn, |c| diesel::insert_into(d::table)
         .values((
             d::unit_id.eq(unit),
             d::year.eq(year),
@@ -719,4 +719,43 @@ pub fn instrument_names(
         .filter(instruments::id.eq_any(ids))
         .select((instruments::id, instruments::name_zh, instruments::unit_id))
         .load(conn)
+}
+
+/// Recomputes the machine-hour rollups (`usage_monthly`, `usage_yearly`, `usage_unit_monthly`,
+/// `usage_clients`, `usage_platform_clients`) from the service
+/// records, in one transaction: after a bulk load, or to check the kept sums. Only the month
+/// expression differs between the backends.
+pub fn rebuild_rollups(conn: &mut DbConnection) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    let month = match conn {
+        DbConnection::Pg(_) => "CAST(to_char(r.served_on, 'YYYYMM') AS INTEGER)",
+        DbConnection::Sqlite(_) => "CAST(strftime('%Y%m', r.served_on) AS INTEGER)",
+    };
+    let sql = format!(
+        "DELETE FROM usage_monthly; DELETE FROM usage_unit_monthly; DELETE FROM usage_clients; \
+         DELETE FROM usage_yearly; \
+         DELETE FROM usage_platform_clients; \
+         DELETE FROM usage_instrument_client_counts; DELETE FROM usage_instrument_clients; \
+         INSERT INTO usage_monthly (instrument_id, month, service_type, internal, services, minutes, samples, fee_fen) \
+           SELECT r.instrument_id, {month}, r.service_type, r.internal, COUNT(*), SUM(r.minutes), SUM(r.sample_count), SUM(r.fee_fen) \
+           FROM service_records r GROUP BY 1, 2, 3, 4; \
+         INSERT INTO usage_yearly (instrument_id, year, internal, services, minutes, samples, fee_fen) \
+           SELECT instrument_id, month / 100, internal, SUM(services), SUM(minutes), SUM(samples), SUM(fee_fen) \
+           FROM usage_monthly GROUP BY 1, 2, 3; \
+         INSERT INTO usage_unit_monthly (unit_id, month, service_type, internal, services, minutes, samples, fee_fen) \
+           SELECT i.unit_id, m.month, m.service_type, m.internal, SUM(m.services), SUM(m.minutes), SUM(m.samples), SUM(m.fee_fen) \
+           FROM usage_monthly m JOIN instruments i ON i.id = m.instrument_id GROUP BY 1, 2, 3, 4; \
+         INSERT INTO usage_clients (unit_id, month, organisation_id, services) \
+           SELECT i.unit_id, {month}, r.client_organisation_id, COUNT(*) \
+           FROM service_records r JOIN instruments i ON i.id = r.instrument_id \
+           WHERE r.client_organisation_id IS NOT NULL GROUP BY 1, 2, 3; \
+         INSERT INTO usage_platform_clients (month, organisation_id, services) \
+           SELECT month, organisation_id, SUM(services) FROM usage_clients GROUP BY 1, 2; \
+         INSERT INTO usage_instrument_clients (instrument_id, year, organisation_id) \
+           SELECT DISTINCT r.instrument_id, {month} / 100, r.client_organisation_id \
+           FROM service_records r WHERE r.client_organisation_id IS NOT NULL; \
+         INSERT INTO usage_instrument_client_counts (instrument_id, year, clients) \
+           SELECT instrument_id, year, COUNT(*) FROM usage_instrument_clients GROUP BY 1, 2;"
+    );
+    crate::db::write_tx(conn, |c| c.batch_execute(&sql))
 }

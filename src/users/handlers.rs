@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult, Problem};
 use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, QueryParams};
 use crate::types::{BanId, InstrumentId, OrganisationId, Paged, QualificationId, UnitId, UserId};
-use crate::AppState;
+use crate::app::AppState;
 
 /// The address sign-in failures are counted against: the peer, or behind a trusted reverse
 /// proxy the client it names.

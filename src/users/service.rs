@@ -15,7 +15,7 @@ use crate::mail::{self, templates::Notice};
 use crate::navigation::model::UnitKind;
 use crate::types::{InstrumentId, OrganisationId, PageRequest, Paged, UnitId, UserId};
 use crate::validate;
-use crate::AppState;
+use crate::app::AppState;
 
 /// The one answer to a failed sign-in, whether or not the e-mail exists.
 fn bad_credentials() -> AppError {

@@ -15,7 +15,7 @@ use crate::types::PageRequest;
 // --- organisations -------------------------------------------------------------------------
 
 pub fn find_organisation(conn: &mut DbConnection, id: i64) -> QueryResult<Option<OrganisationRow>> {
-    crate::per_backend!(conn, |conn| organisations::table
+    crate::db::per_backend!(conn, |conn| organisations::table
         .find(id)
         .select(OrganisationRow::as_select())
         .first(conn)
@@ -126,7 +126,7 @@ pub fn escape_like(s: &str) -> String {
 // --- users ---------------------------------------------------------------------------------
 
 pub fn find_user(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UserRow>> {
-    crate::per_backend!(conn, |conn| users::table
+    crate::db::per_backend!(conn, |conn| users::table
         .find(id)
         .select(UserRow::as_select())
         .first(conn)
@@ -644,7 +644,7 @@ pub fn active_bans(
     instrument: i64,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<BanRow>> {
-    crate::per_backend!(conn, |conn| bans::table
+    crate::db::per_backend!(conn, |conn| bans::table
         .filter(bans::user_id.eq(user))
         .filter(bans::lifted_at.is_null())
         .filter(bans::starts_at.le(now))

@@ -17,7 +17,7 @@ use crate::types::PageRequest;
 use crate::users::handlers::client_address;
 use crate::users::model::{NewOrganisationInput, Registration};
 use crate::users::service::{self as accounts, ProfilePatch};
-use crate::{db, AppState};
+use crate::{app::AppState, db};
 
 type PageResult = Result<HttpResponse, WebError>;
 

@@ -18,7 +18,7 @@ use crate::reservations::model::{Reservation, ReservationInput, ReservationStatu
 use crate::reservations::service::{self, Actor, StepInput};
 use crate::reservations::store::Filter;
 use crate::types::{local_date_time, InstrumentId, PLATFORM_ZONE};
-use crate::{db, AppState};
+use crate::{app::AppState, db};
 
 type PageResult = Result<HttpResponse, WebError>;
 

@@ -26,7 +26,7 @@ use crate::users::model::QualificationStatus;
 use crate::users::qualifications::{self as quals, Decision};
 use crate::users::service as accounts;
 use crate::users::store::UserFilter;
-use crate::{db, AppState};
+use crate::{app::AppState, db};
 
 type PageResult = Result<HttpResponse, WebError>;
 

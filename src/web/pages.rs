@@ -16,7 +16,7 @@ use crate::navigation::service::{
 };
 use crate::params::{path_id, QueryParams};
 use crate::types::Paged;
-use crate::AppState;
+use crate::app::AppState;
 
 type PageResult = Result<HttpResponse, WebError>;
 

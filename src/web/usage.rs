@@ -21,7 +21,7 @@ use crate::usage::model::{
 };
 use crate::usage::service::{self, local_day};
 use crate::usage::{export, store};
-use crate::{db, AppState};
+use crate::{app::AppState, db};
 
 type PageResult = Result<HttpResponse, WebError>;
 

@@ -212,7 +212,7 @@ async fn a_crash_while_sending_is_delivered_after_the_lease(db: TestDb) {
     rig.enqueue("d@example.cn", "戊");
     // A sender claims the message and dies before it reports back.
     let now = rig.clock.now_naive();
-    let claimed = db::claim_due_mail(
+    let claimed = yiqi::mail::store::claim_due(
         &mut rig.pool.get().unwrap(),
         now,
         now + Duration::minutes(5),

@@ -70,7 +70,7 @@ fn rollups_match_recomputation(app: &TestApp) {
         )
     };
     let kept = cells(&mut conn);
-    yiqi::db::rebuild_usage_rollups(&mut conn).unwrap();
+    yiqi::usage::store::rebuild_rollups(&mut conn).unwrap();
     let recomputed = cells(&mut conn);
     assert!(!kept.0.is_empty());
     assert_eq!(kept, recomputed, "rollups equal the recomputation");

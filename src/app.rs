@@ -1,0 +1,254 @@
+//! The application: its shared state, its assembly (pool, jobs, server) and the route table.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Compress};
+use actix_web::{web as aw, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::db::{Backend, Pool};
+use crate::error::{AppResult, Problem};
+use crate::navigation::service::Catalogue;
+
+/// What every handler shares.
+pub struct AppState {
+    pub pool: Pool,
+    pub backend: Backend,
+    pub catalogue: Catalogue,
+    pub clock: SharedClock,
+    /// The in-process mail sender's record, when it runs here.
+    pub mail: Option<Arc<crate::mail::sender::Health>>,
+    pub auth: Arc<crate::auth::AuthContext>,
+    /// Last runs of the in-process jobs, for `/ready`.
+    pub jobs: Arc<crate::jobs::JobsHealth>,
+    pub usage: crate::config::UsageSettings,
+    pub usage_stats: crate::usage::service::StatsCache,
+    /// Instruments' booking rules, for availability.
+    pub booking_rules: crate::reservations::rules::RulesCache,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl Application {
+    /// Connects, migrates, seeds the demo platform into an empty database when configured,
+    /// and binds the listener (port 0 picks a free one, as the tests do).
+    pub fn build(settings: &Settings) -> anyhow::Result<Application> {
+        Self::build_with_clock(settings, crate::clock::system())
+    }
+
+    /// As `build`, reading time from `clock` (tests choose the instant).
+    pub fn build_with_clock(
+        settings: &Settings,
+        clock: SharedClock,
+    ) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let public_url = if settings.server.public_url.is_empty() {
+            let host = listener.local_addr()?.ip();
+            let host = if host.is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                host.to_string()
+            };
+            format!("http://{host}:{port}")
+        } else {
+            settings.server.public_url.clone()
+        };
+        let mut state = prepare(settings, clock.clone(), public_url)?;
+        if settings.mail.sender_enabled {
+            let sender = Arc::new(crate::mail::sender::Sender::from_settings(&settings.mail, clock)?);
+            state.mail = Some(sender.health.clone());
+            crate::jobs::spawn_mail_sender(
+                state.pool.clone(),
+                sender,
+                Duration::from_millis(settings.mail.poll_interval_ms.max(10)),
+            );
+        }
+        if state.backend == crate::db::Backend::Sqlite {
+            crate::jobs::spawn_wal_checkpoints(state.pool.clone());
+        }
+        crate::jobs::spawn_housekeeping(
+            state.pool.clone(),
+            state.clock.clone(),
+            state.jobs.clone(),
+            settings.reservations,
+        );
+        let state = aw::Data::new(state);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(crate::http::input::refuse_nul_in_uri))
+                .wrap(from_fn(crate::http::headers::security_headers))
+                .wrap(Compress::default())
+                .wrap(from_fn(crate::telemetry::echo_request_id))
+                .wrap(TracingLogger::default())
+                .configure(|cfg| crate::http::routes::serve(cfg, routes))
+                .default_service(aw::to(crate::web::not_found))
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        tracing::info!(port, "listening on {}", settings.server.bind);
+        Ok(Application {
+            server: server.run(),
+            port,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Database work done before serving.
+fn prepare(
+    settings: &Settings,
+    clock: SharedClock,
+    public_url: String,
+) -> anyhow::Result<AppState> {
+    let (pool, backend) = crate::db::connect_pool(
+        settings.database.url.expose(),
+        settings.database.pool_size,
+        Duration::from_secs(settings.database.pool_timeout_secs),
+    )?;
+    let mut conn = pool.get().context("no database connection")?;
+    tracing::info!(database = %crate::db::Target::parse(settings.database.url.expose())?.describe(), "database connected");
+    let ran = crate::db::migrate(&mut conn)?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "database migrated");
+    }
+    if settings.demo.seed_on_empty && crate::seed::is_empty(&mut conn)? {
+        tracing::info!(
+            scale = settings.demo.scale,
+            "empty database: loading the demo platform"
+        );
+        let summary = crate::seed::demo(
+            &mut conn,
+            settings.demo.scale,
+            crate::usage::service::local_day(clock.now()),
+        )?;
+        tracing::info!(%summary, "demo platform loaded");
+    }
+    let catalogue = Catalogue::load(
+        &mut conn,
+        Duration::from_secs(settings.catalogue.counts_ttl_secs),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot load the category tree: {e}"))?;
+    drop(conn);
+    Ok(AppState {
+        pool,
+        backend,
+        catalogue,
+        clock,
+        mail: None,
+        auth: Arc::new(crate::auth::AuthContext::new(&settings.auth, public_url)),
+        jobs: Arc::new(crate::jobs::JobsHealth::default()),
+        usage: settings.usage,
+        usage_stats: crate::usage::service::StatsCache::new(Duration::from_secs(
+            settings.catalogue.counts_ttl_secs,
+        )),
+        booking_rules: crate::reservations::rules::RulesCache::new(Duration::from_secs(
+            settings.catalogue.counts_ttl_secs,
+        )),
+    })
+}
+
+/// The route table: every path the service answers (`crate::http::routes::table(routes)` lists them).
+pub fn routes(r: &mut crate::http::routes::Routes) {
+    r.get("/health", health).get("/ready", ready).scope(
+        "/api/v1",
+        |s| s,
+        |r| {
+            r.get("/openapi.json", openapi_json);
+            crate::navigation::routes(r);
+            crate::users::routes(r);
+            crate::reservations::routes(r);
+            crate::usage::routes(r);
+            crate::mail::handlers::routes(r);
+        },
+    );
+    crate::web::routes(r);
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "ops",
+    summary = "This document",
+    responses(
+        (status = 200, description = "OpenAPI 3.1")
+    )
+)]
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(crate::openapi::document())
+}
+
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "ops",
+    summary = "Process alive",
+    responses(
+        (status = 200, description = "alive")
+    )
+)]
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready when the database answers. The body also shows the mail queue and the sender's
+/// last success, which do not decide readiness (a dead SMTP server must not take the
+/// service out of a load balancer: mail waits in the outbox).
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "ops",
+    summary = "Database reachable; mail queue and jobs",
+    responses(
+        (status = 200, description = "ready"),
+        (status = 503, description = "database unreachable", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[tracing::instrument(name = "ready", skip_all)]
+async fn ready(state: aw::Data<AppState>) -> AppResult<HttpResponse> {
+    let queue = crate::db::run(&state.pool, |c| {
+        crate::db::ping(c)?;
+        Ok(crate::mail::store::status(c)?)
+    })
+    .await?;
+    let backend = match state.backend {
+        Backend::Postgres => "postgres",
+        Backend::Sqlite => "sqlite",
+    };
+    let last_sent_at = state.mail.as_ref().and_then(|h| h.last_sent_at());
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "status": "ready",
+        "database": backend,
+        "mail": {
+            "sender_running": state.mail.is_some(),
+            "queued": queue.queued,
+            "sending": queue.sending,
+            "dead": queue.dead,
+            "oldest_queued_at": queue.oldest_queued_at.map(|t| t.and_utc()),
+            "last_sent_at": last_sent_at,
+        },
+        "jobs": state.jobs.snapshot(),
+    })))
+}
