@@ -66,7 +66,10 @@ impl Application {
         };
         let mut state = prepare(settings, clock.clone(), public_url)?;
         if settings.mail.sender_enabled {
-            let sender = Arc::new(crate::mail::sender::Sender::from_settings(&settings.mail, clock)?);
+            let sender = Arc::new(crate::mail::sender::Sender::from_settings(
+                &settings.mail,
+                clock,
+            )?);
             state.mail = Some(sender.health.clone());
             crate::jobs::spawn_mail_sender(
                 state.pool.clone(),

@@ -1,5 +1,7 @@
 //! Field checks shared by every module's write paths. Each failure is a 422 naming the field.
 
+use chrono::{DateTime, Utc};
+
 use crate::error::{AppError, AppResult};
 
 /// Trimmed text of `min..=max` characters (characters, not bytes: 100 汉字 are 100).
@@ -113,6 +115,18 @@ pub fn credit_code(field: &str, value: &str) -> AppResult<String> {
         ));
     }
     Ok(v)
+}
+
+/// An RFC 3339 instant with its offset; a naive time is ambiguous and refused (400).
+pub fn instant(field: &str, value: &str) -> AppResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            AppError::bad_request(
+                field,
+                format!("{value:?} 不是带时区的 RFC 3339 时间 (an RFC 3339 time with an offset, e.g. 2026-12-01T09:00:00+08:00)"),
+            )
+        })
 }
 
 #[cfg(test)]

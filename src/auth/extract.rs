@@ -7,9 +7,9 @@ use std::pin::Pin;
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
 use super::Principal;
+use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::users::service as accounts;
-use crate::app::AppState;
 
 pub struct Auth(pub Principal);
 

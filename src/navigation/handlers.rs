@@ -2,19 +2,19 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::editing::{self, BookingSettingsInput, InstrumentInput, SubPlatformInput, UnitInput};
+use super::editing::{self, InstrumentInput, SubPlatformInput, UnitInput};
 use super::model::{
-    BookingSettingsRow, CategoryNode, Instrument, InstrumentSummary, ShareMode, SubPlatform,
-    SubPlatformRow, Unit, UnitKind,
+    CategoryNode, Instrument, InstrumentSummary, ShareMode, SubPlatform, SubPlatformRow, Unit,
+    UnitKind,
 };
 use super::service::{self, InstrumentQuery, UnitFilter};
+use crate::app::AppState;
 use crate::auth::{Auth, Principal};
 use crate::db;
 use crate::error::{AppResult, Problem};
 use crate::http::input::Json;
 use crate::params::{path_id, QueryParams};
 use crate::types::{InstrumentId, PageRequest, Paged, SubPlatformId, UnitId};
-use crate::app::AppState;
 
 #[utoipa::path(
     get,
@@ -446,60 +446,4 @@ pub async fn retire_instrument(
     .await?;
     state.catalogue.invalidate();
     Ok(HttpResponse::Ok().json(inst))
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/v1/instruments/{id}/booking-settings",
-    tag = "navigation",
-    summary = "Booking settings",
-    params(
-        ("id" = i64, Path, description = "the id")
-    ),
-    responses(
-        (status = 200, description = "the settings, or the defaults", body = BookingSettingsRow)
-    )
-)]
-#[tracing::instrument(name = "catalogue.booking_settings", skip_all)]
-pub async fn booking_settings(
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let id = InstrumentId(path_id(&id)?);
-    let row = db::run(&state.pool, move |conn| editing::booking_settings(conn, id)).await?;
-    Ok(HttpResponse::Ok().json(row))
-}
-
-#[utoipa::path(
-    put,
-    path = "/api/v1/instruments/{id}/booking-settings",
-    tag = "navigation",
-    summary = "Change booking settings (its managers, the unit's admin)",
-    params(
-        ("id" = i64, Path, description = "the id")
-    ),
-    request_body = BookingSettingsInput,
-    responses(
-        (status = 200, description = "saved", body = BookingSettingsRow),
-        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
-    ),
-    security(("bearer" = []))
-)]
-#[tracing::instrument(name = "catalogue.booking_settings_save", skip_all)]
-pub async fn save_booking_settings(
-    state: web::Data<AppState>,
-    Auth(who): Auth,
-    id: web::Path<String>,
-    body: Json<BookingSettingsInput>,
-) -> AppResult<HttpResponse> {
-    let id = InstrumentId(path_id(&id)?);
-    let now = state.clock.now();
-    let row = db::run(&state.pool, move |conn| {
-        editing::save_booking_settings(conn, &who, id, &body, now)
-    })
-    .await?;
-    state.booking_rules.forget(id.0);
-    Ok(HttpResponse::Ok().json(row))
 }

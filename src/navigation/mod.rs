@@ -22,11 +22,6 @@ pub fn routes(r: &mut Routes) {
         .post("/units/{id}/instruments", h::create_instrument)
         .patch("/instruments/{id}", h::update_instrument)
         .post("/instruments/{id}/retire", h::retire_instrument)
-        .get("/instruments/{id}/booking-settings", h::booking_settings)
-        .put(
-            "/instruments/{id}/booking-settings",
-            h::save_booking_settings,
-        )
         .get("/categories", handlers::category_tree)
         .get("/instruments", handlers::list_instruments)
         .get("/instruments/{id}", handlers::get_instrument);
@@ -46,8 +41,6 @@ pub fn routes(r: &mut Routes) {
     handlers::create_instrument,
     handlers::update_instrument,
     handlers::retire_instrument,
-    handlers::booking_settings,
-    handlers::save_booking_settings,
     handlers::category_tree,
     handlers::list_instruments,
     handlers::get_instrument

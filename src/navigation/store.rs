@@ -4,11 +4,11 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::model::{
-    BookingSettingsRow, InstrumentListRow, InstrumentRow, NewInstrument, NewSubPlatform, NewUnit,
-    SubPlatformRow, UnitRow,
+    InstrumentListRow, InstrumentRow, NewInstrument, NewSubPlatform, NewUnit, SubPlatformRow,
+    UnitRow,
 };
 use super::service::{CategoryFilter, InstrumentFilter, InstrumentSort, UnitFilter};
-use crate::db::schema::{booking_settings, categories, instruments, sub_platforms, units};
+use crate::db::schema::{categories, instruments, sub_platforms, units};
 use crate::db::{Db, DbConnection};
 use crate::types::PageRequest;
 
@@ -304,31 +304,6 @@ pub fn asset_no_taken(
         q = q.filter(instruments::id.ne(id));
     }
     Ok(q.count().get_result::<i64>(conn)? > 0)
-}
-
-pub fn booking_settings(
-    conn: &mut DbConnection,
-    instrument: i64,
-) -> QueryResult<Option<BookingSettingsRow>> {
-    crate::db::per_backend!(conn, |conn| booking_settings::table
-        .find(instrument)
-        .select(BookingSettingsRow::as_select())
-        .first(conn)
-        .optional())
-}
-
-/// Insert or replace, portably: the row is written in the caller's transaction, which holds
-/// the instrument (SQLite's IMMEDIATE lock; on PostgreSQL a racing insert gets a 409).
-pub fn save_booking_settings(conn: &mut DbConnection, row: &BookingSettingsRow) -> QueryResult<()> {
-    let updated = diesel::update(booking_settings::table.find(row.instrument_id))
-        .set(row)
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(booking_settings::table)
-            .values(row)
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 /// (id, name) of a unit's instruments in service, in id order.

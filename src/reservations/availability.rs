@@ -96,7 +96,7 @@ pub fn availability(
     let rules = match cache.get(id.0, now) {
         Some(rules) => rules,
         None => {
-            let settings = crate::navigation::editing::booking_settings(conn, id)?;
+            let settings = crate::reservations::settings::booking_settings(conn, id)?;
             let rules = Arc::new(Rules::new(settings)?);
             cache.put(id.0, rules.clone(), now);
             rules

@@ -3,17 +3,18 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::availability::{Availability, UnitWeek};
-use super::model::{Reservation, ReservationInput, ReservationStatus, Step};
+use super::model::{BookingSettingsRow, Reservation, ReservationInput, ReservationStatus, Step};
 use super::service::{self, Actor, BlackoutInput, StepInput};
+use super::settings::{self, BookingSettingsInput};
 use super::store::Filter;
+use crate::app::AppState;
 use crate::auth::Auth;
 use crate::clock::naive;
 use crate::db;
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, QueryParams};
-use crate::types::Paged;
-use crate::app::AppState;
+use crate::types::{InstrumentId, Paged};
 
 #[utoipa::path(
     post,
@@ -128,7 +129,7 @@ pub async fn list(
     let time = |k: &str| -> AppResult<_> {
         params
             .text(k, 40)?
-            .map(|v| service::instant(k, &v).map(naive))
+            .map(|v| crate::validate::instant(k, &v).map(naive))
             .transpose()
     };
     let f = Filter {
@@ -210,11 +211,11 @@ pub async fn availability(
     let params = QueryParams::parse(req.query_string(), &["from", "to"])?;
     let now = state.clock.now();
     let from = match params.text("from", 40)? {
-        Some(v) => service::instant("from", &v)?,
+        Some(v) => crate::validate::instant("from", &v)?,
         None => now,
     };
     let to = match params.text("to", 40)? {
-        Some(v) => service::instant("to", &v)?,
+        Some(v) => crate::validate::instant("to", &v)?,
         None => from + chrono::Duration::days(7),
     };
     let rules = state.clone();
@@ -398,4 +399,63 @@ pub async fn add_blackout(
     })
     .await?;
     Ok(HttpResponse::Created().json(serde_json::json!({ "id": bid })))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/instruments/{id}/booking-settings",
+    tag = "reservations",
+    summary = "Booking settings",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    responses(
+        (status = 200, description = "the settings, or the defaults", body = BookingSettingsRow)
+    )
+)]
+#[tracing::instrument(name = "catalogue.booking_settings", skip_all)]
+pub async fn booking_settings(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = InstrumentId(path_id(&id)?);
+    let row = db::run(&state.pool, move |conn| {
+        settings::booking_settings(conn, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(row))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/instruments/{id}/booking-settings",
+    tag = "reservations",
+    summary = "Change booking settings (its managers, the unit's admin)",
+    params(
+        ("id" = i64, Path, description = "the id")
+    ),
+    request_body = BookingSettingsInput,
+    responses(
+        (status = 200, description = "saved", body = BookingSettingsRow),
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "catalogue.booking_settings_save", skip_all)]
+pub async fn save_booking_settings(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+    body: Json<BookingSettingsInput>,
+) -> AppResult<HttpResponse> {
+    let id = InstrumentId(path_id(&id)?);
+    let now = state.clock.now();
+    let row = db::run(&state.pool, move |conn| {
+        settings::save_booking_settings(conn, &who, id, &body, now)
+    })
+    .await?;
+    state.booking_rules.forget(id.0);
+    Ok(HttpResponse::Ok().json(row))
 }

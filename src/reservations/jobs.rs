@@ -13,7 +13,7 @@ use crate::config::ReservationSettings;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::Notice};
-use crate::navigation::{editing, store as catalogue};
+use crate::navigation::store as catalogue;
 use crate::types::{local_date_time, InstrumentId};
 use crate::users::model::{BanScope, NewBan, NewViolation, ViolationKind};
 use crate::users::store as people;
@@ -57,7 +57,7 @@ pub fn mark_no_shows(
         let grace = match graces.get(&row.instrument_id) {
             Some(&g) => g,
             None => {
-                let s = editing::settings_of(conn, InstrumentId(row.instrument_id))?;
+                let s = super::settings::settings_of(conn, InstrumentId(row.instrument_id))?;
                 let g = Duration::minutes(s.no_show_grace_minutes as i64);
                 graces.insert(row.instrument_id, g);
                 g

@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod model;
 pub mod rules;
 pub mod service;
+pub mod settings;
 pub mod store;
 
 use crate::http::routes::Routes;
@@ -16,6 +17,11 @@ pub fn routes(r: &mut Routes) {
         .get("/reservations", h::list)
         .get("/reservations/{id}", h::get)
         .post("/reservations/{id}/{step}", h::step)
+        .get("/instruments/{id}/booking-settings", h::booking_settings)
+        .put(
+            "/instruments/{id}/booking-settings",
+            h::save_booking_settings,
+        )
         .get("/instruments/{id}/availability", h::availability)
         .post("/instruments/{id}/blackouts", h::add_blackout)
         .get("/instruments/{id}/calendar.ics", h::instrument_feed)
@@ -31,6 +37,8 @@ pub fn routes(r: &mut Routes) {
     handlers::list,
     handlers::get,
     handlers::step,
+    handlers::booking_settings,
+    handlers::save_booking_settings,
     handlers::availability,
     handlers::add_blackout,
     handlers::instrument_feed,

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{reservation_history, reservations};
+use crate::navigation::model::BookingModes;
 use crate::types::{code_enum, InstrumentId, UserId};
 use crate::users::model::PriceTier;
 
@@ -362,6 +363,94 @@ mod tests {
                 assert_eq!(next(MachineTime, end, *step), None, "{end} is final");
                 assert_eq!(next(SampleOrder, end, *step), None, "{end} is final");
             }
+        }
+    }
+}
+
+/// How an instrument is booked: its managers set it (`PUT …/booking-settings`); an instrument
+/// without a row is booked under [`BookingSettingsRow::defaults`].
+#[derive(
+    Debug,
+    Clone,
+    Queryable,
+    Selectable,
+    Insertable,
+    AsChangeset,
+    Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[diesel(table_name = crate::db::schema::booking_settings, primary_key(instrument_id))]
+pub struct BookingSettingsRow {
+    #[serde(skip_deserializing)]
+    pub instrument_id: i64,
+    pub modes: String,
+    pub approval_required: bool,
+    pub slot_minutes: i32,
+    pub min_minutes: i32,
+    pub max_minutes: i32,
+    pub horizon_days: i32,
+    pub notice_minutes: i32,
+    #[serde(skip_deserializing, default = "epoch")]
+    #[serde(with = "crate::types::utc")]
+    pub updated_at: NaiveDateTime,
+    /// Kept free after each booking (cleaning, warm-up).
+    pub buffer_minutes: i32,
+    /// Operating it needs an approved 上机资格.
+    pub qualification_required: bool,
+    /// Active (pending, approved, in use) bookings one person may hold on this instrument.
+    pub max_active_per_user: i32,
+    /// Cancelling later than this before the start counts as a violation.
+    pub cancel_deadline_minutes: i32,
+    /// After the start without a check-in, the booking is a no-show.
+    pub no_show_grace_minutes: i32,
+    /// JSON `{"1": [[480, 1320]], …}`: opening windows per ISO weekday in the platform zone,
+    /// minutes after midnight; empty = every day 08:00–22:00.
+    pub opening_hours: String,
+    /// JSON array of local dates on which the instrument is closed.
+    pub closed_days: String,
+    pub max_samples: i32,
+    pub own_hour_fen: i64,
+    pub academic_hour_fen: i64,
+    pub enterprise_hour_fen: i64,
+    pub own_sample_fen: i64,
+    pub academic_sample_fen: i64,
+    pub enterprise_sample_fen: i64,
+    pub min_fee_fen: i64,
+}
+
+fn epoch() -> NaiveDateTime {
+    NaiveDateTime::default()
+}
+
+impl BookingSettingsRow {
+    /// What an instrument without settings of its own is booked under.
+    pub fn defaults(instrument_id: i64) -> BookingSettingsRow {
+        BookingSettingsRow {
+            instrument_id,
+            modes: BookingModes::Both.code().to_owned(),
+            approval_required: true,
+            slot_minutes: 30,
+            min_minutes: 30,
+            max_minutes: 480,
+            horizon_days: 30,
+            notice_minutes: 60,
+            updated_at: epoch(),
+            buffer_minutes: 0,
+            qualification_required: false,
+            max_active_per_user: 3,
+            cancel_deadline_minutes: 1440,
+            no_show_grace_minutes: 15,
+            opening_hours: String::new(),
+            closed_days: "[]".to_owned(),
+            max_samples: 20,
+            own_hour_fen: 0,
+            academic_hour_fen: 0,
+            enterprise_hour_fen: 0,
+            own_sample_fen: 0,
+            academic_sample_fen: 0,
+            enterprise_sample_fen: 0,
+            min_fee_fen: 0,
         }
     }
 }

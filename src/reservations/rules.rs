@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 
 use crate::error::{AppError, AppResult};
-use crate::navigation::model::BookingSettingsRow;
+use crate::reservations::model::BookingSettingsRow;
 use crate::types::PLATFORM_ZONE;
 use crate::users::model::PriceTier;
 

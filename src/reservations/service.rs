@@ -22,18 +22,7 @@ use crate::usage::service as usage;
 use crate::users::model::PriceTier;
 use crate::users::{qualifications as quals, service as accounts, store as people};
 use crate::validate;
-
-/// An RFC 3339 instant with its offset; a naive time is ambiguous and refused (400).
-pub fn instant(field: &str, value: &str) -> AppResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            AppError::bad_request(
-                field,
-                format!("{value:?} 不是带时区的 RFC 3339 时间 (an RFC 3339 time with an offset, e.g. 2026-12-01T09:00:00+08:00)"),
-            )
-        })
-}
+use crate::validate::instant;
 
 fn conflict(row: &store::BusyRow) -> AppError {
     let (s, e) = (
@@ -72,7 +61,7 @@ fn exclusion(err: diesel::result::Error) -> AppError {
 
 /// The rules of an instrument already read (its row exists).
 fn rules_for(conn: &mut DbConnection, instrument: i64) -> AppResult<Rules> {
-    Rules::new(crate::navigation::editing::settings_of(
+    Rules::new(crate::reservations::settings::settings_of(
         conn,
         InstrumentId(instrument),
     )?)

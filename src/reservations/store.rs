@@ -368,6 +368,32 @@ pub fn lock_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
     }
 }
 
+pub fn booking_settings(
+    conn: &mut DbConnection,
+    instrument: i64,
+) -> QueryResult<Option<BookingSettingsRow>> {
+    crate::db::per_backend!(conn, |conn| crate::db::schema::booking_settings::table
+        .find(instrument)
+        .select(BookingSettingsRow::as_select())
+        .first(conn)
+        .optional())
+}
+
+/// Insert or replace, portably: the row is written in the caller's transaction, which holds
+/// the instrument (SQLite's IMMEDIATE lock; on PostgreSQL a racing insert gets a 409).
+pub fn save_booking_settings(conn: &mut DbConnection, row: &BookingSettingsRow) -> QueryResult<()> {
+    let updated =
+        diesel::update(crate::db::schema::booking_settings::table.find(row.instrument_id))
+            .set(row)
+            .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(crate::db::schema::booking_settings::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

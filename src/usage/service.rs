@@ -18,10 +18,10 @@ use crate::mail::{self, templates::Notice};
 use crate::navigation::model::PlatformStats;
 use crate::navigation::service::CatalogueCounts;
 use crate::navigation::store as catalogue;
-use crate::reservations::service::instant;
 use crate::types::{InstrumentId, PageRequest, Paged, UnitId, Yuan, PLATFORM_ZONE};
 use crate::users::store as people;
 use crate::validate;
+use crate::validate::instant;
 
 /// Writes to the records made by this process, counted after each commit: a cached overview
 /// computed before the last write is not served again.

@@ -12,6 +12,7 @@ use super::qualifications::{
 };
 use super::service::{self, ProfilePatch, StaffInput};
 use super::store::UserFilter;
+use crate::app::AppState;
 use crate::audit::Entry;
 use crate::auth::{authorize, Action, Auth, Role};
 use crate::db;
@@ -19,7 +20,6 @@ use crate::error::{AppError, AppResult, Problem};
 use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, QueryParams};
 use crate::types::{BanId, InstrumentId, OrganisationId, Paged, QualificationId, UnitId, UserId};
-use crate::app::AppState;
 
 /// The address sign-in failures are counted against: the peer, or behind a trusted reverse
 /// proxy the client it names.

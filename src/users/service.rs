@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::model::*;
 use super::store;
+use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::{password, tokens, AuthContext, Principal, Role};
 use crate::clock::naive;
@@ -15,7 +16,6 @@ use crate::mail::{self, templates::Notice};
 use crate::navigation::model::UnitKind;
 use crate::types::{InstrumentId, OrganisationId, PageRequest, Paged, UnitId, UserId};
 use crate::validate;
-use crate::app::AppState;
 
 /// The one answer to a failed sign-in, whether or not the e-mail exists.
 fn bad_credentials() -> AppError {

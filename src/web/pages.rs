@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::{html, WebError};
+use crate::app::AppState;
 use crate::db;
 use crate::navigation::model::{
     Instrument, InstrumentSummary, RunStatus, ShareMode, SubPlatform, Unit,
@@ -16,7 +17,6 @@ use crate::navigation::service::{
 };
 use crate::params::{path_id, QueryParams};
 use crate::types::Paged;
-use crate::app::AppState;
 
 type PageResult = Result<HttpResponse, WebError>;
 
