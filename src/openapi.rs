@@ -28,7 +28,8 @@ impl Modify for BearerAuth {
 }
 
 /// The answers every operation can give, documented once: 400 for bad input (the `field`
-/// names it), 413 for a body over the route's limit, 405 with `Allow` for another method.
+/// names it), 413 for a body over the route's limit, 405 with `Allow` for another method, and
+/// for those that need a token 401 without one and 403 outside one's role or unit.
 struct CommonProblems;
 
 impl Modify for CommonProblems {
@@ -57,7 +58,16 @@ impl Modify for CommonProblems {
             .flatten()
             {
                 let has_body = op.request_body.is_some();
+                let signed_in = op.security.is_some();
                 let responses = &mut op.responses.responses;
+                if signed_in {
+                    responses
+                        .entry("401".into())
+                        .or_insert_with(|| problem("no valid access token").into());
+                    responses
+                        .entry("403".into())
+                        .or_insert_with(|| problem("not allowed for this role or unit").into());
+                }
                 responses.entry("400".into()).or_insert_with(|| {
                     problem("bad input: a malformed or unknown parameter or field, a NUL character; `field` names it").into()
                 });

@@ -23,9 +23,7 @@ use crate::types::Paged;
         ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
     ),
     responses(
-        (status = 200, description = "a page", body = Paged<OutboxRow>),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "a page", body = Paged<OutboxRow>)
     ),
     security(("bearer" = []))
 )]
@@ -56,9 +54,7 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "queued", body = OutboxRow),
-        (status = 409, description = "not dead", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "not dead", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]

@@ -216,9 +216,7 @@ pub async fn get_instrument(
     request_body = SubPlatformInput,
     responses(
         (status = 201, description = "created", body = SubPlatformRow),
-        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -243,9 +241,7 @@ pub async fn create_sub_platform(
     request_body = SubPlatformInput,
     responses(
         (status = 200, description = "saved", body = SubPlatformRow),
-        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -284,9 +280,7 @@ async fn save_sub_platform(
     request_body = UnitInput,
     responses(
         (status = 201, description = "created", body = Unit),
-        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -311,9 +305,7 @@ pub async fn create_unit(
     request_body = UnitInput,
     responses(
         (status = 200, description = "saved", body = Unit),
-        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -355,9 +347,7 @@ async fn save_unit(
     request_body = InstrumentInput,
     responses(
         (status = 201, description = "created", body = Instrument),
-        (status = 422, description = "a field breaks a rule, named in `field`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a field breaks a rule, named in `field`", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -391,9 +381,7 @@ pub async fn create_instrument(
     responses(
         (status = 200, description = "saved", body = Instrument),
         (status = 409, description = "retired", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -425,9 +413,7 @@ pub async fn update_instrument(
     ),
     responses(
         (status = 200, description = "retired", body = Instrument),
-        (status = 409, description = "already retired", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "already retired", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]

@@ -28,9 +28,7 @@ use crate::types::{InstrumentId, Paged};
         (status = 400, description = "a time without an offset", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "banned (with the ban's end) or not qualified", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`reservation_conflict` with the clashing interval, `too_many_active`, `blackout`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "a booking rule, named by `code`; `idempotency_key_reused` when the Idempotency-Key came with another booking", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a booking rule, named by `code`; `idempotency_key_reused` when the Idempotency-Key came with another booking", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -65,9 +63,7 @@ pub async fn create(
         ("id" = i64, Path, description = "the id")
     ),
     responses(
-        (status = 200, description = "found", body = Reservation),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "found", body = Reservation)
     ),
     security(("bearer" = []))
 )]
@@ -97,9 +93,7 @@ pub async fn get(
         ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
     ),
     responses(
-        (status = 200, description = "a page", body = Paged<Reservation>),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "a page", body = Paged<Reservation>)
     ),
     security(("bearer" = []))
 )]
@@ -160,9 +154,7 @@ pub async fn list(
     request_body = StepInput,
     responses(
         (status = 200, description = "done; the booker is e-mailed", body = Reservation),
-        (status = 409, description = "`invalid_transition` naming the current state, `too_late_to_cancel`, `not_now`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "`invalid_transition` naming the current state, `too_late_to_cancel`, `not_now`", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -347,9 +339,7 @@ pub async fn user_feed(
     tag = "reservations",
     summary = "A new secret URL of one's own calendar feed (the old one stops working)",
     responses(
-        (status = 200, description = "`{\"url\": …}`"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "`{\"url\": …}`")
     ),
     security(("bearer" = []))
 )]
@@ -379,9 +369,7 @@ pub async fn calendar_token(
     request_body = BlackoutInput,
     responses(
         (status = 201, description = "`{\"id\": …}`"),
-        (status = 409, description = "bookings in the window: move or cancel them first", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "bookings in the window: move or cancel them first", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -437,9 +425,7 @@ pub async fn booking_settings(
     request_body = BookingSettingsInput,
     responses(
         (status = 200, description = "saved", body = BookingSettingsRow),
-        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]

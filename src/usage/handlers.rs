@@ -58,9 +58,7 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Ht
     responses(
         (status = 201, description = "the record", body = ServiceRecord),
         (status = 400, description = "a time without an offset", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "a field out of range, named by `field`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a field out of range, named by `field`", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -91,9 +89,7 @@ pub async fn log(
         ("to" = Option<String>, Query, description = "YYYY-MM-DD")
     ),
     responses(
-        (status = 200, description = "a page of records", body = Paged<ServiceRecord>),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "a page of records", body = Paged<ServiceRecord>)
     ),
     security(("bearer" = []))
 )]
@@ -133,9 +129,7 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "the record", body = RecordWithHistory),
-        (status = 404, description = "no such record", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 404, description = "no such record", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -162,9 +156,7 @@ pub async fn get(
     responses(
         (status = 201, description = "the pending request", body = Reduction),
         (status = 409, description = "`reduction_pending`, `reduction_window_closed`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "minutes not fewer than recorded, or no reason", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "minutes not fewer than recorded, or no reason", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -192,9 +184,7 @@ pub async fn request_reduction(
     tag = "usage",
     summary = "Pending hour reductions the reader may decide",
     responses(
-        (status = 200, description = "oldest first", body = Vec<Reduction>),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "oldest first", body = Vec<Reduction>)
     ),
     security(("bearer" = []))
 )]
@@ -219,9 +209,7 @@ pub async fn pending_reductions(
     responses(
         (status = 200, description = "the decided request", body = Reduction),
         (status = 409, description = "`reduction_decided`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "a refusal without a reason", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a refusal without a reason", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -260,9 +248,7 @@ pub fn year_of(req: &HttpRequest) -> AppResult<i32> {
     ),
     responses(
         (status = 200, description = "the evaluation", body = Evaluation),
-        (status = 400, description = "no or a bad year", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 400, description = "no or a bad year", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -296,9 +282,7 @@ pub async fn evaluation(
     ),
     responses(
         (status = 200, description = "text/csv or the workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)"),
-        (status = 404, description = "no such unit, or another format", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 404, description = "no such unit, or another format", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -331,9 +315,7 @@ pub async fn export(
     ),
     responses(
         (status = 204, description = "saved"),
-        (status = 422, description = "out of range", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "out of range", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]

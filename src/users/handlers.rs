@@ -240,9 +240,7 @@ pub async fn password_reset_confirm(
     summary = "The signed-in account",
     responses(
         (status = 200, description = "the account", body = User),
-        (status = 401, description = "no valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 401, description = "no valid token", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -260,9 +258,7 @@ pub async fn me(state: web::Data<AppState>, Auth(who): Auth) -> AppResult<HttpRe
     request_body = ProfilePatch,
     responses(
         (status = 200, description = "saved", body = User),
-        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -295,9 +291,7 @@ pub struct PasswordChange {
     request_body = PasswordChange,
     responses(
         (status = 200, description = "new tokens for this session", body = Tokens),
-        (status = 422, description = "wrong current password or a weak new one", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "wrong current password or a weak new one", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -319,9 +313,7 @@ pub async fn change_password(
     summary = "Send the verification link again",
     responses(
         (status = 202, description = "sent"),
-        (status = 409, description = "already verified", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "already verified", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -385,9 +377,7 @@ pub async fn organisations(
         ("id" = i64, Path, description = "the id")
     ),
     responses(
-        (status = 200, description = "accepted", body = Organisation),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "accepted", body = Organisation)
     ),
     security(("bearer" = []))
 )]
@@ -420,9 +410,7 @@ pub async fn approve_organisation(
         ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
     ),
     responses(
-        (status = 200, description = "a page", body = Paged<User>),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "a page", body = Paged<User>)
     ),
     security(("bearer" = []))
 )]
@@ -477,9 +465,7 @@ async fn set_disabled(
         ("id" = i64, Path, description = "the id")
     ),
     responses(
-        (status = 200, description = "disabled; its sign-ins end", body = User),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "disabled; its sign-ins end", body = User)
     ),
     security(("bearer" = []))
 )]
@@ -501,9 +487,7 @@ pub async fn disable_user(
         ("id" = i64, Path, description = "the id")
     ),
     responses(
-        (status = 200, description = "enabled", body = User),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "enabled", body = User)
     ),
     security(("bearer" = []))
 )]
@@ -527,9 +511,7 @@ pub async fn enable_user(
         ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
     ),
     responses(
-        (status = 200, description = "a page", body = Paged<User>),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "a page", body = Paged<User>)
     ),
     security(("bearer" = []))
 )]
@@ -570,9 +552,7 @@ pub async fn list_staff(
     responses(
         (status = 202, description = "invited (or already invited): an e-mail asks the person to accept", body = Invitation),
         (status = 200, description = "already staff of this unit: the role changed", body = User),
-        (status = 409, description = "`staff_of_other_unit`, `platform_admin`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "`staff_of_other_unit`, `platform_admin`", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -604,8 +584,7 @@ pub async fn add_staff(
     tag = "users",
     summary = "My open invitations to a unit's staff",
     responses(
-        (status = 200, description = "the open invitations", body = Vec<Invitation>),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "the open invitations", body = Vec<Invitation>)
     ),
     security(("bearer" = []))
 )]
@@ -644,8 +623,7 @@ async fn answer_invitation(
     responses(
         (status = 200, description = "joined", body = User),
         (status = 404, description = "no such invitation addressed to me", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invitation_answered`, `staff_of_other_unit`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "`invitation_answered`, `staff_of_other_unit`", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -669,8 +647,7 @@ pub async fn accept_invitation(
     responses(
         (status = 200, description = "declined", body = User),
         (status = 404, description = "no such invitation addressed to me", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invitation_answered`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "`invitation_answered`", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -693,9 +670,7 @@ pub async fn decline_invitation(
         ("user" = i64, Path, description = "the user id")
     ),
     responses(
-        (status = 200, description = "removed", body = User),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "removed", body = User)
     ),
     security(("bearer" = []))
 )]
@@ -734,9 +709,7 @@ pub struct ManagersBody {
     request_body = ManagersBody,
     responses(
         (status = 200, description = "`{\"user_ids\": [...]}`"),
-        (status = 422, description = "not staff of the unit", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "not staff of the unit", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -770,9 +743,7 @@ pub async fn set_managers(
     request_body = Application,
     responses(
         (status = 201, description = "applied", body = Qualification),
-        (status = 409, description = "an application or qualification is open", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "an application or qualification is open", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -807,9 +778,7 @@ pub async fn apply(
         ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
     ),
     responses(
-        (status = 200, description = "a page", body = Paged<Qualification>),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "a page", body = Paged<Qualification>)
     ),
     security(("bearer" = []))
 )]
@@ -849,9 +818,7 @@ pub async fn list_qualifications(
     request_body = Decision,
     responses(
         (status = 200, description = "decided; the applicant is e-mailed", body = Qualification),
-        (status = 409, description = "already decided", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "already decided", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -881,9 +848,7 @@ pub async fn decide(
     ),
     request_body = ViolationInput,
     responses(
-        (status = 201, description = "recorded", body = Violation),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 201, description = "recorded", body = Violation)
     ),
     security(("bearer" = []))
 )]
@@ -912,9 +877,7 @@ pub async fn record_violation(
         ("id" = i64, Path, description = "the id")
     ),
     responses(
-        (status = 200, description = "`{\"items\": [Violation]}`"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "`{\"items\": [Violation]}`")
     ),
     security(("bearer" = []))
 )]
@@ -941,9 +904,7 @@ pub async fn violations(
         ("id" = i64, Path, description = "the id")
     ),
     responses(
-        (status = 200, description = "`{\"items\": [Ban]}`"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "`{\"items\": [Ban]}`")
     ),
     security(("bearer" = []))
 )]
@@ -969,9 +930,7 @@ pub async fn bans(
     summary = "Ban a person from all instruments, a unit's or one",
     request_body = BanInput,
     responses(
-        (status = 201, description = "in force; the person is e-mailed", body = Ban),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 201, description = "in force; the person is e-mailed", body = Ban)
     ),
     security(("bearer" = []))
 )]
@@ -1000,9 +959,7 @@ pub async fn create_ban(
     request_body = LiftInput,
     responses(
         (status = 200, description = "lifted, with who and why", body = Ban),
-        (status = 409, description = "already lifted or ended", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "already lifted or ended", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -1036,9 +993,7 @@ pub async fn lift_ban(
         ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
     ),
     responses(
-        (status = 200, description = "a page", body = Paged<Entry>),
-        (status = 401, description = "no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not allowed for this role or unit", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "a page", body = Paged<Entry>)
     ),
     security(("bearer" = []))
 )]
