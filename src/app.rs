@@ -1,4 +1,4 @@
-//! The application: its shared state, its assembly (pool, jobs, server) and the route table.
+//! The application's assembly: pool, jobs, server, and the route table.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -12,26 +12,10 @@ use tracing_actix_web::TracingLogger;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
-use crate::db::{Backend, Pool};
+use crate::db::Backend;
 use crate::error::{AppResult, Problem};
 use crate::navigation::service::Catalogue;
-
-/// What every handler shares.
-pub struct AppState {
-    pub pool: Pool,
-    pub backend: Backend,
-    pub catalogue: Catalogue,
-    pub clock: SharedClock,
-    /// The in-process mail sender's record, when it runs here.
-    pub mail: Option<Arc<crate::mail::sender::Health>>,
-    pub auth: Arc<crate::auth::AuthContext>,
-    /// Last runs of the in-process jobs, for `/ready`.
-    pub jobs: Arc<crate::jobs::JobsHealth>,
-    pub usage: crate::config::UsageSettings,
-    pub usage_stats: crate::usage::service::StatsCache,
-    /// Instruments' booking rules, for availability.
-    pub booking_rules: crate::reservations::rules::RulesCache,
-}
+use crate::state::AppState;
 
 pub struct Application {
     server: Server,
@@ -90,6 +74,9 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(aw::Data::new(crate::http::ErrorRenderer(
+                    crate::web::error_for,
+                )))
                 .wrap(from_fn(crate::http::input::refuse_nul_in_uri))
                 .wrap(from_fn(crate::http::headers::security_headers))
                 .wrap(Compress::default())

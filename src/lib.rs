@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod params;
 pub mod reservations;
 pub mod seed;
+pub mod state;
 pub mod telemetry;
 pub mod types;
 pub mod usage;
@@ -28,4 +29,5 @@ pub mod users;
 pub mod validate;
 pub mod web;
 
-pub use app::{routes, AppState, Application};
+pub use app::{routes, Application};
+pub use state::AppState;

@@ -7,9 +7,11 @@ use std::pin::Pin;
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
 use super::Principal;
-use crate::app::AppState;
+use super::{store, Role};
+use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
-use crate::users::service as accounts;
+use crate::state::AppState;
+use crate::types::{InstrumentId, OrganisationId, UnitId, UserId};
 
 pub struct Auth(pub Principal);
 
@@ -40,8 +42,43 @@ pub async fn principal_from_token(state: &AppState, token: &str) -> AppResult<Pr
     let claims = state.auth.keys.verify(token, state.clock.now())?;
     let user = claims.user()?;
     let issued_at = claims.iat;
-    crate::db::run(&state.pool, move |conn| {
-        accounts::principal(conn, user, issued_at)
+    crate::db::run(&state.pool, move |conn| principal(conn, user, issued_at)).await
+}
+
+/// The account behind a valid access token, if the token still speaks for it.
+fn principal(conn: &mut DbConnection, id: UserId, issued_at: i64) -> AppResult<Principal> {
+    let row = store::find_account(conn, id.0)?
+        .ok_or_else(|| AppError::unauthorized("账户不存在 (no such account)"))?;
+    if row.disabled_at.is_some() {
+        return Err(AppError::Unauthorized {
+            code: "account_disabled",
+            message: "账户已停用 (this account is disabled)".to_owned(),
+        });
+    }
+    if issued_at < row.tokens_valid_after.and_utc().timestamp() {
+        return Err(AppError::Unauthorized {
+            code: "token_revoked",
+            message: "登录已失效，请重新登录 (signed out: sign in again)".to_owned(),
+        });
+    }
+    let role = Role::from_code(&row.role)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown role {:?}", row.role)))?;
+    let managed = if role == Role::InstrumentManager {
+        store::managed_instruments(conn, row.id)?
+            .into_iter()
+            .map(InstrumentId)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Principal {
+        id: UserId(row.id),
+        email: row.email,
+        name: row.name,
+        role,
+        unit: row.unit_id.map(UnitId),
+        organisation: row.organisation_id.map(OrganisationId),
+        verified: row.email_verified_at.is_some(),
+        managed,
     })
-    .await
 }

@@ -6,6 +6,7 @@ pub mod jwt;
 pub mod limiter;
 pub mod password;
 pub mod permissions;
+pub mod store;
 pub mod tokens;
 
 use serde::Serialize;

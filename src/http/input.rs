@@ -169,7 +169,7 @@ pub async fn refuse_nul_in_uri(
                 field.clone(),
                 format!("{field} 含有 NUL 字符 (contains a NUL character)"),
             );
-            let res = crate::web::error_for(req.request(), err);
+            let res = super::respond_with_error(req.request(), err);
             Ok(req.into_response(res))
         }
         None => Ok(next.call(req).await?.map_into_boxed_body()),

@@ -188,7 +188,7 @@ fn with_405(resource: actix_web::Resource, methods: &[Method]) -> actix_web::Res
         .join(", ");
     resource.default_service(web::to(move |req: HttpRequest| {
         let allow = allow.clone();
-        async move { crate::web::error_for(&req, AppError::MethodNotAllowed { allow }) }
+        async move { super::respond_with_error(&req, AppError::MethodNotAllowed { allow }) }
     }))
 }
 

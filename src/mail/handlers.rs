@@ -4,12 +4,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::model::{OutboxRow, OutboxStatus};
 use super::store;
-use crate::app::AppState;
 use crate::auth::{authorize, Action, Auth};
 use crate::db;
 use crate::error::{AppResult, Problem};
 use crate::http::routes::Routes;
 use crate::params::{path_id, QueryParams};
+use crate::state::AppState;
 use crate::types::Paged;
 
 #[utoipa::path(

@@ -15,7 +15,6 @@ use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::types::{InstrumentId, SubPlatformId, UnitId};
-use crate::users::store as accounts;
 use crate::validate;
 
 fn required<T>(field: &str, value: Option<T>) -> AppResult<T> {
@@ -229,12 +228,12 @@ pub fn save_unit(
         apply_unit(conn, &mut row, input)?;
         let action = if before.is_some() {
             store::update_unit(conn, &row).map_err(name_taken)?;
-            accounts::sync_unit_organisation(conn, row.id, &row.name, &row.kind)
+            store::sync_unit_organisation(conn, row.id, &row.name, &row.kind)
                 .map_err(name_taken)?;
             "unit.update"
         } else {
             row.id = store::insert_unit(conn, &NewUnit::from(&row)).map_err(name_taken)?;
-            accounts::ensure_unit_organisations(conn).map_err(name_taken)?;
+            store::ensure_unit_organisations(conn).map_err(name_taken)?;
             "unit.create"
         };
         audit::record(

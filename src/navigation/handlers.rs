@@ -3,17 +3,18 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::editing::{self, InstrumentInput, SubPlatformInput, UnitInput};
+use super::model::UnitFilter;
 use super::model::{
     CategoryNode, Instrument, InstrumentSummary, ShareMode, SubPlatform, SubPlatformRow, Unit,
     UnitKind,
 };
-use super::service::{self, InstrumentQuery, UnitFilter};
-use crate::app::AppState;
+use super::service::{self, InstrumentQuery};
 use crate::auth::{Auth, Principal};
 use crate::db;
 use crate::error::{AppResult, Problem};
 use crate::http::input::Json;
 use crate::params::{path_id, QueryParams};
+use crate::state::AppState;
 use crate::types::{InstrumentId, PageRequest, Paged, SubPlatformId, UnitId};
 
 #[utoipa::path(

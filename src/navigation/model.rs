@@ -406,3 +406,41 @@ code_enum! {
         Both = "both" / "机时预约和送样检测",
     }
 }
+
+// --- list filters, as the store reads them ------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CategoryFilter {
+    Class(String),
+    Middle(String),
+    Exact(String),
+}
+
+code_enum! {
+    /// The orders an instrument list can be sorted in.
+    pub enum InstrumentSort {
+        Id = "id" / "默认",
+        Name = "name" / "名称",
+        ValueDesc = "-original_value" / "原值从高到低",
+        ValueAsc = "original_value" / "原值从低到高",
+        NewestFirst = "-in_service_on" / "启用日期从新到旧",
+        OldestFirst = "in_service_on" / "启用日期从旧到新",
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UnitFilter {
+    pub sub_platform: Option<i64>,
+    pub city: Option<String>,
+    pub kind: Option<UnitKind>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InstrumentFilter {
+    pub unit: Option<i64>,
+    pub sub_platform: Option<i64>,
+    pub category: Option<CategoryFilter>,
+    pub city: Option<String>,
+    pub share_mode: Option<ShareMode>,
+    pub status: Option<RunStatus>,
+}

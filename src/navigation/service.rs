@@ -10,7 +10,7 @@ use super::store;
 use crate::db::{self, DbConnection, Pool};
 use crate::error::{AppError, AppResult};
 use crate::params::QueryParams;
-use crate::types::{code_enum, InstrumentId, PageRequest, Paged, SubPlatformId, UnitId, Yuan};
+use crate::types::{InstrumentId, PageRequest, Paged, SubPlatformId, UnitId, Yuan};
 
 /// The national classification, loaded once at start (it changes only with a migration).
 pub struct Categories {
@@ -127,32 +127,6 @@ impl Categories {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CategoryFilter {
-    Class(String),
-    Middle(String),
-    Exact(String),
-}
-
-code_enum! {
-    /// The orders an instrument list can be sorted in.
-    pub enum InstrumentSort {
-        Id = "id" / "默认",
-        Name = "name" / "名称",
-        ValueDesc = "-original_value" / "原值从高到低",
-        ValueAsc = "original_value" / "原值从低到高",
-        NewestFirst = "-in_service_on" / "启用日期从新到旧",
-        OldestFirst = "in_service_on" / "启用日期从旧到新",
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct UnitFilter {
-    pub sub_platform: Option<i64>,
-    pub city: Option<String>,
-    pub kind: Option<UnitKind>,
-}
-
 impl UnitFilter {
     pub const PARAMS: &'static [&'static str] =
         &["sub_platform", "city", "kind", "page", "per_page"];
@@ -164,16 +138,6 @@ impl UnitFilter {
             kind: p.code("kind", UnitKind::from_code, &UnitKind::codes())?,
         })
     }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct InstrumentFilter {
-    pub unit: Option<i64>,
-    pub sub_platform: Option<i64>,
-    pub category: Option<CategoryFilter>,
-    pub city: Option<String>,
-    pub share_mode: Option<ShareMode>,
-    pub status: Option<RunStatus>,
 }
 
 /// A parsed instrument-list request.

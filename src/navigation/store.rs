@@ -4,11 +4,10 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::model::{
-    InstrumentListRow, InstrumentRow, NewInstrument, NewSubPlatform, NewUnit, SubPlatformRow,
-    UnitRow,
+    CategoryFilter, InstrumentFilter, InstrumentListRow, InstrumentRow, InstrumentSort,
+    NewInstrument, NewSubPlatform, NewUnit, SubPlatformRow, UnitFilter, UnitRow,
 };
-use super::service::{CategoryFilter, InstrumentFilter, InstrumentSort, UnitFilter};
-use crate::db::schema::{categories, instruments, sub_platforms, units};
+use crate::db::schema::{categories, instruments, organisations, sub_platforms, units};
 use crate::db::{Db, DbConnection};
 use crate::types::PageRequest;
 
@@ -325,4 +324,28 @@ pub fn instrument_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec
         .filter(instruments::id.eq_any(ids))
         .select((instruments::id, instruments::name_zh))
         .load(conn)
+}
+
+// --- the unit's organisation: a host unit is also an organisation people belong to ------
+
+/// Every host unit is an organisation: adds the rows units created in bulk (the seed) lack.
+pub fn ensure_unit_organisations(conn: &mut DbConnection) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO organisations (name, kind, unit_id, status, created_at) \
+         SELECT name, kind, id, 'active', created_at FROM units \
+         WHERE id NOT IN (SELECT unit_id FROM organisations WHERE unit_id IS NOT NULL)",
+    )
+    .execute(conn)
+}
+
+/// Keeps a host unit's organisation in step with the unit's name and kind.
+pub fn sync_unit_organisation(
+    conn: &mut DbConnection,
+    unit: i64,
+    name: &str,
+    kind: &str,
+) -> QueryResult<usize> {
+    diesel::update(organisations::table.filter(organisations::unit_id.eq(unit)))
+        .set((organisations::name.eq(name), organisations::kind.eq(kind)))
+        .execute(conn)
 }

@@ -7,13 +7,13 @@ use super::model::{BookingSettingsRow, Reservation, ReservationInput, Reservatio
 use super::service::{self, Actor, BlackoutInput, StepInput};
 use super::settings::{self, BookingSettingsInput};
 use super::store::Filter;
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::clock::naive;
 use crate::db;
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, QueryParams};
+use crate::state::AppState;
 use crate::types::{InstrumentId, Paged};
 
 #[utoipa::path(

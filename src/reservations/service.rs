@@ -111,7 +111,7 @@ fn check_machine_time(
 /// Creates a reservation for `who`. With an idempotency key, a repeat of the same request
 /// returns the first result (`false`: nothing new was made).
 pub async fn create(
-    state: &crate::app::AppState,
+    state: &crate::state::AppState,
     who: &Principal,
     input: ReservationInput,
     key: Option<String>,

@@ -324,7 +324,7 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
             crate::db::insert_rows!(conn, instruments::table, &batch)?;
         }
         db::after_explicit_ids(conn)?;
-        account_store::ensure_unit_organisations(conn)?;
+        crate::navigation::store::ensure_unit_organisations(conn)?;
         Ok(())
     })?;
     let accounts = demo_accounts(conn, now)?;

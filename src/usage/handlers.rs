@@ -9,12 +9,12 @@ use super::model::{
 };
 use super::service::{self, RecordWithHistory};
 use super::store::Filter;
-use crate::app::AppState;
 use crate::auth::Auth;
 use crate::db;
 use crate::error::{AppResult, Problem};
 use crate::http::input::Json;
 use crate::params::{path_id, QueryParams};
+use crate::state::AppState;
 use crate::types::{Paged, UnitId};
 
 /// Instruments listed in `by_instrument` unless `top` says otherwise.

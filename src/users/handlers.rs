@@ -12,13 +12,13 @@ use super::qualifications::{
 };
 use super::service::{self, ProfilePatch, StaffInput};
 use super::store::UserFilter;
-use crate::app::AppState;
 use crate::audit::Entry;
 use crate::auth::{authorize, Action, Auth, Role};
 use crate::db;
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, QueryParams};
+use crate::state::AppState;
 use crate::types::{BanId, InstrumentId, OrganisationId, Paged, QualificationId, UnitId, UserId};
 
 /// The address sign-in failures are counted against: the peer, or behind a trusted reverse

@@ -6,7 +6,6 @@ use serde::Deserialize;
 
 use super::model::*;
 use super::store;
-use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::{password, tokens, AuthContext, Principal, Role};
 use crate::clock::naive;
@@ -14,6 +13,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::Notice};
 use crate::navigation::model::UnitKind;
+use crate::state::AppState;
 use crate::types::{InstrumentId, OrganisationId, PageRequest, Paged, UnitId, UserId};
 use crate::validate;
 
@@ -32,43 +32,6 @@ pub fn load_user(conn: &mut DbConnection, id: UserId) -> AppResult<User> {
         None => None,
     };
     Ok(User::from_row(row, org))
-}
-
-/// The account behind a valid access token, if the token still speaks for it.
-pub fn principal(conn: &mut DbConnection, id: UserId, issued_at: i64) -> AppResult<Principal> {
-    let row = store::find_user(conn, id.0)?
-        .ok_or_else(|| AppError::unauthorized("账户不存在 (no such account)"))?;
-    if row.disabled_at.is_some() {
-        return Err(AppError::Unauthorized {
-            code: "account_disabled",
-            message: "账户已停用 (this account is disabled)".to_owned(),
-        });
-    }
-    if issued_at < row.tokens_valid_after.and_utc().timestamp() {
-        return Err(AppError::Unauthorized {
-            code: "token_revoked",
-            message: "登录已失效，请重新登录 (signed out: sign in again)".to_owned(),
-        });
-    }
-    let role = row.role();
-    let managed = if role == Role::InstrumentManager {
-        store::managed_instruments(conn, row.id)?
-            .into_iter()
-            .map(InstrumentId)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    Ok(Principal {
-        id: UserId(row.id),
-        email: row.email,
-        name: row.name,
-        role,
-        unit: row.unit_id.map(UnitId),
-        organisation: row.organisation_id.map(OrganisationId),
-        verified: row.email_verified_at.is_some(),
-        managed,
-    })
 }
 
 // --- registration and verification ---------------------------------------------------------

@@ -40,16 +40,6 @@ pub fn insert_organisation(conn: &mut DbConnection, row: &NewOrganisation) -> Qu
         .get_result(conn)
 }
 
-/// Every host unit is an organisation: adds the rows units created in bulk (the seed) lack.
-pub fn ensure_unit_organisations(conn: &mut DbConnection) -> QueryResult<usize> {
-    diesel::sql_query(
-        "INSERT INTO organisations (name, kind, unit_id, status, created_at) \
-         SELECT name, kind, id, 'active', created_at FROM units \
-         WHERE id NOT IN (SELECT unit_id FROM organisations WHERE unit_id IS NOT NULL)",
-    )
-    .execute(conn)
-}
-
 /// (id, name) of the active organisations by name, for a form's choice (at most 5,000).
 pub fn active_organisation_names(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String)>> {
     organisations::table
@@ -58,18 +48,6 @@ pub fn active_organisation_names(conn: &mut DbConnection) -> QueryResult<Vec<(i6
         .order(organisations::name)
         .limit(5000)
         .load(conn)
-}
-
-/// Keeps a host unit's organisation in step with the unit's name and kind.
-pub fn sync_unit_organisation(
-    conn: &mut DbConnection,
-    unit: i64,
-    name: &str,
-    kind: &str,
-) -> QueryResult<usize> {
-    diesel::update(organisations::table.filter(organisations::unit_id.eq(unit)))
-        .set((organisations::name.eq(name), organisations::kind.eq(kind)))
-        .execute(conn)
 }
 
 fn filtered_organisations(
@@ -146,14 +124,6 @@ pub fn insert_user(conn: &mut DbConnection, row: &NewUser) -> QueryResult<i64> {
         .values(row)
         .returning(users::id)
         .get_result(conn)
-}
-
-pub fn managed_instruments(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<i64>> {
-    instrument_managers::table
-        .filter(instrument_managers::user_id.eq(user))
-        .select(instrument_managers::instrument_id)
-        .order(instrument_managers::instrument_id)
-        .load(conn)
 }
 
 pub fn set_verified(conn: &mut DbConnection, user: i64, now: NaiveDateTime) -> QueryResult<usize> {

@@ -17,7 +17,7 @@ use crate::types::PageRequest;
 use crate::users::handlers::client_address;
 use crate::users::model::{NewOrganisationInput, Registration};
 use crate::users::service::{self as accounts, ProfilePatch};
-use crate::{app::AppState, db};
+use crate::{db, state::AppState};
 
 type PageResult = Result<HttpResponse, WebError>;
 

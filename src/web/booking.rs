@@ -18,7 +18,7 @@ use crate::reservations::model::{Reservation, ReservationInput, ReservationStatu
 use crate::reservations::service::{self, Actor, StepInput};
 use crate::reservations::store::Filter;
 use crate::types::{local_date_time, InstrumentId, PLATFORM_ZONE};
-use crate::{app::AppState, db};
+use crate::{db, state::AppState};
 
 type PageResult = Result<HttpResponse, WebError>;
 

@@ -17,16 +17,14 @@ use crate::error::AppError;
 use crate::mail::model::OutboxStatus;
 use crate::navigation::editing::{self, InstrumentInput};
 use crate::navigation::model::*;
-use crate::navigation::service::{
-    self as catalogue, InstrumentFilter, InstrumentQuery, InstrumentSort, UnitFilter,
-};
+use crate::navigation::service::{self as catalogue, InstrumentQuery};
 use crate::params::{path_id, QueryParams};
 use crate::types::{local_date_time, InstrumentId, PageRequest, QualificationId, UnitId, UserId};
 use crate::users::model::QualificationStatus;
 use crate::users::qualifications::{self as quals, Decision};
 use crate::users::service as accounts;
 use crate::users::store::UserFilter;
-use crate::{app::AppState, db};
+use crate::{db, state::AppState};
 
 type PageResult = Result<HttpResponse, WebError>;
 

@@ -6,16 +6,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::{html, WebError};
-use crate::app::AppState;
 use crate::db;
+use crate::navigation::model::{CategoryFilter, InstrumentFilter, InstrumentSort, UnitFilter};
 use crate::navigation::model::{
     Instrument, InstrumentSummary, RunStatus, ShareMode, SubPlatform, Unit,
 };
-use crate::navigation::service::{
-    self, CatalogueCounts, CategoryFilter, InstrumentFilter, InstrumentQuery, InstrumentSort,
-    UnitFilter,
-};
+use crate::navigation::service::{self, CatalogueCounts, InstrumentQuery};
 use crate::params::{path_id, QueryParams};
+use crate::state::AppState;
 use crate::types::Paged;
 
 type PageResult = Result<HttpResponse, WebError>;

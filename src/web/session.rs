@@ -15,7 +15,7 @@ use crate::auth::{extract::principal_from_token, tokens, Principal};
 use crate::error::AppError;
 use crate::users::model::Tokens;
 use crate::users::service as accounts;
-use crate::{app::AppState, db};
+use crate::{db, state::AppState};
 
 pub const ACCESS: &str = "yiqi_access";
 pub const REFRESH: &str = "yiqi_refresh";

@@ -21,7 +21,7 @@ use crate::usage::model::{
 };
 use crate::usage::service::{self, local_day};
 use crate::usage::{export, store};
-use crate::{app::AppState, db};
+use crate::{db, state::AppState};
 
 type PageResult = Result<HttpResponse, WebError>;
 

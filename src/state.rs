@@ -1,0 +1,24 @@
+//! What every handler shares. Built once by `app`; handlers receive it as `web::Data<AppState>`.
+
+use std::sync::Arc;
+
+use crate::clock::SharedClock;
+use crate::db::{Backend, Pool};
+use crate::navigation::service::Catalogue;
+
+/// What every handler shares.
+pub struct AppState {
+    pub pool: Pool,
+    pub backend: Backend,
+    pub catalogue: Catalogue,
+    pub clock: SharedClock,
+    /// The in-process mail sender's record, when it runs here.
+    pub mail: Option<Arc<crate::mail::sender::Health>>,
+    pub auth: Arc<crate::auth::AuthContext>,
+    /// Last runs of the in-process jobs, for `/ready`.
+    pub jobs: Arc<crate::jobs::JobsHealth>,
+    pub usage: crate::config::UsageSettings,
+    pub usage_stats: crate::usage::service::StatsCache,
+    /// Instruments' booking rules, for availability.
+    pub booking_rules: crate::reservations::rules::RulesCache,
+}
