@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Settings};
+use crate::mail::model::OutboxStatus;
 use crate::{db, seed, telemetry, Application};
 
 #[derive(Parser)]
@@ -292,7 +293,7 @@ fn mail(command: MailCommand, settings: &Settings) -> anyhow::Result<()> {
                 let row = store::find(&mut conn, id)?
                     .ok_or_else(|| anyhow::anyhow!("no message #{id} in the outbox"))?;
                 anyhow::ensure!(
-                    row.status == "dead",
+                    row.status == OutboxStatus::Dead,
                     "message #{id} is {}, not dead: nothing to retry",
                     row.status
                 );

@@ -36,9 +36,46 @@ id_type!(
 macro_rules! code_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $code:literal / $label:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize,
+            ::diesel::AsExpression, ::diesel::FromSqlRow,
+        )]
+        #[diesel(sql_type = ::diesel::sql_types::Text)]
         pub enum $name {
             $(#[serde(rename = $code)] $variant),+
+        }
+
+        // Stored as its code. A code the enum does not know is an error, never a default.
+        impl<DB> ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            String: ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> ::diesel::deserialize::Result<Self> {
+                let code = <String as ::diesel::deserialize::FromSql<
+                    ::diesel::sql_types::Text,
+                    DB,
+                >>::from_sql(bytes)?;
+                $name::from_code(&code).ok_or_else(|| {
+                    format!("unknown {} code {code:?} in the database", stringify!($name)).into()
+                })
+            }
+        }
+
+        impl<DB> ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            str: ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut ::diesel::serialize::Output<'b, '_, DB>,
+            ) -> ::diesel::serialize::Result {
+                <str as ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>>::to_sql(
+                    self.code(),
+                    out,
+                )
+            }
         }
 
         // By hand: the derive does not see `rename` through the macro's fragments and would

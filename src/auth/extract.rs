@@ -61,8 +61,7 @@ fn principal(conn: &mut DbConnection, id: UserId, issued_at: i64) -> AppResult<P
             message: "登录已失效，请重新登录 (signed out: sign in again)".to_owned(),
         });
     }
-    let role = Role::from_code(&row.role)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown role {:?}", row.role)))?;
+    let role = row.role;
     let managed = if role == Role::InstrumentManager {
         store::managed_instruments(conn, row.id)?
             .into_iter()

@@ -12,7 +12,7 @@ pub struct AccountRow {
     pub id: i64,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: crate::auth::Role,
     pub unit_id: Option<i64>,
     pub organisation_id: Option<i64>,
     pub email_verified_at: Option<NaiveDateTime>,

@@ -35,7 +35,7 @@ pub fn enqueue(conn: &mut DbConnection, message: &Message, now: NaiveDateTime) -
             body_html: message.html.clone(),
             related_type: message.related.map(|(t, _)| t.to_owned()),
             related_id: message.related.map(|(_, id)| id),
-            status: OutboxStatus::Queued.code().to_owned(),
+            status: OutboxStatus::Queued,
             attempts: 0,
             next_attempt_at: now,
             created_at: now,

@@ -42,7 +42,7 @@ pub struct NewOutboxRow {
     pub body_html: String,
     pub related_type: Option<String>,
     pub related_id: Option<i64>,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
@@ -59,7 +59,7 @@ pub struct OutboxRow {
     pub body_html: String,
     pub related_type: Option<String>,
     pub related_id: Option<i64>,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     #[serde(with = "crate::types::utc")]
     pub next_attempt_at: NaiveDateTime,

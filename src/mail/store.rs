@@ -52,18 +52,17 @@ pub fn mark_dead(conn: &mut DbConnection, id: i64, error: &str) -> QueryResult<u
 }
 
 pub fn status(conn: &mut DbConnection) -> QueryResult<QueueStatus> {
-    let counts: Vec<(String, i64)> = mail_outbox::table
+    let counts: Vec<(OutboxStatus, i64)> = mail_outbox::table
         .group_by(mail_outbox::status)
         .select((mail_outbox::status, count_star()))
         .load(conn)?;
     let mut s = QueueStatus::default();
     for (status, n) in counts {
-        match OutboxStatus::from_code(&status) {
-            Some(OutboxStatus::Queued) => s.queued = n,
-            Some(OutboxStatus::Sending) => s.sending = n,
-            Some(OutboxStatus::Sent) => s.sent = n,
-            Some(OutboxStatus::Dead) => s.dead = n,
-            None => {}
+        match status {
+            OutboxStatus::Queued => s.queued = n,
+            OutboxStatus::Sending => s.sending = n,
+            OutboxStatus::Sent => s.sent = n,
+            OutboxStatus::Dead => s.dead = n,
         }
     }
     s.oldest_queued_at = mail_outbox::table

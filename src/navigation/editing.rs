@@ -152,9 +152,7 @@ fn apply_unit(conn: &mut DbConnection, row: &mut UnitRow, i: &UnitInput) -> AppR
         row.short_name = validate::line("short_name", v, 1, 30)?;
     }
     if let Some(v) = &i.kind {
-        row.kind = code("kind", v, UnitKind::from_code, UnitKind::codes())?
-            .code()
-            .to_owned();
+        row.kind = code("kind", v, UnitKind::from_code, UnitKind::codes())?;
     }
     if let Some(v) = &i.city {
         row.city = validate::line("city", v, 1, 20)?;
@@ -214,7 +212,12 @@ pub fn save_unit(
                 sub_platform_id: required("sub_platform_id", input.sub_platform_id)?,
                 name: required("name", input.name.clone())?,
                 short_name: required("short_name", input.short_name.clone())?,
-                kind: required("kind", input.kind.clone())?,
+                kind: code(
+                    "kind",
+                    &required("kind", input.kind.clone())?,
+                    UnitKind::from_code,
+                    UnitKind::codes(),
+                )?,
                 city: required("city", input.city.clone())?,
                 address: String::new(),
                 contact_name: String::new(),
@@ -228,8 +231,7 @@ pub fn save_unit(
         apply_unit(conn, &mut row, input)?;
         let action = if before.is_some() {
             store::update_unit(conn, &row).map_err(name_taken)?;
-            store::sync_unit_organisation(conn, row.id, &row.name, &row.kind)
-                .map_err(name_taken)?;
+            store::sync_unit_organisation(conn, row.id, &row.name, row.kind).map_err(name_taken)?;
             "unit.update"
         } else {
             row.id = store::insert_unit(conn, &NewUnit::from(&row)).map_err(name_taken)?;
@@ -367,14 +369,10 @@ fn apply_instrument(
         row.photo_url = url("photo_url", v, 300)?;
     }
     if let Some(v) = &i.share_mode {
-        row.share_mode = code("share_mode", v, ShareMode::from_code, ShareMode::codes())?
-            .code()
-            .to_owned();
+        row.share_mode = code("share_mode", v, ShareMode::from_code, ShareMode::codes())?;
     }
     if let Some(v) = &i.run_status {
-        row.run_status = code("run_status", v, RunStatus::from_code, RunStatus::codes())?
-            .code()
-            .to_owned();
+        row.run_status = code("run_status", v, RunStatus::from_code, RunStatus::codes())?;
     }
     if let Some(v) = &i.funding_source {
         row.funding_source = code(
@@ -382,9 +380,7 @@ fn apply_instrument(
             v,
             FundingSource::from_code,
             FundingSource::codes(),
-        )?
-        .code()
-        .to_owned();
+        )?;
     }
     if let Some(v) = &i.acquisition {
         row.acquisition = code(
@@ -392,14 +388,10 @@ fn apply_instrument(
             v,
             Acquisition::from_code,
             Acquisition::codes(),
-        )?
-        .code()
-        .to_owned();
+        )?;
     }
     if let Some(v) = &i.purpose {
-        row.purpose = code("purpose", v, Purpose::from_code, Purpose::codes())?
-            .code()
-            .to_owned();
+        row.purpose = code("purpose", v, Purpose::from_code, Purpose::codes())?;
     }
     if let Some(list) = &i.disciplines {
         if list.len() > 4 {
@@ -473,11 +465,11 @@ pub fn create_instrument(
             contact_phone: u.contact_phone.clone(),
             contact_email: u.contact_email.clone(),
             photo_url: String::new(),
-            share_mode: ShareMode::External.code().to_owned(),
-            run_status: RunStatus::Normal.code().to_owned(),
-            funding_source: FundingSource::Own.code().to_owned(),
-            acquisition: Acquisition::Purchase.code().to_owned(),
-            purpose: Purpose::General.code().to_owned(),
+            share_mode: ShareMode::External,
+            run_status: RunStatus::Normal,
+            funding_source: FundingSource::Own,
+            acquisition: Acquisition::Purchase,
+            purpose: Purpose::General,
             disciplines: "[]".to_owned(),
             created_at: naive(now),
             updated_at: naive(now),

@@ -88,7 +88,7 @@ pub struct UnitRow {
     pub sub_platform_id: i64,
     pub name: String,
     pub short_name: String,
-    pub kind: String,
+    pub kind: UnitKind,
     pub city: String,
     pub address: String,
     pub contact_name: String,
@@ -127,11 +127,11 @@ pub struct InstrumentRow {
     pub contact_phone: String,
     pub contact_email: String,
     pub photo_url: String,
-    pub share_mode: String,
-    pub run_status: String,
-    pub funding_source: String,
-    pub acquisition: String,
-    pub purpose: String,
+    pub share_mode: ShareMode,
+    pub run_status: RunStatus,
+    pub funding_source: FundingSource,
+    pub acquisition: Acquisition,
+    pub purpose: Purpose,
     pub disciplines: String,
     #[serde(with = "crate::types::utc")]
     pub created_at: NaiveDateTime,
@@ -155,8 +155,8 @@ pub struct InstrumentListRow {
     pub manufacturer: String,
     pub city: String,
     pub original_value_yuan: i64,
-    pub share_mode: String,
-    pub run_status: String,
+    pub share_mode: ShareMode,
+    pub run_status: RunStatus,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -296,7 +296,7 @@ pub struct NewUnit {
     pub sub_platform_id: i64,
     pub name: String,
     pub short_name: String,
-    pub kind: String,
+    pub kind: UnitKind,
     pub city: String,
     pub address: String,
     pub contact_name: String,
@@ -313,7 +313,7 @@ impl From<&UnitRow> for NewUnit {
             sub_platform_id: r.sub_platform_id,
             name: r.name.clone(),
             short_name: r.short_name.clone(),
-            kind: r.kind.clone(),
+            kind: r.kind,
             city: r.city.clone(),
             address: r.address.clone(),
             contact_name: r.contact_name.clone(),
@@ -351,11 +351,11 @@ pub struct NewInstrument {
     pub contact_phone: String,
     pub contact_email: String,
     pub photo_url: String,
-    pub share_mode: String,
-    pub run_status: String,
-    pub funding_source: String,
-    pub acquisition: String,
-    pub purpose: String,
+    pub share_mode: ShareMode,
+    pub run_status: RunStatus,
+    pub funding_source: FundingSource,
+    pub acquisition: Acquisition,
+    pub purpose: Purpose,
     pub disciplines: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -386,24 +386,15 @@ impl From<&InstrumentRow> for NewInstrument {
             contact_phone: r.contact_phone.clone(),
             contact_email: r.contact_email.clone(),
             photo_url: r.photo_url.clone(),
-            share_mode: r.share_mode.clone(),
-            run_status: r.run_status.clone(),
-            funding_source: r.funding_source.clone(),
-            acquisition: r.acquisition.clone(),
-            purpose: r.purpose.clone(),
+            share_mode: r.share_mode,
+            run_status: r.run_status,
+            funding_source: r.funding_source,
+            acquisition: r.acquisition,
+            purpose: r.purpose,
             disciplines: r.disciplines.clone(),
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
-    }
-}
-
-code_enum! {
-    /// Which ways of using an instrument its managers offer.
-    pub enum BookingModes {
-        MachineTime = "machine_time" / "机时预约",
-        SampleOrder = "sample_order" / "送样检测",
-        Both = "both" / "机时预约和送样检测",
     }
 }
 

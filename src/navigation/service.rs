@@ -337,9 +337,7 @@ fn unit_from_row(
     sub_platform_name: String,
     instrument_count: i64,
 ) -> AppResult<Unit> {
-    let kind = UnitKind::from_code(&row.kind).ok_or_else(|| {
-        AppError::internal(anyhow::anyhow!("unit {} has kind {}", row.id, row.kind))
-    })?;
+    let kind = row.kind;
     Ok(Unit {
         id: UnitId(row.id),
         sub_platform: SubPlatformRef {
@@ -400,11 +398,6 @@ pub fn get_unit(conn: &mut DbConnection, id: i64) -> AppResult<Unit> {
     unit_from_row(row, sp, count)
 }
 
-fn decode<T>(what: &str, id: i64, code: &str, parse: impl Fn(&str) -> Option<T>) -> AppResult<T> {
-    parse(code)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("instrument {id} has {what} {code}")))
-}
-
 /// A page of instruments; the total comes from the catalogue's short-lived cache when the
 /// same filter was counted within `counts_ttl` (counting is the dearest part of a page).
 pub fn list_instruments(
@@ -427,8 +420,8 @@ pub fn list_instruments(
         .map(|(r, unit_name)| {
             Ok(InstrumentSummary {
                 id: InstrumentId(r.id),
-                share_mode: decode("share_mode", r.id, &r.share_mode, ShareMode::from_code)?,
-                run_status: decode("run_status", r.id, &r.run_status, RunStatus::from_code)?,
+                share_mode: r.share_mode,
+                run_status: r.run_status,
                 category: catalogue.categories.reference(&r.category_code),
                 unit: UnitRef {
                     id: UnitId(r.unit_id),
@@ -464,16 +457,11 @@ pub fn get_instrument(
     })?;
     Ok(Instrument {
         id: InstrumentId(r.id),
-        share_mode: decode("share_mode", id, &r.share_mode, ShareMode::from_code)?,
-        run_status: decode("run_status", id, &r.run_status, RunStatus::from_code)?,
-        funding_source: decode(
-            "funding_source",
-            id,
-            &r.funding_source,
-            FundingSource::from_code,
-        )?,
-        acquisition: decode("acquisition", id, &r.acquisition, Acquisition::from_code)?,
-        purpose: decode("purpose", id, &r.purpose, Purpose::from_code)?,
+        share_mode: r.share_mode,
+        run_status: r.run_status,
+        funding_source: r.funding_source,
+        acquisition: r.acquisition,
+        purpose: r.purpose,
         category_path: categories.path(&r.category_code),
         unit: UnitRef {
             id: UnitId(unit.id),

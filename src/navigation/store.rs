@@ -343,7 +343,7 @@ pub fn sync_unit_organisation(
     conn: &mut DbConnection,
     unit: i64,
     name: &str,
-    kind: &str,
+    kind: super::model::UnitKind,
 ) -> QueryResult<usize> {
     diesel::update(organisations::table.filter(organisations::unit_id.eq(unit)))
         .set((organisations::name.eq(name), organisations::kind.eq(kind)))

@@ -363,7 +363,7 @@ pub fn user_feed(
         .into_iter()
         .filter(|r| {
             !matches!(
-                r.status(),
+                r.status,
                 ReservationStatus::Rejected
                     | ReservationStatus::Cancelled
                     | ReservationStatus::Expired
@@ -379,7 +379,7 @@ pub fn user_feed(
                 uid: format!("reservation-{}@{host}", r.id),
                 starts_at: r.starts_at?.and_utc(),
                 ends_at: r.ends_at?.and_utc(),
-                summary: format!("{name}（{}）", r.status().label_zh()),
+                summary: format!("{name}（{}）", r.status.label_zh()),
                 description: format!("预约 #{}", r.id),
             })
         })

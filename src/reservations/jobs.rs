@@ -86,7 +86,7 @@ pub fn mark_no_shows(
                 conn,
                 &NewViolation {
                     user_id: row.user_id,
-                    kind: ViolationKind::NoShow.code().to_owned(),
+                    kind: ViolationKind::NoShow,
                     instrument_id: row.instrument_id,
                     occurred_at: starts,
                     note: format!("预约 #{} 未签到", row.id),
@@ -122,7 +122,7 @@ fn ban_if_over_limit(
         conn,
         &NewBan {
             user_id: user,
-            scope: BanScope::All.code().to_owned(),
+            scope: BanScope::All,
             unit_id: None,
             instrument_id: None,
             reason: reason.clone(),

@@ -6,9 +6,17 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{reservation_history, reservations};
-use crate::navigation::model::BookingModes;
 use crate::types::{code_enum, InstrumentId, UserId};
 use crate::users::model::PriceTier;
+
+code_enum! {
+    /// Which ways of using an instrument its managers offer.
+    pub enum BookingModes {
+        MachineTime = "machine_time" / "机时预约",
+        SampleOrder = "sample_order" / "送样检测",
+        Both = "both" / "机时预约和送样检测",
+    }
+}
 
 code_enum! {
     pub enum ReservationKind {
@@ -104,8 +112,8 @@ pub struct ReservationRow {
     pub id: i64,
     pub instrument_id: i64,
     pub user_id: i64,
-    pub kind: String,
-    pub status: String,
+    pub kind: ReservationKind,
+    pub status: ReservationStatus,
     #[serde(default, with = "crate::types::utc::option")]
     pub starts_at: Option<NaiveDateTime>,
     #[serde(default, with = "crate::types::utc::option")]
@@ -117,7 +125,7 @@ pub struct ReservationRow {
     pub purpose: String,
     pub project: String,
     pub funding_source: String,
-    pub price_tier: String,
+    pub price_tier: PriceTier,
     pub fee_estimate_fen: i64,
     pub reason: Option<String>,
     #[serde(default, with = "crate::types::utc::option")]
@@ -133,15 +141,6 @@ pub struct ReservationRow {
     pub updated_at: NaiveDateTime,
 }
 
-impl ReservationRow {
-    pub fn kind(&self) -> ReservationKind {
-        ReservationKind::from_code(&self.kind).unwrap_or(ReservationKind::MachineTime)
-    }
-    pub fn status(&self) -> ReservationStatus {
-        ReservationStatus::from_code(&self.status).unwrap_or(ReservationStatus::Pending)
-    }
-}
-
 #[derive(Debug, Clone, Insertable)]
 // None is NULL (these columns default to NULL): one SQL text whatever is set, so the
 // statement stays prepared instead of being rebuilt per insert.
@@ -149,8 +148,8 @@ impl ReservationRow {
 pub struct NewReservation {
     pub instrument_id: i64,
     pub user_id: i64,
-    pub kind: String,
-    pub status: String,
+    pub kind: ReservationKind,
+    pub status: ReservationStatus,
     pub starts_at: Option<NaiveDateTime>,
     pub ends_at: Option<NaiveDateTime>,
     pub sample_count: Option<i32>,
@@ -159,7 +158,7 @@ pub struct NewReservation {
     pub purpose: String,
     pub project: String,
     pub funding_source: String,
-    pub price_tier: String,
+    pub price_tier: PriceTier,
     pub fee_estimate_fen: i64,
     pub idempotency_key: Option<String>,
     /// What the request with that key asked for ([`ReservationInput::fingerprint`]).
@@ -225,8 +224,8 @@ impl NewReservation {
 #[diesel(table_name = reservation_history, treat_none_as_default_value = false)]
 pub struct NewHistory {
     pub reservation_id: i64,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<ReservationStatus>,
+    pub to_status: ReservationStatus,
     pub actor_id: Option<i64>,
     pub note: String,
     pub at: NaiveDateTime,
@@ -261,12 +260,12 @@ pub struct Reservation {
 
 impl From<ReservationRow> for Reservation {
     fn from(r: ReservationRow) -> Self {
-        let status = r.status();
+        let status = r.status;
         Reservation {
             id: r.id,
             instrument_id: InstrumentId(r.instrument_id),
             user_id: UserId(r.user_id),
-            kind: r.kind(),
+            kind: r.kind,
             status,
             status_label: status.label_zh(),
             starts_at: r.starts_at.map(|t| t.and_utc()),
@@ -278,7 +277,7 @@ impl From<ReservationRow> for Reservation {
             purpose: r.purpose,
             project: r.project,
             funding_source: r.funding_source,
-            price_tier: PriceTier::from_code(&r.price_tier).unwrap_or(PriceTier::Enterprise),
+            price_tier: r.price_tier,
             fee_estimate_fen: r.fee_estimate_fen,
             reason: r.reason,
             checked_in_at: r.checked_in_at.map(|t| t.and_utc()),
@@ -384,7 +383,7 @@ mod tests {
 pub struct BookingSettingsRow {
     #[serde(skip_deserializing)]
     pub instrument_id: i64,
-    pub modes: String,
+    pub modes: BookingModes,
     pub approval_required: bool,
     pub slot_minutes: i32,
     pub min_minutes: i32,
@@ -428,7 +427,7 @@ impl BookingSettingsRow {
     pub fn defaults(instrument_id: i64) -> BookingSettingsRow {
         BookingSettingsRow {
             instrument_id,
-            modes: BookingModes::Both.code().to_owned(),
+            modes: BookingModes::Both,
             approval_required: true,
             slot_minutes: 30,
             min_minutes: 30,

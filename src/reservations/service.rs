@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 
+use super::model::BookingModes;
 use super::model::*;
 use super::rules::Rules;
 use super::store;
@@ -14,12 +15,12 @@ use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::Notice};
-use crate::navigation::model::{BookingModes, InstrumentRow, ShareMode};
+use crate::navigation::model::{InstrumentRow, ShareMode};
 use crate::navigation::store as catalogue;
 use crate::types::{local_date_time, InstrumentId, PageRequest, Paged, UnitId, PLATFORM_ZONE};
 use crate::usage::model::{NewServiceRecord, ServiceType, ServiceWay};
 use crate::usage::service as usage;
-use crate::users::model::PriceTier;
+
 use crate::users::{qualifications as quals, service as accounts, store as people};
 use crate::validate;
 use crate::validate::instant;
@@ -158,7 +159,7 @@ pub async fn create(
         let inst = catalogue::find_instrument(conn, input.instrument_id)?.ok_or_else(|| {
             AppError::invalid("instrument_id", "没有这台仪器 (no such instrument)")
         })?;
-        if inst.retired_at.is_some() || inst.share_mode == ShareMode::NotShared.code() {
+        if inst.retired_at.is_some() || inst.share_mode == ShareMode::NotShared {
             return Err(AppError::rule(
                 "not_bookable",
                 "instrument_id",
@@ -166,7 +167,7 @@ pub async fn create(
             ));
         }
         let rules = rules_for(conn, inst.id)?;
-        let modes = BookingModes::from_code(&rules.settings.modes).unwrap_or(BookingModes::Both);
+        let modes = rules.settings.modes;
         let offered = match (modes, kind) {
             (BookingModes::Both, _) => true,
             (BookingModes::MachineTime, k) => k == ReservationKind::MachineTime,
@@ -253,8 +254,8 @@ pub async fn create(
         let new = NewReservation {
             instrument_id: inst.id,
             user_id: who.id.0,
-            kind: kind.code().to_owned(),
-            status: status.code().to_owned(),
+            kind,
+            status,
             starts_at: starts,
             ends_at: ends,
             sample_count: samples,
@@ -263,7 +264,7 @@ pub async fn create(
             purpose,
             project,
             funding_source: funding,
-            price_tier: tier.code().to_owned(),
+            price_tier: tier,
             fee_estimate_fen: fee,
             idempotency_key: key.clone(),
             idempotency_fingerprint: key.as_ref().map(|_| fingerprint.clone()),
@@ -305,7 +306,7 @@ pub async fn create(
                 &NewHistory {
                     reservation_id: row.id,
                     from_status: None,
-                    to_status: status.code().to_owned(),
+                    to_status: status,
                     actor_id: Some(who.id.0),
                     note: String::new(),
                     at: naive(now),
@@ -364,7 +365,7 @@ fn notices_new(
     public_url: &str,
 ) -> AppResult<Vec<mail::model::Message>> {
     let what = describe((row.starts_at, row.ends_at, row.sample_count), inst);
-    if row.status == ReservationStatus::Approved.code() {
+    if row.status == ReservationStatus::Approved {
         let link = format!("{public_url}/reservations");
         return Ok(vec![Notice {
             kind: "reservation_approved",
@@ -480,8 +481,8 @@ pub fn take_step(
                 "由系统自动执行 (done by the service itself)",
             ));
         }
-        let from = row.status();
-        let to = next(row.kind(), from, step).ok_or_else(|| {
+        let from = row.status;
+        let to = next(row.kind, from, step).ok_or_else(|| {
             AppError::conflict(
                 "invalid_transition",
                 format!(
@@ -496,7 +497,7 @@ pub fn take_step(
         })?;
         let rules = rules_for(conn, inst.id)?;
         let mut new = row.clone();
-        new.status = to.code().to_owned();
+        new.status = to;
         let mut note = String::new();
         match step {
             Step::Reject => {
@@ -527,8 +528,7 @@ pub fn take_step(
                     check_machine_time(conn, &rules, &inst, s, e, now, Some(row.id))?;
                     new.starts_at = Some(naive(s));
                     new.ends_at = Some(naive(e));
-                    let tier =
-                        PriceTier::from_code(&row.price_tier).unwrap_or(PriceTier::Enterprise);
+                    let tier = row.price_tier;
                     new.fee_estimate_fen = rules.fee(tier, (e - s).num_minutes(), 0);
                     note = format!("时间调整为 {} – {}", local_date_time(s), local_date_time(e));
                 }
@@ -570,8 +570,8 @@ pub fn take_step(
             conn,
             &NewHistory {
                 reservation_id: row.id,
-                from_status: Some(from.code().to_owned()),
-                to_status: to.code().to_owned(),
+                from_status: Some(from),
+                to_status: to,
                 actor_id,
                 note: note.clone(),
                 at: naive(now),
@@ -632,8 +632,8 @@ fn write_service_record(
         return Err(AppError::invalid("idle_minutes", "不能为负 (not negative)"));
     }
     let user = people::find_user(conn, row.user_id)?;
-    let tier = PriceTier::from_code(&row.price_tier).unwrap_or(PriceTier::Enterprise);
-    let (starts, ends, minutes, samples, way) = match row.kind() {
+    let tier = row.price_tier;
+    let (starts, ends, minutes, samples, way) = match row.kind {
         ReservationKind::MachineTime => {
             let s = row.checked_in_at.or(row.starts_at).unwrap_or(naive(now));
             let e = row.checked_out_at.unwrap_or(naive(now));
@@ -658,8 +658,8 @@ fn write_service_record(
             client_user_id: Some(row.user_id),
             client_organisation_id: user.and_then(|u| u.organisation_id),
             internal: tier.is_internal(),
-            service_type: service_type.code().to_owned(),
-            service_way: way.code().to_owned(),
+            service_type,
+            service_way: way,
             starts_at: starts,
             ends_at: ends,
             minutes: (minutes - idle) as i32,

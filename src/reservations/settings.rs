@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
+use super::model::BookingModes;
 use super::model::BookingSettingsRow;
 use super::rules::OpeningHours;
 use super::store;
@@ -12,7 +13,6 @@ use crate::auth::{authorize, Action, Principal};
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
-use crate::navigation::model::BookingModes;
 use crate::navigation::store as catalogue;
 use crate::types::{InstrumentId, UnitId};
 
@@ -95,12 +95,9 @@ pub fn save_booking_settings(
         let before = settings_of(conn, id)?;
         let mut row = before.clone();
         if let Some(v) = &i.modes {
-            row.modes = BookingModes::from_code(v)
-                .ok_or_else(|| {
-                    AppError::invalid("modes", format!("one of {}", BookingModes::codes()))
-                })?
-                .code()
-                .to_owned();
+            row.modes = BookingModes::from_code(v).ok_or_else(|| {
+                AppError::invalid("modes", format!("one of {}", BookingModes::codes()))
+            })?;
         }
         if let Some(v) = i.approval_required {
             row.approval_required = v;

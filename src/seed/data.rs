@@ -1,6 +1,8 @@
 //! Reference material for the demo platform: Jilin's sub-platforms, host units (real
 //! institutions and plausible others) and realistic instrument types with real makers.
 
+use crate::navigation::model::UnitKind;
+
 /// (name, description)
 pub const SUB_PLATFORMS: &[(&str, &str)] = &[
     (
@@ -58,7 +60,7 @@ pub const SUB_PLATFORMS: &[(&str, &str)] = &[
 pub type UnitSeed = (
     &'static str,
     &'static str,
-    &'static str,
+    UnitKind,
     &'static str,
     usize,
     &'static str,
@@ -69,7 +71,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林大学",
         "吉大",
-        "university",
+        UnitKind::University,
         "长春",
         0,
         "jlu.edu.cn",
@@ -78,7 +80,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "中国科学院长春光学精密机械与物理研究所",
         "长春光机所",
-        "institute",
+        UnitKind::Institute,
         "长春",
         1,
         "ciomp.ac.cn",
@@ -87,7 +89,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "中国科学院长春应用化学研究所",
         "长春应化所",
-        "institute",
+        UnitKind::Institute,
         "长春",
         2,
         "ciac.ac.cn",
@@ -96,7 +98,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "东北师范大学",
         "东北师大",
-        "university",
+        UnitKind::University,
         "长春",
         0,
         "nenu.edu.cn",
@@ -105,7 +107,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "中国科学院东北地理与农业生态研究所",
         "东北地理所",
-        "institute",
+        UnitKind::Institute,
         "长春",
         7,
         "iga.ac.cn",
@@ -114,7 +116,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春理工大学",
         "长春理工",
-        "university",
+        UnitKind::University,
         "长春",
         1,
         "cust.edu.cn",
@@ -123,7 +125,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春工业大学",
         "长春工大",
-        "university",
+        UnitKind::University,
         "长春",
         2,
         "ccut.edu.cn",
@@ -132,7 +134,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林农业大学",
         "吉农大",
-        "university",
+        UnitKind::University,
         "长春",
         4,
         "jlau.edu.cn",
@@ -141,7 +143,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春中医药大学",
         "长中医",
-        "university",
+        UnitKind::University,
         "长春",
         12,
         "ccucm.edu.cn",
@@ -150,7 +152,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林建筑大学",
         "吉建大",
-        "university",
+        UnitKind::University,
         "长春",
         5,
         "jlju.edu.cn",
@@ -159,7 +161,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春大学",
         "长春大学",
-        "university",
+        UnitKind::University,
         "长春",
         8,
         "ccu.edu.cn",
@@ -168,7 +170,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春师范大学",
         "长春师大",
-        "university",
+        UnitKind::University,
         "长春",
         0,
         "ccsfu.edu.cn",
@@ -177,7 +179,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春工程学院",
         "长春工程",
-        "university",
+        UnitKind::University,
         "长春",
         10,
         "ccit.edu.cn",
@@ -186,7 +188,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林化工学院",
         "吉化院",
-        "university",
+        UnitKind::University,
         "吉林",
         2,
         "jlict.edu.cn",
@@ -195,7 +197,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "东北电力大学",
         "东电",
-        "university",
+        UnitKind::University,
         "吉林",
         10,
         "neepu.edu.cn",
@@ -204,7 +206,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "北华大学",
         "北华大学",
-        "university",
+        UnitKind::University,
         "吉林",
         3,
         "beihua.edu.cn",
@@ -213,7 +215,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林医药学院",
         "吉医",
-        "university",
+        UnitKind::University,
         "吉林",
         6,
         "jlmu.edu.cn",
@@ -222,17 +224,25 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林农业科技学院",
         "吉农科院",
-        "university",
+        UnitKind::University,
         "吉林",
         4,
         "jlnku.edu.cn",
         1,
     ),
-    ("延边大学", "延大", "university", "延边", 3, "ybu.edu.cn", 5),
+    (
+        "延边大学",
+        "延大",
+        UnitKind::University,
+        "延边",
+        3,
+        "ybu.edu.cn",
+        5,
+    ),
     (
         "吉林师范大学",
         "吉师大",
-        "university",
+        UnitKind::University,
         "四平",
         0,
         "jlnu.edu.cn",
@@ -241,7 +251,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "通化师范学院",
         "通师院",
-        "university",
+        UnitKind::University,
         "通化",
         12,
         "thnu.edu.cn",
@@ -250,7 +260,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "白城师范学院",
         "白城师院",
-        "university",
+        UnitKind::University,
         "白城",
         7,
         "bcnu.edu.cn",
@@ -259,7 +269,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省农业科学院",
         "吉林农科院",
-        "institute",
+        UnitKind::Institute,
         "长春",
         4,
         "cjaas.com",
@@ -268,7 +278,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "中国农业科学院特产研究所",
         "特产所",
-        "institute",
+        UnitKind::Institute,
         "长春",
         12,
         "caas.cn",
@@ -277,7 +287,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省林业科学研究院",
         "省林科院",
-        "institute",
+        UnitKind::Institute,
         "长春",
         7,
         "jlslky.cn",
@@ -286,7 +296,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省中医药科学院",
         "省中医药科学院",
-        "institute",
+        UnitKind::Institute,
         "长春",
         12,
         "jlszyy.cn",
@@ -295,7 +305,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省水利科学研究院",
         "省水科院",
-        "institute",
+        UnitKind::Institute,
         "长春",
         7,
         "jlsky.cn",
@@ -304,7 +314,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省环境科学研究院",
         "省环科院",
-        "institute",
+        UnitKind::Institute,
         "长春",
         7,
         "jlhky.cn",
@@ -313,7 +323,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省工业技术研究院",
         "省工研院",
-        "institute",
+        UnitKind::Institute,
         "长春",
         5,
         "jliit.cn",
@@ -322,7 +332,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省计量科学研究院",
         "省计量院",
-        "testing_body",
+        UnitKind::TestingBody,
         "长春",
         11,
         "jljl.cn",
@@ -331,7 +341,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省产品质量监督检验院",
         "省质检院",
-        "testing_body",
+        UnitKind::TestingBody,
         "长春",
         9,
         "jlzj.cn",
@@ -340,7 +350,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省药品检验研究院",
         "省药检院",
-        "testing_body",
+        UnitKind::TestingBody,
         "长春",
         9,
         "jlyj.cn",
@@ -349,7 +359,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省食品检验所",
         "省食检所",
-        "testing_body",
+        UnitKind::TestingBody,
         "长春",
         9,
         "jlsjs.cn",
@@ -358,7 +368,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春海关技术中心",
         "长春海关技术中心",
-        "testing_body",
+        UnitKind::TestingBody,
         "长春",
         9,
         "ccciq.cn",
@@ -367,7 +377,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省疾病预防控制中心",
         "省疾控",
-        "other",
+        UnitKind::Other,
         "长春",
         6,
         "jlcdc.cn",
@@ -376,7 +386,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省地质调查院",
         "省地调院",
-        "institute",
+        UnitKind::Institute,
         "长春",
         7,
         "jlgs.cn",
@@ -385,7 +395,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林大学第一医院",
         "吉大一院",
-        "hospital",
+        UnitKind::Hospital,
         "长春",
         6,
         "jdyy.cn",
@@ -394,7 +404,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林大学第二医院",
         "吉大二院",
-        "hospital",
+        UnitKind::Hospital,
         "长春",
         6,
         "jdey.com.cn",
@@ -403,7 +413,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林大学中日联谊医院",
         "中日联谊医院",
-        "hospital",
+        UnitKind::Hospital,
         "长春",
         6,
         "jdzrlyyy.cn",
@@ -412,7 +422,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省人民医院",
         "省医院",
-        "hospital",
+        UnitKind::Hospital,
         "长春",
         6,
         "jlsrmyy.cn",
@@ -421,7 +431,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省肿瘤医院",
         "省肿瘤医院",
-        "hospital",
+        UnitKind::Hospital,
         "长春",
         6,
         "jlzlyy.cn",
@@ -430,7 +440,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春中医药大学附属医院",
         "长中医附院",
-        "hospital",
+        UnitKind::Hospital,
         "长春",
         12,
         "jlsyyy.cn",
@@ -439,7 +449,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "延边大学附属医院",
         "延大附院",
-        "hospital",
+        UnitKind::Hospital,
         "延边",
         6,
         "ybyy.cn",
@@ -448,7 +458,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林市中心医院",
         "吉林市中心医院",
-        "hospital",
+        UnitKind::Hospital,
         "吉林",
         6,
         "jlszxyy.cn",
@@ -457,7 +467,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "中国第一汽车集团有限公司研发总院",
         "一汽研发总院",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         5,
         "faw.com.cn",
@@ -466,7 +476,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "中车长春轨道客车股份有限公司",
         "中车长客",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         5,
         "crrcgc.cc",
@@ -475,7 +485,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长光卫星技术股份有限公司",
         "长光卫星",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         1,
         "charmingglobe.com",
@@ -484,7 +494,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春长光辰芯微电子股份有限公司",
         "长光辰芯",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         8,
         "gpixel.com",
@@ -493,7 +503,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林化纤集团有限责任公司",
         "吉林化纤",
-        "enterprise",
+        UnitKind::Enterprise,
         "吉林",
         2,
         "jlchemfiber.com",
@@ -502,7 +512,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "中国石油吉林石化公司",
         "吉林石化",
-        "enterprise",
+        UnitKind::Enterprise,
         "吉林",
         10,
         "jlpc.petrochina",
@@ -511,7 +521,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "中国石油吉林油田公司勘探开发研究院",
         "吉林油田研究院",
-        "enterprise",
+        UnitKind::Enterprise,
         "松原",
         10,
         "jlyt.petrochina",
@@ -520,7 +530,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "修正药业集团股份有限公司",
         "修正药业",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         3,
         "xiuzheng.com",
@@ -529,7 +539,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "通化东宝药业股份有限公司",
         "通化东宝",
-        "enterprise",
+        UnitKind::Enterprise,
         "通化",
         3,
         "thdb.com",
@@ -538,7 +548,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林敖东药业集团股份有限公司",
         "吉林敖东",
-        "enterprise",
+        UnitKind::Enterprise,
         "延边",
         12,
         "jlaod.com",
@@ -547,7 +557,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春金赛药业有限责任公司",
         "金赛药业",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         3,
         "gensci-china.com",
@@ -556,7 +566,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "国网吉林省电力有限公司电力科学研究院",
         "吉林电科院",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         10,
         "jl.sgcc.com.cn",
@@ -565,7 +575,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林奥来德光电材料股份有限公司",
         "奥来德",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         2,
         "jl-oled.com",
@@ -574,7 +584,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春希达电子技术有限公司",
         "希达电子",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         8,
         "cedar.com.cn",
@@ -583,7 +593,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春光华微电子设备工程中心有限公司",
         "光华微电子",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         8,
         "ghwdz.com",
@@ -592,7 +602,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春圣博玛生物材料有限公司",
         "圣博玛",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         2,
         "sbmbiomat.com",
@@ -601,7 +611,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林长白山科学研究院",
         "长白山科学院",
-        "institute",
+        UnitKind::Institute,
         "延边",
         12,
         "cbskxy.cn",
@@ -610,7 +620,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "延边朝鲜族自治州农业科学院",
         "延边农科院",
-        "institute",
+        UnitKind::Institute,
         "延边",
         4,
         "ybnky.cn",
@@ -619,7 +629,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "白城市农业科学院",
         "白城农科院",
-        "institute",
+        UnitKind::Institute,
         "白城",
         4,
         "bcnky.cn",
@@ -628,7 +638,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林市农业科学院",
         "吉林市农科院",
-        "institute",
+        UnitKind::Institute,
         "吉林",
         4,
         "jlsnky.cn",
@@ -637,7 +647,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林市产品质量检验院",
         "吉林市质检院",
-        "testing_body",
+        UnitKind::TestingBody,
         "吉林",
         9,
         "jlszj.cn",
@@ -646,7 +656,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "四平市产品质量计量检测所",
         "四平质检所",
-        "testing_body",
+        UnitKind::TestingBody,
         "四平",
         11,
         "spzj.cn",
@@ -655,7 +665,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "辽源市检验检测中心",
         "辽源检测中心",
-        "testing_body",
+        UnitKind::TestingBody,
         "辽源",
         9,
         "lyjc.cn",
@@ -664,7 +674,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "通化市食品药品检验所",
         "通化药检所",
-        "testing_body",
+        UnitKind::TestingBody,
         "通化",
         12,
         "thyj.cn",
@@ -673,7 +683,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "白山市产品质量检验所",
         "白山质检所",
-        "testing_body",
+        UnitKind::TestingBody,
         "白山",
         9,
         "bszj.cn",
@@ -682,7 +692,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "松原市检验检测中心",
         "松原检测中心",
-        "testing_body",
+        UnitKind::TestingBody,
         "松原",
         9,
         "syjc.cn",
@@ -691,7 +701,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "长春国科检测技术有限公司",
         "国科检测",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         0,
         "gkjc.cn",
@@ -700,7 +710,7 @@ pub const UNITS: &[UnitSeed] = &[
     (
         "吉林省北方微纳检测技术有限公司",
         "北方微纳",
-        "enterprise",
+        UnitKind::Enterprise,
         "长春",
         8,
         "bfwn.cn",
@@ -770,11 +780,11 @@ pub const DEPARTMENTS: &[&str] = &[
 pub const SYNTH_PREFIXES: &[&str] = &[
     "华科", "精测", "北方", "长白", "松江", "鸿源", "中科", "博远", "锐思", "同创", "启明", "汇智",
 ];
-pub const SYNTH_KINDS: &[(&str, &str)] = &[
-    ("检测技术有限公司", "enterprise"),
-    ("研究院", "institute"),
-    ("检验检测中心", "testing_body"),
-    ("科技有限公司", "enterprise"),
+pub const SYNTH_KINDS: &[(&str, UnitKind)] = &[
+    ("检测技术有限公司", UnitKind::Enterprise),
+    ("研究院", UnitKind::Institute),
+    ("检验检测中心", UnitKind::TestingBody),
+    ("科技有限公司", UnitKind::Enterprise),
 ];
 
 /// An instrument type: what it is, where it is classified, who makes it and what it costs.

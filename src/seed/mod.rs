@@ -12,7 +12,10 @@ use diesel::prelude::*;
 use crate::auth::{password, Role};
 use crate::db::schema::{instruments, sub_platforms, units};
 use crate::db::{self, DbConnection};
-use crate::navigation::model::{InstrumentRow, SubPlatformRow, UnitRow};
+use crate::navigation::model::{
+    Acquisition, FundingSource as F, InstrumentRow, Purpose, RunStatus, ShareMode, SubPlatformRow,
+    UnitKind, UnitRow,
+};
 use crate::types::{OrganisationId, UnitId};
 use crate::users::{service as accounts, store as account_store};
 use data::{InstrumentType, INSTRUMENT_TYPES};
@@ -154,7 +157,7 @@ fn plan_units(rng: &mut Rng, scale: usize) -> Vec<PlannedUnit> {
                 sub_platform_id: sp as i64 + 1,
                 name,
                 short_name: short,
-                kind: kind.to_owned(),
+                kind,
                 city: city.to_owned(),
                 address: format!("吉林省{place}{street}{}号", rng.range(1, 9999)),
                 contact_name: person(rng),
@@ -187,8 +190,12 @@ fn apportion(total: usize, weights: &[u32]) -> Vec<usize> {
     counts
 }
 
-fn pick_share_mode(rng: &mut Rng) -> &'static str {
-    ["external", "internal", "none"][rng.weighted(&[80, 15, 5])]
+fn pick_share_mode(rng: &mut Rng) -> ShareMode {
+    [
+        ShareMode::External,
+        ShareMode::Internal,
+        ShareMode::NotShared,
+    ][rng.weighted(&[80, 15, 5])]
 }
 
 fn make_instrument(
@@ -206,11 +213,11 @@ fn make_instrument(
     let in_service =
         NaiveDate::from_ymd_opt(year, rng.range(1, 12) as u32, rng.range(1, 28) as u32);
     let (area, _) = city_info(&unit.row.city);
-    let enterprise = unit.row.kind == "enterprise";
+    let enterprise = unit.row.kind == UnitKind::Enterprise;
     let funding = if enterprise {
-        ["own", "local", "other"][rng.weighted(&[80, 15, 5])]
+        [F::Own, F::Local, F::Other][rng.weighted(&[80, 15, 5])]
     } else {
-        ["central", "local", "own", "other"][rng.weighted(&[50, 30, 17, 3])]
+        [F::Central, F::Local, F::Own, F::Other][rng.weighted(&[50, 30, 17, 3])]
     };
     let disciplines: Vec<&str> = t
         .disciplines
@@ -249,13 +256,12 @@ fn make_instrument(
         contact_phone: format!("{area}-8{:07}", rng.range(0, 9_999_999)),
         contact_email: format!("lab{seq:04}@{}", unit.domain),
         photo_url: String::new(),
-        share_mode: pick_share_mode(rng).to_owned(),
-        run_status: ["normal", "standby", "occasional_fault", "frequent_fault", "awaiting_repair", "awaiting_scrap"]
-            [rng.weighted(&[85, 7, 4, 1, 2, 1])]
-        .to_owned(),
-        funding_source: funding.to_owned(),
-        acquisition: ["purchase", "self_developed", "donation", "other"][rng.weighted(&[92, 4, 2, 2])].to_owned(),
-        purpose: ["general", "dedicated"][rng.weighted(&[75, 25])].to_owned(),
+        share_mode: pick_share_mode(rng),
+        // In the order of `RunStatus::ALL`.
+        run_status: RunStatus::ALL[rng.weighted(&[85, 7, 4, 1, 2, 1])],
+        funding_source: funding,
+        acquisition: Acquisition::ALL[rng.weighted(&[92, 4, 2, 2])],
+        purpose: Purpose::ALL[rng.weighted(&[75, 25])],
         disciplines: serde_json::to_string(&disciplines).unwrap_or_else(|_| "[]".to_owned()),
         created_at: now,
         updated_at: now,

@@ -6,7 +6,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use super::{service, store};
 use crate::db::DbConnection;
 
-use super::model::{hours, Evaluation, ServiceType, ServiceWay};
+use super::model::{hours, Evaluation};
 use super::store::ReportRow;
 use crate::error::{AppError, AppResult};
 use crate::types::PLATFORM_ZONE;
@@ -93,12 +93,8 @@ pub fn records_table(rows: Vec<ReportRow>) -> Table {
                     r.served_on.to_string().into(),
                     time(r.starts_at).into(),
                     time(r.ends_at).into(),
-                    ServiceType::from_code(&r.service_type)
-                        .map_or("", |t| t.label_zh())
-                        .into(),
-                    ServiceWay::from_code(&r.service_way)
-                        .map_or("", |w| w.label_zh())
-                        .into(),
+                    r.service_type.label_zh().into(),
+                    r.service_way.label_zh().into(),
                     org.unwrap_or_default().into(),
                     client.unwrap_or_default().into(),
                     if r.internal { "对内" } else { "对外" }.into(),
@@ -137,9 +133,7 @@ pub fn instruments_table(e: &Evaluation) -> Table {
                     i.name.clone().into(),
                     i.asset_no.clone().into(),
                     i.original_value_yuan.0.into(),
-                    crate::navigation::model::RunStatus::from_code(&i.run_status)
-                        .map_or("", |s| s.label_zh())
-                        .into(),
+                    i.run_status.label_zh().into(),
                     i.figures.machine_hours.into(),
                     i.figures.external_hours.into(),
                     i.figures.services.into(),

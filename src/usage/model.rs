@@ -48,8 +48,8 @@ pub struct NewServiceRecord {
     pub client_user_id: Option<i64>,
     pub client_organisation_id: Option<i64>,
     pub internal: bool,
-    pub service_type: String,
-    pub service_way: String,
+    pub service_type: ServiceType,
+    pub service_way: ServiceWay,
     pub starts_at: Option<NaiveDateTime>,
     pub ends_at: Option<NaiveDateTime>,
     /// Effective minutes: the time served less `idle_minutes`.
@@ -74,8 +74,8 @@ pub struct ServiceRecordRow {
     pub client_user_id: Option<i64>,
     pub client_organisation_id: Option<i64>,
     pub internal: bool,
-    pub service_type: String,
-    pub service_way: String,
+    pub service_type: ServiceType,
+    pub service_way: ServiceWay,
     pub starts_at: Option<NaiveDateTime>,
     pub ends_at: Option<NaiveDateTime>,
     pub minutes: i32,
@@ -129,8 +129,8 @@ impl From<ServiceRecordRow> for ServiceRecord {
             client_user_id: r.client_user_id.map(UserId),
             client_organisation_id: r.client_organisation_id.map(OrganisationId),
             internal: r.internal,
-            service_type: ServiceType::from_code(&r.service_type).unwrap_or(ServiceType::Testing),
-            service_way: ServiceWay::from_code(&r.service_way).unwrap_or(ServiceWay::Occupy),
+            service_type: r.service_type,
+            service_way: r.service_way,
             served_on: r.served_on,
             starts_at: r.starts_at.map(utc),
             ends_at: r.ends_at.map(utc),
@@ -190,7 +190,7 @@ pub struct NewReduction {
     pub minutes_requested: i32,
     pub fee_before_fen: i64,
     pub reason: String,
-    pub status: String,
+    pub status: ReductionStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -205,7 +205,7 @@ pub struct ReductionRow {
     pub fee_before_fen: i64,
     pub fee_after_fen: Option<i64>,
     pub reason: String,
-    pub status: String,
+    pub status: ReductionStatus,
     pub decided_by: Option<i64>,
     pub decision_reason: String,
     pub created_at: NaiveDateTime,
@@ -233,7 +233,7 @@ pub struct Reduction {
 
 impl From<ReductionRow> for Reduction {
     fn from(r: ReductionRow) -> Self {
-        let status = ReductionStatus::from_code(&r.status).unwrap_or(ReductionStatus::Pending);
+        let status = r.status;
         Reduction {
             id: r.id,
             service_record_id: r.service_record_id,
@@ -396,7 +396,7 @@ pub struct InstrumentYear {
     pub name: String,
     pub asset_no: String,
     pub original_value_yuan: crate::types::Yuan,
-    pub run_status: String,
+    pub run_status: crate::navigation::model::RunStatus,
     pub client_units: i64,
     /// Effective hours against the 1,200 h saturation mark.
     pub utilisation: f64,

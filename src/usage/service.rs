@@ -157,7 +157,7 @@ pub fn record(conn: &mut DbConnection, row: &NewServiceRecord) -> AppResult<i64>
             instrument_id: row.instrument_id,
             unit_id: inst.unit_id,
             month: month_of(row.served_on),
-            service_type: &row.service_type,
+            service_type: row.service_type,
             internal: row.internal,
             organisation_id: row.client_organisation_id,
             services: 1,
@@ -274,8 +274,8 @@ pub fn log_service(
         client_user_id: input.client_user_id,
         client_organisation_id: Some(org.id),
         internal: input.internal.unwrap_or(org.unit_id == Some(inst.unit_id)),
-        service_type: service_type.code().to_owned(),
-        service_way: service_way.code().to_owned(),
+        service_type,
+        service_way,
         starts_at: starts,
         ends_at: ends,
         minutes,
@@ -404,7 +404,7 @@ pub fn request_reduction(
                 minutes_requested: input.minutes as i32,
                 fee_before_fen: row.fee_fen,
                 reason: reason.clone(),
-                status: ReductionStatus::Pending.code().to_owned(),
+                status: ReductionStatus::Pending,
                 created_at: naive(now),
             },
         )
@@ -512,7 +512,7 @@ pub fn decide_reduction(
                     instrument_id: row.instrument_id,
                     unit_id: inst.unit_id,
                     month: month_of(row.served_on),
-                    service_type: &row.service_type,
+                    service_type: row.service_type,
                     internal: row.internal,
                     organisation_id: row.client_organisation_id,
                     services: 0,
@@ -893,7 +893,7 @@ pub fn evaluation(conn: &mut DbConnection, unit: i64, year: i32) -> AppResult<Ev
     for (id, name, asset_no, value, run_status) in listed.iter().cloned() {
         let f = sums.get(&id).copied().unwrap_or_default();
         total.merge(&f);
-        running += i64::from(run_status == "normal");
+        running += i64::from(run_status == crate::navigation::model::RunStatus::Normal);
         shared += i64::from(f.services > 0);
         shared_externally += i64::from(f.external_minutes > 0);
         per_instrument.push(InstrumentYear {

@@ -11,6 +11,7 @@ use crate::db::schema::{
     usage_platform_clients, usage_unit_monthly, usage_yearly, users,
 };
 use crate::db::{sum_i64 as sum, Db, DbConnection};
+use crate::navigation::model::RunStatus;
 use crate::types::PageRequest;
 
 pub fn insert(conn: &mut DbConnection, row: &NewServiceRecord) -> QueryResult<i64> {
@@ -38,11 +39,11 @@ pub fn set_amounts(conn: &mut DbConnection, id: i64, minutes: i32, fee: i64) -> 
 }
 
 /// A change to the sums of one record's rollup cells.
-pub struct Delta<'a> {
+pub struct Delta {
     pub instrument_id: i64,
     pub unit_id: i64,
     pub month: i32,
-    pub service_type: &'a str,
+    pub service_type: ServiceType,
     pub internal: bool,
     pub organisation_id: Option<i64>,
     pub services: i64,
@@ -686,7 +687,7 @@ pub fn declare(
 }
 
 /// A listed instrument: (id, name, asset number, value in yuan, run status).
-pub type Listed = (i64, String, String, i64, String);
+pub type Listed = (i64, String, String, i64, RunStatus);
 
 pub fn unit_instruments(conn: &mut DbConnection, unit: i64) -> QueryResult<Vec<Listed>> {
     instruments::table

@@ -10,7 +10,7 @@ use crate::db::schema::{
     bans, organisations, qualifications, refresh_tokens, staff_invitations, user_tokens, users,
     violations,
 };
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::navigation::model::UnitKind;
 use crate::types::{
     code_enum, BanId, InstrumentId, OrganisationId, QualificationId, UnitId, UserId, ViolationId,
@@ -81,8 +81,8 @@ impl PriceTier {
             Some(o) if o.unit_id == Some(unit.0) => PriceTier::OwnUnit,
             Some(o)
                 if matches!(
-                    UnitKind::from_code(&o.kind),
-                    Some(UnitKind::University | UnitKind::Institute | UnitKind::Hospital)
+                    o.kind,
+                    UnitKind::University | UnitKind::Institute | UnitKind::Hospital
                 ) =>
             {
                 PriceTier::Academic
@@ -102,10 +102,10 @@ impl PriceTier {
 pub struct OrganisationRow {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: UnitKind,
     pub credit_code: Option<String>,
     pub unit_id: Option<i64>,
-    pub status: String,
+    pub status: OrganisationStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -113,10 +113,10 @@ pub struct OrganisationRow {
 #[diesel(table_name = organisations)]
 pub struct NewOrganisation {
     pub name: String,
-    pub kind: String,
+    pub kind: UnitKind,
     pub credit_code: Option<String>,
     pub unit_id: Option<i64>,
-    pub status: String,
+    pub status: OrganisationStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -136,11 +136,10 @@ impl From<OrganisationRow> for Organisation {
         Organisation {
             id: OrganisationId(r.id),
             name: r.name,
-            kind: UnitKind::from_code(&r.kind).unwrap_or(UnitKind::Other),
+            kind: r.kind,
             credit_code: r.credit_code,
             unit_id: r.unit_id.map(UnitId),
-            status: OrganisationStatus::from_code(&r.status)
-                .unwrap_or(OrganisationStatus::Proposed),
+            status: r.status,
         }
     }
 }
@@ -154,7 +153,7 @@ pub struct UserRow {
     pub name: String,
     pub phone: String,
     pub organisation_id: Option<i64>,
-    pub role: String,
+    pub role: Role,
     pub unit_id: Option<i64>,
     pub email_verified_at: Option<NaiveDateTime>,
     pub disabled_at: Option<NaiveDateTime>,
@@ -165,7 +164,7 @@ pub struct UserRow {
 
 impl UserRow {
     pub fn role(&self) -> Role {
-        Role::from_code(&self.role).unwrap_or(Role::Researcher)
+        self.role
     }
 }
 
@@ -177,7 +176,7 @@ pub struct NewUser {
     pub name: String,
     pub phone: String,
     pub organisation_id: Option<i64>,
-    pub role: String,
+    pub role: Role,
     pub unit_id: Option<i64>,
     pub email_verified_at: Option<NaiveDateTime>,
     pub tokens_valid_after: NaiveDateTime,
@@ -221,7 +220,7 @@ impl User {
 #[diesel(table_name = user_tokens)]
 pub struct NewUserToken {
     pub user_id: i64,
-    pub purpose: String,
+    pub purpose: TokenPurpose,
     pub token_hash: String,
     pub expires_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
@@ -264,8 +263,8 @@ pub struct QualificationRow {
     pub id: i64,
     pub user_id: i64,
     pub instrument_id: i64,
-    pub status: String,
-    pub level: Option<String>,
+    pub status: QualificationStatus,
+    pub level: Option<QualificationLevel>,
     pub note: String,
     pub reason: Option<String>,
     #[serde(default, with = "crate::types::utc::option")]
@@ -282,7 +281,7 @@ pub struct QualificationRow {
 pub struct NewQualification {
     pub user_id: i64,
     pub instrument_id: i64,
-    pub status: String,
+    pub status: QualificationStatus,
     pub note: String,
     pub created_at: NaiveDateTime,
 }
@@ -321,7 +320,7 @@ pub struct InstrumentRef {
 pub struct ViolationRow {
     pub id: i64,
     pub user_id: i64,
-    pub kind: String,
+    pub kind: ViolationKind,
     pub instrument_id: i64,
     #[serde(with = "crate::types::utc")]
     pub occurred_at: NaiveDateTime,
@@ -335,7 +334,7 @@ pub struct ViolationRow {
 #[diesel(table_name = violations)]
 pub struct NewViolation {
     pub user_id: i64,
-    pub kind: String,
+    pub kind: ViolationKind,
     pub instrument_id: i64,
     pub occurred_at: NaiveDateTime,
     pub note: String,
@@ -358,7 +357,7 @@ impl From<ViolationRow> for Violation {
         Violation {
             id: ViolationId(r.id),
             user_id: UserId(r.user_id),
-            kind: ViolationKind::from_code(&r.kind).unwrap_or(ViolationKind::NoShow),
+            kind: r.kind,
             instrument_id: InstrumentId(r.instrument_id),
             occurred_at: r.occurred_at.and_utc(),
             note: r.note,
@@ -371,7 +370,7 @@ impl From<ViolationRow> for Violation {
 pub struct BanRow {
     pub id: i64,
     pub user_id: i64,
-    pub scope: String,
+    pub scope: BanScope,
     pub unit_id: Option<i64>,
     pub instrument_id: Option<i64>,
     pub reason: String,
@@ -392,7 +391,7 @@ pub struct BanRow {
 #[diesel(table_name = bans)]
 pub struct NewBan {
     pub user_id: i64,
-    pub scope: String,
+    pub scope: BanScope,
     pub unit_id: Option<i64>,
     pub instrument_id: Option<i64>,
     pub reason: String,
@@ -425,7 +424,7 @@ impl Ban {
         Ban {
             id: BanId(r.id),
             user_id: UserId(r.user_id),
-            scope: BanScope::from_code(&r.scope).unwrap_or(BanScope::All),
+            scope: r.scope,
             unit_id: r.unit_id.map(UnitId),
             instrument_id: r.instrument_id.map(InstrumentId),
             active: r.lifted_at.is_none() && r.starts_at <= now && now < r.ends_at,
@@ -467,14 +466,14 @@ pub struct NewOrganisationInput {
 mod tests {
     use super::*;
 
-    fn org(kind: &str, unit: Option<i64>) -> OrganisationRow {
+    fn org(kind: UnitKind, unit: Option<i64>) -> OrganisationRow {
         OrganisationRow {
             id: 1,
             name: "x".into(),
-            kind: kind.into(),
+            kind,
             credit_code: None,
             unit_id: unit,
-            status: "active".into(),
+            status: OrganisationStatus::Active,
             created_at: NaiveDateTime::default(),
         }
     }
@@ -483,24 +482,24 @@ mod tests {
     fn the_price_tier_follows_the_organisation() {
         let jlu = UnitId(1);
         assert_eq!(
-            PriceTier::of(Some(&org("university", Some(1))), jlu),
+            PriceTier::of(Some(&org(UnitKind::University, Some(1))), jlu),
             PriceTier::OwnUnit
         );
-        assert!(PriceTier::of(Some(&org("university", Some(1))), jlu).is_internal());
+        assert!(PriceTier::of(Some(&org(UnitKind::University, Some(1))), jlu).is_internal());
         assert_eq!(
-            PriceTier::of(Some(&org("institute", Some(2))), jlu),
+            PriceTier::of(Some(&org(UnitKind::Institute, Some(2))), jlu),
             PriceTier::Academic
         );
         assert_eq!(
-            PriceTier::of(Some(&org("hospital", None)), jlu),
+            PriceTier::of(Some(&org(UnitKind::Hospital, None)), jlu),
             PriceTier::Academic
         );
         assert_eq!(
-            PriceTier::of(Some(&org("enterprise", None)), jlu),
+            PriceTier::of(Some(&org(UnitKind::Enterprise, None)), jlu),
             PriceTier::Enterprise
         );
         assert_eq!(
-            PriceTier::of(Some(&org("enterprise", Some(1))), jlu),
+            PriceTier::of(Some(&org(UnitKind::Enterprise, Some(1))), jlu),
             PriceTier::OwnUnit
         );
         assert_eq!(PriceTier::of(None, jlu), PriceTier::Enterprise);
@@ -524,8 +523,8 @@ pub struct InvitationRow {
     pub id: i64,
     pub unit_id: i64,
     pub user_id: i64,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: InvitationStatus,
     pub invited_by: i64,
     pub previous_organisation_id: Option<i64>,
     pub created_at: NaiveDateTime,
@@ -537,8 +536,8 @@ pub struct InvitationRow {
 pub struct NewInvitation {
     pub unit_id: i64,
     pub user_id: i64,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: InvitationStatus,
     pub invited_by: i64,
     pub created_at: NaiveDateTime,
 }
@@ -562,11 +561,8 @@ impl Invitation {
             unit_id: UnitId(r.unit_id),
             unit_name,
             user_id: UserId(r.user_id),
-            role: Role::from_code(&r.role)
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown role {}", r.role)))?,
-            status: InvitationStatus::from_code(&r.status).ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("unknown invitation status {}", r.status))
-            })?,
+            role: r.role,
+            status: r.status,
             created_at: r.created_at.and_utc(),
         })
     }

@@ -30,8 +30,7 @@ fn to_api(
     name: String,
     email: String,
 ) -> Qualification {
-    let status =
-        QualificationStatus::from_code(&row.status).unwrap_or(QualificationStatus::Applied);
+    let status = row.status;
     Qualification {
         id: QualificationId(row.id),
         user: PersonRef {
@@ -46,7 +45,7 @@ fn to_api(
         },
         status,
         status_label: status.label_zh(),
-        level: row.level.as_deref().and_then(QualificationLevel::from_code),
+        level: row.level,
         note: row.note,
         reason: row.reason,
         expires_at: row.expires_at.map(|t| t.and_utc()),
@@ -98,7 +97,7 @@ pub fn apply(
             &NewQualification {
                 user_id: who.id.0,
                 instrument_id: inst.id,
-                status: QualificationStatus::Applied.code().to_owned(),
+                status: QualificationStatus::Applied,
                 note: note.clone(),
                 created_at: naive(now),
             },
@@ -170,8 +169,7 @@ pub fn decide(
                 instrument: InstrumentId(inst.id),
             },
         )?;
-        let current =
-            QualificationStatus::from_code(&row.status).unwrap_or(QualificationStatus::Applied);
+        let current = row.status;
         if current != QualificationStatus::Applied {
             return Err(AppError::conflict(
                 "invalid_transition",
@@ -205,8 +203,8 @@ pub fn decide(
                         ));
                     }
                 }
-                row.status = QualificationStatus::Approved.code().to_owned();
-                row.level = Some(level.code().to_owned());
+                row.status = QualificationStatus::Approved;
+                row.level = Some(level);
                 row.expires_at = d.expires_at.map(naive);
                 let until = d.expires_at.map_or_else(
                     || "长期有效".to_owned(),
@@ -225,7 +223,7 @@ pub fn decide(
             }
             "refuse" => {
                 let reason = validate::text("reason", d.reason.as_deref().unwrap_or(""), 1, 500)?;
-                row.status = QualificationStatus::Refused.code().to_owned();
+                row.status = QualificationStatus::Refused;
                 row.reason = Some(reason.clone());
                 (
                     format!("上机资格未通过：{}", inst.name_zh),
@@ -281,7 +279,7 @@ pub fn expire_due(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<usiz
         let batch = db::write_tx(conn, |conn| -> AppResult<usize> {
             let due = store::due_expirations(conn, naive(now), 100)?;
             for mut row in due.iter().cloned() {
-                row.status = QualificationStatus::Expired.code().to_owned();
+                row.status = QualificationStatus::Expired;
                 if store::decide_qualification(conn, &row, QualificationStatus::Approved)? == 0 {
                     continue;
                 }
@@ -397,7 +395,7 @@ pub fn qualification_level(
         .into_iter()
         .map(|r| r.0)
         .find(|q| q.expires_at.is_none_or(|e| e > naive(now)))
-        .and_then(|q| q.level.as_deref().and_then(QualificationLevel::from_code)))
+        .and_then(|q| q.level))
 }
 
 // --- violations ------------------------------------------------------------------------------
@@ -444,7 +442,7 @@ pub fn record_violation(
             conn,
             &NewViolation {
                 user_id: user.0,
-                kind: kind.code().to_owned(),
+                kind,
                 instrument_id: inst.id,
                 occurred_at: naive(input.occurred_at),
                 note: note.clone(),
@@ -554,7 +552,7 @@ pub fn create_ban(
             conn,
             &NewBan {
                 user_id: user.id,
-                scope: scope.code().to_owned(),
+                scope,
                 unit_id: unit,
                 instrument_id: instrument,
                 reason: reason.clone(),

@@ -47,24 +47,31 @@ pub struct ValidRegistration {
 
 enum OrganisationChoice {
     Existing(i64),
-    New(NewOrganisationInput),
+    New(ValidNewOrganisation),
 }
 
-pub fn validate_new_organisation(input: &NewOrganisationInput) -> AppResult<NewOrganisationInput> {
+/// An organisation a registering person proposes, checked.
+struct ValidNewOrganisation {
+    name: String,
+    kind: UnitKind,
+    credit_code: Option<String>,
+}
+
+fn validate_new_organisation(input: &NewOrganisationInput) -> AppResult<ValidNewOrganisation> {
     let name = validate::line("new_organisation.name", &input.name, 2, 100)?;
-    if UnitKind::from_code(&input.kind).is_none() {
-        return Err(AppError::invalid(
+    let kind = UnitKind::from_code(&input.kind).ok_or_else(|| {
+        AppError::invalid(
             "new_organisation.kind",
             format!("one of {}", UnitKind::codes()),
-        ));
-    }
+        )
+    })?;
     let credit_code = match input.credit_code.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(code) => Some(validate::credit_code("new_organisation.credit_code", code)?),
     };
-    Ok(NewOrganisationInput {
+    Ok(ValidNewOrganisation {
         name,
-        kind: input.kind.clone(),
+        kind,
         credit_code,
     })
 }
@@ -150,10 +157,10 @@ fn register_in_tx(
             conn,
             &NewOrganisation {
                 name: new.name.clone(),
-                kind: new.kind.clone(),
+                kind: new.kind,
                 credit_code: new.credit_code.clone(),
                 unit_id: None,
-                status: OrganisationStatus::Proposed.code().to_owned(),
+                status: OrganisationStatus::Proposed,
                 created_at: naive(now),
             },
         )
@@ -173,7 +180,7 @@ fn register_in_tx(
             name: r.name.clone(),
             phone: r.phone.clone(),
             organisation_id: Some(organisation_id),
-            role: Role::Researcher.code().to_owned(),
+            role: Role::Researcher,
             unit_id: None,
             email_verified_at: None,
             tokens_valid_after: naive(now),
@@ -197,7 +204,7 @@ fn new_link_token(
         conn,
         &NewUserToken {
             user_id: user,
-            purpose: purpose.code().to_owned(),
+            purpose,
             token_hash: tokens::hash(&token),
             expires_at: naive(now + ttl),
             created_at: naive(now),
@@ -758,8 +765,8 @@ pub fn add_staff(
             &NewInvitation {
                 unit_id: unit.0,
                 user_id: row.id,
-                role: role.code().to_owned(),
-                status: InvitationStatus::Pending.code().to_owned(),
+                role,
+                status: InvitationStatus::Pending,
                 invited_by: actor.id.0,
                 created_at: naive(now),
             },
@@ -848,7 +855,7 @@ pub fn answer_invitation(
         let inv = store::find_invitation(conn, id)?
             .filter(|i| i.user_id == who.id.0)
             .ok_or(AppError::NotFound { what: "invitation" })?;
-        let pending = InvitationStatus::Pending.code();
+        let pending = InvitationStatus::Pending;
         if inv.status != pending {
             return Err(already_answered());
         }
@@ -858,7 +865,7 @@ pub fn answer_invitation(
                 conn,
                 id,
                 pending,
-                InvitationStatus::Declined.code(),
+                InvitationStatus::Declined,
                 None,
                 naive(now),
             )?;
@@ -868,13 +875,12 @@ pub fn answer_invitation(
         joinable(&row, unit)?;
         let org = store::organisation_of_unit(conn, unit.0)?
             .ok_or(AppError::NotFound { what: "unit" })?;
-        let role = Role::from_code(&inv.role)
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown role {}", inv.role)))?;
+        let role = inv.role;
         if !store::set_invitation_status(
             conn,
             id,
             pending,
-            InvitationStatus::Accepted.code(),
+            InvitationStatus::Accepted,
             row.organisation_id,
             naive(now),
         )? {
@@ -926,8 +932,8 @@ pub fn remove_staff(
                 store::set_invitation_status(
                     conn,
                     inv.id,
-                    InvitationStatus::Accepted.code(),
-                    InvitationStatus::Ended.code(),
+                    InvitationStatus::Accepted,
+                    InvitationStatus::Ended,
                     inv.previous_organisation_id,
                     naive(now),
                 )?;
@@ -1049,7 +1055,7 @@ pub fn create_verified(
             name,
             phone: String::new(),
             organisation_id: organisation,
-            role: role.code().to_owned(),
+            role,
             unit_id: unit.map(|u| u.0),
             email_verified_at: Some(now),
             tokens_valid_after: now,

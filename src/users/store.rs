@@ -733,8 +733,8 @@ pub fn pending_invitations_of(
 pub fn set_invitation_status(
     conn: &mut DbConnection,
     id: i64,
-    from: &str,
-    to: &str,
+    from: InvitationStatus,
+    to: InvitationStatus,
     previous_organisation: Option<i64>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {

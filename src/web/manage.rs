@@ -905,15 +905,12 @@ pub async fn admin_mail(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) 
         .items
         .into_iter()
         .map(|m| {
-            let dead = m.status == OutboxStatus::Dead.code();
+            let dead = m.status == OutboxStatus::Dead;
             vec![
                 Cell::Text(local_date_time(m.created_at.and_utc())),
                 Cell::Text(m.recipients().join(", ")),
                 Cell::Text(m.subject.clone()),
-                Cell::Text(
-                    OutboxStatus::from_code(&m.status)
-                        .map_or(m.status.clone(), |s| s.label_zh().to_owned()),
-                ),
+                Cell::Text(m.status.label_zh().to_owned()),
                 Cell::Text(m.attempts.to_string()),
                 Cell::Text(m.last_error.clone().unwrap_or_default()),
                 if dead {

@@ -115,7 +115,7 @@ async fn committed_mail_is_sent_once_and_rolled_back_mail_never(db: TestDb) {
     assert!(html.contains("吉林省大型科研仪器开放共享平台") && html.contains("请勿直接回复"));
 
     let row = rig.row(1);
-    assert_eq!(row.status, OutboxStatus::Sent.code());
+    assert_eq!(row.status, OutboxStatus::Sent);
     assert_eq!(row.sent_at, Some(rig.clock.now_naive()));
     let status = store::status(&mut rig.pool.get().unwrap()).unwrap();
     assert_eq!(
@@ -132,7 +132,7 @@ async fn smtp_down_at_enqueue_delivers_once_it_is_up(db: TestDb) {
     let r = rig.sender.send_due(&rig.pool).await.unwrap();
     assert_eq!((r.claimed, r.retried), (1, 1));
     let row = rig.row(1);
-    assert_eq!((row.status.as_str(), row.attempts), ("queued", 1));
+    assert_eq!((row.status.code(), row.attempts), ("queued", 1));
     assert!(row.last_error.is_some());
     assert!(row.next_attempt_at > rig.clock.now_naive());
 
@@ -143,7 +143,7 @@ async fn smtp_down_at_enqueue_delivers_once_it_is_up(db: TestDb) {
     let r = rig.sender.send_due(&rig.pool).await.unwrap();
     assert_eq!(r.sent, 1);
     assert_eq!(smtp.received().len(), 1);
-    assert_eq!(rig.row(1).status, "sent");
+    assert_eq!(rig.row(1).status, OutboxStatus::Sent);
 }
 
 async fn temporary_rejections_are_retried(db: TestDb) {
@@ -160,7 +160,7 @@ async fn temporary_rejections_are_retried(db: TestDb) {
     let r = rig.sender.send_due(&rig.pool).await.unwrap();
     assert_eq!(r.sent, 1);
     let row = rig.row(1);
-    assert_eq!((row.status.as_str(), row.attempts), ("sent", 3));
+    assert_eq!((row.status.code(), row.attempts), ("sent", 3));
     assert_eq!(smtp.received().len(), 1);
 }
 
@@ -172,7 +172,7 @@ async fn a_permanent_rejection_is_dead_with_its_error_until_retried(db: TestDb) 
     let r = rig.sender.send_due(&rig.pool).await.unwrap();
     assert_eq!(r.dead, 1, "a 5xx is final: no retries");
     let row = rig.row(1);
-    assert_eq!(row.status, "dead");
+    assert_eq!(row.status, OutboxStatus::Dead);
     assert!(
         row.last_error.as_deref().unwrap().contains("550"),
         "{:?}",
@@ -201,7 +201,7 @@ async fn repeated_temporary_failures_end_dead_after_max_attempts(db: TestDb) {
         rig.clock.advance(Duration::hours(2));
     }
     let row = rig.row(1);
-    assert_eq!((row.status.as_str(), row.attempts), ("dead", 3));
+    assert_eq!((row.status.code(), row.attempts), ("dead", 3));
     assert!(row.last_error.is_some());
     assert_eq!(rig.sender.send_due(&rig.pool).await.unwrap().claimed, 0);
 }
@@ -220,7 +220,7 @@ async fn a_crash_while_sending_is_delivered_after_the_lease(db: TestDb) {
     )
     .unwrap();
     assert_eq!(claimed.len(), 1);
-    assert_eq!(rig.row(1).status, "sending");
+    assert_eq!(rig.row(1).status, OutboxStatus::Sending);
     // While the lease holds, nobody else takes it.
     assert_eq!(rig.sender.send_due(&rig.pool).await.unwrap().claimed, 0);
     rig.clock.advance(Duration::minutes(6));

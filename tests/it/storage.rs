@@ -14,7 +14,8 @@ use yiqi::navigation::model::SubPlatformRow;
 on_both_backends!(
     database_errors_become_problems_not_500s,
     a_failed_write_transaction_leaves_nothing_behind,
-    concurrent_writers_keep_their_own_outcome
+    concurrent_writers_keep_their_own_outcome,
+    an_unknown_code_in_the_database_is_an_error_not_a_default
 );
 
 fn sub_platform(id: i64, name: &str) -> SubPlatformRow {
@@ -228,4 +229,45 @@ fn every_pooled_sqlite_connection_has_the_pragmas() {
         .unwrap();
         assert_eq!(qpsg.len(), 1);
     }
+}
+
+/// A code the program does not know (a row written by a newer version, or by hand) must not
+/// be read as some default kind or status.
+async fn an_unknown_code_in_the_database_is_an_error_not_a_default(db: TestDb) {
+    let mut conn = db.connect();
+    yiqi::db::migrate(&mut conn).unwrap();
+    insert(&mut conn, &sub_platform(1, "分析测试子平台")).unwrap();
+    diesel::insert_into(units::table)
+        .values((
+            units::id.eq(7),
+            units::sub_platform_id.eq(1),
+            units::name.eq("吉林大学"),
+            units::short_name.eq("吉大"),
+            units::kind.eq(yiqi::navigation::model::UnitKind::University),
+            units::city.eq("长春"),
+            units::created_at.eq(NaiveDateTime::default()),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    let read = yiqi::navigation::store::find_unit(&mut conn, 7)
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.kind, yiqi::navigation::model::UnitKind::University);
+
+    // Past the CHECK constraint that normally keeps such a code out.
+    let bypass = match db.backend {
+        yiqi::db::Backend::Sqlite => "PRAGMA ignore_check_constraints = ON",
+        yiqi::db::Backend::Postgres => "ALTER TABLE units DROP CONSTRAINT units_kind_check",
+    };
+    diesel::sql_query(bypass).execute(&mut conn).unwrap();
+    diesel::sql_query("UPDATE units SET kind = 'castle' WHERE id = 7")
+        .execute(&mut conn)
+        .unwrap();
+    let err = yiqi::navigation::store::find_unit(&mut conn, 7).unwrap_err();
+    let detail = format!("{err:?}");
+    assert!(
+        detail.contains("kind") && detail.contains("castle"),
+        "{detail}"
+    );
+    assert_eq!(AppError::from(err).problem().status, 500);
 }
