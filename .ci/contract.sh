@@ -84,6 +84,47 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The configuration: .ci/contract-schemathesis.toml and the dictionaries that depend on the day
+# (Asia/Shanghai, like the service's opening hours): booking times tomorrow and after, dates
+# around today, this ISO week and the next, this year and the last.
+CONFIG="$WORK/schemathesis.toml"
+{
+  cat "$HERE/contract-schemathesis.toml"
+  "$PYTHON" - <<'PY'
+import datetime as dt
+
+shanghai = dt.timezone(dt.timedelta(hours=8))
+today = dt.datetime.now(shanghai).date()
+
+
+def day(n):
+    return today + dt.timedelta(days=n)
+
+
+def strings(values):
+    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+
+
+days = [day(n).isoformat() for n in (-20, -1, 0, 1, 2, 7)]
+times = [f"{day(n).isoformat()}T{h:02}:00:00+08:00" for n in (1, 2, 3) for h in (9, 10, 11, 14)]
+times += [f"{day(n).isoformat()}T01:00:00Z" for n in (-1, 30)]
+weeks = sorted({"%d-W%02d" % day(n).isocalendar()[:2] for n in (0, 7)})
+print(f"""
+# Appended by .ci/contract.sh on {today.isoformat()} (Asia/Shanghai).
+[dictionaries.days]
+values = {strings(days)}
+
+[dictionaries.times]
+values = {strings(times)}
+
+[dictionaries.weeks]
+values = {strings(weeks)}
+
+[dictionaries.years]
+values = [{today.year - 1}, {today.year}]""")
+PY
+} >"$CONFIG"
+
 free_port() {
   "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -188,7 +229,7 @@ for backend in $BACKENDS; do
     fi
     echo "serving at $BASE ($(($(now) - tr)) s to start and sign in)"
     rc=0
-    (cd "$out" && "$ST" --config-file "$HERE/contract-schemathesis.toml" run "$BASE/api/v1/openapi.json" \
+    (cd "$out" && "$ST" --config-file "$CONFIG" run "$BASE/api/v1/openapi.json" \
       --checks "$CHECKS" \
       --phases "$PHASES" \
       --max-examples "$MAX_EXAMPLES" \
@@ -198,10 +239,11 @@ for backend in $BACKENDS; do
       --generation-database none \
       --request-timeout 30 \
       --no-color \
-      --report json,junit \
+      --report json,junit,har \
       --report-dir "$out" \
       --report-json-path "$out/report.json" \
       --report-junit-path "$out/junit.xml" \
+      --report-har-path "$out/requests.har" \
       "${auth[@]}") >"$out/st.log" 2>&1 || rc=$?
     # The failures with their curl reproductions, as schemathesis prints them.
     sed -n '/^=* FAILURES =*$/,/^=* WARNINGS =*$/p' "$out/st.log" | sed '$d'
@@ -212,20 +254,43 @@ for backend in $BACKENDS; do
       grep '"level":"ERROR"' "$out/server.log" | head -n 20
     fi
     drop_pg_db
-    line="$("$PYTHON" - "$out/report.json" "$backend" "$role" "$(($(now) - tr))" "$rc" <<'PY'
-import json, sys
-path, backend, role, secs, rc = sys.argv[1:]
+    line="$("$PYTHON" - "$out" "$backend" "$role" "$(($(now) - tr))" "$rc" <<'PY'
+import json, re, sys
+
+out, backend, role, secs, rc = sys.argv[1:]
 try:
-    r = json.load(open(path, encoding="utf-8"))
+    r = json.load(open(f"{out}/report.json", encoding="utf-8"))
 except (OSError, ValueError):
     print(f"{backend:8} {role:10} no report (schemathesis exit {rc})")
     sys.exit(0)
 ops, tc = r.get("operations") or {}, r["test_cases"]
 failures = sum(f["count"] for f in r["failures"])
 errors = sum(e["count"] for e in r["errors"])
-print(f"{backend:8} {role:10} operations {ops.get('tested', 0)}/{ops.get('selected', 0)}"
-      f"  cases {tc['generated']}  failures {failures} ({tc['unique_failures']} unique)"
-      f"  errors {errors}  {secs} s  exit {rc}")
+# How deep the run got: the documented operations that answered 2xx at least once (only those
+# had a success body checked against its schema).
+answered = "?"
+try:
+    doc = json.load(open(f"{out}/openapi.json", encoding="utf-8"))
+    har = json.load(open(f"{out}/requests.har", encoding="utf-8"))
+    patterns = [
+        (method.upper(), re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"))
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in ("get", "put", "post", "delete", "patch")
+    ]
+    ok = set()
+    for entry in har["log"]["entries"]:
+        if not 200 <= entry["response"]["status"] < 300:
+            continue
+        method = entry["request"]["method"]
+        path = re.sub(r"^https?://[^/]+", "", entry["request"]["url"]).split("?")[0]
+        ok.update(i for i, (m, rx) in enumerate(patterns) if m == method and rx.match(path))
+    answered = f"{len(ok)}/{len(patterns)}"
+except (OSError, ValueError, KeyError):
+    pass
+print(f"{backend:8} {role:10} operations {ops.get('tested', 0)}/{ops.get('total', 0)}"
+      f"  with 2xx {answered}  cases {tc['generated']}"
+      f"  failures {failures}  errors {errors}  {secs} s  exit {rc}")
 PY
 )"
     echo "$line" | tee -a "$SUMMARY"

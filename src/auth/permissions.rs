@@ -93,6 +93,30 @@ pub fn allowed(p: &Principal, action: Action) -> bool {
     }
 }
 
+/// Whose records of instrument use (bookings, service records, reductions) a list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    /// The person's own.
+    Own,
+    /// Those of every instrument of the unit (its administrators).
+    Unit(UnitId),
+    /// Those of these instruments (their managers).
+    Instruments(Vec<InstrumentId>),
+    /// Everyone's (platform administrators).
+    All,
+}
+
+/// What `p` sees in such a list; `mine` asks for the person's own whatever their role.
+pub fn visibility(p: &Principal, mine: bool) -> Visibility {
+    match (mine, p.role, p.unit) {
+        (true, _, _) | (_, Role::Researcher, _) => Visibility::Own,
+        (false, Role::PlatformAdmin, _) => Visibility::All,
+        (false, Role::UnitAdmin, Some(unit)) => Visibility::Unit(unit),
+        (false, Role::InstrumentManager, Some(_)) => Visibility::Instruments(p.managed.clone()),
+        _ => Visibility::Own,
+    }
+}
+
 /// Ok when `p` may take `action`, else 403 saying what was refused.
 pub fn authorize(p: &Principal, action: Action) -> AppResult<()> {
     if allowed(p, action) {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::model::*;
 use super::store;
+use crate::auth::{authorize, Action, Principal};
 use crate::db::{self, DbConnection, Pool};
 use crate::error::{AppError, AppResult};
 use crate::params::QueryParams;
@@ -330,6 +331,32 @@ impl Catalogue {
                 what: "sub-platform",
             })
     }
+}
+
+/// What running an instrument asks of a person: its unit's administrator or its manager.
+pub fn run_action(inst: &InstrumentRow) -> Action {
+    Action::RunInstrument {
+        unit: UnitId(inst.unit_id),
+        instrument: InstrumentId(inst.id),
+    }
+}
+
+/// Instrument `id`, if `who` may run it (else 403). One that does not exist is `missing()`: a
+/// 404 for an id in the path, a 422 naming the field for one in a body.
+pub fn instrument_to_run(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: i64,
+    missing: impl FnOnce() -> AppError,
+) -> AppResult<InstrumentRow> {
+    let inst = store::find_instrument(conn, id)?.ok_or_else(missing)?;
+    authorize(who, run_action(&inst))?;
+    Ok(inst)
+}
+
+/// The error for an instrument id given in a request body that names none.
+pub fn no_such_instrument() -> AppError {
+    AppError::invalid("instrument_id", "没有这台仪器 (no such instrument)")
 }
 
 fn unit_from_row(

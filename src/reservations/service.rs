@@ -10,12 +10,14 @@ use super::model::*;
 use super::rules::Rules;
 use super::store;
 use crate::audit::{self, Target};
+use crate::auth::permissions::{visibility, Visibility};
 use crate::auth::{authorize, Action, Principal};
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::Notice};
 use crate::navigation::model::{InstrumentRow, ShareMode};
+use crate::navigation::service::{instrument_to_run, no_such_instrument, run_action};
 use crate::navigation::store as catalogue;
 use crate::types::{local_date_time, InstrumentId, PageRequest, Paged, UnitId, PLATFORM_ZONE};
 use crate::usage::model::{NewServiceRecord, ServiceType, ServiceWay};
@@ -156,9 +158,8 @@ pub async fn create(
         }
         // What needs no lock is read before taking it: the write lock is held only for the
         // checks against other bookings and the inserts.
-        let inst = catalogue::find_instrument(conn, input.instrument_id)?.ok_or_else(|| {
-            AppError::invalid("instrument_id", "没有这台仪器 (no such instrument)")
-        })?;
+        let inst = catalogue::find_instrument(conn, input.instrument_id)?
+            .ok_or_else(no_such_instrument)?;
         if inst.retired_at.is_some() || inst.share_mode == ShareMode::NotShared {
             return Err(AppError::rule(
                 "not_bookable",
@@ -275,10 +276,7 @@ pub async fn create(
         let notices = notices_new(conn, &new, &inst, &who, &public_url)?;
         db::write_tx(conn, |conn| {
             if !store::lock_instrument(conn, input.instrument_id)? {
-                return Err(AppError::invalid(
-                    "instrument_id",
-                    "没有这台仪器 (no such instrument)",
-                ));
+                return Err(no_such_instrument());
             }
             // Looked up again under the lock: a retry racing the first attempt sees its result.
             if let Some(k) = &key {
@@ -452,10 +450,7 @@ pub fn take_step(
         })?;
         let inst = catalogue::find_instrument(conn, row.instrument_id)?
             .ok_or(AppError::NotFound { what: "instrument" })?;
-        let run = Action::RunInstrument {
-            unit: UnitId(inst.unit_id),
-            instrument: InstrumentId(inst.id),
-        };
+        let run = run_action(&inst);
         let booker = row.user_id;
         let is_staff = match &actor {
             Actor::System => true,
@@ -765,11 +760,7 @@ pub fn get(conn: &mut DbConnection, who: &Principal, id: i64) -> AppResult<Reser
             .ok_or(AppError::NotFound { what: "instrument" })?;
         // Whom the list shows it to (the booker, the instrument's staff) may read it; for
         // anyone else it does not exist, so that a 403 cannot tell that it does.
-        let run = Action::RunInstrument {
-            unit: UnitId(inst.unit_id),
-            instrument: InstrumentId(inst.id),
-        };
-        if !crate::auth::permissions::allowed(who, run) {
+        if !crate::auth::permissions::allowed(who, run_action(&inst)) {
             return Err(AppError::NotFound {
                 what: "reservation",
             });
@@ -786,15 +777,11 @@ pub fn list(
     mine: bool,
     page: PageRequest,
 ) -> AppResult<Paged<Reservation>> {
-    use crate::auth::Role;
-    match (mine, who.role, who.unit) {
-        (true, _, _) | (_, Role::Researcher, _) => f.user = Some(who.id.0),
-        (false, Role::PlatformAdmin, _) => {}
-        (false, Role::UnitAdmin, Some(unit)) => f.unit_instruments_of = Some(unit.0),
-        (false, Role::InstrumentManager, Some(_)) => {
-            f.instruments = Some(who.managed.iter().map(|i| i.0).collect())
-        }
-        _ => f.user = Some(who.id.0),
+    match visibility(who, mine) {
+        Visibility::Own => f.user = Some(who.id.0),
+        Visibility::All => {}
+        Visibility::Unit(unit) => f.unit_instruments_of = Some(unit.0),
+        Visibility::Instruments(ids) => f.instruments = Some(ids.iter().map(|i| i.0).collect()),
     }
     let (rows, total) = store::list(conn, &f, page)?;
     Ok(Paged::new(
@@ -835,15 +822,9 @@ pub fn add_blackout(
         if !store::lock_instrument(conn, id.0)? {
             return Err(AppError::NotFound { what: "instrument" });
         }
-        let inst = catalogue::find_instrument(conn, id.0)?
-            .ok_or(AppError::NotFound { what: "instrument" })?;
-        authorize(
-            who,
-            Action::RunInstrument {
-                unit: UnitId(inst.unit_id),
-                instrument: id,
-            },
-        )?;
+        instrument_to_run(conn, who, id.0, || AppError::NotFound {
+            what: "instrument",
+        })?;
         if let Some(row) = store::busy(
             conn,
             &[id.0],

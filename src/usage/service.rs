@@ -10,13 +10,15 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use super::model::*;
 use super::store::{self, Delta, Span};
-use crate::auth::{authorize, Action, Principal, Role};
+use crate::auth::permissions::{visibility, Visibility};
+use crate::auth::{authorize, Action, Principal};
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::Notice};
 use crate::navigation::model::PlatformStats;
 use crate::navigation::service::CatalogueCounts;
+use crate::navigation::service::{instrument_to_run, no_such_instrument};
 use crate::navigation::store as catalogue;
 use crate::types::{InstrumentId, PageRequest, Paged, UnitId, Yuan, PLATFORM_ZONE};
 use crate::users::store as people;
@@ -191,15 +193,7 @@ pub fn log_service(
     input: ServiceInput,
     now: DateTime<Utc>,
 ) -> AppResult<ServiceRecord> {
-    let inst = catalogue::find_instrument(conn, input.instrument_id)?
-        .ok_or_else(|| AppError::invalid("instrument_id", "没有这台仪器 (no such instrument)"))?;
-    authorize(
-        who,
-        Action::RunInstrument {
-            unit: UnitId(inst.unit_id),
-            instrument: InstrumentId(inst.id),
-        },
-    )?;
+    let inst = instrument_to_run(conn, who, input.instrument_id, no_such_instrument)?;
     let service_type = ServiceType::from_code(&input.service_type).ok_or_else(|| {
         AppError::invalid("service_type", format!("one of {}", ServiceType::codes()))
     })?;
@@ -342,14 +336,11 @@ pub fn list(
     mine: bool,
     page: PageRequest,
 ) -> AppResult<Paged<ServiceRecord>> {
-    match (mine, who.role, who.unit) {
-        (true, _, _) | (_, Role::Researcher, _) => f.client = Some(who.id.0),
-        (false, Role::PlatformAdmin, _) => {}
-        (false, Role::UnitAdmin, Some(unit)) => f.unit = Some(unit.0),
-        (false, Role::InstrumentManager, Some(_)) => {
-            f.instruments = Some(who.managed.iter().map(|i| i.0).collect())
-        }
-        _ => f.client = Some(who.id.0),
+    match visibility(who, mine) {
+        Visibility::Own => f.client = Some(who.id.0),
+        Visibility::All => {}
+        Visibility::Unit(unit) => f.unit = Some(unit.0),
+        Visibility::Instruments(ids) => f.instruments = Some(ids.iter().map(|i| i.0).collect()),
     }
     let (rows, total) = store::list(conn, &f, page)?;
     Ok(Paged::new(
@@ -467,15 +458,9 @@ pub fn decide_reduction(
     let row = store::find(conn, req.service_record_id)?.ok_or(AppError::NotFound {
         what: "service record",
     })?;
-    let inst = catalogue::find_instrument(conn, row.instrument_id)?
-        .ok_or(AppError::NotFound { what: "instrument" })?;
-    authorize(
-        who,
-        Action::RunInstrument {
-            unit: UnitId(inst.unit_id),
-            instrument: InstrumentId(inst.id),
-        },
-    )?;
+    let inst = instrument_to_run(conn, who, row.instrument_id, || AppError::NotFound {
+        what: "instrument",
+    })?;
     let reason = validate::text("reason", &input.reason, usize::from(!input.accept), 500)?;
     let (status, fee_after) = if input.accept {
         let fee = match input.fee_fen {
@@ -574,16 +559,16 @@ pub fn decide_reduction(
 
 /// Pending reductions the person may decide.
 pub fn pending_reductions(conn: &mut DbConnection, who: &Principal) -> AppResult<Vec<Reduction>> {
-    let scope = match (who.role, who.unit) {
-        (Role::PlatformAdmin, _) => None,
-        (Role::UnitAdmin, Some(unit)) => Some(
+    let scope = match visibility(who, false) {
+        Visibility::All => None,
+        Visibility::Unit(unit) => Some(
             store::unit_instruments(conn, unit.0)?
                 .into_iter()
                 .map(|i| i.0)
                 .collect(),
         ),
-        (Role::InstrumentManager, Some(_)) => Some(who.managed.iter().map(|i| i.0).collect()),
-        _ => return Err(AppError::forbidden("仅限仪器管理人员 (staff only)")),
+        Visibility::Instruments(ids) => Some(ids.iter().map(|i| i.0).collect()),
+        Visibility::Own => return Err(AppError::forbidden("仅限仪器管理人员 (staff only)")),
     };
     Ok(store::pending_reductions(conn, scope)?
         .into_iter()

@@ -12,6 +12,7 @@ use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::Notice};
+use crate::navigation::service::{instrument_to_run, no_such_instrument, run_action};
 use crate::navigation::{model::InstrumentRow, store as catalogue};
 use crate::types::{BanId, InstrumentId, PageRequest, Paged, QualificationId, UnitId, UserId};
 use crate::validate;
@@ -160,15 +161,9 @@ pub fn decide(
         let mut row = store::find_qualification(conn, id.0)?.ok_or(AppError::NotFound {
             what: "qualification",
         })?;
-        let inst = catalogue::find_instrument(conn, row.instrument_id)?
-            .ok_or(AppError::NotFound { what: "instrument" })?;
-        authorize(
-            who,
-            Action::RunInstrument {
-                unit: UnitId(inst.unit_id),
-                instrument: InstrumentId(inst.id),
-            },
-        )?;
+        let inst = instrument_to_run(conn, who, row.instrument_id, || AppError::NotFound {
+            what: "instrument",
+        })?;
         let current = row.status;
         if current != QualificationStatus::Applied {
             return Err(AppError::conflict(
@@ -427,17 +422,10 @@ pub fn record_violation(
         ));
     }
     db::write_tx(conn, |conn| {
-        let inst = catalogue::find_instrument(conn, input.instrument_id)?.ok_or_else(|| {
-            AppError::invalid("instrument_id", "没有这台仪器 (no such instrument)")
-        })?;
+        let inst = catalogue::find_instrument(conn, input.instrument_id)?
+            .ok_or_else(no_such_instrument)?;
         store::find_user(conn, user.0)?.ok_or(AppError::NotFound { what: "user" })?;
-        authorize(
-            who,
-            Action::RunInstrument {
-                unit: UnitId(inst.unit_id),
-                instrument: InstrumentId(inst.id),
-            },
-        )?;
+        authorize(who, run_action(&inst))?;
         let id = store::insert_violation(
             conn,
             &NewViolation {
