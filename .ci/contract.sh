@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Contract fuzzing: schemathesis against the served OpenAPI document (GET /api/v1/openapi.json),
-# on SQLite and on PostgreSQL, anonymously and as each demo account. Bounded (~6–10 minutes on
-# 2 cores); exits non-zero when schemathesis reports any failure or error.
+# Contract fuzzing: schemathesis (pinned in contract-requirements.txt) against the served
+# OpenAPI document (GET /api/v1/openapi.json), on SQLite and on PostgreSQL, anonymously and as
+# each demo account, each on a fresh database with the demo platform. Checks: no server errors,
+# documented status codes, content types and response schemas. Bounded (~6 minutes on 2 cores);
+# exits non-zero when schemathesis reports any failure or error.
 #
-#   bash .ci/contract.sh target/debug/yiqi
+#   CONTRACT_PG_URL=postgres://postgres@127.0.0.1:5432/postgres bash .ci/contract.sh target/debug/yiqi
 #
 # Environment:
 #   CONTRACT_PG_URL        postgres://USER@HOST:PORT/DB of a server where this script may create
@@ -38,6 +40,16 @@ PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
 step() { printf '\n== %s\n' "$*"; }
+
+case " $BACKENDS " in
+  *" postgres "*)
+    if [ -z "${CONTRACT_PG_URL:-}" ]; then
+      echo "CONTRACT_PG_URL is not set: the PostgreSQL half cannot run (CONTRACT_BACKENDS=sqlite leaves it out)" >&2
+      exit 2
+    fi
+    command -v psql >/dev/null || { echo "psql is needed to create the PostgreSQL database" >&2; exit 2; }
+    ;;
+esac
 now() { date +%s; }
 
 # --- schemathesis, pinned, in a virtualenv keyed by the requirements file ---------------------
@@ -138,10 +150,6 @@ start_server() {
       url="sqlite://$dir/yiqi.db"
       ;;
     postgres)
-      if [ -z "${CONTRACT_PG_URL:-}" ]; then
-        echo "CONTRACT_PG_URL is not set: the PostgreSQL half cannot run (CONTRACT_BACKENDS=sqlite to leave it out)" >&2
-        return 1
-      fi
       PG_DB="yiqi_contract_$$"
       psql -v ON_ERROR_STOP=1 -q -d "$CONTRACT_PG_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\"" -c "CREATE DATABASE \"$PG_DB\""
       url="$("$PYTHON" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$CONTRACT_PG_URL" "$PG_DB")"
@@ -245,13 +253,15 @@ for backend in $BACKENDS; do
       --report-junit-path "$out/junit.xml" \
       --report-har-path "$out/requests.har" \
       "${auth[@]}") >"$out/st.log" 2>&1 || rc=$?
-    # The failures with their curl reproductions, as schemathesis prints them.
-    sed -n '/^=* FAILURES =*$/,/^=* WARNINGS =*$/p' "$out/st.log" | sed '$d'
-    sed -n '/^=* ERRORS =*$/,/^=* SUMMARY =*$/p' "$out/st.log" | sed '$d'
+    # The failures and errors with their curl reproductions, as schemathesis prints them.
+    awk '/^=+ (FAILURES|ERRORS) =+$/ { p = 1; print; next } p && /^=+ [A-Z ]+ =+$/ { p = 0 } p' "$out/st.log"
     stop_server
-    if grep -q '"level":"ERROR"' "$out/server.log"; then
+    # Errors the server logged (a 500 is also a not_a_server_error failure above). Left out:
+    # actix's "request parse error" for the header with a NUL byte that schemathesis sends to
+    # probe the server (answered 400 before the application sees it).
+    if grep '"level":"ERROR"' "$out/server.log" | grep -v 'request parse error' >"$out/server-errors.log"; then
       echo "errors in the server's log:"
-      grep '"level":"ERROR"' "$out/server.log" | head -n 20
+      head -n 20 "$out/server-errors.log"
     fi
     drop_pg_db
     line="$("$PYTHON" - "$out" "$backend" "$role" "$(($(now) - tr))" "$rc" <<'PY'
@@ -267,7 +277,8 @@ ops, tc = r.get("operations") or {}, r["test_cases"]
 failures = sum(f["count"] for f in r["failures"])
 errors = sum(e["count"] for e in r["errors"])
 # How deep the run got: the documented operations that answered 2xx at least once (only those
-# had a success body checked against its schema).
+# had a success body checked against its schema). The document lists one operation more than
+# schemathesis tests: GET /api/v1/openapi.json, the document itself, which it leaves out.
 answered = "?"
 try:
     doc = json.load(open(f"{out}/openapi.json", encoding="utf-8"))

@@ -3,8 +3,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::availability::{Availability, UnitWeek};
-use super::model::{BookingSettingsRow, Reservation, ReservationInput, ReservationStatus, Step};
-use super::service::{self, Actor, BlackoutInput, StepInput};
+use super::model::{
+    BookingRequest, BookingSettingsRow, Reservation, ReservationInput, ReservationStatus, Step,
+};
+use super::service::{self, Actor, BlackoutInput, StepCommand, StepInput};
 use super::settings::{self, BookingSettingsInput};
 use super::store::Filter;
 use crate::auth::Auth;
@@ -45,7 +47,13 @@ pub async fn create(
         .map(|v| v.to_str().map(str::to_owned))
         .transpose()
         .map_err(|_| AppError::bad_request("Idempotency-Key", "ASCII only"))?;
-    let (reservation, created) = service::create(&state, &who, body.into_inner(), key).await?;
+    let (reservation, created) = service::create(
+        &state,
+        &who,
+        BookingRequest::from_input(body.into_inner())?,
+        key,
+    )
+    .await?;
     Ok(if created {
         HttpResponse::Created()
     } else {
@@ -170,9 +178,10 @@ pub async fn step(
         .filter(|s| !matches!(s, Step::Expire | Step::MarkNoShow))
         .ok_or(AppError::NotFound { what: "page" })?;
     let OptionalJson(input) = body;
+    let cmd = StepCommand::from_input(input)?;
     let now = state.clock.now();
     let r = db::run(&state.pool, move |c| {
-        service::take_step(c, Actor::Person(&who), id, step, &input, now)
+        service::take_step(c, Actor::Person(&who), id, step, &cmd, now)
     })
     .await?;
     Ok(HttpResponse::Ok().json(r))

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::model::{ReservationStatus, Step};
-use super::service::{take_step, Actor, StepInput};
+use super::service::{take_step, Actor, StepCommand};
 use super::store;
 use crate::clock::naive;
 use crate::config::ReservationSettings;
@@ -30,7 +30,7 @@ pub fn expire_pending(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<
             Actor::System,
             row.id,
             Step::Expire,
-            &StepInput::default(),
+            &StepCommand::default(),
             now,
         ) {
             Ok(_) => done += 1,
@@ -75,7 +75,7 @@ pub fn mark_no_shows(
                 Actor::System,
                 row.id,
                 Step::MarkNoShow,
-                &StepInput::default(),
+                &StepCommand::default(),
                 now,
             ) {
                 Ok(_) => {}

@@ -6,8 +6,10 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{reservation_history, reservations};
+use crate::error::{AppError, AppResult};
 use crate::types::{code_enum, InstrumentId, UserId};
 use crate::users::model::PriceTier;
+use crate::validate::instant;
 
 code_enum! {
     /// Which ways of using an instrument its managers offer.
@@ -289,7 +291,7 @@ impl From<ReservationRow> for Reservation {
 
 /// Body of `POST /api/v1/reservations`. Times are read as text first: a time without an
 /// offset is refused (400) rather than guessed.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReservationInput {
     pub instrument_id: i64,
@@ -308,9 +310,82 @@ pub struct ReservationInput {
     pub funding_source: String,
 }
 
-impl ReservationInput {
+/// What a booking asks for.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Asked {
+    MachineTime {
+        starts_at: DateTime<Utc>,
+        ends_at: DateTime<Utc>,
+    },
+    SampleOrder {
+        sample_count: Option<i32>,
+        sample_description: String,
+        wanted_by: Option<NaiveDate>,
+    },
+}
+
+/// A booking request, parsed: the API's JSON body and the web form both build one, and the
+/// service takes nothing else.
+#[derive(Debug, Clone, Serialize)]
+pub struct BookingRequest {
+    pub instrument_id: i64,
+    pub asked: Asked,
+    pub purpose: String,
+    pub project: String,
+    pub funding_source: String,
+}
+
+impl BookingRequest {
+    /// Reads the API's body. A time without an offset is refused (400) rather than guessed.
+    pub fn from_input(input: ReservationInput) -> AppResult<BookingRequest> {
+        let kind = ReservationKind::from_code(&input.kind).ok_or_else(|| {
+            AppError::invalid("kind", format!("one of {}", ReservationKind::codes()))
+        })?;
+        let asked = match kind {
+            ReservationKind::MachineTime => {
+                let required = |field: &str, value: Option<String>| {
+                    value.ok_or_else(|| AppError::invalid(field.to_owned(), "必填 (required)"))
+                };
+                let starts = required("starts_at", input.starts_at)?;
+                let ends = required("ends_at", input.ends_at)?;
+                Asked::MachineTime {
+                    starts_at: instant("starts_at", &starts)?,
+                    ends_at: instant("ends_at", &ends)?,
+                }
+            }
+            ReservationKind::SampleOrder => Asked::SampleOrder {
+                sample_count: input.sample_count,
+                sample_description: input.sample_description,
+                wanted_by: input.wanted_by,
+            },
+        };
+        Ok(BookingRequest {
+            instrument_id: input.instrument_id,
+            asked,
+            purpose: input.purpose,
+            project: input.project,
+            funding_source: input.funding_source,
+        })
+    }
+
+    pub fn kind(&self) -> ReservationKind {
+        match self.asked {
+            Asked::MachineTime { .. } => ReservationKind::MachineTime,
+            Asked::SampleOrder { .. } => ReservationKind::SampleOrder,
+        }
+    }
+
+    /// The slot asked for, for machine time.
+    pub fn times(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        match self.asked {
+            Asked::MachineTime { starts_at, ends_at } => Some((starts_at, ends_at)),
+            Asked::SampleOrder { .. } => None,
+        }
+    }
+
     /// SHA-256 of the request as parsed: two requests with one Idempotency-Key must ask for
-    /// the same thing (spacing and field order aside).
+    /// the same thing (spacing, field order and the offset a time was written in aside).
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
         let canonical = serde_json::to_vec(self).unwrap_or_default();

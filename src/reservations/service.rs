@@ -116,36 +116,18 @@ fn check_machine_time(
 pub async fn create(
     state: &crate::state::AppState,
     who: &Principal,
-    input: ReservationInput,
+    req: BookingRequest,
     key: Option<String>,
 ) -> AppResult<(Reservation, bool)> {
     authorize(who, Action::Apply).map_err(|_| AppError::Forbidden {
         code: "email_unverified",
         message: "请先验证邮箱再预约 (verify your e-mail address before booking)".to_owned(),
     })?;
-    let kind = ReservationKind::from_code(&input.kind)
-        .ok_or_else(|| AppError::invalid("kind", format!("one of {}", ReservationKind::codes())))?;
-    let times = match kind {
-        ReservationKind::MachineTime => {
-            let s = input
-                .starts_at
-                .as_deref()
-                .ok_or_else(|| AppError::invalid("starts_at", "必填 (required)"))?;
-            let e = input
-                .ends_at
-                .as_deref()
-                .ok_or_else(|| AppError::invalid("ends_at", "必填 (required)"))?;
-            Some((instant("starts_at", s)?, instant("ends_at", e)?))
-        }
-        ReservationKind::SampleOrder => None,
-    };
     if let Some(k) = &key {
         validate::line("Idempotency-Key", k, 1, 100)?;
     }
-    let fingerprint = input.fingerprint();
-    let purpose = validate::line("purpose", &input.purpose, 0, 200)?;
-    let project = validate::line("project", &input.project, 0, 200)?;
-    let funding = validate::line("funding_source", &input.funding_source, 0, 100)?;
+    let fingerprint = req.fingerprint();
+    let texts = BookingTexts::check(&req)?;
     let now = state.clock.now();
     let who = who.clone();
     let public_url = state.auth.public_url.clone();
@@ -158,115 +140,27 @@ pub async fn create(
         }
         // What needs no lock is read before taking it: the write lock is held only for the
         // checks against other bookings and the inserts.
-        let inst = catalogue::find_instrument(conn, input.instrument_id)?
-            .ok_or_else(no_such_instrument)?;
-        if inst.retired_at.is_some() || inst.share_mode == ShareMode::NotShared {
-            return Err(AppError::rule(
-                "not_bookable",
-                "instrument_id",
-                "该仪器不对外预约 (not open for booking)",
-            ));
-        }
+        let inst = bookable_instrument(conn, req.instrument_id)?;
         let rules = rules_for(conn, inst.id)?;
-        let modes = rules.settings.modes;
-        let offered = match (modes, kind) {
-            (BookingModes::Both, _) => true,
-            (BookingModes::MachineTime, k) => k == ReservationKind::MachineTime,
-            (BookingModes::SampleOrder, k) => k == ReservationKind::SampleOrder,
-        };
-        if !offered {
-            return Err(AppError::rule(
-                "mode_not_offered",
-                "kind",
-                format!("该仪器只提供{} (only {})", modes.label_zh(), modes.code()),
-            ));
-        }
-        if let Some(ban) = quals::active_ban(conn, who.id, &inst, now)? {
-            return Err(AppError::Forbidden {
-                code: "banned",
-                message: format!(
-                    "您的预约权限暂停至 {}（{}）(banned until {})",
-                    local_date_time(ban.ends_at),
-                    ban.reason,
-                    ban.ends_at.to_rfc3339()
-                ),
-            });
-        }
-        if kind == ReservationKind::MachineTime
-            && rules.settings.qualification_required
-            && quals::qualification_level(conn, who.id, InstrumentId(inst.id), now)?.is_none()
-        {
-            return Err(AppError::Forbidden {
-                code: "qualification_required",
-                message: "上机须先获得该仪器的上机资格 (a qualification is required to operate it)"
-                    .to_owned(),
-            });
-        }
+        check_offered(rules.settings.modes, req.kind())?;
+        check_may_book(conn, &who, &inst, &rules, req.kind(), now)?;
         let tier = accounts::price_tier(conn, who.id, UnitId(inst.unit_id))?;
-        let (status, starts, ends, samples, description, wanted_by, fee) = match (kind, times) {
-            (ReservationKind::MachineTime, Some((s, e))) => (
-                if rules.settings.approval_required {
-                    ReservationStatus::Pending
-                } else {
-                    ReservationStatus::Approved
-                },
-                Some(naive(s)),
-                Some(naive(e)),
-                None,
-                String::new(),
-                None,
-                rules.fee(tier, (e - s).num_minutes(), 0),
-            ),
-            _ => {
-                let n = input
-                    .sample_count
-                    .ok_or_else(|| AppError::invalid("sample_count", "必填 (required)"))?;
-                if !(1..=rules.settings.max_samples).contains(&n) {
-                    return Err(AppError::rule(
-                        "too_many_samples",
-                        "sample_count",
-                        format!(
-                            "每次 1 到 {} 个样品 (1 to {} samples)",
-                            rules.settings.max_samples, rules.settings.max_samples
-                        ),
-                    ));
-                }
-                let description =
-                    validate::text("sample_description", &input.sample_description, 1, 500)?;
-                let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
-                if input.wanted_by.is_some_and(|d| d < today) {
-                    return Err(AppError::rule(
-                        "invalid_interval",
-                        "wanted_by",
-                        "期望日期不能早于今天 (cannot be in the past)",
-                    ));
-                }
-                (
-                    ReservationStatus::Submitted,
-                    None,
-                    None,
-                    Some(n),
-                    description,
-                    input.wanted_by,
-                    rules.fee(tier, 0, n as i64),
-                )
-            }
-        };
+        let planned = plan(&req, &rules, tier, now)?;
         let new = NewReservation {
             instrument_id: inst.id,
             user_id: who.id.0,
-            kind,
-            status,
-            starts_at: starts,
-            ends_at: ends,
-            sample_count: samples,
-            sample_description: description,
-            wanted_by,
-            purpose,
-            project,
-            funding_source: funding,
+            kind: req.kind(),
+            status: planned.status,
+            starts_at: planned.starts_at,
+            ends_at: planned.ends_at,
+            sample_count: planned.sample_count,
+            sample_description: planned.sample_description,
+            wanted_by: planned.wanted_by,
+            purpose: texts.purpose,
+            project: texts.project,
+            funding_source: texts.funding_source,
             price_tier: tier,
-            fee_estimate_fen: fee,
+            fee_estimate_fen: planned.fee_fen,
             idempotency_key: key.clone(),
             idempotency_fingerprint: key.as_ref().map(|_| fingerprint.clone()),
             created_at: naive(now),
@@ -275,7 +169,7 @@ pub async fn create(
         // The e-mails are written out before the lock too; only their reservation id is missing.
         let notices = notices_new(conn, &new, &inst, &who, &public_url)?;
         db::write_tx(conn, |conn| {
-            if !store::lock_instrument(conn, input.instrument_id)? {
+            if !store::lock_instrument(conn, inst.id)? {
                 return Err(no_such_instrument());
             }
             // Looked up again under the lock: a retry racing the first attempt sees its result.
@@ -284,20 +178,11 @@ pub async fn create(
                     return replay(first, &fingerprint);
                 }
             }
-            if store::count_active_of(conn, who.id.0, inst.id)?
-                >= rules.settings.max_active_per_user as i64
-            {
-                return Err(AppError::conflict(
-                    "too_many_active",
-                    format!(
-                        "您在该仪器上已有 {} 个未完成的预约 (at most {} active bookings)",
-                        rules.settings.max_active_per_user, rules.settings.max_active_per_user
-                    ),
-                ));
-            }
-            if let Some((s, e)) = times {
+            check_active_limit(conn, &who, &inst, &rules)?;
+            if let Some((s, e)) = req.times() {
                 check_machine_time(conn, &rules, &inst, s, e, now, None)?;
             }
+            let status = new.status;
             let row = store::insert(conn, new).map_err(exclusion)?;
             store::insert_history(
                 conn,
@@ -318,6 +203,177 @@ pub async fn create(
         })
     })
     .await
+}
+
+/// A booking's free-text fields, checked.
+struct BookingTexts {
+    purpose: String,
+    project: String,
+    funding_source: String,
+}
+
+impl BookingTexts {
+    fn check(req: &BookingRequest) -> AppResult<BookingTexts> {
+        Ok(BookingTexts {
+            purpose: validate::line("purpose", &req.purpose, 0, 200)?,
+            project: validate::line("project", &req.project, 0, 200)?,
+            funding_source: validate::line("funding_source", &req.funding_source, 0, 100)?,
+        })
+    }
+}
+
+/// The instrument `id`, if it takes bookings at all.
+fn bookable_instrument(conn: &mut DbConnection, id: i64) -> AppResult<InstrumentRow> {
+    let inst = catalogue::find_instrument(conn, id)?.ok_or_else(no_such_instrument)?;
+    if inst.retired_at.is_some() || inst.share_mode == ShareMode::NotShared {
+        return Err(AppError::rule(
+            "not_bookable",
+            "instrument_id",
+            "该仪器不对外预约 (not open for booking)",
+        ));
+    }
+    Ok(inst)
+}
+
+/// Whether the instrument's managers offer this way of using it.
+fn check_offered(modes: BookingModes, kind: ReservationKind) -> AppResult<()> {
+    let offered = match modes {
+        BookingModes::Both => true,
+        BookingModes::MachineTime => kind == ReservationKind::MachineTime,
+        BookingModes::SampleOrder => kind == ReservationKind::SampleOrder,
+    };
+    if offered {
+        return Ok(());
+    }
+    Err(AppError::rule(
+        "mode_not_offered",
+        "kind",
+        format!("该仪器只提供{} (only {})", modes.label_zh(), modes.code()),
+    ))
+}
+
+/// A ban stops every booking; operating the instrument yourself may need a qualification.
+fn check_may_book(
+    conn: &mut DbConnection,
+    who: &Principal,
+    inst: &InstrumentRow,
+    rules: &Rules,
+    kind: ReservationKind,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if let Some(ban) = quals::active_ban(conn, who.id, inst, now)? {
+        return Err(AppError::Forbidden {
+            code: "banned",
+            message: format!(
+                "您的预约权限暂停至 {}（{}）(banned until {})",
+                local_date_time(ban.ends_at),
+                ban.reason,
+                ban.ends_at.to_rfc3339()
+            ),
+        });
+    }
+    if kind == ReservationKind::MachineTime
+        && rules.settings.qualification_required
+        && quals::qualification_level(conn, who.id, InstrumentId(inst.id), now)?.is_none()
+    {
+        return Err(AppError::Forbidden {
+            code: "qualification_required",
+            message: "上机须先获得该仪器的上机资格 (a qualification is required to operate it)"
+                .to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// What a new reservation will be: its first status, times or samples, and fee.
+struct Planned {
+    status: ReservationStatus,
+    starts_at: Option<NaiveDateTime>,
+    ends_at: Option<NaiveDateTime>,
+    sample_count: Option<i32>,
+    sample_description: String,
+    wanted_by: Option<NaiveDate>,
+    fee_fen: i64,
+}
+
+fn plan(
+    req: &BookingRequest,
+    rules: &Rules,
+    tier: crate::users::model::PriceTier,
+    now: DateTime<Utc>,
+) -> AppResult<Planned> {
+    match &req.asked {
+        Asked::MachineTime { starts_at, ends_at } => Ok(Planned {
+            status: if rules.settings.approval_required {
+                ReservationStatus::Pending
+            } else {
+                ReservationStatus::Approved
+            },
+            starts_at: Some(naive(*starts_at)),
+            ends_at: Some(naive(*ends_at)),
+            sample_count: None,
+            sample_description: String::new(),
+            wanted_by: None,
+            fee_fen: rules.fee(tier, (*ends_at - *starts_at).num_minutes(), 0),
+        }),
+        Asked::SampleOrder {
+            sample_count,
+            sample_description,
+            wanted_by,
+        } => {
+            let n =
+                sample_count.ok_or_else(|| AppError::invalid("sample_count", "必填 (required)"))?;
+            if !(1..=rules.settings.max_samples).contains(&n) {
+                return Err(AppError::rule(
+                    "too_many_samples",
+                    "sample_count",
+                    format!(
+                        "每次 1 到 {} 个样品 (1 to {} samples)",
+                        rules.settings.max_samples, rules.settings.max_samples
+                    ),
+                ));
+            }
+            let description = validate::text("sample_description", sample_description, 1, 500)?;
+            let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
+            if wanted_by.is_some_and(|d| d < today) {
+                return Err(AppError::rule(
+                    "invalid_interval",
+                    "wanted_by",
+                    "期望日期不能早于今天 (cannot be in the past)",
+                ));
+            }
+            Ok(Planned {
+                status: ReservationStatus::Submitted,
+                starts_at: None,
+                ends_at: None,
+                sample_count: Some(n),
+                sample_description: description,
+                wanted_by: *wanted_by,
+                fee_fen: rules.fee(tier, 0, n as i64),
+            })
+        }
+    }
+}
+
+/// At most `max_active_per_user` open bookings per person and instrument (checked under
+/// the instrument's lock, so two tabs cannot both pass it).
+fn check_active_limit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    inst: &InstrumentRow,
+    rules: &Rules,
+) -> AppResult<()> {
+    if store::count_active_of(conn, who.id.0, inst.id)? >= rules.settings.max_active_per_user as i64
+    {
+        return Err(AppError::conflict(
+            "too_many_active",
+            format!(
+                "您在该仪器上已有 {} 个未完成的预约 (at most {} active bookings)",
+                rules.settings.max_active_per_user, rules.settings.max_active_per_user
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The first answer to a request repeated with its Idempotency-Key; the key reused for a
@@ -414,6 +470,45 @@ pub struct StepInput {
     pub service_type: Option<String>,
 }
 
+/// A step's details, parsed: the API's body and the web forms both build one.
+#[derive(Debug, Default)]
+pub struct StepCommand {
+    pub reason: Option<String>,
+    /// Approve with a move to this slot.
+    pub moved_to: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub planned_on: Option<NaiveDate>,
+    pub idle_minutes: Option<i64>,
+    pub service_type: Option<ServiceType>,
+}
+
+impl StepCommand {
+    pub fn from_input(input: StepInput) -> AppResult<StepCommand> {
+        let moved_to = match (&input.starts_at, &input.ends_at) {
+            (Some(s), Some(e)) => Some((instant("starts_at", s)?, instant("ends_at", e)?)),
+            (None, None) => None,
+            _ => {
+                return Err(AppError::invalid(
+                    "ends_at",
+                    "移动时间须同时给出 starts_at 和 ends_at",
+                ))
+            }
+        };
+        let service_type = match &input.service_type {
+            None => None,
+            Some(t) => Some(ServiceType::from_code(t).ok_or_else(|| {
+                AppError::invalid("service_type", format!("one of {}", ServiceType::codes()))
+            })?),
+        };
+        Ok(StepCommand {
+            reason: input.reason,
+            moved_to,
+            planned_on: input.planned_on,
+            idle_minutes: input.idle_minutes,
+            service_type,
+        })
+    }
+}
+
 /// Who is taking a step: a person, or a job of the service.
 pub enum Actor<'a> {
     Person(&'a Principal),
@@ -427,183 +522,204 @@ pub fn take_step(
     actor: Actor<'_>,
     id: i64,
     step: Step,
-    input: &StepInput,
+    cmd: &StepCommand,
     now: DateTime<Utc>,
 ) -> AppResult<Reservation> {
-    let moved = match (&input.starts_at, &input.ends_at) {
-        (Some(s), Some(e)) => Some((instant("starts_at", s)?, instant("ends_at", e)?)),
-        (None, None) => None,
-        _ => {
-            return Err(AppError::invalid(
-                "ends_at",
-                "移动时间须同时给出 starts_at 和 ends_at",
-            ))
-        }
-    };
     let taken = db::write_tx(conn, |conn| {
-        let row = store::find(conn, id)?.ok_or(AppError::NotFound {
-            what: "reservation",
-        })?;
-        store::lock_instrument(conn, row.instrument_id)?;
-        let row = store::find(conn, id)?.ok_or(AppError::NotFound {
-            what: "reservation",
-        })?;
-        let inst = catalogue::find_instrument(conn, row.instrument_id)?
-            .ok_or(AppError::NotFound { what: "instrument" })?;
-        let run = run_action(&inst);
-        let booker = row.user_id;
-        let is_staff = match &actor {
-            Actor::System => true,
-            Actor::Person(p) => {
-                let staff = crate::auth::permissions::allowed(p, run);
-                let own_cancel = step == Step::Cancel && p.id.0 == booker;
-                if !staff && !own_cancel {
-                    if p.id.0 != booker {
-                        // Another person's booking: not found, as far as they are concerned.
-                        return Err(AppError::NotFound {
-                            what: "reservation",
-                        });
-                    }
-                    return Err(AppError::forbidden(
-                        "只有仪器负责人可以执行此操作 (for the instrument's staff)",
-                    ));
-                }
-                staff
-            }
-        };
-        if matches!(step, Step::Expire | Step::MarkNoShow) && !matches!(actor, Actor::System) {
-            return Err(AppError::forbidden(
-                "由系统自动执行 (done by the service itself)",
-            ));
-        }
+        let (row, inst) = locked(conn, id)?;
+        let is_staff = standing(&actor, &inst, &row, step)?;
         let from = row.status;
-        let to = next(row.kind, from, step).ok_or_else(|| {
-            AppError::conflict(
-                "invalid_transition",
-                format!(
-                    "预约当前为「{}」（{}），不能{} (cannot {} a reservation that is {})",
-                    from.label_zh(),
-                    from.code(),
-                    step.label_zh(),
-                    step.code(),
-                    from.code()
-                ),
-            )
-        })?;
+        let to = transition(&row, step)?;
         let rules = rules_for(conn, inst.id)?;
-        let mut new = row.clone();
-        new.status = to;
-        let mut note = String::new();
-        match step {
-            Step::Reject => {
-                let reason =
-                    validate::text("reason", input.reason.as_deref().unwrap_or(""), 1, 500)?;
-                new.reason = Some(reason.clone());
-                note = reason;
-            }
-            Step::Cancel => {
-                if let Some(r) = &input.reason {
-                    new.reason = Some(validate::text("reason", r, 0, 500)?);
-                }
-                if !is_staff {
-                    if let Some(s) = row.starts_at {
-                        let deadline = s.and_utc()
-                            - Duration::minutes(rules.settings.cancel_deadline_minutes as i64);
-                        if now > deadline {
-                            return Err(AppError::conflict(
-                                "too_late_to_cancel",
-                                format!("须在开始前 {} 分钟取消；请联系仪器负责人 (cancel at least {} minutes ahead, or ask the manager)", rules.settings.cancel_deadline_minutes, rules.settings.cancel_deadline_minutes),
-                            ));
-                        }
-                    }
-                }
-            }
-            Step::Approve => {
-                if let Some((s, e)) = moved {
-                    check_machine_time(conn, &rules, &inst, s, e, now, Some(row.id))?;
-                    new.starts_at = Some(naive(s));
-                    new.ends_at = Some(naive(e));
-                    let tier = row.price_tier;
-                    new.fee_estimate_fen = rules.fee(tier, (e - s).num_minutes(), 0);
-                    note = format!("时间调整为 {} – {}", local_date_time(s), local_date_time(e));
-                }
-            }
-            Step::CheckIn => {
-                let starts = row.starts_at.map(|t| t.and_utc()).unwrap_or(now);
-                let ends = row.ends_at.map(|t| t.and_utc()).unwrap_or(now);
-                if now < starts - Duration::minutes(30) || now >= ends {
-                    return Err(AppError::conflict("not_now", "只能在开始前 30 分钟至结束前签到 (check in from 30 minutes before the start until the end)"));
-                }
-                new.checked_in_at = Some(naive(now));
-            }
-            Step::CheckOut => {
-                new.checked_out_at = Some(naive(now));
-            }
-            Step::Accept => {
-                let planned = input.planned_on.ok_or_else(|| {
-                    AppError::invalid(
-                        "planned_on",
-                        "受理须给出计划检测日期 (planned_on is required)",
-                    )
-                })?;
-                new.planned_on = Some(planned);
-                note = format!("计划 {planned} 检测");
-            }
-            _ => {}
-        }
+        let (new, note) = apply_step(conn, &rules, &inst, &row, step, to, cmd, is_staff, now)?;
         if store::set_status(conn, &new, from, naive(now)).map_err(exclusion)? == 0 {
             return Err(AppError::conflict(
                 "invalid_transition",
                 "预约已被他人处理 (already changed)",
             ));
         }
-        let actor_id = match &actor {
-            Actor::Person(p) => Some(p.id.0),
-            Actor::System => None,
-        };
         store::insert_history(
             conn,
             &NewHistory {
                 reservation_id: row.id,
                 from_status: Some(from),
                 to_status: to,
-                actor_id,
+                actor_id: match &actor {
+                    Actor::Person(p) => Some(p.id.0),
+                    Actor::System => None,
+                },
                 note: note.clone(),
                 at: naive(now),
             },
         )?;
         if to == ReservationStatus::Completed {
-            write_service_record(conn, &rules, &new, input, now)?;
+            write_service_record(conn, &rules, &new, cmd, now)?;
         }
         tell_booker(conn, &new, &inst, step, &note, now)?;
+        // Staff deciding on someone else's booking is audited; a booker's own step is not.
         if let Actor::Person(p) = &actor {
-            if !is_staff || p.id.0 == booker {
-                return Ok(Reservation::from(store::find(conn, id)?.ok_or(
-                    AppError::NotFound {
-                        what: "reservation",
-                    },
-                )?));
+            if is_staff && p.id.0 != row.user_id {
+                audit::record(
+                    conn,
+                    Some(p.id),
+                    &format!("reservation.{}", step.code()),
+                    Target("reservation", Some(row.id)),
+                    Some(&Reservation::from(row.clone())),
+                    Some(&Reservation::from(new.clone())),
+                    naive(now),
+                )?;
             }
-            audit::record(
-                conn,
-                Some(p.id),
-                &format!("reservation.{}", step.code()),
-                Target("reservation", Some(row.id)),
-                Some(&Reservation::from(row.clone())),
-                Some(&Reservation::from(new.clone())),
-                naive(now),
-            )?;
         }
-        Ok(Reservation::from(store::find(conn, id)?.ok_or(
-            AppError::NotFound {
-                what: "reservation",
-            },
-        )?))
+        let saved = store::find(conn, id)?.ok_or(AppError::NotFound {
+            what: "reservation",
+        })?;
+        Ok(Reservation::from(saved))
     })?;
     if taken.status == ReservationStatus::Completed {
         usage::note_write();
     }
     Ok(taken)
+}
+
+/// The reservation and its instrument, read under the instrument's lock (so two managers
+/// deciding at once are serialised).
+fn locked(conn: &mut DbConnection, id: i64) -> AppResult<(ReservationRow, InstrumentRow)> {
+    let missing = || AppError::NotFound {
+        what: "reservation",
+    };
+    let row = store::find(conn, id)?.ok_or_else(missing)?;
+    store::lock_instrument(conn, row.instrument_id)?;
+    let row = store::find(conn, id)?.ok_or_else(missing)?;
+    let inst = catalogue::find_instrument(conn, row.instrument_id)?
+        .ok_or(AppError::NotFound { what: "instrument" })?;
+    Ok((row, inst))
+}
+
+/// Whether the actor acts as the instrument's staff (`true`) or as the booker cancelling
+/// their own booking (`false`); anyone else is refused.
+fn standing(
+    actor: &Actor<'_>,
+    inst: &InstrumentRow,
+    row: &ReservationRow,
+    step: Step,
+) -> AppResult<bool> {
+    let is_staff = match actor {
+        Actor::System => true,
+        Actor::Person(p) => {
+            let staff = crate::auth::permissions::allowed(p, run_action(inst));
+            let own_cancel = step == Step::Cancel && p.id.0 == row.user_id;
+            if !staff && !own_cancel {
+                if p.id.0 != row.user_id {
+                    // Another person's booking: not found, as far as they are concerned.
+                    return Err(AppError::NotFound {
+                        what: "reservation",
+                    });
+                }
+                return Err(AppError::forbidden(
+                    "只有仪器负责人可以执行此操作 (for the instrument's staff)",
+                ));
+            }
+            staff
+        }
+    };
+    if matches!(step, Step::Expire | Step::MarkNoShow) && !matches!(actor, Actor::System) {
+        return Err(AppError::forbidden(
+            "由系统自动执行 (done by the service itself)",
+        ));
+    }
+    Ok(is_staff)
+}
+
+/// The status `step` leads to from the reservation's, or 409 naming the current one.
+fn transition(row: &ReservationRow, step: Step) -> AppResult<ReservationStatus> {
+    let from = row.status;
+    next(row.kind, from, step).ok_or_else(|| {
+        AppError::conflict(
+            "invalid_transition",
+            format!(
+                "预约当前为「{}」（{}），不能{} (cannot {} a reservation that is {})",
+                from.label_zh(),
+                from.code(),
+                step.label_zh(),
+                step.code(),
+                from.code()
+            ),
+        )
+    })
+}
+
+/// The reservation after `step` (status `to`), and the note its history keeps.
+#[allow(clippy::too_many_arguments)]
+fn apply_step(
+    conn: &mut DbConnection,
+    rules: &Rules,
+    inst: &InstrumentRow,
+    row: &ReservationRow,
+    step: Step,
+    to: ReservationStatus,
+    cmd: &StepCommand,
+    is_staff: bool,
+    now: DateTime<Utc>,
+) -> AppResult<(ReservationRow, String)> {
+    let mut new = row.clone();
+    new.status = to;
+    let mut note = String::new();
+    match step {
+        Step::Reject => {
+            let reason = validate::text("reason", cmd.reason.as_deref().unwrap_or(""), 1, 500)?;
+            new.reason = Some(reason.clone());
+            note = reason;
+        }
+        Step::Cancel => {
+            if let Some(r) = &cmd.reason {
+                new.reason = Some(validate::text("reason", r, 0, 500)?);
+            }
+            if !is_staff {
+                if let Some(s) = row.starts_at {
+                    let deadline = s.and_utc()
+                        - Duration::minutes(rules.settings.cancel_deadline_minutes as i64);
+                    if now > deadline {
+                        return Err(AppError::conflict(
+                            "too_late_to_cancel",
+                            format!("须在开始前 {} 分钟取消；请联系仪器负责人 (cancel at least {} minutes ahead, or ask the manager)", rules.settings.cancel_deadline_minutes, rules.settings.cancel_deadline_minutes),
+                        ));
+                    }
+                }
+            }
+        }
+        Step::Approve => {
+            if let Some((s, e)) = cmd.moved_to {
+                check_machine_time(conn, rules, inst, s, e, now, Some(row.id))?;
+                new.starts_at = Some(naive(s));
+                new.ends_at = Some(naive(e));
+                new.fee_estimate_fen = rules.fee(row.price_tier, (e - s).num_minutes(), 0);
+                note = format!("时间调整为 {} – {}", local_date_time(s), local_date_time(e));
+            }
+        }
+        Step::CheckIn => {
+            let starts = row.starts_at.map(|t| t.and_utc()).unwrap_or(now);
+            let ends = row.ends_at.map(|t| t.and_utc()).unwrap_or(now);
+            if now < starts - Duration::minutes(30) || now >= ends {
+                return Err(AppError::conflict("not_now", "只能在开始前 30 分钟至结束前签到 (check in from 30 minutes before the start until the end)"));
+            }
+            new.checked_in_at = Some(naive(now));
+        }
+        Step::CheckOut => {
+            new.checked_out_at = Some(naive(now));
+        }
+        Step::Accept => {
+            let planned = cmd.planned_on.ok_or_else(|| {
+                AppError::invalid(
+                    "planned_on",
+                    "受理须给出计划检测日期 (planned_on is required)",
+                )
+            })?;
+            new.planned_on = Some(planned);
+            note = format!("计划 {planned} 检测");
+        }
+        _ => {}
+    }
+    Ok((new, note))
 }
 
 /// Check-out (or completing a sample order) writes the national service record: the actual
@@ -613,16 +729,11 @@ fn write_service_record(
     conn: &mut DbConnection,
     rules: &Rules,
     row: &ReservationRow,
-    input: &StepInput,
+    cmd: &StepCommand,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let service_type = match &input.service_type {
-        None => ServiceType::Testing,
-        Some(t) => ServiceType::from_code(t).ok_or_else(|| {
-            AppError::invalid("service_type", format!("one of {}", ServiceType::codes()))
-        })?,
-    };
-    let input_idle = input.idle_minutes.unwrap_or(0);
+    let service_type = cmd.service_type.unwrap_or(ServiceType::Testing);
+    let input_idle = cmd.idle_minutes.unwrap_or(0);
     if input_idle < 0 {
         return Err(AppError::invalid("idle_minutes", "不能为负 (not negative)"));
     }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 
 use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, RowAction, TablePage};
 use super::pages::Pager;
@@ -14,16 +14,16 @@ use super::WebError;
 use crate::error::AppError;
 use crate::params::{path_id, QueryParams};
 use crate::reservations::availability;
-use crate::reservations::model::{Reservation, ReservationInput, ReservationStatus, Step};
-use crate::reservations::service::{self, Actor, StepInput};
+use crate::reservations::model::{Asked, BookingRequest, Reservation, ReservationStatus, Step};
+use crate::reservations::service::{self, Actor, StepCommand};
 use crate::reservations::store::Filter;
 use crate::types::{local_date_time, InstrumentId, PLATFORM_ZONE};
 use crate::{db, state::AppState};
 
 type PageResult = Result<HttpResponse, WebError>;
 
-/// Local date + time in the platform zone → RFC 3339.
-fn local_instant(field: &str, date: &str, time: &str) -> Result<String, AppError> {
+/// Local date + time in the platform zone.
+fn local_instant(field: &str, date: &str, time: &str) -> Result<DateTime<Utc>, AppError> {
     let d: NaiveDate = date
         .parse()
         .map_err(|_| AppError::invalid("date", "请选择日期"))?;
@@ -34,7 +34,7 @@ fn local_instant(field: &str, date: &str, time: &str) -> Result<String, AppError
         .and_local_timezone(PLATFORM_ZONE)
         .single()
         .ok_or_else(|| AppError::invalid(field.to_owned(), "无效时间"))?;
-    Ok(local.to_rfc3339())
+    Ok(local.with_timezone(&Utc))
 }
 
 async fn booking_form(
@@ -130,18 +130,12 @@ pub async fn book(
     let who = ctx.require()?.clone();
     let id = InstrumentId(path_id(&id)?);
     let result = async {
-        let input = ReservationInput {
+        let input = BookingRequest {
             instrument_id: id.0,
-            kind: "machine_time".to_owned(),
-            starts_at: Some(local_instant(
-                "start",
-                get(&form, "date"),
-                get(&form, "start"),
-            )?),
-            ends_at: Some(local_instant("end", get(&form, "date"), get(&form, "end"))?),
-            sample_count: None,
-            sample_description: String::new(),
-            wanted_by: None,
+            asked: Asked::MachineTime {
+                starts_at: local_instant("start", get(&form, "date"), get(&form, "start"))?,
+                ends_at: local_instant("end", get(&form, "date"), get(&form, "end"))?,
+            },
             purpose: get(&form, "purpose").to_owned(),
             project: get(&form, "project").to_owned(),
             funding_source: String::new(),
@@ -329,7 +323,7 @@ pub async fn step(
                 .map_err(|_| AppError::invalid("idle_minutes", "请填写整数分钟 (whole minutes)"))
         })
         .transpose()?;
-    let input = StepInput {
+    let input = StepCommand {
         reason: opt(&form, "reason"),
         idle_minutes,
         ..Default::default()
@@ -466,13 +460,11 @@ pub async fn move_reservation(
         return move_form(&ctx, id, &values).render();
     }
     let result = async {
-        let input = StepInput {
-            starts_at: Some(local_instant(
-                "start",
-                get(&form, "date"),
-                get(&form, "start"),
-            )?),
-            ends_at: Some(local_instant("end", get(&form, "date"), get(&form, "end"))?),
+        let input = StepCommand {
+            moved_to: Some((
+                local_instant("start", get(&form, "date"), get(&form, "start"))?,
+                local_instant("end", get(&form, "date"), get(&form, "end"))?,
+            )),
             ..Default::default()
         };
         let now = state.clock.now();
