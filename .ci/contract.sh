@@ -68,6 +68,7 @@ ST="$VENV/bin/st"
 # --- work dir, server and database cleanup ----------------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/yiqi-contract.XXXXXX")"
 SERVER_PID=""
+ST_PID=""
 PG_DB=""
 stop_server() {
   if [ -n "$SERVER_PID" ]; then
@@ -85,6 +86,10 @@ drop_pg_db() {
   fi
 }
 cleanup() {
+  if [ -n "$ST_PID" ]; then
+    kill "$ST_PID" 2>/dev/null || true
+    wait "$ST_PID" 2>/dev/null || true
+  fi
   stop_server
   drop_pg_db
   if [ "${CONTRACT_KEEP:-0}" = 1 ]; then
@@ -151,7 +156,7 @@ start_server() {
       ;;
     postgres)
       PG_DB="yiqi_contract_$$"
-      psql -v ON_ERROR_STOP=1 -q -d "$CONTRACT_PG_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\"" -c "CREATE DATABASE \"$PG_DB\""
+      PGOPTIONS="-c client_min_messages=warning" psql -v ON_ERROR_STOP=1 -q -d "$CONTRACT_PG_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\"" -c "CREATE DATABASE \"$PG_DB\""
       url="$("$PYTHON" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$CONTRACT_PG_URL" "$PG_DB")"
       ;;
     *)
@@ -252,7 +257,10 @@ for backend in $BACKENDS; do
       --report-json-path "$out/report.json" \
       --report-junit-path "$out/junit.xml" \
       --report-har-path "$out/requests.har" \
-      "${auth[@]}") >"$out/st.log" 2>&1 || rc=$?
+      "${auth[@]}") >"$out/st.log" 2>&1 &
+    ST_PID=$!
+    wait "$ST_PID" || rc=$? # in the background, so that INT/TERM are handled at once
+    ST_PID=""
     # The failures and errors with their curl reproductions, as schemathesis prints them.
     awk '/^=+ (FAILURES|ERRORS) =+$/ { p = 1; print; next } p && /^=+ [A-Z ]+ =+$/ { p = 0 } p' "$out/st.log"
     stop_server

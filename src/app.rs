@@ -160,18 +160,22 @@ fn prepare(
 
 /// The route table: every path the service answers (`crate::http::routes::table(routes)` lists them).
 pub fn routes(r: &mut crate::http::routes::Routes) {
-    r.get("/health", health).get("/ready", ready).scope(
-        "/api/v1",
-        |s| s,
-        |r| {
-            r.get("/openapi.json", openapi_json);
-            crate::navigation::routes(r);
-            crate::users::routes(r);
-            crate::reservations::routes(r);
-            crate::usage::routes(r);
-            crate::mail::handlers::routes(r);
-        },
-    );
+    r.get("/health", health)
+        .get("/ready", ready)
+        .get("/api/docs", api_docs)
+        .get("/api/docs/{file}", api_docs_file)
+        .scope(
+            "/api/v1",
+            |s| s,
+            |r| {
+                r.get("/openapi.json", openapi_json);
+                crate::navigation::routes(r);
+                crate::users::routes(r);
+                crate::reservations::routes(r);
+                crate::usage::routes(r);
+                crate::mail::handlers::routes(r);
+            },
+        );
     crate::web::routes(r);
 }
 
@@ -188,6 +192,47 @@ async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(crate::openapi::document())
+}
+
+/// The Swagger UI's files are compiled in (the `vendored` feature), so the page works
+/// without the internet, reading this service's own document.
+#[utoipa::path(
+    get,
+    path = "/api/docs",
+    tag = "ops",
+    summary = "Interactive API page (Swagger UI)",
+    responses(
+        (status = 303, description = "to `/api/docs/index.html`")
+    )
+)]
+async fn api_docs() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, "/api/docs/index.html"))
+        .finish()
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/docs/{file}",
+    tag = "ops",
+    summary = "A file of the interactive API page",
+    params(("file" = String, Path, description = "`index.html`, a script, a style sheet or an image")),
+    responses(
+        (status = 200, description = "the file", content_type = "text/html"),
+        (status = 404, description = "no such file", body = Problem, content_type = "application/problem+json")
+    )
+)]
+async fn api_docs_file(file: aw::Path<String>) -> AppResult<HttpResponse> {
+    static CONFIG: std::sync::LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> =
+        std::sync::LazyLock::new(|| {
+            Arc::new(utoipa_swagger_ui::Config::from("/api/v1/openapi.json"))
+        });
+    let found = utoipa_swagger_ui::serve(&file, CONFIG.clone())
+        .map_err(|e| crate::error::AppError::internal(anyhow::anyhow!("swagger ui: {e}")))?;
+    let file = found.ok_or(crate::error::AppError::NotFound { what: "file" })?;
+    Ok(HttpResponse::Ok()
+        .content_type(file.content_type)
+        .body(file.bytes.into_owned()))
 }
 
 #[utoipa::path(

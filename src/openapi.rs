@@ -92,7 +92,13 @@ impl Modify for CommonProblems {
         title = "yiqi 仪器",
         description = "Booking service for shared research instruments (仪器共享平台). Errors are `application/problem+json` with a stable `code` and the offending `field`."
     ),
-    paths(crate::app::health, crate::app::ready, crate::app::openapi_json),
+    paths(
+        crate::app::health,
+        crate::app::ready,
+        crate::app::openapi_json,
+        crate::app::api_docs,
+        crate::app::api_docs_file
+    ),
     components(schemas(Problem, Role, Violation, Ban))
 )]
 pub struct ApiDoc;

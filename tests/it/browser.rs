@@ -768,3 +768,36 @@ async fn an_officer_reads_the_statistics_and_a_manager_logs_a_service() {
     assert!(top.contains('%'), "{top}");
     c.close().await.unwrap();
 }
+
+/// The interactive API page works from the service alone (its files are compiled in) under the
+/// service's Content-Security-Policy: it loads this service's document and lists its operations.
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn the_api_page_lists_the_operations_of_the_document() {
+    let app = TestApp::spawn(TestDb::sqlite().seeded()).await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+
+    c.goto(&format!("{}/api/docs", app.address)).await.unwrap();
+    let title = text(&c, ".information-container .title").await;
+    assert!(title.contains("yiqi"), "{title}");
+    let path = text(
+        &c,
+        ".opblock-summary-path[data-path='/api/v1/instruments/{id}']",
+    )
+    .await;
+    assert_eq!(path, "/api/v1/instruments/{id}");
+    let shown = c.find_all(Locator::Css(".opblock")).await.unwrap().len();
+    let doc = app.json("/api/v1/openapi.json").await;
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(shown, operations);
+    c.close().await.unwrap();
+}
