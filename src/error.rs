@@ -7,6 +7,113 @@ use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal / [$($status:literal),+] / $doc:literal,)+) => {
+        /// The stable codes a client switches on (`code` in every problem document), each with
+        /// the statuses it comes with. The one list: the API document shows it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum ErrorCode {
+            $(#[serde(rename = $code)] $variant,)+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)+ }
+            }
+
+            pub fn statuses(self) -> &'static [u16] {
+                match self { $(ErrorCode::$variant => &[$($status),+],)+ }
+            }
+
+            fn doc(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $doc,)+ }
+            }
+        }
+    };
+}
+
+error_codes! {
+    NotFound = "not_found" / [404] / "the resource does not exist (or is not yours to see)",
+    BadRequest = "bad_request" / [400] / "a parameter or field cannot be read; `field` names it",
+    ValidationFailed = "validation_failed" / [422] / "a field breaks a rule of its own (length, range, choice); `field` names it",
+    MethodNotAllowed = "method_not_allowed" / [405] / "the path does not take this method; `Allow` lists those it takes",
+    PayloadTooLarge = "payload_too_large" / [413] / "the body is larger than the route takes",
+    RateLimited = "rate_limited" / [429] / "too many attempts; `Retry-After` says when to try again",
+    Unavailable = "unavailable" / [503] / "the database is busy or unreachable; retry after `Retry-After`",
+    InternalError = "internal_error" / [500] / "a fault of the service, logged with the request id",
+    Unauthorized = "unauthorized" / [401] / "no or bad credentials: sign in",
+    InvalidCredentials = "invalid_credentials" / [401] / "wrong e-mail address or password",
+    InvalidRefreshToken = "invalid_refresh_token" / [401] / "the refresh token is unknown or expired",
+    RefreshTokenReused = "refresh_token_reused" / [401] / "a rotated refresh token came back: the family is revoked",
+    TokenExpired = "token_expired" / [401] / "the access token has expired: refresh it",
+    TokenRevoked = "token_revoked" / [401] / "signed out since the token was issued",
+    AccountDisabled = "account_disabled" / [401, 403] / "the account is disabled",
+    Forbidden = "forbidden" / [403] / "signed in, but the action is not the caller's to take",
+    Csrf = "csrf" / [403] / "a form came without this session's token",
+    EmailUnverified = "email_unverified" / [403] / "verify the e-mail address first",
+    Banned = "banned" / [403] / "booking is suspended for the caller until the ban ends",
+    QualificationRequired = "qualification_required" / [403] / "operating this instrument needs a qualification",
+    AlreadyExists = "already_exists" / [409] / "a record with the same unique value exists",
+    ReferenceConflict = "reference_conflict" / [409] / "the record refers to, or is referred to by, another",
+    AlreadyApplied = "already_applied" / [409] / "an application for this is already open",
+    AlreadyVerified = "already_verified" / [409] / "the e-mail address is already verified",
+    BanNotActive = "ban_not_active" / [409] / "the ban has ended or was lifted",
+    Blackout = "blackout" / [409] / "the instrument is closed for maintenance then",
+    CannotDisableSelf = "cannot_disable_self" / [409] / "an administrator cannot disable their own account",
+    InstrumentRetired = "instrument_retired" / [409] / "the instrument has left the catalogue",
+    InvalidTransition = "invalid_transition" / [409] / "the step does not apply to the current state",
+    InvitationAnswered = "invitation_answered" / [409] / "the invitation was already accepted or declined",
+    NotDead = "not_dead" / [409] / "only messages that gave up can be retried",
+    NotNow = "not_now" / [409] / "not at this time (check-in window)",
+    PlatformAdmin = "platform_admin" / [409] / "a platform administrator cannot join a unit's staff",
+    ReductionDecided = "reduction_decided" / [409] / "the reduction request was already decided",
+    ReductionPending = "reduction_pending" / [409] / "a reduction request for this record is open",
+    ReductionWindowClosed = "reduction_window_closed" / [409] / "the time to ask for a reduction has passed",
+    ReservationConflict = "reservation_conflict" / [409] / "the slot clashes with another booking",
+    StaffOfOtherUnit = "staff_of_other_unit" / [409] / "the person is staff of another unit",
+    TooLateToCancel = "too_late_to_cancel" / [409] / "past the cancellation deadline: ask the manager",
+    TooManyActive = "too_many_active" / [409] / "too many open bookings on this instrument",
+    ClosedDay = "closed_day" / [422] / "the instrument is closed that day",
+    IdempotencyKeyReused = "idempotency_key_reused" / [422] / "the Idempotency-Key was used for a different request",
+    InvalidInterval = "invalid_interval" / [422] / "the end is not after the start, or the date is past",
+    ModeNotOffered = "mode_not_offered" / [422] / "the instrument does not offer this way of use",
+    NotBookable = "not_bookable" / [422] / "the instrument is not open for booking",
+    OffGrid = "off_grid" / [422] / "times must fall on the booking grid",
+    OutsideOpeningHours = "outside_opening_hours" / [422] / "outside the instrument's opening hours",
+    TooFarAhead = "too_far_ahead" / [422] / "beyond the booking horizon",
+    TooLittleNotice = "too_little_notice" / [422] / "too close to now",
+    TooLong = "too_long" / [422] / "longer than a booking may be",
+    TooManySamples = "too_many_samples" / [422] / "more samples than one order takes",
+    TooShort = "too_short" / [422] / "shorter than a booking must be",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let listed: Vec<String> = ErrorCode::ALL
+            .iter()
+            .map(|c| {
+                let statuses: Vec<String> = c.statuses().iter().map(u16::to_string).collect();
+                format!("`{}` ({}): {}", c.as_str(), statuses.join("/"), c.doc())
+            })
+            .collect();
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .description(Some(listed.join("; ")))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{what} not found")]
@@ -18,21 +125,21 @@ pub enum AppError {
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// Well-formed input that breaks a named business rule (a booking rule, say): 422 with the
     /// rule's own code.
     #[error("{field}: {message}")]
     Rule {
-        code: &'static str,
+        code: ErrorCode,
         field: String,
         message: String,
     },
     /// No valid credentials: sign in (again).
     #[error("{message}")]
-    Unauthorized { code: &'static str, message: String },
+    Unauthorized { code: ErrorCode, message: String },
     /// Signed in, but this action is not the caller's to take.
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
+    Forbidden { code: ErrorCode, message: String },
     /// The path exists, but not for this method; `allow` lists the ones it takes.
     #[error("this address takes {allow} only")]
     MethodNotAllowed { allow: String },
@@ -62,7 +169,7 @@ impl AppError {
         }
     }
 
-    pub fn rule(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn rule(code: ErrorCode, field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Rule {
             code,
             field: field.into(),
@@ -72,19 +179,19 @@ impl AppError {
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
         AppError::Unauthorized {
-            code: "unauthorized",
+            code: ErrorCode::Unauthorized,
             message: message.into(),
         }
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
         AppError::Forbidden {
-            code: "forbidden",
+            code: ErrorCode::Forbidden,
             message: message.into(),
         }
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         AppError::Conflict {
             code,
             message: message.into(),
@@ -96,20 +203,20 @@ impl AppError {
     }
 
     /// The stable, machine-readable code clients switch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AppError::NotFound { .. } => "not_found",
-            AppError::BadRequest { .. } => "bad_request",
-            AppError::Invalid { .. } => "validation_failed",
+            AppError::NotFound { .. } => ErrorCode::NotFound,
+            AppError::BadRequest { .. } => ErrorCode::BadRequest,
+            AppError::Invalid { .. } => ErrorCode::ValidationFailed,
             AppError::Conflict { code, .. }
             | AppError::Rule { code, .. }
             | AppError::Unauthorized { code, .. }
-            | AppError::Forbidden { code, .. } => code,
-            AppError::MethodNotAllowed { .. } => "method_not_allowed",
-            AppError::PayloadTooLarge { .. } => "payload_too_large",
-            AppError::TooManyRequests { .. } => "rate_limited",
-            AppError::Unavailable { .. } => "unavailable",
-            AppError::Internal(_) => "internal_error",
+            | AppError::Forbidden { code, .. } => *code,
+            AppError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            AppError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            AppError::TooManyRequests { .. } => ErrorCode::RateLimited,
+            AppError::Unavailable { .. } => ErrorCode::Unavailable,
+            AppError::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -155,7 +262,7 @@ pub struct Problem {
     pub kind: &'static str,
     pub title: &'static str,
     pub status: u16,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -179,6 +286,15 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        // The list of codes says which statuses each comes with; the suite runs in debug.
+        debug_assert!(
+            self.code()
+                .statuses()
+                .contains(&self.status_code().as_u16()),
+            "{} answered with {}",
+            self.code(),
+            self.status_code()
+        );
         if let AppError::Internal(err) = self {
             // The cause goes to the log (with the request id of the current span), not to the client.
             tracing::error!(error = ?err, "internal error");
@@ -207,13 +323,13 @@ impl From<DieselError> for AppError {
             DieselError::NotFound => AppError::NotFound { what: "record" },
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 AppError::Conflict {
-                    code: "already_exists",
+                    code: ErrorCode::AlreadyExists,
                     message: "a record with the same unique value already exists".to_owned(),
                 }
             }
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 AppError::Conflict {
-                    code: "reference_conflict",
+                    code: ErrorCode::ReferenceConflict,
                     message: "the record refers to, or is referred to by, another record"
                         .to_owned(),
                 }
@@ -280,3 +396,17 @@ impl From<askama::Error> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_code_is_listed_once_with_a_status() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert!(!code.statuses().is_empty());
+        }
+    }
+}

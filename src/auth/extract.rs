@@ -9,7 +9,7 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use super::Principal;
 use super::{store, Role};
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 use crate::types::{InstrumentId, OrganisationId, UnitId, UserId};
 
@@ -51,13 +51,13 @@ fn principal(conn: &mut DbConnection, id: UserId, issued_at: i64) -> AppResult<P
         .ok_or_else(|| AppError::unauthorized("账户不存在 (no such account)"))?;
     if row.disabled_at.is_some() {
         return Err(AppError::Unauthorized {
-            code: "account_disabled",
+            code: ErrorCode::AccountDisabled,
             message: "账户已停用 (this account is disabled)".to_owned(),
         });
     }
     if issued_at < row.tokens_valid_after.and_utc().timestamp() {
         return Err(AppError::Unauthorized {
-            code: "token_revoked",
+            code: ErrorCode::TokenRevoked,
             message: "登录已失效，请重新登录 (signed out: sign in again)".to_owned(),
         });
     }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::UserId;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ impl Keys {
             .claims;
         if claims.exp <= now.timestamp() {
             return Err(AppError::Unauthorized {
-                code: "token_expired",
+                code: ErrorCode::TokenExpired,
                 message: "访问令牌已过期，请刷新或重新登录 (access token expired)".to_owned(),
             });
         }

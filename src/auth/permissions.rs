@@ -6,7 +6,7 @@
 //! permission, since the catalogue is public anyway.
 
 use super::{Principal, Role};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{InstrumentId, UnitId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +124,7 @@ pub fn authorize(p: &Principal, action: Action) -> AppResult<()> {
     }
     if action == Action::Apply {
         return Err(AppError::Forbidden {
-            code: "email_unverified",
+            code: ErrorCode::EmailUnverified,
             message: "请先验证邮箱 (verify your e-mail address first)".to_owned(),
         });
     }

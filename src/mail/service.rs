@@ -7,7 +7,7 @@ use super::store;
 use crate::audit::{self, Target};
 use crate::auth::{authorize, Action, Principal};
 use crate::db::{self, DbConnection};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 /// Queues dead message `id` again, audited; a message that is not dead is a conflict, and
 /// nothing is written.
@@ -22,7 +22,7 @@ pub fn retry(
         store::find(conn, id)?.ok_or(AppError::NotFound { what: "message" })?;
         if store::requeue_dead(conn, Some(id), now)? == 0 {
             return Err(AppError::conflict(
-                "not_dead",
+                ErrorCode::NotDead,
                 "只有发送失败的邮件可以重发 (only dead messages are retried)",
             ));
         }

@@ -13,7 +13,7 @@ use crate::audit::{self, Target};
 use crate::auth::{authorize, Action, Principal};
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{InstrumentId, SubPlatformId, UnitId};
 use crate::validate;
 
@@ -56,7 +56,7 @@ fn apply_sub_platform(row: &mut SubPlatformRow, input: &SubPlatformInput) -> App
 fn name_taken(err: diesel::result::Error) -> AppError {
     match AppError::from(err) {
         AppError::Conflict {
-            code: "already_exists",
+            code: ErrorCode::AlreadyExists,
             ..
         } => AppError::invalid("name", "名称已被使用 (the name is taken)"),
         other => other,
@@ -563,7 +563,7 @@ fn change_instrument(
         )?;
         if before.retired_at.is_some() {
             return Err(AppError::conflict(
-                "instrument_retired",
+                ErrorCode::InstrumentRetired,
                 "仪器已退役，不能再修改 (the instrument is retired)",
             ));
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::reservations::model::BookingSettingsRow;
 use crate::types::PLATFORM_ZONE;
 use crate::users::model::PriceTier;
@@ -133,7 +133,7 @@ impl Rules {
         let s = &self.settings;
         if ends <= starts {
             return Err(AppError::rule(
-                "invalid_interval",
+                ErrorCode::InvalidInterval,
                 "ends_at",
                 "结束时间必须晚于开始时间 (ends_at must be after starts_at)",
             ));
@@ -141,14 +141,14 @@ impl Rules {
         let minutes = (ends - starts).num_minutes();
         if (ends - starts) != Duration::minutes(minutes) {
             return Err(AppError::rule(
-                "off_grid",
+                ErrorCode::OffGrid,
                 "starts_at",
                 "时间须为整分钟 (whole minutes)",
             ));
         }
         if minutes < s.min_minutes as i64 {
             return Err(AppError::rule(
-                "too_short",
+                ErrorCode::TooShort,
                 "ends_at",
                 format!(
                     "至少预约 {} 分钟 (at least {} minutes)",
@@ -158,7 +158,7 @@ impl Rules {
         }
         if minutes > s.max_minutes as i64 {
             return Err(AppError::rule(
-                "too_long",
+                ErrorCode::TooLong,
                 "ends_at",
                 format!(
                     "最多预约 {} 分钟 (at most {} minutes)",
@@ -173,7 +173,7 @@ impl Rules {
             || minutes % s.slot_minutes as i64 != 0
         {
             return Err(AppError::rule(
-                "off_grid",
+                ErrorCode::OffGrid,
                 "starts_at",
                 format!(
                     "预约须按 {} 分钟的时间格 (on the {}-minute grid, local time)",
@@ -183,7 +183,7 @@ impl Rules {
         }
         if starts < now + Duration::minutes(s.notice_minutes as i64) {
             return Err(AppError::rule(
-                "too_little_notice",
+                ErrorCode::TooLittleNotice,
                 "starts_at",
                 format!(
                     "须提前至少 {} 分钟预约 (book at least {} minutes ahead)",
@@ -193,7 +193,7 @@ impl Rules {
         }
         if starts > now + Duration::days(s.horizon_days as i64) {
             return Err(AppError::rule(
-                "too_far_ahead",
+                ErrorCode::TooFarAhead,
                 "starts_at",
                 format!(
                     "最多提前 {} 天预约 (at most {} days ahead)",
@@ -204,7 +204,7 @@ impl Rules {
         let date = local_start.date_naive();
         if self.closed.contains(&date) {
             return Err(AppError::rule(
-                "closed_day",
+                ErrorCode::ClosedDay,
                 "starts_at",
                 format!("{date} 不开放 (closed that day)"),
             ));
@@ -216,7 +216,7 @@ impl Rules {
             .any(|&(a, b)| a <= starts && ends <= b);
         if !inside {
             return Err(AppError::rule(
-                "outside_opening_hours",
+                ErrorCode::OutsideOpeningHours,
                 "starts_at",
                 "不在开放时间内 (outside the opening hours)",
             ));
@@ -316,7 +316,7 @@ mod tests {
         assert!(r
             .check_slot(sh(2026, 11, 30, 8, 0), sh(2026, 11, 30, 9, 0), now)
             .is_ok());
-        let code = |res: AppResult<()>| res.unwrap_err().code();
+        let code = |res: AppResult<()>| res.unwrap_err().code().as_str();
         assert_eq!(
             code(r.check_slot(sh(2026, 11, 30, 7, 30), sh(2026, 11, 30, 8, 30), now)),
             "outside_opening_hours"

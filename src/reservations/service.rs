@@ -14,7 +14,7 @@ use crate::auth::permissions::{visibility, Visibility};
 use crate::auth::{authorize, Action, Principal};
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::mail::{self, templates::Notice};
 use crate::navigation::model::{InstrumentRow, ShareMode};
 use crate::navigation::service::{instrument_to_run, no_such_instrument, run_action};
@@ -33,7 +33,7 @@ fn conflict(row: &store::BusyRow) -> AppError {
         row.ends_at.map(|t| t.and_utc()),
     );
     AppError::conflict(
-        "reservation_conflict",
+        ErrorCode::ReservationConflict,
         match (s, e) {
             (Some(s), Some(e)) => format!(
                 "该时段已被预约：{} – {} (the slot clashes with {} – {})",
@@ -54,7 +54,7 @@ fn exclusion(err: diesel::result::Error) -> AppError {
             || info.message().contains("reservations_no_overlap")
         {
             return AppError::conflict(
-                "reservation_conflict",
+                ErrorCode::ReservationConflict,
                 "该时段已被预约 (the slot was just taken)",
             );
         }
@@ -96,7 +96,7 @@ fn check_machine_time(
             b.ends_at.unwrap_or_default(),
         );
         return Err(AppError::conflict(
-            "blackout",
+            ErrorCode::Blackout,
             format!(
                 "{} – {} 停机：{reason} (unavailable: {reason})",
                 local_date_time(s.and_utc()),
@@ -120,7 +120,7 @@ pub async fn create(
     key: Option<String>,
 ) -> AppResult<(Reservation, bool)> {
     authorize(who, Action::Apply).map_err(|_| AppError::Forbidden {
-        code: "email_unverified",
+        code: ErrorCode::EmailUnverified,
         message: "请先验证邮箱再预约 (verify your e-mail address before booking)".to_owned(),
     })?;
     if let Some(k) = &key {
@@ -227,7 +227,7 @@ fn bookable_instrument(conn: &mut DbConnection, id: i64) -> AppResult<Instrument
     let inst = catalogue::find_instrument(conn, id)?.ok_or_else(no_such_instrument)?;
     if inst.retired_at.is_some() || inst.share_mode == ShareMode::NotShared {
         return Err(AppError::rule(
-            "not_bookable",
+            ErrorCode::NotBookable,
             "instrument_id",
             "该仪器不对外预约 (not open for booking)",
         ));
@@ -246,7 +246,7 @@ fn check_offered(modes: BookingModes, kind: ReservationKind) -> AppResult<()> {
         return Ok(());
     }
     Err(AppError::rule(
-        "mode_not_offered",
+        ErrorCode::ModeNotOffered,
         "kind",
         format!("该仪器只提供{} (only {})", modes.label_zh(), modes.code()),
     ))
@@ -263,7 +263,7 @@ fn check_may_book(
 ) -> AppResult<()> {
     if let Some(ban) = quals::active_ban(conn, who.id, inst, now)? {
         return Err(AppError::Forbidden {
-            code: "banned",
+            code: ErrorCode::Banned,
             message: format!(
                 "您的预约权限暂停至 {}（{}）(banned until {})",
                 local_date_time(ban.ends_at),
@@ -277,7 +277,7 @@ fn check_may_book(
         && quals::qualification_level(conn, who.id, InstrumentId(inst.id), now)?.is_none()
     {
         return Err(AppError::Forbidden {
-            code: "qualification_required",
+            code: ErrorCode::QualificationRequired,
             message: "上机须先获得该仪器的上机资格 (a qualification is required to operate it)"
                 .to_owned(),
         });
@@ -325,7 +325,7 @@ fn plan(
                 sample_count.ok_or_else(|| AppError::invalid("sample_count", "必填 (required)"))?;
             if !(1..=rules.settings.max_samples).contains(&n) {
                 return Err(AppError::rule(
-                    "too_many_samples",
+                    ErrorCode::TooManySamples,
                     "sample_count",
                     format!(
                         "每次 1 到 {} 个样品 (1 to {} samples)",
@@ -337,7 +337,7 @@ fn plan(
             let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
             if wanted_by.is_some_and(|d| d < today) {
                 return Err(AppError::rule(
-                    "invalid_interval",
+                    ErrorCode::InvalidInterval,
                     "wanted_by",
                     "期望日期不能早于今天 (cannot be in the past)",
                 ));
@@ -366,7 +366,7 @@ fn check_active_limit(
     if store::count_active_of(conn, who.id.0, inst.id)? >= rules.settings.max_active_per_user as i64
     {
         return Err(AppError::conflict(
-            "too_many_active",
+            ErrorCode::TooManyActive,
             format!(
                 "您在该仪器上已有 {} 个未完成的预约 (at most {} active bookings)",
                 rules.settings.max_active_per_user, rules.settings.max_active_per_user
@@ -385,7 +385,7 @@ fn replay(
 ) -> AppResult<(Reservation, bool)> {
     if asked.as_deref().is_some_and(|a| a != fingerprint) {
         return Err(AppError::rule(
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             "Idempotency-Key",
             "这个 Idempotency-Key 已用于另一个请求 (the key was used for a different request)",
         ));
@@ -534,7 +534,7 @@ pub fn take_step(
         let (new, note) = apply_step(conn, &rules, &inst, &row, step, to, cmd, is_staff, now)?;
         if store::set_status(conn, &new, from, naive(now)).map_err(exclusion)? == 0 {
             return Err(AppError::conflict(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 "预约已被他人处理 (already changed)",
             ));
         }
@@ -635,7 +635,7 @@ fn transition(row: &ReservationRow, step: Step) -> AppResult<ReservationStatus> 
     let from = row.status;
     next(row.kind, from, step).ok_or_else(|| {
         AppError::conflict(
-            "invalid_transition",
+            ErrorCode::InvalidTransition,
             format!(
                 "预约当前为「{}」（{}），不能{} (cannot {} a reservation that is {})",
                 from.label_zh(),
@@ -680,7 +680,7 @@ fn apply_step(
                         - Duration::minutes(rules.settings.cancel_deadline_minutes as i64);
                     if now > deadline {
                         return Err(AppError::conflict(
-                            "too_late_to_cancel",
+                            ErrorCode::TooLateToCancel,
                             format!("须在开始前 {} 分钟取消；请联系仪器负责人 (cancel at least {} minutes ahead, or ask the manager)", rules.settings.cancel_deadline_minutes, rules.settings.cancel_deadline_minutes),
                         ));
                     }
@@ -700,7 +700,7 @@ fn apply_step(
             let starts = row.starts_at.map(|t| t.and_utc()).unwrap_or(now);
             let ends = row.ends_at.map(|t| t.and_utc()).unwrap_or(now);
             if now < starts - Duration::minutes(30) || now >= ends {
-                return Err(AppError::conflict("not_now", "只能在开始前 30 分钟至结束前签到 (check in from 30 minutes before the start until the end)"));
+                return Err(AppError::conflict(ErrorCode::NotNow, "只能在开始前 30 分钟至结束前签到 (check in from 30 minutes before the start until the end)"));
             }
             new.checked_in_at = Some(naive(now));
         }
@@ -923,7 +923,7 @@ pub fn add_blackout(
     let ends = instant("ends_at", &input.ends_at)?;
     if ends <= starts {
         return Err(AppError::rule(
-            "invalid_interval",
+            ErrorCode::InvalidInterval,
             "ends_at",
             "结束时间必须晚于开始时间",
         ));

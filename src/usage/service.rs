@@ -14,7 +14,7 @@ use crate::auth::permissions::{visibility, Visibility};
 use crate::auth::{authorize, Action, Principal};
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::mail::{self, templates::Notice};
 use crate::navigation::model::PlatformStats;
 use crate::navigation::service::CatalogueCounts;
@@ -370,7 +370,7 @@ pub fn request_reduction(
     let last_day = row.served_on + Duration::days(window_days);
     if local_day(now) > last_day {
         return Err(AppError::conflict(
-            "reduction_window_closed",
+            ErrorCode::ReductionWindowClosed,
             format!("核减申请期限已过（截至 {last_day}） (the window closed on {last_day})"),
         ));
     }
@@ -404,7 +404,7 @@ pub fn request_reduction(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
             ) => AppError::conflict(
-                "reduction_pending",
+                ErrorCode::ReductionPending,
                 "该记录已有待处理的核减申请 (a request for this record is already pending)",
             ),
             e => e.into(),
@@ -485,7 +485,7 @@ pub fn decide_reduction(
             store::decide_reduction(c, id, status, who.id.0, &reason, fee_after, naive(now))?;
         if decided == 0 {
             return Err(AppError::conflict(
-                "reduction_decided",
+                ErrorCode::ReductionDecided,
                 "该申请已处理 (this request has been decided already)",
             ));
         }

@@ -10,7 +10,7 @@ use crate::audit::{self, Target};
 use crate::auth::{authorize, Action, Principal, Role};
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::mail::{self, templates::Notice};
 use crate::navigation::service::{instrument_to_run, no_such_instrument, run_action};
 use crate::navigation::{model::InstrumentRow, store as catalogue};
@@ -105,7 +105,7 @@ pub fn apply(
         )
         .map_err(|e| match AppError::from(e) {
             AppError::Conflict { .. } => AppError::conflict(
-                "already_applied",
+                ErrorCode::AlreadyApplied,
                 "您已申请或已获得该仪器的上机资格 (an application or qualification is open)",
             ),
             other => other,
@@ -167,7 +167,7 @@ pub fn decide(
         let current = row.status;
         if current != QualificationStatus::Applied {
             return Err(AppError::conflict(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 format!(
                     "该申请当前为「{}」（{}），不能再审核",
                     current.label_zh(),
@@ -236,7 +236,7 @@ pub fn decide(
         row.decided_at = Some(naive(now));
         if store::decide_qualification(conn, &row, QualificationStatus::Applied)? == 0 {
             return Err(AppError::conflict(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 "该申请已被他人审核 (already decided)",
             ));
         }
@@ -613,7 +613,7 @@ pub fn lift_ban(
         let before = Ban::from_row(row.clone(), naive(now));
         if row.lifted_at.is_some() || row.ends_at <= naive(now) {
             return Err(AppError::conflict(
-                "ban_not_active",
+                ErrorCode::BanNotActive,
                 "该禁约已解除或已到期 (already lifted or ended)",
             ));
         }

@@ -10,7 +10,7 @@ use crate::audit::{self, Target};
 use crate::auth::{password, tokens, AuthContext, Principal, Role};
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::mail::{self, templates::Notice};
 use crate::navigation::model::UnitKind;
 use crate::state::AppState;
@@ -20,7 +20,7 @@ use crate::validate;
 /// The one answer to a failed sign-in, whether or not the e-mail exists.
 fn bad_credentials() -> AppError {
     AppError::Unauthorized {
-        code: "invalid_credentials",
+        code: ErrorCode::InvalidCredentials,
         message: "邮箱或密码不正确 (wrong e-mail or password)".to_owned(),
     }
 }
@@ -166,7 +166,7 @@ fn register_in_tx(
         )
         .map_err(|e| match AppError::from(e) {
             AppError::Conflict { .. } => AppError::conflict(
-                "already_exists",
+                ErrorCode::AlreadyExists,
                 "该单位已存在，请从列表中选择 (the organisation exists: pick it)",
             ),
             other => other,
@@ -259,7 +259,7 @@ pub fn resend_verification(
         let row = store::find_user(conn, user.0)?.ok_or(AppError::NotFound { what: "user" })?;
         if row.email_verified_at.is_some() {
             return Err(AppError::conflict(
-                "already_verified",
+                ErrorCode::AlreadyVerified,
                 "邮箱已验证 (already verified)",
             ));
         }
@@ -350,7 +350,7 @@ pub async fn login(state: &AppState, email: &str, pw: &str, address: &str) -> Ap
     };
     if user.disabled_at.is_some() {
         return Err(AppError::Forbidden {
-            code: "account_disabled",
+            code: ErrorCode::AccountDisabled,
             message: "账户已停用，请联系平台管理员 (this account is disabled)".to_owned(),
         });
     }
@@ -364,7 +364,7 @@ pub async fn login(state: &AppState, email: &str, pw: &str, address: &str) -> Ap
 
 fn bad_refresh() -> AppError {
     AppError::Unauthorized {
-        code: "invalid_refresh_token",
+        code: ErrorCode::InvalidRefreshToken,
         message: "刷新令牌无效，请重新登录 (invalid refresh token: sign in again)".to_owned(),
     }
 }
@@ -388,7 +388,7 @@ pub fn refresh(
             tracing::warn!(user = row.user_id, "refresh token reused: sign-in revoked");
             // Committed: the revocation must stand although the request fails.
             return Ok(Err(AppError::Unauthorized {
-                code: "refresh_token_reused",
+                code: ErrorCode::RefreshTokenReused,
                 message: "刷新令牌已被使用过，为安全起见本次登录已全部注销，请重新登录 \
                           (refresh token reused: signed out everywhere)"
                     .to_owned(),
@@ -599,7 +599,7 @@ pub fn set_disabled(
 ) -> AppResult<User> {
     if disabled && actor.id == user {
         return Err(AppError::conflict(
-            "cannot_disable_self",
+            ErrorCode::CannotDisableSelf,
             "不能停用自己的账户 (you cannot disable your own account)",
         ));
     }
@@ -814,13 +814,13 @@ fn joinable(row: &UserRow, unit: UnitId) -> AppResult<()> {
     let current = row.role();
     if current == Role::PlatformAdmin {
         return Err(AppError::conflict(
-            "platform_admin",
+            ErrorCode::PlatformAdmin,
             "平台管理员不能设为单位人员 (a platform admin cannot be unit staff)",
         ));
     }
     if current.is_staff() && row.unit_id != Some(unit.0) {
         return Err(AppError::conflict(
-            "staff_of_other_unit",
+            ErrorCode::StaffOfOtherUnit,
             "此人是其他单位的人员，需先由该单位移除 (staff of another unit)",
         ));
     }
@@ -837,7 +837,7 @@ pub fn my_invitations(conn: &mut DbConnection, who: &Principal) -> AppResult<Vec
 
 fn already_answered() -> AppError {
     AppError::conflict(
-        "invitation_answered",
+        ErrorCode::InvitationAnswered,
         "这份邀请已经处理过了 (the invitation was already answered)",
     )
 }

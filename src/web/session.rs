@@ -12,7 +12,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use super::WebError;
 use crate::auth::{extract::principal_from_token, tokens, Principal};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::users::model::Tokens;
 use crate::users::service as accounts;
 use crate::{db, state::AppState};
@@ -36,7 +36,7 @@ impl Ctx {
     pub fn verify_csrf(session: &str, form_token: &str) -> Result<(), WebError> {
         if session.is_empty() || !tokens::same(session, form_token) {
             return Err(WebError(AppError::Forbidden {
-                code: "csrf",
+                code: ErrorCode::Csrf,
                 message: "表单已过期，请刷新页面后重试 (the form expired: reload the page)".into(),
             }));
         }

@@ -140,6 +140,25 @@ async fn every_api_route_is_documented_with_wire_codes_and_offsets(db: TestDb) {
         .as_array()
         .unwrap()
         .contains(&json!("machine_time")));
+    // The stable error codes are one list, shown with their statuses, and the problem
+    // document's `code` is that list.
+    let listed: Vec<&str> = yiqi::error::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(codes("ErrorCode"), json!(listed));
+    let described = schemas["ErrorCode"]["description"].as_str().unwrap();
+    for probe in [
+        "`reservation_conflict` (409)",
+        "`too_short` (422)",
+        "`account_disabled` (401/403)",
+    ] {
+        assert!(described.contains(probe), "{probe} in {described}");
+    }
+    assert_eq!(
+        schemas["Problem"]["properties"]["code"]["$ref"],
+        "#/components/schemas/ErrorCode"
+    );
 
     // What a client reads: every timestamp in these answers has an offset.
     let admin = app.token("admin@yiqi.demo").await;

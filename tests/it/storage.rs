@@ -41,7 +41,10 @@ async fn database_errors_become_problems_not_500s(db: TestDb) {
 
     let dup = insert(&mut conn, &sub_platform(2, "分析测试子平台")).unwrap_err();
     let err = AppError::from(dup);
-    assert_eq!((err.code(), err.problem().status), ("already_exists", 409));
+    assert_eq!(
+        (err.code().as_str(), err.problem().status),
+        ("already_exists", 409)
+    );
 
     let orphan = diesel::insert_into(units::table)
         .values((
@@ -56,14 +59,14 @@ async fn database_errors_become_problems_not_500s(db: TestDb) {
         .unwrap_err();
     let err = AppError::from(orphan);
     assert_eq!(
-        (err.code(), err.problem().status),
+        (err.code().as_str(), err.problem().status),
         ("reference_conflict", 409)
     );
 
     let too_long = insert(&mut conn, &sub_platform(3, &"长".repeat(101))).unwrap_err();
     let err = AppError::from(too_long);
     assert_eq!(
-        (err.code(), err.problem().status),
+        (err.code().as_str(), err.problem().status),
         ("validation_failed", 422)
     );
     // Nothing of the failed statements was written.
