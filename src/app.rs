@@ -137,6 +137,7 @@ fn prepare(
     let catalogue = Catalogue::load(
         &mut conn,
         Duration::from_secs(settings.catalogue.counts_ttl_secs),
+        clock.clone(),
     )
     .map_err(|e| anyhow::anyhow!("cannot load the category tree: {e}"))?;
     drop(conn);
@@ -144,17 +145,20 @@ fn prepare(
         pool,
         backend,
         catalogue,
-        clock,
+        clock: clock.clone(),
         mail: None,
         auth: Arc::new(crate::auth::AuthContext::new(&settings.auth, public_url)),
         jobs: Arc::new(crate::jobs::JobsHealth::default()),
         usage: settings.usage,
-        usage_stats: crate::usage::service::StatsCache::new(Duration::from_secs(
-            settings.catalogue.counts_ttl_secs,
-        )),
-        booking_rules: crate::reservations::rules::RulesCache::new(Duration::from_secs(
-            settings.catalogue.counts_ttl_secs,
-        )),
+        usage_stats: crate::usage::service::StatsCache::new(
+            Duration::from_secs(settings.catalogue.counts_ttl_secs),
+            clock.clone(),
+        ),
+        booking_rules: crate::reservations::rules::RulesCache::new(
+            Duration::from_secs(settings.catalogue.counts_ttl_secs),
+            crate::reservations::rules::MAX_CACHED_RULES,
+            clock.clone(),
+        ),
     })
 }
 
@@ -218,7 +222,7 @@ async fn api_docs() -> HttpResponse {
     summary = "A file of the interactive API page",
     params(("file" = String, Path, description = "`index.html`, a script, a style sheet or an image")),
     responses(
-        (status = 200, description = "the file", content_type = "text/html"),
+        (status = 200, description = "the file: `text/html`, `text/css`, `text/javascript` or `image/png`"),
         (status = 404, description = "no such file", body = Problem, content_type = "application/problem+json")
     )
 )]

@@ -28,8 +28,10 @@ impl Modify for BearerAuth {
 }
 
 /// The answers every operation can give, documented once: 400 for bad input (the `field`
-/// names it), 413 for a body over the route's limit, 405 with `Allow` for another method, and
-/// for those that need a token 401 without one and 403 outside one's role or unit.
+/// names it), 413 for a body over the route's limit, 405 with `Allow` for another method; for
+/// those that need a token 401 without one and 403 outside one's role or unit; 404 where the
+/// path names a resource; 409 and 422 for writes (`code` says which rule); 503 when the
+/// database is busy or unreachable. An operation's own description of a status wins.
 struct CommonProblems;
 
 impl Modify for CommonProblems {
@@ -46,16 +48,18 @@ impl Modify for CommonProblems {
                 )
                 .build()
         };
-        for item in openapi.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names_resource = path.contains('{');
+            let uses_database = path.starts_with("/api/v1/") && path != "/api/v1/openapi.json";
+            for (op, write) in [
+                (&mut item.get, false),
+                (&mut item.put, true),
+                (&mut item.post, true),
+                (&mut item.delete, true),
+                (&mut item.patch, true),
             ]
             .into_iter()
-            .flatten()
+            .filter_map(|(op, write)| op.as_mut().map(|op| (op, write)))
             {
                 let has_body = op.request_body.is_some();
                 let signed_in = op.security.is_some();
@@ -77,6 +81,26 @@ impl Modify for CommonProblems {
                 if has_body {
                     responses.entry("413".into()).or_insert_with(|| {
                         problem("the body is larger than this route takes (64 KiB for JSON)").into()
+                    });
+                }
+                if names_resource {
+                    responses.entry("404".into()).or_insert_with(|| {
+                        problem("no such resource, or not one the caller may see").into()
+                    });
+                }
+                if write {
+                    responses.entry("409".into()).or_insert_with(|| {
+                        problem("conflicts with the current state; `code` says how").into()
+                    });
+                    responses.entry("422".into()).or_insert_with(|| {
+                        problem("a field breaks a rule; `field` names it and `code` the rule")
+                            .into()
+                    });
+                }
+                if uses_database {
+                    responses.entry("503".into()).or_insert_with(|| {
+                        problem("the database is busy or unreachable: retry after `Retry-After`")
+                            .into()
                     });
                 }
             }

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::model::*;
-use super::service::{get_instrument, get_unit, Categories};
+use super::service::{get_instrument, get_unit, Catalogue, Categories};
 use super::store;
 use crate::audit::{self, Target};
 use crate::auth::{authorize, Action, Principal};
@@ -66,12 +66,13 @@ fn name_taken(err: diesel::result::Error) -> AppError {
 pub fn save_sub_platform(
     conn: &mut DbConnection,
     who: &Principal,
+    catalogue: &Catalogue,
     id: Option<SubPlatformId>,
     input: &SubPlatformInput,
     now: DateTime<Utc>,
 ) -> AppResult<SubPlatformRow> {
     authorize(who, Action::ManageSubPlatforms)?;
-    db::write_tx(conn, |conn| {
+    let saved = db::write_tx(conn, |conn| {
         let before = match id {
             Some(id) => Some(
                 store::find_sub_platform(conn, id.0)?.ok_or(AppError::NotFound {
@@ -116,8 +117,11 @@ pub fn save_sub_platform(
             Some(&row),
             naive(now),
         )?;
-        Ok(row)
-    })
+        Ok::<_, AppError>(row)
+    })?;
+    // Lists and counts show the change at once here (other instances within the ttl).
+    catalogue.invalidate();
+    Ok(saved)
 }
 
 // --- units ---------------------------------------------------------------------------------
@@ -193,12 +197,13 @@ fn url(field: &str, value: &str, max: usize) -> AppResult<String> {
 pub fn save_unit(
     conn: &mut DbConnection,
     who: &Principal,
+    catalogue: &Catalogue,
     id: Option<UnitId>,
     input: &UnitInput,
     now: DateTime<Utc>,
 ) -> AppResult<Unit> {
     authorize(who, Action::ManageUnits)?;
-    db::write_tx(conn, |conn| {
+    let saved = db::write_tx(conn, |conn| {
         let before = match id {
             Some(id) => {
                 Some(store::find_unit(conn, id.0)?.ok_or(AppError::NotFound { what: "unit" })?)
@@ -248,7 +253,10 @@ pub fn save_unit(
             naive(now),
         )?;
         get_unit(conn, row.id)
-    })
+    })?;
+    // Lists and counts show the change at once here (other instances within the ttl).
+    catalogue.invalidate();
+    Ok(saved)
 }
 
 // --- instruments ---------------------------------------------------------------------------
@@ -433,12 +441,12 @@ fn today(now: DateTime<Utc>) -> NaiveDate {
 pub fn create_instrument(
     conn: &mut DbConnection,
     who: &Principal,
-    categories: &Categories,
+    catalogue: &Catalogue,
     unit: UnitId,
     input: &InstrumentInput,
     now: DateTime<Utc>,
 ) -> AppResult<Instrument> {
-    db::write_tx(conn, |conn| {
+    let saved = db::write_tx(conn, |conn| {
         let u = store::find_unit(conn, unit.0)?.ok_or(AppError::NotFound { what: "unit" })?;
         authorize(who, Action::ManageInstruments { unit })?;
         let mut row = InstrumentRow {
@@ -475,7 +483,7 @@ pub fn create_instrument(
             updated_at: naive(now),
             retired_at: None,
         };
-        apply_instrument(&mut row, input, categories, today(now))?;
+        apply_instrument(&mut row, input, &catalogue.categories, today(now))?;
         asset_no_unique(conn, &row, None)?;
         let id = store::insert_instrument(conn, &NewInstrument::from(&row))?;
         row.id = id;
@@ -488,8 +496,11 @@ pub fn create_instrument(
             Some(&row),
             naive(now),
         )?;
-        get_instrument(conn, categories, id)
-    })
+        get_instrument(conn, &catalogue.categories, id)
+    })?;
+    // Lists and counts show the change at once here (other instances within the ttl).
+    catalogue.invalidate();
+    Ok(saved)
 }
 
 /// The instrument and the unit it belongs to, for a permission check.
@@ -500,7 +511,7 @@ pub fn instrument_unit(conn: &mut DbConnection, id: InstrumentId) -> AppResult<I
 pub fn update_instrument(
     conn: &mut DbConnection,
     who: &Principal,
-    categories: &Categories,
+    catalogue: &Catalogue,
     id: InstrumentId,
     input: &InstrumentInput,
     now: DateTime<Utc>,
@@ -508,12 +519,12 @@ pub fn update_instrument(
     change_instrument(
         conn,
         who,
-        categories,
+        catalogue,
         id,
         now,
         "instrument.update",
         |conn, row| {
-            apply_instrument(row, input, categories, today(now))?;
+            apply_instrument(row, input, &catalogue.categories, today(now))?;
             asset_no_unique(conn, row, Some(row.id))
         },
     )
@@ -524,14 +535,14 @@ pub fn update_instrument(
 pub fn retire_instrument(
     conn: &mut DbConnection,
     who: &Principal,
-    categories: &Categories,
+    catalogue: &Catalogue,
     id: InstrumentId,
     now: DateTime<Utc>,
 ) -> AppResult<Instrument> {
     change_instrument(
         conn,
         who,
-        categories,
+        catalogue,
         id,
         now,
         "instrument.retire",
@@ -547,13 +558,13 @@ pub fn retire_instrument(
 fn change_instrument(
     conn: &mut DbConnection,
     who: &Principal,
-    categories: &Categories,
+    catalogue: &Catalogue,
     id: InstrumentId,
     now: DateTime<Utc>,
     action: &str,
     change: impl FnOnce(&mut DbConnection, &mut InstrumentRow) -> AppResult<()>,
 ) -> AppResult<Instrument> {
-    db::write_tx(conn, |conn| {
+    let saved = db::write_tx(conn, |conn| {
         let before = instrument_unit(conn, id)?;
         authorize(
             who,
@@ -580,6 +591,9 @@ fn change_instrument(
             Some(&row),
             naive(now),
         )?;
-        get_instrument(conn, categories, row.id)
-    })
+        get_instrument(conn, &catalogue.categories, row.id)
+    })?;
+    // Lists and counts show the change at once here (other instances within the ttl).
+    catalogue.invalidate();
+    Ok(saved)
 }

@@ -265,11 +265,11 @@ async fn save_sub_platform(
     input: SubPlatformInput,
 ) -> AppResult<SubPlatformRow> {
     let now = state.clock.now();
+    let catalogue = state.catalogue.clone();
     let row = db::run(&state.pool, move |conn| {
-        editing::save_sub_platform(conn, &who, id, &input, now)
+        editing::save_sub_platform(conn, &who, &catalogue, id, &input, now)
     })
     .await?;
-    state.catalogue.invalidate();
     Ok(row)
 }
 
@@ -329,11 +329,11 @@ async fn save_unit(
     input: UnitInput,
 ) -> AppResult<Unit> {
     let now = state.clock.now();
+    let catalogue = state.catalogue.clone();
     let unit = db::run(&state.pool, move |conn| {
-        editing::save_unit(conn, &who, id, &input, now)
+        editing::save_unit(conn, &who, &catalogue, id, &input, now)
     })
     .await?;
-    state.catalogue.invalidate();
     Ok(unit)
 }
 
@@ -363,10 +363,9 @@ pub async fn create_instrument(
     let now = state.clock.now();
     let st = state.clone();
     let inst = db::run(&state.pool, move |conn| {
-        editing::create_instrument(conn, &who, &st.catalogue.categories, unit, &body, now)
+        editing::create_instrument(conn, &who, &st.catalogue, unit, &body, now)
     })
     .await?;
-    state.catalogue.invalidate();
     Ok(HttpResponse::Created().json(inst))
 }
 
@@ -397,10 +396,9 @@ pub async fn update_instrument(
     let now = state.clock.now();
     let st = state.clone();
     let inst = db::run(&state.pool, move |conn| {
-        editing::update_instrument(conn, &who, &st.catalogue.categories, id, &body, now)
+        editing::update_instrument(conn, &who, &st.catalogue, id, &body, now)
     })
     .await?;
-    state.catalogue.invalidate();
     Ok(HttpResponse::Ok().json(inst))
 }
 
@@ -428,9 +426,8 @@ pub async fn retire_instrument(
     let now = state.clock.now();
     let st = state.clone();
     let inst = db::run(&state.pool, move |conn| {
-        editing::retire_instrument(conn, &who, &st.catalogue.categories, id, now)
+        editing::retire_instrument(conn, &who, &st.catalogue, id, now)
     })
     .await?;
-    state.catalogue.invalidate();
     Ok(HttpResponse::Ok().json(inst))
 }

@@ -2,12 +2,14 @@
 //! catalogue figures, which are cached for a few seconds because every page shows them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::model::*;
 use super::store;
 use crate::auth::{authorize, Action, Principal};
+use crate::cache::Cache;
+use crate::clock::SharedClock;
 use crate::db::{self, DbConnection, Pool};
 use crate::error::{AppError, AppResult};
 use crate::params::QueryParams;
@@ -235,89 +237,53 @@ fn load_counts(conn: &mut DbConnection, categories: &Categories) -> AppResult<Ca
 }
 
 /// The navigation module's state: the classification and the cached figures.
+#[derive(Clone)]
 pub struct Catalogue {
     pub categories: Arc<Categories>,
-    counts_ttl: Duration,
-    counts: Mutex<Option<(Instant, Arc<CatalogueCounts>)>>,
-    /// Held by the one request that recomputes the figures.
-    refresh: tokio::sync::Mutex<()>,
+    counts: Cache<(), Arc<CatalogueCounts>>,
     /// Totals of filtered instrument lists, by filter.
-    totals: Mutex<HashMap<String, (Instant, i64)>>,
+    totals: Cache<String, i64>,
 }
 
 /// Filters remembered at most; past it the map starts afresh (hot filters return at once).
 const MAX_CACHED_TOTALS: usize = 10_000;
 
 impl Catalogue {
-    pub fn load(conn: &mut DbConnection, counts_ttl: Duration) -> AppResult<Catalogue> {
+    pub fn load(
+        conn: &mut DbConnection,
+        counts_ttl: Duration,
+        clock: SharedClock,
+    ) -> AppResult<Catalogue> {
         Ok(Catalogue {
             categories: Arc::new(Categories::load(conn)?),
-            counts_ttl,
-            counts: Mutex::new(None),
-            refresh: tokio::sync::Mutex::new(()),
-            totals: Mutex::new(HashMap::new()),
+            counts: Cache::new(counts_ttl, 1, clock.clone()),
+            totals: Cache::new(counts_ttl, MAX_CACHED_TOTALS, clock),
         })
     }
 
-    /// The figures, refreshed every `counts_ttl`. Only one request at a time recomputes them
-    /// (a few grouped queries over the whole catalogue); while it does, the others are served
-    /// the previous figures instead of all piling onto the database at once.
+    /// The figures, refreshed every `counts_ttl` (a few grouped queries over the whole
+    /// catalogue) and after a change made here; while one request recomputes them the
+    /// others are served the previous figures.
     pub async fn counts(&self, pool: &Pool) -> AppResult<Arc<CatalogueCounts>> {
-        let stale = match self.snapshot() {
-            Some((at, counts)) if at.elapsed() < self.counts_ttl => return Ok(counts),
-            other => other.map(|(_, counts)| counts),
-        };
-        let guard = match (stale, self.refresh.try_lock()) {
-            // Someone else is refreshing: the stale figures will do for this request.
-            (Some(stale), Err(_)) => return Ok(stale),
-            (_, Ok(guard)) => guard,
-            (None, Err(_)) => self.refresh.lock().await,
-        };
-        // The refresh may have finished while this request waited for the lock.
-        if let Some((at, counts)) = self.snapshot() {
-            if at.elapsed() < self.counts_ttl {
-                return Ok(counts);
-            }
-        }
-        let categories = self.categories.clone();
-        let counts = Arc::new(db::run(pool, move |conn| load_counts(conn, &categories)).await?);
-        if let Ok(mut slot) = self.counts.lock() {
-            *slot = Some((Instant::now(), counts.clone()));
-        }
-        drop(guard);
-        Ok(counts)
+        let (categories, pool) = (self.categories.clone(), pool.clone());
+        self.counts
+            .get_or_compute((), 0, move || {
+                let (categories, pool) = (categories.clone(), pool.clone());
+                async move {
+                    Ok(Arc::new(
+                        db::run(&pool, move |conn| load_counts(conn, &categories)).await?,
+                    ))
+                }
+            })
+            .await
     }
 
-    fn snapshot(&self) -> Option<(Instant, Arc<CatalogueCounts>)> {
-        self.counts.lock().ok()?.clone()
-    }
-
-    /// Forgets the cached figures, after a change to the catalogue made by this instance
-    /// (other instances catch up within `counts_ttl`).
+    /// Makes the cached figures and totals stale after a change to the catalogue made by
+    /// this instance (other instances catch up within `counts_ttl`). Called by the editing
+    /// services once their transaction has committed.
     pub fn invalidate(&self) {
-        if let Ok(mut slot) = self.counts.lock() {
-            *slot = None;
-        }
-        if let Ok(mut totals) = self.totals.lock() {
-            totals.clear();
-        }
-    }
-
-    fn cached_total(&self, key: &str) -> Option<i64> {
-        let totals = self.totals.lock().ok()?;
-        match totals.get(key) {
-            Some((at, total)) if at.elapsed() < self.counts_ttl => Some(*total),
-            _ => None,
-        }
-    }
-
-    fn remember_total(&self, key: String, total: i64) {
-        if let Ok(mut totals) = self.totals.lock() {
-            if totals.len() >= MAX_CACHED_TOTALS {
-                totals.clear();
-            }
-            totals.insert(key, (Instant::now(), total));
-        }
+        self.counts.invalidate();
+        self.totals.invalidate();
     }
 
     pub async fn sub_platform(&self, pool: &Pool, id: i64) -> AppResult<SubPlatform> {
@@ -434,11 +400,11 @@ pub fn list_instruments(
 ) -> AppResult<Paged<InstrumentSummary>> {
     let rows = store::instrument_page(conn, &q.filter, q.sort, q.page)?;
     let key = format!("{:?}", q.filter);
-    let total = match catalogue.cached_total(&key) {
+    let total = match catalogue.totals.fresh(&key) {
         Some(total) => total,
         None => {
             let total = store::count_instruments(conn, &q.filter)?;
-            catalogue.remember_total(key, total);
+            catalogue.totals.put(key, total);
             total
         }
     };

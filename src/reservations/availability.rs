@@ -93,12 +93,12 @@ pub fn availability(
     now: DateTime<Utc>,
 ) -> AppResult<Availability> {
     check_range(from, to)?;
-    let rules = match cache.get(id.0, now) {
+    let rules = match cache.fresh(&id.0) {
         Some(rules) => rules,
         None => {
             let settings = crate::reservations::settings::booking_settings(conn, id)?;
             let rules = Arc::new(Rules::new(settings)?);
-            cache.put(id.0, rules.clone(), now);
+            cache.put(id.0, rules.clone());
             rules
         }
     };

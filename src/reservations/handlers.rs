@@ -447,10 +447,10 @@ pub async fn save_booking_settings(
 ) -> AppResult<HttpResponse> {
     let id = InstrumentId(path_id(&id)?);
     let now = state.clock.now();
+    let rules = state.booking_rules.clone();
     let row = db::run(&state.pool, move |conn| {
-        settings::save_booking_settings(conn, &who, id, &body, now)
+        settings::save_booking_settings(conn, &who, &rules, id, &body, now)
     })
     .await?;
-    state.booking_rules.forget(id.0);
     Ok(HttpResponse::Ok().json(row))
 }

@@ -238,52 +238,11 @@ impl Rules {
     }
 }
 
-/// The rules of instruments as last read, for the answers that only show them (availability):
-/// an entry is used for `ttl` after it was read, and forgotten at once when this instance
-/// saves the instrument's settings (other instances catch up within `ttl`). Booking and every
-/// transition read the settings afresh, so a stale entry can only show a slot that the
-/// booking then refuses.
-pub struct RulesCache {
-    ttl: Duration,
-    /// When each instrument's rules were read, and the rules.
-    entries: std::sync::Mutex<std::collections::HashMap<i64, Read>>,
-}
-
-type Read = (DateTime<Utc>, Arc<Rules>);
+/// Instruments' booking rules, for availability (read for every week grid shown).
+pub type RulesCache = crate::cache::Cache<i64, Arc<Rules>>;
 
 /// Instruments remembered at most; past it the map starts afresh.
-const MAX_CACHED_RULES: usize = 100_000;
-
-impl RulesCache {
-    pub fn new(ttl: std::time::Duration) -> RulesCache {
-        RulesCache {
-            ttl: Duration::from_std(ttl).unwrap_or(Duration::zero()),
-            entries: Default::default(),
-        }
-    }
-
-    /// The rules read less than `ttl` before `now`.
-    pub fn get(&self, instrument: i64, now: DateTime<Utc>) -> Option<Arc<Rules>> {
-        let entries = self.entries.lock().ok()?;
-        let (read_at, rules) = entries.get(&instrument)?;
-        (*read_at <= now && now - *read_at < self.ttl).then(|| rules.clone())
-    }
-
-    pub fn put(&self, instrument: i64, rules: Arc<Rules>, now: DateTime<Utc>) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= MAX_CACHED_RULES {
-                entries.clear();
-            }
-            entries.insert(instrument, (now, rules));
-        }
-    }
-
-    pub fn forget(&self, instrument: i64) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(&instrument);
-        }
-    }
-}
+pub const MAX_CACHED_RULES: usize = 100_000;
 
 #[cfg(test)]
 mod tests {

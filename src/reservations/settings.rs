@@ -6,15 +6,16 @@ use serde::Deserialize;
 
 use super::model::BookingModes;
 use super::model::BookingSettingsRow;
-use super::rules::OpeningHours;
+use super::rules::{OpeningHours, RulesCache};
 use super::store;
 use crate::audit::{self, Target};
-use crate::auth::{authorize, Action, Principal};
+use crate::auth::Principal;
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
+use crate::navigation::service::instrument_to_run;
 use crate::navigation::store as catalogue;
-use crate::types::{InstrumentId, UnitId};
+use crate::types::InstrumentId;
 
 /// The settings of an instrument, its own or the defaults; 404 if there is no such
 /// instrument. Settings exist only for an existing instrument (a foreign key), so existence
@@ -79,19 +80,15 @@ fn within(field: &str, v: i32, lo: i32, hi: i32) -> AppResult<i32> {
 pub fn save_booking_settings(
     conn: &mut DbConnection,
     who: &Principal,
+    rules: &RulesCache,
     id: InstrumentId,
     i: &BookingSettingsInput,
     now: DateTime<Utc>,
 ) -> AppResult<BookingSettingsRow> {
-    db::write_tx(conn, |conn| {
-        let inst = crate::navigation::editing::instrument_unit(conn, id)?;
-        authorize(
-            who,
-            Action::RunInstrument {
-                unit: UnitId(inst.unit_id),
-                instrument: id,
-            },
-        )?;
+    let saved = db::write_tx(conn, |conn| {
+        instrument_to_run(conn, who, id.0, || AppError::NotFound {
+            what: "instrument",
+        })?;
         let before = settings_of(conn, id)?;
         let mut row = before.clone();
         if let Some(v) = &i.modes {
@@ -185,5 +182,8 @@ pub fn save_booking_settings(
             naive(now),
         )?;
         Ok(row)
-    })
+    })?;
+    // Availability reads the new rules at once here (other instances within the ttl).
+    rules.forget(&id.0);
+    Ok(saved)
 }

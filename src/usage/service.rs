@@ -3,8 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
@@ -12,11 +11,11 @@ use super::model::*;
 use super::store::{self, Delta, Span};
 use crate::auth::permissions::{visibility, Visibility};
 use crate::auth::{authorize, Action, Principal};
+use crate::cache::Cache;
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::mail::{self, templates::Notice};
-use crate::navigation::model::PlatformStats;
 use crate::navigation::service::CatalogueCounts;
 use crate::navigation::service::{instrument_to_run, no_such_instrument};
 use crate::navigation::store as catalogue;
@@ -34,58 +33,21 @@ pub fn note_write() {
 }
 
 type StatsKey = (Option<NaiveDate>, Option<NaiveDate>, usize);
-/// When computed, the write count then, the catalogue figures they include, the figures.
-type Cached = (Instant, u64, PlatformStats, Arc<UsageStats>);
-type Entries = Arc<Mutex<HashMap<StatsKey, Cached>>>;
 
 /// The platform overview by period, kept for `ttl` (the catalogue's `counts_ttl_secs`): the same
 /// figures are read by everyone, and each costs grouped reads over the rollups (up to a second
 /// at national scale). A write in this process or a change of the catalogue figures makes them
 /// stale at once: the next request computes them afresh, and while it does the others get the
-/// figures it is replacing instead of queueing behind it. Figures that are only older than
-/// `ttl` (which is how other instances' writes show) are served while one task recomputes
-/// them in the background, so no request waits for that.
-pub struct StatsCache {
-    ttl: std::time::Duration,
-    entries: Entries,
-    refresh: Arc<tokio::sync::Mutex<()>>,
-}
-
-/// What the cache holds for a period.
-enum Lookup {
-    Fresh(Arc<UsageStats>),
-    /// Older than the ttl, nothing known to have changed.
-    Aged(Arc<UsageStats>),
-    /// Computed before a write or on other catalogue figures; None if never computed.
-    Stale(Option<Arc<UsageStats>>),
-}
+/// figures it is replacing. Figures only older than `ttl` (which is how other instances' writes
+/// show) are served while one task recomputes them in the background.
+pub struct StatsCache(Cache<StatsKey, Arc<UsageStats>>);
 
 /// Periods remembered at most; past it the map starts afresh.
 const MAX_CACHED_PERIODS: usize = 1000;
 
 impl StatsCache {
-    pub fn new(ttl: std::time::Duration) -> StatsCache {
-        StatsCache {
-            ttl,
-            entries: Arc::new(Mutex::new(HashMap::new())),
-            refresh: Arc::new(tokio::sync::Mutex::new(())),
-        }
-    }
-
-    fn lookup(&self, key: &StatsKey, counts: &CatalogueCounts) -> Lookup {
-        let Ok(entries) = self.entries.lock() else {
-            return Lookup::Stale(None);
-        };
-        match entries.get(key) {
-            None => Lookup::Stale(None),
-            Some((_, generation, built_on, stats))
-                if *generation != WRITES.load(Ordering::SeqCst) || *built_on != counts.stats =>
-            {
-                Lookup::Stale(Some(stats.clone()))
-            }
-            Some((at, _, _, stats)) if at.elapsed() >= self.ttl => Lookup::Aged(stats.clone()),
-            Some((_, _, _, stats)) => Lookup::Fresh(stats.clone()),
-        }
+    pub fn new(ttl: std::time::Duration, clock: crate::clock::SharedClock) -> StatsCache {
+        StatsCache(Cache::new(ttl, MAX_CACHED_PERIODS, clock))
     }
 
     pub async fn get(
@@ -96,56 +58,33 @@ impl StatsCache {
         to: Option<NaiveDate>,
         top: usize,
     ) -> AppResult<Arc<UsageStats>> {
-        let key = (from, to, top);
-        let previous = match self.lookup(&key, &counts) {
-            Lookup::Fresh(hit) => return Ok(hit),
-            Lookup::Aged(hit) => {
-                if let Ok(guard) = self.refresh.clone().try_lock_owned() {
-                    let (entries, pool) = (self.entries.clone(), pool.clone());
-                    actix_web::rt::spawn(async move {
-                        if let Err(e) = compute(&entries, &pool, counts, key).await {
-                            tracing::warn!(error = %e, "refreshing the statistics failed");
-                        }
-                        drop(guard);
-                    });
+        // The figures depend on the records (this process's writes) and the catalogue's figures.
+        let version = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            WRITES.load(Ordering::SeqCst).hash(&mut h);
+            let p = &counts.stats;
+            (
+                p.sub_platforms,
+                p.units,
+                p.instruments,
+                p.original_value_yuan.0,
+            )
+                .hash(&mut h);
+            h.finish()
+        };
+        let pool = pool.clone();
+        self.0
+            .get_or_compute((from, to, top), version, move || {
+                let (pool, counts) = (pool.clone(), counts.clone());
+                async move {
+                    Ok(Arc::new(
+                        db::run(&pool, move |c| stats(c, &counts, from, to, top)).await?,
+                    ))
                 }
-                return Ok(hit);
-            }
-            Lookup::Stale(previous) => previous,
-        };
-        let _guard = match (self.refresh.try_lock(), previous) {
-            (Ok(guard), _) => guard,
-            (Err(_), Some(previous)) => return Ok(previous),
-            (Err(_), None) => self.refresh.lock().await,
-        };
-        // Computed meanwhile by the request this one waited for.
-        if let Lookup::Fresh(hit) = self.lookup(&key, &counts) {
-            return Ok(hit);
-        }
-        compute(&self.entries, pool, counts, key).await
+            })
+            .await
     }
-}
-
-/// Computes the figures of a period and keeps them.
-async fn compute(
-    entries: &Entries,
-    pool: &db::Pool,
-    counts: Arc<CatalogueCounts>,
-    (from, to, top): StatsKey,
-) -> AppResult<Arc<UsageStats>> {
-    let generation = WRITES.load(Ordering::SeqCst);
-    let built_on = counts.stats.clone();
-    let computed = Arc::new(db::run(pool, move |c| stats(c, &counts, from, to, top)).await?);
-    if let Ok(mut entries) = entries.lock() {
-        if entries.len() >= MAX_CACHED_PERIODS {
-            entries.clear();
-        }
-        entries.insert(
-            (from, to, top),
-            (Instant::now(), generation, built_on, computed.clone()),
-        );
-    }
-    Ok(computed)
 }
 
 /// Writes a service record and adds it to the rollups, inside the caller's transaction.

@@ -45,7 +45,8 @@ pub fn client_address(req: &HttpRequest) -> String {
     request_body = Registration,
     responses(
         (status = 202, description = "the same answer whether or not the address has an account"),
-        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "a field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many sign-ups for this address or from this client", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[tracing::instrument(name = "auth.register", skip_all)]
@@ -313,7 +314,8 @@ pub async fn change_password(
     summary = "Send the verification link again",
     responses(
         (status = 202, description = "sent"),
-        (status = 409, description = "already verified", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "already verified", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many links asked for this address or from this client", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]

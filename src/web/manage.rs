@@ -350,8 +350,8 @@ pub async fn edit_instrument(
         form,
         "编辑仪器",
         action,
-        move |c, who, categories, input, now| {
-            editing::update_instrument(c, who, categories, id, input, now)
+        move |c, who, catalogue, input, now| {
+            editing::update_instrument(c, who, catalogue, id, input, now)
         },
     )
     .await
@@ -368,7 +368,7 @@ async fn save_from_form(
     save: impl FnOnce(
             &mut crate::db::DbConnection,
             &crate::auth::Principal,
-            &crate::navigation::service::Categories,
+            &crate::navigation::service::Catalogue,
             &InstrumentInput,
             chrono::DateTime<chrono::Utc>,
         ) -> Result<Instrument, AppError>
@@ -391,14 +391,11 @@ async fn save_from_form(
     let now = state.clock.now();
     let st = state.clone();
     match db::run(&state.pool, move |c| {
-        save(c, &who, &st.catalogue.categories, &input, now)
+        save(c, &who, &st.catalogue, &input, now)
     })
     .await
     {
-        Ok(inst) => {
-            state.catalogue.invalidate();
-            Ok(see_other(&format!("/instruments/{}", inst.id)))
-        }
+        Ok(inst) => Ok(see_other(&format!("/instruments/{}", inst.id))),
         Err(e) => page().failed(e),
     }
 }
@@ -450,8 +447,8 @@ pub async fn new_instrument(
         form,
         "新增仪器",
         action,
-        move |c, who, categories, input, now| {
-            editing::create_instrument(c, who, categories, unit, input, now)
+        move |c, who, catalogue, input, now| {
+            editing::create_instrument(c, who, catalogue, unit, input, now)
         },
     )
     .await
@@ -1074,15 +1071,13 @@ pub async fn save_unit(
         description: form.get("description").cloned(),
     };
     let now = state.clock.now();
+    let catalogue = state.catalogue.clone();
     let result = db::run(&state.pool, move |c| {
-        editing::save_unit(c, &who, id.map(UnitId), &input, now)
+        editing::save_unit(c, &who, &catalogue, id.map(UnitId), &input, now)
     })
     .await;
     match result {
-        Ok(unit) => {
-            state.catalogue.invalidate();
-            Ok(see_other(&format!("/units/{}", unit.id)))
-        }
+        Ok(unit) => Ok(see_other(&format!("/units/{}", unit.id))),
         Err(e) => unit_page(&state, &ctx, id, &form).await?.failed(e),
     }
 }
@@ -1161,15 +1156,20 @@ pub async fn save_sub_platform(
         sort_order,
     };
     let now = state.clock.now();
+    let catalogue = state.catalogue.clone();
     let result = db::run(&state.pool, move |c| {
-        editing::save_sub_platform(c, &who, id.map(crate::types::SubPlatformId), &input, now)
+        editing::save_sub_platform(
+            c,
+            &who,
+            &catalogue,
+            id.map(crate::types::SubPlatformId),
+            &input,
+            now,
+        )
     })
     .await;
     match result {
-        Ok(_) => {
-            state.catalogue.invalidate();
-            Ok(see_other("/admin/sub-platforms"))
-        }
+        Ok(_) => Ok(see_other("/admin/sub-platforms")),
         Err(e) => sub_platform_page(&ctx, id, &form).failed(e),
     }
 }
