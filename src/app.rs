@@ -150,7 +150,7 @@ fn prepare(
         auth: Arc::new(crate::auth::AuthContext::new(&settings.auth, public_url)),
         jobs: Arc::new(crate::jobs::JobsHealth::default()),
         usage: settings.usage,
-        usage_stats: crate::usage::service::StatsCache::new(
+        usage_stats: crate::usage::stats::StatsCache::new(
             Duration::from_secs(settings.catalogue.counts_ttl_secs),
             clock.clone(),
         ),

@@ -3,7 +3,7 @@
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use super::{service, store};
+use super::{evaluation, store};
 use crate::db::DbConnection;
 
 use super::model::{hours, Evaluation};
@@ -289,7 +289,7 @@ pub fn year_report(
     if format != "csv" && format != "xlsx" {
         return Err(AppError::NotFound { what: "page" });
     }
-    let (from, to) = service::year_bounds(year)?;
+    let (from, to) = evaluation::year_bounds(year)?;
     let records = records_table(store::unit_records(conn, unit, from, to)?);
     if format == "csv" {
         return Ok(Report {
@@ -298,7 +298,7 @@ pub fn year_report(
             content_type: "text/csv; charset=utf-8",
         });
     }
-    let e = service::evaluation(conn, unit, year)?;
+    let e = evaluation::evaluation(conn, unit, year)?;
     Ok(Report {
         body: xlsx(&e, &records)?,
         file_name: format!("evaluation-{unit}-{year}.xlsx"),

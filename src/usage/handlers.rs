@@ -2,13 +2,13 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::export;
 use super::model::{
     DecisionInput, DeclarationInput, Evaluation, Reduction, ReductionInput, ServiceInput,
     ServiceRecord, UsageStats,
 };
 use super::service::{self, RecordWithHistory};
 use super::store::Filter;
+use super::{evaluation, export, reductions};
 use crate::auth::Auth;
 use crate::db;
 use crate::error::{AppResult, Problem};
@@ -172,7 +172,7 @@ pub async fn request_reduction(
     let window = state.usage.reduction_window_days;
     let input = body.into_inner();
     let r = db::run(&state.pool, move |c| {
-        service::request_reduction(c, &who, id, input, window, now)
+        reductions::request_reduction(c, &who, id, input, window, now)
     })
     .await?;
     Ok(HttpResponse::Created().json(r))
@@ -193,7 +193,10 @@ pub async fn pending_reductions(
     state: web::Data<AppState>,
     Auth(who): Auth,
 ) -> AppResult<HttpResponse> {
-    let r = db::run(&state.pool, move |c| service::pending_reductions(c, &who)).await?;
+    let r = db::run(&state.pool, move |c| {
+        reductions::pending_reductions(c, &who)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(r))
 }
 
@@ -224,7 +227,7 @@ pub async fn decide_reduction(
     let now = state.clock.now();
     let input = body.into_inner();
     let r = db::run(&state.pool, move |c| {
-        service::decide_reduction(c, &who, id, input, now)
+        reductions::decide_reduction(c, &who, id, input, now)
     })
     .await?;
     Ok(HttpResponse::Ok().json(r))
@@ -262,8 +265,8 @@ pub async fn evaluation(
     let unit = path_id(&id)?;
     let year = year_of(&req)?;
     let e = db::run(&state.pool, move |c| {
-        service::may_evaluate(&who, UnitId(unit))?;
-        service::evaluation(c, unit, year)
+        evaluation::may_evaluate(&who, UnitId(unit))?;
+        evaluation::evaluation(c, unit, year)
     })
     .await?;
     Ok(HttpResponse::Ok().json(e))
@@ -297,7 +300,7 @@ pub async fn export(
     let format = path.1.clone();
     let year = year_of(&req)?;
     let report = db::run(&state.pool, move |c| {
-        service::may_evaluate(&who, UnitId(unit))?;
+        evaluation::may_evaluate(&who, UnitId(unit))?;
         export::year_report(c, unit, year, &format)
     })
     .await?;
@@ -330,7 +333,7 @@ pub async fn declare(
     let now = state.clock.now();
     let input = body.into_inner();
     db::run(&state.pool, move |c| {
-        service::declare(c, &who, unit, input, now)
+        evaluation::declare(c, &who, unit, input, now)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

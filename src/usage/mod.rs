@@ -1,10 +1,13 @@
 //! 机时 — machine-hour records, corrections (核减机时), statistics, the yearly evaluation and
 //! its exports.
 
+pub mod evaluation;
 pub mod export;
 pub mod handlers;
 pub mod model;
+pub mod reductions;
 pub mod service;
+pub mod stats;
 pub mod store;
 
 use crate::http::routes::Routes;

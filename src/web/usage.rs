@@ -20,7 +20,7 @@ use crate::usage::model::{
     hours, DecisionInput, ReductionInput, ServiceInput, ServiceType, ServiceWay, UsageStats,
 };
 use crate::usage::service::{self, local_day};
-use crate::usage::{export, store};
+use crate::usage::{evaluation, export, reductions, store};
 use crate::{db, state::AppState};
 
 type PageResult = Result<HttpResponse, WebError>;
@@ -246,8 +246,8 @@ pub async fn evaluation(
     let unit = path_id(&id)?;
     let year = year_param(&req, local_day(state.clock.now()))?;
     let e = db::run(&state.pool, move |c| {
-        service::may_evaluate(&who, UnitId(unit))?;
-        service::evaluation(c, unit, year)
+        evaluation::may_evaluate(&who, UnitId(unit))?;
+        evaluation::evaluation(c, unit, year)
     })
     .await?;
     let mut t = TablePage::new(
@@ -339,7 +339,7 @@ pub async fn export(
     let format = path.1.clone();
     let year = year_param(&req, local_day(state.clock.now()))?;
     let report = db::run(&state.pool, move |c| {
-        service::may_evaluate(&who, UnitId(unit))?;
+        evaluation::may_evaluate(&who, UnitId(unit))?;
         export::year_report(c, unit, year, &format)
     })
     .await?;
@@ -628,7 +628,10 @@ pub async fn log_service(state: web::Data<AppState>, ctx: Ctx, form: Form) -> Pa
 #[tracing::instrument(name = "web.usage.reductions", skip_all)]
 pub async fn reductions(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
     let who = ctx.require()?.clone();
-    let list = db::run(&state.pool, move |c| service::pending_reductions(c, &who)).await?;
+    let list = db::run(&state.pool, move |c| {
+        reductions::pending_reductions(c, &who)
+    })
+    .await?;
     let mut t = TablePage::new(
         &ctx,
         "核减机时申请",
@@ -689,7 +692,7 @@ pub async fn decide(
     };
     let now = state.clock.now();
     db::run(&state.pool, move |c| {
-        service::decide_reduction(c, &who, id, input, now)
+        reductions::decide_reduction(c, &who, id, input, now)
     })
     .await?;
     Ok(see_other("/manage/hour-reductions"))
@@ -793,7 +796,7 @@ pub async fn reduce(
     let result = match minutes {
         Ok(_) => {
             db::run(&state.pool, move |c| {
-                service::request_reduction(c, &who, id, input, window, now)
+                reductions::request_reduction(c, &who, id, input, window, now)
             })
             .await
         }
