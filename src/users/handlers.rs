@@ -10,7 +10,9 @@ use super::model::{
 use super::qualifications::{
     self as quals, Application, BanInput, Decision, LiftInput, ViolationInput,
 };
-use super::service::{self, ProfilePatch, StaffInput};
+use super::service::{self, ProfilePatch};
+use super::signin;
+use super::staff::{self, StaffInput};
 use super::store::UserFilter;
 use crate::audit::Entry;
 use crate::auth::{authorize, Action, Auth, Role};
@@ -119,7 +121,7 @@ pub async fn login(
     req: HttpRequest,
     body: Json<LoginBody>,
 ) -> AppResult<HttpResponse> {
-    let tokens = service::login(&state, &body.email, &body.password, &client_address(&req)).await?;
+    let tokens = signin::login(&state, &body.email, &body.password, &client_address(&req)).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
@@ -148,7 +150,7 @@ pub async fn refresh(
     let now = state.clock.now();
     let ctx = state.auth.clone();
     let tokens = db::run(&state.pool, move |conn| {
-        service::refresh(conn, &ctx, &body.refresh_token, now)
+        signin::refresh(conn, &ctx, &body.refresh_token, now)
     })
     .await?;
     Ok(HttpResponse::Ok().json(tokens))
@@ -171,7 +173,7 @@ pub async fn logout(
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     db::run(&state.pool, move |conn| {
-        service::logout(conn, &body.refresh_token, now)
+        signin::logout(conn, &body.refresh_token, now)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -200,7 +202,7 @@ pub async fn password_reset(
     req: HttpRequest,
     body: Json<ResetRequest>,
 ) -> AppResult<HttpResponse> {
-    service::request_password_reset(&state, &body.email, &client_address(&req))?;
+    signin::request_password_reset(&state, &body.email, &client_address(&req))?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({
         "status": "reset_sent_if_registered",
         "message": "如果该邮箱已注册，重置链接已发送 (if the address has an account, a link was sent)",
@@ -230,7 +232,7 @@ pub async fn password_reset_confirm(
     state: web::Data<AppState>,
     body: Json<ResetConfirm>,
 ) -> AppResult<HttpResponse> {
-    service::confirm_password_reset(&state, &body.token, &body.password).await?;
+    signin::confirm_password_reset(&state, &body.token, &body.password).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -303,7 +305,7 @@ pub async fn change_password(
     body: Json<PasswordChange>,
 ) -> AppResult<HttpResponse> {
     let tokens =
-        service::change_password(&state, &who, &body.current_password, &body.new_password).await?;
+        signin::change_password(&state, &who, &body.current_password, &body.new_password).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
@@ -571,12 +573,12 @@ pub async fn add_staff(
     let added = db::run(&state.pool, move |conn| {
         crate::navigation::service::get_unit(conn, unit.0)?;
         authorize(&who, Action::ManageStaff { unit })?;
-        service::add_staff(conn, &who, unit, &body, &public_url, now)
+        staff::add_staff(conn, &who, unit, &body, &public_url, now)
     })
     .await?;
     Ok(match added {
-        service::StaffAdded::Invited(invitation) => HttpResponse::Accepted().json(invitation),
-        service::StaffAdded::RoleChanged(user) => HttpResponse::Ok().json(user),
+        staff::StaffAdded::Invited(invitation) => HttpResponse::Accepted().json(invitation),
+        staff::StaffAdded::RoleChanged(user) => HttpResponse::Ok().json(user),
     })
 }
 
@@ -595,7 +597,7 @@ pub async fn my_invitations(
     state: web::Data<AppState>,
     Auth(who): Auth,
 ) -> AppResult<HttpResponse> {
-    let list = db::run(&state.pool, move |conn| service::my_invitations(conn, &who)).await?;
+    let list = db::run(&state.pool, move |conn| staff::my_invitations(conn, &who)).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -608,7 +610,7 @@ async fn answer_invitation(
     let id = path_id(id)?;
     let now = state.clock.now();
     let user = db::run(&state.pool, move |conn| {
-        service::answer_invitation(conn, &who, id, accept, now)
+        staff::answer_invitation(conn, &who, id, accept, now)
     })
     .await?;
     Ok(HttpResponse::Ok().json(user))
@@ -688,7 +690,7 @@ pub async fn remove_staff(
     let user = db::run(&state.pool, move |conn| {
         crate::navigation::service::get_unit(conn, unit.0)?;
         authorize(&who, Action::ManageStaff { unit })?;
-        service::remove_staff(conn, &who, unit, user, now)
+        staff::remove_staff(conn, &who, unit, user, now)
     })
     .await?;
     Ok(HttpResponse::Ok().json(user))
@@ -728,7 +730,7 @@ pub async fn set_managers(
         let inst = crate::navigation::editing::instrument_unit(conn, id)?;
         let unit = UnitId(inst.unit_id);
         authorize(&who, Action::ManageStaff { unit })?;
-        service::set_instrument_managers(conn, &who, id, unit, &body.user_ids, now)
+        staff::set_instrument_managers(conn, &who, id, unit, &body.user_ids, now)
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "user_ids": ids })))

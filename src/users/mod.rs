@@ -5,6 +5,8 @@ pub mod handlers;
 pub mod model;
 pub mod qualifications;
 pub mod service;
+pub mod signin;
+pub mod staff;
 pub mod store;
 
 use crate::http::routes::Routes;

@@ -269,7 +269,7 @@ pub async fn login(
     form: Form,
 ) -> PageResult {
     let (email, password) = (get(&form, "email"), get(&form, "password"));
-    match accounts::login(&state, email, password, &client_address(&req)).await {
+    match crate::users::signin::login(&state, email, password, &client_address(&req)).await {
         Ok(tokens) => {
             let mut res = see_other(&safe_next(get(&form, "next")));
             for c in session_cookies(&state, &tokens) {
@@ -285,7 +285,10 @@ pub async fn login(
 pub async fn logout(state: web::Data<AppState>, req: HttpRequest, _: CsrfChecked) -> PageResult {
     if let Some(token) = req.cookie(REFRESH).map(|c| c.value().to_owned()) {
         let now = state.clock.now();
-        db::run(&state.pool, move |c| accounts::logout(c, &token, now)).await?;
+        db::run(&state.pool, move |c| {
+            crate::users::signin::logout(c, &token, now)
+        })
+        .await?;
     }
     let mut res = see_other("/");
     for c in cleared_cookies(&state) {
@@ -310,7 +313,11 @@ pub async fn reset_page(ctx: Ctx) -> PageResult {
 
 #[tracing::instrument(name = "web.account.reset", skip_all)]
 pub async fn reset(state: web::Data<AppState>, req: HttpRequest, form: Form) -> PageResult {
-    accounts::request_password_reset(&state, get(&form, "email"), &client_address(&req))?;
+    crate::users::signin::request_password_reset(
+        &state,
+        get(&form, "email"),
+        &client_address(&req),
+    )?;
     MessagePage {
         title: "请查收邮件".to_owned(),
         paragraphs: vec![
@@ -345,8 +352,12 @@ pub async fn reset_confirm_page(ctx: Ctx, req: HttpRequest) -> PageResult {
 
 #[tracing::instrument(name = "web.account.reset_confirm", skip_all)]
 pub async fn reset_confirm(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
-    match accounts::confirm_password_reset(&state, get(&form, "token"), get(&form, "password"))
-        .await
+    match crate::users::signin::confirm_password_reset(
+        &state,
+        get(&form, "token"),
+        get(&form, "password"),
+    )
+    .await
     {
         Ok(()) => MessagePage {
             title: "密码已更新".to_owned(),
@@ -391,7 +402,10 @@ async fn profile_form(state: &AppState, ctx: &Ctx) -> Result<FormPage, WebError>
     ];
     page.links = vec![("/me/password".to_owned(), "修改密码".to_owned())];
     let who = ctx.require()?.clone();
-    let invitations = db::run(&state.pool, move |c| accounts::my_invitations(c, &who)).await?;
+    let invitations = db::run(&state.pool, move |c| {
+        crate::users::staff::my_invitations(c, &who)
+    })
+    .await?;
     if !invitations.is_empty() {
         page.links.push((
             "/me/invitations".to_owned(),
@@ -456,7 +470,7 @@ pub async fn password_page(ctx: Ctx) -> PageResult {
 #[tracing::instrument(name = "web.account.password", skip_all)]
 pub async fn password(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
     let who = ctx.require()?.clone();
-    match accounts::change_password(
+    match crate::users::signin::change_password(
         &state,
         &who,
         get(&form, "current_password"),
@@ -591,7 +605,10 @@ pub async fn invitations_page(state: web::Data<AppState>, ctx: Ctx) -> PageResul
 
 async fn invitations(state: &AppState, ctx: &Ctx, notice: Option<String>) -> PageResult {
     let who = ctx.require()?.clone();
-    let list = db::run(&state.pool, move |c| accounts::my_invitations(c, &who)).await?;
+    let list = db::run(&state.pool, move |c| {
+        crate::users::staff::my_invitations(c, &who)
+    })
+    .await?;
     let mut t = TablePage::new(ctx, "单位邀请", vec!["单位", "角色", "邀请时间", "操作"]);
     t.intro = vec![
         "接受后，您的所属单位将改为邀请您的单位（影响收费标准和机时统计中的校内/校外）；离任时恢复为您原来的单位。".to_owned(),
@@ -639,7 +656,7 @@ pub async fn answer_invitation(
     };
     let now = state.clock.now();
     let result = db::run(&state.pool, move |c| {
-        accounts::answer_invitation(c, &who, id, accept, now)
+        crate::users::staff::answer_invitation(c, &who, id, accept, now)
     })
     .await;
     let notice = match result {

@@ -542,7 +542,7 @@ pub async fn add_staff(
     let unit = UnitId(path_id(&id)?);
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    let input = accounts::StaffInput {
+    let input = crate::users::staff::StaffInput {
         email: get(&form, "reason").to_owned(),
         role: get(&query, "role").to_owned(),
     };
@@ -550,14 +550,14 @@ pub async fn add_staff(
     let public_url = state.auth.public_url.clone();
     let result = db::run(&state.pool, move |c| {
         authorize(&who, Action::ManageStaff { unit })?;
-        accounts::add_staff(c, &who, unit, &input, &public_url, now)
+        crate::users::staff::add_staff(c, &who, unit, &input, &public_url, now)
     })
     .await;
     let notice = match result {
-        Ok(accounts::StaffAdded::RoleChanged(u)) => {
+        Ok(crate::users::staff::StaffAdded::RoleChanged(u)) => {
             format!("已将 {} 设为{}", u.name, u.role.label_zh())
         }
-        Ok(accounts::StaffAdded::Invited(i)) => format!(
+        Ok(crate::users::staff::StaffAdded::Invited(i)) => format!(
             "已向对方发送邀请（{}）：对方在「我的账户 → 单位邀请」中接受后即成为本单位人员",
             i.role.label_zh()
         ),
@@ -580,7 +580,7 @@ pub async fn remove_staff(
     let now = state.clock.now();
     db::run(&state.pool, move |c| {
         authorize(&who, Action::ManageStaff { unit })?;
-        accounts::remove_staff(c, &who, unit, user, now)
+        crate::users::staff::remove_staff(c, &who, unit, user, now)
     })
     .await?;
     Ok(see_other(&format!("/manage/units/{unit}/staff")))

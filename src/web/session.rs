@@ -14,7 +14,6 @@ use super::WebError;
 use crate::auth::{extract::principal_from_token, tokens, Principal};
 use crate::error::{AppError, ErrorCode};
 use crate::users::model::Tokens;
-use crate::users::service as accounts;
 use crate::{db, state::AppState};
 
 pub const ACCESS: &str = "yiqi_access";
@@ -122,7 +121,7 @@ pub async fn middleware(
             let ctx = state.auth.clone();
             let now = state.clock.now();
             match db::run(&state.pool, move |c| {
-                accounts::refresh(c, &ctx, &token, now)
+                crate::users::signin::refresh(c, &ctx, &token, now)
             })
             .await
             {
