@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest};
 use askama::Template;
 
 use super::forms::{
@@ -10,6 +10,7 @@ use super::forms::{
     TablePage,
 };
 use super::session::{cleared_cookies, session_cookies, Ctx, REFRESH};
+use super::PageResult;
 use super::{html, WebError};
 use crate::error::AppError;
 use crate::navigation::model::UnitKind;
@@ -18,8 +19,6 @@ use crate::users::handlers::client_address;
 use crate::users::model::{NewOrganisationInput, Registration};
 use crate::users::service::{self as accounts, ProfilePatch};
 use crate::{db, state::AppState};
-
-type PageResult = Result<HttpResponse, WebError>;
 
 #[derive(Template)]
 #[template(path = "_nav.html")]

@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 
 use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, RowAction, TablePage};
 use super::pages::Pager;
 use super::session::Ctx;
+use super::PageResult;
 use super::WebError;
 use crate::error::AppError;
 use crate::params::{path_id, QueryParams};
@@ -19,8 +20,6 @@ use crate::reservations::service::{self, Actor, StepCommand};
 use crate::reservations::store::Filter;
 use crate::types::{local_date_time, InstrumentId, PLATFORM_ZONE};
 use crate::{db, state::AppState};
-
-type PageResult = Result<HttpResponse, WebError>;
 
 /// Local date + time in the platform zone.
 fn local_instant(field: &str, date: &str, time: &str) -> Result<DateTime<Utc>, AppError> {

@@ -2,11 +2,13 @@
 //! embedded in the binary so the release build is one file).
 
 mod account;
+mod admin;
 mod booking;
 mod forms;
 mod manage;
 mod pages;
 pub mod session;
+mod staff;
 mod usage;
 
 use actix_web::http::{header, StatusCode};
@@ -66,27 +68,30 @@ pub fn routes(r: &mut Routes) {
             .post("/manage/units/{id}/instruments/new", m::new_instrument)
             .get("/manage/instruments/{id}/edit", m::edit_instrument_page)
             .post("/manage/instruments/{id}/edit", m::edit_instrument)
-            .get("/manage/units/{id}/staff", m::staff_page)
-            .post("/manage/units/{id}/staff", m::add_staff)
-            .post("/manage/units/{id}/staff/{user}/remove", m::remove_staff)
-            .get("/manage/qualifications", m::qualification_queue)
-            .post("/manage/qualifications/{id}", m::decide_qualification)
-            .get("/admin", m::admin_home)
-            .get("/admin/units", m::admin_units)
-            .get("/admin/units/new", m::unit_form)
-            .post("/admin/units/new", m::save_unit)
-            .get("/admin/units/{id}/edit", m::unit_form)
-            .post("/admin/units/{id}/edit", m::save_unit)
-            .get("/admin/sub-platforms/new", m::sub_platform_form)
-            .post("/admin/sub-platforms/new", m::save_sub_platform)
-            .get("/admin/sub-platforms/{id}/edit", m::sub_platform_form)
-            .post("/admin/sub-platforms/{id}/edit", m::save_sub_platform)
-            .get("/admin/sub-platforms", m::admin_sub_platforms)
-            .get("/admin/users", m::admin_users)
-            .post("/admin/users/{id}/{verb}", m::admin_user_toggle)
-            .get("/admin/audit", m::admin_audit)
-            .get("/admin/mail", m::admin_mail)
-            .post("/admin/mail/{id}/retry", m::admin_mail_retry)
+            .get("/manage/units/{id}/staff", staff::staff_page)
+            .post("/manage/units/{id}/staff", staff::add_staff)
+            .post(
+                "/manage/units/{id}/staff/{user}/remove",
+                staff::remove_staff,
+            )
+            .get("/manage/qualifications", staff::qualification_queue)
+            .post("/manage/qualifications/{id}", staff::decide_qualification)
+            .get("/admin", admin::admin_home)
+            .get("/admin/units", admin::admin_units)
+            .get("/admin/units/new", admin::unit_form)
+            .post("/admin/units/new", admin::save_unit)
+            .get("/admin/units/{id}/edit", admin::unit_form)
+            .post("/admin/units/{id}/edit", admin::save_unit)
+            .get("/admin/sub-platforms/new", admin::sub_platform_form)
+            .post("/admin/sub-platforms/new", admin::save_sub_platform)
+            .get("/admin/sub-platforms/{id}/edit", admin::sub_platform_form)
+            .post("/admin/sub-platforms/{id}/edit", admin::save_sub_platform)
+            .get("/admin/sub-platforms", admin::admin_sub_platforms)
+            .get("/admin/users", admin::admin_users)
+            .post("/admin/users/{id}/{verb}", admin::admin_user_toggle)
+            .get("/admin/audit", admin::admin_audit)
+            .get("/admin/mail", admin::admin_mail)
+            .post("/admin/mail/{id}/retry", admin::admin_mail_retry)
             .get("/", pages::home)
             .get("/sub-platforms/{id}", pages::sub_platform)
             .get("/units/{id}", pages::unit)
@@ -142,6 +147,9 @@ struct ErrorPage<'a> {
     heading: &'a str,
     detail: String,
 }
+
+/// What a page handler answers: the page, or an error shown as a page.
+type PageResult = Result<HttpResponse, WebError>;
 
 /// An error shown to a person as a page instead of a problem document.
 #[derive(Debug)]

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest};
 use askama::Template;
 
-use super::{html, WebError};
+use super::html;
+use super::PageResult;
 use crate::db;
 use crate::navigation::model::{CategoryFilter, InstrumentFilter, InstrumentSort, UnitFilter};
 use crate::navigation::model::{
@@ -15,8 +16,6 @@ use crate::navigation::service::{self, CatalogueCounts, InstrumentQuery};
 use crate::params::{path_id, QueryParams};
 use crate::state::AppState;
 use crate::types::Paged;
-
-type PageResult = Result<HttpResponse, WebError>;
 
 /// Links to the previous and next page that keep every other parameter.
 pub struct Pager {

@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest};
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
 
 use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, RowAction, TablePage};
 use super::pages::Pager;
 use super::session::Ctx;
+use super::PageResult;
 use super::{html, WebError};
 use crate::auth::Role;
 use crate::error::AppError;
@@ -22,8 +23,6 @@ use crate::usage::model::{
 use crate::usage::service::{self, local_day};
 use crate::usage::{evaluation, export, reductions, store};
 use crate::{db, state::AppState};
-
-type PageResult = Result<HttpResponse, WebError>;
 
 /// One bar of a chart, with its geometry worked out here so the template only places it.
 pub struct Bar {
