@@ -85,17 +85,6 @@ pub struct Filter {
     pub action: Option<String>,
 }
 
-impl Filter {
-    pub const PARAMS: &'static [&'static str] = &[
-        "actor",
-        "target_type",
-        "target_id",
-        "action",
-        "page",
-        "per_page",
-    ];
-}
-
 fn filtered(f: &Filter) -> audit_log::BoxedQuery<'static, Db> {
     let mut q = audit_log::table.into_boxed();
     if let Some(a) = f.actor {

@@ -102,6 +102,187 @@ impl QueryParams {
                 .unwrap_or(PageRequest::DEFAULT_PER_PAGE),
         })
     }
+    /// `true` or `false` (absent is false).
+    pub fn flag(&self, key: &str) -> AppResult<bool> {
+        match self.values.get(key).map(String::as_str) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(AppError::bad_request(key, "true or false")),
+        }
+    }
+
+    /// An instant in RFC 3339 with its offset.
+    pub fn instant(&self, key: &str) -> AppResult<Option<chrono::DateTime<chrono::Utc>>> {
+        self.text(key, 40)?
+            .map(|v| crate::validate::instant(key, &v))
+            .transpose()
+    }
+}
+
+/// How a declared parameter is read, and documented: the reader of [`QueryParams`] and the
+/// schema the API document shows for it.
+#[doc(hidden)]
+pub mod kinds {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+    use utoipa::openapi::RefOr;
+
+    pub fn id() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .into()
+    }
+    pub fn int(min: i64, max: i64) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(min))
+            .maximum(Some(max))
+            .into()
+    }
+    pub fn text(max: usize) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(max))
+            .into()
+    }
+    pub fn date() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .into()
+    }
+    pub fn instant() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .into()
+    }
+    pub fn flag() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::Boolean).into()
+    }
+}
+
+/// Declares a request's query parameters once: the struct a handler gets, its parser (unknown
+/// and repeated parameters are a 400 naming them, as [`QueryParams::parse`] says), and its
+/// entry in the API document (`params(TheStruct)` in `#[utoipa::path]`). Each field says how
+/// it is read: `id`, `text(max)`, `int(min, max)`, `date`, `instant`, `flag`, `code(Enum)`;
+/// `page` adds `page` and `per_page` and reads a [`PageRequest`].
+macro_rules! query_params {
+    (@ty id) => { Option<i64> };
+    (@ty text($max:expr)) => { Option<String> };
+    (@ty int($min:expr, $max:expr)) => { Option<i64> };
+    (@ty date) => { Option<chrono::NaiveDate> };
+    (@ty instant) => { Option<chrono::DateTime<chrono::Utc>> };
+    (@ty flag) => { bool };
+    (@ty code($enum:ty)) => { Option<$enum> };
+    (@ty page) => { $crate::types::PageRequest };
+
+    (@read $p:ident, $name:ident, id) => { $p.id(stringify!($name))? };
+    (@read $p:ident, $name:ident, text($max:expr)) => { $p.text(stringify!($name), $max)? };
+    (@read $p:ident, $name:ident, int($min:expr, $max:expr)) => { $p.int(stringify!($name), $min, $max)? };
+    (@read $p:ident, $name:ident, date) => { $p.date(stringify!($name))? };
+    (@read $p:ident, $name:ident, instant) => { $p.instant(stringify!($name))? };
+    (@read $p:ident, $name:ident, flag) => { $p.flag(stringify!($name))? };
+    (@read $p:ident, $name:ident, code($enum:ty)) => {
+        $p.code(stringify!($name), <$enum>::from_code, &<$enum>::codes())?
+    };
+    (@read $p:ident, $name:ident, page) => { $p.page()? };
+
+    (@schema id) => { $crate::params::kinds::id() };
+    (@schema text($max:expr)) => { $crate::params::kinds::text($max) };
+    (@schema int($min:expr, $max:expr)) => { $crate::params::kinds::int($min, $max) };
+    (@schema date) => { $crate::params::kinds::date() };
+    (@schema instant) => { $crate::params::kinds::instant() };
+    (@schema flag) => { $crate::params::kinds::flag() };
+    (@schema code($enum:ty)) => { <$enum as ::utoipa::PartialSchema>::schema() };
+
+    (@names $name:ident, page) => { ["page", "per_page"] };
+    (@names $name:ident, $($kind:tt)+) => { [stringify!($name)] };
+
+    (@doc $params:ident, $name:ident, $doc:literal, page) => {
+        $params.push($crate::params::param("page", "from 1", $crate::params::kinds::int(1, 1_000_000)));
+        $params.push($crate::params::param(
+            "per_page",
+            "1 to 100, default 20",
+            $crate::params::kinds::int(1, $crate::types::PageRequest::MAX_PER_PAGE),
+        ));
+    };
+    (@doc $params:ident, $name:ident, $doc:literal, $($kind:tt)+) => {
+        $params.push($crate::params::param(
+            stringify!($name),
+            $doc,
+            $crate::params::query_params!(@schema $($kind)+),
+        ));
+    };
+
+    ($(#[$meta:meta])* pub struct $struct:ident {
+        $(#[doc = $doc:literal] $name:ident: $kind:ident $(($($arg:tt)*))?),* $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $struct {
+            $(#[doc = $doc] pub $name: $crate::params::query_params!(@ty $kind $(($($arg)*))?),)*
+        }
+
+        impl $struct {
+            /// Every parameter the request takes.
+            #[allow(unused_mut)]
+            pub fn names() -> Vec<&'static str> {
+                let mut names = Vec::new();
+                $(names.extend($crate::params::query_params!(@names $name, $kind $(($($arg)*))?));)*
+                names
+            }
+
+            #[allow(unused_variables)]
+            pub fn parse(query: &str) -> $crate::error::AppResult<$struct> {
+                let p = $crate::params::QueryParams::parse(query, &Self::names())?;
+                Ok($struct {
+                    $($name: $crate::params::query_params!(@read p, $name, $kind $(($($arg)*))?),)*
+                })
+            }
+        }
+
+        impl ::utoipa::IntoParams for $struct {
+            #[allow(unused_mut, clippy::vec_init_then_push)]
+            fn into_params(
+                _: impl Fn() -> Option<::utoipa::openapi::path::ParameterIn>,
+            ) -> Vec<::utoipa::openapi::path::Parameter> {
+                let mut params = Vec::new();
+                $($crate::params::query_params!(@doc params, $name, $doc, $kind $(($($arg)*))?);)*
+                params
+            }
+        }
+    };
+}
+pub(crate) use query_params;
+
+query_params! {
+    /// A page of a list, and nothing else.
+    pub struct PageParams {
+        /// paging
+        page: page,
+    }
+}
+
+query_params! {
+    /// No parameter at all (any is refused, as a misspelt filter would be).
+    pub struct NoParams {}
+}
+
+/// One optional query parameter of the document.
+pub fn param(
+    name: &str,
+    description: &str,
+    schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+) -> utoipa::openapi::path::Parameter {
+    utoipa::openapi::path::ParameterBuilder::new()
+        .name(name)
+        .parameter_in(utoipa::openapi::path::ParameterIn::Query)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
 }
 
 /// An `{id}` path segment: a positive integer, or a 400 naming `id`.

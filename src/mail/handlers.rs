@@ -8,20 +8,26 @@ use crate::auth::{authorize, Action, Auth};
 use crate::db;
 use crate::error::{AppResult, Problem};
 use crate::http::routes::Routes;
-use crate::params::{path_id, QueryParams};
+use crate::params::{path_id, query_params};
 use crate::state::AppState;
 use crate::types::Paged;
+
+query_params! {
+    /// The query of `GET /api/v1/admin/mail`.
+    pub struct MailListParams {
+        /// status
+        status: code(OutboxStatus),
+        /// paging
+        page: page,
+    }
+}
 
 #[utoipa::path(
     get,
     path = "/api/v1/admin/mail",
     tag = "mail",
     summary = "The mail queue (platform admin)",
-    params(
-        ("status" = Option<String>, Query, description = "status code"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
-    ),
+    params(MailListParams),
     responses(
         (status = 200, description = "a page", body = Paged<OutboxRow>)
     ),
@@ -34,9 +40,7 @@ pub async fn list(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     authorize(&who, Action::ManageMail)?;
-    let params = QueryParams::parse(req.query_string(), &["status", "page", "per_page"])?;
-    let status = params.code("status", OutboxStatus::from_code, &OutboxStatus::codes())?;
-    let page = params.page()?;
+    let MailListParams { status, page } = MailListParams::parse(req.query_string())?;
     let (rows, total) = db::run(&state.pool, move |conn| {
         Ok(store::list(conn, status, page)?)
     })

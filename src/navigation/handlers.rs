@@ -3,17 +3,15 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::editing::{self, InstrumentInput, SubPlatformInput, UnitInput};
-use super::model::UnitFilter;
 use super::model::{
-    CategoryNode, Instrument, InstrumentSummary, ShareMode, SubPlatform, SubPlatformRow, Unit,
-    UnitKind,
+    CategoryNode, Instrument, InstrumentSummary, SubPlatform, SubPlatformRow, Unit,
 };
-use super::service::{self, InstrumentQuery};
+use super::service::{self, InstrumentListParams, InstrumentQuery, UnitListParams};
 use crate::auth::{Auth, Principal};
 use crate::db;
 use crate::error::{AppResult, Problem};
 use crate::http::input::Json;
-use crate::params::{path_id, QueryParams};
+use crate::params::path_id;
 use crate::state::AppState;
 use crate::types::{InstrumentId, PageRequest, Paged, SubPlatformId, UnitId};
 
@@ -22,10 +20,7 @@ use crate::types::{InstrumentId, PageRequest, Paged, SubPlatformId, UnitId};
     path = "/api/v1/sub-platforms",
     tag = "navigation",
     summary = "Sub-platforms",
-    params(
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
-    ),
+    params(crate::params::PageParams),
     responses(
         (status = 200, description = "a page", body = Paged<SubPlatform>)
     )
@@ -35,7 +30,7 @@ pub async fn list_sub_platforms(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let page = crate::params::PageParams::parse(req.query_string())?.page;
     let counts = state.catalogue.counts(&state.pool).await?;
     Ok(HttpResponse::Ok().json(page_of(&counts.sub_platforms, page)))
 }
@@ -78,22 +73,15 @@ pub async fn get_sub_platform(
     path = "/api/v1/units",
     tag = "navigation",
     summary = "Host units",
-    params(
-        ("sub_platform" = Option<i64>, Query, description = "sub-platform id"),
-        ("city" = Option<String>, Query, description = "city name, e.g. 长春"),
-        ("kind" = Option<UnitKind>, Query, description = "unit kind"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
-    ),
+    params(UnitListParams),
     responses(
         (status = 200, description = "a page", body = Paged<Unit>)
     )
 )]
 #[tracing::instrument(name = "navigation.units", skip_all)]
 pub async fn list_units(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
-    let params = QueryParams::parse(req.query_string(), UnitFilter::PARAMS)?;
-    let filter = UnitFilter::from_params(&params)?;
-    let page = params.page()?;
+    let params = UnitListParams::parse(req.query_string())?;
+    let (filter, page) = (params.filter(), params.page);
     let units = db::run(&state.pool, move |conn| {
         service::list_units(conn, &filter, page)
     })
@@ -138,7 +126,7 @@ pub async fn category_tree(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    QueryParams::parse(req.query_string(), &[])?;
+    crate::params::NoParams::parse(req.query_string())?;
     let counts = state.catalogue.counts(&state.pool).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -150,17 +138,7 @@ pub async fn category_tree(
     path = "/api/v1/instruments",
     tag = "navigation",
     summary = "Instruments",
-    params(
-        ("unit" = Option<i64>, Query, description = "host unit id"),
-        ("sub_platform" = Option<i64>, Query, description = "sub-platform id"),
-        ("category" = Option<String>, Query, description = "6-digit code; AA0000 a class, AABB00 a middle class"),
-        ("city" = Option<String>, Query, description = "city name, e.g. 长春"),
-        ("share_mode" = Option<ShareMode>, Query, description = "share mode"),
-        ("status" = Option<String>, Query, description = "status code"),
-        ("sort" = Option<String>, Query, description = "id, name, -original_value, original_value, -in_service_on, in_service_on"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
-    ),
+    params(InstrumentListParams),
     responses(
         (status = 200, description = "a page", body = Paged<InstrumentSummary>)
     )
@@ -170,8 +148,8 @@ pub async fn list_instruments(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let params = QueryParams::parse(req.query_string(), InstrumentQuery::PARAMS)?;
-    let query = InstrumentQuery::from_params(&params, &state.catalogue.categories)?;
+    let params = InstrumentListParams::parse(req.query_string())?;
+    let query = InstrumentQuery::from_params(params, &state.catalogue.categories)?;
     let state2 = state.clone();
     let list = db::run(&state.pool, move |conn| {
         service::list_instruments(conn, &state2.catalogue, &query)

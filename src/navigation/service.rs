@@ -12,7 +12,7 @@ use crate::cache::Cache;
 use crate::clock::SharedClock;
 use crate::db::{self, DbConnection, Pool};
 use crate::error::{AppError, AppResult};
-use crate::params::QueryParams;
+use crate::params::query_params;
 use crate::types::{InstrumentId, PageRequest, Paged, SubPlatformId, UnitId, Yuan};
 
 /// The national classification, loaded once at start (it changes only with a migration).
@@ -130,16 +130,49 @@ impl Categories {
     }
 }
 
-impl UnitFilter {
-    pub const PARAMS: &'static [&'static str] =
-        &["sub_platform", "city", "kind", "page", "per_page"];
+query_params! {
+    /// The query of `GET /api/v1/units`.
+    pub struct UnitListParams {
+        /// sub-platform id
+        sub_platform: id,
+        /// city name, e.g. 长春
+        city: text(20),
+        /// unit kind
+        kind: code(UnitKind),
+        /// paging
+        page: page,
+    }
+}
 
-    pub fn from_params(p: &QueryParams) -> AppResult<UnitFilter> {
-        Ok(UnitFilter {
-            sub_platform: p.id("sub_platform")?,
-            city: p.text("city", 20)?,
-            kind: p.code("kind", UnitKind::from_code, &UnitKind::codes())?,
-        })
+impl UnitListParams {
+    pub fn filter(&self) -> UnitFilter {
+        UnitFilter {
+            sub_platform: self.sub_platform,
+            city: self.city.clone(),
+            kind: self.kind,
+        }
+    }
+}
+
+query_params! {
+    /// The query of `GET /api/v1/instruments` and of the instrument list page.
+    pub struct InstrumentListParams {
+        /// host unit id
+        unit: id,
+        /// sub-platform id
+        sub_platform: id,
+        /// 6-digit category code; AA0000 a class, AABB00 a middle class
+        category: text(6),
+        /// city name, e.g. 长春
+        city: text(20),
+        /// share mode
+        share_mode: code(ShareMode),
+        /// run status
+        status: code(RunStatus),
+        /// the order of the list (default `id`)
+        sort: code(InstrumentSort),
+        /// paging
+        page: page,
     }
 }
 
@@ -151,36 +184,25 @@ pub struct InstrumentQuery {
 }
 
 impl InstrumentQuery {
-    pub const PARAMS: &'static [&'static str] = &[
-        "unit",
-        "sub_platform",
-        "category",
-        "city",
-        "share_mode",
-        "status",
-        "sort",
-        "page",
-        "per_page",
-    ];
-
-    pub fn from_params(p: &QueryParams, categories: &Categories) -> AppResult<InstrumentQuery> {
-        let category = match p.text("category", 6)? {
-            Some(code) => Some(categories.filter(&code)?),
+    pub fn from_params(
+        p: InstrumentListParams,
+        categories: &Categories,
+    ) -> AppResult<InstrumentQuery> {
+        let category = match &p.category {
+            Some(code) => Some(categories.filter(code)?),
             None => None,
         };
         Ok(InstrumentQuery {
             filter: InstrumentFilter {
-                unit: p.id("unit")?,
-                sub_platform: p.id("sub_platform")?,
+                unit: p.unit,
+                sub_platform: p.sub_platform,
                 category,
-                city: p.text("city", 20)?,
-                share_mode: p.code("share_mode", ShareMode::from_code, &ShareMode::codes())?,
-                status: p.code("status", RunStatus::from_code, &RunStatus::codes())?,
+                city: p.city,
+                share_mode: p.share_mode,
+                status: p.status,
             },
-            sort: p
-                .code("sort", InstrumentSort::from_code, &InstrumentSort::codes())?
-                .unwrap_or(InstrumentSort::Id),
-            page: p.page()?,
+            sort: p.sort.unwrap_or(InstrumentSort::Id),
+            page: p.page,
         })
     }
 }

@@ -14,9 +14,45 @@ use crate::clock::naive;
 use crate::db;
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::input::{Json, OptionalJson};
-use crate::params::{path_id, QueryParams};
+use crate::params::{path_id, query_params};
 use crate::state::AppState;
 use crate::types::{InstrumentId, Paged};
+
+query_params! {
+    /// The query of `GET /api/v1/reservations`.
+    pub struct ReservationListParams {
+        /// only one's own
+        mine: flag,
+        /// status
+        status: code(ReservationStatus),
+        /// instrument id
+        instrument: id,
+        /// RFC 3339; reservations ending after it
+        from: instant,
+        /// RFC 3339; reservations starting before it
+        to: instant,
+        /// paging
+        page: page,
+    }
+}
+
+query_params! {
+    /// The window of `GET /api/v1/instruments/{id}/availability`.
+    pub struct WindowParams {
+        /// RFC 3339; default now
+        from: instant,
+        /// RFC 3339; default a week after `from`
+        to: instant,
+    }
+}
+
+query_params! {
+    /// The week of a unit's schedule.
+    pub struct WeekParams {
+        /// ISO week, e.g. 2026-W49; default this week
+        week: text(10),
+    }
+}
 
 #[utoipa::path(
     post,
@@ -91,15 +127,7 @@ pub async fn get(
     path = "/api/v1/reservations",
     tag = "reservations",
     summary = "Mine, or my unit's for staff",
-    params(
-        ("mine" = Option<bool>, Query, description = "only one's own"),
-        ("status" = Option<String>, Query, description = "status code"),
-        ("instrument" = Option<i64>, Query, description = "instrument id"),
-        ("from" = Option<String>, Query, description = "RFC 3339; reservations ending after it"),
-        ("to" = Option<String>, Query, description = "RFC 3339; reservations starting before it"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
-    ),
+    params(ReservationListParams),
     responses(
         (status = 200, description = "a page", body = Paged<Reservation>)
     ),
@@ -111,41 +139,15 @@ pub async fn list(
     Auth(who): Auth,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let params = QueryParams::parse(
-        req.query_string(),
-        &[
-            "mine",
-            "status",
-            "instrument",
-            "from",
-            "to",
-            "page",
-            "per_page",
-        ],
-    )?;
-    let mine = match params.text("mine", 5)?.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(AppError::bad_request("mine", "true or false")),
-    };
-    let time = |k: &str| -> AppResult<_> {
-        params
-            .text(k, 40)?
-            .map(|v| crate::validate::instant(k, &v).map(naive))
-            .transpose()
-    };
+    let p = ReservationListParams::parse(req.query_string())?;
+    let (mine, page) = (p.mine, p.page);
     let f = Filter {
-        status: params.code(
-            "status",
-            ReservationStatus::from_code,
-            &ReservationStatus::codes(),
-        )?,
-        instrument: params.id("instrument")?,
-        from: time("from")?,
-        to: time("to")?,
+        status: p.status,
+        instrument: p.instrument,
+        from: p.from.map(naive),
+        to: p.to.map(naive),
         ..Default::default()
     };
-    let page = params.page()?;
     let list = db::run(&state.pool, move |c| service::list(c, &who, f, mine, page)).await?;
     Ok(HttpResponse::Ok().json(list))
 }
@@ -194,8 +196,7 @@ pub async fn step(
     summary = "Busy intervals (no identities) and the bookable free intervals under the rules",
     params(
         ("id" = i64, Path, description = "the id"),
-        ("from" = Option<String>, Query, description = "RFC 3339; reservations ending after it"),
-        ("to" = Option<String>, Query, description = "RFC 3339; reservations starting before it")
+        WindowParams
     ),
     responses(
         (status = 200, description = "at most 31 days", body = Availability),
@@ -209,16 +210,10 @@ pub async fn availability(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     let id = crate::types::InstrumentId(path_id(&id)?);
-    let params = QueryParams::parse(req.query_string(), &["from", "to"])?;
+    let window = WindowParams::parse(req.query_string())?;
     let now = state.clock.now();
-    let from = match params.text("from", 40)? {
-        Some(v) => crate::validate::instant("from", &v)?,
-        None => now,
-    };
-    let to = match params.text("to", 40)? {
-        Some(v) => crate::validate::instant("to", &v)?,
-        None => from + chrono::Duration::days(7),
-    };
+    let from = window.from.unwrap_or(now);
+    let to = window.to.unwrap_or(from + chrono::Duration::days(7));
     let rules = state.clone();
     let a = db::run(&state.pool, move |c| {
         super::availability::availability(c, &rules.booking_rules, id, from, to, now)
@@ -234,7 +229,7 @@ pub async fn availability(
     summary = "Every instrument of the unit with its busy intervals for one week",
     params(
         ("id" = i64, Path, description = "the id"),
-        ("week" = Option<String>, Query, description = "ISO week, e.g. 2026-W49; default this week")
+        WeekParams
     ),
     responses(
         (status = 200, description = "the week", body = UnitWeek)
@@ -248,8 +243,7 @@ pub async fn unit_week(
 ) -> AppResult<HttpResponse> {
     use chrono::Datelike;
     let unit = path_id(&id)?;
-    let params = QueryParams::parse(req.query_string(), &["week"])?;
-    let monday = match params.text("week", 10)? {
+    let monday = match WeekParams::parse(req.query_string())?.week {
         Some(w) => super::availability::parse_week(&w)?,
         None => {
             let today = state

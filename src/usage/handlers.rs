@@ -13,23 +13,55 @@ use crate::auth::Auth;
 use crate::db;
 use crate::error::{AppResult, Problem};
 use crate::http::input::Json;
-use crate::params::{path_id, QueryParams};
+use crate::params::{path_id, query_params};
 use crate::state::AppState;
 use crate::types::{Paged, UnitId};
 
 /// Instruments listed in `by_instrument` unless `top` says otherwise.
 const DEFAULT_TOP: i64 = 20;
 
+query_params! {
+    /// The query of `GET /api/v1/stats`.
+    pub struct StatsParams {
+        /// first day, YYYY-MM-DD (default: all history)
+        from: date,
+        /// last day, YYYY-MM-DD
+        to: date,
+        /// instruments listed in by_instrument (default 20)
+        top: int(0, 1000),
+    }
+}
+
+query_params! {
+    /// The query of `GET /api/v1/service-records`.
+    pub struct RecordListParams {
+        /// only mine as a client
+        mine: flag,
+        /// one instrument
+        instrument: id,
+        /// first day, YYYY-MM-DD
+        from: date,
+        /// last day, YYYY-MM-DD
+        to: date,
+        /// paging
+        page: page,
+    }
+}
+
+query_params! {
+    /// The year of an evaluation.
+    pub struct YearParams {
+        /// the year, e.g. 2026 (required)
+        year: int(2000, 2100),
+    }
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/stats",
     tag = "usage",
     summary = "Platform figures: the catalogue counts and what was served in [from, to] (client units, services, machine-hours, external hours, income), by unit, sub-platform, instrument (the `top` most used), month and service type",
-    params(
-        ("from" = Option<String>, Query, description = "first day, YYYY-MM-DD (default: all history)"),
-        ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD"),
-        ("top" = Option<i64>, Query, description = "instruments listed in by_instrument (0–1000, default 20)")
-    ),
+    params(StatsParams),
     responses(
         (status = 200, description = "figures", body = UsageStats),
         (status = 400, description = "a malformed date", body = Problem, content_type = "application/problem+json"),
@@ -38,9 +70,8 @@ const DEFAULT_TOP: i64 = 20;
 )]
 #[tracing::instrument(name = "usage.stats", skip_all)]
 pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
-    let p = QueryParams::parse(req.query_string(), &["from", "to", "top"])?;
-    let (from, to) = (p.date("from")?, p.date("to")?);
-    let top = p.int("top", 0, 1000)?.unwrap_or(DEFAULT_TOP) as usize;
+    let StatsParams { from, to, top } = StatsParams::parse(req.query_string())?;
+    let top = top.unwrap_or(DEFAULT_TOP) as usize;
     let counts = state.catalogue.counts(&state.pool).await?;
     let stats = state
         .usage_stats
@@ -82,12 +113,7 @@ pub async fn log(
     path = "/api/v1/service-records",
     tag = "usage",
     summary = "Service records: mine as a client, or my unit's / instruments' for staff",
-    params(
-        ("mine" = Option<bool>, Query, description = "only mine as a client"),
-        ("instrument" = Option<i64>, Query, description = "one instrument"),
-        ("from" = Option<String>, Query, description = "YYYY-MM-DD"),
-        ("to" = Option<String>, Query, description = "YYYY-MM-DD")
-    ),
+    params(RecordListParams),
     responses(
         (status = 200, description = "a page of records", body = Paged<ServiceRecord>)
     ),
@@ -99,22 +125,14 @@ pub async fn list(
     Auth(who): Auth,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let p = QueryParams::parse(
-        req.query_string(),
-        &["mine", "instrument", "from", "to", "page", "per_page"],
-    )?;
-    let mine = match p.text("mine", 5)?.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(crate::error::AppError::bad_request("mine", "true or false")),
-    };
+    let p = RecordListParams::parse(req.query_string())?;
+    let (mine, page) = (p.mine, p.page);
     let f = Filter {
-        instrument: p.id("instrument")?,
-        from: p.date("from")?,
-        to: p.date("to")?,
+        instrument: p.instrument,
+        from: p.from,
+        to: p.to,
         ..Default::default()
     };
-    let page = p.page()?;
     let list = db::run(&state.pool, move |c| service::list(c, &who, f, mine, page)).await?;
     Ok(HttpResponse::Ok().json(list))
 }
@@ -234,8 +252,8 @@ pub async fn decide_reduction(
 }
 
 pub fn year_of(req: &HttpRequest) -> AppResult<i32> {
-    let p = QueryParams::parse(req.query_string(), &["year"])?;
-    p.int("year", 2000, 2100)?
+    YearParams::parse(req.query_string())?
+        .year
         .map(|y| y as i32)
         .ok_or_else(|| crate::error::AppError::bad_request("year", "required, e.g. year=2026"))
 }

@@ -17,9 +17,9 @@ use super::store::UserFilter;
 use crate::audit::Entry;
 use crate::auth::{authorize, Action, Auth, Role};
 use crate::db;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppResult, Problem};
 use crate::http::input::{Json, OptionalJson};
-use crate::params::{path_id, QueryParams};
+use crate::params::{path_id, query_params};
 use crate::state::AppState;
 use crate::types::{BanId, InstrumentId, OrganisationId, Paged, QualificationId, UnitId, UserId};
 
@@ -37,6 +37,60 @@ pub fn client_address(req: &HttpRequest) -> String {
     req.peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+query_params! {
+    /// The query of `GET /api/v1/organisations`.
+    pub struct OrganisationListParams {
+        /// words in the name
+        q: text(100),
+        /// status
+        status: code(OrganisationStatus),
+        /// paging
+        page: page,
+    }
+}
+
+query_params! {
+    /// The query of `GET /api/v1/admin/users`.
+    pub struct UserListParams {
+        /// words in the name (or e-mail)
+        q: text(100),
+        /// role
+        role: code(Role),
+        /// host unit id
+        unit: id,
+        /// paging
+        page: page,
+    }
+}
+
+query_params! {
+    /// The query of `GET /api/v1/qualifications`.
+    pub struct QualificationListParams {
+        /// only one's own
+        mine: flag,
+        /// status
+        status: code(QualificationStatus),
+        /// paging
+        page: page,
+    }
+}
+
+query_params! {
+    /// The query of `GET /api/v1/admin/audit`.
+    pub struct AuditParams {
+        /// user id of who acted
+        actor: id,
+        /// e.g. instrument, user, ban
+        target_type: text(50),
+        /// id of the target
+        target_id: id,
+        /// e.g. instrument.update
+        action: text(60),
+        /// paging
+        page: page,
+    }
 }
 
 #[utoipa::path(
@@ -342,12 +396,7 @@ pub async fn resend_verification(
     path = "/api/v1/organisations",
     tag = "users",
     summary = "Organisations to register with",
-    params(
-        ("q" = Option<String>, Query, description = "words in the name (or e-mail)"),
-        ("status" = Option<String>, Query, description = "status code"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
-    ),
+    params(OrganisationListParams),
     responses(
         (status = 200, description = "a page", body = Paged<Organisation>)
     )
@@ -357,14 +406,8 @@ pub async fn organisations(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let params = QueryParams::parse(req.query_string(), &["q", "status", "page", "per_page"])?;
-    let q = params.text("q", 100)?;
-    let status = params.code(
-        "status",
-        OrganisationStatus::from_code,
-        &OrganisationStatus::codes(),
-    )?;
-    let page = params.page()?;
+    let OrganisationListParams { q, status, page } =
+        OrganisationListParams::parse(req.query_string())?;
     let list = db::run(&state.pool, move |conn| {
         service::list_organisations(conn, q.as_deref(), status, page)
     })
@@ -406,13 +449,7 @@ pub async fn approve_organisation(
     path = "/api/v1/admin/users",
     tag = "users",
     summary = "Accounts (platform admin)",
-    params(
-        ("q" = Option<String>, Query, description = "words in the name (or e-mail)"),
-        ("role" = Option<Role>, Query, description = "role"),
-        ("unit" = Option<i64>, Query, description = "host unit id"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
-    ),
+    params(UserListParams),
     responses(
         (status = 200, description = "a page", body = Paged<User>)
     ),
@@ -425,18 +462,13 @@ pub async fn list_users(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     authorize(&who, Action::ManageUsers)?;
-    let params = QueryParams::parse(
-        req.query_string(),
-        &["q", "role", "unit", "page", "per_page"],
-    )?;
+    let params = UserListParams::parse(req.query_string())?;
     let filter = UserFilter {
-        q: params.text("q", 100)?,
-        role: params
-            .code("role", Role::from_code, &Role::codes())?
-            .map(|r| r.code().to_owned()),
-        unit: params.id("unit")?,
+        q: params.q,
+        role: params.role.map(|r| r.code().to_owned()),
+        unit: params.unit,
     };
-    let page = params.page()?;
+    let page = params.page;
     let list = db::run(&state.pool, move |conn| {
         service::list_users(conn, &filter, page)
     })
@@ -511,8 +543,7 @@ pub async fn enable_user(
     summary = "The unit's staff (its admin)",
     params(
         ("id" = i64, Path, description = "the id"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
+        crate::params::PageParams
     ),
     responses(
         (status = 200, description = "a page", body = Paged<User>)
@@ -527,7 +558,7 @@ pub async fn list_staff(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     let unit = UnitId(path_id(&id)?);
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let page = crate::params::PageParams::parse(req.query_string())?.page;
     let list = db::run(&state.pool, move |conn| {
         crate::navigation::service::get_unit(conn, unit.0)?;
         authorize(&who, Action::ManageStaff { unit })?;
@@ -775,12 +806,7 @@ pub async fn apply(
     path = "/api/v1/qualifications",
     tag = "users",
     summary = "Qualifications: one's own, or the queue of what one runs",
-    params(
-        ("mine" = Option<bool>, Query, description = "only one's own"),
-        ("status" = Option<String>, Query, description = "status code"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
-    ),
+    params(QualificationListParams),
     responses(
         (status = 200, description = "a page", body = Paged<Qualification>)
     ),
@@ -792,18 +818,8 @@ pub async fn list_qualifications(
     Auth(who): Auth,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let params = QueryParams::parse(req.query_string(), &["mine", "status", "page", "per_page"])?;
-    let mine = match params.text("mine", 5)?.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(AppError::bad_request("mine", "true or false")),
-    };
-    let status = params.code(
-        "status",
-        QualificationStatus::from_code,
-        &QualificationStatus::codes(),
-    )?;
-    let page = params.page()?;
+    let QualificationListParams { mine, status, page } =
+        QualificationListParams::parse(req.query_string())?;
     let list = db::run(&state.pool, move |conn| {
         quals::list(conn, &who, mine, status, page)
     })
@@ -988,14 +1004,7 @@ pub async fn lift_ban(
     path = "/api/v1/admin/audit",
     tag = "users",
     summary = "The audit log, newest first (platform admin)",
-    params(
-        ("actor" = Option<i64>, Query, description = "user id of who acted"),
-        ("target_type" = Option<String>, Query, description = "e.g. instrument, user, ban"),
-        ("target_id" = Option<i64>, Query, description = "id of the target"),
-        ("action" = Option<String>, Query, description = "e.g. instrument.update"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1 to 100, default 20")
-    ),
+    params(AuditParams),
     responses(
         (status = 200, description = "a page", body = Paged<Entry>)
     ),
@@ -1008,14 +1017,14 @@ pub async fn audit_log(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     authorize(&who, Action::ReadAudit)?;
-    let params = QueryParams::parse(req.query_string(), crate::audit::Filter::PARAMS)?;
+    let params = AuditParams::parse(req.query_string())?;
     let filter = crate::audit::Filter {
-        actor: params.id("actor")?,
-        target_type: params.text("target_type", 50)?,
-        target_id: params.id("target_id")?,
-        action: params.text("action", 60)?,
+        actor: params.actor,
+        target_type: params.target_type,
+        target_id: params.target_id,
+        action: params.action,
     };
-    let page = params.page()?;
+    let page = params.page;
     let list = db::run(&state.pool, move |conn| {
         crate::audit::list(conn, &filter, page)
     })

@@ -19,11 +19,21 @@ use crate::mail::model::OutboxStatus;
 use crate::navigation::editing::{self};
 use crate::navigation::model::*;
 use crate::navigation::service::{self as catalogue};
-use crate::params::{path_id, QueryParams};
+use crate::params::{path_id, query_params};
 use crate::types::{local_date_time, UnitId, UserId};
 use crate::users::service as accounts;
 use crate::users::store::UserFilter;
 use crate::{db, state::AppState};
+
+query_params! {
+    /// Words to look for, and a page.
+    pub struct SearchParams {
+        /// words in the name or e-mail
+        q: text(100),
+        /// paging
+        page: page,
+    }
+}
 
 fn admin_links() -> Vec<(String, String)> {
     [
@@ -53,7 +63,7 @@ pub async fn admin_home(ctx: Ctx) -> PageResult {
 #[tracing::instrument(name = "web.manage.admin_units", skip_all)]
 pub async fn admin_units(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ManageUnits)?;
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let page = crate::params::PageParams::parse(req.query_string())?.page;
     let list = db::run(&state.pool, move |c| {
         catalogue::list_units(c, &UnitFilter::default(), page)
     })
@@ -116,12 +126,12 @@ pub async fn admin_sub_platforms(state: web::Data<AppState>, ctx: Ctx) -> PageRe
 #[tracing::instrument(name = "web.manage.admin_users", skip_all)]
 pub async fn admin_users(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ManageUsers)?;
-    let params = QueryParams::parse(req.query_string(), &["q", "page", "per_page"])?;
+    let params = SearchParams::parse(req.query_string())?;
     let f = UserFilter {
-        q: params.text("q", 100)?,
+        q: params.q,
         ..Default::default()
     };
-    let page = params.page()?;
+    let page = params.page;
     let list = db::run(&state.pool, move |c| accounts::list_users(c, &f, page)).await?;
     let mut t = TablePage::new(
         &ctx,
@@ -190,7 +200,7 @@ pub async fn admin_user_toggle(
 #[tracing::instrument(name = "web.manage.admin_audit", skip_all)]
 pub async fn admin_audit(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ReadAudit)?;
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let page = crate::params::PageParams::parse(req.query_string())?.page;
     let list = db::run(&state.pool, move |c| {
         crate::audit::list(c, &Default::default(), page)
     })
@@ -229,9 +239,8 @@ pub async fn admin_audit(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest)
 #[tracing::instrument(name = "web.manage.admin_mail", skip_all)]
 pub async fn admin_mail(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ManageMail)?;
-    let params = QueryParams::parse(req.query_string(), &["status", "page", "per_page"])?;
-    let status = params.code("status", OutboxStatus::from_code, &OutboxStatus::codes())?;
-    let page = params.page()?;
+    let crate::mail::handlers::MailListParams { status, page } =
+        crate::mail::handlers::MailListParams::parse(req.query_string())?;
     let (rows, total) = db::run(&state.pool, move |c| {
         Ok(crate::mail::store::list(c, status, page)?)
     })

@@ -13,8 +13,9 @@ use super::session::Ctx;
 use super::PageResult;
 use super::WebError;
 use crate::error::AppError;
-use crate::params::{path_id, QueryParams};
+use crate::params::path_id;
 use crate::reservations::availability;
+use crate::reservations::handlers::WeekParams;
 use crate::reservations::model::{Asked, BookingRequest, Reservation, ReservationStatus, Step};
 use crate::reservations::service::{self, Actor, StepCommand};
 use crate::reservations::store::Filter;
@@ -182,7 +183,7 @@ async fn names(state: &AppState, ids: Vec<i64>) -> Result<HashMap<i64, String>, 
 #[tracing::instrument(name = "web.booking.mine", skip_all)]
 pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     let who = ctx.require()?.clone();
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let page = crate::params::PageParams::parse(req.query_string())?.page;
     let list = db::run(&state.pool, move |c| {
         service::list(c, &who, Filter::default(), true, page)
     })
@@ -231,7 +232,7 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
 #[tracing::instrument(name = "web.booking.queue", skip_all)]
 pub async fn queue(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     let who = ctx.require()?.clone();
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let page = crate::params::PageParams::parse(req.query_string())?.page;
     let from = state.clock.now() - Duration::hours(12);
     let f = Filter {
         from: Some(crate::clock::naive(from)),
@@ -351,8 +352,7 @@ pub async fn unit_week(
     id: web::Path<String>,
 ) -> PageResult {
     let unit = path_id(&id)?;
-    let params = QueryParams::parse(req.query_string(), &["week"])?;
-    let monday = match params.text("week", 10)? {
+    let monday = match WeekParams::parse(req.query_string())?.week {
         Some(w) => availability::parse_week(&w)?,
         None => {
             let today = state.clock.now().with_timezone(&PLATFORM_ZONE).date_naive();
@@ -510,10 +510,10 @@ pub async fn instrument_week(
     id: web::Path<String>,
 ) -> PageResult {
     let id = InstrumentId(path_id(&id)?);
-    let params = QueryParams::parse(req.query_string(), &["week"])?;
+    let week = WeekParams::parse(req.query_string())?.week;
     let now = state.clock.now();
     let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
-    let monday = match params.text("week", 10)? {
+    let monday = match week {
         Some(w) => availability::parse_week(&w)?,
         None => today - Duration::days(today.weekday().num_days_from_monday() as i64),
     };

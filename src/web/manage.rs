@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::navigation::editing::{self, InstrumentInput};
 use crate::navigation::model::*;
 use crate::navigation::service::{self as catalogue, InstrumentQuery};
-use crate::params::{path_id, QueryParams};
+use crate::params::path_id;
 use crate::types::{InstrumentId, UnitId};
 use crate::{db, state::AppState};
 
@@ -253,7 +253,7 @@ pub async fn unit_instruments(
 ) -> PageResult {
     let who = ctx.require()?.clone();
     let unit = UnitId(path_id(&id)?);
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let page = crate::params::PageParams::parse(req.query_string())?.page;
     let st = state.clone();
     let (u, list) = db::run(&state.pool, move |c| {
         let u = catalogue::get_unit(c, unit.0)?;

@@ -12,8 +12,8 @@ use crate::navigation::model::{CategoryFilter, InstrumentFilter, InstrumentSort,
 use crate::navigation::model::{
     Instrument, InstrumentSummary, RunStatus, ShareMode, SubPlatform, Unit,
 };
-use crate::navigation::service::{self, CatalogueCounts, InstrumentQuery};
-use crate::params::{path_id, QueryParams};
+use crate::navigation::service::{self, CatalogueCounts, InstrumentListParams, InstrumentQuery};
+use crate::params::path_id;
 use crate::state::AppState;
 use crate::types::Paged;
 
@@ -74,7 +74,7 @@ pub async fn sub_platform(
     id: web::Path<String>,
 ) -> PageResult {
     let id = path_id(&id)?;
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let page = crate::params::PageParams::parse(req.query_string())?.page;
     let sub_platform = state.catalogue.sub_platform(&state.pool, id).await?;
     let filter = UnitFilter {
         sub_platform: Some(id),
@@ -107,7 +107,7 @@ pub async fn unit(
     id: web::Path<String>,
 ) -> PageResult {
     let id = path_id(&id)?;
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let page = crate::params::PageParams::parse(req.query_string())?.page;
     let query = InstrumentQuery {
         filter: InstrumentFilter {
             unit: Some(id),
@@ -167,8 +167,8 @@ struct InstrumentsPage {
 
 #[tracing::instrument(name = "web.instruments", skip_all)]
 pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
-    let params = QueryParams::parse(req.query_string(), InstrumentQuery::PARAMS)?;
-    let query = InstrumentQuery::from_params(&params, &state.catalogue.categories)?;
+    let params = InstrumentListParams::parse(req.query_string())?;
+    let query = InstrumentQuery::from_params(params, &state.catalogue.categories)?;
     let counts = state.catalogue.counts(&state.pool).await?;
 
     // The class menu shows the chosen class; the second menu its middle classes.

@@ -13,7 +13,7 @@ use super::WebError;
 use crate::auth::{authorize, Action};
 use crate::error::AppError;
 use crate::navigation::service::{self as catalogue};
-use crate::params::{path_id, QueryParams};
+use crate::params::path_id;
 use crate::types::{local_date_time, PageRequest, QualificationId, UnitId, UserId};
 use crate::users::model::QualificationStatus;
 use crate::users::qualifications::{self as quals, Decision};
@@ -160,7 +160,7 @@ pub async fn qualification_queue(
     req: HttpRequest,
 ) -> PageResult {
     let who = ctx.require()?.clone();
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page"])?.page()?;
+    let page = crate::params::PageParams::parse(req.query_string())?.page;
     let w = who.clone();
     let list = db::run(&state.pool, move |c| {
         quals::list(c, &w, false, Some(QualificationStatus::Applied), page)

@@ -15,7 +15,7 @@ use super::PageResult;
 use super::{html, WebError};
 use crate::auth::Role;
 use crate::error::AppError;
-use crate::params::{path_id, QueryParams};
+use crate::params::{path_id, query_params};
 use crate::types::{InstrumentId, UnitId};
 use crate::usage::model::{
     hours, DecisionInput, ReductionInput, ServiceInput, ServiceType, ServiceWay, UsageStats,
@@ -23,6 +23,36 @@ use crate::usage::model::{
 use crate::usage::service::{self, local_day};
 use crate::usage::{evaluation, export, reductions, store};
 use crate::{db, state::AppState};
+
+query_params! {
+    /// A page, after a service was logged (`saved=1`).
+    pub struct SavedParams {
+        /// 1 right after saving
+        saved: int(0, 1),
+        /// paging
+        page: page,
+    }
+}
+
+query_params! {
+    /// A period of days.
+    pub struct PeriodParams {
+        /// first day, YYYY-MM-DD
+        from: date,
+        /// last day, YYYY-MM-DD
+        to: date,
+    }
+}
+
+query_params! {
+    /// A page, after a reduction was asked for (`asked=1`).
+    pub struct AskedParams {
+        /// 1 right after asking
+        asked: int(0, 1),
+        /// paging
+        page: page,
+    }
+}
 
 /// One bar of a chart, with its geometry worked out here so the template only places it.
 pub struct Bar {
@@ -160,12 +190,12 @@ impl StatsPage {
 /// 统计: what a provincial officer shows in a meeting. Public, like the published figures.
 #[tracing::instrument(name = "web.usage.stats", skip_all)]
 pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
-    let p = QueryParams::parse(req.query_string(), &["from", "to"])?;
+    let p = PeriodParams::parse(req.query_string())?;
     let today = local_day(state.clock.now());
     let from = p
-        .date("from")?
+        .from
         .unwrap_or(NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
-    let to = p.date("to")?.unwrap_or(today);
+    let to = p.to.unwrap_or(today);
     let counts = state.catalogue.counts(&state.pool).await?;
     let stats = state
         .usage_stats
@@ -222,9 +252,11 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
 }
 
 fn year_param(req: &HttpRequest, today: NaiveDate) -> Result<i32, AppError> {
-    let p = QueryParams::parse(req.query_string(), &["year"])?;
-    Ok(p.int("year", 2000, 2100)?
-        .map_or(today.year(), |y| y as i32))
+    Ok(
+        crate::usage::handlers::YearParams::parse(req.query_string())?
+            .year
+            .map_or(today.year(), |y| y as i32),
+    )
 }
 
 fn percent(v: Option<f64>) -> String {
@@ -354,8 +386,8 @@ pub async fn services(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) ->
             "仅限仪器管理人员 (staff only)",
         )));
     }
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page", "saved"])?.page()?;
-    let saved = req.query_string().contains("saved=1");
+    let q = SavedParams::parse(req.query_string())?;
+    let (page, saved) = (q.page, q.saved == Some(1));
     let unit = who.unit;
     let list = db::run(&state.pool, move |c| {
         service::list(c, &who, store::Filter::default(), false, page)
@@ -701,8 +733,8 @@ pub async fn decide(
 #[tracing::instrument(name = "web.usage.mine", skip_all)]
 pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     let who = ctx.require()?.clone();
-    let page = QueryParams::parse(req.query_string(), &["page", "per_page", "asked"])?.page()?;
-    let asked = req.query_string().contains("asked=1");
+    let q = AskedParams::parse(req.query_string())?;
+    let (page, asked) = (q.page, q.asked == Some(1));
     let list = db::run(&state.pool, move |c| {
         service::list(c, &who, store::Filter::default(), true, page)
     })
