@@ -1,7 +1,6 @@
 //! The test harness: a real database per test (a SQLite file in a temporary directory, or a
 //! fresh schema on the PostgreSQL server named by TEST_DATABASE_URL), the real server on a
 //! random port, and an HTTP client.
-#![allow(dead_code)]
 
 pub mod smtp;
 
