@@ -90,7 +90,11 @@ where
             Some(e) if e.generation != generation || e.version != version => {
                 Lookup::Stale(Some(e.value.clone()))
             }
-            Some(e) if self.inner.clock.now() - e.at >= self.inner.ttl => {
+            // Aged past the ttl, or the clock went back since: recompute.
+            Some(e)
+                if !(chrono::Duration::zero()..self.inner.ttl)
+                    .contains(&(self.inner.clock.now() - e.at)) =>
+            {
                 Lookup::Aged(e.value.clone())
             }
             Some(e) => Lookup::Fresh(e.value.clone()),
@@ -103,6 +107,11 @@ where
             Lookup::Fresh(v) => Some(v),
             _ => None,
         }
+    }
+
+    /// The cache's generation now: read it before computing a value for [`Cache::put_computed`].
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::SeqCst)
     }
 
     /// Keeps `value`, computed when the cache was at `generation` (read before computing, so
@@ -124,16 +133,19 @@ where
         }
     }
 
-    pub fn put(&self, key: K, value: V) {
-        let generation = self.inner.generation.load(Ordering::SeqCst);
+    /// Keeps `value`, computed after [`Cache::generation`] returned `generation`: a change
+    /// made while it was computed leaves it stale.
+    pub fn put_computed(&self, key: K, value: V, generation: u64) {
         self.store(key, value, generation, 0);
     }
 
-    /// Forgets one key (its data changed here).
+    /// Forgets one key (its data changed here). The generation moves on too, so that a value
+    /// for it computed before the change and kept after it is not taken as fresh.
     pub fn forget(&self, key: &K) {
         if let Ok(mut entries) = self.inner.entries.lock() {
             entries.remove(key);
         }
+        self.invalidate();
     }
 
     /// Makes every value stale (the data changed here); they are still served while recomputed.
@@ -150,6 +162,10 @@ where
         F: Fn() -> Fut + 'static,
         Fut: Future<Output = AppResult<V>> + 'static,
     {
+        // A ttl of zero turns caching off.
+        if self.inner.ttl <= chrono::Duration::zero() {
+            return compute().await;
+        }
         let previous = match self.lookup(&key, version) {
             Lookup::Fresh(hit) => return Ok(hit),
             Lookup::Aged(hit) => {
@@ -228,7 +244,7 @@ mod tests {
     async fn a_stale_value_is_served_while_another_caller_recomputes() {
         let cache: Cache<&str, usize> =
             Cache::new(Duration::from_secs(60), 10, crate::clock::system());
-        cache.put("k", 1);
+        cache.put_computed("k", 1, cache.generation());
         cache.invalidate();
         let busy = cache.inner.refresh.clone().try_lock_owned().unwrap();
         let served = cache
@@ -244,12 +260,37 @@ mod tests {
         assert_eq!(served, 2);
     }
 
+    #[actix_web::test]
+    async fn a_zero_ttl_caches_nothing_and_a_clock_gone_back_ages_a_value() {
+        use chrono::TimeZone;
+        let t0 = Utc.with_ymd_and_hms(2026, 12, 3, 2, 0, 0).unwrap();
+        let clock = crate::clock::ManualClock::at(t0);
+        let off: Cache<&str, usize> = Cache::new(Duration::ZERO, 10, clock.clone());
+        let (calls, compute) = counting();
+        let compute = Arc::new(compute);
+        for _ in 0..2 {
+            let c = compute.clone();
+            off.get_or_compute("k", 0, move || c()).await.unwrap();
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        let cache: Cache<&str, usize> = Cache::new(Duration::from_secs(60), 10, clock.clone());
+        cache.put_computed("k", 1, cache.generation());
+        assert_eq!(cache.fresh(&"k"), Some(1));
+        clock.set(t0 - chrono::Duration::seconds(5));
+        assert_eq!(
+            cache.fresh(&"k"),
+            None,
+            "computed in what is now the future"
+        );
+    }
+
     #[test]
     fn the_map_starts_afresh_past_its_size() {
         let cache: Cache<u32, u32> = Cache::new(Duration::from_secs(60), 2, crate::clock::system());
-        cache.put(1, 1);
-        cache.put(2, 2);
-        cache.put(3, 3);
+        for k in 1..=3 {
+            cache.put_computed(k, k, cache.generation());
+        }
         assert_eq!(cache.fresh(&1), None);
         assert_eq!(cache.fresh(&3), Some(3));
     }

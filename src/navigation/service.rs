@@ -425,8 +425,9 @@ pub fn list_instruments(
     let total = match catalogue.totals.fresh(&key) {
         Some(total) => total,
         None => {
+            let generation = catalogue.totals.generation();
             let total = store::count_instruments(conn, &q.filter)?;
-            catalogue.totals.put(key, total);
+            catalogue.totals.put_computed(key, total, generation);
             total
         }
     };

@@ -96,9 +96,10 @@ pub fn availability(
     let rules = match cache.fresh(&id.0) {
         Some(rules) => rules,
         None => {
+            let generation = cache.generation();
             let settings = crate::reservations::settings::booking_settings(conn, id)?;
             let rules = Arc::new(Rules::new(settings)?);
-            cache.put(id.0, rules.clone());
+            cache.put_computed(id.0, rules.clone(), generation);
             rules
         }
     };

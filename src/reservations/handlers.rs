@@ -83,6 +83,7 @@ pub async fn create(
         .map(|v| v.to_str().map(str::to_owned))
         .transpose()
         .map_err(|_| AppError::bad_request("Idempotency-Key", "ASCII only"))?;
+    service::may_book(&who)?;
     let (reservation, created) = service::create(
         &state,
         &who,
@@ -180,7 +181,7 @@ pub async fn step(
         .filter(|s| !matches!(s, Step::Expire | Step::MarkNoShow))
         .ok_or(AppError::NotFound { what: "page" })?;
     let OptionalJson(input) = body;
-    let cmd = StepCommand::from_input(input)?;
+    let cmd = StepCommand::from_input(input, step)?;
     let now = state.clock.now();
     let r = db::run(&state.pool, move |c| {
         service::take_step(c, Actor::Person(&who), id, step, &cmd, now)

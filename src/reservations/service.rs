@@ -119,10 +119,7 @@ pub async fn create(
     req: BookingRequest,
     key: Option<String>,
 ) -> AppResult<(Reservation, bool)> {
-    authorize(who, Action::Apply).map_err(|_| AppError::Forbidden {
-        code: ErrorCode::EmailUnverified,
-        message: "请先验证邮箱再预约 (verify your e-mail address before booking)".to_owned(),
-    })?;
+    may_book(who)?;
     if let Some(k) = &key {
         validate::line("Idempotency-Key", k, 1, 100)?;
     }
@@ -203,6 +200,15 @@ pub async fn create(
         })
     })
     .await
+}
+
+/// Only a verified account books; checked before the request is read, so that an unverified
+/// person learns that first.
+pub fn may_book(who: &Principal) -> AppResult<()> {
+    authorize(who, Action::Apply).map_err(|_| AppError::Forbidden {
+        code: ErrorCode::EmailUnverified,
+        message: "请先验证邮箱再预约 (verify your e-mail address before booking)".to_owned(),
+    })
 }
 
 /// A booking's free-text fields, checked.
@@ -482,7 +488,8 @@ pub struct StepCommand {
 }
 
 impl StepCommand {
-    pub fn from_input(input: StepInput) -> AppResult<StepCommand> {
+    /// Reads `step`'s body; a service type is read only where a step records a service.
+    pub fn from_input(input: StepInput, step: Step) -> AppResult<StepCommand> {
         let moved_to = match (&input.starts_at, &input.ends_at) {
             (Some(s), Some(e)) => Some((instant("starts_at", s)?, instant("ends_at", e)?)),
             (None, None) => None,
@@ -494,10 +501,12 @@ impl StepCommand {
             }
         };
         let service_type = match &input.service_type {
-            None => None,
-            Some(t) => Some(ServiceType::from_code(t).ok_or_else(|| {
-                AppError::invalid("service_type", format!("one of {}", ServiceType::codes()))
-            })?),
+            Some(t) if matches!(step, Step::CheckOut | Step::Complete) => {
+                Some(ServiceType::from_code(t).ok_or_else(|| {
+                    AppError::invalid("service_type", format!("one of {}", ServiceType::codes()))
+                })?)
+            }
+            _ => None,
         };
         Ok(StepCommand {
             reason: input.reason,

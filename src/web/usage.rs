@@ -28,7 +28,7 @@ query_params! {
     /// A page, after a service was logged (`saved=1`).
     pub struct SavedParams {
         /// 1 right after saving
-        saved: int(0, 1),
+        saved: text(10),
         /// paging
         page: page,
     }
@@ -48,7 +48,7 @@ query_params! {
     /// A page, after a reduction was asked for (`asked=1`).
     pub struct AskedParams {
         /// 1 right after asking
-        asked: int(0, 1),
+        asked: text(10),
         /// paging
         page: page,
     }
@@ -387,7 +387,7 @@ pub async fn services(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) ->
         )));
     }
     let q = SavedParams::parse(req.query_string())?;
-    let (page, saved) = (q.page, q.saved == Some(1));
+    let (page, saved) = (q.page, q.saved.as_deref() == Some("1"));
     let unit = who.unit;
     let list = db::run(&state.pool, move |c| {
         service::list(c, &who, store::Filter::default(), false, page)
@@ -734,7 +734,7 @@ pub async fn decide(
 pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     let who = ctx.require()?.clone();
     let q = AskedParams::parse(req.query_string())?;
-    let (page, asked) = (q.page, q.asked == Some(1));
+    let (page, asked) = (q.page, q.asked.as_deref() == Some("1"));
     let list = db::run(&state.pool, move |c| {
         service::list(c, &who, store::Filter::default(), true, page)
     })

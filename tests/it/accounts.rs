@@ -89,6 +89,18 @@ async fn register_verify_sign_in_refresh_and_sign_out(db: TestDb) {
         (status, p["code"].as_str()),
         (403, Some("email_unverified"))
     );
+    // Even a booking the service could not read: the unverified account hears that first.
+    let (status, p) = app
+        .post(
+            "/api/v1/reservations",
+            Some(&access),
+            json!({"instrument_id": 1, "kind": "machine_time", "starts_at": "2026-12-01 09:00"}),
+        )
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (403, Some("email_unverified"))
+    );
 
     let token = token_of(&link);
     let (status, user) = app

@@ -263,6 +263,11 @@ async fn the_life_of_a_reservation(db: TestDb) {
     // Reject needs a reason.
     let (status, p) = r.step(&r.manager, &id, "reject", json!({})).await;
     assert_eq!((status, p["field"].as_str()), (422, Some("reason")));
+    // A service type only matters where a service is recorded: elsewhere it is not read.
+    let (status, p) = r
+        .step(&r.manager, &id, "reject", json!({"service_type": "x"}))
+        .await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("reason")), "{p}");
     // Approve, moving it an hour later (checked again for clashes).
     let (_, other) = r.book(&r.researcher, sh(30, 12, 0), sh(30, 13, 0)).await;
     let (status, p) = r
