@@ -166,12 +166,14 @@ pub mod kinds {
 /// Declares a request's query parameters once: the struct a handler gets, its parser (unknown
 /// and repeated parameters are a 400 naming them, as [`QueryParams::parse`] says), and its
 /// entry in the API document (`params(TheStruct)` in `#[utoipa::path]`). Each field says how
-/// it is read: `id`, `text(max)`, `int(min, max)`, `date`, `instant`, `flag`, `code(Enum)`;
+/// it is read: `id`, `text(max)`, `int(min, max)`, `required_int(min, max)`, `date`, `instant`,
+/// `flag`, `code(Enum)`;
 /// `page` adds `page` and `per_page` and reads a [`PageRequest`].
 macro_rules! query_params {
     (@ty id) => { Option<i64> };
     (@ty text($max:expr)) => { Option<String> };
     (@ty int($min:expr, $max:expr)) => { Option<i64> };
+    (@ty required_int($min:expr, $max:expr)) => { i64 };
     (@ty date) => { Option<chrono::NaiveDate> };
     (@ty instant) => { Option<chrono::DateTime<chrono::Utc>> };
     (@ty flag) => { bool };
@@ -181,6 +183,14 @@ macro_rules! query_params {
     (@read $p:ident, $name:ident, id) => { $p.id(stringify!($name))? };
     (@read $p:ident, $name:ident, text($max:expr)) => { $p.text(stringify!($name), $max)? };
     (@read $p:ident, $name:ident, int($min:expr, $max:expr)) => { $p.int(stringify!($name), $min, $max)? };
+    (@read $p:ident, $name:ident, required_int($min:expr, $max:expr)) => {
+        $p.int(stringify!($name), $min, $max)?.ok_or_else(|| {
+            $crate::error::AppError::bad_request(
+                stringify!($name),
+                format!("{} is required ({} to {})", stringify!($name), $min, $max),
+            )
+        })?
+    };
     (@read $p:ident, $name:ident, date) => { $p.date(stringify!($name))? };
     (@read $p:ident, $name:ident, instant) => { $p.instant(stringify!($name))? };
     (@read $p:ident, $name:ident, flag) => { $p.flag(stringify!($name))? };
@@ -192,6 +202,7 @@ macro_rules! query_params {
     (@schema id) => { $crate::params::kinds::id() };
     (@schema text($max:expr)) => { $crate::params::kinds::text($max) };
     (@schema int($min:expr, $max:expr)) => { $crate::params::kinds::int($min, $max) };
+    (@schema required_int($min:expr, $max:expr)) => { $crate::params::kinds::int($min, $max) };
     (@schema date) => { $crate::params::kinds::date() };
     (@schema instant) => { $crate::params::kinds::instant() };
     (@schema flag) => { $crate::params::kinds::flag() };
@@ -207,6 +218,15 @@ macro_rules! query_params {
             "1 to 100, default 20",
             $crate::params::kinds::int(1, $crate::types::PageRequest::MAX_PER_PAGE),
         ));
+    };
+    (@doc $params:ident, $name:ident, $doc:literal, required_int($min:expr, $max:expr)) => {
+        let mut param = $crate::params::param(
+            stringify!($name),
+            $doc,
+            $crate::params::kinds::int($min, $max),
+        );
+        param.required = ::utoipa::openapi::Required::True;
+        $params.push(param);
     };
     (@doc $params:ident, $name:ident, $doc:literal, $($kind:tt)+) => {
         $params.push($crate::params::param(

@@ -51,8 +51,8 @@ query_params! {
 query_params! {
     /// The year of an evaluation.
     pub struct YearParams {
-        /// the year, e.g. 2026 (required)
-        year: int(2000, 2100),
+        /// the year, e.g. 2026
+        year: required_int(2000, 2100),
     }
 }
 
@@ -252,10 +252,7 @@ pub async fn decide_reduction(
 }
 
 pub fn year_of(req: &HttpRequest) -> AppResult<i32> {
-    YearParams::parse(req.query_string())?
-        .year
-        .map(|y| y as i32)
-        .ok_or_else(|| crate::error::AppError::bad_request("year", "required, e.g. year=2026"))
+    Ok(YearParams::parse(req.query_string())?.year as i32)
 }
 
 #[utoipa::path(
@@ -265,7 +262,7 @@ pub fn year_of(req: &HttpRequest) -> AppResult<i32> {
     summary = "A unit's yearly evaluation (开放共享评价考核): hours, external hours, income, client units, services, utilisation, the four ratios, per instrument",
     params(
         ("id" = i64, Path, description = "the id"),
-        ("year" = i32, Query, description = "the year, e.g. 2026")
+        YearParams
     ),
     responses(
         (status = 200, description = "the evaluation", body = Evaluation),
@@ -299,7 +296,7 @@ pub async fn evaluation(
     params(
         ("id" = i64, Path, description = "the id"),
         ("format" = String, Path, description = "`csv` or `xlsx`"),
-        ("year" = i32, Query, description = "the year, e.g. 2026")
+        YearParams
     ),
     responses(
         (status = 200, description = "text/csv or the workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)"),

@@ -35,6 +35,14 @@ query_params! {
 }
 
 query_params! {
+    /// The year a page shows (default this year).
+    pub struct YearPageParams {
+        /// the year, e.g. 2026
+        year: int(2000, 2100),
+    }
+}
+
+query_params! {
     /// A period of days.
     pub struct PeriodParams {
         /// first day, YYYY-MM-DD
@@ -252,11 +260,9 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
 }
 
 fn year_param(req: &HttpRequest, today: NaiveDate) -> Result<i32, AppError> {
-    Ok(
-        crate::usage::handlers::YearParams::parse(req.query_string())?
-            .year
-            .map_or(today.year(), |y| y as i32),
-    )
+    Ok(YearPageParams::parse(req.query_string())?
+        .year
+        .map_or(today.year(), |y| y as i32))
 }
 
 fn percent(v: Option<f64>) -> String {

@@ -269,4 +269,16 @@ async fn the_documented_query_parameters_are_the_accepted_ones(db: TestDb) {
         checked += 1;
     }
     assert!(checked >= 8, "{checked} lists checked");
+    // A required parameter is documented as required.
+    let year = doc["paths"]["/api/v1/units/{id}/evaluation"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "year")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (year["in"].as_str(), year["required"].as_bool()),
+        (Some("query"), Some(true))
+    );
 }
