@@ -18,6 +18,7 @@ use crate::types::PageRequest;
 use crate::users::handlers::client_address;
 use crate::users::model::{NewOrganisationInput, Registration};
 use crate::users::service::{self as accounts, ProfilePatch};
+use crate::users::{signin, staff};
 use crate::{db, state::AppState};
 
 #[derive(Template)]
@@ -268,7 +269,7 @@ pub async fn login(
     form: Form,
 ) -> PageResult {
     let (email, password) = (get(&form, "email"), get(&form, "password"));
-    match crate::users::signin::login(&state, email, password, &client_address(&req)).await {
+    match signin::login(&state, email, password, &client_address(&req)).await {
         Ok(tokens) => {
             let mut res = see_other(&safe_next(get(&form, "next")));
             for c in session_cookies(&state, &tokens) {
@@ -284,10 +285,7 @@ pub async fn login(
 pub async fn logout(state: web::Data<AppState>, req: HttpRequest, _: CsrfChecked) -> PageResult {
     if let Some(token) = req.cookie(REFRESH).map(|c| c.value().to_owned()) {
         let now = state.clock.now();
-        db::run(&state.pool, move |c| {
-            crate::users::signin::logout(c, &token, now)
-        })
-        .await?;
+        db::run(&state.pool, move |c| signin::logout(c, &token, now)).await?;
     }
     let mut res = see_other("/");
     for c in cleared_cookies(&state) {
@@ -312,11 +310,7 @@ pub async fn reset_page(ctx: Ctx) -> PageResult {
 
 #[tracing::instrument(name = "web.account.reset", skip_all)]
 pub async fn reset(state: web::Data<AppState>, req: HttpRequest, form: Form) -> PageResult {
-    crate::users::signin::request_password_reset(
-        &state,
-        get(&form, "email"),
-        &client_address(&req),
-    )?;
+    signin::request_password_reset(&state, get(&form, "email"), &client_address(&req))?;
     MessagePage {
         title: "请查收邮件".to_owned(),
         paragraphs: vec![
@@ -351,12 +345,7 @@ pub async fn reset_confirm_page(ctx: Ctx, req: HttpRequest) -> PageResult {
 
 #[tracing::instrument(name = "web.account.reset_confirm", skip_all)]
 pub async fn reset_confirm(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
-    match crate::users::signin::confirm_password_reset(
-        &state,
-        get(&form, "token"),
-        get(&form, "password"),
-    )
-    .await
+    match signin::confirm_password_reset(&state, get(&form, "token"), get(&form, "password")).await
     {
         Ok(()) => MessagePage {
             title: "密码已更新".to_owned(),
@@ -401,10 +390,7 @@ async fn profile_form(state: &AppState, ctx: &Ctx) -> Result<FormPage, WebError>
     ];
     page.links = vec![("/me/password".to_owned(), "修改密码".to_owned())];
     let who = ctx.require()?.clone();
-    let invitations = db::run(&state.pool, move |c| {
-        crate::users::staff::my_invitations(c, &who)
-    })
-    .await?;
+    let invitations = db::run(&state.pool, move |c| staff::my_invitations(c, &who)).await?;
     if !invitations.is_empty() {
         page.links.push((
             "/me/invitations".to_owned(),
@@ -469,7 +455,7 @@ pub async fn password_page(ctx: Ctx) -> PageResult {
 #[tracing::instrument(name = "web.account.password", skip_all)]
 pub async fn password(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageResult {
     let who = ctx.require()?.clone();
-    match crate::users::signin::change_password(
+    match signin::change_password(
         &state,
         &who,
         get(&form, "current_password"),
@@ -604,10 +590,7 @@ pub async fn invitations_page(state: web::Data<AppState>, ctx: Ctx) -> PageResul
 
 async fn invitations(state: &AppState, ctx: &Ctx, notice: Option<String>) -> PageResult {
     let who = ctx.require()?.clone();
-    let list = db::run(&state.pool, move |c| {
-        crate::users::staff::my_invitations(c, &who)
-    })
-    .await?;
+    let list = db::run(&state.pool, move |c| staff::my_invitations(c, &who)).await?;
     let mut t = TablePage::new(ctx, "单位邀请", vec!["单位", "角色", "邀请时间", "操作"]);
     t.intro = vec![
         "接受后，您的所属单位将改为邀请您的单位（影响收费标准和机时统计中的校内/校外）；离任时恢复为您原来的单位。".to_owned(),
@@ -655,7 +638,7 @@ pub async fn answer_invitation(
     };
     let now = state.clock.now();
     let result = db::run(&state.pool, move |c| {
-        crate::users::staff::answer_invitation(c, &who, id, accept, now)
+        staff::answer_invitation(c, &who, id, accept, now)
     })
     .await;
     let notice = match result {

@@ -14,6 +14,7 @@ use super::WebError;
 use crate::auth::{extract::principal_from_token, tokens, Principal};
 use crate::error::{AppError, ErrorCode};
 use crate::users::model::Tokens;
+use crate::users::signin;
 use crate::{db, state::AppState};
 
 pub const ACCESS: &str = "yiqi_access";
@@ -120,11 +121,7 @@ pub async fn middleware(
         if let Some(token) = refresh.filter(|t| !t.is_empty()) {
             let ctx = state.auth.clone();
             let now = state.clock.now();
-            match db::run(&state.pool, move |c| {
-                crate::users::signin::refresh(c, &ctx, &token, now)
-            })
-            .await
-            {
+            match db::run(&state.pool, move |c| signin::refresh(c, &ctx, &token, now)).await {
                 Ok(t) => {
                     user = principal_from_token(&state, &t.access_token).await.ok();
                     set.extend(session_cookies(&state, &t));

@@ -18,6 +18,7 @@ use crate::types::{local_date_time, PageRequest, QualificationId, UnitId, UserId
 use crate::users::model::QualificationStatus;
 use crate::users::qualifications::{self as quals, Decision};
 use crate::users::service as accounts;
+use crate::users::staff as unit_staff;
 use crate::users::store::UserFilter;
 use crate::{db, state::AppState};
 
@@ -109,7 +110,7 @@ pub async fn add_staff(
     let unit = UnitId(path_id(&id)?);
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    let input = crate::users::staff::StaffInput {
+    let input = unit_staff::StaffInput {
         email: get(&form, "reason").to_owned(),
         role: get(&query, "role").to_owned(),
     };
@@ -117,14 +118,14 @@ pub async fn add_staff(
     let public_url = state.auth.public_url.clone();
     let result = db::run(&state.pool, move |c| {
         authorize(&who, Action::ManageStaff { unit })?;
-        crate::users::staff::add_staff(c, &who, unit, &input, &public_url, now)
+        unit_staff::add_staff(c, &who, unit, &input, &public_url, now)
     })
     .await;
     let notice = match result {
-        Ok(crate::users::staff::StaffAdded::RoleChanged(u)) => {
+        Ok(unit_staff::StaffAdded::RoleChanged(u)) => {
             format!("已将 {} 设为{}", u.name, u.role.label_zh())
         }
-        Ok(crate::users::staff::StaffAdded::Invited(i)) => format!(
+        Ok(unit_staff::StaffAdded::Invited(i)) => format!(
             "已向对方发送邀请（{}）：对方在「我的账户 → 单位邀请」中接受后即成为本单位人员",
             i.role.label_zh()
         ),
@@ -147,7 +148,7 @@ pub async fn remove_staff(
     let now = state.clock.now();
     db::run(&state.pool, move |c| {
         authorize(&who, Action::ManageStaff { unit })?;
-        crate::users::staff::remove_staff(c, &who, unit, user, now)
+        unit_staff::remove_staff(c, &who, unit, user, now)
     })
     .await?;
     Ok(see_other(&format!("/manage/units/{unit}/staff")))
