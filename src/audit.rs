@@ -79,7 +79,7 @@ pub struct Actor {
 
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub actor: Option<i64>,
+    pub actor: Option<UserId>,
     pub target_type: Option<String>,
     pub target_id: Option<i64>,
     pub action: Option<String>,

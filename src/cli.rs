@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Settings};
 use crate::mail::model::OutboxStatus;
+use crate::types::MessageId;
 use crate::{db, seed, telemetry, Application};
 
 #[derive(Parser)]
@@ -60,7 +61,7 @@ enum MailCommand {
     Status,
     /// Put a dead message (or, with --dead, every dead message) back in the queue.
     Retry {
-        id: Option<i64>,
+        id: Option<MessageId>,
         #[arg(long, conflicts_with = "id")]
         dead: bool,
     },

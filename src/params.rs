@@ -166,11 +166,11 @@ pub mod kinds {
 /// Declares a request's query parameters once: the struct a handler gets, its parser (unknown
 /// and repeated parameters are a 400 naming them, as [`QueryParams::parse`] says), and its
 /// entry in the API document (`params(TheStruct)` in `#[utoipa::path]`). Each field says how
-/// it is read: `id`, `text(max)`, `int(min, max)`, `required_int(min, max)`, `date`, `instant`,
+/// it is read: `id(IdType)`, `text(max)`, `int(min, max)`, `required_int(min, max)`, `date`, `instant`,
 /// `flag`, `code(Enum)`;
 /// `page` adds `page` and `per_page` and reads a [`PageRequest`].
 macro_rules! query_params {
-    (@ty id) => { Option<i64> };
+    (@ty id($id:ty)) => { Option<$id> };
     (@ty text($max:expr)) => { Option<String> };
     (@ty int($min:expr, $max:expr)) => { Option<i64> };
     (@ty required_int($min:expr, $max:expr)) => { i64 };
@@ -180,7 +180,7 @@ macro_rules! query_params {
     (@ty code($enum:ty)) => { Option<$enum> };
     (@ty page) => { $crate::types::PageRequest };
 
-    (@read $p:ident, $name:ident, id) => { $p.id(stringify!($name))? };
+    (@read $p:ident, $name:ident, id($id:ty)) => { $p.id(stringify!($name))?.map(<$id>::from) };
     (@read $p:ident, $name:ident, text($max:expr)) => { $p.text(stringify!($name), $max)? };
     (@read $p:ident, $name:ident, int($min:expr, $max:expr)) => { $p.int(stringify!($name), $min, $max)? };
     (@read $p:ident, $name:ident, required_int($min:expr, $max:expr)) => {
@@ -199,7 +199,7 @@ macro_rules! query_params {
     };
     (@read $p:ident, $name:ident, page) => { $p.page()? };
 
-    (@schema id) => { $crate::params::kinds::id() };
+    (@schema id($id:ty)) => { $crate::params::kinds::id() };
     (@schema text($max:expr)) => { $crate::params::kinds::text($max) };
     (@schema int($min:expr, $max:expr)) => { $crate::params::kinds::int($min, $max) };
     (@schema required_int($min:expr, $max:expr)) => { $crate::params::kinds::int($min, $max) };
@@ -306,9 +306,9 @@ pub fn param(
 }
 
 /// An `{id}` path segment: a positive integer, or a 400 naming `id`.
-pub fn path_id(raw: &str) -> AppResult<i64> {
+pub fn path_id<Id: From<i64>>(raw: &str) -> AppResult<Id> {
     match raw.parse::<i64>() {
-        Ok(id) if id > 0 => Ok(id),
+        Ok(id) if id > 0 => Ok(Id::from(id)),
         _ => Err(AppError::bad_request(
             "id",
             format!("id {raw} is not a positive whole number"),

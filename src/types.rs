@@ -8,9 +8,55 @@ use serde::{Deserialize, Serialize};
 /// Declares an id newtype: a database key that cannot be mixed up with another table's.
 macro_rules! id_type {
     ($($name:ident),+ $(,)?) => {$(
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(
+            Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize,
+            Deserialize, utoipa::ToSchema, ::diesel::AsExpression, ::diesel::FromSqlRow,
+        )]
+        #[diesel(sql_type = ::diesel::sql_types::BigInt)]
         #[serde(transparent)]
         pub struct $name(pub i64);
+
+        // Stored as the BIGINT key it wraps, on every backend.
+        impl<DB> ::diesel::deserialize::FromSql<::diesel::sql_types::BigInt, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            i64: ::diesel::deserialize::FromSql<::diesel::sql_types::BigInt, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> ::diesel::deserialize::Result<Self> {
+                <i64 as ::diesel::deserialize::FromSql<::diesel::sql_types::BigInt, DB>>::from_sql(
+                    bytes,
+                )
+                .map($name)
+            }
+        }
+
+        impl<DB> ::diesel::serialize::ToSql<::diesel::sql_types::BigInt, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            i64: ::diesel::serialize::ToSql<::diesel::sql_types::BigInt, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut ::diesel::serialize::Output<'b, '_, DB>,
+            ) -> ::diesel::serialize::Result {
+                <i64 as ::diesel::serialize::ToSql<::diesel::sql_types::BigInt, DB>>::to_sql(
+                    &self.0, out,
+                )
+            }
+        }
+
+        impl From<i64> for $name {
+            fn from(id: i64) -> $name {
+                $name(id)
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ::std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<$name, Self::Err> {
+                s.parse().map($name)
+            }
+        }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -29,6 +75,12 @@ id_type!(
     QualificationId,
     ViolationId,
     BanId,
+    ReservationId,
+    ServiceRecordId,
+    ReductionId,
+    BlackoutId,
+    InvitationId,
+    MessageId,
 );
 
 /// Declares an enumeration stored as a short English code (with a CHECK constraint in the

@@ -11,7 +11,7 @@ use super::{store, Role};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
-use crate::types::{InstrumentId, OrganisationId, UnitId, UserId};
+use crate::types::UserId;
 
 pub struct Auth(pub Principal);
 
@@ -47,7 +47,7 @@ pub async fn principal_from_token(state: &AppState, token: &str) -> AppResult<Pr
 
 /// The account behind a valid access token, if the token still speaks for it.
 fn principal(conn: &mut DbConnection, id: UserId, issued_at: i64) -> AppResult<Principal> {
-    let row = store::find_account(conn, id.0)?
+    let row = store::find_account(conn, id)?
         .ok_or_else(|| AppError::unauthorized("账户不存在 (no such account)"))?;
     if row.disabled_at.is_some() {
         return Err(AppError::Unauthorized {
@@ -64,19 +64,16 @@ fn principal(conn: &mut DbConnection, id: UserId, issued_at: i64) -> AppResult<P
     let role = row.role;
     let managed = if role == Role::InstrumentManager {
         store::managed_instruments(conn, row.id)?
-            .into_iter()
-            .map(InstrumentId)
-            .collect()
     } else {
         Vec::new()
     };
     Ok(Principal {
-        id: UserId(row.id),
+        id: row.id,
         email: row.email,
         name: row.name,
         role,
-        unit: row.unit_id.map(UnitId),
-        organisation: row.organisation_id.map(OrganisationId),
+        unit: row.unit_id,
+        organisation: row.organisation_id,
         verified: row.email_verified_at.is_some(),
         managed,
     })

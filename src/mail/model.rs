@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::mail_outbox;
-use crate::types::code_enum;
+use crate::types::{code_enum, MessageId};
 
 code_enum! {
     /// Where a message is on its way out.
@@ -51,7 +51,7 @@ pub struct NewOutboxRow {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = mail_outbox)]
 pub struct OutboxRow {
-    pub id: i64,
+    pub id: MessageId,
     pub kind: String,
     pub recipients: String,
     pub subject: String,

@@ -170,13 +170,13 @@ impl Sender {
             }
             Err(err) => {
                 let give_up = err.permanent || row.attempts >= self.policy.max_attempts;
-                tracing::warn!(id, attempts = row.attempts, permanent = err.permanent, error = %err.message, "mail delivery failed");
+                tracing::warn!(id = id.0, attempts = row.attempts, permanent = err.permanent, error = %err.message, "mail delivery failed");
                 let message = err.message;
                 if give_up {
                     db::run(pool, move |c| Ok(store::mark_dead(c, id, &message)?)).await?;
                     Ok(Outcome::Dead)
                 } else {
-                    let next: NaiveDateTime = now + self.policy.backoff(row.attempts, id);
+                    let next: NaiveDateTime = now + self.policy.backoff(row.attempts, id.0);
                     db::run(pool, move |c| Ok(store::mark_retry(c, id, next, &message)?)).await?;
                     Ok(Outcome::Retry)
                 }

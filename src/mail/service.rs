@@ -8,13 +8,14 @@ use crate::audit::{self, Target};
 use crate::auth::{authorize, Action, Principal};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::types::MessageId;
 
 /// Queues dead message `id` again, audited; a message that is not dead is a conflict, and
 /// nothing is written.
 pub fn retry(
     conn: &mut DbConnection,
     who: &Principal,
-    id: i64,
+    id: MessageId,
     now: NaiveDateTime,
 ) -> AppResult<Option<OutboxRow>> {
     authorize(who, Action::ManageMail)?;
@@ -30,7 +31,7 @@ pub fn retry(
             conn,
             Some(who.id),
             "mail.retry",
-            Target("mail", Some(id)),
+            Target("mail", Some(id.0)),
             None::<&()>,
             None::<&()>,
             now,

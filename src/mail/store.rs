@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::model::{NewOutboxRow, OutboxRow, OutboxStatus, QueueStatus};
 use crate::db::schema::mail_outbox;
 use crate::db::DbConnection;
+use crate::types::MessageId;
 
 pub fn insert(conn: &mut DbConnection, row: &NewOutboxRow) -> QueryResult<usize> {
     crate::db::per_backend!(conn, |conn| diesel::insert_into(mail_outbox::table)
@@ -14,7 +15,7 @@ pub fn insert(conn: &mut DbConnection, row: &NewOutboxRow) -> QueryResult<usize>
         .execute(conn))
 }
 
-pub fn mark_sent(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+pub fn mark_sent(conn: &mut DbConnection, id: MessageId, at: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(mail_outbox::table.find(id))
         .set((
             mail_outbox::status.eq(OutboxStatus::Sent.code()),
@@ -27,7 +28,7 @@ pub fn mark_sent(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryRe
 
 pub fn mark_retry(
     conn: &mut DbConnection,
-    id: i64,
+    id: MessageId,
     next: NaiveDateTime,
     error: &str,
 ) -> QueryResult<usize> {
@@ -41,7 +42,7 @@ pub fn mark_retry(
         .execute(conn)
 }
 
-pub fn mark_dead(conn: &mut DbConnection, id: i64, error: &str) -> QueryResult<usize> {
+pub fn mark_dead(conn: &mut DbConnection, id: MessageId, error: &str) -> QueryResult<usize> {
     diesel::update(mail_outbox::table.find(id))
         .set((
             mail_outbox::status.eq(OutboxStatus::Dead.code()),
@@ -81,7 +82,7 @@ pub fn dead(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<OutboxRow>> 
         .load(conn)
 }
 
-pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<OutboxRow>> {
+pub fn find(conn: &mut DbConnection, id: MessageId) -> QueryResult<Option<OutboxRow>> {
     mail_outbox::table
         .find(id)
         .select(OutboxRow::as_select())
@@ -92,7 +93,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<OutboxRow>> 
 /// Puts dead messages (all, or one) back in the queue with a fresh count of attempts.
 pub fn requeue_dead(
     conn: &mut DbConnection,
-    id: Option<i64>,
+    id: Option<MessageId>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     let mut q = diesel::update(mail_outbox::table)

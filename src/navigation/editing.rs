@@ -75,7 +75,7 @@ pub fn save_sub_platform(
     let saved = db::write_tx(conn, |conn| {
         let before = match id {
             Some(id) => Some(
-                store::find_sub_platform(conn, id.0)?.ok_or(AppError::NotFound {
+                store::find_sub_platform(conn, id)?.ok_or(AppError::NotFound {
                     what: "sub-platform",
                 })?,
             ),
@@ -84,7 +84,7 @@ pub fn save_sub_platform(
         let mut row = match &before {
             Some(b) => b.clone(),
             None => SubPlatformRow {
-                id: 0,
+                id: SubPlatformId(0),
                 name: required("name", input.name.clone())?,
                 description: String::new(),
                 sort_order: 100,
@@ -112,7 +112,7 @@ pub fn save_sub_platform(
             conn,
             Some(who.id),
             action,
-            Target("sub_platform", Some(row.id)),
+            Target("sub_platform", Some(row.id.0)),
             before.as_ref(),
             Some(&row),
             naive(now),
@@ -129,7 +129,7 @@ pub fn save_sub_platform(
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnitInput {
-    pub sub_platform_id: Option<i64>,
+    pub sub_platform_id: Option<SubPlatformId>,
     pub name: Option<String>,
     pub short_name: Option<String>,
     pub kind: Option<String>,
@@ -206,14 +206,14 @@ pub fn save_unit(
     let saved = db::write_tx(conn, |conn| {
         let before = match id {
             Some(id) => {
-                Some(store::find_unit(conn, id.0)?.ok_or(AppError::NotFound { what: "unit" })?)
+                Some(store::find_unit(conn, id)?.ok_or(AppError::NotFound { what: "unit" })?)
             }
             None => None,
         };
         let mut row = match &before {
             Some(b) => b.clone(),
             None => UnitRow {
-                id: 0,
+                id: UnitId(0),
                 sub_platform_id: required("sub_platform_id", input.sub_platform_id)?,
                 name: required("name", input.name.clone())?,
                 short_name: required("short_name", input.short_name.clone())?,
@@ -247,7 +247,7 @@ pub fn save_unit(
             conn,
             Some(who.id),
             action,
-            Target("unit", Some(row.id)),
+            Target("unit", Some(row.id.0)),
             before.as_ref(),
             Some(&row),
             naive(now),
@@ -420,7 +420,7 @@ fn apply_instrument(
 fn asset_no_unique(
     conn: &mut DbConnection,
     row: &InstrumentRow,
-    except: Option<i64>,
+    except: Option<InstrumentId>,
 ) -> AppResult<()> {
     if store::asset_no_taken(conn, row.unit_id, &row.asset_no, except)? {
         return Err(AppError::invalid(
@@ -447,10 +447,10 @@ pub fn create_instrument(
     now: DateTime<Utc>,
 ) -> AppResult<Instrument> {
     let saved = db::write_tx(conn, |conn| {
-        let u = store::find_unit(conn, unit.0)?.ok_or(AppError::NotFound { what: "unit" })?;
+        let u = store::find_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
         authorize(who, Action::ManageInstruments { unit })?;
         let mut row = InstrumentRow {
-            id: 0,
+            id: InstrumentId(0),
             unit_id: u.id,
             category_code: required("category_code", input.category_code.clone())?,
             name_zh: required("name_zh", input.name_zh.clone())?,
@@ -491,7 +491,7 @@ pub fn create_instrument(
             conn,
             Some(who.id),
             "instrument.create",
-            Target("instrument", Some(id)),
+            Target("instrument", Some(id.0)),
             None::<&()>,
             Some(&row),
             naive(now),
@@ -505,7 +505,7 @@ pub fn create_instrument(
 
 /// The instrument and the unit it belongs to, for a permission check.
 pub fn instrument_unit(conn: &mut DbConnection, id: InstrumentId) -> AppResult<InstrumentRow> {
-    store::find_instrument(conn, id.0)?.ok_or(AppError::NotFound { what: "instrument" })
+    store::find_instrument(conn, id)?.ok_or(AppError::NotFound { what: "instrument" })
 }
 
 pub fn update_instrument(
@@ -569,7 +569,7 @@ fn change_instrument(
         authorize(
             who,
             Action::ManageInstruments {
-                unit: UnitId(before.unit_id),
+                unit: before.unit_id,
             },
         )?;
         if before.retired_at.is_some() {
@@ -586,7 +586,7 @@ fn change_instrument(
             conn,
             Some(who.id),
             action,
-            Target("instrument", Some(row.id)),
+            Target("instrument", Some(row.id.0)),
             Some(&before),
             Some(&row),
             naive(now),

@@ -231,7 +231,7 @@ pub async fn update_sub_platform(
     id: web::Path<String>,
     body: Json<SubPlatformInput>,
 ) -> AppResult<HttpResponse> {
-    let id = SubPlatformId(path_id(&id)?);
+    let id: SubPlatformId = path_id(&id)?;
     let row = save_sub_platform(&state, who, Some(id), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(row))
 }
@@ -295,7 +295,7 @@ pub async fn update_unit(
     id: web::Path<String>,
     body: Json<UnitInput>,
 ) -> AppResult<HttpResponse> {
-    let id = UnitId(path_id(&id)?);
+    let id: UnitId = path_id(&id)?;
     let unit = save_unit(&state, who, Some(id), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(unit))
 }
@@ -337,7 +337,7 @@ pub async fn create_instrument(
     id: web::Path<String>,
     body: Json<InstrumentInput>,
 ) -> AppResult<HttpResponse> {
-    let unit = UnitId(path_id(&id)?);
+    let unit: UnitId = path_id(&id)?;
     let now = state.clock.now();
     let st = state.clone();
     let inst = db::run(&state.pool, move |conn| {
@@ -370,7 +370,7 @@ pub async fn update_instrument(
     id: web::Path<String>,
     body: Json<InstrumentInput>,
 ) -> AppResult<HttpResponse> {
-    let id = InstrumentId(path_id(&id)?);
+    let id: InstrumentId = path_id(&id)?;
     let now = state.clock.now();
     let st = state.clone();
     let inst = db::run(&state.pool, move |conn| {
@@ -400,7 +400,7 @@ pub async fn retire_instrument(
     Auth(who): Auth,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = InstrumentId(path_id(&id)?);
+    let id: InstrumentId = path_id(&id)?;
     let now = state.clock.now();
     let st = state.clone();
     let inst = db::run(&state.pool, move |conn| {

@@ -73,7 +73,7 @@ code_enum! {
 )]
 #[diesel(table_name = sub_platforms)]
 pub struct SubPlatformRow {
-    pub id: i64,
+    pub id: SubPlatformId,
     pub name: String,
     pub description: String,
     pub sort_order: i32,
@@ -84,8 +84,8 @@ pub struct SubPlatformRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = units)]
 pub struct UnitRow {
-    pub id: i64,
-    pub sub_platform_id: i64,
+    pub id: UnitId,
+    pub sub_platform_id: SubPlatformId,
     pub name: String,
     pub short_name: String,
     pub kind: UnitKind,
@@ -104,8 +104,8 @@ pub struct UnitRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = instruments, treat_none_as_null = true)]
 pub struct InstrumentRow {
-    pub id: i64,
-    pub unit_id: i64,
+    pub id: InstrumentId,
+    pub unit_id: UnitId,
     pub category_code: String,
     pub name_zh: String,
     pub name_en: String,
@@ -146,8 +146,8 @@ pub struct InstrumentRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = instruments)]
 pub struct InstrumentListRow {
-    pub id: i64,
-    pub unit_id: i64,
+    pub id: InstrumentId,
+    pub unit_id: UnitId,
     pub category_code: String,
     pub name_zh: String,
     pub name_en: String,
@@ -293,7 +293,7 @@ pub struct NewSubPlatform {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = units)]
 pub struct NewUnit {
-    pub sub_platform_id: i64,
+    pub sub_platform_id: SubPlatformId,
     pub name: String,
     pub short_name: String,
     pub kind: UnitKind,
@@ -329,7 +329,7 @@ impl From<&UnitRow> for NewUnit {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = instruments)]
 pub struct NewInstrument {
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub category_code: String,
     pub name_zh: String,
     pub name_en: String,
@@ -421,15 +421,15 @@ code_enum! {
 
 #[derive(Debug, Clone, Default)]
 pub struct UnitFilter {
-    pub sub_platform: Option<i64>,
+    pub sub_platform: Option<SubPlatformId>,
     pub city: Option<String>,
     pub kind: Option<UnitKind>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct InstrumentFilter {
-    pub unit: Option<i64>,
-    pub sub_platform: Option<i64>,
+    pub unit: Option<UnitId>,
+    pub sub_platform: Option<SubPlatformId>,
     pub category: Option<CategoryFilter>,
     pub city: Option<String>,
     pub share_mode: Option<ShareMode>,

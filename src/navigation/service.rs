@@ -134,7 +134,7 @@ query_params! {
     /// The query of `GET /api/v1/units`.
     pub struct UnitListParams {
         /// sub-platform id
-        sub_platform: id,
+        sub_platform: id(SubPlatformId),
         /// city name, e.g. 长春
         city: text(20),
         /// unit kind
@@ -158,9 +158,9 @@ query_params! {
     /// The query of `GET /api/v1/instruments` and of the instrument list page.
     pub struct InstrumentListParams {
         /// host unit id
-        unit: id,
+        unit: id(UnitId),
         /// sub-platform id
-        sub_platform: id,
+        sub_platform: id(SubPlatformId),
         /// 6-digit category code; AA0000 a class, AABB00 a middle class
         category: text(6),
         /// city name, e.g. 长春
@@ -220,16 +220,16 @@ pub struct CatalogueCounts {
 }
 
 fn load_counts(conn: &mut DbConnection, categories: &Categories) -> AppResult<CatalogueCounts> {
-    let units: HashMap<i64, i64> = store::unit_counts_by_sub_platform(conn)?
+    let units: HashMap<SubPlatformId, i64> = store::unit_counts_by_sub_platform(conn)?
         .into_iter()
         .collect();
-    let instruments: HashMap<i64, i64> = store::instrument_counts_by_sub_platform(conn)?
+    let instruments: HashMap<SubPlatformId, i64> = store::instrument_counts_by_sub_platform(conn)?
         .into_iter()
         .collect();
     let sub_platforms: Vec<SubPlatform> = store::sub_platforms(conn)?
         .into_iter()
         .map(|row| SubPlatform {
-            id: SubPlatformId(row.id),
+            id: row.id,
             unit_count: units.get(&row.id).copied().unwrap_or(0),
             instrument_count: instruments.get(&row.id).copied().unwrap_or(0),
             name: row.name,
@@ -308,12 +308,12 @@ impl Catalogue {
         self.totals.invalidate();
     }
 
-    pub async fn sub_platform(&self, pool: &Pool, id: i64) -> AppResult<SubPlatform> {
+    pub async fn sub_platform(&self, pool: &Pool, id: SubPlatformId) -> AppResult<SubPlatform> {
         self.counts(pool)
             .await?
             .sub_platforms
             .iter()
-            .find(|s| s.id.0 == id)
+            .find(|s| s.id == id)
             .cloned()
             .ok_or(AppError::NotFound {
                 what: "sub-platform",
@@ -324,8 +324,8 @@ impl Catalogue {
 /// What running an instrument asks of a person: its unit's administrator or its manager.
 pub fn run_action(inst: &InstrumentRow) -> Action {
     Action::RunInstrument {
-        unit: UnitId(inst.unit_id),
-        instrument: InstrumentId(inst.id),
+        unit: inst.unit_id,
+        instrument: inst.id,
     }
 }
 
@@ -334,7 +334,7 @@ pub fn run_action(inst: &InstrumentRow) -> Action {
 pub fn instrument_to_run(
     conn: &mut DbConnection,
     who: &Principal,
-    id: i64,
+    id: InstrumentId,
     missing: impl FnOnce() -> AppError,
 ) -> AppResult<InstrumentRow> {
     let inst = store::find_instrument(conn, id)?.ok_or_else(missing)?;
@@ -354,9 +354,9 @@ fn unit_from_row(
 ) -> AppResult<Unit> {
     let kind = row.kind;
     Ok(Unit {
-        id: UnitId(row.id),
+        id: row.id,
         sub_platform: SubPlatformRef {
-            id: SubPlatformId(row.sub_platform_id),
+            id: row.sub_platform_id,
             name: sub_platform_name,
         },
         name: row.name,
@@ -380,14 +380,14 @@ pub fn list_units(
     page: PageRequest,
 ) -> AppResult<Paged<Unit>> {
     let (rows, total) = store::list_units(conn, f, page)?;
-    let unit_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut sp_ids: Vec<i64> = rows.iter().map(|r| r.sub_platform_id).collect();
+    let unit_ids: Vec<UnitId> = rows.iter().map(|r| r.id).collect();
+    let mut sp_ids: Vec<SubPlatformId> = rows.iter().map(|r| r.sub_platform_id).collect();
     sp_ids.sort_unstable();
     sp_ids.dedup();
-    let counts: HashMap<i64, i64> = store::instrument_counts_for_units(conn, &unit_ids)?
+    let counts: HashMap<UnitId, i64> = store::instrument_counts_for_units(conn, &unit_ids)?
         .into_iter()
         .collect();
-    let names: HashMap<i64, String> = store::sub_platform_names(conn, &sp_ids)?
+    let names: HashMap<SubPlatformId, String> = store::sub_platform_names(conn, &sp_ids)?
         .into_iter()
         .collect();
     let items = rows
@@ -401,7 +401,7 @@ pub fn list_units(
     Ok(Paged::new(items, total, page))
 }
 
-pub fn get_unit(conn: &mut DbConnection, id: i64) -> AppResult<Unit> {
+pub fn get_unit(conn: &mut DbConnection, id: UnitId) -> AppResult<Unit> {
     let row = store::find_unit(conn, id)?.ok_or(AppError::NotFound { what: "unit" })?;
     let sp = store::sub_platform_names(conn, &[row.sub_platform_id])?
         .pop()
@@ -435,12 +435,12 @@ pub fn list_instruments(
         .into_iter()
         .map(|(r, unit_name)| {
             Ok(InstrumentSummary {
-                id: InstrumentId(r.id),
+                id: r.id,
                 share_mode: r.share_mode,
                 run_status: r.run_status,
                 category: catalogue.categories.reference(&r.category_code),
                 unit: UnitRef {
-                    id: UnitId(r.unit_id),
+                    id: r.unit_id,
                     name: unit_name,
                 },
                 name_zh: r.name_zh,
@@ -458,7 +458,7 @@ pub fn list_instruments(
 pub fn get_instrument(
     conn: &mut DbConnection,
     categories: &Categories,
-    id: i64,
+    id: InstrumentId,
 ) -> AppResult<Instrument> {
     let r = store::find_instrument(conn, id)?.ok_or(AppError::NotFound { what: "instrument" })?;
     let unit = store::find_unit(conn, r.unit_id)?.ok_or(AppError::NotFound { what: "unit" })?;
@@ -472,7 +472,7 @@ pub fn get_instrument(
         ))
     })?;
     Ok(Instrument {
-        id: InstrumentId(r.id),
+        id: r.id,
         share_mode: r.share_mode,
         run_status: r.run_status,
         funding_source: r.funding_source,
@@ -480,11 +480,11 @@ pub fn get_instrument(
         purpose: r.purpose,
         category_path: categories.path(&r.category_code),
         unit: UnitRef {
-            id: UnitId(unit.id),
+            id: unit.id,
             name: unit.name,
         },
         sub_platform: SubPlatformRef {
-            id: SubPlatformId(unit.sub_platform_id),
+            id: unit.sub_platform_id,
             name: sp_name,
         },
         disciplines,

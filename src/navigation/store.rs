@@ -9,7 +9,7 @@ use super::model::{
 };
 use crate::db::schema::{categories, instruments, organisations, sub_platforms, units};
 use crate::db::{Db, DbConnection};
-use crate::types::PageRequest;
+use crate::types::{InstrumentId, PageRequest, SubPlatformId, UnitId};
 
 pub fn categories(conn: &mut DbConnection) -> QueryResult<Vec<(String, Option<String>, String)>> {
     categories::table
@@ -29,14 +29,18 @@ pub fn sub_platforms(conn: &mut DbConnection) -> QueryResult<Vec<SubPlatformRow>
         .load(conn)
 }
 
-pub fn unit_counts_by_sub_platform(conn: &mut DbConnection) -> QueryResult<Vec<(i64, i64)>> {
+pub fn unit_counts_by_sub_platform(
+    conn: &mut DbConnection,
+) -> QueryResult<Vec<(SubPlatformId, i64)>> {
     units::table
         .group_by(units::sub_platform_id)
         .select((units::sub_platform_id, count_star()))
         .load(conn)
 }
 
-pub fn instrument_counts_by_sub_platform(conn: &mut DbConnection) -> QueryResult<Vec<(i64, i64)>> {
+pub fn instrument_counts_by_sub_platform(
+    conn: &mut DbConnection,
+) -> QueryResult<Vec<(SubPlatformId, i64)>> {
     instruments::table
         .filter(instruments::retired_at.is_null())
         .inner_join(units::table)
@@ -63,7 +67,10 @@ pub fn totals(conn: &mut DbConnection) -> QueryResult<(i64, i64, i64)> {
     Ok((units, instruments, value))
 }
 
-pub fn find_sub_platform(conn: &mut DbConnection, id: i64) -> QueryResult<Option<SubPlatformRow>> {
+pub fn find_sub_platform(
+    conn: &mut DbConnection,
+    id: SubPlatformId,
+) -> QueryResult<Option<SubPlatformRow>> {
     sub_platforms::table
         .find(id)
         .select(SubPlatformRow::as_select())
@@ -100,7 +107,7 @@ pub fn list_units(
     Ok((rows, total))
 }
 
-pub fn find_unit(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UnitRow>> {
+pub fn find_unit(conn: &mut DbConnection, id: UnitId) -> QueryResult<Option<UnitRow>> {
     crate::db::per_backend!(conn, |conn| units::table
         .find(id)
         .select(UnitRow::as_select())
@@ -108,7 +115,10 @@ pub fn find_unit(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UnitRow
         .optional())
 }
 
-pub fn sub_platform_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+pub fn sub_platform_names(
+    conn: &mut DbConnection,
+    ids: &[SubPlatformId],
+) -> QueryResult<Vec<(SubPlatformId, String)>> {
     sub_platforms::table
         .filter(sub_platforms::id.eq_any(ids))
         .select((sub_platforms::id, sub_platforms::name))
@@ -117,8 +127,8 @@ pub fn sub_platform_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<V
 
 pub fn instrument_counts_for_units(
     conn: &mut DbConnection,
-    ids: &[i64],
-) -> QueryResult<Vec<(i64, i64)>> {
+    ids: &[UnitId],
+) -> QueryResult<Vec<(UnitId, i64)>> {
     instruments::table
         .filter(instruments::retired_at.is_null())
         .filter(instruments::unit_id.eq_any(ids))
@@ -201,10 +211,11 @@ pub fn instrument_page(
     sort: InstrumentSort,
     page: PageRequest,
 ) -> QueryResult<Vec<(InstrumentListRow, String)>> {
-    let ids: Vec<i64> = order_by_sort!(filtered_instruments(f).select(instruments::id), sort)
-        .limit(page.per_page)
-        .offset(page.offset())
-        .load(conn)?;
+    let ids: Vec<InstrumentId> =
+        order_by_sort!(filtered_instruments(f).select(instruments::id), sort)
+            .limit(page.per_page)
+            .offset(page.offset())
+            .load(conn)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -221,7 +232,10 @@ pub fn count_instruments(conn: &mut DbConnection, f: &InstrumentFilter) -> Query
     filtered_instruments(f).count().get_result(conn)
 }
 
-pub fn find_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<Option<InstrumentRow>> {
+pub fn find_instrument(
+    conn: &mut DbConnection,
+    id: InstrumentId,
+) -> QueryResult<Option<InstrumentRow>> {
     crate::db::per_backend!(conn, |conn| instruments::table
         .find(id)
         .select(InstrumentRow::as_select())
@@ -230,7 +244,7 @@ pub fn find_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<Option<I
 }
 
 /// Whether an instrument exists (retired ones too), from the primary key alone.
-pub fn instrument_exists(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+pub fn instrument_exists(conn: &mut DbConnection, id: InstrumentId) -> QueryResult<bool> {
     crate::db::per_backend!(conn, |conn| diesel::select(diesel::dsl::exists(
         instruments::table.find(id)
     ))
@@ -249,7 +263,10 @@ pub fn instrument_cities(conn: &mut DbConnection) -> QueryResult<Vec<(String, i6
 
 // --- writes (catalogue editing) -----------------------------------------------------------
 
-pub fn insert_sub_platform(conn: &mut DbConnection, row: &NewSubPlatform) -> QueryResult<i64> {
+pub fn insert_sub_platform(
+    conn: &mut DbConnection,
+    row: &NewSubPlatform,
+) -> QueryResult<SubPlatformId> {
     diesel::insert_into(sub_platforms::table)
         .values(row)
         .returning(sub_platforms::id)
@@ -262,7 +279,7 @@ pub fn update_sub_platform(conn: &mut DbConnection, row: &SubPlatformRow) -> Que
         .execute(conn)
 }
 
-pub fn insert_unit(conn: &mut DbConnection, row: &NewUnit) -> QueryResult<i64> {
+pub fn insert_unit(conn: &mut DbConnection, row: &NewUnit) -> QueryResult<UnitId> {
     diesel::insert_into(units::table)
         .values(row)
         .returning(units::id)
@@ -275,7 +292,10 @@ pub fn update_unit(conn: &mut DbConnection, row: &UnitRow) -> QueryResult<usize>
         .execute(conn)
 }
 
-pub fn insert_instrument(conn: &mut DbConnection, row: &NewInstrument) -> QueryResult<i64> {
+pub fn insert_instrument(
+    conn: &mut DbConnection,
+    row: &NewInstrument,
+) -> QueryResult<InstrumentId> {
     diesel::insert_into(instruments::table)
         .values(row)
         .returning(instruments::id)
@@ -291,9 +311,9 @@ pub fn update_instrument(conn: &mut DbConnection, row: &InstrumentRow) -> QueryR
 /// Whether another instrument of `unit` carries `asset_no`.
 pub fn asset_no_taken(
     conn: &mut DbConnection,
-    unit: i64,
+    unit: UnitId,
     asset_no: &str,
-    except: Option<i64>,
+    except: Option<InstrumentId>,
 ) -> QueryResult<bool> {
     let mut q = instruments::table
         .filter(instruments::unit_id.eq(unit))
@@ -308,8 +328,8 @@ pub fn asset_no_taken(
 /// (id, name) of a unit's instruments in service, in id order.
 pub fn unit_instrument_names(
     conn: &mut DbConnection,
-    unit: i64,
-) -> QueryResult<Vec<(i64, String)>> {
+    unit: UnitId,
+) -> QueryResult<Vec<(InstrumentId, String)>> {
     crate::db::per_backend!(conn, |conn| instruments::table
         .filter(instruments::unit_id.eq(unit))
         .filter(instruments::retired_at.is_null())
@@ -319,7 +339,10 @@ pub fn unit_instrument_names(
 }
 
 /// (id, name) of the given instruments.
-pub fn instrument_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+pub fn instrument_names(
+    conn: &mut DbConnection,
+    ids: &[InstrumentId],
+) -> QueryResult<Vec<(InstrumentId, String)>> {
     instruments::table
         .filter(instruments::id.eq_any(ids))
         .select((instruments::id, instruments::name_zh))
@@ -341,7 +364,7 @@ pub fn ensure_unit_organisations(conn: &mut DbConnection) -> QueryResult<usize> 
 /// Keeps a host unit's organisation in step with the unit's name and kind.
 pub fn sync_unit_organisation(
     conn: &mut DbConnection,
-    unit: i64,
+    unit: UnitId,
     name: &str,
     kind: super::model::UnitKind,
 ) -> QueryResult<usize> {

@@ -14,7 +14,7 @@ use crate::clock::naive;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::navigation::store as catalogue;
-use crate::types::{InstrumentId, PLATFORM_ZONE};
+use crate::types::{InstrumentId, UnitId, UserId, PLATFORM_ZONE};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Interval {
@@ -104,7 +104,7 @@ pub fn availability(
         }
     };
     let buffer = rules.buffer();
-    let rows = store::busy(conn, &[id.0], naive(from), naive(to), buffer, None)?;
+    let rows = store::busy(conn, &[id], naive(from), naive(to), buffer, None)?;
     let busy = busy_of(&rows);
     let s = &rules.settings;
     let earliest = (now + Duration::minutes(s.notice_minutes as i64)).max(from);
@@ -184,7 +184,7 @@ pub struct InstrumentWeek {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnitWeek {
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub week: String,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -206,15 +206,15 @@ pub fn parse_week(value: &str) -> AppResult<NaiveDate> {
 
 /// Every instrument of a unit with its busy intervals for one week (Monday 00:00 to Monday
 /// 00:00 in the platform zone): four queries, whatever the unit's size.
-pub fn unit_week(conn: &mut DbConnection, unit: i64, monday: NaiveDate) -> AppResult<UnitWeek> {
+pub fn unit_week(conn: &mut DbConnection, unit: UnitId, monday: NaiveDate) -> AppResult<UnitWeek> {
     catalogue::find_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
     let from = super::rules::local(monday, 0)
         .ok_or_else(|| AppError::bad_request("week", "no such week"))?;
     let to = from + Duration::days(7);
     let instruments = catalogue::unit_instrument_names(conn, unit)?;
-    let ids: Vec<i64> = instruments.iter().map(|(id, _)| *id).collect();
+    let ids: Vec<InstrumentId> = instruments.iter().map(|(id, _)| *id).collect();
     let rows = store::busy(conn, &ids, naive(from), naive(to), Duration::zero(), None)?;
-    let mut by_instrument: std::collections::HashMap<i64, Vec<BusyRow>> =
+    let mut by_instrument: std::collections::HashMap<InstrumentId, Vec<BusyRow>> =
         std::collections::HashMap::new();
     for r in rows {
         by_instrument.entry(r.instrument_id).or_default().push(r);
@@ -222,7 +222,7 @@ pub fn unit_week(conn: &mut DbConnection, unit: i64, monday: NaiveDate) -> AppRe
     let instruments = instruments
         .into_iter()
         .map(|(id, name)| InstrumentWeek {
-            id: InstrumentId(id),
+            id,
             name,
             busy: by_instrument
                 .remove(&id)
@@ -314,16 +314,9 @@ pub fn instrument_feed(
     now: DateTime<Utc>,
 ) -> AppResult<String> {
     let inst =
-        catalogue::find_instrument(conn, id.0)?.ok_or(AppError::NotFound { what: "instrument" })?;
+        catalogue::find_instrument(conn, id)?.ok_or(AppError::NotFound { what: "instrument" })?;
     let (from, to) = (now - Duration::days(7), now + Duration::days(60));
-    let rows = store::busy(
-        conn,
-        &[id.0],
-        naive(from),
-        naive(to),
-        Duration::zero(),
-        None,
-    )?;
+    let rows = store::busy(conn, &[id], naive(from), naive(to), Duration::zero(), None)?;
     let mut events: Vec<Event> = rows
         .into_iter()
         .filter_map(|r| {
@@ -353,12 +346,12 @@ pub fn instrument_feed(
 /// A person's own bookings, behind their secret feed URL.
 pub fn user_feed(
     conn: &mut DbConnection,
-    user: i64,
+    user: UserId,
     host: &str,
     now: DateTime<Utc>,
 ) -> AppResult<String> {
     let rows = store::of_user_with_times(conn, user)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.instrument_id).collect();
+    let ids: Vec<InstrumentId> = rows.iter().map(|r| r.instrument_id).collect();
     let names = catalogue::instrument_names(conn, &ids)?;
     let events: Vec<Event> = rows
         .into_iter()

@@ -26,7 +26,7 @@ query_params! {
         /// status
         status: code(ReservationStatus),
         /// instrument id
-        instrument: id,
+        instrument: id(InstrumentId),
         /// RFC 3339; reservations ending after it
         from: instant,
         /// RFC 3339; reservations starting before it
@@ -210,7 +210,7 @@ pub async fn availability(
     id: web::Path<String>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let id = crate::types::InstrumentId(path_id(&id)?);
+    let id: crate::types::InstrumentId = path_id(&id)?;
     let window = WindowParams::parse(req.query_string())?;
     let now = state.clock.now();
     let from = window.from.unwrap_or(now);
@@ -298,7 +298,7 @@ pub async fn instrument_feed(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = crate::types::InstrumentId(path_id(id.trim_end_matches(".ics"))?);
+    let id: crate::types::InstrumentId = path_id(id.trim_end_matches(".ics"))?;
     let (now, host) = (state.clock.now(), host(&state));
     let body = db::run(&state.pool, move |c| {
         super::availability::instrument_feed(c, id, &host, now)
@@ -355,7 +355,7 @@ pub async fn calendar_token(
     let token = crate::auth::tokens::random();
     let hash = crate::auth::tokens::hash(&token);
     db::run(&state.pool, move |c| {
-        Ok(crate::users::store::set_calendar_token(c, who.id.0, &hash)?)
+        Ok(crate::users::store::set_calendar_token(c, who.id, &hash)?)
     })
     .await?;
     let url = format!("{}/api/v1/calendar/{token}.ics", state.auth.public_url);
@@ -384,7 +384,7 @@ pub async fn add_blackout(
     id: web::Path<String>,
     body: Json<service::BlackoutInput>,
 ) -> AppResult<HttpResponse> {
-    let id = crate::types::InstrumentId(path_id(&id)?);
+    let id: crate::types::InstrumentId = path_id(&id)?;
     let now = state.clock.now();
     let bid = db::run(&state.pool, move |c| {
         service::add_blackout(c, &who, id, &body, now)
@@ -410,7 +410,7 @@ pub async fn booking_settings(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = InstrumentId(path_id(&id)?);
+    let id: InstrumentId = path_id(&id)?;
     let row = db::run(&state.pool, move |conn| {
         settings::booking_settings(conn, id)
     })
@@ -440,7 +440,7 @@ pub async fn save_booking_settings(
     id: web::Path<String>,
     body: Json<BookingSettingsInput>,
 ) -> AppResult<HttpResponse> {
-    let id = InstrumentId(path_id(&id)?);
+    let id: InstrumentId = path_id(&id)?;
     let now = state.clock.now();
     let rules = state.booking_rules.clone();
     let row = db::run(&state.pool, move |conn| {

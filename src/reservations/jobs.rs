@@ -14,7 +14,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::Notice};
 use crate::navigation::store as catalogue;
-use crate::types::{local_date_time, InstrumentId};
+use crate::types::{local_date_time, UserId};
 use crate::users::model::{BanScope, NewBan, NewViolation, ViolationKind};
 use crate::users::store as people;
 
@@ -57,7 +57,7 @@ pub fn mark_no_shows(
         let grace = match graces.get(&row.instrument_id) {
             Some(&g) => g,
             None => {
-                let s = super::settings::settings_of(conn, InstrumentId(row.instrument_id))?;
+                let s = super::settings::settings_of(conn, row.instrument_id)?;
                 let g = Duration::minutes(s.no_show_grace_minutes as i64);
                 graces.insert(row.instrument_id, g);
                 g
@@ -104,7 +104,7 @@ pub fn mark_no_shows(
 
 fn ban_if_over_limit(
     conn: &mut DbConnection,
-    user: i64,
+    user: UserId,
     policy: &ReservationSettings,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -146,7 +146,7 @@ fn ban_if_over_limit(
                 )],
                 link: None,
                 footer: "",
-                related: Some(("user", user)),
+                related: Some(("user", user.0)),
             }
             .render()?,
             naive(now),
@@ -189,7 +189,7 @@ pub fn send_reminders(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<
                     ],
                     link: None,
                     footer: "",
-                    related: Some(("reservation", row.id)),
+                    related: Some(("reservation", row.id.0)),
                 }
                 .render()?,
                 naive(now),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{reservation_history, reservations};
 use crate::error::{AppError, AppResult};
-use crate::types::{code_enum, InstrumentId, UserId};
+use crate::types::{code_enum, InstrumentId, ReservationId, UserId};
 use crate::users::model::PriceTier;
 use crate::validate::instant;
 
@@ -111,9 +111,9 @@ pub fn next(
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = reservations)]
 pub struct ReservationRow {
-    pub id: i64,
-    pub instrument_id: i64,
-    pub user_id: i64,
+    pub id: ReservationId,
+    pub instrument_id: InstrumentId,
+    pub user_id: UserId,
     pub kind: ReservationKind,
     pub status: ReservationStatus,
     #[serde(default, with = "crate::types::utc::option")]
@@ -148,8 +148,8 @@ pub struct ReservationRow {
 // statement stays prepared instead of being rebuilt per insert.
 #[diesel(table_name = reservations, treat_none_as_default_value = false)]
 pub struct NewReservation {
-    pub instrument_id: i64,
-    pub user_id: i64,
+    pub instrument_id: InstrumentId,
+    pub user_id: UserId,
     pub kind: ReservationKind,
     pub status: ReservationStatus,
     pub starts_at: Option<NaiveDateTime>,
@@ -171,7 +171,7 @@ pub struct NewReservation {
 
 impl NewReservation {
     /// The row as stored under `id`: the columns it does not set start empty.
-    pub fn stored(self, id: i64) -> ReservationRow {
+    pub fn stored(self, id: ReservationId) -> ReservationRow {
         let NewReservation {
             instrument_id,
             user_id,
@@ -225,10 +225,10 @@ impl NewReservation {
 // statement stays prepared instead of being rebuilt per insert.
 #[diesel(table_name = reservation_history, treat_none_as_default_value = false)]
 pub struct NewHistory {
-    pub reservation_id: i64,
+    pub reservation_id: ReservationId,
     pub from_status: Option<ReservationStatus>,
     pub to_status: ReservationStatus,
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     pub note: String,
     pub at: NaiveDateTime,
 }
@@ -236,7 +236,7 @@ pub struct NewHistory {
 /// A reservation as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Reservation {
-    pub id: i64,
+    pub id: ReservationId,
     pub instrument_id: InstrumentId,
     pub user_id: UserId,
     pub kind: ReservationKind,
@@ -265,8 +265,8 @@ impl From<ReservationRow> for Reservation {
         let status = r.status;
         Reservation {
             id: r.id,
-            instrument_id: InstrumentId(r.instrument_id),
-            user_id: UserId(r.user_id),
+            instrument_id: r.instrument_id,
+            user_id: r.user_id,
             kind: r.kind,
             status,
             status_label: status.label_zh(),
@@ -294,7 +294,7 @@ impl From<ReservationRow> for Reservation {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReservationInput {
-    pub instrument_id: i64,
+    pub instrument_id: InstrumentId,
     pub kind: String,
     pub starts_at: Option<String>,
     pub ends_at: Option<String>,
@@ -329,7 +329,7 @@ pub enum Asked {
 /// service takes nothing else.
 #[derive(Debug, Clone, Serialize)]
 pub struct BookingRequest {
-    pub instrument_id: i64,
+    pub instrument_id: InstrumentId,
     pub asked: Asked,
     pub purpose: String,
     pub project: String,
@@ -457,7 +457,7 @@ mod tests {
 #[diesel(table_name = crate::db::schema::booking_settings, primary_key(instrument_id))]
 pub struct BookingSettingsRow {
     #[serde(skip_deserializing)]
-    pub instrument_id: i64,
+    pub instrument_id: InstrumentId,
     pub modes: BookingModes,
     pub approval_required: bool,
     pub slot_minutes: i32,
@@ -499,7 +499,7 @@ fn epoch() -> NaiveDateTime {
 
 impl BookingSettingsRow {
     /// What an instrument without settings of its own is booked under.
-    pub fn defaults(instrument_id: i64) -> BookingSettingsRow {
+    pub fn defaults(instrument_id: InstrumentId) -> BookingSettingsRow {
         BookingSettingsRow {
             instrument_id,
             modes: BookingModes::Both,

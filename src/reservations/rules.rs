@@ -250,7 +250,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn rules() -> Rules {
-        let mut s = BookingSettingsRow::defaults(1);
+        let mut s = BookingSettingsRow::defaults(crate::types::InstrumentId(1));
         s.opening_hours = r#"{"1": [[480, 720], [780, 1080]], "6": [[540, 720]]}"#.into();
         s.closed_days = r#"["2026-12-01"]"#.into();
         s.enterprise_hour_fen = 30_000;
@@ -343,7 +343,7 @@ mod tests {
             "the minimum fee"
         );
         assert_eq!(r.fee(PriceTier::OwnUnit, 60, 0), 20_000);
-        let mut s = BookingSettingsRow::defaults(1);
+        let mut s = BookingSettingsRow::defaults(crate::types::InstrumentId(1));
         s.own_hour_fen = 100;
         assert_eq!(
             Rules::new(s).unwrap().fee(PriceTier::OwnUnit, 1, 0),

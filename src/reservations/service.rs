@@ -19,7 +19,9 @@ use crate::mail::{self, templates::Notice};
 use crate::navigation::model::{InstrumentRow, ShareMode};
 use crate::navigation::service::{instrument_to_run, no_such_instrument, run_action};
 use crate::navigation::store as catalogue;
-use crate::types::{local_date_time, InstrumentId, PageRequest, Paged, UnitId, PLATFORM_ZONE};
+use crate::types::{
+    local_date_time, InstrumentId, PageRequest, Paged, ReservationId, PLATFORM_ZONE,
+};
 use crate::usage::model::{NewServiceRecord, ServiceType, ServiceWay};
 use crate::usage::service as usage;
 
@@ -63,10 +65,9 @@ fn exclusion(err: diesel::result::Error) -> AppError {
 }
 
 /// The rules of an instrument already read (its row exists).
-fn rules_for(conn: &mut DbConnection, instrument: i64) -> AppResult<Rules> {
+fn rules_for(conn: &mut DbConnection, instrument: InstrumentId) -> AppResult<Rules> {
     Rules::new(crate::reservations::settings::settings_of(
-        conn,
-        InstrumentId(instrument),
+        conn, instrument,
     )?)
 }
 
@@ -78,7 +79,7 @@ fn check_machine_time(
     starts: DateTime<Utc>,
     ends: DateTime<Utc>,
     now: DateTime<Utc>,
-    except: Option<i64>,
+    except: Option<ReservationId>,
 ) -> AppResult<()> {
     rules.check_slot(starts, ends, now)?;
     let busy = store::busy(
@@ -131,7 +132,7 @@ pub async fn create(
     db::run(&state.pool, move |conn| {
         // A retry of a request that succeeded returns its result whatever has changed since.
         if let Some(k) = &key {
-            if let Some(first) = store::find_by_key(conn, who.id.0, k)? {
+            if let Some(first) = store::find_by_key(conn, who.id, k)? {
                 return replay(first, &fingerprint);
             }
         }
@@ -141,11 +142,11 @@ pub async fn create(
         let rules = rules_for(conn, inst.id)?;
         check_offered(rules.settings.modes, req.kind())?;
         check_may_book(conn, &who, &inst, &rules, req.kind(), now)?;
-        let tier = accounts::price_tier(conn, who.id, UnitId(inst.unit_id))?;
+        let tier = accounts::price_tier(conn, who.id, inst.unit_id)?;
         let planned = plan(&req, &rules, tier, now)?;
         let new = NewReservation {
             instrument_id: inst.id,
-            user_id: who.id.0,
+            user_id: who.id,
             kind: req.kind(),
             status: planned.status,
             starts_at: planned.starts_at,
@@ -171,7 +172,7 @@ pub async fn create(
             }
             // Looked up again under the lock: a retry racing the first attempt sees its result.
             if let Some(k) = &key {
-                if let Some(first) = store::find_by_key(conn, who.id.0, k)? {
+                if let Some(first) = store::find_by_key(conn, who.id, k)? {
                     return replay(first, &fingerprint);
                 }
             }
@@ -187,13 +188,13 @@ pub async fn create(
                     reservation_id: row.id,
                     from_status: None,
                     to_status: status,
-                    actor_id: Some(who.id.0),
+                    actor_id: Some(who.id),
                     note: String::new(),
                     at: naive(now),
                 },
             )?;
             for mut message in notices {
-                message.related = Some(("reservation", row.id));
+                message.related = Some(("reservation", row.id.0));
                 mail::enqueue(conn, &message, naive(now))?;
             }
             Ok((Reservation::from(row), true))
@@ -229,7 +230,7 @@ impl BookingTexts {
 }
 
 /// The instrument `id`, if it takes bookings at all.
-fn bookable_instrument(conn: &mut DbConnection, id: i64) -> AppResult<InstrumentRow> {
+fn bookable_instrument(conn: &mut DbConnection, id: InstrumentId) -> AppResult<InstrumentRow> {
     let inst = catalogue::find_instrument(conn, id)?.ok_or_else(no_such_instrument)?;
     if inst.retired_at.is_some() || inst.share_mode == ShareMode::NotShared {
         return Err(AppError::rule(
@@ -280,7 +281,7 @@ fn check_may_book(
     }
     if kind == ReservationKind::MachineTime
         && rules.settings.qualification_required
-        && quals::qualification_level(conn, who.id, InstrumentId(inst.id), now)?.is_none()
+        && quals::qualification_level(conn, who.id, inst.id, now)?.is_none()
     {
         return Err(AppError::Forbidden {
             code: ErrorCode::QualificationRequired,
@@ -369,8 +370,7 @@ fn check_active_limit(
     inst: &InstrumentRow,
     rules: &Rules,
 ) -> AppResult<()> {
-    if store::count_active_of(conn, who.id.0, inst.id)? >= rules.settings.max_active_per_user as i64
-    {
+    if store::count_active_of(conn, who.id, inst.id)? >= rules.settings.max_active_per_user as i64 {
         return Err(AppError::conflict(
             ErrorCode::TooManyActive,
             format!(
@@ -529,7 +529,7 @@ pub enum Actor<'a> {
 pub fn take_step(
     conn: &mut DbConnection,
     actor: Actor<'_>,
-    id: i64,
+    id: ReservationId,
     step: Step,
     cmd: &StepCommand,
     now: DateTime<Utc>,
@@ -554,7 +554,7 @@ pub fn take_step(
                 from_status: Some(from),
                 to_status: to,
                 actor_id: match &actor {
-                    Actor::Person(p) => Some(p.id.0),
+                    Actor::Person(p) => Some(p.id),
                     Actor::System => None,
                 },
                 note: note.clone(),
@@ -567,12 +567,12 @@ pub fn take_step(
         tell_booker(conn, &new, &inst, step, &note, now)?;
         // Staff deciding on someone else's booking is audited; a booker's own step is not.
         if let Actor::Person(p) = &actor {
-            if is_staff && p.id.0 != row.user_id {
+            if is_staff && p.id != row.user_id {
                 audit::record(
                     conn,
                     Some(p.id),
                     &format!("reservation.{}", step.code()),
-                    Target("reservation", Some(row.id)),
+                    Target("reservation", Some(row.id.0)),
                     Some(&Reservation::from(row.clone())),
                     Some(&Reservation::from(new.clone())),
                     naive(now),
@@ -592,7 +592,10 @@ pub fn take_step(
 
 /// The reservation and its instrument, read under the instrument's lock (so two managers
 /// deciding at once are serialised).
-fn locked(conn: &mut DbConnection, id: i64) -> AppResult<(ReservationRow, InstrumentRow)> {
+fn locked(
+    conn: &mut DbConnection,
+    id: ReservationId,
+) -> AppResult<(ReservationRow, InstrumentRow)> {
     let missing = || AppError::NotFound {
         what: "reservation",
     };
@@ -616,9 +619,9 @@ fn standing(
         Actor::System => true,
         Actor::Person(p) => {
             let staff = crate::auth::permissions::allowed(p, run_action(inst));
-            let own_cancel = step == Step::Cancel && p.id.0 == row.user_id;
+            let own_cancel = step == Step::Cancel && p.id == row.user_id;
             if !staff && !own_cancel {
-                if p.id.0 != row.user_id {
+                if p.id != row.user_id {
                     // Another person's booking: not found, as far as they are concerned.
                     return Err(AppError::NotFound {
                         what: "reservation",
@@ -863,7 +866,7 @@ fn tell_booker(
             paragraphs,
             link: None,
             footer: "",
-            related: Some(("reservation", row.id)),
+            related: Some(("reservation", row.id.0)),
         }
         .render()?,
         naive(now),
@@ -871,11 +874,11 @@ fn tell_booker(
 }
 
 /// One reservation: its booker, the instrument's staff, platform admins.
-pub fn get(conn: &mut DbConnection, who: &Principal, id: i64) -> AppResult<Reservation> {
+pub fn get(conn: &mut DbConnection, who: &Principal, id: ReservationId) -> AppResult<Reservation> {
     let row = store::find(conn, id)?.ok_or(AppError::NotFound {
         what: "reservation",
     })?;
-    if row.user_id != who.id.0 {
+    if row.user_id != who.id {
         let inst = catalogue::find_instrument(conn, row.instrument_id)?
             .ok_or(AppError::NotFound { what: "instrument" })?;
         // Whom the list shows it to (the booker, the instrument's staff) may read it; for
@@ -898,10 +901,10 @@ pub fn list(
     page: PageRequest,
 ) -> AppResult<Paged<Reservation>> {
     match visibility(who, mine) {
-        Visibility::Own => f.user = Some(who.id.0),
+        Visibility::Own => f.user = Some(who.id),
         Visibility::All => {}
-        Visibility::Unit(unit) => f.unit_instruments_of = Some(unit.0),
-        Visibility::Instruments(ids) => f.instruments = Some(ids.iter().map(|i| i.0).collect()),
+        Visibility::Unit(unit) => f.unit_instruments_of = Some(unit),
+        Visibility::Instruments(ids) => f.instruments = Some(ids.clone()),
     }
     let (rows, total) = store::list(conn, &f, page)?;
     Ok(Paged::new(
@@ -939,15 +942,13 @@ pub fn add_blackout(
     }
     let reason = validate::line("reason", &input.reason, 1, 200)?;
     db::write_tx(conn, |conn| {
-        if !store::lock_instrument(conn, id.0)? {
+        if !store::lock_instrument(conn, id)? {
             return Err(AppError::NotFound { what: "instrument" });
         }
-        instrument_to_run(conn, who, id.0, || AppError::NotFound {
-            what: "instrument",
-        })?;
+        instrument_to_run(conn, who, id, || AppError::NotFound { what: "instrument" })?;
         if let Some(row) = store::busy(
             conn,
-            &[id.0],
+            &[id],
             naive(starts),
             naive(ends),
             Duration::zero(),
@@ -961,11 +962,11 @@ pub fn add_blackout(
         }
         let bid = store::insert_blackout(
             conn,
-            id.0,
+            id,
             naive(starts),
             naive(ends),
             &reason,
-            who.id.0,
+            who.id,
             naive(now),
         )?;
         audit::record(

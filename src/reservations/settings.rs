@@ -24,16 +24,16 @@ pub fn booking_settings(
     conn: &mut DbConnection,
     id: InstrumentId,
 ) -> AppResult<BookingSettingsRow> {
-    match store::booking_settings(conn, id.0)? {
+    match store::booking_settings(conn, id)? {
         Some(settings) => Ok(settings),
-        None if catalogue::instrument_exists(conn, id.0)? => Ok(BookingSettingsRow::defaults(id.0)),
+        None if catalogue::instrument_exists(conn, id)? => Ok(BookingSettingsRow::defaults(id)),
         None => Err(AppError::NotFound { what: "instrument" }),
     }
 }
 
 /// The settings of an instrument known to exist: its own, or the defaults.
 pub fn settings_of(conn: &mut DbConnection, id: InstrumentId) -> AppResult<BookingSettingsRow> {
-    Ok(store::booking_settings(conn, id.0)?.unwrap_or_else(|| BookingSettingsRow::defaults(id.0)))
+    Ok(store::booking_settings(conn, id)?.unwrap_or_else(|| BookingSettingsRow::defaults(id)))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -86,9 +86,7 @@ pub fn save_booking_settings(
     now: DateTime<Utc>,
 ) -> AppResult<BookingSettingsRow> {
     let saved = db::write_tx(conn, |conn| {
-        instrument_to_run(conn, who, id.0, || AppError::NotFound {
-            what: "instrument",
-        })?;
+        instrument_to_run(conn, who, id, || AppError::NotFound { what: "instrument" })?;
         let before = settings_of(conn, id)?;
         let mut row = before.clone();
         if let Some(v) = &i.modes {

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::model::*;
 use crate::db::schema::{blackouts, reservation_history, reservations};
 use crate::db::{Db, DbConnection};
-use crate::types::PageRequest;
+use crate::types::{InstrumentId, PageRequest, ReservationId, UnitId, UserId};
 
 /// `status = a OR status = b …` over a fixed list: the same SQL text every call, so the hot
 /// queries stay in the prepared-statement cache (an `eq_any` list is prepared afresh each
@@ -50,7 +50,11 @@ impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for 
     }
 }
 
-pub fn count_active_of(conn: &mut DbConnection, user: i64, instrument: i64) -> QueryResult<i64> {
+pub fn count_active_of(
+    conn: &mut DbConnection,
+    user: UserId,
+    instrument: InstrumentId,
+) -> QueryResult<i64> {
     let open: Vec<&str> = ReservationStatus::OPEN.iter().map(|s| s.code()).collect();
     crate::db::per_backend!(conn, |conn| reservations::table
         .filter(reservations::user_id.eq(user))
@@ -64,7 +68,7 @@ pub fn count_active_of(conn: &mut DbConnection, user: i64, instrument: i64) -> Q
 /// request asked for.
 pub fn find_by_key(
     conn: &mut DbConnection,
-    user: i64,
+    user: UserId,
     key: &str,
 ) -> QueryResult<Option<(ReservationRow, Option<String>)>> {
     crate::db::per_backend!(conn, |conn| reservations::table
@@ -78,7 +82,7 @@ pub fn find_by_key(
         .optional())
 }
 
-pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ReservationRow>> {
+pub fn find(conn: &mut DbConnection, id: ReservationId) -> QueryResult<Option<ReservationRow>> {
     reservations::table
         .find(id)
         .select(ReservationRow::as_select())
@@ -89,10 +93,11 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ReservationR
 /// Inserts `row` and returns it as stored, built from what was written rather than read back:
 /// one statement less in the write lock.
 pub fn insert(conn: &mut DbConnection, row: NewReservation) -> QueryResult<ReservationRow> {
-    let id: i64 = crate::db::per_backend!(conn, |conn| diesel::insert_into(reservations::table)
-        .values(&row)
-        .returning(reservations::id)
-        .get_result(conn))?;
+    let id: ReservationId =
+        crate::db::per_backend!(conn, |conn| diesel::insert_into(reservations::table)
+            .values(&row)
+            .returning(reservations::id)
+            .get_result(conn))?;
     Ok(row.stored(id))
 }
 
@@ -132,10 +137,10 @@ pub fn set_status(
 
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub user: Option<i64>,
-    pub unit_instruments_of: Option<i64>,
-    pub instruments: Option<Vec<i64>>,
-    pub instrument: Option<i64>,
+    pub user: Option<UserId>,
+    pub unit_instruments_of: Option<UnitId>,
+    pub instruments: Option<Vec<InstrumentId>>,
+    pub instrument: Option<InstrumentId>,
     pub status: Option<ReservationStatus>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
@@ -225,7 +230,11 @@ pub fn due_reminders(
 }
 
 /// Marks a reminder sent; 0 if another instance did first.
-pub fn mark_reminded(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn mark_reminded(
+    conn: &mut DbConnection,
+    id: ReservationId,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(
         reservations::table
             .find(id)
@@ -256,9 +265,9 @@ macro_rules! for_instruments {
 /// blackout (its id and reason).
 #[derive(Debug, Clone, Queryable)]
 pub struct BusyRow {
-    pub instrument_id: i64,
+    pub instrument_id: InstrumentId,
     pub blackout: bool,
-    pub id: i64,
+    pub id: ReservationId,
     pub starts_at: Option<NaiveDateTime>,
     pub ends_at: Option<NaiveDateTime>,
     /// A reservation's status; a blackout's reason.
@@ -271,15 +280,15 @@ pub struct BusyRow {
 /// under the lock — reads the same rows.
 pub fn busy(
     conn: &mut DbConnection,
-    instruments: &[i64],
+    instruments: &[InstrumentId],
     from: NaiveDateTime,
     to: NaiveDateTime,
     buffer: chrono::Duration,
-    except: Option<i64>,
+    except: Option<ReservationId>,
 ) -> QueryResult<Vec<BusyRow>> {
     use diesel::sql_types::Bool;
     // Ids start at 1: 0 excepts nothing, and the statement's text stays the same.
-    let except = except.unwrap_or(0);
+    let except = except.unwrap_or(ReservationId(0));
     crate::db::per_backend!(conn, |conn| for_instruments!(instruments, |
         booked = reservations::instrument_id,
         closed = blackouts::instrument_id
@@ -317,7 +326,10 @@ pub fn busy(
 }
 
 /// A person's reservations with times, for their calendar feed (the latest 500).
-pub fn of_user_with_times(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<ReservationRow>> {
+pub fn of_user_with_times(
+    conn: &mut DbConnection,
+    user: UserId,
+) -> QueryResult<Vec<ReservationRow>> {
     reservations::table
         .filter(reservations::user_id.eq(user))
         .filter(reservations::starts_at.is_not_null())
@@ -329,11 +341,11 @@ pub fn of_user_with_times(conn: &mut DbConnection, user: i64) -> QueryResult<Vec
 
 pub fn insert_blackout(
     conn: &mut DbConnection,
-    instrument: i64,
+    instrument: InstrumentId,
     starts: NaiveDateTime,
     ends: NaiveDateTime,
     reason: &str,
-    by: i64,
+    by: UserId,
     now: NaiveDateTime,
 ) -> QueryResult<i64> {
     diesel::insert_into(blackouts::table)
@@ -353,7 +365,7 @@ pub fn insert_blackout(
 /// instrument are checked and written one at a time (PostgreSQL `SELECT … FOR UPDATE`; false
 /// if no such row). On SQLite the caller's `BEGIN IMMEDIATE` already serializes writers, and
 /// nothing is read: instruments are retired, never deleted, and callers read the row anyway.
-pub fn lock_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+pub fn lock_instrument(conn: &mut DbConnection, id: InstrumentId) -> QueryResult<bool> {
     use crate::db::schema::instruments as i;
     use diesel::prelude::*;
     match conn {
@@ -370,7 +382,7 @@ pub fn lock_instrument(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
 
 pub fn booking_settings(
     conn: &mut DbConnection,
-    instrument: i64,
+    instrument: InstrumentId,
 ) -> QueryResult<Option<BookingSettingsRow>> {
     crate::db::per_backend!(conn, |conn| crate::db::schema::booking_settings::table
         .find(instrument)

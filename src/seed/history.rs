@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::{apportion, Rng};
 use crate::db::schema::{instruments, organisations, service_records};
 use crate::db::{self, DbConnection};
-use crate::types::PLATFORM_ZONE;
+use crate::types::{InstrumentId, OrganisationId, UserId, PLATFORM_ZONE};
 use crate::usage::model::{NewServiceRecord, ServiceType, ServiceWay};
 
 /// What the province published for 2018.
@@ -112,9 +112,9 @@ fn row(
     let fee = (minutes * rate(client.1.is_some(), internal) + 59) / 60;
     NewServiceRecord {
         reservation_id: None,
-        instrument_id: instrument,
+        instrument_id: InstrumentId(instrument),
         client_user_id: None,
-        client_organisation_id: Some(client.0),
+        client_organisation_id: Some(OrganisationId(client.0)),
         internal,
         service_type,
         service_way: way,
@@ -289,8 +289,8 @@ pub fn synthetic(
 /// so that the demo researcher has services to look at (and to ask an hour reduction on).
 pub fn give_to(
     conn: &mut DbConnection,
-    user: i64,
-    organisation: i64,
+    user: UserId,
+    organisation: OrganisationId,
     since: NaiveDate,
 ) -> QueryResult<usize> {
     diesel::update(

@@ -16,7 +16,7 @@ use crate::navigation::model::{
     Acquisition, FundingSource as F, InstrumentRow, Purpose, RunStatus, ShareMode, SubPlatformRow,
     UnitKind, UnitRow,
 };
-use crate::types::{OrganisationId, UnitId};
+use crate::types::{InstrumentId, SubPlatformId, UnitId};
 use crate::users::{service as accounts, store as account_store};
 use data::{InstrumentType, INSTRUMENT_TYPES};
 
@@ -153,8 +153,8 @@ fn plan_units(rng: &mut Rng, scale: usize) -> Vec<PlannedUnit> {
         let street = rng.pick(data::STREETS);
         planned.push(PlannedUnit {
             row: UnitRow {
-                id,
-                sub_platform_id: sp as i64 + 1,
+                id: UnitId(id),
+                sub_platform_id: SubPlatformId(sp as i64 + 1),
                 name,
                 short_name: short,
                 kind,
@@ -228,7 +228,7 @@ fn make_instrument(
     let hourly = (value_yuan / 10_000).clamp(50, 2000) / 10 * 10;
     let now = fixed_time();
     InstrumentRow {
-        id,
+        id: InstrumentId(id),
         unit_id: unit.row.id,
         category_code: t.category.to_owned(),
         name_zh: t.name_zh.to_owned(),
@@ -288,7 +288,7 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
         .iter()
         .enumerate()
         .map(|(i, (name, description))| SubPlatformRow {
-            id: i as i64 + 1,
+            id: SubPlatformId(i as i64 + 1),
             name: (*name).to_owned(),
             description: (*description).to_owned(),
             sort_order: i as i32,
@@ -310,7 +310,7 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
         let mut batch = Vec::with_capacity(BATCH);
         let mut next_id = 1;
         for (unit, &count) in units.iter().zip(&per_unit) {
-            let sp = unit.row.sub_platform_id as usize - 1;
+            let sp = unit.row.sub_platform_id.0 as usize - 1;
             // Types of the unit's own field are five times as likely.
             let weights: Vec<u32> = INSTRUMENT_TYPES
                 .iter()
@@ -349,7 +349,7 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
         today - chrono::Duration::days(1),
         now,
     )?;
-    if let Some(org) = account_store::organisation_of_unit(conn, 2)? {
+    if let Some(org) = account_store::organisation_of_unit(conn, UnitId(2))? {
         if let Some(researcher) = account_store::find_user_by_email(conn, "researcher@yiqi.demo")? {
             history::give_to(
                 conn,
@@ -378,7 +378,7 @@ fn demo_accounts(
 ) -> anyhow::Result<Vec<(Role, String)>> {
     let hash = password::hash(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
     let first_unit = UnitId(1);
-    let other_org = account_store::organisation_of_unit(conn, 2)?.map(|o| OrganisationId(o.id));
+    let other_org = account_store::organisation_of_unit(conn, UnitId(2))?.map(|o| o.id);
     let plan = [
         (
             Role::PlatformAdmin,
@@ -422,14 +422,14 @@ fn demo_accounts(
             let id = accounts::create_verified(conn, &account, &hash, now)
                 .map_err(|e| anyhow::anyhow!("demo account {email}: {e}"))?;
             if role == Role::InstrumentManager {
-                let first: Vec<i64> = instruments::table
+                let first: Vec<InstrumentId> = instruments::table
                     .filter(instruments::unit_id.eq(first_unit.0))
                     .select(instruments::id)
                     .order(instruments::id)
                     .limit(3)
                     .load(conn)?;
                 for instrument in first {
-                    account_store::set_instrument_managers(conn, instrument, &[id.0])?;
+                    account_store::set_instrument_managers(conn, instrument, &[id])?;
                 }
             }
             made.push((role, email.to_owned()));

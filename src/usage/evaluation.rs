@@ -31,7 +31,7 @@ pub fn may_evaluate(who: &Principal, unit: UnitId) -> AppResult<()> {
 }
 
 /// A unit's yearly evaluation (开放共享评价考核) computed from its records.
-pub fn evaluation(conn: &mut DbConnection, unit: i64, year: i32) -> AppResult<Evaluation> {
+pub fn evaluation(conn: &mut DbConnection, unit: UnitId, year: i32) -> AppResult<Evaluation> {
     let row = catalogue::find_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
     let (from, to) = year_bounds(year)?;
     let span = span(from, to);
@@ -67,7 +67,7 @@ pub fn evaluation(conn: &mut DbConnection, unit: i64, year: i32) -> AppResult<Ev
     let registered = listed.len() as i64;
     let eligible = store::declared_eligible(conn, unit, year)?.map(i64::from);
     Ok(Evaluation {
-        unit_id: UnitId(unit),
+        unit_id: unit,
         unit_name: row.name,
         year,
         instruments: registered,
@@ -100,12 +100,12 @@ fn utilisation(minutes: i64, instruments: i64) -> f64 {
 pub fn declare(
     conn: &mut DbConnection,
     who: &Principal,
-    unit: i64,
+    unit: UnitId,
     input: DeclarationInput,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     catalogue::find_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
-    authorize(who, Action::ManageInstruments { unit: UnitId(unit) })?;
+    authorize(who, Action::ManageInstruments { unit })?;
     year_bounds(input.year)?;
     let eligible = amount(
         "eligible_instruments",
@@ -113,7 +113,7 @@ pub fn declare(
         1_000_000,
     )?;
     db::write_tx(conn, |c| {
-        store::declare(c, unit, input.year, eligible, Some(who.id.0), naive(now))
+        store::declare(c, unit, input.year, eligible, Some(who.id), naive(now))
     })?;
     Ok(())
 }

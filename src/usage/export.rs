@@ -9,7 +9,7 @@ use crate::db::DbConnection;
 use super::model::{hours, Evaluation};
 use super::store::ReportRow;
 use crate::error::{AppError, AppResult};
-use crate::types::PLATFORM_ZONE;
+use crate::types::{UnitId, PLATFORM_ZONE};
 
 /// A cell of a report table.
 pub enum Cell {
@@ -282,7 +282,7 @@ impl Report {
 /// other format is a 404. The caller checks the reader may see the unit's evaluation.
 pub fn year_report(
     conn: &mut DbConnection,
-    unit: i64,
+    unit: UnitId,
     year: i32,
     format: &str,
 ) -> AppResult<Report> {

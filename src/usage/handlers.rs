@@ -15,7 +15,7 @@ use crate::error::{AppResult, Problem};
 use crate::http::input::Json;
 use crate::params::{path_id, query_params};
 use crate::state::AppState;
-use crate::types::{Paged, UnitId};
+use crate::types::{InstrumentId, Paged};
 
 /// Instruments listed in `by_instrument` unless `top` says otherwise.
 const DEFAULT_TOP: i64 = 20;
@@ -38,7 +38,7 @@ query_params! {
         /// only mine as a client
         mine: flag,
         /// one instrument
-        instrument: id,
+        instrument: id(InstrumentId),
         /// first day, YYYY-MM-DD
         from: date,
         /// last day, YYYY-MM-DD
@@ -280,7 +280,7 @@ pub async fn evaluation(
     let unit = path_id(&id)?;
     let year = year_of(&req)?;
     let e = db::run(&state.pool, move |c| {
-        evaluation::may_evaluate(&who, UnitId(unit))?;
+        evaluation::may_evaluate(&who, unit)?;
         evaluation::evaluation(c, unit, year)
     })
     .await?;
@@ -315,7 +315,7 @@ pub async fn export(
     let format = path.1.clone();
     let year = year_of(&req)?;
     let report = db::run(&state.pool, move |c| {
-        evaluation::may_evaluate(&who, UnitId(unit))?;
+        evaluation::may_evaluate(&who, unit)?;
         export::year_report(c, unit, year, &format)
     })
     .await?;

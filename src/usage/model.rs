@@ -5,7 +5,10 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{hour_reductions, service_records};
-use crate::types::{code_enum, InstrumentId, OrganisationId, SubPlatformId, UnitId, UserId};
+use crate::types::{
+    code_enum, InstrumentId, OrganisationId, ReductionId, ReservationId, ServiceRecordId,
+    SubPlatformId, UnitId, UserId,
+};
 
 code_enum! {
     /// 服务类型: what the national service record calls the kind of service.
@@ -43,10 +46,10 @@ pub fn month_of(day: NaiveDate) -> i32 {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = service_records)]
 pub struct NewServiceRecord {
-    pub reservation_id: Option<i64>,
-    pub instrument_id: i64,
-    pub client_user_id: Option<i64>,
-    pub client_organisation_id: Option<i64>,
+    pub reservation_id: Option<ReservationId>,
+    pub instrument_id: InstrumentId,
+    pub client_user_id: Option<UserId>,
+    pub client_organisation_id: Option<OrganisationId>,
     pub internal: bool,
     pub service_type: ServiceType,
     pub service_way: ServiceWay,
@@ -62,17 +65,17 @@ pub struct NewServiceRecord {
     pub created_at: NaiveDateTime,
     pub served_on: NaiveDate,
     pub idle_minutes: i32,
-    pub logged_by: Option<i64>,
+    pub logged_by: Option<UserId>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = service_records)]
 pub struct ServiceRecordRow {
-    pub id: i64,
-    pub reservation_id: Option<i64>,
-    pub instrument_id: i64,
-    pub client_user_id: Option<i64>,
-    pub client_organisation_id: Option<i64>,
+    pub id: ServiceRecordId,
+    pub reservation_id: Option<ReservationId>,
+    pub instrument_id: InstrumentId,
+    pub client_user_id: Option<UserId>,
+    pub client_organisation_id: Option<OrganisationId>,
     pub internal: bool,
     pub service_type: ServiceType,
     pub service_way: ServiceWay,
@@ -87,7 +90,7 @@ pub struct ServiceRecordRow {
     pub created_at: NaiveDateTime,
     pub served_on: NaiveDate,
     pub idle_minutes: i32,
-    pub logged_by: Option<i64>,
+    pub logged_by: Option<UserId>,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -97,8 +100,8 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 /// A service record as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ServiceRecord {
-    pub id: i64,
-    pub reservation_id: Option<i64>,
+    pub id: ServiceRecordId,
+    pub reservation_id: Option<ReservationId>,
     pub instrument_id: InstrumentId,
     pub client_user_id: Option<UserId>,
     pub client_organisation_id: Option<OrganisationId>,
@@ -125,9 +128,9 @@ impl From<ServiceRecordRow> for ServiceRecord {
         ServiceRecord {
             id: r.id,
             reservation_id: r.reservation_id,
-            instrument_id: InstrumentId(r.instrument_id),
-            client_user_id: r.client_user_id.map(UserId),
-            client_organisation_id: r.client_organisation_id.map(OrganisationId),
+            instrument_id: r.instrument_id,
+            client_user_id: r.client_user_id,
+            client_organisation_id: r.client_organisation_id,
             internal: r.internal,
             service_type: r.service_type,
             service_way: r.service_way,
@@ -141,7 +144,7 @@ impl From<ServiceRecordRow> for ServiceRecord {
             project: r.project,
             funding_source: r.funding_source,
             note: r.note,
-            logged_by: r.logged_by.map(UserId),
+            logged_by: r.logged_by,
             created_at: utc(r.created_at),
         }
     }
@@ -153,13 +156,13 @@ impl From<ServiceRecordRow> for ServiceRecord {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceInput {
-    pub instrument_id: i64,
+    pub instrument_id: InstrumentId,
     pub service_type: String,
     pub service_way: String,
     /// The client organisation (required: client units are counted from it).
-    pub client_organisation_id: i64,
+    pub client_organisation_id: OrganisationId,
     /// The client's account, when they have one.
-    pub client_user_id: Option<i64>,
+    pub client_user_id: Option<UserId>,
     /// Served inside the host unit's own legal entity; defaults to "the client organisation
     /// is the host unit".
     pub internal: Option<bool>,
@@ -184,8 +187,8 @@ pub struct ServiceInput {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = hour_reductions)]
 pub struct NewReduction {
-    pub service_record_id: i64,
-    pub requested_by: i64,
+    pub service_record_id: ServiceRecordId,
+    pub requested_by: UserId,
     pub minutes_before: i32,
     pub minutes_requested: i32,
     pub fee_before_fen: i64,
@@ -197,16 +200,16 @@ pub struct NewReduction {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = hour_reductions)]
 pub struct ReductionRow {
-    pub id: i64,
-    pub service_record_id: i64,
-    pub requested_by: i64,
+    pub id: ReductionId,
+    pub service_record_id: ServiceRecordId,
+    pub requested_by: UserId,
     pub minutes_before: i32,
     pub minutes_requested: i32,
     pub fee_before_fen: i64,
     pub fee_after_fen: Option<i64>,
     pub reason: String,
     pub status: ReductionStatus,
-    pub decided_by: Option<i64>,
+    pub decided_by: Option<UserId>,
     pub decision_reason: String,
     pub created_at: NaiveDateTime,
     pub decided_at: Option<NaiveDateTime>,
@@ -215,8 +218,8 @@ pub struct ReductionRow {
 /// 核减机时: a request to reduce the hours of a record, and its decision.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Reduction {
-    pub id: i64,
-    pub service_record_id: i64,
+    pub id: ReductionId,
+    pub service_record_id: ServiceRecordId,
     pub requested_by: UserId,
     pub minutes_before: i32,
     pub minutes_requested: i32,
@@ -237,7 +240,7 @@ impl From<ReductionRow> for Reduction {
         Reduction {
             id: r.id,
             service_record_id: r.service_record_id,
-            requested_by: UserId(r.requested_by),
+            requested_by: r.requested_by,
             minutes_before: r.minutes_before,
             minutes_requested: r.minutes_requested,
             fee_before_fen: r.fee_before_fen,
@@ -245,7 +248,7 @@ impl From<ReductionRow> for Reduction {
             reason: r.reason,
             status,
             status_label: status.label_zh(),
-            decided_by: r.decided_by.map(UserId),
+            decided_by: r.decided_by,
             decision_reason: r.decision_reason,
             created_at: utc(r.created_at),
             decided_at: r.decided_at.map(utc),

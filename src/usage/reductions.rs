@@ -13,6 +13,7 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::mail::{self, templates::Notice};
 use crate::navigation::service::instrument_to_run;
 use crate::navigation::store as catalogue;
+use crate::types::{ReductionId, ServiceRecordId};
 use crate::users::store as people;
 use crate::validate;
 
@@ -20,7 +21,7 @@ use crate::validate;
 pub fn request_reduction(
     conn: &mut DbConnection,
     who: &Principal,
-    record_id: i64,
+    record_id: ServiceRecordId,
     input: ReductionInput,
     window_days: i64,
     now: DateTime<Utc>,
@@ -28,7 +29,7 @@ pub fn request_reduction(
     let row = store::find(conn, record_id)?.ok_or(AppError::NotFound {
         what: "service record",
     })?;
-    if row.client_user_id != Some(who.id.0) {
+    if row.client_user_id != Some(who.id) {
         return Err(AppError::forbidden(
             "只有该服务的用户可以申请核减机时 (only the client of this service may ask)",
         ));
@@ -51,12 +52,12 @@ pub fn request_reduction(
     }
     let reason = validate::text("reason", &input.reason, 1, 500)?;
     let unit = may_read(conn, who, &row)?;
-    let id = db::write_tx(conn, |c| -> AppResult<i64> {
+    let id = db::write_tx(conn, |c| -> AppResult<ReductionId> {
         let id = store::insert_reduction(
             c,
             &NewReduction {
                 service_record_id: row.id,
-                requested_by: who.id.0,
+                requested_by: who.id,
                 minutes_before: row.minutes,
                 minutes_requested: input.minutes as i32,
                 fee_before_fen: row.fee_fen,
@@ -95,7 +96,7 @@ pub fn request_reduction(
                     ],
                     link: None,
                     footer: "",
-                    related: Some(("service_record", row.id)),
+                    related: Some(("service_record", row.id.0)),
                 }
                 .render()?,
                 naive(now),
@@ -114,7 +115,7 @@ pub fn request_reduction(
 pub fn decide_reduction(
     conn: &mut DbConnection,
     who: &Principal,
-    id: i64,
+    id: ReductionId,
     input: DecisionInput,
     now: DateTime<Utc>,
 ) -> AppResult<Reduction> {
@@ -148,7 +149,7 @@ pub fn decide_reduction(
             what: "service record",
         })?;
         let decided =
-            store::decide_reduction(c, id, status, who.id.0, &reason, fee_after, naive(now))?;
+            store::decide_reduction(c, id, status, who.id, &reason, fee_after, naive(now))?;
         if decided == 0 {
             return Err(AppError::conflict(
                 ErrorCode::ReductionDecided,
@@ -208,7 +209,7 @@ pub fn decide_reduction(
                     paragraphs,
                     link: None,
                     footer: "",
-                    related: Some(("service_record", row.id)),
+                    related: Some(("service_record", row.id.0)),
                 }
                 .render()?,
                 naive(now),
@@ -228,7 +229,7 @@ pub fn pending_reductions(conn: &mut DbConnection, who: &Principal) -> AppResult
     let scope = match visibility(who, false) {
         Visibility::All => None,
         Visibility::Unit(unit) => Some(
-            store::unit_instruments(conn, unit.0)?
+            store::unit_instruments(conn, unit)?
                 .into_iter()
                 .map(|i| i.0)
                 .collect(),

@@ -14,7 +14,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::navigation::service::{instrument_to_run, no_such_instrument};
 use crate::navigation::store as catalogue;
-use crate::types::{PageRequest, Paged, UnitId, PLATFORM_ZONE};
+use crate::types::{PageRequest, Paged, ServiceRecordId, UnitId, PLATFORM_ZONE};
 use crate::users::store as people;
 use crate::validate;
 use crate::validate::instant;
@@ -28,7 +28,7 @@ pub fn note_write() {
 }
 
 /// Writes a service record and adds it to the rollups, inside the caller's transaction.
-pub fn record(conn: &mut DbConnection, row: &NewServiceRecord) -> AppResult<i64> {
+pub fn record(conn: &mut DbConnection, row: &NewServiceRecord) -> AppResult<ServiceRecordId> {
     let inst = catalogue::find_instrument(conn, row.instrument_id)?
         .ok_or(AppError::NotFound { what: "instrument" })?;
     let id = store::insert(conn, row)?;
@@ -160,7 +160,7 @@ pub fn log_service(
         created_at: naive(now),
         served_on,
         idle_minutes: idle,
-        logged_by: Some(who.id.0),
+        logged_by: Some(who.id),
     };
     let id = db::write_tx(conn, |c| record(c, &row))?;
     note_write();
@@ -175,16 +175,11 @@ pub(super) fn may_read(
     conn: &mut DbConnection,
     who: &Principal,
     row: &ServiceRecordRow,
-) -> AppResult<i64> {
+) -> AppResult<UnitId> {
     let inst = catalogue::find_instrument(conn, row.instrument_id)?
         .ok_or(AppError::NotFound { what: "instrument" })?;
-    if row.client_user_id != Some(who.id.0) {
-        authorize(
-            who,
-            Action::ReadUnitQueue {
-                unit: UnitId(inst.unit_id),
-            },
-        )?;
+    if row.client_user_id != Some(who.id) {
+        authorize(who, Action::ReadUnitQueue { unit: inst.unit_id })?;
     }
     Ok(inst.unit_id)
 }
@@ -196,7 +191,11 @@ pub struct RecordWithHistory {
     pub reductions: Vec<Reduction>,
 }
 
-pub fn get(conn: &mut DbConnection, who: &Principal, id: i64) -> AppResult<RecordWithHistory> {
+pub fn get(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: ServiceRecordId,
+) -> AppResult<RecordWithHistory> {
     let row = store::find(conn, id)?.ok_or(AppError::NotFound {
         what: "service record",
     })?;
@@ -220,10 +219,10 @@ pub fn list(
     page: PageRequest,
 ) -> AppResult<Paged<ServiceRecord>> {
     match visibility(who, mine) {
-        Visibility::Own => f.client = Some(who.id.0),
+        Visibility::Own => f.client = Some(who.id),
         Visibility::All => {}
-        Visibility::Unit(unit) => f.unit = Some(unit.0),
-        Visibility::Instruments(ids) => f.instruments = Some(ids.iter().map(|i| i.0).collect()),
+        Visibility::Unit(unit) => f.unit = Some(unit),
+        Visibility::Instruments(ids) => f.instruments = Some(ids.clone()),
     }
     let (rows, total) = store::list(conn, &f, page)?;
     Ok(Paged::new(

@@ -12,16 +12,18 @@ use crate::db::schema::{
 };
 use crate::db::{sum_i64 as sum, Db, DbConnection};
 use crate::navigation::model::RunStatus;
-use crate::types::PageRequest;
+use crate::types::{
+    InstrumentId, OrganisationId, PageRequest, ReductionId, ServiceRecordId, UnitId, UserId,
+};
 
-pub fn insert(conn: &mut DbConnection, row: &NewServiceRecord) -> QueryResult<i64> {
+pub fn insert(conn: &mut DbConnection, row: &NewServiceRecord) -> QueryResult<ServiceRecordId> {
     diesel::insert_into(service_records::table)
         .values(row)
         .returning(service_records::id)
         .get_result(conn)
 }
 
-pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ServiceRecordRow>> {
+pub fn find(conn: &mut DbConnection, id: ServiceRecordId) -> QueryResult<Option<ServiceRecordRow>> {
     service_records::table
         .find(id)
         .select(ServiceRecordRow::as_select())
@@ -29,7 +31,12 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ServiceRecor
         .optional()
 }
 
-pub fn set_amounts(conn: &mut DbConnection, id: i64, minutes: i32, fee: i64) -> QueryResult<usize> {
+pub fn set_amounts(
+    conn: &mut DbConnection,
+    id: ServiceRecordId,
+    minutes: i32,
+    fee: i64,
+) -> QueryResult<usize> {
     diesel::update(service_records::table.find(id))
         .set((
             service_records::minutes.eq(minutes),
@@ -40,12 +47,12 @@ pub fn set_amounts(conn: &mut DbConnection, id: i64, minutes: i32, fee: i64) -> 
 
 /// A change to the sums of one record's rollup cells.
 pub struct Delta {
-    pub instrument_id: i64,
-    pub unit_id: i64,
+    pub instrument_id: InstrumentId,
+    pub unit_id: UnitId,
     pub month: i32,
     pub service_type: ServiceType,
     pub internal: bool,
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OrganisationId>,
     pub services: i64,
     pub minutes: i64,
     pub samples: i64,
@@ -264,8 +271,8 @@ fn day_ranges(span: &Span) -> impl Iterator<Item = (NaiveDate, NaiveDate)> + '_ 
 }
 
 /// One unit, or all of them: a fixed query text either way.
-fn unit_range(unit: Option<i64>) -> (i64, i64) {
-    unit.map_or((i64::MIN, i64::MAX), |u| (u, u))
+fn unit_range(unit: Option<UnitId>) -> (i64, i64) {
+    unit.map_or((i64::MIN, i64::MAX), |u| (u.0, u.0))
 }
 
 /// Sums by (unit, month, type, internal) from the unit rollup: (unit, month, type, internal,
@@ -384,7 +391,7 @@ pub fn instruments_loose_months(
 /// key of the yearly rollup.
 pub fn unit_instruments_year(
     conn: &mut DbConnection,
-    unit: i64,
+    unit: UnitId,
     year: i32,
 ) -> QueryResult<Vec<InstrumentSums>> {
     use usage_yearly as y;
@@ -433,7 +440,11 @@ pub fn instruments_raw(conn: &mut DbConnection, span: &Span) -> QueryResult<Vec<
 
 /// Distinct client organisations served in the span, by the platform (`None`) or one unit:
 /// whole months from the rollups, edge days from the records.
-pub fn clients(conn: &mut DbConnection, span: &Span, unit: Option<i64>) -> QueryResult<Vec<i64>> {
+pub fn clients(
+    conn: &mut DbConnection,
+    span: &Span,
+    unit: Option<UnitId>,
+) -> QueryResult<Vec<i64>> {
     let mut orgs: Vec<i64> = match unit {
         None => usage_platform_clients::table
             .filter(usage_platform_clients::month.between(span.months.0, span.months.1))
@@ -467,7 +478,7 @@ pub fn clients(conn: &mut DbConnection, span: &Span, unit: Option<i64>) -> Query
 /// without any are left out).
 pub fn instrument_client_counts(
     conn: &mut DbConnection,
-    unit: i64,
+    unit: UnitId,
     year: i32,
 ) -> QueryResult<Vec<(i64, i64)>> {
     use usage_instrument_client_counts as n;
@@ -497,7 +508,7 @@ pub type ReportRow = (
 /// client organisation and client name, in date order.
 pub fn unit_records(
     conn: &mut DbConnection,
-    unit: i64,
+    unit: UnitId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<Vec<ReportRow>> {
@@ -525,12 +536,13 @@ pub fn unit_records(
 /// Filters of a record list.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub unit: Option<i64>,
+    pub unit: Option<UnitId>,
     /// The instrument asked for.
-    pub instrument: Option<i64>,
+    pub instrument: Option<InstrumentId>,
     /// The reader's scope (an instrument manager's instruments).
-    pub instruments: Option<Vec<i64>>,
-    pub client: Option<i64>,
+    pub instruments: Option<Vec<InstrumentId>>,
+    /// The client (a user) whose records they are.
+    pub client: Option<UserId>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
 }
@@ -582,14 +594,17 @@ pub fn list(
     Ok((rows, total))
 }
 
-pub fn insert_reduction(conn: &mut DbConnection, row: &NewReduction) -> QueryResult<i64> {
+pub fn insert_reduction(conn: &mut DbConnection, row: &NewReduction) -> QueryResult<ReductionId> {
     diesel::insert_into(hour_reductions::table)
         .values(row)
         .returning(hour_reductions::id)
         .get_result(conn)
 }
 
-pub fn find_reduction(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ReductionRow>> {
+pub fn find_reduction(
+    conn: &mut DbConnection,
+    id: ReductionId,
+) -> QueryResult<Option<ReductionRow>> {
     hour_reductions::table
         .find(id)
         .select(ReductionRow::as_select())
@@ -597,7 +612,10 @@ pub fn find_reduction(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Re
         .optional()
 }
 
-pub fn reductions_of(conn: &mut DbConnection, record: i64) -> QueryResult<Vec<ReductionRow>> {
+pub fn reductions_of(
+    conn: &mut DbConnection,
+    record: ServiceRecordId,
+) -> QueryResult<Vec<ReductionRow>> {
     hour_reductions::table
         .filter(hour_reductions::service_record_id.eq(record))
         .select(ReductionRow::as_select())
@@ -625,9 +643,9 @@ pub fn pending_reductions(
 /// Writes a decision, only on a pending request (a second, racing decision finds 0 rows).
 pub fn decide_reduction(
     conn: &mut DbConnection,
-    id: i64,
+    id: ReductionId,
     status: ReductionStatus,
-    by: i64,
+    by: UserId,
     reason: &str,
     fee_after: Option<i64>,
     at: NaiveDateTime,
@@ -649,7 +667,7 @@ pub fn decide_reduction(
 
 pub fn declared_eligible(
     conn: &mut DbConnection,
-    unit: i64,
+    unit: UnitId,
     year: i32,
 ) -> QueryResult<Option<i32>> {
     unit_declarations::table
@@ -661,10 +679,10 @@ pub fn declared_eligible(
 
 pub fn declare(
     conn: &mut DbConnection,
-    unit: i64,
+    unit: UnitId,
     year: i32,
     eligible: i32,
-    by: Option<i64>,
+    by: Option<UserId>,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
     use unit_declarations as d;
@@ -689,7 +707,7 @@ pub fn declare(
 /// A listed instrument: (id, name, asset number, value in yuan, run status).
 pub type Listed = (i64, String, String, i64, RunStatus);
 
-pub fn unit_instruments(conn: &mut DbConnection, unit: i64) -> QueryResult<Vec<Listed>> {
+pub fn unit_instruments(conn: &mut DbConnection, unit: UnitId) -> QueryResult<Vec<Listed>> {
     instruments::table
         .filter(instruments::unit_id.eq(unit))
         .filter(instruments::retired_at.is_null())

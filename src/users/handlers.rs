@@ -59,7 +59,7 @@ query_params! {
         /// role
         role: code(Role),
         /// host unit id
-        unit: id,
+        unit: id(UnitId),
         /// paging
         page: page,
     }
@@ -81,11 +81,11 @@ query_params! {
     /// The query of `GET /api/v1/admin/audit`.
     pub struct AuditParams {
         /// user id of who acted
-        actor: id,
+        actor: id(UserId),
         /// e.g. instrument, user, ban
         target_type: text(50),
         /// id of the target
-        target_id: id,
+        target_id: id(i64),
         /// e.g. instrument.update
         action: text(60),
         /// paging
@@ -434,7 +434,7 @@ pub async fn approve_organisation(
     Auth(who): Auth,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = OrganisationId(path_id(&id)?);
+    let id: OrganisationId = path_id(&id)?;
     authorize(&who, Action::ManageUsers)?;
     let now = state.clock.now();
     let org = db::run(&state.pool, move |conn| {
@@ -483,7 +483,7 @@ async fn set_disabled(
     disabled: bool,
 ) -> AppResult<HttpResponse> {
     authorize(&who, Action::ManageUsers)?;
-    let id = UserId(path_id(id)?);
+    let id: UserId = path_id(id)?;
     let now = state.clock.now();
     let user = db::run(&state.pool, move |conn| {
         service::set_disabled(conn, &who, id, disabled, now)
@@ -557,15 +557,15 @@ pub async fn list_staff(
     id: web::Path<String>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let unit = UnitId(path_id(&id)?);
+    let unit: UnitId = path_id(&id)?;
     let page = crate::params::PageParams::parse(req.query_string())?.page;
     let list = db::run(&state.pool, move |conn| {
-        crate::navigation::service::get_unit(conn, unit.0)?;
+        crate::navigation::service::get_unit(conn, unit)?;
         authorize(&who, Action::ManageStaff { unit })?;
         service::list_users(
             conn,
             &UserFilter {
-                unit: Some(unit.0),
+                unit: Some(unit),
                 ..Default::default()
             },
             page,
@@ -598,11 +598,11 @@ pub async fn add_staff(
     id: web::Path<String>,
     body: Json<StaffInput>,
 ) -> AppResult<HttpResponse> {
-    let unit = UnitId(path_id(&id)?);
+    let unit: UnitId = path_id(&id)?;
     let now = state.clock.now();
     let public_url = state.auth.public_url.clone();
     let added = db::run(&state.pool, move |conn| {
-        crate::navigation::service::get_unit(conn, unit.0)?;
+        crate::navigation::service::get_unit(conn, unit)?;
         authorize(&who, Action::ManageStaff { unit })?;
         staff::add_staff(conn, &who, unit, &body, &public_url, now)
     })
@@ -715,11 +715,11 @@ pub async fn remove_staff(
     Auth(who): Auth,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let unit = UnitId(path_id(&path.0)?);
-    let user = UserId(path_id(&path.1)?);
+    let unit: UnitId = path_id(&path.0)?;
+    let user: UserId = path_id(&path.1)?;
     let now = state.clock.now();
     let user = db::run(&state.pool, move |conn| {
-        crate::navigation::service::get_unit(conn, unit.0)?;
+        crate::navigation::service::get_unit(conn, unit)?;
         authorize(&who, Action::ManageStaff { unit })?;
         staff::remove_staff(conn, &who, unit, user, now)
     })
@@ -730,7 +730,7 @@ pub async fn remove_staff(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManagersBody {
-    pub user_ids: Vec<i64>,
+    pub user_ids: Vec<UserId>,
 }
 
 #[utoipa::path(
@@ -755,11 +755,11 @@ pub async fn set_managers(
     id: web::Path<String>,
     body: Json<ManagersBody>,
 ) -> AppResult<HttpResponse> {
-    let id = InstrumentId(path_id(&id)?);
+    let id: InstrumentId = path_id(&id)?;
     let now = state.clock.now();
     let ids = db::run(&state.pool, move |conn| {
         let inst = crate::navigation::editing::instrument_unit(conn, id)?;
-        let unit = UnitId(inst.unit_id);
+        let unit = inst.unit_id;
         authorize(&who, Action::ManageStaff { unit })?;
         staff::set_instrument_managers(conn, &who, id, unit, &body.user_ids, now)
     })
@@ -789,7 +789,7 @@ pub async fn apply(
     id: web::Path<String>,
     body: OptionalJson<Application>,
 ) -> AppResult<HttpResponse> {
-    let id = InstrumentId(path_id(&id)?);
+    let id: InstrumentId = path_id(&id)?;
     let now = state.clock.now();
     let ctx = state.auth.clone();
     // The body is optional (`{"note": …}`), but one that is sent must be valid.
@@ -849,7 +849,7 @@ pub async fn decide(
     id: web::Path<String>,
     body: Json<Decision>,
 ) -> AppResult<HttpResponse> {
-    let id = QualificationId(path_id(&id)?);
+    let id: QualificationId = path_id(&id)?;
     let now = state.clock.now();
     let q = db::run(&state.pool, move |conn| {
         quals::decide(conn, &who, id, &body, now)
@@ -879,7 +879,7 @@ pub async fn record_violation(
     id: web::Path<String>,
     body: Json<ViolationInput>,
 ) -> AppResult<HttpResponse> {
-    let user = UserId(path_id(&id)?);
+    let user: UserId = path_id(&id)?;
     let now = state.clock.now();
     let v = db::run(&state.pool, move |conn| {
         quals::record_violation(conn, &who, user, &body, now)
@@ -907,7 +907,7 @@ pub async fn violations(
     Auth(who): Auth,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let user = UserId(path_id(&id)?);
+    let user: UserId = path_id(&id)?;
     let list = db::run(&state.pool, move |conn| {
         quals::violations_of(conn, &who, user)
     })
@@ -934,7 +934,7 @@ pub async fn bans(
     Auth(who): Auth,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let user = UserId(path_id(&id)?);
+    let user: UserId = path_id(&id)?;
     let now = state.clock.now();
     let list = db::run(&state.pool, move |conn| {
         quals::bans_of(conn, &who, user, now)
@@ -990,7 +990,7 @@ pub async fn lift_ban(
     id: web::Path<String>,
     body: Json<LiftInput>,
 ) -> AppResult<HttpResponse> {
-    let id = BanId(path_id(&id)?);
+    let id: BanId = path_id(&id)?;
     let now = state.clock.now();
     let ban = db::run(&state.pool, move |conn| {
         quals::lift_ban(conn, &who, id, &body, now)

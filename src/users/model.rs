@@ -13,7 +13,8 @@ use crate::db::schema::{
 use crate::error::AppResult;
 use crate::navigation::model::UnitKind;
 use crate::types::{
-    code_enum, BanId, InstrumentId, OrganisationId, QualificationId, UnitId, UserId, ViolationId,
+    code_enum, BanId, InstrumentId, InvitationId, OrganisationId, QualificationId, UnitId, UserId,
+    ViolationId,
 };
 
 code_enum! {
@@ -78,7 +79,7 @@ impl PriceTier {
     /// The tier of a member of `organisation` at host unit `unit`.
     pub fn of(organisation: Option<&OrganisationRow>, unit: UnitId) -> PriceTier {
         match organisation {
-            Some(o) if o.unit_id == Some(unit.0) => PriceTier::OwnUnit,
+            Some(o) if o.unit_id == Some(unit) => PriceTier::OwnUnit,
             Some(o)
                 if matches!(
                     o.kind,
@@ -100,11 +101,11 @@ impl PriceTier {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organisations)]
 pub struct OrganisationRow {
-    pub id: i64,
+    pub id: OrganisationId,
     pub name: String,
     pub kind: UnitKind,
     pub credit_code: Option<String>,
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     pub status: OrganisationStatus,
     pub created_at: NaiveDateTime,
 }
@@ -115,7 +116,7 @@ pub struct NewOrganisation {
     pub name: String,
     pub kind: UnitKind,
     pub credit_code: Option<String>,
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     pub status: OrganisationStatus,
     pub created_at: NaiveDateTime,
 }
@@ -134,11 +135,11 @@ pub struct Organisation {
 impl From<OrganisationRow> for Organisation {
     fn from(r: OrganisationRow) -> Self {
         Organisation {
-            id: OrganisationId(r.id),
+            id: r.id,
             name: r.name,
             kind: r.kind,
             credit_code: r.credit_code,
-            unit_id: r.unit_id.map(UnitId),
+            unit_id: r.unit_id,
             status: r.status,
         }
     }
@@ -147,14 +148,14 @@ impl From<OrganisationRow> for Organisation {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub password_hash: String,
     pub name: String,
     pub phone: String,
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OrganisationId>,
     pub role: Role,
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     pub email_verified_at: Option<NaiveDateTime>,
     pub disabled_at: Option<NaiveDateTime>,
     pub tokens_valid_after: NaiveDateTime,
@@ -175,9 +176,9 @@ pub struct NewUser {
     pub password_hash: String,
     pub name: String,
     pub phone: String,
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OrganisationId>,
     pub role: Role,
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     pub email_verified_at: Option<NaiveDateTime>,
     pub tokens_valid_after: NaiveDateTime,
     pub created_at: NaiveDateTime,
@@ -202,12 +203,12 @@ pub struct User {
 impl User {
     pub fn from_row(r: UserRow, organisation: Option<OrganisationRow>) -> User {
         User {
-            id: UserId(r.id),
+            id: r.id,
             role: r.role(),
             email: r.email,
             name: r.name,
             phone: r.phone,
-            unit_id: r.unit_id.map(UnitId),
+            unit_id: r.unit_id,
             organisation: organisation.map(Organisation::from),
             email_verified: r.email_verified_at.is_some(),
             disabled: r.disabled_at.is_some(),
@@ -219,7 +220,7 @@ impl User {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = user_tokens)]
 pub struct NewUserToken {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub purpose: TokenPurpose,
     pub token_hash: String,
     pub expires_at: NaiveDateTime,
@@ -230,7 +231,7 @@ pub struct NewUserToken {
 #[diesel(table_name = refresh_tokens)]
 pub struct RefreshRow {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub family: String,
     pub expires_at: NaiveDateTime,
     pub rotated_at: Option<NaiveDateTime>,
@@ -240,7 +241,7 @@ pub struct RefreshRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = refresh_tokens)]
 pub struct NewRefresh {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub family: String,
     pub token_hash: String,
     pub expires_at: NaiveDateTime,
@@ -260,16 +261,16 @@ pub struct Tokens {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = qualifications)]
 pub struct QualificationRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub instrument_id: i64,
+    pub id: QualificationId,
+    pub user_id: UserId,
+    pub instrument_id: InstrumentId,
     pub status: QualificationStatus,
     pub level: Option<QualificationLevel>,
     pub note: String,
     pub reason: Option<String>,
     #[serde(default, with = "crate::types::utc::option")]
     pub expires_at: Option<NaiveDateTime>,
-    pub decided_by: Option<i64>,
+    pub decided_by: Option<UserId>,
     #[serde(default, with = "crate::types::utc::option")]
     pub decided_at: Option<NaiveDateTime>,
     #[serde(with = "crate::types::utc")]
@@ -279,8 +280,8 @@ pub struct QualificationRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = qualifications)]
 pub struct NewQualification {
-    pub user_id: i64,
-    pub instrument_id: i64,
+    pub user_id: UserId,
+    pub instrument_id: InstrumentId,
     pub status: QualificationStatus,
     pub note: String,
     pub created_at: NaiveDateTime,
@@ -318,14 +319,14 @@ pub struct InstrumentRef {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = violations)]
 pub struct ViolationRow {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: ViolationId,
+    pub user_id: UserId,
     pub kind: ViolationKind,
-    pub instrument_id: i64,
+    pub instrument_id: InstrumentId,
     #[serde(with = "crate::types::utc")]
     pub occurred_at: NaiveDateTime,
     pub note: String,
-    pub recorded_by: Option<i64>,
+    pub recorded_by: Option<UserId>,
     #[serde(with = "crate::types::utc")]
     pub created_at: NaiveDateTime,
 }
@@ -333,12 +334,12 @@ pub struct ViolationRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = violations)]
 pub struct NewViolation {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub kind: ViolationKind,
-    pub instrument_id: i64,
+    pub instrument_id: InstrumentId,
     pub occurred_at: NaiveDateTime,
     pub note: String,
-    pub recorded_by: Option<i64>,
+    pub recorded_by: Option<UserId>,
     pub created_at: NaiveDateTime,
 }
 
@@ -355,10 +356,10 @@ pub struct Violation {
 impl From<ViolationRow> for Violation {
     fn from(r: ViolationRow) -> Self {
         Violation {
-            id: ViolationId(r.id),
-            user_id: UserId(r.user_id),
+            id: r.id,
+            user_id: r.user_id,
             kind: r.kind,
-            instrument_id: InstrumentId(r.instrument_id),
+            instrument_id: r.instrument_id,
             occurred_at: r.occurred_at.and_utc(),
             note: r.note,
         }
@@ -368,36 +369,36 @@ impl From<ViolationRow> for Violation {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = bans)]
 pub struct BanRow {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: BanId,
+    pub user_id: UserId,
     pub scope: BanScope,
-    pub unit_id: Option<i64>,
-    pub instrument_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
+    pub instrument_id: Option<InstrumentId>,
     pub reason: String,
     #[serde(with = "crate::types::utc")]
     pub starts_at: NaiveDateTime,
     #[serde(with = "crate::types::utc")]
     pub ends_at: NaiveDateTime,
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
     #[serde(with = "crate::types::utc")]
     pub created_at: NaiveDateTime,
     #[serde(default, with = "crate::types::utc::option")]
     pub lifted_at: Option<NaiveDateTime>,
-    pub lifted_by: Option<i64>,
+    pub lifted_by: Option<UserId>,
     pub lift_reason: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = bans)]
 pub struct NewBan {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub scope: BanScope,
-    pub unit_id: Option<i64>,
-    pub instrument_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
+    pub instrument_id: Option<InstrumentId>,
     pub reason: String,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
 }
 
@@ -422,18 +423,18 @@ pub struct Ban {
 impl Ban {
     pub fn from_row(r: BanRow, now: NaiveDateTime) -> Ban {
         Ban {
-            id: BanId(r.id),
-            user_id: UserId(r.user_id),
+            id: r.id,
+            user_id: r.user_id,
             scope: r.scope,
-            unit_id: r.unit_id.map(UnitId),
-            instrument_id: r.instrument_id.map(InstrumentId),
+            unit_id: r.unit_id,
+            instrument_id: r.instrument_id,
             active: r.lifted_at.is_none() && r.starts_at <= now && now < r.ends_at,
             reason: r.reason,
             starts_at: r.starts_at.and_utc(),
             ends_at: r.ends_at.and_utc(),
-            created_by: r.created_by.map(UserId),
+            created_by: r.created_by,
             lifted_at: r.lifted_at.map(|t| t.and_utc()),
-            lifted_by: r.lifted_by.map(UserId),
+            lifted_by: r.lifted_by,
             lift_reason: r.lift_reason,
         }
     }
@@ -449,7 +450,7 @@ pub struct Registration {
     #[serde(default)]
     pub phone: String,
     /// An existing organisation …
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OrganisationId>,
     /// … or a new client organisation, which a platform admin accepts later.
     pub new_organisation: Option<NewOrganisationInput>,
 }
@@ -466,9 +467,9 @@ pub struct NewOrganisationInput {
 mod tests {
     use super::*;
 
-    fn org(kind: UnitKind, unit: Option<i64>) -> OrganisationRow {
+    fn org(kind: UnitKind, unit: Option<UnitId>) -> OrganisationRow {
         OrganisationRow {
-            id: 1,
+            id: OrganisationId(1),
             name: "x".into(),
             kind,
             credit_code: None,
@@ -482,12 +483,14 @@ mod tests {
     fn the_price_tier_follows_the_organisation() {
         let jlu = UnitId(1);
         assert_eq!(
-            PriceTier::of(Some(&org(UnitKind::University, Some(1))), jlu),
+            PriceTier::of(Some(&org(UnitKind::University, Some(UnitId(1)))), jlu),
             PriceTier::OwnUnit
         );
-        assert!(PriceTier::of(Some(&org(UnitKind::University, Some(1))), jlu).is_internal());
+        assert!(
+            PriceTier::of(Some(&org(UnitKind::University, Some(UnitId(1)))), jlu).is_internal()
+        );
         assert_eq!(
-            PriceTier::of(Some(&org(UnitKind::Institute, Some(2))), jlu),
+            PriceTier::of(Some(&org(UnitKind::Institute, Some(UnitId(2)))), jlu),
             PriceTier::Academic
         );
         assert_eq!(
@@ -499,7 +502,7 @@ mod tests {
             PriceTier::Enterprise
         );
         assert_eq!(
-            PriceTier::of(Some(&org(UnitKind::Enterprise, Some(1))), jlu),
+            PriceTier::of(Some(&org(UnitKind::Enterprise, Some(UnitId(1)))), jlu),
             PriceTier::OwnUnit
         );
         assert_eq!(PriceTier::of(None, jlu), PriceTier::Enterprise);
@@ -520,13 +523,13 @@ code_enum! {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = staff_invitations)]
 pub struct InvitationRow {
-    pub id: i64,
-    pub unit_id: i64,
-    pub user_id: i64,
+    pub id: InvitationId,
+    pub unit_id: UnitId,
+    pub user_id: UserId,
     pub role: Role,
     pub status: InvitationStatus,
-    pub invited_by: i64,
-    pub previous_organisation_id: Option<i64>,
+    pub invited_by: UserId,
+    pub previous_organisation_id: Option<OrganisationId>,
     pub created_at: NaiveDateTime,
     pub decided_at: Option<NaiveDateTime>,
 }
@@ -534,18 +537,18 @@ pub struct InvitationRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = staff_invitations)]
 pub struct NewInvitation {
-    pub unit_id: i64,
-    pub user_id: i64,
+    pub unit_id: UnitId,
+    pub user_id: UserId,
     pub role: Role,
     pub status: InvitationStatus,
-    pub invited_by: i64,
+    pub invited_by: UserId,
     pub created_at: NaiveDateTime,
 }
 
 /// An invitation as the API shows it, with the unit's name for the invitee.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Invitation {
-    pub id: i64,
+    pub id: InvitationId,
     pub unit_id: UnitId,
     pub unit_name: String,
     pub user_id: UserId,
@@ -558,9 +561,9 @@ impl Invitation {
     pub fn from_row(r: InvitationRow, unit_name: String) -> AppResult<Invitation> {
         Ok(Invitation {
             id: r.id,
-            unit_id: UnitId(r.unit_id),
+            unit_id: r.unit_id,
             unit_name,
-            user_id: UserId(r.user_id),
+            user_id: r.user_id,
             role: r.role,
             status: r.status,
             created_at: r.created_at.and_utc(),

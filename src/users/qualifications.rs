@@ -19,7 +19,7 @@ use crate::validate;
 
 /// An instrument in service (retired ones take no applications, bans or violations).
 pub fn instrument(conn: &mut DbConnection, id: InstrumentId) -> AppResult<InstrumentRow> {
-    catalogue::find_instrument(conn, id.0)?
+    catalogue::find_instrument(conn, id)?
         .filter(|i| i.retired_at.is_none())
         .ok_or(AppError::NotFound { what: "instrument" })
 }
@@ -27,22 +27,22 @@ pub fn instrument(conn: &mut DbConnection, id: InstrumentId) -> AppResult<Instru
 fn to_api(
     row: QualificationRow,
     instrument: String,
-    unit: i64,
+    unit: UnitId,
     name: String,
     email: String,
 ) -> Qualification {
     let status = row.status;
     Qualification {
-        id: QualificationId(row.id),
+        id: row.id,
         user: PersonRef {
-            id: UserId(row.user_id),
+            id: row.user_id,
             name,
             email,
         },
         instrument: InstrumentRef {
-            id: InstrumentId(row.instrument_id),
+            id: row.instrument_id,
             name: instrument,
-            unit_id: UnitId(unit),
+            unit_id: unit,
         },
         status,
         status_label: status.label_zh(),
@@ -55,7 +55,7 @@ fn to_api(
     }
 }
 
-fn load(conn: &mut DbConnection, id: i64) -> AppResult<Qualification> {
+fn load(conn: &mut DbConnection, id: QualificationId) -> AppResult<Qualification> {
     let row = store::find_qualification(conn, id)?.ok_or(AppError::NotFound {
         what: "qualification",
     })?;
@@ -96,7 +96,7 @@ pub fn apply(
         let id = store::insert_qualification(
             conn,
             &NewQualification {
-                user_id: who.id.0,
+                user_id: who.id,
                 instrument_id: inst.id,
                 status: QualificationStatus::Applied,
                 note: note.clone(),
@@ -130,7 +130,7 @@ pub fn apply(
                 ],
                 link: Some(("去审核 Review", &queue)),
                 footer: "您收到此邮件，是因为您负责这台仪器或是本单位管理员。",
-                related: Some(("qualification", id)),
+                related: Some(("qualification", id.0)),
             }
             .render()?;
             mail::enqueue(conn, &message, naive(now))?;
@@ -158,7 +158,7 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> AppResult<Qualification> {
     db::write_tx(conn, |conn| {
-        let mut row = store::find_qualification(conn, id.0)?.ok_or(AppError::NotFound {
+        let mut row = store::find_qualification(conn, id)?.ok_or(AppError::NotFound {
             what: "qualification",
         })?;
         let inst = instrument_to_run(conn, who, row.instrument_id, || AppError::NotFound {
@@ -175,7 +175,7 @@ pub fn decide(
                 ),
             ));
         }
-        let before = load(conn, id.0)?;
+        let before = load(conn, id)?;
         let applicant =
             store::find_user(conn, row.user_id)?.ok_or(AppError::NotFound { what: "user" })?;
         let (subject, paragraphs, action) = match d.decision.as_str() {
@@ -232,7 +232,7 @@ pub fn decide(
             }
             _ => return Err(AppError::invalid("decision", "approve 或 refuse")),
         };
-        row.decided_by = Some(who.id.0);
+        row.decided_by = Some(who.id);
         row.decided_at = Some(naive(now));
         if store::decide_qualification(conn, &row, QualificationStatus::Applied)? == 0 {
             return Err(AppError::conflict(
@@ -248,16 +248,16 @@ pub fn decide(
             paragraphs,
             link: None,
             footer: "",
-            related: Some(("qualification", row.id)),
+            related: Some(("qualification", row.id.0)),
         }
         .render()?;
         mail::enqueue(conn, &message, naive(now))?;
-        let after = load(conn, id.0)?;
+        let after = load(conn, id)?;
         audit::record(
             conn,
             Some(who.id),
             action,
-            Target("qualification", Some(row.id)),
+            Target("qualification", Some(row.id.0)),
             Some(&before),
             Some(&after),
             naive(now),
@@ -293,7 +293,7 @@ pub fn expire_due(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<usiz
                     ],
                     link: None,
                     footer: "",
-                    related: Some(("qualification", row.id)),
+                    related: Some(("qualification", row.id.0)),
                 }
                 .render()?;
                 mail::enqueue(conn, &message, naive(now))?;
@@ -321,15 +321,15 @@ pub fn list(
         ..Default::default()
     };
     if mine || who.role == Role::Researcher {
-        f.user = Some(who.id.0);
+        f.user = Some(who.id);
     } else if who.role != Role::PlatformAdmin {
         let unit = who
             .unit
             .ok_or_else(|| AppError::forbidden("not staff of a unit"))?;
         authorize(who, Action::ReadUnitQueue { unit })?;
-        f.unit = Some(unit.0);
+        f.unit = Some(unit);
         if who.role == Role::InstrumentManager {
-            f.instruments = Some(who.managed.iter().map(|i| i.0).collect());
+            f.instruments = Some(who.managed.clone());
         }
     }
     let (rows, total) = store::list_qualifications(conn, &f, page)?;
@@ -347,8 +347,8 @@ pub fn latest(
     instrument: InstrumentId,
 ) -> AppResult<Option<Qualification>> {
     let f = QualificationFilter {
-        user: Some(user.0),
-        instruments: Some(vec![instrument.0]),
+        user: Some(user),
+        instruments: Some(vec![instrument]),
         ..Default::default()
     };
     let (rows, _) = store::list_qualifications(
@@ -373,8 +373,8 @@ pub fn qualification_level(
     now: DateTime<Utc>,
 ) -> AppResult<Option<QualificationLevel>> {
     let f = QualificationFilter {
-        user: Some(user.0),
-        instruments: Some(vec![instrument.0]),
+        user: Some(user),
+        instruments: Some(vec![instrument]),
         status: Some(QualificationStatus::Approved),
         ..Default::default()
     };
@@ -398,7 +398,7 @@ pub fn qualification_level(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ViolationInput {
-    pub instrument_id: i64,
+    pub instrument_id: InstrumentId,
     pub kind: String,
     pub occurred_at: DateTime<Utc>,
     #[serde(default)]
@@ -424,25 +424,25 @@ pub fn record_violation(
     db::write_tx(conn, |conn| {
         let inst = catalogue::find_instrument(conn, input.instrument_id)?
             .ok_or_else(no_such_instrument)?;
-        store::find_user(conn, user.0)?.ok_or(AppError::NotFound { what: "user" })?;
+        store::find_user(conn, user)?.ok_or(AppError::NotFound { what: "user" })?;
         authorize(who, run_action(&inst))?;
         let id = store::insert_violation(
             conn,
             &NewViolation {
-                user_id: user.0,
+                user_id: user,
                 kind,
                 instrument_id: inst.id,
                 occurred_at: naive(input.occurred_at),
                 note: note.clone(),
-                recorded_by: Some(who.id.0),
+                recorded_by: Some(who.id),
                 created_at: naive(now),
             },
         )?;
         let v = Violation {
-            id: crate::types::ViolationId(id),
+            id,
             user_id: user,
             kind,
-            instrument_id: InstrumentId(inst.id),
+            instrument_id: inst.id,
             occurred_at: input.occurred_at,
             note: note.clone(),
         };
@@ -476,8 +476,8 @@ pub fn violations_of(
     user: UserId,
 ) -> AppResult<Vec<Violation>> {
     may_read_record(who, user)?;
-    store::find_user(conn, user.0)?.ok_or(AppError::NotFound { what: "user" })?;
-    Ok(store::violations_of(conn, user.0)?
+    store::find_user(conn, user)?.ok_or(AppError::NotFound { what: "user" })?;
+    Ok(store::violations_of(conn, user)?
         .into_iter()
         .map(Violation::from)
         .collect())
@@ -488,10 +488,10 @@ pub fn violations_of(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BanInput {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub scope: String,
-    pub unit_id: Option<i64>,
-    pub instrument_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
+    pub instrument_id: Option<InstrumentId>,
     pub reason: String,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: DateTime<Utc>,
@@ -524,7 +524,7 @@ pub fn create_ban(
                     .ok_or_else(|| AppError::invalid("unit_id", "scope=unit 需要 unit_id"))?;
                 catalogue::find_unit(conn, unit)?
                     .ok_or_else(|| AppError::invalid("unit_id", "没有这个单位"))?;
-                (Some(unit), None, Some(UnitId(unit)))
+                (Some(unit), None, Some(unit))
             }
             BanScope::Instrument => {
                 let id = input.instrument_id.ok_or_else(|| {
@@ -532,7 +532,7 @@ pub fn create_ban(
                 })?;
                 let inst = catalogue::find_instrument(conn, id)?
                     .ok_or_else(|| AppError::invalid("instrument_id", "没有这台仪器"))?;
-                (None, Some(id), Some(UnitId(inst.unit_id)))
+                (None, Some(id), Some(inst.unit_id))
             }
         };
         authorize(who, Action::ManageBans { unit: unit_scope })?;
@@ -546,7 +546,7 @@ pub fn create_ban(
                 reason: reason.clone(),
                 starts_at: naive(starts),
                 ends_at: naive(input.ends_at),
-                created_by: Some(who.id.0),
+                created_by: Some(who.id),
                 created_at: naive(now),
             },
         )?;
@@ -568,7 +568,7 @@ pub fn create_ban(
             ],
             link: None,
             footer: "",
-            related: Some(("ban", id)),
+            related: Some(("ban", id.0)),
         }
         .render()?;
         mail::enqueue(conn, &message, naive(now))?;
@@ -576,7 +576,7 @@ pub fn create_ban(
             conn,
             Some(who.id),
             "ban.create",
-            Target("ban", Some(id)),
+            Target("ban", Some(id.0)),
             None::<&()>,
             Some(&ban),
             naive(now),
@@ -601,12 +601,10 @@ pub fn lift_ban(
 ) -> AppResult<Ban> {
     let reason = validate::text("reason", &input.reason, 1, 500)?;
     db::write_tx(conn, |conn| {
-        let row = store::find_ban(conn, id.0)?.ok_or(AppError::NotFound { what: "ban" })?;
+        let row = store::find_ban(conn, id)?.ok_or(AppError::NotFound { what: "ban" })?;
         let unit = match (row.unit_id, row.instrument_id) {
-            (Some(u), _) => Some(UnitId(u)),
-            (None, Some(i)) => {
-                catalogue::find_instrument(conn, i)?.map(|inst| UnitId(inst.unit_id))
-            }
+            (Some(u), _) => Some(u),
+            (None, Some(i)) => catalogue::find_instrument(conn, i)?.map(|inst| inst.unit_id),
             (None, None) => None,
         };
         authorize(who, Action::ManageBans { unit })?;
@@ -617,8 +615,8 @@ pub fn lift_ban(
                 "该禁约已解除或已到期 (already lifted or ended)",
             ));
         }
-        store::lift_ban(conn, id.0, who.id.0, &reason, naive(now))?;
-        let row = store::find_ban(conn, id.0)?.ok_or(AppError::NotFound { what: "ban" })?;
+        store::lift_ban(conn, id, who.id, &reason, naive(now))?;
+        let row = store::find_ban(conn, id)?.ok_or(AppError::NotFound { what: "ban" })?;
         let after = Ban::from_row(row.clone(), naive(now));
         if let Some(user) = store::find_user(conn, row.user_id)? {
             let message = Notice {
@@ -654,8 +652,8 @@ pub fn bans_of(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Ban>> {
     may_read_record(who, user)?;
-    store::find_user(conn, user.0)?.ok_or(AppError::NotFound { what: "user" })?;
-    Ok(store::bans_of(conn, user.0)?
+    store::find_user(conn, user)?.ok_or(AppError::NotFound { what: "user" })?;
+    Ok(store::bans_of(conn, user)?
         .into_iter()
         .map(|r| Ban::from_row(r, naive(now)))
         .collect())
@@ -670,7 +668,7 @@ pub fn active_ban(
     now: DateTime<Utc>,
 ) -> AppResult<Option<Ban>> {
     Ok(
-        store::active_bans(conn, user.0, instrument.unit_id, instrument.id, naive(now))?
+        store::active_bans(conn, user, instrument.unit_id, instrument.id, naive(now))?
             .into_iter()
             .next()
             .map(|r| Ban::from_row(r, naive(now))),

@@ -18,7 +18,7 @@ use crate::types::{OrganisationId, PageRequest, Paged, UnitId, UserId};
 use crate::validate;
 
 pub fn load_user(conn: &mut DbConnection, id: UserId) -> AppResult<User> {
-    let row = store::find_user(conn, id.0)?.ok_or(AppError::NotFound { what: "user" })?;
+    let row = store::find_user(conn, id)?.ok_or(AppError::NotFound { what: "user" })?;
     let org = match row.organisation_id {
         Some(o) => store::find_organisation(conn, o)?,
         None => None,
@@ -38,7 +38,7 @@ pub struct ValidRegistration {
 }
 
 enum OrganisationChoice {
-    Existing(i64),
+    Existing(OrganisationId),
     New(ValidNewOrganisation),
 }
 
@@ -133,7 +133,7 @@ fn register_in_tx(
             ],
             link: Some(("登录 Sign in", &login)),
             footer: "如果不是您本人操作，请忽略本邮件，您的账户不受影响。",
-            related: Some(("user", existing.id)),
+            related: Some(("user", existing.id.0)),
         }
         .render()?;
         return mail::enqueue(conn, &message, naive(now));
@@ -186,7 +186,7 @@ fn register_in_tx(
 
 pub(super) fn new_link_token(
     conn: &mut DbConnection,
-    user: i64,
+    user: UserId,
     purpose: TokenPurpose,
     ttl: Duration,
     now: DateTime<Utc>,
@@ -231,7 +231,7 @@ fn send_verification(
         ],
         link: Some(("验证邮箱 Verify", &url)),
         footer: "如果您没有注册，请忽略本邮件。",
-        related: Some(("user", user.id)),
+        related: Some(("user", user.id.0)),
     }
     .render()?;
     mail::enqueue(conn, &message, naive(now))
@@ -248,7 +248,7 @@ pub fn resend_verification(
     ctx.mail_limiter.hit(&who.email, address, now)?;
     let user = who.id;
     db::write_tx(conn, |conn| {
-        let row = store::find_user(conn, user.0)?.ok_or(AppError::NotFound { what: "user" })?;
+        let row = store::find_user(conn, user)?.ok_or(AppError::NotFound { what: "user" })?;
         if row.email_verified_at.is_some() {
             return Err(AppError::conflict(
                 ErrorCode::AlreadyVerified,
@@ -276,7 +276,7 @@ pub fn verify_email(conn: &mut DbConnection, token: &str, now: DateTime<Utc>) ->
         )?
         .ok_or_else(bad_link)?;
         store::set_verified(conn, user, naive(now))?;
-        load_user(conn, UserId(user))
+        load_user(conn, user)
     })
 }
 
@@ -287,7 +287,7 @@ pub fn verify_email(conn: &mut DbConnection, token: &str, now: DateTime<Utc>) ->
 pub struct ProfilePatch {
     pub name: Option<String>,
     pub phone: Option<String>,
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OrganisationId>,
 }
 
 pub fn update_profile(
@@ -297,7 +297,7 @@ pub fn update_profile(
     now: DateTime<Utc>,
 ) -> AppResult<User> {
     db::write_tx(conn, |conn| {
-        let row = store::find_user(conn, who.id.0)?.ok_or(AppError::NotFound { what: "user" })?;
+        let row = store::find_user(conn, who.id)?.ok_or(AppError::NotFound { what: "user" })?;
         let name = match &patch.name {
             Some(n) => validate::line("name", n, 1, 50)?,
             None => row.name.clone(),
@@ -346,10 +346,10 @@ pub fn set_disabled(
             return Ok(before);
         }
         if disabled {
-            store::disable(conn, user.0, naive(now))?;
-            store::revoke_all_refresh(conn, user.0, naive(now))?;
+            store::disable(conn, user, naive(now))?;
+            store::revoke_all_refresh(conn, user, naive(now))?;
         } else {
-            store::enable(conn, user.0, naive(now))?;
+            store::enable(conn, user, naive(now))?;
         }
         let after = load_user(conn, user)?;
         audit::record(
@@ -403,13 +403,13 @@ pub fn approve_organisation(
     now: DateTime<Utc>,
 ) -> AppResult<Organisation> {
     db::write_tx(conn, |conn| {
-        let before: Organisation = store::find_organisation(conn, id.0)?
+        let before: Organisation = store::find_organisation(conn, id)?
             .ok_or(AppError::NotFound {
                 what: "organisation",
             })?
             .into();
-        store::set_organisation_status(conn, id.0, OrganisationStatus::Active)?;
-        let after: Organisation = store::find_organisation(conn, id.0)?
+        store::set_organisation_status(conn, id, OrganisationStatus::Active)?;
+        let after: Organisation = store::find_organisation(conn, id)?
             .ok_or(AppError::NotFound {
                 what: "organisation",
             })?
@@ -461,12 +461,12 @@ pub fn create_verified(
     }
     let organisation = match (unit, organisation) {
         (Some(u), _) => Some(
-            store::organisation_of_unit(conn, u.0)?
+            store::organisation_of_unit(conn, u)?
                 .ok_or_else(|| AppError::invalid("unit", format!("没有编号为 {u} 的单位")))?
                 .id,
         ),
         (None, Some(o)) => Some(
-            store::find_organisation(conn, o.0)?
+            store::find_organisation(conn, o)?
                 .ok_or_else(|| AppError::invalid("organisation", "没有这个单位"))?
                 .id,
         ),
@@ -481,19 +481,19 @@ pub fn create_verified(
             phone: String::new(),
             organisation_id: organisation,
             role,
-            unit_id: unit.map(|u| u.0),
+            unit_id: unit,
             email_verified_at: Some(now),
             tokens_valid_after: now,
             created_at: now,
             updated_at: now,
         },
     )?;
-    Ok(UserId(id))
+    Ok(id)
 }
 
 /// The price tier of `user` at host unit `unit` (the reservations module bills by it).
 pub fn price_tier(conn: &mut DbConnection, user: UserId, unit: UnitId) -> AppResult<PriceTier> {
-    let row = store::find_user(conn, user.0)?.ok_or(AppError::NotFound { what: "user" })?;
+    let row = store::find_user(conn, user)?.ok_or(AppError::NotFound { what: "user" })?;
     let org = match row.organisation_id {
         Some(o) => store::find_organisation(conn, o)?,
         None => None,

@@ -27,7 +27,7 @@ fn bad_credentials() -> AppError {
 fn issue(
     conn: &mut DbConnection,
     ctx: &AuthContext,
-    user: i64,
+    user: UserId,
     family: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<Tokens> {
@@ -44,7 +44,7 @@ fn issue(
         },
     )?;
     Ok(Tokens {
-        access_token: ctx.keys.issue(UserId(user), &family, now)?,
+        access_token: ctx.keys.issue(user, &family, now)?,
         refresh_token: refresh,
         token_type: "Bearer",
         expires_in: ctx.keys.ttl_secs,
@@ -119,7 +119,10 @@ pub fn refresh(
         }
         if row.rotated_at.is_some() || store::mark_rotated(conn, row.id, naive(now))? == 0 {
             store::revoke_family(conn, &row.family, naive(now))?;
-            tracing::warn!(user = row.user_id, "refresh token reused: sign-in revoked");
+            tracing::warn!(
+                user = row.user_id.0,
+                "refresh token reused: sign-in revoked"
+            );
             // Committed: the revocation must stand although the request fails.
             return Ok(Err(AppError::Unauthorized {
                 code: ErrorCode::RefreshTokenReused,
@@ -204,7 +207,7 @@ fn send_reset_link(
             ],
             link: Some(("设置新密码 Set a new password", &url)),
             footer: "如果不是您本人操作，请忽略本邮件，您的密码不会改变。",
-            related: Some(("user", user.id)),
+            related: Some(("user", user.id.0)),
         }
         .render()?;
         mail::enqueue(conn, &message, naive(now))
@@ -250,7 +253,7 @@ pub async fn change_password(
     new_password: &str,
 ) -> AppResult<Tokens> {
     password::check_new("new_password", new_password, &who.email)?;
-    let id = who.id.0;
+    let id = who.id;
     let stored = db::run(&state.pool, move |conn| {
         store::find_user(conn, id)?.ok_or(AppError::NotFound { what: "user" })
     })

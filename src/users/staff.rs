@@ -13,7 +13,7 @@ use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::mail::{self, templates::Notice};
-use crate::types::{InstrumentId, UnitId, UserId};
+use crate::types::{InstrumentId, InvitationId, UnitId, UserId};
 use crate::validate;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -47,8 +47,8 @@ pub fn add_staff(
         .filter(|r| r.is_staff())
         .ok_or_else(|| AppError::invalid("role", "instrument_manager 或 unit_admin"))?;
     db::write_tx(conn, |conn| {
-        let org = store::organisation_of_unit(conn, unit.0)?
-            .ok_or(AppError::NotFound { what: "unit" })?;
+        let org =
+            store::organisation_of_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
         let row = store::find_user_by_email(conn, &email)?.ok_or_else(|| {
             AppError::invalid(
                 "email",
@@ -56,43 +56,43 @@ pub fn add_staff(
             )
         })?;
         joinable(&row, unit)?;
-        if row.unit_id == Some(unit.0) {
-            let before = load_user(conn, UserId(row.id))?;
+        if row.unit_id == Some(unit) {
+            let before = load_user(conn, row.id)?;
             store::set_role(
                 conn,
                 row.id,
                 role.code(),
-                Some(unit.0),
+                Some(unit),
                 Some(org.id),
                 naive(now),
             )?;
             if role != Role::InstrumentManager {
                 store::clear_managed(conn, row.id)?;
             }
-            let after = load_user(conn, UserId(row.id))?;
+            let after = load_user(conn, row.id)?;
             audit::record(
                 conn,
                 Some(actor.id),
                 "staff.role",
-                Target("user", Some(row.id)),
+                Target("user", Some(row.id.0)),
                 Some(&before),
                 Some(&after),
                 naive(now),
             )?;
             return Ok(StaffAdded::RoleChanged(after));
         }
-        if let Some(open) = store::pending_invitation(conn, unit.0, row.id)? {
+        if let Some(open) = store::pending_invitation(conn, unit, row.id)? {
             // A second click, or another admin: the invitation already waits.
             return Ok(StaffAdded::Invited(Invitation::from_row(open, org.name)?));
         }
         let id = store::insert_invitation(
             conn,
             &NewInvitation {
-                unit_id: unit.0,
+                unit_id: unit,
                 user_id: row.id,
                 role,
                 status: InvitationStatus::Pending,
-                invited_by: actor.id.0,
+                invited_by: actor.id,
                 created_at: naive(now),
             },
         )?;
@@ -115,7 +115,7 @@ pub fn add_staff(
             ],
             link: Some(("查看邀请 See the invitation", &link)),
             footer: "如果您不认识邀请人，请谢绝邀请或忽略本邮件。",
-            related: Some(("user", row.id)),
+            related: Some(("user", row.id.0)),
         }
         .render()?;
         mail::enqueue(conn, &message, naive(now))?;
@@ -123,7 +123,7 @@ pub fn add_staff(
             conn,
             Some(actor.id),
             "staff.invite",
-            Target("user", Some(row.id)),
+            Target("user", Some(row.id.0)),
             None::<&()>,
             Some(&serde_json::json!({"unit_id": unit.0, "role": role.code(), "invitation": id})),
             naive(now),
@@ -143,7 +143,7 @@ fn joinable(row: &UserRow, unit: UnitId) -> AppResult<()> {
             "平台管理员不能设为单位人员 (a platform admin cannot be unit staff)",
         ));
     }
-    if current.is_staff() && row.unit_id != Some(unit.0) {
+    if current.is_staff() && row.unit_id != Some(unit) {
         return Err(AppError::conflict(
             ErrorCode::StaffOfOtherUnit,
             "此人是其他单位的人员，需先由该单位移除 (staff of another unit)",
@@ -154,7 +154,7 @@ fn joinable(row: &UserRow, unit: UnitId) -> AppResult<()> {
 
 /// The signed-in person's open invitations.
 pub fn my_invitations(conn: &mut DbConnection, who: &Principal) -> AppResult<Vec<Invitation>> {
-    store::pending_invitations_of(conn, who.id.0)?
+    store::pending_invitations_of(conn, who.id)?
         .into_iter()
         .map(|(row, unit)| Invitation::from_row(row, unit))
         .collect()
@@ -172,19 +172,19 @@ fn already_answered() -> AppError {
 pub fn answer_invitation(
     conn: &mut DbConnection,
     who: &Principal,
-    id: i64,
+    id: InvitationId,
     accept: bool,
     now: DateTime<Utc>,
 ) -> AppResult<User> {
     db::write_tx(conn, |conn| {
         let inv = store::find_invitation(conn, id)?
-            .filter(|i| i.user_id == who.id.0)
+            .filter(|i| i.user_id == who.id)
             .ok_or(AppError::NotFound { what: "invitation" })?;
         let pending = InvitationStatus::Pending;
         if inv.status != pending {
             return Err(already_answered());
         }
-        let row = store::find_user(conn, who.id.0)?.ok_or(AppError::NotFound { what: "user" })?;
+        let row = store::find_user(conn, who.id)?.ok_or(AppError::NotFound { what: "user" })?;
         if !accept {
             store::set_invitation_status(
                 conn,
@@ -196,10 +196,10 @@ pub fn answer_invitation(
             )?;
             return load_user(conn, who.id);
         }
-        let unit = UnitId(inv.unit_id);
+        let unit = inv.unit_id;
         joinable(&row, unit)?;
-        let org = store::organisation_of_unit(conn, unit.0)?
-            .ok_or(AppError::NotFound { what: "unit" })?;
+        let org =
+            store::organisation_of_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
         let role = inv.role;
         if !store::set_invitation_status(
             conn,
@@ -216,7 +216,7 @@ pub fn answer_invitation(
             conn,
             row.id,
             role.code(),
-            Some(unit.0),
+            Some(unit),
             Some(org.id),
             naive(now),
         )?;
@@ -225,7 +225,7 @@ pub fn answer_invitation(
             conn,
             Some(who.id),
             "staff.add",
-            Target("user", Some(row.id)),
+            Target("user", Some(row.id.0)),
             Some(&before),
             Some(&after),
             naive(now),
@@ -245,14 +245,14 @@ pub fn remove_staff(
     now: DateTime<Utc>,
 ) -> AppResult<User> {
     db::write_tx(conn, |conn| {
-        let row = store::find_user(conn, user.0)?.ok_or(AppError::NotFound { what: "user" })?;
-        if row.unit_id != Some(unit.0) {
+        let row = store::find_user(conn, user)?.ok_or(AppError::NotFound { what: "user" })?;
+        if row.unit_id != Some(unit) {
             return Err(AppError::NotFound {
                 what: "staff member",
             });
         }
         let before = load_user(conn, user)?;
-        let organisation = match store::accepted_invitation(conn, unit.0, row.id)? {
+        let organisation = match store::accepted_invitation(conn, unit, row.id)? {
             Some(inv) => {
                 store::set_invitation_status(
                     conn,
@@ -280,7 +280,7 @@ pub fn remove_staff(
             conn,
             Some(actor.id),
             "staff.remove",
-            Target("user", Some(row.id)),
+            Target("user", Some(row.id.0)),
             Some(&before),
             Some(&after),
             naive(now),
@@ -295,16 +295,16 @@ pub fn set_instrument_managers(
     actor: &Principal,
     instrument: InstrumentId,
     unit: UnitId,
-    user_ids: &[i64],
+    user_ids: &[UserId],
     now: DateTime<Utc>,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Vec<UserId>> {
     let mut ids = user_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
     db::write_tx(conn, |conn| {
         for &id in &ids {
             let ok = store::find_user(conn, id)?
-                .is_some_and(|u| u.role().is_staff() && u.unit_id == Some(unit.0));
+                .is_some_and(|u| u.role().is_staff() && u.unit_id == Some(unit));
             if !ok {
                 return Err(AppError::invalid(
                     "user_ids",
@@ -312,8 +312,8 @@ pub fn set_instrument_managers(
                 ));
             }
         }
-        let before = store::instrument_manager_ids(conn, instrument.0)?;
-        store::set_instrument_managers(conn, instrument.0, &ids)?;
+        let before = store::instrument_manager_ids(conn, instrument)?;
+        store::set_instrument_managers(conn, instrument, &ids)?;
         audit::record(
             conn,
             Some(actor.id),

@@ -10,11 +10,17 @@ use crate::db::schema::{
     staff_invitations, units, user_tokens, users, violations,
 };
 use crate::db::{Db, DbConnection};
-use crate::types::PageRequest;
+use crate::types::{
+    BanId, InstrumentId, InvitationId, OrganisationId, PageRequest, QualificationId, UnitId,
+    UserId, ViolationId,
+};
 
 // --- organisations -------------------------------------------------------------------------
 
-pub fn find_organisation(conn: &mut DbConnection, id: i64) -> QueryResult<Option<OrganisationRow>> {
+pub fn find_organisation(
+    conn: &mut DbConnection,
+    id: OrganisationId,
+) -> QueryResult<Option<OrganisationRow>> {
     crate::db::per_backend!(conn, |conn| organisations::table
         .find(id)
         .select(OrganisationRow::as_select())
@@ -24,7 +30,7 @@ pub fn find_organisation(conn: &mut DbConnection, id: i64) -> QueryResult<Option
 
 pub fn organisation_of_unit(
     conn: &mut DbConnection,
-    unit: i64,
+    unit: UnitId,
 ) -> QueryResult<Option<OrganisationRow>> {
     organisations::table
         .filter(organisations::unit_id.eq(unit))
@@ -33,7 +39,10 @@ pub fn organisation_of_unit(
         .optional()
 }
 
-pub fn insert_organisation(conn: &mut DbConnection, row: &NewOrganisation) -> QueryResult<i64> {
+pub fn insert_organisation(
+    conn: &mut DbConnection,
+    row: &NewOrganisation,
+) -> QueryResult<OrganisationId> {
     diesel::insert_into(organisations::table)
         .values(row)
         .returning(organisations::id)
@@ -86,7 +95,7 @@ pub fn list_organisations(
 
 pub fn set_organisation_status(
     conn: &mut DbConnection,
-    id: i64,
+    id: OrganisationId,
     status: OrganisationStatus,
 ) -> QueryResult<usize> {
     diesel::update(organisations::table.find(id))
@@ -103,7 +112,7 @@ pub fn escape_like(s: &str) -> String {
 
 // --- users ---------------------------------------------------------------------------------
 
-pub fn find_user(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UserRow>> {
+pub fn find_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<UserRow>> {
     crate::db::per_backend!(conn, |conn| users::table
         .find(id)
         .select(UserRow::as_select())
@@ -119,14 +128,18 @@ pub fn find_user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<O
         .optional()
 }
 
-pub fn insert_user(conn: &mut DbConnection, row: &NewUser) -> QueryResult<i64> {
+pub fn insert_user(conn: &mut DbConnection, row: &NewUser) -> QueryResult<UserId> {
     diesel::insert_into(users::table)
         .values(row)
         .returning(users::id)
         .get_result(conn)
 }
 
-pub fn set_verified(conn: &mut DbConnection, user: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn set_verified(
+    conn: &mut DbConnection,
+    user: UserId,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(
         users::table
             .find(user)
@@ -139,7 +152,7 @@ pub fn set_verified(conn: &mut DbConnection, user: i64, now: NaiveDateTime) -> Q
 /// New password: every access token issued before `now` stops working.
 pub fn set_password(
     conn: &mut DbConnection,
-    user: i64,
+    user: UserId,
     hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
@@ -154,10 +167,10 @@ pub fn set_password(
 
 pub fn update_profile(
     conn: &mut DbConnection,
-    user: i64,
+    user: UserId,
     name: &str,
     phone: &str,
-    organisation: Option<i64>,
+    organisation: Option<OrganisationId>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(users::table.find(user))
@@ -171,7 +184,7 @@ pub fn update_profile(
 }
 
 /// Disables the account, ending every token issued before `now`.
-pub fn disable(conn: &mut DbConnection, user: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn disable(conn: &mut DbConnection, user: UserId, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(users::table.find(user))
         .set((
             users::disabled_at.eq(Some(now)),
@@ -183,7 +196,7 @@ pub fn disable(conn: &mut DbConnection, user: i64, now: NaiveDateTime) -> QueryR
 
 /// Enables a disabled account. Its tokens ended when it was disabled; those issued since
 /// (none can be) need no second revocation.
-pub fn enable(conn: &mut DbConnection, user: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn enable(conn: &mut DbConnection, user: UserId, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(users::table.find(user))
         .filter(users::disabled_at.is_not_null())
         .set((
@@ -195,10 +208,10 @@ pub fn enable(conn: &mut DbConnection, user: i64, now: NaiveDateTime) -> QueryRe
 
 pub fn set_role(
     conn: &mut DbConnection,
-    user: i64,
+    user: UserId,
     role: &str,
-    unit: Option<i64>,
-    organisation: Option<i64>,
+    unit: Option<UnitId>,
+    organisation: Option<OrganisationId>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(users::table.find(user))
@@ -211,12 +224,15 @@ pub fn set_role(
         .execute(conn)
 }
 
-pub fn clear_managed(conn: &mut DbConnection, user: i64) -> QueryResult<usize> {
+pub fn clear_managed(conn: &mut DbConnection, user: UserId) -> QueryResult<usize> {
     diesel::delete(instrument_managers::table.filter(instrument_managers::user_id.eq(user)))
         .execute(conn)
 }
 
-pub fn instrument_manager_ids(conn: &mut DbConnection, instrument: i64) -> QueryResult<Vec<i64>> {
+pub fn instrument_manager_ids(
+    conn: &mut DbConnection,
+    instrument: InstrumentId,
+) -> QueryResult<Vec<UserId>> {
     instrument_managers::table
         .filter(instrument_managers::instrument_id.eq(instrument))
         .select(instrument_managers::user_id)
@@ -226,8 +242,8 @@ pub fn instrument_manager_ids(conn: &mut DbConnection, instrument: i64) -> Query
 
 pub fn set_instrument_managers(
     conn: &mut DbConnection,
-    instrument: i64,
-    users: &[i64],
+    instrument: InstrumentId,
+    users: &[UserId],
 ) -> QueryResult<()> {
     diesel::delete(
         instrument_managers::table.filter(instrument_managers::instrument_id.eq(instrument)),
@@ -248,14 +264,14 @@ pub fn set_instrument_managers(
 pub type UserWithOrganisation = (UserRow, Option<OrganisationRow>);
 
 /// A qualification with its instrument's name and unit and the applicant's name and e-mail.
-pub type QualificationListRow = (QualificationRow, String, i64, String, String);
+pub type QualificationListRow = (QualificationRow, String, UnitId, String, String);
 
 /// Filters of the platform admin's user list and the unit's staff list.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
     pub q: Option<String>,
     pub role: Option<String>,
-    pub unit: Option<i64>,
+    pub unit: Option<UnitId>,
 }
 
 fn filtered_users(f: &UserFilter) -> users::BoxedQuery<'static, Db> {
@@ -290,7 +306,7 @@ pub fn list_users(
         .offset(page.offset())
         .load(conn)?;
     let total = filtered_users(f).count().get_result(conn)?;
-    let org_ids: Vec<i64> = rows.iter().filter_map(|r| r.organisation_id).collect();
+    let org_ids: Vec<OrganisationId> = rows.iter().filter_map(|r| r.organisation_id).collect();
     let orgs: Vec<OrganisationRow> = organisations::table
         .filter(organisations::id.eq_any(&org_ids))
         .select(OrganisationRow::as_select())
@@ -322,7 +338,7 @@ pub fn consume_user_token(
     hash: &str,
     purpose: TokenPurpose,
     now: NaiveDateTime,
-) -> QueryResult<Option<i64>> {
+) -> QueryResult<Option<UserId>> {
     diesel::update(
         user_tokens::table
             .filter(user_tokens::token_hash.eq(hash))
@@ -338,7 +354,7 @@ pub fn consume_user_token(
 
 pub fn use_up_user_tokens(
     conn: &mut DbConnection,
-    user: i64,
+    user: UserId,
     purpose: TokenPurpose,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
@@ -394,7 +410,7 @@ pub fn revoke_family(
 
 pub fn revoke_all_refresh(
     conn: &mut DbConnection,
-    user: i64,
+    user: UserId,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(
@@ -408,7 +424,10 @@ pub fn revoke_all_refresh(
 
 // --- qualifications ------------------------------------------------------------------------
 
-pub fn insert_qualification(conn: &mut DbConnection, row: &NewQualification) -> QueryResult<i64> {
+pub fn insert_qualification(
+    conn: &mut DbConnection,
+    row: &NewQualification,
+) -> QueryResult<QualificationId> {
     diesel::insert_into(qualifications::table)
         .values(row)
         .returning(qualifications::id)
@@ -417,7 +436,7 @@ pub fn insert_qualification(conn: &mut DbConnection, row: &NewQualification) -> 
 
 pub fn find_qualification(
     conn: &mut DbConnection,
-    id: i64,
+    id: QualificationId,
 ) -> QueryResult<Option<QualificationRow>> {
     qualifications::table
         .find(id)
@@ -451,10 +470,10 @@ pub fn decide_qualification(
 
 #[derive(Debug, Clone, Default)]
 pub struct QualificationFilter {
-    pub user: Option<i64>,
-    pub unit: Option<i64>,
+    pub user: Option<UserId>,
+    pub unit: Option<UnitId>,
     /// Only these instruments (an instrument manager's own).
-    pub instruments: Option<Vec<i64>>,
+    pub instruments: Option<Vec<InstrumentId>>,
     pub status: Option<QualificationStatus>,
 }
 
@@ -488,7 +507,7 @@ pub fn list_qualifications(
     f: &QualificationFilter,
     page: PageRequest,
 ) -> QueryResult<(Vec<QualificationListRow>, i64)> {
-    let rows: Vec<(QualificationRow, String, i64)> = filtered_qualifications(f)
+    let rows: Vec<(QualificationRow, String, UnitId)> = filtered_qualifications(f)
         .select((
             QualificationRow::as_select(),
             instruments::name_zh,
@@ -499,8 +518,8 @@ pub fn list_qualifications(
         .offset(page.offset())
         .load(conn)?;
     let total = filtered_qualifications(f).count().get_result(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|(q, _, _)| q.user_id).collect();
-    let people: Vec<(i64, String, String)> = users::table
+    let ids: Vec<UserId> = rows.iter().map(|(q, _, _)| q.user_id).collect();
+    let people: Vec<(UserId, String, String)> = users::table
         .filter(users::id.eq_any(&ids))
         .select((users::id, users::name, users::email))
         .load(conn)?;
@@ -535,14 +554,14 @@ pub fn due_expirations(
 
 // --- violations and bans -------------------------------------------------------------------
 
-pub fn insert_violation(conn: &mut DbConnection, row: &NewViolation) -> QueryResult<i64> {
+pub fn insert_violation(conn: &mut DbConnection, row: &NewViolation) -> QueryResult<ViolationId> {
     diesel::insert_into(violations::table)
         .values(row)
         .returning(violations::id)
         .get_result(conn)
 }
 
-pub fn violations_of(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<ViolationRow>> {
+pub fn violations_of(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<ViolationRow>> {
     violations::table
         .filter(violations::user_id.eq(user))
         .select(ViolationRow::as_select())
@@ -554,7 +573,7 @@ pub fn violations_of(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<Viol
 /// Violations of `kind` since `since`: what an automatic ban rule counts.
 pub fn count_violations(
     conn: &mut DbConnection,
-    user: i64,
+    user: UserId,
     kind: ViolationKind,
     since: NaiveDateTime,
 ) -> QueryResult<i64> {
@@ -566,14 +585,14 @@ pub fn count_violations(
         .get_result(conn)
 }
 
-pub fn insert_ban(conn: &mut DbConnection, row: &NewBan) -> QueryResult<i64> {
+pub fn insert_ban(conn: &mut DbConnection, row: &NewBan) -> QueryResult<BanId> {
     diesel::insert_into(bans::table)
         .values(row)
         .returning(bans::id)
         .get_result(conn)
 }
 
-pub fn find_ban(conn: &mut DbConnection, id: i64) -> QueryResult<Option<BanRow>> {
+pub fn find_ban(conn: &mut DbConnection, id: BanId) -> QueryResult<Option<BanRow>> {
     bans::table
         .find(id)
         .select(BanRow::as_select())
@@ -583,8 +602,8 @@ pub fn find_ban(conn: &mut DbConnection, id: i64) -> QueryResult<Option<BanRow>>
 
 pub fn lift_ban(
     conn: &mut DbConnection,
-    id: i64,
-    by: i64,
+    id: BanId,
+    by: UserId,
     reason: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
@@ -597,7 +616,7 @@ pub fn lift_ban(
         .execute(conn)
 }
 
-pub fn bans_of(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<BanRow>> {
+pub fn bans_of(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<BanRow>> {
     bans::table
         .filter(bans::user_id.eq(user))
         .select(BanRow::as_select())
@@ -609,9 +628,9 @@ pub fn bans_of(conn: &mut DbConnection, user: i64) -> QueryResult<Vec<BanRow>> {
 /// Bans in force at `now` that cover `instrument` of `unit`.
 pub fn active_bans(
     conn: &mut DbConnection,
-    user: i64,
-    unit: i64,
-    instrument: i64,
+    user: UserId,
+    unit: UnitId,
+    instrument: InstrumentId,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<BanRow>> {
     crate::db::per_backend!(conn, |conn| bans::table
@@ -633,8 +652,8 @@ pub fn active_bans(
 /// Who hears about a new application for `instrument`: its managers and the unit's admins.
 pub fn staff_to_notify(
     conn: &mut DbConnection,
-    unit: i64,
-    instrument: i64,
+    unit: UnitId,
+    instrument: InstrumentId,
 ) -> QueryResult<Vec<(String, String)>> {
     let managers = instrument_manager_ids(conn, instrument)?;
     users::table
@@ -650,13 +669,13 @@ pub fn staff_to_notify(
 }
 
 /// A new secret for the person's calendar feed (the old URL stops working).
-pub fn set_calendar_token(conn: &mut DbConnection, user: i64, hash: &str) -> QueryResult<usize> {
+pub fn set_calendar_token(conn: &mut DbConnection, user: UserId, hash: &str) -> QueryResult<usize> {
     diesel::update(users::table.find(user))
         .set(users::calendar_token_hash.eq(hash))
         .execute(conn)
 }
 
-pub fn user_by_calendar_token(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<i64>> {
+pub fn user_by_calendar_token(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<UserId>> {
     users::table
         .filter(users::calendar_token_hash.eq(hash))
         .filter(users::disabled_at.is_null())
@@ -667,14 +686,20 @@ pub fn user_by_calendar_token(conn: &mut DbConnection, hash: &str) -> QueryResul
 
 // --- staff invitations -----------------------------------------------------------------------
 
-pub fn insert_invitation(conn: &mut DbConnection, row: &NewInvitation) -> QueryResult<i64> {
+pub fn insert_invitation(
+    conn: &mut DbConnection,
+    row: &NewInvitation,
+) -> QueryResult<InvitationId> {
     diesel::insert_into(staff_invitations::table)
         .values(row)
         .returning(staff_invitations::id)
         .get_result(conn)
 }
 
-pub fn find_invitation(conn: &mut DbConnection, id: i64) -> QueryResult<Option<InvitationRow>> {
+pub fn find_invitation(
+    conn: &mut DbConnection,
+    id: InvitationId,
+) -> QueryResult<Option<InvitationRow>> {
     staff_invitations::table
         .find(id)
         .select(InvitationRow::as_select())
@@ -685,8 +710,8 @@ pub fn find_invitation(conn: &mut DbConnection, id: i64) -> QueryResult<Option<I
 /// `user`'s open invitation to `unit`, if any.
 pub fn pending_invitation(
     conn: &mut DbConnection,
-    unit: i64,
-    user: i64,
+    unit: UnitId,
+    user: UserId,
 ) -> QueryResult<Option<InvitationRow>> {
     staff_invitations::table
         .filter(staff_invitations::unit_id.eq(unit))
@@ -700,8 +725,8 @@ pub fn pending_invitation(
 /// The invitation by which `user` joined `unit`'s staff, while they are on it.
 pub fn accepted_invitation(
     conn: &mut DbConnection,
-    unit: i64,
-    user: i64,
+    unit: UnitId,
+    user: UserId,
 ) -> QueryResult<Option<InvitationRow>> {
     staff_invitations::table
         .filter(staff_invitations::unit_id.eq(unit))
@@ -716,7 +741,7 @@ pub fn accepted_invitation(
 /// A person's open invitations with their units' names, newest first.
 pub fn pending_invitations_of(
     conn: &mut DbConnection,
-    user: i64,
+    user: UserId,
 ) -> QueryResult<Vec<(InvitationRow, String)>> {
     staff_invitations::table
         .inner_join(units::table.on(units::id.eq(staff_invitations::unit_id)))
@@ -732,10 +757,10 @@ pub fn pending_invitations_of(
 /// click, another tab).
 pub fn set_invitation_status(
     conn: &mut DbConnection,
-    id: i64,
+    id: InvitationId,
     from: InvitationStatus,
     to: InvitationStatus,
-    previous_organisation: Option<i64>,
+    previous_organisation: Option<OrganisationId>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let n = diesel::update(

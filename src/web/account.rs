@@ -495,7 +495,7 @@ pub async fn instrument_actions(
     use crate::auth::{permissions::allowed, Action};
     use crate::users::model::QualificationStatus;
     use crate::users::qualifications as quals;
-    let id = crate::types::InstrumentId(crate::params::path_id(&id)?);
+    let id: crate::types::InstrumentId = crate::params::path_id(&id)?;
     let (inst, qualification) = match ctx.user.clone() {
         Some(who) => {
             db::run(&state.pool, move |c| {
@@ -508,13 +508,7 @@ pub async fn instrument_actions(
     };
     let can_edit = match (&ctx.user, &inst) {
         (Some(u), Some(i)) => {
-            i.retired_at.is_none()
-                && allowed(
-                    u,
-                    Action::ManageInstruments {
-                        unit: crate::types::UnitId(i.unit_id),
-                    },
-                )
+            i.retired_at.is_none() && allowed(u, Action::ManageInstruments { unit: i.unit_id })
         }
         _ => false,
     };
@@ -542,7 +536,7 @@ pub async fn apply(
     form: Form,
 ) -> PageResult {
     let who = ctx.require()?.clone();
-    let id = crate::types::InstrumentId(crate::params::path_id(&id)?);
+    let id: crate::types::InstrumentId = crate::params::path_id(&id)?;
     let input = crate::users::qualifications::Application {
         note: get(&form, "note").to_owned(),
     };

@@ -20,7 +20,7 @@ use crate::navigation::editing::{self};
 use crate::navigation::model::*;
 use crate::navigation::service::{self as catalogue};
 use crate::params::{path_id, query_params};
-use crate::types::{local_date_time, UnitId, UserId};
+use crate::types::{local_date_time, SubPlatformId, UnitId, UserId};
 use crate::users::service as accounts;
 use crate::users::store::UserFilter;
 use crate::{db, state::AppState};
@@ -183,7 +183,7 @@ pub async fn admin_user_toggle(
     _: CsrfChecked,
 ) -> PageResult {
     let who = admin(&ctx, Action::ManageUsers)?;
-    let user = UserId(path_id(&path.0)?);
+    let user: UserId = path_id(&path.0)?;
     let disabled = match path.1.as_str() {
         "disable" => true,
         "enable" => false,
@@ -377,7 +377,7 @@ pub async fn unit_form(
 async fn unit_page(
     state: &AppState,
     ctx: &Ctx,
-    id: Option<i64>,
+    id: Option<UnitId>,
     values: &HashMap<String, String>,
 ) -> Result<FormPage, WebError> {
     let (title, action) = match id {
@@ -404,7 +404,7 @@ pub async fn save_unit(
 ) -> PageResult {
     let who = admin(&ctx, Action::ManageUnits)?;
     let id = id.map(|p| path_id(&p)).transpose()?;
-    let sub_platform_id = match opt(&form, "sub_platform_id").map(|v| v.parse::<i64>()) {
+    let sub_platform_id = match opt(&form, "sub_platform_id").map(|v| v.parse::<SubPlatformId>()) {
         Some(Ok(v)) => Some(v),
         Some(Err(_)) => {
             return unit_page(&state, &ctx, id, &form)
@@ -430,7 +430,7 @@ pub async fn save_unit(
     let now = state.clock.now();
     let catalogue = state.catalogue.clone();
     let result = db::run(&state.pool, move |c| {
-        editing::save_unit(c, &who, &catalogue, id.map(UnitId), &input, now)
+        editing::save_unit(c, &who, &catalogue, id, &input, now)
     })
     .await;
     match result {
@@ -439,7 +439,11 @@ pub async fn save_unit(
     }
 }
 
-fn sub_platform_page(ctx: &Ctx, id: Option<i64>, v: &HashMap<String, String>) -> FormPage {
+fn sub_platform_page(
+    ctx: &Ctx,
+    id: Option<SubPlatformId>,
+    v: &HashMap<String, String>,
+) -> FormPage {
     let (title, action) = match id {
         Some(id) => (
             "编辑子平台".to_owned(),
@@ -515,14 +519,7 @@ pub async fn save_sub_platform(
     let now = state.clock.now();
     let catalogue = state.catalogue.clone();
     let result = db::run(&state.pool, move |c| {
-        editing::save_sub_platform(
-            c,
-            &who,
-            &catalogue,
-            id.map(crate::types::SubPlatformId),
-            &input,
-            now,
-        )
+        editing::save_sub_platform(c, &who, &catalogue, id, &input, now)
     })
     .await;
     match result {

@@ -19,7 +19,7 @@ use crate::reservations::handlers::WeekParams;
 use crate::reservations::model::{Asked, BookingRequest, Reservation, ReservationStatus, Step};
 use crate::reservations::service::{self, Actor, StepCommand};
 use crate::reservations::store::Filter;
-use crate::types::{local_date_time, InstrumentId, PLATFORM_ZONE};
+use crate::types::{local_date_time, InstrumentId, ReservationId, PLATFORM_ZONE};
 use crate::{db, state::AppState};
 
 /// Local date + time in the platform zone.
@@ -46,7 +46,7 @@ async fn booking_form(
     let now = state.clock.now();
     let st = state.clone();
     let (inst, avail) = db::run(&state.pool, move |c| {
-        let inst = crate::navigation::service::get_instrument(c, &st.catalogue.categories, id.0)?;
+        let inst = crate::navigation::service::get_instrument(c, &st.catalogue.categories, id)?;
         let a = availability::availability(
             c,
             &st.booking_rules,
@@ -112,7 +112,7 @@ pub async fn book_page(
     id: web::Path<String>,
 ) -> PageResult {
     ctx.require()?;
-    let id = InstrumentId(path_id(&id)?);
+    let id: InstrumentId = path_id(&id)?;
     // A slot picked on the instrument's week fills the form in.
     let mut values: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
@@ -128,10 +128,10 @@ pub async fn book(
     form: Form,
 ) -> PageResult {
     let who = ctx.require()?.clone();
-    let id = InstrumentId(path_id(&id)?);
+    let id: InstrumentId = path_id(&id)?;
     let result = async {
         let input = BookingRequest {
-            instrument_id: id.0,
+            instrument_id: id,
             asked: Asked::MachineTime {
                 starts_at: local_instant("start", get(&form, "date"), get(&form, "start"))?,
                 ends_at: local_instant("end", get(&form, "date"), get(&form, "end"))?,
@@ -161,7 +161,12 @@ fn when(r: &Reservation) -> String {
     }
 }
 
-fn step_action(id: i64, step: Step, label: &'static str, reason: Option<&str>) -> RowAction {
+fn step_action(
+    id: ReservationId,
+    step: Step,
+    label: &'static str,
+    reason: Option<&str>,
+) -> RowAction {
     RowAction {
         action: format!("/reservations/{id}/{}", step.code()),
         label,
@@ -171,7 +176,10 @@ fn step_action(id: i64, step: Step, label: &'static str, reason: Option<&str>) -
     }
 }
 
-async fn names(state: &AppState, ids: Vec<i64>) -> Result<HashMap<i64, String>, WebError> {
+async fn names(
+    state: &AppState,
+    ids: Vec<InstrumentId>,
+) -> Result<HashMap<InstrumentId, String>, WebError> {
     Ok(db::run(&state.pool, move |c| {
         Ok(crate::navigation::store::instrument_names(c, &ids)?)
     })
@@ -188,11 +196,7 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
         service::list(c, &who, Filter::default(), true, page)
     })
     .await?;
-    let names = names(
-        &state,
-        list.items.iter().map(|r| r.instrument_id.0).collect(),
-    )
-    .await?;
+    let names = names(&state, list.items.iter().map(|r| r.instrument_id).collect()).await?;
     let mut t = TablePage::new(
         &ctx,
         "我的预约",
@@ -212,7 +216,7 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
             vec![
                 Cell::Link(
                     format!("/instruments/{}", r.instrument_id),
-                    names.get(&r.instrument_id.0).cloned().unwrap_or_default(),
+                    names.get(&r.instrument_id).cloned().unwrap_or_default(),
                 ),
                 Cell::Text(when(r)),
                 Cell::Text(r.status_label.to_owned()),
@@ -239,11 +243,7 @@ pub async fn queue(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pa
         ..Default::default()
     };
     let list = db::run(&state.pool, move |c| service::list(c, &who, f, false, page)).await?;
-    let names = names(
-        &state,
-        list.items.iter().map(|r| r.instrument_id.0).collect(),
-    )
-    .await?;
+    let names = names(&state, list.items.iter().map(|r| r.instrument_id).collect()).await?;
     let mut t = TablePage::new(
         &ctx,
         "预约审核与上机",
@@ -290,7 +290,7 @@ pub async fn queue(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pa
                 Cell::Text(r.id.to_string()),
                 Cell::Link(
                     format!("/instruments/{}", r.instrument_id),
-                    names.get(&r.instrument_id.0).cloned().unwrap_or_default(),
+                    names.get(&r.instrument_id).cloned().unwrap_or_default(),
                 ),
                 Cell::Text(when(r)),
                 Cell::Text(r.status_label.to_owned()),
@@ -415,7 +415,7 @@ pub async fn unit_week(
     t.render()
 }
 
-fn move_form(ctx: &Ctx, id: i64, values: &HashMap<String, String>) -> FormPage {
+fn move_form(ctx: &Ctx, id: ReservationId, values: &HashMap<String, String>) -> FormPage {
     let g = |k: &str| values.get(k).cloned().unwrap_or_default();
     let mut page = FormPage::new(
         ctx,
@@ -509,7 +509,7 @@ pub async fn instrument_week(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> PageResult {
-    let id = InstrumentId(path_id(&id)?);
+    let id: InstrumentId = path_id(&id)?;
     let week = WeekParams::parse(req.query_string())?.week;
     let now = state.clock.now();
     let today = now.with_timezone(&PLATFORM_ZONE).date_naive();

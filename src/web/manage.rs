@@ -252,16 +252,16 @@ pub async fn unit_instruments(
     id: web::Path<String>,
 ) -> PageResult {
     let who = ctx.require()?.clone();
-    let unit = UnitId(path_id(&id)?);
+    let unit: UnitId = path_id(&id)?;
     let page = crate::params::PageParams::parse(req.query_string())?.page;
     let st = state.clone();
     let (u, list) = db::run(&state.pool, move |c| {
-        let u = catalogue::get_unit(c, unit.0)?;
+        let u = catalogue::get_unit(c, unit)?;
         authorize(&who, Action::ReadUnitQueue { unit })
             .or_else(|_| authorize(&who, Action::ManageInstruments { unit }))?;
         let q = InstrumentQuery {
             filter: InstrumentFilter {
-                unit: Some(unit.0),
+                unit: Some(unit),
                 ..Default::default()
             },
             sort: InstrumentSort::Id,
@@ -306,10 +306,10 @@ pub async fn edit_instrument_page(
     id: web::Path<String>,
 ) -> PageResult {
     let who = ctx.require()?.clone();
-    let id = InstrumentId(path_id(&id)?);
+    let id: InstrumentId = path_id(&id)?;
     let st = state.clone();
     let inst = db::run(&state.pool, move |c| {
-        let i = catalogue::get_instrument(c, &st.catalogue.categories, id.0)?;
+        let i = catalogue::get_instrument(c, &st.catalogue.categories, id)?;
         authorize(&who, Action::ManageInstruments { unit: i.unit.id })?;
         Ok(i)
     })
@@ -334,7 +334,7 @@ pub async fn edit_instrument(
     id: web::Path<String>,
     form: Form,
 ) -> PageResult {
-    let id = InstrumentId(path_id(&id)?);
+    let id: InstrumentId = path_id(&id)?;
     let action = format!("/manage/instruments/{id}/edit");
     save_from_form(
         state,
@@ -399,9 +399,9 @@ pub async fn new_instrument_page(
     id: web::Path<String>,
 ) -> PageResult {
     let who = ctx.require()?.clone();
-    let unit = UnitId(path_id(&id)?);
+    let unit: UnitId = path_id(&id)?;
     let u = db::run(&state.pool, move |c| {
-        let u = catalogue::get_unit(c, unit.0)?;
+        let u = catalogue::get_unit(c, unit)?;
         authorize(&who, Action::ManageInstruments { unit })?;
         Ok(u)
     })
@@ -431,7 +431,7 @@ pub async fn new_instrument(
     id: web::Path<String>,
     form: Form,
 ) -> PageResult {
-    let unit = UnitId(path_id(&id)?);
+    let unit: UnitId = path_id(&id)?;
     let action = format!("/manage/units/{unit}/instruments/new");
     save_from_form(
         state,

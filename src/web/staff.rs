@@ -24,7 +24,7 @@ use crate::{db, state::AppState};
 
 #[tracing::instrument(name = "web.manage.staff_page", skip_all)]
 pub async fn staff_page(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -> PageResult {
-    staff(state, ctx, UnitId(path_id(&id)?), None).await
+    staff(state, ctx, path_id(&id)?, None).await
 }
 
 async fn staff(
@@ -35,10 +35,10 @@ async fn staff(
 ) -> PageResult {
     let who = ctx.require()?.clone();
     let (u, list) = db::run(&state.pool, move |c| {
-        let u = catalogue::get_unit(c, unit.0)?;
+        let u = catalogue::get_unit(c, unit)?;
         authorize(&who, Action::ManageStaff { unit })?;
         let f = UserFilter {
-            unit: Some(unit.0),
+            unit: Some(unit),
             ..Default::default()
         };
         Ok((
@@ -107,7 +107,7 @@ pub async fn add_staff(
     form: Form,
 ) -> PageResult {
     let who = ctx.require()?.clone();
-    let unit = UnitId(path_id(&id)?);
+    let unit: UnitId = path_id(&id)?;
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let input = unit_staff::StaffInput {
@@ -143,8 +143,8 @@ pub async fn remove_staff(
     _: CsrfChecked,
 ) -> PageResult {
     let who = ctx.require()?.clone();
-    let unit = UnitId(path_id(&path.0)?);
-    let user = UserId(path_id(&path.1)?);
+    let unit: UnitId = path_id(&path.0)?;
+    let user: UserId = path_id(&path.1)?;
     let now = state.clock.now();
     db::run(&state.pool, move |c| {
         authorize(&who, Action::ManageStaff { unit })?;
@@ -226,7 +226,7 @@ pub async fn decide_qualification(
     form: Form,
 ) -> PageResult {
     let who = ctx.require()?.clone();
-    let id = QualificationId(path_id(&id)?);
+    let id: QualificationId = path_id(&id)?;
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let decision = Decision {

@@ -16,7 +16,7 @@ use super::{html, WebError};
 use crate::auth::Role;
 use crate::error::AppError;
 use crate::params::{path_id, query_params};
-use crate::types::{InstrumentId, UnitId};
+use crate::types::{InstrumentId, ServiceRecordId};
 use crate::usage::model::{
     hours, DecisionInput, ReductionInput, ServiceInput, ServiceType, ServiceWay, UsageStats,
 };
@@ -283,7 +283,7 @@ pub async fn evaluation(
     let unit = path_id(&id)?;
     let year = year_param(&req, local_day(state.clock.now()))?;
     let e = db::run(&state.pool, move |c| {
-        evaluation::may_evaluate(&who, UnitId(unit))?;
+        evaluation::may_evaluate(&who, unit)?;
         evaluation::evaluation(c, unit, year)
     })
     .await?;
@@ -376,7 +376,7 @@ pub async fn export(
     let format = path.1.clone();
     let year = year_param(&req, local_day(state.clock.now()))?;
     let report = db::run(&state.pool, move |c| {
-        evaluation::may_evaluate(&who, UnitId(unit))?;
+        evaluation::may_evaluate(&who, unit)?;
         export::year_report(c, unit, year, &format)
     })
     .await?;
@@ -557,7 +557,7 @@ async fn form_choices(
         ))
     })?;
     let choices = db::run(&state.pool, move |c| {
-        let instruments = store::unit_instruments(c, unit.0)?
+        let instruments = store::unit_instruments(c, unit)?
             .into_iter()
             .filter(|i| who.role == Role::UnitAdmin || who.managed.contains(&InstrumentId(i.0)))
             .map(|i| (i.0.to_string(), format!("{}（{}）", i.1, i.2)))
@@ -600,16 +600,19 @@ pub async fn log_service(state: web::Data<AppState>, ctx: Ctx, form: Form) -> Pa
     let who = ctx.require()?.clone();
     let values = form.0;
     let parsed = (|| -> Result<ServiceInput, AppError> {
-        let id = |k: &str| -> Result<i64, AppError> {
-            get(&values, k)
+        fn id<Id: std::str::FromStr>(
+            values: &HashMap<String, String>,
+            k: &str,
+        ) -> Result<Id, AppError> {
+            get(values, k)
                 .parse()
                 .map_err(|_| AppError::invalid(k.to_owned(), "请选择 (choose one)"))
-        };
+        }
         Ok(ServiceInput {
-            instrument_id: id("instrument_id")?,
+            instrument_id: id(&values, "instrument_id")?,
             service_type: get(&values, "service_type").to_owned(),
             service_way: get(&values, "service_way").to_owned(),
-            client_organisation_id: id("client_organisation_id")?,
+            client_organisation_id: id(&values, "client_organisation_id")?,
             served_on: Some(
                 get(&values, "served_on")
                     .parse()
@@ -785,7 +788,7 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
     t.render()
 }
 
-fn reduction_form(ctx: &Ctx, id: i64, v: &HashMap<String, String>) -> FormPage {
+fn reduction_form(ctx: &Ctx, id: ServiceRecordId, v: &HashMap<String, String>) -> FormPage {
     let g = |k: &str| v.get(k).cloned().unwrap_or_default();
     let mut page = FormPage::new(
         ctx,

@@ -519,7 +519,7 @@ async fn bans_block_by_scope_until_lifted_with_history(db: TestDb) {
     assert_eq!(
         yiqi::users::store::count_violations(
             &mut conn,
-            uid,
+            yiqi::types::UserId(uid),
             yiqi::users::model::ViolationKind::NoShow,
             since
         )

@@ -13,6 +13,7 @@ use yiqi::config::{MailSettings, MailTransportKind, SmtpSecurity};
 use yiqi::db::{self, Pool};
 use yiqi::error::AppError;
 use yiqi::mail::{self, model::OutboxStatus, sender::Sender, store, templates};
+use yiqi::types::MessageId;
 
 on_both_backends!(
     committed_mail_is_sent_once_and_rolled_back_mail_never,
@@ -67,7 +68,7 @@ impl Rig {
     }
 
     fn row(&self, id: i64) -> mail::model::OutboxRow {
-        store::find(&mut self.pool.get().unwrap(), id)
+        store::find(&mut self.pool.get().unwrap(), MessageId(id))
             .unwrap()
             .unwrap()
     }
@@ -184,7 +185,7 @@ async fn a_permanent_rejection_is_dead_with_its_error_until_retried(db: TestDb) 
     // An operator fixes the cause and puts it back.
     let now = rig.clock.now_naive();
     assert_eq!(
-        store::requeue_dead(&mut rig.pool.get().unwrap(), Some(1), now).unwrap(),
+        store::requeue_dead(&mut rig.pool.get().unwrap(), Some(MessageId(1)), now).unwrap(),
         1
     );
     assert_eq!(rig.sender.send_due(&rig.pool).await.unwrap().sent, 1);

@@ -437,6 +437,6 @@ fn dead_mail(conn: &mut DbConnection) -> i64 {
         .order(mail_outbox::id.desc())
         .first(conn)
         .unwrap();
-    yiqi::mail::store::mark_dead(conn, id, "550 no such mailbox").unwrap();
+    yiqi::mail::store::mark_dead(conn, yiqi::types::MessageId(id), "550 no such mailbox").unwrap();
     id
 }

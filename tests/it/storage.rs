@@ -10,6 +10,7 @@ use diesel::sql_types::{BigInt, Text};
 use yiqi::db::schema::{sub_platforms, units};
 use yiqi::error::AppError;
 use yiqi::navigation::model::SubPlatformRow;
+use yiqi::types::{SubPlatformId, UnitId};
 
 on_both_backends!(
     database_errors_become_problems_not_500s,
@@ -20,7 +21,7 @@ on_both_backends!(
 
 fn sub_platform(id: i64, name: &str) -> SubPlatformRow {
     SubPlatformRow {
-        id,
+        id: SubPlatformId(id),
         name: name.to_owned(),
         description: String::new(),
         sort_order: 0,
@@ -252,7 +253,7 @@ async fn an_unknown_code_in_the_database_is_an_error_not_a_default(db: TestDb) {
         ))
         .execute(&mut conn)
         .unwrap();
-    let read = yiqi::navigation::store::find_unit(&mut conn, 7)
+    let read = yiqi::navigation::store::find_unit(&mut conn, UnitId(7))
         .unwrap()
         .unwrap();
     assert_eq!(read.kind, yiqi::navigation::model::UnitKind::University);
@@ -266,7 +267,7 @@ async fn an_unknown_code_in_the_database_is_an_error_not_a_default(db: TestDb) {
     diesel::sql_query("UPDATE units SET kind = 'castle' WHERE id = 7")
         .execute(&mut conn)
         .unwrap();
-    let err = yiqi::navigation::store::find_unit(&mut conn, 7).unwrap_err();
+    let err = yiqi::navigation::store::find_unit(&mut conn, UnitId(7)).unwrap_err();
     let detail = format!("{err:?}");
     assert!(
         detail.contains("kind") && detail.contains("castle"),
