@@ -13,7 +13,7 @@ use crate::types::{PageRequest, Paged, UserId};
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_log)]
 struct NewEntry {
-    actor_id: Option<i64>,
+    actor_id: Option<UserId>,
     action: String,
     target_type: String,
     target_id: Option<i64>,
@@ -44,7 +44,7 @@ pub fn record<B: Serialize, A: Serialize>(
 ) -> AppResult<()> {
     diesel::insert_into(audit_log::table)
         .values(NewEntry {
-            actor_id: actor.map(|a| a.0),
+            actor_id: actor,
             action: action.to_owned(),
             target_type: target.0.to_owned(),
             target_id: target.1,

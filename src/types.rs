@@ -78,7 +78,6 @@ id_type!(
     ReservationId,
     ServiceRecordId,
     ReductionId,
-    BlackoutId,
     InvitationId,
     MessageId,
 );

@@ -478,7 +478,7 @@ pub async fn password(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageR
 #[template(path = "_instrument_actions.html")]
 struct InstrumentActions {
     ctx: Ctx,
-    id: i64,
+    id: crate::types::InstrumentId,
     can_edit: bool,
     can_apply: bool,
     qualification: Option<crate::users::model::Qualification>,
@@ -521,7 +521,7 @@ pub async fn instrument_actions(
     let can_apply = inst.as_ref().is_some_and(|i| i.retired_at.is_none()) && !open;
     html(&InstrumentActions {
         ctx,
-        id: id.0,
+        id,
         can_edit,
         can_apply,
         qualification,

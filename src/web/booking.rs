@@ -489,7 +489,7 @@ struct DayColumn {
 #[derive(askama::Template)]
 #[template(path = "_instrument_week.html")]
 struct WeekFragment {
-    id: i64,
+    id: InstrumentId,
     week: String,
     prev: String,
     next: String,
@@ -564,7 +564,7 @@ pub async fn instrument_week(
         })
         .collect();
     super::html(&WeekFragment {
-        id: id.0,
+        id,
         week: iso(monday),
         prev: iso(monday - Duration::days(7)),
         next: iso(monday + Duration::days(7)),
