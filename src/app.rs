@@ -70,6 +70,11 @@ impl Application {
             state.jobs.clone(),
             settings.reservations,
         );
+        crate::jobs::spawn_search_refresher(
+            state.pool.clone(),
+            state.search.clone(),
+            settings.search.clone(),
+        );
         let state = aw::Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
@@ -141,6 +146,9 @@ fn prepare(
     )
     .map_err(|e| anyhow::anyhow!("cannot load the category tree: {e}"))?;
     drop(conn);
+    let search =
+        crate::search::service::Search::open(&settings.search, catalogue.categories.clone())
+            .context("cannot open the search index")?;
     Ok(AppState {
         pool,
         backend,
@@ -159,6 +167,7 @@ fn prepare(
             crate::reservations::rules::MAX_CACHED_RULES,
             clock.clone(),
         ),
+        search,
     })
 }
 
@@ -174,6 +183,7 @@ pub fn routes(r: &mut crate::http::routes::Routes) {
             |r| {
                 r.get("/openapi.json", openapi_json);
                 crate::navigation::routes(r);
+                crate::search::routes(r);
                 crate::users::routes(r);
                 crate::reservations::routes(r);
                 crate::usage::routes(r);

@@ -51,6 +51,18 @@ enum Command {
         #[command(subcommand)]
         what: MailCommand,
     },
+    /// The full-text search index.
+    Search {
+        #[command(subcommand)]
+        what: SearchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Build the index under `search.index_dir` again from the database (stop the service
+    /// that uses the same directory first: the index takes one writer).
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -199,6 +211,31 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Mail { what } => mail(what, &settings),
+        Command::Search {
+            what: SearchCommand::Rebuild,
+        } => {
+            anyhow::ensure!(
+                !settings.search.index_dir.is_empty(),
+                "search.index_dir is empty: the index lives in memory and is built on start"
+            );
+            let mut conn = one_connection(&settings)?;
+            db::migrate(&mut conn)?;
+            let categories = std::sync::Arc::new(
+                crate::navigation::service::Categories::load(&mut conn)
+                    .map_err(|e| anyhow::anyhow!("cannot load the categories: {e}"))?,
+            );
+            let started = std::time::Instant::now();
+            let search = crate::search::service::Search::open(&settings.search, categories)?;
+            let n = search
+                .rebuild(&mut conn)
+                .map_err(|e| anyhow::anyhow!("cannot build the index: {e}"))?;
+            println!(
+                "search index built: {n} instruments in {:.1} s ({})",
+                started.elapsed().as_secs_f64(),
+                settings.search.index_dir
+            );
+            Ok(())
+        }
         Command::User {
             what:
                 UserCommand::Add {

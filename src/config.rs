@@ -18,6 +18,7 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub log: LogSettings,
     pub catalogue: CatalogueSettings,
+    pub search: SearchSettings,
     pub reservations: ReservationSettings,
     pub usage: UsageSettings,
     pub mail: MailSettings,
@@ -94,6 +95,19 @@ pub struct LogSettings {
 #[serde(deny_unknown_fields)]
 pub struct CatalogueSettings {
     pub counts_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSettings {
+    /// Where the full-text index lives; empty keeps it in memory (built on start each time).
+    pub index_dir: String,
+    /// Seconds within which an edit made through another instance is found here (0: every
+    /// search first catches up from the database).
+    pub refresh_secs: u64,
+    /// Build a missing or outdated index as soon as the service starts (else on the first
+    /// search).
+    pub build_on_start: bool,
 }
 
 /// The automatic no-show rule: `no_show_limit` no-shows within `no_show_window_days` pause

@@ -21,6 +21,7 @@ pub mod navigation;
 pub mod openapi;
 pub mod params;
 pub mod reservations;
+pub mod search;
 pub mod seed;
 pub mod state;
 pub mod telemetry;

@@ -133,6 +133,7 @@ pub fn build() -> utoipa::openapi::OpenApi {
     for part in [
         crate::usage::Api::openapi(),
         crate::navigation::Api::openapi(),
+        crate::search::Api::openapi(),
         crate::users::Api::openapi(),
         crate::mail::Api::openapi(),
         crate::reservations::Api::openapi(),

@@ -21,4 +21,5 @@ pub struct AppState {
     pub usage_stats: crate::usage::stats::StatsCache,
     /// Instruments' booking rules, for availability.
     pub booking_rules: crate::reservations::rules::RulesCache,
+    pub search: crate::search::service::Search,
 }

@@ -454,6 +454,15 @@ diesel::joinable!(service_records -> instruments (instrument_id));
 diesel::joinable!(usage_monthly -> instruments (instrument_id));
 diesel::joinable!(hour_reductions -> service_records (service_record_id));
 
+diesel::table! {
+    catalogue_changes (id) {
+        id -> BigInt,
+        instrument_id -> Nullable<BigInt>,
+        unit_id -> Nullable<BigInt>,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     sub_platforms,
     categories,
@@ -480,6 +489,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_platform_clients,
     unit_declarations,
     staff_invitations,
+    catalogue_changes,
 );
 
 // The usage statistics group rollups and records by the instrument's unit.

@@ -29,6 +29,42 @@ pub fn spawn_mail_sender(pool: Pool, sender: Arc<Sender>, poll_interval: Duratio
     });
 }
 
+/// Keeps the search index current with edits made through other instances: every
+/// `refresh_secs` it applies the catalogue's change log. Builds the index first when
+/// `build_on_start` (else the first search builds it, and this loop waits until then).
+pub fn spawn_search_refresher(
+    pool: Pool,
+    search: crate::search::service::Search,
+    settings: crate::config::SearchSettings,
+) {
+    if settings.refresh_secs == 0 && !settings.build_on_start {
+        return;
+    }
+    actix_web::rt::spawn(async move {
+        let mut first = true;
+        loop {
+            if !first || !settings.build_on_start {
+                if settings.refresh_secs == 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(settings.refresh_secs)).await;
+            }
+            first = false;
+            if !search.is_built() && !settings.build_on_start {
+                continue;
+            }
+            let span = tracing::info_span!("job.search_refresh");
+            let s = search.clone();
+            let result = crate::db::run(&pool, move |conn| s.catch_up(conn, 0))
+                .instrument(span)
+                .await;
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "search index: cannot catch up");
+            }
+        }
+    });
+}
+
 /// SQLite only: checkpoints the write-ahead log every 100 ms, off the write path (see
 /// `db::checkpoint`), so commits no longer pause to do it.
 pub fn spawn_wal_checkpoints(pool: Pool) {

@@ -243,6 +243,7 @@ pub fn save_unit(
             store::ensure_unit_organisations(conn).map_err(name_taken)?;
             "unit.create"
         };
+        store::log_change(conn, None, Some(row.id), naive(now))?;
         audit::record(
             conn,
             Some(who.id),
@@ -487,6 +488,7 @@ pub fn create_instrument(
         asset_no_unique(conn, &row, None)?;
         let id = store::insert_instrument(conn, &NewInstrument::from(&row))?;
         row.id = id;
+        store::log_change(conn, Some(id), None, naive(now))?;
         audit::record(
             conn,
             Some(who.id),
@@ -582,6 +584,7 @@ fn change_instrument(
         change(conn, &mut row)?;
         row.updated_at = naive(now);
         store::update_instrument(conn, &row)?;
+        store::log_change(conn, Some(row.id), None, naive(now))?;
         audit::record(
             conn,
             Some(who.id),

@@ -168,7 +168,7 @@ pub struct SubPlatform {
     pub instrument_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct UnitRef {
     pub id: UnitId,
     pub name: String,
@@ -197,13 +197,13 @@ pub struct Unit {
     pub instrument_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CategoryRef {
     pub code: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct InstrumentSummary {
     pub id: InstrumentId,
     pub name_zh: String,

@@ -265,6 +265,9 @@ pub struct Catalogue {
     counts: Cache<(), Arc<CatalogueCounts>>,
     /// Totals of filtered instrument lists, by filter.
     totals: Cache<String, i64>,
+    /// Edits committed through this instance: the search index catches up before answering
+    /// when it has seen fewer, so an edit is found at once where it was made.
+    edits: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Filters remembered at most; past it the map starts afresh (hot filters return at once).
@@ -280,6 +283,7 @@ impl Catalogue {
             categories: Arc::new(Categories::load(conn)?),
             counts: Cache::new(counts_ttl, 1, clock.clone()),
             totals: Cache::new(counts_ttl, MAX_CACHED_TOTALS, clock),
+            edits: Arc::default(),
         })
     }
 
@@ -306,6 +310,12 @@ impl Catalogue {
     pub fn invalidate(&self) {
         self.counts.invalidate();
         self.totals.invalidate();
+        self.edits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many edits have committed through this instance.
+    pub fn edits(&self) -> u64 {
+        self.edits.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub async fn sub_platform(&self, pool: &Pool, id: SubPlatformId) -> AppResult<SubPlatform> {

@@ -7,7 +7,9 @@ use super::model::{
     CategoryFilter, InstrumentFilter, InstrumentListRow, InstrumentRow, InstrumentSort,
     NewInstrument, NewSubPlatform, NewUnit, SubPlatformRow, UnitFilter, UnitRow,
 };
-use crate::db::schema::{categories, instruments, organisations, sub_platforms, units};
+use crate::db::schema::{
+    catalogue_changes, categories, instruments, organisations, sub_platforms, units,
+};
 use crate::db::{Db, DbConnection};
 use crate::types::{InstrumentId, PageRequest, SubPlatformId, UnitId};
 
@@ -370,5 +372,23 @@ pub fn sync_unit_organisation(
 ) -> QueryResult<usize> {
     diesel::update(organisations::table.filter(organisations::unit_id.eq(unit)))
         .set((organisations::name.eq(name), organisations::kind.eq(kind)))
+        .execute(conn)
+}
+
+// --- the change log the search index catches up from ----------------------------------------
+
+/// Records, in the editing transaction, that an instrument or a unit changed.
+pub fn log_change(
+    conn: &mut DbConnection,
+    instrument: Option<InstrumentId>,
+    unit: Option<UnitId>,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(catalogue_changes::table)
+        .values((
+            catalogue_changes::instrument_id.eq(instrument),
+            catalogue_changes::unit_id.eq(unit),
+            catalogue_changes::changed_at.eq(at),
+        ))
         .execute(conn)
 }

@@ -15,6 +15,7 @@ mod openapi;
 mod permissions;
 mod reservations;
 mod resilience;
+mod search;
 mod security;
 mod storage;
 mod usage;

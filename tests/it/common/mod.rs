@@ -88,6 +88,16 @@ impl TestDb {
     }
 
     /// A connection of the kind the service uses.
+    /// The same database for a second server (the first keeps ownership and cleans up).
+    pub fn alias(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            backend: self.backend,
+            _dir: None,
+            pg_schema: None,
+        }
+    }
+
     pub fn connect(&self) -> db::DbConnection {
         db::connect(&self.url).expect("connect to the test database")
     }

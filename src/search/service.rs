@@ -1,0 +1,643 @@
+//! The index's life: built from the database (at start, or on the first search), kept current
+//! from the change log, and asked.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::Query;
+use tantivy::schema::Value;
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
+
+use super::dictionary::{fold, Dictionary, TERMS};
+use super::index::{self, Fields, Filters};
+use super::store;
+use crate::config::SearchSettings;
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::navigation::model::{InstrumentSummary, ShareMode, UnitKind};
+use crate::navigation::service::Categories;
+use crate::state::AppState;
+use crate::types::{InstrumentId, PageRequest, SubPlatformId};
+
+/// Change-log rows are re-read this far back: on PostgreSQL a row with a smaller id can
+/// commit after a larger one, and must not be skipped. Rows already applied are remembered.
+const LOOKBACK: i64 = 1_000;
+/// Results one may page through (a deeper page is refused rather than collected).
+pub const MAX_RESULTS: i64 = 10_000;
+/// Instruments read from the database at a time while building.
+const BATCH: i64 = 2_000;
+const META_FILE: &str = "yiqi-index.json";
+
+/// The search index of one instance. Cheap to clone.
+#[derive(Clone)]
+pub struct Search {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    fields: Fields,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    dictionary: Dictionary,
+    categories: Arc<Categories>,
+    dir: Option<PathBuf>,
+    progress: Mutex<Progress>,
+    /// Catalogue edits made through this instance that the index has caught up with.
+    seen_edits: AtomicU64,
+    /// Names, makers and dictionary words, folded and sorted, for suggestions.
+    completions: Mutex<Vec<(String, String)>>,
+    /// `refresh_secs = 0`: every search catches up from the database first.
+    always_catch_up: bool,
+}
+
+#[derive(Default)]
+struct Progress {
+    built: bool,
+    last_change: i64,
+    /// Change-log ids within LOOKBACK of `last_change` already applied.
+    applied: BTreeSet<i64>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, PartialEq)]
+struct Meta {
+    schema_version: u32,
+    dictionary: String,
+    last_change: i64,
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("search index: {e}"))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves data that is still consistent (tantivy's writer
+    // rolls back what it did not commit), so the lock is taken over.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Search {
+    /// Opens the index under `settings.index_dir` (or in memory when it is empty). An index
+    /// written by another schema version or dictionary is discarded and built again.
+    pub fn open(settings: &SearchSettings, categories: Arc<Categories>) -> anyhow::Result<Search> {
+        let (schema, fields) = index::schema();
+        let dictionary = Dictionary::parse(TERMS);
+        let wanted = |last_change| Meta {
+            schema_version: index::SCHEMA_VERSION,
+            dictionary: Dictionary::fingerprint(TERMS),
+            last_change,
+        };
+        let mut progress = Progress::default();
+        let (index, dir) = if settings.index_dir.is_empty() {
+            (Index::create_in_ram(schema), None)
+        } else {
+            let dir = PathBuf::from(&settings.index_dir);
+            std::fs::create_dir_all(&dir)?;
+            let meta: Option<Meta> = std::fs::read(dir.join(META_FILE))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            let current = meta.filter(|m| *m == wanted(m.last_change));
+            let index = match current {
+                Some(m) => match Index::open_in_dir(&dir) {
+                    Ok(index) => {
+                        progress.built = true;
+                        progress.last_change = m.last_change;
+                        index
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "search index unreadable: building it again");
+                        fresh_dir(&dir, schema)?
+                    }
+                },
+                None => fresh_dir(&dir, schema)?,
+            };
+            (index, Some(dir))
+        };
+        index::register_analyzer(&index);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer_with_num_threads(1, 30_000_000)?;
+        let search = Search {
+            inner: Arc::new(Inner {
+                fields,
+                reader,
+                writer: Mutex::new(writer),
+                dictionary,
+                categories,
+                dir,
+                progress: Mutex::new(progress),
+                seen_edits: AtomicU64::new(0),
+                completions: Mutex::new(Vec::new()),
+                always_catch_up: settings.refresh_secs == 0,
+            }),
+        };
+        if lock(&search.inner.progress).built {
+            search.load_completions()?;
+        }
+        Ok(search)
+    }
+
+    pub fn dictionary(&self) -> &Dictionary {
+        &self.inner.dictionary
+    }
+
+    /// Whether the index answers without building first.
+    pub fn is_built(&self) -> bool {
+        lock(&self.inner.progress).built
+    }
+
+    /// Whether this instance's edits since the last catch-up are in (then no database work is
+    /// needed before answering).
+    pub fn has_seen(&self, edits: u64) -> bool {
+        !self.inner.always_catch_up
+            && self.is_built()
+            && self.inner.seen_edits.load(Ordering::SeqCst) >= edits
+    }
+
+    /// Builds the index from the database: every instrument in service.
+    pub fn rebuild(&self, conn: &mut DbConnection) -> AppResult<usize> {
+        let mut writer = lock(&self.inner.writer);
+        // Changes committed from here on are replayed by the next catch-up.
+        let last_change = store::last_change(conn)?;
+        writer.delete_all_documents().map_err(internal)?;
+        let mut after = InstrumentId(0);
+        let mut count = 0;
+        loop {
+            let rows = store::live_batch(conn, after, BATCH)?;
+            let Some((last, _)) = rows.last() else {
+                break;
+            };
+            after = last.id;
+            for (i, u) in &rows {
+                let doc = index::document(&self.inner.fields, &self.inner.categories, i, u)
+                    .map_err(internal)?;
+                writer.add_document(doc).map_err(internal)?;
+                count += 1;
+            }
+        }
+        writer.commit().map_err(internal)?;
+        self.inner.reader.reload().map_err(internal)?;
+        {
+            let mut p = lock(&self.inner.progress);
+            p.built = true;
+            p.last_change = last_change;
+            p.applied.clear();
+        }
+        drop(writer);
+        self.write_meta(last_change)?;
+        self.load_completions()?;
+        tracing::info!(instruments = count, "search index built");
+        Ok(count)
+    }
+
+    /// Applies the change log's new rows. `edits` is this instance's edit count read before
+    /// the call, remembered once the changes up to it are in.
+    pub fn catch_up(&self, conn: &mut DbConnection, edits: u64) -> AppResult<usize> {
+        if !self.is_built() {
+            let n = self.rebuild(conn)?;
+            self.inner.seen_edits.fetch_max(edits, Ordering::SeqCst);
+            return Ok(n);
+        }
+        let mut writer = lock(&self.inner.writer);
+        let from = lock(&self.inner.progress).last_change - LOOKBACK;
+        let rows = store::changes_after(conn, from.max(0))?;
+        // Rows at or below `last_change` that are not yet applied committed late (or come
+        // right after a rebuild, which may have read before them): applying twice is harmless.
+        let new: Vec<_> = {
+            let p = lock(&self.inner.progress);
+            rows.into_iter()
+                .filter(|(id, _, _)| !p.applied.contains(id))
+                .collect()
+        };
+        if new.is_empty() {
+            self.inner.seen_edits.fetch_max(edits, Ordering::SeqCst);
+            return Ok(0);
+        }
+        let mut ids: Vec<InstrumentId> = new.iter().filter_map(|(_, i, _)| *i).collect();
+        let units: Vec<_> = new.iter().filter_map(|(_, _, u)| *u).collect();
+        if !units.is_empty() {
+            ids.extend(store::instruments_of_units(conn, &units)?);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        for id in &ids {
+            writer.delete_term(Term::from_field_u64(self.inner.fields.id, id.0 as u64));
+        }
+        let live = store::live_of(conn, &ids)?;
+        let mut names = Vec::new();
+        for (i, u) in &live {
+            let doc = index::document(&self.inner.fields, &self.inner.categories, i, u)
+                .map_err(internal)?;
+            writer.add_document(doc).map_err(internal)?;
+            names.push(i.name_zh.clone());
+        }
+        writer.commit().map_err(internal)?;
+        self.inner.reader.reload().map_err(internal)?;
+        let last = {
+            let mut p = lock(&self.inner.progress);
+            for (id, _, _) in &new {
+                p.applied.insert(*id);
+                p.last_change = p.last_change.max(*id);
+            }
+            let floor = p.last_change - LOOKBACK;
+            p.applied = p.applied.split_off(&floor);
+            p.last_change
+        };
+        drop(writer);
+        self.write_meta(last)?;
+        self.add_completions(names);
+        self.inner.seen_edits.fetch_max(edits, Ordering::SeqCst);
+        Ok(ids.len())
+    }
+
+    fn write_meta(&self, last_change: i64) -> AppResult<()> {
+        let Some(dir) = &self.inner.dir else {
+            return Ok(());
+        };
+        let meta = Meta {
+            schema_version: index::SCHEMA_VERSION,
+            dictionary: Dictionary::fingerprint(TERMS),
+            last_change,
+        };
+        let bytes = serde_json::to_vec(&meta).map_err(internal)?;
+        std::fs::write(dir.join(META_FILE), bytes).map_err(internal)
+    }
+
+    fn load_completions(&self) -> AppResult<()> {
+        let searcher = self.inner.reader.searcher();
+        let mut names = Vec::new();
+        for segment in searcher.segment_readers() {
+            let store = segment.get_store_reader(64).map_err(internal)?;
+            for doc in store.iter::<TantivyDocument>(segment.alive_bitset()) {
+                let doc = doc.map_err(internal)?;
+                if let Some(s) = summary_of(&self.inner.fields, &doc) {
+                    names.push(s.name_zh);
+                    names.push(s.manufacturer);
+                }
+            }
+        }
+        let mut all: Vec<(String, String)> = Vec::new();
+        for word in self.inner.dictionary.words() {
+            all.push((fold(word), word.to_owned()));
+        }
+        for n in names {
+            // "日立 Hitachi" offers both of its names.
+            for part in std::iter::once(n.as_str()).chain(n.split(' ')) {
+                if !part.is_empty() {
+                    all.push((fold(part), part.to_owned()));
+                }
+            }
+        }
+        all.sort();
+        all.dedup_by(|a, b| a.0 == b.0);
+        *lock(&self.inner.completions) = all;
+        Ok(())
+    }
+
+    fn add_completions(&self, names: Vec<String>) {
+        let mut c = lock(&self.inner.completions);
+        for n in names {
+            let key = fold(&n);
+            if let Err(at) = c.binary_search_by(|(k, _)| k.as_str().cmp(key.as_str())) {
+                c.insert(at, (key, n));
+            }
+        }
+    }
+
+    /// Up to `limit` words that begin with what was typed: names, makers, abbreviations.
+    pub fn suggest(&self, q: &str, limit: usize) -> Vec<String> {
+        let key = fold(q);
+        if key.is_empty() {
+            return Vec::new();
+        }
+        let c = lock(&self.inner.completions);
+        let start = c.partition_point(|(k, _)| k.as_str() < key.as_str());
+        c[start..]
+            .iter()
+            .take_while(|(k, _)| k.starts_with(&key))
+            .map(|(_, w)| w.clone())
+            .take(limit)
+            .collect()
+    }
+
+    /// Runs a query against the index (no database work).
+    pub fn query(&self, q: &SearchQuery, labels: &FacetLabels) -> AppResult<SearchPage> {
+        let f = &self.inner.fields;
+        let dictionary = &self.inner.dictionary;
+        // Words the index can look up; input without any (only symbols) browses.
+        let text =
+            q.q.as_deref()
+                .map(str::trim)
+                .filter(|t| index::text_query(f, dictionary, t, false).is_some());
+        let searcher = self.inner.reader.searcher();
+        let offset = q.page.offset();
+        if offset + q.page.per_page > MAX_RESULTS {
+            return Err(AppError::invalid(
+                "page",
+                format!(
+                    "最多可翻看前 {MAX_RESULTS} 条结果 (at most the first {MAX_RESULTS} results)"
+                ),
+            ));
+        }
+        let facets = || {
+            let mut c = FacetCollector::for_field("facets");
+            for root in [
+                "/category",
+                "/city",
+                "/sub_platform",
+                "/unit_kind",
+                "/share_mode",
+            ] {
+                c.add_facet(root);
+            }
+            c
+        };
+        let top = || TopDocs::with_limit(q.page.per_page as usize).and_offset(offset as usize);
+        let mut matched_all = true;
+        let (hits, total, counts, query): (Vec<(f32, DocAddress)>, usize, _, Box<dyn Query>) =
+            match text {
+                None => {
+                    let query = index::filtered(f, None, &q.filters);
+                    let (hits, total, counts) = searcher
+                        .search(
+                            &query,
+                            &(top().order_by_u64_field("id", Order::Asc), Count, facets()),
+                        )
+                        .map_err(internal)?;
+                    let hits = hits.into_iter().map(|(_, a)| (0.0, a)).collect();
+                    (hits, total, counts, query)
+                }
+                Some(t) => {
+                    let strict = index::text_query(f, &self.inner.dictionary, t, false);
+                    let query = index::filtered(f, strict, &q.filters);
+                    let (hits, total, counts) = searcher
+                        .search(&query, &(ranked(top()), Count, facets()))
+                        .map_err(internal)?;
+                    if total > 0 {
+                        (hits, total, counts, query)
+                    } else {
+                        // Nothing has every word: the instruments with most of them.
+                        matched_all = false;
+                        let loose = index::text_query(f, &self.inner.dictionary, t, true);
+                        let query = index::filtered(f, loose, &q.filters);
+                        let (hits, total, counts) = searcher
+                            .search(&query, &(ranked(top()), Count, facets()))
+                            .map_err(internal)?;
+                        (hits, total, counts, query)
+                    }
+                }
+            };
+        let snippets = match text {
+            Some(_) => Some((
+                SnippetGenerator::create(&searcher, &*query, f.name).map_err(internal)?,
+                SnippetGenerator::create(&searcher, &*query, f.body).map_err(internal)?,
+            )),
+            None => None,
+        };
+        let mut items = Vec::with_capacity(hits.len());
+        for (score, address) in hits {
+            let doc: TantivyDocument = searcher.doc(address).map_err(internal)?;
+            let Some(instrument) = summary_of(f, &doc) else {
+                continue;
+            };
+            let highlights = match &snippets {
+                Some((name, body)) => Highlights {
+                    name: html(name.snippet_from_doc(&doc)),
+                    body: html(body.snippet_from_doc(&doc)),
+                },
+                None => Highlights::default(),
+            };
+            items.push(SearchHit {
+                instrument,
+                score,
+                highlights,
+            });
+        }
+        let facet = |root: &str, label: &dyn Fn(&str) -> String| -> Vec<FacetCount> {
+            let mut v: Vec<FacetCount> = counts
+                .get(root)
+                .map(|(facet, count)| {
+                    let value = facet
+                        .to_path()
+                        .last()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default();
+                    FacetCount {
+                        label: label(&value),
+                        value,
+                        count,
+                    }
+                })
+                .filter(|c| !c.value.is_empty())
+                .collect();
+            v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            v
+        };
+        let categories = &self.inner.categories;
+        let facets = SearchFacets {
+            category: facet("/category", &|v| categories.name(v)),
+            city: facet("/city", &|v| v.to_owned()),
+            sub_platform: facet("/sub_platform", &|v| {
+                v.parse()
+                    .ok()
+                    .and_then(|id: i64| labels.sub_platforms.get(&SubPlatformId(id)).cloned())
+                    .unwrap_or_else(|| v.to_owned())
+            }),
+            unit_kind: facet("/unit_kind", &|v| {
+                UnitKind::from_code(v).map_or_else(|| v.to_owned(), |k| k.label_zh().to_owned())
+            }),
+            share_mode: facet("/share_mode", &|v| {
+                ShareMode::from_code(v).map_or_else(|| v.to_owned(), |k| k.label_zh().to_owned())
+            }),
+        };
+        let did_you_mean = match text {
+            Some(t) if total == 0 => self.did_you_mean(t),
+            _ => None,
+        };
+        Ok(SearchPage {
+            items,
+            total: total as i64,
+            page: q.page.page,
+            per_page: q.page.per_page,
+            matched_all,
+            facets,
+            did_you_mean,
+        })
+    }
+
+    /// The dictionary word or indexed name nearest to each unknown word of `q`.
+    fn did_you_mean(&self, q: &str) -> Option<String> {
+        let c = lock(&self.inner.completions);
+        let mut changed = false;
+        let words: Vec<String> = fold(q)
+            .split_whitespace()
+            .map(|w| {
+                let limit = if w.chars().count() > 6 { 2 } else { 1 };
+                let best = c
+                    .iter()
+                    .map(|(k, display)| (levenshtein(k, w), display))
+                    .filter(|(d, _)| *d > 0 && *d <= limit)
+                    .min_by_key(|(d, _)| *d);
+                match best {
+                    Some((_, display)) => {
+                        changed = true;
+                        display.clone()
+                    }
+                    None => w.to_owned(),
+                }
+            })
+            .collect();
+        changed.then(|| words.join(" "))
+    }
+}
+
+/// Answers a search: first catching up with edits made through this instance (so an edit is
+/// found at once where it was made), then asking the index without the database.
+pub async fn search(state: &AppState, q: SearchQuery) -> AppResult<SearchPage> {
+    fresh(state).await?;
+    let counts = state.catalogue.counts(&state.pool).await?;
+    let labels = FacetLabels {
+        sub_platforms: counts
+            .sub_platforms
+            .iter()
+            .map(|s| (s.id, s.name.clone()))
+            .collect(),
+    };
+    let search = state.search.clone();
+    actix_web::web::block(move || search.query(&q, &labels)).await?
+}
+
+pub async fn suggest(state: &AppState, q: String) -> AppResult<Vec<String>> {
+    fresh(state).await?;
+    Ok(state.search.suggest(&q, 10))
+}
+
+async fn fresh(state: &AppState) -> AppResult<()> {
+    let edits = state.catalogue.edits();
+    if state.search.has_seen(edits) {
+        return Ok(());
+    }
+    let search = state.search.clone();
+    crate::db::run(&state.pool, move |conn| {
+        search.catch_up(conn, edits).map(|_| ())
+    })
+    .await
+}
+
+fn fresh_dir(dir: &std::path::Path, schema: tantivy::schema::Schema) -> anyhow::Result<Index> {
+    // Only the index's own files live here; a stale index is replaced whole.
+    std::fs::remove_dir_all(dir)?;
+    std::fs::create_dir_all(dir)?;
+    Ok(Index::create_in_dir(dir, schema)?)
+}
+
+/// Relevance, with instruments one can actually use (shared externally, running normally)
+/// counted [`index::GOOD_FACTOR`] times.
+fn ranked(top: TopDocs) -> impl tantivy::collector::Collector<Fruit = Vec<(f32, DocAddress)>> {
+    top.tweak_score(|segment: &tantivy::SegmentReader| {
+        let good = segment
+            .fast_fields()
+            .u64("good")
+            .ok()
+            .map(|c| c.first_or_default_col(0));
+        move |doc: tantivy::DocId, score: f32| match &good {
+            Some(g) if g.get_val(doc) == 1 => score * index::GOOD_FACTOR,
+            _ => score,
+        }
+    })
+}
+
+fn summary_of(f: &Fields, doc: &TantivyDocument) -> Option<InstrumentSummary> {
+    let json = doc.get_first(f.summary)?.as_str()?;
+    serde_json::from_str(json).ok()
+}
+
+fn html(s: tantivy::snippet::Snippet) -> Option<String> {
+    (!s.highlighted().is_empty()).then(|| s.to_html())
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// A search as the handlers parse it.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    pub q: Option<String>,
+    pub filters: Filters,
+    pub page: PageRequest,
+}
+
+/// Names shown beside facet values that the index keeps as ids.
+#[derive(Debug, Default)]
+pub struct FacetLabels {
+    pub sub_platforms: HashMap<SubPlatformId, String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchPage {
+    pub items: Vec<SearchHit>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    /// False when no instrument has every word and these have most of them.
+    pub matched_all: bool,
+    pub facets: SearchFacets,
+    /// For no results: the query with its words replaced by the nearest known ones.
+    pub did_you_mean: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    #[serde(flatten)]
+    pub instrument: InstrumentSummary,
+    pub score: f32,
+    pub highlights: Highlights,
+}
+
+/// The matched words in `<b>…</b>`, the rest HTML-escaped.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct Highlights {
+    pub name: Option<String>,
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchFacets {
+    /// Top classes of the national classification.
+    pub category: Vec<FacetCount>,
+    pub city: Vec<FacetCount>,
+    pub sub_platform: Vec<FacetCount>,
+    pub unit_kind: Vec<FacetCount>,
+    pub share_mode: Vec<FacetCount>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FacetCount {
+    pub value: String,
+    pub label: String,
+    pub count: u64,
+}
