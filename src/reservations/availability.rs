@@ -72,16 +72,86 @@ fn busy_of(rows: &[BusyRow]) -> Vec<Busy> {
 }
 
 pub fn check_range(from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<()> {
+    check_window(from, to, "to")
+}
+
+/// A window of at most MAX_RANGE_DAYS that ends after it starts; `end` names its end.
+pub fn check_window(from: DateTime<Utc>, to: DateTime<Utc>, end: &str) -> AppResult<()> {
     if to <= from {
-        return Err(AppError::bad_request("to", "to must be after from"));
+        return Err(AppError::bad_request(
+            end,
+            format!("{end} must be after the start"),
+        ));
     }
     if to - from > Duration::days(MAX_RANGE_DAYS) {
         return Err(AppError::bad_request(
-            "to",
+            end,
             format!("at most {MAX_RANGE_DAYS} days at a time"),
         ));
     }
     Ok(())
+}
+
+/// An instrument's booking rules, from the cache while fresh.
+fn cached_rules(
+    conn: &mut DbConnection,
+    cache: &RulesCache,
+    id: InstrumentId,
+) -> AppResult<Arc<Rules>> {
+    if let Some(rules) = cache.fresh(&id.0) {
+        return Ok(rules);
+    }
+    let generation = cache.generation();
+    let settings = crate::reservations::settings::booking_settings(conn, id)?;
+    let rules = Arc::new(Rules::new(settings)?);
+    cache.put_computed(id.0, rules.clone(), generation);
+    Ok(rules)
+}
+
+/// Of `ids` (instruments open for booking), those one could book machine time on for the
+/// whole of [`from`, `to`) now: machine time offered, the window within each one's rules
+/// (notice, horizon, opening hours, length) and nothing booked within its buffer or closed.
+/// The same rules and the same busy rows a booking is checked against, read for all at once.
+pub fn free_for_window(
+    conn: &mut DbConnection,
+    cache: &RulesCache,
+    ids: &[InstrumentId],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<InstrumentId>> {
+    let mut candidates = Vec::new();
+    for &id in ids {
+        let rules = cached_rules(conn, cache, id)?;
+        let offered = rules.settings.modes != super::model::BookingModes::SampleOrder;
+        if offered && rules.check_slot(from, to, now).is_ok() {
+            candidates.push((id, rules.buffer()));
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let widest = candidates.iter().map(|(_, b)| *b).max().unwrap_or_default();
+    let ids: Vec<InstrumentId> = candidates.iter().map(|(id, _)| *id).collect();
+    let rows = store::busy(conn, &ids, naive(from), naive(to), widest, None)?;
+    Ok(candidates
+        .into_iter()
+        .filter(|(id, buffer)| {
+            !rows.iter().any(|r| {
+                let (Some(s), Some(e)) = (r.starts_at, r.ends_at) else {
+                    return false;
+                };
+                let (s, e) = (s.and_utc(), e.and_utc());
+                let pad = if r.blackout {
+                    Duration::zero()
+                } else {
+                    *buffer
+                };
+                r.instrument_id == *id && s < to + pad && e > from - pad
+            })
+        })
+        .map(|(id, _)| id)
+        .collect())
 }
 
 pub fn availability(
@@ -93,16 +163,7 @@ pub fn availability(
     now: DateTime<Utc>,
 ) -> AppResult<Availability> {
     check_range(from, to)?;
-    let rules = match cache.fresh(&id.0) {
-        Some(rules) => rules,
-        None => {
-            let generation = cache.generation();
-            let settings = crate::reservations::settings::booking_settings(conn, id)?;
-            let rules = Arc::new(Rules::new(settings)?);
-            cache.put_computed(id.0, rules.clone(), generation);
-            rules
-        }
-    };
+    let rules = cached_rules(conn, cache, id)?;
     let buffer = rules.buffer();
     let rows = store::busy(conn, &[id], naive(from), naive(to), buffer, None)?;
     let busy = busy_of(&rows);

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::index::Filters;
 use super::service::{SearchPage, SearchQuery};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::navigation::model::{ShareMode, UnitKind};
 use crate::params::query_params;
 use crate::state::AppState;
@@ -27,6 +27,10 @@ query_params! {
         share_mode: code(ShareMode),
         /// kind of host unit
         unit_kind: code(UnitKind),
+        /// RFC 3339; with `free_to`, only instruments one could book for the whole window
+        free_from: instant,
+        /// RFC 3339; the end of that window
+        free_to: instant,
         /// paging
         page: page,
     }
@@ -45,6 +49,25 @@ impl SearchParams {
         if let Some(code) = &self.category {
             state.catalogue.categories.filter(code)?;
         }
+        let free = match (self.free_from, self.free_to) {
+            (Some(from), Some(to)) => {
+                crate::reservations::availability::check_window(from, to, "free_to")?;
+                Some((from, to))
+            }
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(AppError::bad_request(
+                    "free_to",
+                    "free_to is required with free_from",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(AppError::bad_request(
+                    "free_from",
+                    "free_from is required with free_to",
+                ))
+            }
+        };
         Ok(SearchQuery {
             q: self.q,
             filters: Filters {
@@ -54,7 +77,10 @@ impl SearchParams {
                 city: self.city,
                 share_mode: self.share_mode,
                 unit_kind: self.unit_kind,
+                only: None,
+                bookable: free.is_some(),
             },
+            free,
             page: self.page,
         })
     }

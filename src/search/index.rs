@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{
     Facet, FacetOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST,
@@ -428,6 +429,10 @@ pub struct Filters {
     pub city: Option<String>,
     pub share_mode: Option<ShareMode>,
     pub unit_kind: Option<crate::navigation::model::UnitKind>,
+    /// Only these instruments (the ones free in the asked window).
+    pub only: Option<Vec<crate::types::InstrumentId>>,
+    /// Leave out instruments that are not shared at all (nobody can book them).
+    pub bookable: bool,
 }
 
 /// `text` (or everything) within the filters, which add nothing to the score.
@@ -454,6 +459,16 @@ pub fn filtered(f: &Fields, text: Option<Box<dyn Query>>, filters: &Filters) -> 
     }
     if let Some(v) = filters.unit_kind {
         all.push((Occur::Must, term(f.unit_kind, v.code())));
+    }
+    if filters.bookable {
+        all.push((
+            Occur::MustNot,
+            term(f.share_mode, ShareMode::NotShared.code()),
+        ));
+    }
+    if let Some(ids) = &filters.only {
+        let terms = ids.iter().map(|id| Term::from_field_u64(f.id, id.0 as u64));
+        all.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
     }
     Box::new(BooleanQuery::new(all))
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::query::Query;
@@ -31,6 +32,8 @@ use crate::types::{InstrumentId, PageRequest, SubPlatformId};
 const LOOKBACK: i64 = 1_000;
 /// Results one may page through (a deeper page is refused rather than collected).
 pub const MAX_RESULTS: i64 = 10_000;
+/// Instruments the free-window filter checks at most (the best matches).
+const MAX_FREE_CANDIDATES: usize = 500;
 /// Instruments read from the database at a time while building.
 const BATCH: i64 = 2_000;
 const META_FILE: &str = "yiqi-index.json";
@@ -328,19 +331,63 @@ impl Search {
             .collect()
     }
 
+    /// The words of the query the index can look up; input without any (only symbols) browses.
+    fn words<'q>(&self, q: &'q SearchQuery) -> Option<&'q str> {
+        let (f, d) = (&self.inner.fields, &self.inner.dictionary);
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|t| index::text_query(f, d, t, false).is_some())
+    }
+
+    /// The best `limit` bookable instruments for the query, best first: the candidates the
+    /// free-window filter asks the database about.
+    pub fn candidates(&self, q: &SearchQuery, limit: usize) -> AppResult<Vec<InstrumentId>> {
+        let f = &self.inner.fields;
+        let searcher = self.inner.reader.searcher();
+        let filters = Filters {
+            bookable: true,
+            ..q.filters.clone()
+        };
+        let queries: Vec<Box<dyn Query>> = match self.words(q) {
+            None => vec![index::filtered(f, None, &filters)],
+            Some(t) => [false, true]
+                .into_iter()
+                .map(|loose| {
+                    let text = index::text_query(f, &self.inner.dictionary, t, loose);
+                    index::filtered(f, text, &filters)
+                })
+                .collect(),
+        };
+        for query in queries {
+            let hits = searcher
+                .search(&query, &TopDocs::with_limit(limit).order_by_score())
+                .map_err(internal)?;
+            if hits.is_empty() {
+                continue;
+            }
+            let mut ids = Vec::with_capacity(hits.len());
+            for (_, address) in hits {
+                let segment = searcher.segment_reader(address.segment_ord);
+                let column = segment
+                    .fast_fields()
+                    .u64("id")
+                    .map_err(internal)?
+                    .first_or_default_col(0);
+                ids.push(InstrumentId(column.get_val(address.doc_id) as i64));
+            }
+            return Ok(ids);
+        }
+        Ok(Vec::new())
+    }
+
     /// Runs a query against the index (no database work).
     pub fn query(&self, q: &SearchQuery, labels: &FacetLabels) -> AppResult<SearchPage> {
         let f = &self.inner.fields;
-        let dictionary = &self.inner.dictionary;
-        // Words the index can look up; input without any (only symbols) browses.
-        let text =
-            q.q.as_deref()
-                .map(str::trim)
-                .filter(|t| index::text_query(f, dictionary, t, false).is_some());
+        let text = self.words(q);
         let searcher = self.inner.reader.searcher();
         let offset = q.page.offset();
         if offset + q.page.per_page > MAX_RESULTS {
-            return Err(AppError::invalid(
+            return Err(AppError::bad_request(
                 "page",
                 format!(
                     "最多可翻看前 {MAX_RESULTS} 条结果 (at most the first {MAX_RESULTS} results)"
@@ -501,8 +548,20 @@ impl Search {
 
 /// Answers a search: first catching up with edits made through this instance (so an edit is
 /// found at once where it was made), then asking the index without the database.
-pub async fn search(state: &AppState, q: SearchQuery) -> AppResult<SearchPage> {
+pub async fn search(state: &AppState, mut q: SearchQuery) -> AppResult<SearchPage> {
     fresh(state).await?;
+    if let Some((from, to)) = q.free {
+        let search = state.search.clone();
+        let rules = state.booking_rules.clone();
+        let now = state.clock.now();
+        let query = q.clone();
+        let free = crate::db::run(&state.pool, move |conn| {
+            let ids = search.candidates(&query, MAX_FREE_CANDIDATES)?;
+            crate::reservations::availability::free_for_window(conn, &rules, &ids, from, to, now)
+        })
+        .await?;
+        q.filters.only = Some(free);
+    }
     let counts = state.catalogue.counts(&state.pool).await?;
     let labels = FacetLabels {
         sub_platforms: counts
@@ -588,6 +647,8 @@ fn levenshtein(a: &str, b: &str) -> usize {
 pub struct SearchQuery {
     pub q: Option<String>,
     pub filters: Filters,
+    /// Only instruments one could book for the whole of this window.
+    pub free: Option<(DateTime<Utc>, DateTime<Utc>)>,
     pub page: PageRequest,
 }
 

@@ -3,8 +3,24 @@
 
 use crate::common;
 
+use chrono::{DateTime, TimeZone, Utc};
 use common::{settings, TestApp, TestDb};
 use serde_json::{json, Value};
+use yiqi::clock::ManualClock;
+use yiqi::types::PLATFORM_ZONE;
+
+/// Shanghai wall time in November 2026.
+fn sh(d: u32, h: u32) -> DateTime<Utc> {
+    PLATFORM_ZONE
+        .with_ymd_and_hms(2026, 11, d, h, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn window(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let rfc = |t: DateTime<Utc>| url_encode(&t.with_timezone(&PLATFORM_ZONE).to_rfc3339());
+    format!("&free_from={}&free_to={}", rfc(from), rfc(to))
+}
 
 on_both_backends!(
     the_words_people_type_find_the_instrument,
@@ -14,6 +30,7 @@ on_both_backends!(
     an_edit_is_found_at_once_and_a_retired_instrument_never,
     another_instance_finds_an_edit_from_the_database,
     suggestions_complete_names_makers_and_abbreviations,
+    a_free_window_keeps_the_instruments_one_could_book_then,
 );
 
 fn search_path(q: &str, rest: &str) -> String {
@@ -193,7 +210,7 @@ async fn any_input_gives_results_or_a_named_error(db: TestDb) {
     let p = app.problem(&search_path(&"电".repeat(1000), ""), 400).await;
     assert_eq!(p["field"], "q");
     let p = app
-        .problem(&search_path("SEM", "&page=1000&per_page=100"), 422)
+        .problem(&search_path("SEM", "&page=1000&per_page=100"), 400)
         .await;
     assert_eq!(p["field"], "page");
     // No match at all offers the nearest known words.
@@ -316,4 +333,65 @@ async fn suggestions_complete_names_makers_and_abbreviations(db: TestDb) {
         .problem(&format!("/api/v1/search/suggest?q={}", "a".repeat(51)), 400)
         .await;
     assert_eq!(p["field"], "q");
+}
+
+async fn a_free_window_keeps_the_instruments_one_could_book_then(db: TestDb) {
+    // Friday 27 November, 10:00; the window is Monday 30 November, 10:00 to 11:00.
+    let clock = ManualClock::at(sh(27, 10));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
+    let first = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0].clone();
+    let id = first["id"].as_i64().unwrap();
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/instruments/{id}"),
+            Some(&unit_admin),
+            Some(json!({"share_mode": "external", "run_status": "normal"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let name = first["name_zh"].as_str().unwrap();
+    let ids =
+        |v: &Value| -> Vec<i64> { items(v).iter().map(|i| i["id"].as_i64().unwrap()).collect() };
+    let monday = window(sh(30, 10), sh(30, 11));
+    let free = app
+        .json(&search_path(name, &format!("&unit=1&per_page=100{monday}")))
+        .await;
+    assert!(ids(&free).contains(&id), "{free}");
+    assert!(items(&free).iter().all(|i| i["share_mode"] != "none"));
+    assert_eq!(free["total"].as_i64().unwrap(), ids(&free).len() as i64);
+    // Booked, it is no longer free then, and the rest still are.
+    let researcher = app.token("researcher@yiqi.demo").await;
+    let rfc = |t: DateTime<Utc>| t.with_timezone(&PLATFORM_ZONE).to_rfc3339();
+    let (status, r) = app
+        .post(
+            "/api/v1/reservations",
+            Some(&researcher),
+            json!({"instrument_id": id, "kind": "machine_time", "starts_at": rfc(sh(30, 10)), "ends_at": rfc(sh(30, 11)), "purpose": "表征"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let after = app
+        .json(&search_path(name, &format!("&unit=1&per_page=100{monday}")))
+        .await;
+    assert!(!ids(&after).contains(&id), "{after}");
+    assert_eq!(ids(&after).len() + 1, ids(&free).len());
+    // A window in the past is free nowhere; half a window is named.
+    let past = window(sh(20, 10), sh(20, 11));
+    assert_eq!(app.json(&search_path(name, &past)).await["total"], 0);
+    let p = app
+        .problem(
+            &format!(
+                "/api/v1/search?q=SEM&free_from={}",
+                url_encode(&rfc(sh(30, 10)))
+            ),
+            400,
+        )
+        .await;
+    assert_eq!(p["field"], "free_to");
+    let p = app
+        .problem(&search_path("SEM", &window(sh(30, 11), sh(30, 10))), 400)
+        .await;
+    assert_eq!(p["field"], "free_to");
 }
