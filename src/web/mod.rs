@@ -96,6 +96,7 @@ pub fn routes(r: &mut Routes) {
             .get("/sub-platforms/{id}", pages::sub_platform)
             .get("/units/{id}", pages::unit)
             .get("/instruments", pages::instruments)
+            .get("/search/_suggest", pages::search_suggest)
             .get("/instruments/{id}", pages::instrument)
             .get("/static/{file}", asset);
     });

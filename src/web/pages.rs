@@ -8,6 +8,7 @@ use askama::Template;
 use super::html;
 use super::PageResult;
 use crate::db;
+use crate::error::{AppError, AppResult};
 use crate::navigation::model::{CategoryFilter, InstrumentFilter, InstrumentSort, UnitFilter};
 use crate::navigation::model::{
     Instrument, InstrumentSummary, RunStatus, ShareMode, SubPlatform, Unit,
@@ -16,6 +17,7 @@ use crate::navigation::service::{self, CatalogueCounts, InstrumentListParams, In
 use crate::params::path_id;
 use crate::state::AppState;
 use crate::types::Paged;
+use chrono::{DateTime, TimeZone, Utc};
 
 /// Links to the previous and next page that keep every other parameter.
 pub struct Pager {
@@ -165,9 +167,252 @@ struct InstrumentsPage {
     sub_platforms: Vec<Choice>,
 }
 
+crate::params::query_params! {
+    /// The instrument list page: the catalogue's filters, and a search when words or a free
+    /// window are given (one page for both).
+    pub struct InstrumentPageParams {
+        /// the words searched for
+        q: text(200),
+        /// host unit id
+        unit: id(crate::types::UnitId),
+        /// sub-platform id
+        sub_platform: id(crate::types::SubPlatformId),
+        /// 6-digit category code
+        category: text(6),
+        /// city name
+        city: text(20),
+        /// share mode
+        share_mode: code(ShareMode),
+        /// kind of host unit (a search facet)
+        unit_kind: code(crate::navigation::model::UnitKind),
+        /// run status
+        status: code(RunStatus),
+        /// the order of the list
+        sort: code(InstrumentSort),
+        /// the day of the free window, Beijing time
+        free_day: date,
+        /// its start, HH:MM Beijing time
+        free_start: text(5),
+        /// its end, HH:MM Beijing time
+        free_end: text(5),
+        /// paging
+        page: page,
+    }
+}
+
+/// A free window typed as a day and two times of day in Beijing time.
+fn free_window(p: &InstrumentPageParams) -> AppResult<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    let Some(day) = p.free_day else {
+        return Ok(None);
+    };
+    let time = |field: &str, v: &Option<String>, default: &str| -> AppResult<DateTime<Utc>> {
+        let v = v.as_deref().filter(|v| !v.is_empty()).unwrap_or(default);
+        let t = chrono::NaiveTime::parse_from_str(v, "%H:%M")
+            .map_err(|_| AppError::invalid(field, "请选择时间 (a time of day, HH:MM)"))?;
+        crate::types::PLATFORM_ZONE
+            .from_local_datetime(&day.and_time(t))
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| AppError::invalid(field, "没有这个时间 (no such time)"))
+    };
+    let from = time("free_start", &p.free_start, "09:00")?;
+    let to = time("free_end", &p.free_end, "17:00")?;
+    crate::reservations::availability::check_window(from, to, "free_end")?;
+    Ok(Some((from, to)))
+}
+
+/// The current address with `key` set to `value` (and back to page 1).
+fn with_param(req: &HttpRequest, key: &str, value: &str) -> String {
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    pairs.retain(|(k, v)| k != key && k != "page" && !v.is_empty());
+    pairs.push((key.to_owned(), value.to_owned()));
+    format!(
+        "{}?{}",
+        req.path(),
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+/// A facet value as a link that narrows the search.
+pub struct FacetLink {
+    pub label: String,
+    pub count: u64,
+    pub href: String,
+    pub selected: bool,
+}
+
+pub struct FacetGroup {
+    pub title: &'static str,
+    pub links: Vec<FacetLink>,
+}
+
+/// One search result as the list shows it.
+pub struct Hit {
+    pub i: InstrumentSummary,
+    /// The name with the matched words in `<b>`, escaped by the index.
+    pub name_html: Option<String>,
+    pub body_html: Option<String>,
+    /// With a free window: the booking form filled in with it.
+    pub book_href: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchResultsPage {
+    q: String,
+    hits: Vec<Hit>,
+    total: i64,
+    matched_all: bool,
+    facets: Vec<FacetGroup>,
+    did_you_mean: Option<(String, String)>,
+    free_day: String,
+    free_start: String,
+    free_end: String,
+    free: bool,
+    pager: Pager,
+}
+
+async fn search_page(state: &AppState, req: &HttpRequest, p: InstrumentPageParams) -> PageResult {
+    let free = free_window(&p)?;
+    if let Some(code) = &p.category {
+        state.catalogue.categories.filter(code)?;
+    }
+    let query = crate::search::service::SearchQuery {
+        q: p.q.clone(),
+        filters: crate::search::index::Filters {
+            sub_platform: p.sub_platform,
+            unit: p.unit,
+            category: p.category.clone(),
+            city: p.city.clone(),
+            share_mode: p.share_mode,
+            unit_kind: p.unit_kind,
+            only: None,
+            bookable: free.is_some(),
+        },
+        free,
+        page: p.page,
+    };
+    let found = crate::search::service::search(state, query).await?;
+    let facet = |title: &'static str,
+                 key: &str,
+                 list: &[crate::search::service::FacetCount],
+                 chosen: Option<String>| FacetGroup {
+        title,
+        links: list
+            .iter()
+            .take(12)
+            .map(|f| FacetLink {
+                label: f.label.clone(),
+                count: f.count,
+                href: with_param(req, key, &f.value),
+                selected: chosen.as_deref() == Some(f.value.as_str()),
+            })
+            .collect(),
+    };
+    let facets = vec![
+        facet(
+            "类别",
+            "category",
+            &found.facets.category,
+            p.category.clone(),
+        ),
+        facet("地区", "city", &found.facets.city, p.city.clone()),
+        facet(
+            "子平台",
+            "sub_platform",
+            &found.facets.sub_platform,
+            p.sub_platform.map(|v| v.to_string()),
+        ),
+        facet(
+            "单位类型",
+            "unit_kind",
+            &found.facets.unit_kind,
+            p.unit_kind.map(|v| v.code().to_owned()),
+        ),
+        facet(
+            "共享模式",
+            "share_mode",
+            &found.facets.share_mode,
+            p.share_mode.map(|v| v.code().to_owned()),
+        ),
+    ];
+    let paged = Paged::new(Vec::<()>::new(), found.total, p.page);
+    let pager = Pager::new(req, &paged);
+    let book_link = free.map(|(from, to)| {
+        let local = |t: DateTime<Utc>| t.with_timezone(&crate::types::PLATFORM_ZONE);
+        serde_urlencoded::to_string([
+            ("date", local(from).format("%Y-%m-%d").to_string()),
+            ("start", local(from).format("%H:%M").to_string()),
+            ("end", local(to).format("%H:%M").to_string()),
+        ])
+        .unwrap_or_default()
+    });
+    let did_you_mean = found.did_you_mean.map(|d| (with_param(req, "q", &d), d));
+    html(&SearchResultsPage {
+        q: p.q.unwrap_or_default(),
+        hits: found
+            .items
+            .into_iter()
+            .map(|h| Hit {
+                book_href: book_link
+                    .as_ref()
+                    .map(|q| format!("/instruments/{}/book?{q}", h.instrument.id)),
+                i: h.instrument,
+                name_html: h.highlights.name,
+                body_html: h.highlights.body,
+            })
+            .collect(),
+        total: found.total,
+        matched_all: found.matched_all,
+        facets,
+        did_you_mean,
+        free_day: p.free_day.map(|d| d.to_string()).unwrap_or_default(),
+        free_start: p.free_start.unwrap_or_default(),
+        free_end: p.free_end.unwrap_or_default(),
+        free: free.is_some(),
+        pager,
+    })
+}
+
+/// Completions for the header's search box, as `<option>`s of its datalist.
+#[tracing::instrument(name = "web.search_suggest", skip_all)]
+pub async fn search_suggest(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
+    let q = crate::search::handlers::SuggestParams::parse(req.query_string())?
+        .q
+        .unwrap_or_default();
+    let words = crate::search::service::suggest(&state, q).await?;
+    html(&SuggestFragment { words })
+}
+
+#[derive(Template)]
+#[template(path = "_suggest.html")]
+struct SuggestFragment {
+    words: Vec<String>,
+}
+
 #[tracing::instrument(name = "web.instruments", skip_all)]
 pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
-    let params = InstrumentListParams::parse(req.query_string())?;
+    let page_params = InstrumentPageParams::parse(req.query_string())?;
+    let searching = page_params
+        .q
+        .as_deref()
+        .is_some_and(|q| !q.trim().is_empty())
+        || page_params.free_day.is_some()
+        || page_params.unit_kind.is_some();
+    if searching {
+        return search_page(&state, &req, page_params).await;
+    }
+    let params = InstrumentListParams {
+        unit: page_params.unit,
+        sub_platform: page_params.sub_platform,
+        category: page_params.category,
+        city: page_params.city,
+        share_mode: page_params.share_mode,
+        status: page_params.status,
+        sort: page_params.sort,
+        page: page_params.page,
+    };
     let query = InstrumentQuery::from_params(params, &state.catalogue.categories)?;
     let counts = state.catalogue.counts(&state.pool).await?;
 

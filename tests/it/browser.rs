@@ -801,3 +801,68 @@ async fn the_api_page_lists_the_operations_of_the_document() {
     assert_eq!(shown, operations);
     c.close().await.unwrap();
 }
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn a_researcher_searches_narrows_and_books_the_free_slot_found() {
+    use chrono::TimeZone;
+    // Friday 2026-11-27 10:00 in Changchun; the window asked is Monday 10:00 to 11:00.
+    let now = yiqi::types::PLATFORM_ZONE
+        .with_ymd_and_hms(2026, 11, 27, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let app = TestApp::spawn_full(
+        TestDb::sqlite().seeded(),
+        yiqi::clock::ManualClock::at(now),
+        None,
+    )
+    .await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+    sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    // Typed in the header, the words become a ranked search with facets.
+    fill(&c, "#header-q", "扫描电镜").await;
+    click(&c, ".search-box button").await;
+    wait_text(&c, "h1", "检索“扫描电镜”").await;
+    wait_text(&c, "#instrument-list", "扫描电子显微镜").await;
+    // Narrowed to instruments shared with everyone.
+    click(&c, "#facets a[href*='share_mode=external']").await;
+    wait_text(&c, "#facets a.on", "外部共享").await;
+    // Opened, the first result is the instrument's own page.
+    let name = wait_text(&c, "#instrument-list .row .title", "扫描").await;
+    click(&c, "#instrument-list .row .title").await;
+    wait_text(&c, "h1", "扫描电子显微镜").await;
+    c.back().await.unwrap();
+    wait_text(&c, "h1", "检索").await;
+    // Only what is free on Monday 10:00–11:00, and its booking form filled in with it.
+    set_value(&c, "#s-free-day", "2026-11-30").await;
+    set_value(&c, "#s-free-start", "10:00").await;
+    set_value(&c, "#s-free-end", "11:00").await;
+    click(&c, "#s-submit").await;
+    wait_text(&c, "#free-note", "该时段").await;
+    assert!(!name.is_empty());
+    click(&c, "#instrument-list .row a.book").await;
+    wait_text(&c, "h1", "预约").await;
+    let value = |css: &'static str| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css(css))
+                .await
+                .unwrap()
+                .prop("value")
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(value("#f-date").await.as_deref(), Some("2026-11-30"));
+    assert_eq!(value("#f-start").await.as_deref(), Some("10:00"));
+    assert_eq!(value("#f-end").await.as_deref(), Some("11:00"));
+    fill(&c, "#f-purpose", "断口形貌观察").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "h1", "我的预约").await;
+    wait_text(&c, "#data", "扫描电子显微镜").await;
+    c.close().await.unwrap();
+}

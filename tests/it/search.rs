@@ -31,6 +31,7 @@ on_both_backends!(
     another_instance_finds_an_edit_from_the_database,
     suggestions_complete_names_makers_and_abbreviations,
     a_free_window_keeps_the_instruments_one_could_book_then,
+    the_list_page_is_the_search_page,
 );
 
 fn search_path(q: &str, rest: &str) -> String {
@@ -394,4 +395,58 @@ async fn a_free_window_keeps_the_instruments_one_could_book_then(db: TestDb) {
         .problem(&search_path("SEM", &window(sh(30, 11), sh(30, 10))), 400)
         .await;
     assert_eq!(p["field"], "free_to");
+}
+
+async fn the_list_page_is_the_search_page(db: TestDb) {
+    let app = TestApp::spawn(db.seeded()).await;
+    let page = |path: String| {
+        let app = &app;
+        async move {
+            let res = app.get(&path).await;
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    // Every page's header has the search box, with suggestions as one types.
+    let (status, home) = page("/".into()).await;
+    assert_eq!(status, 200);
+    assert!(home.contains(r#"id="header-q""#) && home.contains(r#"hx-get="/search/_suggest""#));
+    let (status, options) = page("/search/_suggest?q=zei".into()).await;
+    assert_eq!(status, 200);
+    assert!(options.contains(r#"<option value="Zeiss">"#), "{options}");
+    // Words make the list a ranked search, the matched words marked, facets as links.
+    let (status, html) = page(format!("/instruments?q={}", url_encode("扫描电镜"))).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<b>扫描</b>"), "no highlight");
+    assert!(html.contains(r#"id="facets""#) && html.contains("category=010000"));
+    // A facet link narrows it, keeping the words.
+    let (status, narrowed) = page(format!(
+        "/instruments?q={}&city={}",
+        url_encode("扫描电镜"),
+        url_encode("长春")
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        narrowed.contains(r#"class="on">长春"#),
+        "the chosen facet is marked"
+    );
+    // The free window is picked in Beijing time; a time that is not one is named.
+    let (status, free) =
+        page("/instruments?q=SEM&free_day=2026-12-07&free_start=10:00&free_end=11:00".to_owned())
+            .await;
+    assert_eq!(status, 200);
+    assert!(free.contains(r#"id="free-note""#));
+    let (status, bad) =
+        page("/instruments?q=SEM&free_day=2026-12-07&free_start=25:00".into()).await;
+    assert_eq!(status, 422);
+    assert!(
+        bad.contains("free_start") || bad.contains("请选择时间"),
+        "{bad}"
+    );
+    // No match offers the nearest words; no words keeps the catalogue's list.
+    let (_, none) = page("/instruments?q=spectrometerzz".into()).await;
+    assert!(none.contains(r#"id="did-you-mean""#));
+    let (status, list) = page("/instruments".into()).await;
+    assert_eq!(status, 200);
+    assert!(list.contains("仪器目录"));
 }
