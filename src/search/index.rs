@@ -161,6 +161,17 @@ impl Tokenizer for FieldTokenizer {
     }
 }
 
+impl FieldTokenizer {
+    /// Jieba's default mode: words in the order of the text, never overlapping. The highlights
+    /// use it, because the search mode gives a word's pieces before the word itself, and the
+    /// snippet builder counts on offsets that only move forward.
+    pub fn forward() -> FieldTokenizer {
+        FieldTokenizer {
+            jieba: tantivy_jieba::JiebaTokenizer::with_search_mode(false),
+        }
+    }
+}
+
 /// The words of `text` as the index holds them.
 pub fn tokens(text: &str) -> Vec<String> {
     let mut t = FieldTokenizer::default();
@@ -236,14 +247,15 @@ pub fn document(
         d.add_text(f.cat, &c.code);
     }
     let class = path.first().map_or("", |c| c.code.as_str());
-    for facet in [
-        format!("/category/{class}"),
-        format!("/city/{}", i.city),
-        format!("/sub_platform/{}", u.sub_platform_id),
-        format!("/unit_kind/{}", u.kind.code()),
-        format!("/share_mode/{}", i.share_mode.code()),
+    // Built from parts, so a "/" in a city's name stays part of the name.
+    for (root, value) in [
+        ("category", class.to_owned()),
+        ("city", i.city.clone()),
+        ("sub_platform", u.sub_platform_id.to_string()),
+        ("unit_kind", u.kind.code().to_owned()),
+        ("share_mode", i.share_mode.code().to_owned()),
     ] {
-        d.add_facet(f.facets, Facet::from_text(&facet)?);
+        d.add_facet(f.facets, Facet::from_path([root, value.as_str()]));
     }
     let summary = InstrumentSummary {
         id: i.id,
@@ -390,7 +402,8 @@ pub fn text_query(
     q: &str,
     loose: bool,
 ) -> Option<Box<dyn Query>> {
-    let concepts = concepts(dictionary, q);
+    // Past a dozen concepts a query is not a person's (and each one widens the query).
+    let concepts: Vec<Vec<String>> = concepts(dictionary, q).into_iter().take(12).collect();
     let occur = if loose { Occur::Should } else { Occur::Must };
     let parts: Vec<(Occur, Box<dyn Query>)> = concepts
         .iter()

@@ -168,6 +168,14 @@ impl Search {
     /// Builds the index from the database: every instrument in service.
     pub fn rebuild(&self, conn: &mut DbConnection) -> AppResult<usize> {
         let mut writer = lock(&self.inner.writer);
+        self.rebuild_locked(conn, &mut writer)
+    }
+
+    fn rebuild_locked(
+        &self,
+        conn: &mut DbConnection,
+        writer: &mut IndexWriter,
+    ) -> AppResult<usize> {
         // Changes committed from here on are replayed by the next catch-up.
         let last_change = store::last_change(conn)?;
         writer.delete_all_documents().map_err(internal)?;
@@ -194,7 +202,6 @@ impl Search {
             p.last_change = last_change;
             p.applied.clear();
         }
-        drop(writer);
         self.write_meta(last_change)?;
         self.load_completions()?;
         tracing::info!(instruments = count, "search index built");
@@ -204,12 +211,13 @@ impl Search {
     /// Applies the change log's new rows. `edits` is this instance's edit count read before
     /// the call, remembered once the changes up to it are in.
     pub fn catch_up(&self, conn: &mut DbConnection, edits: u64) -> AppResult<usize> {
+        let mut writer = lock(&self.inner.writer);
+        // Checked under the lock: requests that waited for a build do not build again.
         if !self.is_built() {
-            let n = self.rebuild(conn)?;
+            let n = self.rebuild_locked(conn, &mut writer)?;
             self.inner.seen_edits.fetch_max(edits, Ordering::SeqCst);
             return Ok(n);
         }
-        let mut writer = lock(&self.inner.writer);
         let from = lock(&self.inner.progress).last_change - LOOKBACK;
         let rows = store::changes_after(conn, from.max(0))?;
         // Rows at or below `last_change` that are not yet applied committed late (or come
@@ -442,13 +450,7 @@ impl Search {
                     }
                 }
             };
-        let snippets = match text {
-            Some(_) => Some((
-                SnippetGenerator::create(&searcher, &*query, f.name).map_err(internal)?,
-                SnippetGenerator::create(&searcher, &*query, f.body).map_err(internal)?,
-            )),
-            None => None,
-        };
+        let snippets = text.map(|_| (highlighter(&*query, f.name), highlighter(&*query, f.body)));
         let mut items = Vec::with_capacity(hits.len());
         for (score, address) in hits {
             let doc: TantivyDocument = searcher.doc(address).map_err(internal)?;
@@ -524,12 +526,16 @@ impl Search {
     fn did_you_mean(&self, q: &str) -> Option<String> {
         let c = lock(&self.inner.completions);
         let mut changed = false;
+        // A few short words at most: each is compared with every known word.
         let words: Vec<String> = fold(q)
             .split_whitespace()
+            .take(5)
+            .filter(|w| w.chars().count() <= 30)
             .map(|w| {
                 let limit = if w.chars().count() > 6 { 2 } else { 1 };
                 let best = c
                     .iter()
+                    .filter(|(k, _)| k.chars().count().abs_diff(w.chars().count()) <= limit)
                     .map(|(k, display)| (levenshtein(k, w), display))
                     .filter(|(d, _)| *d > 0 && *d <= limit)
                     .min_by_key(|(d, _)| *d);
@@ -617,6 +623,24 @@ fn ranked(top: TopDocs) -> impl tantivy::collector::Collector<Fruit = Vec<(f32, 
 fn summary_of(f: &Fields, doc: &TantivyDocument) -> Option<InstrumentSummary> {
     let json = doc.get_first(f.summary)?.as_str()?;
     serde_json::from_str(json).ok()
+}
+
+/// Marks the query's words of `field` in a result's stored text.
+fn highlighter(query: &dyn Query, field: tantivy::schema::Field) -> SnippetGenerator {
+    let mut terms = std::collections::BTreeMap::new();
+    query.query_terms(&mut |term, _| {
+        if term.field() == field {
+            if let Some(text) = term.value().as_str() {
+                terms.insert(text.to_owned(), 1.0);
+            }
+        }
+    });
+    SnippetGenerator::new(
+        terms,
+        tantivy::tokenizer::TextAnalyzer::from(index::FieldTokenizer::forward()),
+        field,
+        150,
+    )
 }
 
 fn html(s: tantivy::snippet::Snippet) -> Option<String> {

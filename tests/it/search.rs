@@ -32,6 +32,7 @@ on_both_backends!(
     suggestions_complete_names_makers_and_abbreviations,
     a_free_window_keeps_the_instruments_one_could_book_then,
     the_list_page_is_the_search_page,
+    a_long_description_is_highlighted_without_failing,
 );
 
 fn search_path(q: &str, rest: &str) -> String {
@@ -449,4 +450,30 @@ async fn the_list_page_is_the_search_page(db: TestDb) {
     let (status, list) = page("/instruments".into()).await;
     assert_eq!(status, 200);
     assert!(list.contains("仪器目录"));
+}
+
+async fn a_long_description_is_highlighted_without_failing(db: TestDb) {
+    // Jieba's search mode gives a word's pieces before the word itself; a highlight window
+    // that starts on a piece must not make the search fail (it answered 500).
+    let app = TestApp::spawn(db.seeded()).await;
+    let admin = app.token("admin@yiqi.demo").await;
+    let id = items(&app.json("/api/v1/instruments?unit=1&per_page=1").await)[0]["id"]
+        .as_i64()
+        .unwrap();
+    for n in 40..=52 {
+        let text = format!("{}电子显微镜观察", "样".repeat(n));
+        let (status, body) = app
+            .call(
+                "PATCH",
+                &format!("/api/v1/instruments/{id}"),
+                Some(&admin),
+                Some(json!({ "functions": text })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        for q in ["电子显微镜", "电镜", "显微镜"] {
+            let res = app.get(&search_path(q, "&unit=1&per_page=100")).await;
+            assert_eq!(res.status(), 200, "n={n} q={q}");
+        }
+    }
 }
