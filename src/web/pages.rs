@@ -30,14 +30,7 @@ pub struct Pager {
 
 impl Pager {
     pub fn new<T>(req: &HttpRequest, list: &Paged<T>) -> Pager {
-        let link = |page: i64| {
-            let mut pairs: Vec<(String, String)> =
-                serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-            pairs.retain(|(k, v)| k != "page" && !v.is_empty());
-            pairs.push(("page".to_owned(), page.to_string()));
-            let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-            format!("{}?{query}", req.path())
-        };
+        let link = |page: i64| with_param(req, "page", &page.to_string());
         let page_count = list.page_count().max(1);
         Pager {
             page: list.page,
