@@ -146,9 +146,12 @@ fn prepare(
     )
     .map_err(|e| anyhow::anyhow!("cannot load the category tree: {e}"))?;
     drop(conn);
-    let search =
-        crate::search::service::Search::open(&settings.search, catalogue.categories.clone())
-            .context("cannot open the search index")?;
+    let search = crate::search::service::Search::open(
+        &settings.search,
+        catalogue.categories.clone(),
+        clock.clone(),
+    )
+    .context("cannot open the search index")?;
     Ok(AppState {
         pool,
         backend,

@@ -225,7 +225,11 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("cannot load the categories: {e}"))?,
             );
             let started = std::time::Instant::now();
-            let search = crate::search::service::Search::open(&settings.search, categories)?;
+            let search = crate::search::service::Search::open(
+                &settings.search,
+                categories,
+                crate::clock::system(),
+            )?;
             let n = search
                 .rebuild(&mut conn)
                 .map_err(|e| anyhow::anyhow!("cannot build the index: {e}"))?;

@@ -108,6 +108,8 @@ pub struct SearchSettings {
     /// Build a missing or outdated index as soon as the service starts (else on the first
     /// search).
     pub build_on_start: bool,
+    /// Result pages kept for repeated searches, until the index next changes (0: none).
+    pub cache_entries: usize,
 }
 
 /// The automatic no-show rule: `no_show_limit` no-shows within `no_show_window_days` pause

@@ -267,7 +267,7 @@ pub mod utc {
 }
 
 /// A requested page: `page` counts from 1, `per_page` is 1..=100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     pub page: i64,
     pub per_page: i64,

@@ -172,15 +172,25 @@ impl FieldTokenizer {
     }
 }
 
-/// The words of `text` as the index holds them.
+/// The words of `text` as the index holds them, without the pieces the search mode also gives
+/// of a longer word (扫描电子显微镜 → not also 电子, 显微镜): a document that has the word has
+/// its pieces too, so asking for them finds nothing more and costs a scorer each.
 pub fn tokens(text: &str) -> Vec<String> {
     let mut t = FieldTokenizer::default();
     let mut stream = t.token_stream(text);
-    let mut out = Vec::new();
+    let mut all: Vec<(usize, usize, String)> = Vec::new();
     while stream.advance() {
-        let w = stream.token().text.clone();
-        if !out.contains(&w) {
-            out.push(w);
+        let tok = stream.token();
+        all.push((tok.offset_from, tok.offset_to, tok.text.clone()));
+    }
+    let inside = |(from, to, _): &(usize, usize, String)| {
+        all.iter()
+            .any(|(f, t, _)| f <= from && to <= t && t - f > to - from)
+    };
+    let mut out: Vec<String> = Vec::new();
+    for tok in all.iter().filter(|t| !inside(t)) {
+        if !out.contains(&tok.2) {
+            out.push(tok.2.clone());
         }
     }
     out
@@ -434,7 +444,7 @@ pub fn text_query(
 }
 
 /// Filters that every result must pass.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Filters {
     pub sub_platform: Option<crate::types::SubPlatformId>,
     pub unit: Option<crate::types::UnitId>,

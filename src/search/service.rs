@@ -19,6 +19,8 @@ use tantivy::{
 use super::dictionary::{fold, Dictionary, TERMS};
 use super::index::{self, Fields, Filters};
 use super::store;
+use crate::cache::Cache;
+use crate::clock::SharedClock;
 use crate::config::SearchSettings;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
@@ -37,6 +39,10 @@ const MAX_FREE_CANDIDATES: usize = 500;
 /// Instruments read from the database at a time while building.
 const BATCH: i64 = 2_000;
 const META_FILE: &str = "yiqi-index.json";
+/// A kept result page is dropped when the index changes; this only bounds a quiet one's life.
+const RESULTS_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+/// How much of a description the highlighter reads.
+const SNIPPET_SOURCE_CHARS: usize = 1_000;
 
 /// The search index of one instance. Cheap to clone.
 #[derive(Clone)]
@@ -58,6 +64,8 @@ struct Inner {
     completions: Mutex<Vec<(String, String)>>,
     /// `refresh_secs = 0`: every search catches up from the database first.
     always_catch_up: bool,
+    /// Pages already answered, made stale whenever the reader reloads. None: not kept.
+    results: Option<Cache<SearchQuery, Arc<SearchPage>>>,
 }
 
 #[derive(Default)]
@@ -88,7 +96,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Search {
     /// Opens the index under `settings.index_dir` (or in memory when it is empty). An index
     /// written by another schema version or dictionary is discarded and built again.
-    pub fn open(settings: &SearchSettings, categories: Arc<Categories>) -> anyhow::Result<Search> {
+    pub fn open(
+        settings: &SearchSettings,
+        categories: Arc<Categories>,
+        clock: SharedClock,
+    ) -> anyhow::Result<Search> {
         let (schema, fields) = index::schema();
         let dictionary = Dictionary::parse(TERMS);
         let wanted = |last_change| Meta {
@@ -140,6 +152,9 @@ impl Search {
                 seen_edits: AtomicU64::new(0),
                 completions: Mutex::new(Vec::new()),
                 always_catch_up: settings.refresh_secs == 0,
+                // The generation, not the age, says when a page is out of date.
+                results: (settings.cache_entries > 0)
+                    .then(|| Cache::new(RESULTS_TTL, settings.cache_entries, clock)),
             }),
         };
         if lock(&search.inner.progress).built {
@@ -195,7 +210,12 @@ impl Search {
             }
         }
         writer.commit().map_err(internal)?;
-        self.inner.reader.reload().map_err(internal)?;
+        // One segment: every query builds its scorers once instead of once per segment.
+        let segments = writer.index().searchable_segment_ids().map_err(internal)?;
+        if segments.len() > 1 {
+            writer.merge(&segments).wait().map_err(internal)?;
+        }
+        self.reloaded()?;
         {
             let mut p = lock(&self.inner.progress);
             p.built = true;
@@ -251,7 +271,7 @@ impl Search {
             names.push(i.name_zh.clone());
         }
         writer.commit().map_err(internal)?;
-        self.inner.reader.reload().map_err(internal)?;
+        self.reloaded()?;
         let last = {
             let mut p = lock(&self.inner.progress);
             for (id, _, _) in &new {
@@ -267,6 +287,15 @@ impl Search {
         self.add_completions(names);
         self.inner.seen_edits.fetch_max(edits, Ordering::SeqCst);
         Ok(ids.len())
+    }
+
+    /// Makes the reader see the last commit, and the kept pages stale.
+    fn reloaded(&self) -> AppResult<()> {
+        self.inner.reader.reload().map_err(internal)?;
+        if let Some(results) = &self.inner.results {
+            results.invalidate();
+        }
+        Ok(())
     }
 
     fn write_meta(&self, last_change: i64) -> AppResult<()> {
@@ -388,8 +417,44 @@ impl Search {
         Ok(Vec::new())
     }
 
-    /// Runs a query against the index (no database work).
+    /// Runs a query against the index (no database work), or answers it as before when the
+    /// index has not changed since. A page of the free-window filter is never kept: bookings
+    /// change it without touching the index.
     pub fn query(&self, q: &SearchQuery, labels: &FacetLabels) -> AppResult<SearchPage> {
+        let results = self
+            .inner
+            .results
+            .as_ref()
+            .filter(|_| q.filters.only.is_none());
+        let page = match results {
+            None => Arc::new(self.compute(q)?),
+            Some(results) => match results.fresh(q) {
+                Some(page) => page,
+                None => {
+                    // Read before the searcher: a reload meanwhile leaves the page stale.
+                    let generation = results.generation();
+                    let page = Arc::new(self.compute(q)?);
+                    results.put_computed(q.clone(), page.clone(), generation);
+                    page
+                }
+            },
+        };
+        let mut page = SearchPage::clone(&page);
+        // Named here, not in the kept page: the names live in the catalogue, not the index.
+        for c in &mut page.facets.sub_platform {
+            if let Some(name) = c
+                .value
+                .parse()
+                .ok()
+                .and_then(|id: i64| labels.sub_platforms.get(&SubPlatformId(id)))
+            {
+                c.label = name.clone();
+            }
+        }
+        Ok(page)
+    }
+
+    fn compute(&self, q: &SearchQuery) -> AppResult<SearchPage> {
         let f = &self.inner.fields;
         let text = self.words(q);
         let searcher = self.inner.reader.searcher();
@@ -458,10 +523,19 @@ impl Search {
                 continue;
             };
             let highlights = match &snippets {
-                Some((name, body)) => Highlights {
-                    name: html(name.snippet_from_doc(&doc)),
-                    body: html(body.snippet_from_doc(&doc)),
-                },
+                Some((name, body)) => {
+                    let name = html(name.snippet_from_doc(&doc));
+                    // The description's words say why a result is there when its name does
+                    // not; tokenising it costs a sixth of a search, so only then.
+                    let body = match name {
+                        Some(_) => None,
+                        None => doc
+                            .get_first(f.body)
+                            .and_then(|v| v.as_str())
+                            .and_then(|t| html(body.snippet(prefix(t, SNIPPET_SOURCE_CHARS)))),
+                    };
+                    Highlights { name, body }
+                }
                 None => Highlights::default(),
             };
             items.push(SearchHit {
@@ -494,12 +568,7 @@ impl Search {
         let facets = SearchFacets {
             category: facet("/category", &|v| categories.name(v)),
             city: facet("/city", &|v| v.to_owned()),
-            sub_platform: facet("/sub_platform", &|v| {
-                v.parse()
-                    .ok()
-                    .and_then(|id: i64| labels.sub_platforms.get(&SubPlatformId(id)).cloned())
-                    .unwrap_or_else(|| v.to_owned())
-            }),
+            sub_platform: facet("/sub_platform", &|v| v.to_owned()),
             unit_kind: facet("/unit_kind", &|v| {
                 UnitKind::from_code(v).map_or_else(|| v.to_owned(), |k| k.label_zh().to_owned())
             }),
@@ -643,6 +712,11 @@ fn highlighter(query: &dyn Query, field: tantivy::schema::Field) -> SnippetGener
     )
 }
 
+/// The first `n` characters of `s`: a match further into a description is not shown.
+fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(at, _)| &s[..at])
+}
+
 fn html(s: tantivy::snippet::Snippet) -> Option<String> {
     (!s.highlighted().is_empty()).then(|| s.to_html())
 }
@@ -667,7 +741,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// A search as the handlers parse it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SearchQuery {
     pub q: Option<String>,
     pub filters: Filters,
@@ -682,7 +756,7 @@ pub struct FacetLabels {
     pub sub_platforms: HashMap<SubPlatformId, String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchPage {
     pub items: Vec<SearchHit>,
     pub total: i64,
@@ -695,7 +769,7 @@ pub struct SearchPage {
     pub did_you_mean: Option<String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchHit {
     #[serde(flatten)]
     pub instrument: InstrumentSummary,
@@ -704,13 +778,14 @@ pub struct SearchHit {
 }
 
 /// The matched words in `<b>…</b>`, the rest HTML-escaped.
-#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Highlights {
     pub name: Option<String>,
+    /// From the description (its first 1,000 characters), when the name has none of the words.
     pub body: Option<String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchFacets {
     /// Top classes of the national classification.
     pub category: Vec<FacetCount>,
@@ -720,7 +795,7 @@ pub struct SearchFacets {
     pub share_mode: Vec<FacetCount>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FacetCount {
     pub value: String,
     pub label: String,
