@@ -65,6 +65,7 @@ closed() {
 }
 
 open_loop() {
+  curl -sf "http://127.0.0.1:$port$1" >/dev/null   # warm
   echo "-- GET $1"
   oha --no-tui --latency-correction -c16 -q "$rate" -z "$duration" --output-format json \
     "http://127.0.0.1:$port$1" \

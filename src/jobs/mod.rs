@@ -59,7 +59,7 @@ pub fn spawn_search_refresher(
                 .instrument(span)
                 .await;
             if let Err(err) = result {
-                tracing::warn!(error = %err, "search index: cannot catch up");
+                tracing::warn!(error = ?err, "search index: cannot catch up");
             }
         }
     });

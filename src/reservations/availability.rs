@@ -6,6 +6,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use serde::Serialize;
 
 use super::model::ReservationStatus;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::rules::{Rules, RulesCache};
@@ -108,6 +109,42 @@ fn cached_rules(
     Ok(rules)
 }
 
+/// The rules of `ids` (instruments known to exist): from the cache, the others read in one
+/// go (a cold cache would otherwise cost a query or two for each of hundreds of candidates).
+fn rules_of(
+    conn: &mut DbConnection,
+    cache: &RulesCache,
+    ids: &[InstrumentId],
+) -> AppResult<HashMap<InstrumentId, Arc<Rules>>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for &id in ids {
+        match cache.fresh(&id.0) {
+            Some(rules) => {
+                out.insert(id, rules);
+            }
+            None => missing.push(id),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    let generation = cache.generation();
+    let mut rows: HashMap<InstrumentId, _> = store::booking_settings_of(conn, &missing)?
+        .into_iter()
+        .map(|row| (row.instrument_id, row))
+        .collect();
+    for id in missing {
+        let settings = rows
+            .remove(&id)
+            .unwrap_or_else(|| super::model::BookingSettingsRow::defaults(id));
+        let rules = Arc::new(Rules::new(settings)?);
+        cache.put_computed(id.0, rules.clone(), generation);
+        out.insert(id, rules);
+    }
+    Ok(out)
+}
+
 /// Of `ids` (instruments open for booking), those one could book machine time on for the
 /// whole of [`from`, `to`) now: machine time offered, the window within each one's rules
 /// (notice, horizon, opening hours, length) and nothing booked within its buffer or closed.
@@ -120,9 +157,12 @@ pub fn free_for_window(
     to: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<InstrumentId>> {
+    let rules = rules_of(conn, cache, ids)?;
     let mut candidates = Vec::new();
     for &id in ids {
-        let rules = cached_rules(conn, cache, id)?;
+        let Some(rules) = rules.get(&id) else {
+            continue;
+        };
         let offered = rules.settings.modes != super::model::BookingModes::SampleOrder;
         if offered && rules.check_slot(from, to, now).is_ok() {
             candidates.push((id, rules.buffer()));

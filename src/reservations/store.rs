@@ -391,6 +391,24 @@ pub fn booking_settings(
         .optional())
 }
 
+/// The settings rows of these instruments (those that have one), 1,000 ids a statement.
+pub fn booking_settings_of(
+    conn: &mut DbConnection,
+    instruments: &[InstrumentId],
+) -> QueryResult<Vec<BookingSettingsRow>> {
+    use crate::db::schema::booking_settings;
+    let mut out = Vec::with_capacity(instruments.len());
+    for chunk in instruments.chunks(1_000) {
+        let rows: Vec<BookingSettingsRow> =
+            crate::db::per_backend!(conn, |conn| booking_settings::table
+                .filter(booking_settings::instrument_id.eq_any(chunk))
+                .select(BookingSettingsRow::as_select())
+                .load(conn))?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Insert or replace, portably: the row is written in the caller's transaction, which holds
 /// the instrument (SQLite's IMMEDIATE lock; on PostgreSQL a racing insert gets a 409).
 pub fn save_booking_settings(conn: &mut DbConnection, row: &BookingSettingsRow) -> QueryResult<()> {

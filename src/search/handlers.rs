@@ -46,9 +46,6 @@ query_params! {
 
 impl SearchParams {
     pub fn into_query(self, state: &AppState) -> AppResult<SearchQuery> {
-        if let Some(code) = &self.category {
-            state.catalogue.categories.filter(code)?;
-        }
         let free = match (self.free_from, self.free_to) {
             (Some(from), Some(to)) => {
                 crate::reservations::availability::check_window(from, to, "free_to")?;
@@ -68,21 +65,21 @@ impl SearchParams {
                 ))
             }
         };
-        Ok(SearchQuery {
-            q: self.q,
-            filters: Filters {
+        SearchQuery::new(
+            &state.catalogue.categories,
+            self.q,
+            Filters {
                 sub_platform: self.sub_platform,
                 unit: self.unit,
                 category: self.category,
                 city: self.city,
                 share_mode: self.share_mode,
                 unit_kind: self.unit_kind,
-                only: None,
-                bookable: free.is_some(),
+                ..Filters::default()
             },
             free,
-            page: self.page,
-        })
+            self.page,
+        )
     }
 }
 

@@ -750,6 +750,32 @@ pub struct SearchQuery {
     pub page: PageRequest,
 }
 
+impl SearchQuery {
+    /// A search as asked (the API's parameters, the web page's form): the category checked
+    /// against the classification, and a free window asked only of bookable instruments.
+    pub fn new(
+        categories: &Categories,
+        q: Option<String>,
+        filters: Filters,
+        free: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        page: PageRequest,
+    ) -> AppResult<SearchQuery> {
+        if let Some(code) = &filters.category {
+            categories.filter(code)?;
+        }
+        Ok(SearchQuery {
+            q,
+            filters: Filters {
+                only: None,
+                bookable: free.is_some(),
+                ..filters
+            },
+            free,
+            page,
+        })
+    }
+}
+
 /// Names shown beside facet values that the index keeps as ids.
 #[derive(Debug, Default)]
 pub struct FacetLabels {

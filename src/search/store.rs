@@ -25,17 +25,27 @@ pub fn live_batch(
         .load(conn)
 }
 
+/// Ids bound in one `IN (…)`: SQLite refuses a statement with more than 32,766 values, and a
+/// catch-up after a large import asks about more instruments than that.
+const IDS_PER_STATEMENT: usize = 1_000;
+
 /// The given instruments, those in service only.
 pub fn live_of(
     conn: &mut DbConnection,
     ids: &[InstrumentId],
 ) -> QueryResult<Vec<(InstrumentRow, UnitRow)>> {
-    instruments::table
-        .inner_join(units::table)
-        .filter(instruments::retired_at.is_null())
-        .filter(instruments::id.eq_any(ids))
-        .select((InstrumentRow::as_select(), UnitRow::as_select()))
-        .load(conn)
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        out.extend(
+            instruments::table
+                .inner_join(units::table)
+                .filter(instruments::retired_at.is_null())
+                .filter(instruments::id.eq_any(chunk))
+                .select((InstrumentRow::as_select(), UnitRow::as_select()))
+                .load(conn)?,
+        );
+    }
+    Ok(out)
 }
 
 /// Every instrument of the given units, retired ones included (they leave the index).
@@ -43,10 +53,16 @@ pub fn instruments_of_units(
     conn: &mut DbConnection,
     units: &[UnitId],
 ) -> QueryResult<Vec<InstrumentId>> {
-    instruments::table
-        .filter(instruments::unit_id.eq_any(units))
-        .select(instruments::id)
-        .load(conn)
+    let mut out = Vec::new();
+    for chunk in units.chunks(IDS_PER_STATEMENT) {
+        out.extend(
+            instruments::table
+                .filter(instruments::unit_id.eq_any(chunk))
+                .select(instruments::id)
+                .load::<InstrumentId>(conn)?,
+        );
+    }
+    Ok(out)
 }
 
 /// A change-log row: (id, instrument, unit).

@@ -268,24 +268,21 @@ struct SearchResultsPage {
 
 async fn search_page(state: &AppState, req: &HttpRequest, p: InstrumentPageParams) -> PageResult {
     let free = free_window(&p)?;
-    if let Some(code) = &p.category {
-        state.catalogue.categories.filter(code)?;
-    }
-    let query = crate::search::service::SearchQuery {
-        q: p.q.clone(),
-        filters: crate::search::index::Filters {
+    let query = crate::search::service::SearchQuery::new(
+        &state.catalogue.categories,
+        p.q.clone(),
+        crate::search::index::Filters {
             sub_platform: p.sub_platform,
             unit: p.unit,
             category: p.category.clone(),
             city: p.city.clone(),
             share_mode: p.share_mode,
             unit_kind: p.unit_kind,
-            only: None,
-            bookable: free.is_some(),
+            ..Default::default()
         },
         free,
-        page: p.page,
-    };
+        p.page,
+    )?;
     let found = crate::search::service::search(state, query).await?;
     let facet = |title: &'static str,
                  key: &str,
@@ -330,7 +327,9 @@ async fn search_page(state: &AppState, req: &HttpRequest, p: InstrumentPageParam
             p.share_mode.map(|v| v.code().to_owned()),
         ),
     ];
-    let paged = Paged::new(Vec::<()>::new(), found.total, p.page);
+    // Pages past the deepest one the search pages through are not offered.
+    let pageable = found.total.min(crate::search::service::MAX_RESULTS);
+    let paged = Paged::new(Vec::<()>::new(), pageable, p.page);
     let pager = Pager::new(req, &paged);
     let book_link = free.map(|(from, to)| {
         let local = |t: DateTime<Utc>| t.with_timezone(&crate::types::PLATFORM_ZONE);

@@ -29,6 +29,7 @@ on_both_backends!(
     any_input_gives_results_or_a_named_error,
     an_edit_is_found_at_once_and_a_retired_instrument_never,
     another_instance_finds_an_edit_from_the_database,
+    a_catch_up_over_the_whole_catalogue_applies_every_change,
     suggestions_complete_names_makers_and_abbreviations,
     a_free_window_keeps_the_instruments_one_could_book_then,
     the_list_page_is_the_search_page,
@@ -309,6 +310,32 @@ async fn another_instance_finds_an_edit_from_the_database(db: TestDb) {
     let found = b.json(&search_path("等离子体刻蚀显微镜", "")).await;
     assert_eq!(found["total"], 1, "{found}");
     assert_eq!(items(&found)[0]["id"], id);
+}
+
+async fn a_catch_up_over_the_whole_catalogue_applies_every_change(db: TestDb) {
+    // An import changes every instrument at once: the catch-up asks the database about them
+    // in several statements (SQLite refuses more than 32,766 values in one).
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn_with(db.seeded(), |db| {
+        let mut s = settings(db);
+        s.search.refresh_secs = 0;
+        s
+    })
+    .await;
+    assert_eq!(all_words(&app.json(&search_path("BULK1937", "")).await), 0);
+    let mut conn = app.db.connect();
+    for sql in [
+        "UPDATE instruments SET model = 'BULK' || id",
+        "INSERT INTO catalogue_changes (instrument_id, changed_at) \
+         SELECT id, CURRENT_TIMESTAMP FROM instruments",
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).expect(sql);
+    }
+    for id in [1, 1000, 1937] {
+        let found = app.json(&search_path(&format!("BULK{id}"), "")).await;
+        assert_eq!(found["total"], 1, "{found}");
+        assert_eq!(items(&found)[0]["id"], id);
+    }
 }
 
 async fn suggestions_complete_names_makers_and_abbreviations(db: TestDb) {
