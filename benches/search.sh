@@ -77,7 +77,7 @@ bench() {
   echo "== $backend, scale $scale"
   DATABASE_URL=$url $bin seed demo --scale "$scale" >/dev/null
   local t0=$(date +%s.%N)
-  serve "$backend" "$url" 2000
+  serve "$backend" "$url" 500
   echo "resident memory before the index: $(grep VmRSS /proc/$server/status | awk '{print $2/1024 " MB"}')"
   until grep -q "search index built" "$work/$backend.log"; do sleep 0.05; done
   echo "index built: $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $t0}") s after start ($(du -sh "$work/index-$backend" | cut -f1) on disk)"

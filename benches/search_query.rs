@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<()> {
         }
         times.push((start.elapsed() / ROUNDS, q));
     }
-    times.sort_by(|a, b| b.0.cmp(&a.0));
+    times.sort_by_key(|t| std::cmp::Reverse(t.0));
     for (t, q) in times.iter().take(15) {
         println!("{:>9.1?}  {q}", t);
     }

@@ -332,11 +332,27 @@ fn word_query(f: &Fields, word: &str) -> Box<dyn Query> {
 /// One concept of the query: any of its alternatives (a word and what the dictionary says it
 /// means), each alternative needing all of its words. The word as typed counts more.
 fn concept_query(f: &Fields, alternatives: &[String]) -> Option<Box<dyn Query>> {
+    let words: Vec<Vec<String>> = alternatives.iter().map(|a| tokens(a)).collect();
+    let is_model = |alt: &str, words: &[String]| {
+        let key = model_key(alt);
+        key.len() >= 3 && key.chars().any(|c| c.is_ascii_digit()) && words.len() > 1
+    };
+    // An alternative with every word of another (质谱 in 气相色谱质谱联用仪) finds nothing
+    // that one does not: it is left out, and the query walks one conjunction less.
+    let implied = |i: usize| {
+        !is_model(&alternatives[i], &words[i])
+            && words.iter().enumerate().any(|(j, other)| {
+                j != i
+                    && !other.is_empty()
+                    && other.iter().all(|w| words[i].contains(w))
+                    && (other.len() < words[i].len() || j < i)
+            })
+    };
     let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (n, alt) in alternatives.iter().enumerate() {
-        let words = tokens(alt);
+        let words = &words[n];
         let key = model_key(alt);
-        if words.is_empty() {
+        if words.is_empty() || implied(n) {
             continue;
         }
         let mut all: Vec<(Occur, Box<dyn Query>)> = words
@@ -344,7 +360,7 @@ fn concept_query(f: &Fields, alternatives: &[String]) -> Option<Box<dyn Query>> 
             .map(|w| (Occur::Must, word_query(f, w)))
             .collect();
         // "JEM-F200" and "JEMF200" are one model.
-        if key.len() >= 3 && key.chars().any(|c| c.is_ascii_digit()) && words.len() > 1 {
+        if is_model(alt, words) {
             all = vec![(
                 Occur::Must,
                 Box::new(BooleanQuery::new(vec![
