@@ -6,6 +6,12 @@ use std::collections::HashMap;
 use crate::error::{AppError, AppResult};
 use crate::types::PageRequest;
 
+/// A parameter WeChat adds to the links it passes on.
+fn wechat(key: &str, value: &str) -> bool {
+    key == "isappinstalled"
+        || (key == "from" && ["singlemessage", "groupmessage", "timeline"].contains(&value))
+}
+
 pub struct QueryParams {
     values: HashMap<String, String>,
 }
@@ -15,10 +21,25 @@ impl QueryParams {
     /// otherwise be ignored silently) and repeated ones. Empty values count as absent, as
     /// an HTML form sends them.
     pub fn parse(query: &str, allowed: &[&str]) -> AppResult<QueryParams> {
+        Self::read(query, allowed, true)
+    }
+
+    /// For the web pages: parameters outside `allowed` are left out, so that a shared link
+    /// keeps working, and so are WeChat's, which it adds to every link it passes on
+    /// (`from=singlemessage`, `isappinstalled=0`), even where the page has a `from` of its own.
+    /// A value the page does know is still checked.
+    pub fn parse_known(query: &str, allowed: &[&str]) -> AppResult<QueryParams> {
+        Self::read(query, allowed, false)
+    }
+
+    fn read(query: &str, allowed: &[&str], strict: bool) -> AppResult<QueryParams> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|_| AppError::bad_request("query", "the query string is not valid"))?;
         let mut values = HashMap::new();
         for (key, value) in pairs {
+            if !strict && (!allowed.contains(&key.as_str()) || wechat(&key, &value)) {
+                continue;
+            }
             if !allowed.contains(&key.as_str()) {
                 return Err(AppError::bad_request(
                     key.clone(),
@@ -254,9 +275,20 @@ macro_rules! query_params {
                 names
             }
 
-            #[allow(unused_variables)]
+            /// For the API: an unknown or repeated parameter is a 400 naming it.
+            #[allow(dead_code)] // a page's own parameters are read only by `parse_known`
             pub fn parse(query: &str) -> $crate::error::AppResult<$struct> {
-                let p = $crate::params::QueryParams::parse(query, &Self::names())?;
+                Self::read(&$crate::params::QueryParams::parse(query, &Self::names())?)
+            }
+
+            /// For the web pages: parameters the page does not know are left out.
+            #[allow(dead_code)]
+            pub fn parse_known(query: &str) -> $crate::error::AppResult<$struct> {
+                Self::read(&$crate::params::QueryParams::parse_known(query, &Self::names())?)
+            }
+
+            #[allow(unused_variables)]
+            fn read(p: &$crate::params::QueryParams) -> $crate::error::AppResult<$struct> {
                 Ok($struct {
                     $($name: $crate::params::query_params!(@read p, $name, $kind $(($($arg)*))?),)*
                 })

@@ -63,7 +63,7 @@ pub async fn admin_home(ctx: Ctx) -> PageResult {
 #[tracing::instrument(name = "web.manage.admin_units", skip_all)]
 pub async fn admin_units(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ManageUnits)?;
-    let page = crate::params::PageParams::parse(req.query_string())?.page;
+    let page = crate::params::PageParams::parse_known(req.query_string())?.page;
     let list = db::run(&state.pool, move |c| {
         catalogue::list_units(c, &UnitFilter::default(), page)
     })
@@ -126,7 +126,7 @@ pub async fn admin_sub_platforms(state: web::Data<AppState>, ctx: Ctx) -> PageRe
 #[tracing::instrument(name = "web.manage.admin_users", skip_all)]
 pub async fn admin_users(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ManageUsers)?;
-    let params = SearchParams::parse(req.query_string())?;
+    let params = SearchParams::parse_known(req.query_string())?;
     let f = UserFilter {
         q: params.q,
         ..Default::default()
@@ -200,7 +200,7 @@ pub async fn admin_user_toggle(
 #[tracing::instrument(name = "web.manage.admin_audit", skip_all)]
 pub async fn admin_audit(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ReadAudit)?;
-    let page = crate::params::PageParams::parse(req.query_string())?.page;
+    let page = crate::params::PageParams::parse_known(req.query_string())?.page;
     let list = db::run(&state.pool, move |c| {
         crate::audit::list(c, &Default::default(), page)
     })
@@ -240,7 +240,7 @@ pub async fn admin_audit(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest)
 pub async fn admin_mail(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ManageMail)?;
     let crate::mail::handlers::MailListParams { status, page } =
-        crate::mail::handlers::MailListParams::parse(req.query_string())?;
+        crate::mail::handlers::MailListParams::parse_known(req.query_string())?;
     let (rows, total) = db::run(&state.pool, move |c| {
         Ok(crate::mail::store::list(c, status, page)?)
     })

@@ -191,7 +191,7 @@ async fn names(
 #[tracing::instrument(name = "web.booking.mine", skip_all)]
 pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     let who = ctx.require()?.clone();
-    let page = crate::params::PageParams::parse(req.query_string())?.page;
+    let page = crate::params::PageParams::parse_known(req.query_string())?.page;
     let list = db::run(&state.pool, move |c| {
         service::list(c, &who, Filter::default(), true, page)
     })
@@ -236,7 +236,7 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
 #[tracing::instrument(name = "web.booking.queue", skip_all)]
 pub async fn queue(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     let who = ctx.require()?.clone();
-    let page = crate::params::PageParams::parse(req.query_string())?.page;
+    let page = crate::params::PageParams::parse_known(req.query_string())?.page;
     let from = state.clock.now() - Duration::hours(12);
     let f = Filter {
         from: Some(crate::clock::naive(from)),
@@ -352,7 +352,7 @@ pub async fn unit_week(
     id: web::Path<String>,
 ) -> PageResult {
     let unit = path_id(&id)?;
-    let monday = match WeekParams::parse(req.query_string())?.week {
+    let monday = match WeekParams::parse_known(req.query_string())?.week {
         Some(w) => availability::parse_week(&w)?,
         None => {
             let today = state.clock.now().with_timezone(&PLATFORM_ZONE).date_naive();
@@ -510,7 +510,7 @@ pub async fn instrument_week(
     id: web::Path<String>,
 ) -> PageResult {
     let id: InstrumentId = path_id(&id)?;
-    let week = WeekParams::parse(req.query_string())?.week;
+    let week = WeekParams::parse_known(req.query_string())?.week;
     let now = state.clock.now();
     let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
     let monday = match week {

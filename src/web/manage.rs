@@ -253,7 +253,7 @@ pub async fn unit_instruments(
 ) -> PageResult {
     let who = ctx.require()?.clone();
     let unit: UnitId = path_id(&id)?;
-    let page = crate::params::PageParams::parse(req.query_string())?.page;
+    let page = crate::params::PageParams::parse_known(req.query_string())?.page;
     let st = state.clone();
     let (u, list) = db::run(&state.pool, move |c| {
         let u = catalogue::get_unit(c, unit)?;

@@ -69,7 +69,7 @@ pub async fn sub_platform(
     id: web::Path<String>,
 ) -> PageResult {
     let id = path_id(&id)?;
-    let page = crate::params::PageParams::parse(req.query_string())?.page;
+    let page = crate::params::PageParams::parse_known(req.query_string())?.page;
     let sub_platform = state.catalogue.sub_platform(&state.pool, id).await?;
     let filter = UnitFilter {
         sub_platform: Some(id),
@@ -102,7 +102,7 @@ pub async fn unit(
     id: web::Path<String>,
 ) -> PageResult {
     let id = path_id(&id)?;
-    let page = crate::params::PageParams::parse(req.query_string())?.page;
+    let page = crate::params::PageParams::parse_known(req.query_string())?.page;
     let query = InstrumentQuery {
         filter: InstrumentFilter {
             unit: Some(id),
@@ -370,7 +370,7 @@ async fn search_page(state: &AppState, req: &HttpRequest, p: InstrumentPageParam
 /// Completions for the header's search box, as `<option>`s of its datalist.
 #[tracing::instrument(name = "web.search_suggest", skip_all)]
 pub async fn search_suggest(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
-    let q = crate::search::handlers::SuggestParams::parse(req.query_string())?
+    let q = crate::search::handlers::SuggestParams::parse_known(req.query_string())?
         .q
         .unwrap_or_default();
     let words = crate::search::service::suggest(&state, q).await?;
@@ -385,7 +385,7 @@ struct SuggestFragment {
 
 #[tracing::instrument(name = "web.instruments", skip_all)]
 pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
-    let page_params = InstrumentPageParams::parse(req.query_string())?;
+    let page_params = InstrumentPageParams::parse_known(req.query_string())?;
     let searching = page_params
         .q
         .as_deref()

@@ -161,7 +161,7 @@ pub async fn qualification_queue(
     req: HttpRequest,
 ) -> PageResult {
     let who = ctx.require()?.clone();
-    let page = crate::params::PageParams::parse(req.query_string())?.page;
+    let page = crate::params::PageParams::parse_known(req.query_string())?.page;
     let w = who.clone();
     let list = db::run(&state.pool, move |c| {
         quals::list(c, &w, false, Some(QualificationStatus::Applied), page)

@@ -198,7 +198,7 @@ impl StatsPage {
 /// 统计: what a provincial officer shows in a meeting. Public, like the published figures.
 #[tracing::instrument(name = "web.usage.stats", skip_all)]
 pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
-    let p = PeriodParams::parse(req.query_string())?;
+    let p = PeriodParams::parse_known(req.query_string())?;
     let today = local_day(state.clock.now());
     let from = p
         .from
@@ -260,7 +260,7 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
 }
 
 fn year_param(req: &HttpRequest, today: NaiveDate) -> Result<i32, AppError> {
-    Ok(YearPageParams::parse(req.query_string())?
+    Ok(YearPageParams::parse_known(req.query_string())?
         .year
         .map_or(today.year(), |y| y as i32))
 }
@@ -392,7 +392,7 @@ pub async fn services(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) ->
             "仅限仪器管理人员 (staff only)",
         )));
     }
-    let q = SavedParams::parse(req.query_string())?;
+    let q = SavedParams::parse_known(req.query_string())?;
     let (page, saved) = (q.page, q.saved.as_deref() == Some("1"));
     let unit = who.unit;
     let list = db::run(&state.pool, move |c| {
@@ -742,7 +742,7 @@ pub async fn decide(
 #[tracing::instrument(name = "web.usage.mine", skip_all)]
 pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     let who = ctx.require()?.clone();
-    let q = AskedParams::parse(req.query_string())?;
+    let q = AskedParams::parse_known(req.query_string())?;
     let (page, asked) = (q.page, q.asked.as_deref() == Some("1"));
     let list = db::run(&state.pool, move |c| {
         service::list(c, &who, store::Filter::default(), true, page)

@@ -12,6 +12,7 @@ on_both_backends!(
     a_manager_checks_out_with_idle_time,
     staff_invitations_are_answered_on_the_invitee_page,
     every_form_post_needs_the_csrf_token,
+    a_link_shared_through_wechat_opens_the_page,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -68,6 +69,47 @@ async fn pages_show_the_catalogue(db: TestDb) {
         .unwrap()
         .starts_with("text/css"));
     assert_eq!(app.get("/static/htmx.min.js").await.status(), 200);
+}
+
+async fn a_link_shared_through_wechat_opens_the_page(db: TestDb) {
+    // WeChat adds these to every link it passes on; the pages ignore what they do not know,
+    // and still read what they do.
+    let app = TestApp::spawn(db.seeded()).await;
+    let wechat = "from=singlemessage&isappinstalled=0";
+    for path in [
+        "/",
+        "/instruments",
+        "/instruments/1",
+        "/units/1",
+        "/sub-platforms/1",
+        "/stats",
+    ] {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let shown = page(&app, &format!("{path}{sep}{wechat}"), 200).await;
+        assert!(!shown.contains("请求有误"), "GET {path}: {shown}");
+    }
+    let filtered = page(
+        &app,
+        &format!("/instruments?city=%E9%95%BF%E6%98%A5&{wechat}"),
+        200,
+    )
+    .await;
+    let api = app
+        .json("/api/v1/instruments?city=%E9%95%BF%E6%98%A5")
+        .await;
+    assert!(filtered.contains(&format!("共 {} 条", api["total"])));
+    let found = page(&app, &format!("/instruments?q=SEM&{wechat}"), 200).await;
+    assert!(found.contains("显微镜") && found.contains("<b>"), "{found}");
+    // The statistics page has a `from` of its own (a date), which WeChat's does not spoil.
+    let stats = page(&app, "/stats?from=2026-01-01&to=2026-06-30", 200).await;
+    assert!(stats.contains("2026-06-30"));
+    page(&app, "/stats?from=someday", 400).await;
+    // A value the page knows is still checked, and the API stays strict.
+    page(&app, &format!("/instruments?status=broken&{wechat}"), 400).await;
+    let problem = app
+        .problem(&format!("/api/v1/instruments?{wechat}"), 400)
+        .await;
+    assert_eq!(problem["field"], "from", "{problem}");
 }
 
 async fn bad_pages_answer_with_a_readable_page(db: TestDb) {
