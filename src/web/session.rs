@@ -7,8 +7,9 @@ use std::future::{ready, Ready};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use super::WebError;
 use crate::auth::{extract::principal_from_token, tokens, Principal};
@@ -140,8 +141,25 @@ pub async fn middleware(
                 .finish(),
         );
     }
+    // A visitor asked to sign in for a page comes back to it after signing in, with what its
+    // address carried (the free time chosen on an instrument's page).
+    let come_back = (user.is_none()
+        && req.method() == actix_web::http::Method::GET
+        && !req.headers().contains_key("hx-request"))
+    .then(|| {
+        req.uri()
+            .path_and_query()
+            .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned())
+    });
     req.extensions_mut().insert(Ctx { user, csrf });
     let mut res = next.call(req).await?.map_into_boxed_body();
+    if let Some(here) = come_back.filter(|_| res.status() == StatusCode::UNAUTHORIZED) {
+        let query = serde_urlencoded::to_string([("next", here.as_str())]).unwrap_or_default();
+        let to_login = HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/login?{query}")))
+            .finish();
+        res = ServiceResponse::new(res.request().clone(), to_login);
+    }
     // A handler that set the session itself (sign-in, sign-out) has the last word.
     let own: Vec<String> = res
         .response()

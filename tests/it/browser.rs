@@ -311,10 +311,16 @@ async fn a_researcher_registers_verifies_from_the_mail_and_signs_in() {
     assert!(intro.contains("中国科学院长春应用化学研究所"), "{intro}");
     wait_text(&c, "#session-nav .who", "张三").await;
 
-    // Signing out ends the session: the profile asks to sign in again.
+    // Signing out ends the session: the profile asks to sign in again, and comes back.
     sign_out(&c).await;
     c.goto(&format!("{}/me", app.address)).await.unwrap();
-    wait_text(&c, "h1", "401").await;
+    wait_text(&c, "h1", "登录").await;
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .ends_with("/login?next=%2Fme"));
     c.close().await.unwrap();
 }
 
@@ -538,7 +544,7 @@ async fn an_expired_access_token_is_renewed_from_the_refresh_cookie() {
     // Past the refresh token's 30 days, the session is over.
     clock.advance(chrono::Duration::days(31));
     c.goto(&format!("{}/me", app.address)).await.unwrap();
-    wait_text(&c, "h1", "401").await;
+    wait_text(&c, "h1", "登录").await;
     c.close().await.unwrap();
 }
 

@@ -13,6 +13,7 @@ on_both_backends!(
     staff_invitations_are_answered_on_the_invitee_page,
     every_form_post_needs_the_csrf_token,
     a_link_shared_through_wechat_opens_the_page,
+    signing_in_returns_to_the_page_with_the_chosen_time,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -110,6 +111,67 @@ async fn a_link_shared_through_wechat_opens_the_page(db: TestDb) {
         .problem(&format!("/api/v1/instruments?{wechat}"), 400)
         .await;
     assert_eq!(problem["field"], "from", "{problem}");
+}
+
+async fn signing_in_returns_to_the_page_with_the_chosen_time(db: TestDb) {
+    let app = TestApp::spawn(db.seeded()).await;
+    let chosen = "/instruments/5/book?date=2026-12-08&start=14:30&end=16:00";
+    let res = app.get(chosen).await;
+    assert_eq!(res.status(), 303);
+    let login = res.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        login,
+        "/login?next=%2Finstruments%2F5%2Fbook%3Fdate%3D2026-12-08%26start%3D14%3A30%26end%3D16%3A00"
+    );
+    // The sign-in form carries it, and signing in goes back there.
+    let form = app.get(&login).await;
+    let csrf = set_cookie(&form, "yiqi_csrf").expect("a CSRF cookie");
+    let html = form.text().await.unwrap();
+    assert!(
+        html.contains(
+            "value=\"/instruments/5/book?date=2026-12-08&#38;start=14:30&#38;end=16:00\""
+        ),
+        "{html}"
+    );
+    let ok = app
+        .client
+        .post(format!("{}/login", app.address))
+        .header("cookie", format!("yiqi_csrf={csrf}"))
+        .form(&[
+            ("email", "researcher@yiqi.demo"),
+            ("password", yiqi::seed::DEMO_PASSWORD),
+            ("csrf", &csrf),
+            (
+                "next",
+                "/instruments/5/book?date=2026-12-08&start=14:30&end=16:00",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303);
+    assert_eq!(ok.headers()["location"], chosen);
+    let access = set_cookie(&ok, "yiqi_access").expect("a session cookie");
+    let (status, book) = page_as(
+        &app,
+        &format!("yiqi_csrf={csrf}; yiqi_access={access}"),
+        chosen,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        book.contains("value=\"14:30\"") && book.contains("value=\"16:00\""),
+        "{book}"
+    );
+    // A fragment asked for by htmx is not sent to the sign-in page.
+    let fragment = app
+        .client
+        .get(format!("{}/me", app.address))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fragment.status(), 401);
 }
 
 async fn bad_pages_answer_with_a_readable_page(db: TestDb) {
