@@ -22,6 +22,10 @@ use crate::error::{AppError, AppResult};
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+/// Values bound in one `IN (…)` at most: SQLite refuses a statement with more than 32,766, so
+/// a list that can grow with the catalogue is asked about this many at a time.
+pub const IDS_PER_STATEMENT: usize = 1_000;
+
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Pg(PgConnection),

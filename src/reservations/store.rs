@@ -391,14 +391,15 @@ pub fn booking_settings(
         .optional())
 }
 
-/// The settings rows of these instruments (those that have one), 1,000 ids a statement.
+/// The settings rows of these instruments (those that have one), a bounded number of ids a
+/// statement.
 pub fn booking_settings_of(
     conn: &mut DbConnection,
     instruments: &[InstrumentId],
 ) -> QueryResult<Vec<BookingSettingsRow>> {
     use crate::db::schema::booking_settings;
     let mut out = Vec::with_capacity(instruments.len());
-    for chunk in instruments.chunks(1_000) {
+    for chunk in instruments.chunks(crate::db::IDS_PER_STATEMENT) {
         let rows: Vec<BookingSettingsRow> =
             crate::db::per_backend!(conn, |conn| booking_settings::table
                 .filter(booking_settings::instrument_id.eq_any(chunk))

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{catalogue_changes, instruments, units};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, IDS_PER_STATEMENT};
 use crate::navigation::model::{InstrumentRow, UnitRow};
 use crate::types::{InstrumentId, UnitId};
 
@@ -24,10 +24,6 @@ pub fn live_batch(
         .select((InstrumentRow::as_select(), UnitRow::as_select()))
         .load(conn)
 }
-
-/// Ids bound in one `IN (…)`: SQLite refuses a statement with more than 32,766 values, and a
-/// catch-up after a large import asks about more instruments than that.
-const IDS_PER_STATEMENT: usize = 1_000;
 
 /// The given instruments, those in service only.
 pub fn live_of(

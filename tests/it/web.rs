@@ -133,22 +133,13 @@ async fn signing_in_returns_to_the_page_with_the_chosen_time(db: TestDb) {
         ),
         "{html}"
     );
-    let ok = app
-        .client
-        .post(format!("{}/login", app.address))
-        .header("cookie", format!("yiqi_csrf={csrf}"))
-        .form(&[
-            ("email", "researcher@yiqi.demo"),
-            ("password", yiqi::seed::DEMO_PASSWORD),
-            ("csrf", &csrf),
-            (
-                "next",
-                "/instruments/5/book?date=2026-12-08&start=14:30&end=16:00",
-            ),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let ok = post_login(
+        &app,
+        &csrf,
+        "researcher@yiqi.demo",
+        "/instruments/5/book?date=2026-12-08&start=14:30&end=16:00",
+    )
+    .await;
     assert_eq!(ok.status(), 303);
     assert_eq!(ok.headers()["location"], chosen);
     let access = set_cookie(&ok, "yiqi_access").expect("a session cookie");
@@ -255,21 +246,26 @@ async fn forms_without_the_csrf_token_are_refused(db: TestDb) {
 async fn signed_in(app: &TestApp, email: &str) -> (String, String) {
     let res = app.get("/login").await;
     let csrf = set_cookie(&res, "yiqi_csrf").expect("a CSRF cookie");
-    let ok = app
-        .client
+    let ok = post_login(app, &csrf, email, "").await;
+    assert_eq!(ok.status(), 303, "sign in {email}");
+    let access = set_cookie(&ok, "yiqi_access").expect("a session cookie");
+    (format!("yiqi_csrf={csrf}; yiqi_access={access}"), csrf)
+}
+
+/// Posts the login form with the demo password, the CSRF token and `next` (empty: none).
+async fn post_login(app: &TestApp, csrf: &str, email: &str, next: &str) -> reqwest::Response {
+    app.client
         .post(format!("{}/login", app.address))
         .header("cookie", format!("yiqi_csrf={csrf}"))
         .form(&[
             ("email", email),
             ("password", yiqi::seed::DEMO_PASSWORD),
-            ("csrf", &csrf),
+            ("csrf", csrf),
+            ("next", next),
         ])
         .send()
         .await
-        .unwrap();
-    assert_eq!(ok.status(), 303, "sign in {email}");
-    let access = set_cookie(&ok, "yiqi_access").expect("a session cookie");
-    (format!("yiqi_csrf={csrf}; yiqi_access={access}"), csrf)
+        .unwrap()
 }
 
 async fn page_as(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
