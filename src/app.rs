@@ -171,6 +171,7 @@ fn prepare(
             clock.clone(),
         ),
         search,
+        site: Arc::new(settings.site.clone()),
     })
 }
 

@@ -56,6 +56,45 @@ pub fn record<B: Serialize, A: Serialize>(
     Ok(())
 }
 
+/// What an audited action did, as the verb of a sentence ("张三 批准了预约 #12").
+pub fn action_zh(action: &str) -> &'static str {
+    match action {
+        "reservation.approve" => "批准了预约",
+        "reservation.reject" => "不批准预约",
+        "reservation.cancel" => "取消了预约",
+        "reservation.check-in" => "为预约签到上机",
+        "reservation.check-out" => "为预约登记下机",
+        "reservation.accept" => "受理了送样",
+        "reservation.start-test" => "开始检测送样",
+        "reservation.report" => "为送样出具报告",
+        "reservation.complete" => "完成了送样",
+        "ban.create" => "设置了禁约",
+        "ban.lift" => "解除了禁约",
+        "blackout.create" => "设置了停机时段",
+        "booking_settings.update" => "修改了预约设置",
+        "instrument.create" => "新增了仪器",
+        "instrument.update" => "修改了仪器",
+        "instrument.retire" => "退役了仪器",
+        "instrument.managers" => "指定了仪器负责人",
+        "mail.retry" => "重新发送了邮件",
+        "organisation.approve" => "通过了单位申请",
+        "staff.add" => "添加了单位人员",
+        "staff.invite" => "邀请了单位人员",
+        "staff.remove" => "移除了单位人员",
+        "staff.role" => "修改了人员角色",
+        "user.disable" => "停用了账户",
+        "user.enable" => "启用了账户",
+        "violation.record" => "记录了违约",
+        "qualification.approve" => "批准了上机资格",
+        "qualification.refuse" => "拒绝了上机资格",
+        "sub_platform.create" => "新增了子平台",
+        "sub_platform.update" => "修改了子平台",
+        "unit.create" => "新增了单位",
+        "unit.update" => "修改了单位",
+        _ => "操作了",
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Entry {
     pub id: i64,

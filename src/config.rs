@@ -23,6 +23,7 @@ pub struct Settings {
     pub usage: UsageSettings,
     pub mail: MailSettings,
     pub auth: AuthSettings,
+    pub site: SiteSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,6 +123,20 @@ pub struct ReservationSettings {
     pub no_show_ban_days: i64,
     /// How often the reservation jobs (expiry, no-shows, reminders) run.
     pub jobs_interval_secs: u64,
+}
+
+/// What every page's header and footer say about the platform.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSettings {
+    /// The platform's name, in the header, the footer and every page's title.
+    pub name: String,
+    /// Who runs it (主办单位), in the footer.
+    pub operator: String,
+    /// The site's ICP registration number (备案号), in the footer; empty shows none.
+    pub icp_record: String,
+    /// The operator's service telephone, in the footer; empty shows none.
+    pub phone: String,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

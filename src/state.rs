@@ -22,4 +22,6 @@ pub struct AppState {
     /// Instruments' booking rules, for availability.
     pub booking_rules: crate::reservations::rules::RulesCache,
     pub search: crate::search::service::Search,
+    /// What every page's frame says about the platform.
+    pub site: Arc<crate::config::SiteSettings>,
 }

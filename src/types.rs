@@ -208,6 +208,68 @@ pub fn local_date(t: chrono::DateTime<chrono::Utc>) -> String {
         .to_string()
 }
 
+/// "12月3日" (the year too, "2027年1月4日", when it is not `this_year`): a day as people
+/// write it.
+pub fn day_zh(d: chrono::NaiveDate, this_year: i32) -> String {
+    use chrono::Datelike;
+    if d.year() == this_year {
+        format!("{}月{}日", d.month(), d.day())
+    } else {
+        format!("{}年{}月{}日", d.year(), d.month(), d.day())
+    }
+}
+
+/// "12月3日 09:00" in the platform zone, with the year where it is not the current one.
+pub fn day_time_zh(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Datelike;
+    let local = t.with_timezone(&PLATFORM_ZONE);
+    let year = now.with_timezone(&PLATFORM_ZONE).year();
+    format!(
+        "{} {}",
+        day_zh(local.date_naive(), year),
+        local.format("%H:%M")
+    )
+}
+
+/// "12月3日 09:00–10:00", or "12月3日 22:00–12月4日 02:00" across midnight, Beijing time.
+pub fn span_zh(
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let (a, b) = (
+        from.with_timezone(&PLATFORM_ZONE),
+        to.with_timezone(&PLATFORM_ZONE),
+    );
+    if a.date_naive() == b.date_naive() {
+        format!("{}–{}", day_time_zh(from, now), b.format("%H:%M"))
+    } else {
+        format!("{}–{}", day_time_zh(from, now), day_time_zh(to, now))
+    }
+}
+
+/// A length of time as people say it: "30 分钟", "1 小时", "1 小时 30 分钟", "2 天".
+pub fn duration_zh(minutes: i64) -> String {
+    match minutes {
+        m if m >= 1440 && m % 1440 == 0 => format!("{} 天", m / 1440),
+        m if m >= 60 && m % 60 == 0 => format!("{} 小时", m / 60),
+        m if m > 60 => format!("{} 小时 {} 分钟", m / 60, m % 60),
+        m => format!("{m} 分钟"),
+    }
+}
+
+/// Minutes as hours with one decimal ("1.5"): how every page shows machine time.
+pub fn hours_1(minutes: i64) -> String {
+    let tenths = (minutes * 10 + 30).div_euclid(60);
+    format!("{}.{}", tenths.div_euclid(10), tenths.rem_euclid(10))
+}
+
+/// Fen as yuan with two decimals ("255.00").
+pub fn yuan_2(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
+}
+
 /// "2026-11-28 16:00" in the platform zone.
 pub fn local_date_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&PLATFORM_ZONE)

@@ -15,7 +15,7 @@ use crate::config::AuthSettings;
 use crate::types::{code_enum, InstrumentId, OrganisationId, UnitId, UserId};
 
 pub use extract::Auth;
-pub use permissions::{authorize, Action};
+pub use permissions::{allowed, authorize, Action};
 
 code_enum! {
     /// What a person is on the platform. Staff roles belong to one host unit.

@@ -435,3 +435,17 @@ pub struct InstrumentFilter {
     pub share_mode: Option<ShareMode>,
     pub status: Option<RunStatus>,
 }
+
+/// An instrument as a list of bookings or services names it: which one, where, whom to call.
+#[derive(Debug, Clone)]
+pub struct InstrumentBrief {
+    pub id: InstrumentId,
+    pub name: String,
+    pub asset_no: String,
+    pub unit_id: UnitId,
+    pub unit_name: String,
+    pub city: String,
+    pub address: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+}

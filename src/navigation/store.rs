@@ -4,8 +4,8 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::model::{
-    CategoryFilter, InstrumentFilter, InstrumentListRow, InstrumentRow, InstrumentSort,
-    NewInstrument, NewSubPlatform, NewUnit, SubPlatformRow, UnitFilter, UnitRow,
+    CategoryFilter, InstrumentBrief, InstrumentFilter, InstrumentListRow, InstrumentRow,
+    InstrumentSort, NewInstrument, NewSubPlatform, NewUnit, SubPlatformRow, UnitFilter, UnitRow,
 };
 use crate::db::schema::{
     catalogue_changes, categories, instruments, organisations, sub_platforms, units,
@@ -349,6 +349,57 @@ pub fn instrument_names(
         .filter(instruments::id.eq_any(ids))
         .select((instruments::id, instruments::name_zh))
         .load(conn)
+}
+
+/// The given instruments as a list of bookings names them: where they stand and whom to call.
+pub fn instrument_briefs(
+    conn: &mut DbConnection,
+    ids: &[InstrumentId],
+) -> QueryResult<Vec<InstrumentBrief>> {
+    instruments::table
+        .inner_join(units::table)
+        .filter(instruments::id.eq_any(ids))
+        .select((
+            instruments::id,
+            instruments::name_zh,
+            instruments::asset_no,
+            units::id,
+            units::name,
+            instruments::city,
+            instruments::address,
+            instruments::contact_name,
+            instruments::contact_phone,
+        ))
+        .load::<(
+            InstrumentId,
+            String,
+            String,
+            UnitId,
+            String,
+            String,
+            String,
+            String,
+            String,
+        )>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(
+                    |(id, name, asset_no, unit_id, unit_name, city, address, contact, phone)| {
+                        InstrumentBrief {
+                            id,
+                            name,
+                            asset_no,
+                            unit_id,
+                            unit_name,
+                            city,
+                            address,
+                            contact_name: contact,
+                            contact_phone: phone,
+                        }
+                    },
+                )
+                .collect()
+        })
 }
 
 // --- the unit's organisation: a host unit is also an organisation people belong to ------

@@ -111,7 +111,7 @@ fn cached_rules(
 
 /// The rules of `ids` (instruments known to exist): from the cache, the others read in one
 /// go (a cold cache would otherwise cost a query or two for each of hundreds of candidates).
-fn rules_of(
+pub fn rules_of(
     conn: &mut DbConnection,
     cache: &RulesCache,
     ids: &[InstrumentId],
@@ -309,10 +309,20 @@ pub fn parse_week(value: &str) -> AppResult<NaiveDate> {
 /// 00:00 in the platform zone): four queries, whatever the unit's size.
 pub fn unit_week(conn: &mut DbConnection, unit: UnitId, monday: NaiveDate) -> AppResult<UnitWeek> {
     catalogue::find_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
+    let instruments = catalogue::unit_instrument_names(conn, unit)?;
+    week_of(conn, unit, instruments, monday)
+}
+
+/// The busy intervals of the given instruments (of `unit`) for the week from `monday`.
+pub fn week_of(
+    conn: &mut DbConnection,
+    unit: UnitId,
+    instruments: Vec<(InstrumentId, String)>,
+    monday: NaiveDate,
+) -> AppResult<UnitWeek> {
     let from = super::rules::local(monday, 0)
         .ok_or_else(|| AppError::bad_request("week", "no such week"))?;
     let to = from + Duration::days(7);
-    let instruments = catalogue::unit_instrument_names(conn, unit)?;
     let ids: Vec<InstrumentId> = instruments.iter().map(|(id, _)| *id).collect();
     let rows = store::busy(conn, &ids, naive(from), naive(to), Duration::zero(), None)?;
     let mut by_instrument: std::collections::HashMap<InstrumentId, Vec<BusyRow>> =

@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::reservations::model::BookingSettingsRow;
-use crate::types::PLATFORM_ZONE;
+use crate::types::{day_time_zh, day_zh, duration_zh, PLATFORM_ZONE};
 use crate::users::model::PriceTier;
 
 /// Opening windows per ISO weekday (1 = Monday), minutes after local midnight.
@@ -60,6 +60,22 @@ impl OpeningHours {
         Ok(OpeningHours(days))
     }
 
+    /// "周三开放时间为 08:00–12:00、13:00–22:00", or "周日不开放".
+    pub fn describe(&self, day: chrono::Weekday) -> String {
+        const NAMES: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
+        let i = day.num_days_from_monday() as usize;
+        let hm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+        let windows: Vec<String> = self.0[i]
+            .iter()
+            .map(|&(a, b)| format!("{}–{}", hm(a), hm(b)))
+            .collect();
+        if windows.is_empty() {
+            format!("周{}不开放", NAMES[i])
+        } else {
+            format!("周{}开放时间为 {}", NAMES[i], windows.join("、"))
+        }
+    }
+
     pub fn to_json(&self) -> String {
         let map: BTreeMap<String, Vec<[u32; 2]>> = self
             .0
@@ -82,6 +98,12 @@ impl OpeningHours {
             .filter_map(|&(a, b)| Some((local(date, a)?, local(date, b)?)))
             .collect()
     }
+}
+
+/// The grid's second mark after 09:00 ("09:30" for 30 minutes), for the off-grid message.
+fn grid_example(slot_minutes: i32) -> String {
+    let m = 9 * 60 + slot_minutes.clamp(1, 600);
+    format!("{:02}:{:02}", m / 60, m % 60)
 }
 
 /// `minutes` after local midnight of `date`, in UTC. (Shanghai has no DST: always unique.)
@@ -135,7 +157,7 @@ impl Rules {
             return Err(AppError::rule(
                 ErrorCode::InvalidInterval,
                 "ends_at",
-                "结束时间必须晚于开始时间 (ends_at must be after starts_at)",
+                "结束时间须晚于开始时间 (ends_at must be after starts_at)",
             ));
         }
         let minutes = (ends - starts).num_minutes();
@@ -151,8 +173,9 @@ impl Rules {
                 ErrorCode::TooShort,
                 "ends_at",
                 format!(
-                    "至少预约 {} 分钟 (at least {} minutes)",
-                    s.min_minutes, s.min_minutes
+                    "每次至少预约 {} (at least {} minutes)",
+                    duration_zh(s.min_minutes as i64),
+                    s.min_minutes
                 ),
             ));
         }
@@ -161,8 +184,9 @@ impl Rules {
                 ErrorCode::TooLong,
                 "ends_at",
                 format!(
-                    "最多预约 {} 分钟 (at most {} minutes)",
-                    s.max_minutes, s.max_minutes
+                    "每次最多预约 {} (at most {} minutes)",
+                    duration_zh(s.max_minutes as i64),
+                    s.max_minutes
                 ),
             ));
         }
@@ -176,8 +200,10 @@ impl Rules {
                 ErrorCode::OffGrid,
                 "starts_at",
                 format!(
-                    "预约须按 {} 分钟的时间格 (on the {}-minute grid, local time)",
-                    s.slot_minutes, s.slot_minutes
+                    "开始和结束时间须按每 {} 一格（如 09:00、{}）(on the {}-minute grid, local time)",
+                    duration_zh(s.slot_minutes as i64),
+                    grid_example(s.slot_minutes),
+                    s.slot_minutes
                 ),
             ));
         }
@@ -186,8 +212,10 @@ impl Rules {
                 ErrorCode::TooLittleNotice,
                 "starts_at",
                 format!(
-                    "须提前至少 {} 分钟预约 (book at least {} minutes ahead)",
-                    s.notice_minutes, s.notice_minutes
+                    "请至少提前 {} 预约，最早可约 {} (book at least {} minutes ahead)",
+                    duration_zh(s.notice_minutes as i64),
+                    day_time_zh(now + Duration::minutes(s.notice_minutes as i64), now),
+                    s.notice_minutes
                 ),
             ));
         }
@@ -196,8 +224,15 @@ impl Rules {
                 ErrorCode::TooFarAhead,
                 "starts_at",
                 format!(
-                    "最多提前 {} 天预约 (at most {} days ahead)",
-                    s.horizon_days, s.horizon_days
+                    "最多提前 {} 天预约，最晚可约到 {} (at most {} days ahead)",
+                    s.horizon_days,
+                    day_zh(
+                        (now + Duration::days(s.horizon_days as i64))
+                            .with_timezone(&PLATFORM_ZONE)
+                            .date_naive(),
+                        now.with_timezone(&PLATFORM_ZONE).year()
+                    ),
+                    s.horizon_days
                 ),
             ));
         }
@@ -206,7 +241,10 @@ impl Rules {
             return Err(AppError::rule(
                 ErrorCode::ClosedDay,
                 "starts_at",
-                format!("{date} 不开放 (closed that day)"),
+                format!(
+                    "{} 不开放，请换一天 (closed that day)",
+                    day_zh(date, now.with_timezone(&PLATFORM_ZONE).year())
+                ),
             ));
         }
         let inside = self
@@ -218,7 +256,10 @@ impl Rules {
             return Err(AppError::rule(
                 ErrorCode::OutsideOpeningHours,
                 "starts_at",
-                "不在开放时间内 (outside the opening hours)",
+                format!(
+                    "{} (outside the opening hours)",
+                    self.hours.describe(date.weekday())
+                ),
             ));
         }
         Ok(())
@@ -227,14 +268,19 @@ impl Rules {
     /// The fee for `minutes` of machine time or `samples` samples at `tier`, in fen: the
     /// rate, rounded up to the fen, never below the minimum fee.
     pub fn fee(&self, tier: PriceTier, minutes: i64, samples: i64) -> i64 {
+        let (hour, sample) = self.rates(tier);
+        let by_time = (hour * minutes + 59) / 60;
+        (by_time + sample * samples).max(self.settings.min_fee_fen)
+    }
+
+    /// The hourly and per-sample rates at `tier`, in fen.
+    pub fn rates(&self, tier: PriceTier) -> (i64, i64) {
         let s = &self.settings;
-        let (hour, sample) = match tier {
+        match tier {
             PriceTier::OwnUnit => (s.own_hour_fen, s.own_sample_fen),
             PriceTier::Academic => (s.academic_hour_fen, s.academic_sample_fen),
             PriceTier::Enterprise => (s.enterprise_hour_fen, s.enterprise_sample_fen),
-        };
-        let by_time = (hour * minutes + 59) / 60;
-        (by_time + sample * samples).max(s.min_fee_fen)
+        }
     }
 }
 

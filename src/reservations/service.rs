@@ -16,20 +16,25 @@ use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::mail::{self, templates::Notice};
-use crate::navigation::model::{InstrumentRow, ShareMode};
+use std::collections::HashMap;
+
+use super::rules::RulesCache;
+use crate::navigation::model::{InstrumentBrief, InstrumentRow, ShareMode};
 use crate::navigation::service::{instrument_to_run, no_such_instrument, run_action};
 use crate::navigation::store as catalogue;
+use crate::types::{day_time_zh, duration_zh, span_zh, UserId};
 use crate::types::{
     local_date_time, InstrumentId, PageRequest, Paged, ReservationId, PLATFORM_ZONE,
 };
 use crate::usage::model::{NewServiceRecord, ServiceType, ServiceWay};
 use crate::usage::service as usage;
+use crate::users::model::{Contact, PriceTier};
 
 use crate::users::{qualifications as quals, service as accounts, store as people};
 use crate::validate;
 use crate::validate::instant;
 
-fn conflict(row: &store::BusyRow) -> AppError {
+fn conflict(row: &store::BusyRow, now: DateTime<Utc>) -> AppError {
     let (s, e) = (
         row.starts_at.map(|t| t.and_utc()),
         row.ends_at.map(|t| t.and_utc()),
@@ -38,9 +43,8 @@ fn conflict(row: &store::BusyRow) -> AppError {
         ErrorCode::ReservationConflict,
         match (s, e) {
             (Some(s), Some(e)) => format!(
-                "该时段已被预约：{} – {} (the slot clashes with {} – {})",
-                local_date_time(s),
-                local_date_time(e),
+                "与已有预约 {} 冲突，请换一个时间 (the slot clashes with {} – {})",
+                span_zh(s, e, now),
                 s.to_rfc3339(),
                 e.to_rfc3339()
             ),
@@ -99,15 +103,14 @@ fn check_machine_time(
         return Err(AppError::conflict(
             ErrorCode::Blackout,
             format!(
-                "{} – {} 停机：{reason} (unavailable: {reason})",
-                local_date_time(s.and_utc()),
-                local_date_time(e.and_utc()),
+                "{} 停机：{reason}，请换一个时间 (unavailable: {reason})",
+                span_zh(s.and_utc(), e.and_utc(), now),
                 reason = b.note
             ),
         ));
     }
     match busy.iter().min_by_key(|b| b.starts_at) {
-        Some(row) => Err(conflict(row)),
+        Some(row) => Err(conflict(row, now)),
         None => Ok(()),
     }
 }
@@ -212,6 +215,55 @@ pub fn may_book(who: &Principal) -> AppResult<()> {
     })
 }
 
+/// What an instrument's page offers a viewer: the ways to use it, the price at their tier
+/// (other academic for a visitor), and why booking is refused if it is (not shared, retired,
+/// the viewer banned). Asked of the same checks a booking passes, so a page never draws a
+/// button that would be refused.
+pub struct Offer {
+    pub refused: Option<AppError>,
+    pub machine_time: bool,
+    pub sample_order: bool,
+    pub tier: PriceTier,
+    pub hour_fen: i64,
+    pub sample_fen: i64,
+    pub min_fee_fen: i64,
+}
+
+pub fn offer(
+    conn: &mut DbConnection,
+    who: Option<&Principal>,
+    id: InstrumentId,
+    now: DateTime<Utc>,
+) -> AppResult<Offer> {
+    let inst =
+        catalogue::find_instrument(conn, id)?.ok_or(AppError::NotFound { what: "instrument" })?;
+    let rules = rules_for(conn, id)?;
+    let tier = match who {
+        Some(p) => accounts::price_tier(conn, p.id, inst.unit_id)?,
+        None => PriceTier::Academic,
+    };
+    let modes = rules.settings.modes;
+    let refused = match bookable_instrument(conn, id) {
+        Err(e) => Some(e),
+        Ok(inst) => match who {
+            Some(p) => {
+                check_may_book(conn, p, &inst, &rules, ReservationKind::SampleOrder, now).err()
+            }
+            None => None,
+        },
+    };
+    let (hour_fen, sample_fen) = rules.rates(tier);
+    Ok(Offer {
+        machine_time: check_offered(modes, ReservationKind::MachineTime).is_ok(),
+        sample_order: check_offered(modes, ReservationKind::SampleOrder).is_ok(),
+        refused,
+        tier,
+        hour_fen,
+        sample_fen,
+        min_fee_fen: rules.settings.min_fee_fen,
+    })
+}
+
 /// A booking's free-text fields, checked.
 struct BookingTexts {
     purpose: String,
@@ -236,7 +288,11 @@ fn bookable_instrument(conn: &mut DbConnection, id: InstrumentId) -> AppResult<I
         return Err(AppError::rule(
             ErrorCode::NotBookable,
             "instrument_id",
-            "该仪器不对外预约 (not open for booking)",
+            if inst.retired_at.is_some() {
+                "该仪器已退役，不再接受预约 (retired)"
+            } else {
+                "该仪器不共享，不接受预约 (not open for booking)"
+            },
         ));
     }
     Ok(inst)
@@ -686,18 +742,7 @@ fn apply_step(
             if let Some(r) = &cmd.reason {
                 new.reason = Some(validate::text("reason", r, 0, 500)?);
             }
-            if !is_staff {
-                if let Some(s) = row.starts_at {
-                    let deadline = s.and_utc()
-                        - Duration::minutes(rules.settings.cancel_deadline_minutes as i64);
-                    if now > deadline {
-                        return Err(AppError::conflict(
-                            ErrorCode::TooLateToCancel,
-                            format!("须在开始前 {} 分钟取消；请联系仪器负责人 (cancel at least {} minutes ahead, or ask the manager)", rules.settings.cancel_deadline_minutes, rules.settings.cancel_deadline_minutes),
-                        ));
-                    }
-                }
-            }
+            check_timing(step, &Reservation::from(row.clone()), is_staff, rules, now)?;
         }
         Step::Approve => {
             if let Some((s, e)) = cmd.moved_to {
@@ -709,11 +754,7 @@ fn apply_step(
             }
         }
         Step::CheckIn => {
-            let starts = row.starts_at.map(|t| t.and_utc()).unwrap_or(now);
-            let ends = row.ends_at.map(|t| t.and_utc()).unwrap_or(now);
-            if now < starts - Duration::minutes(30) || now >= ends {
-                return Err(AppError::conflict(ErrorCode::NotNow, "只能在开始前 30 分钟至结束前签到 (check in from 30 minutes before the start until the end)"));
-            }
+            check_timing(step, &Reservation::from(row.clone()), is_staff, rules, now)?;
             new.checked_in_at = Some(naive(now));
         }
         Step::CheckOut => {
@@ -732,6 +773,154 @@ fn apply_step(
         _ => {}
     }
     Ok((new, note))
+}
+
+/// When a step may be taken, beyond the transition table: the booker cancels only before the
+/// instrument's deadline; check-in opens 30 minutes before the start and closes at the end.
+/// The step itself asks it, and so does a page before it offers the button.
+pub fn check_timing(
+    step: Step,
+    r: &Reservation,
+    is_staff: bool,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    match (step, r.starts_at, r.ends_at) {
+        (Step::Cancel, Some(starts), _) if !is_staff => {
+            let notice = rules.settings.cancel_deadline_minutes as i64;
+            if now > starts - Duration::minutes(notice) {
+                return Err(AppError::conflict(
+                    ErrorCode::TooLateToCancel,
+                    format!(
+                        "开始前 {}内不能取消，请联系仪器负责人 (cancel at least {notice} minutes ahead, or ask the manager)",
+                        duration_zh(notice)
+                    ),
+                ));
+            }
+        }
+        (Step::CheckIn, Some(starts), Some(ends))
+            if now < starts - Duration::minutes(30) || now >= ends =>
+        {
+            return Err(AppError::conflict(
+                ErrorCode::NotNow,
+                format!(
+                    "可在 {} 至 {} 之间签到 (check in from 30 minutes before the start until the end)",
+                    day_time_zh(starts - Duration::minutes(30), now),
+                    day_time_zh(ends, now)
+                ),
+            ));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The steps a person may take on a reservation now: those the transition table allows from
+/// its state, that are theirs to take (staff take any; a booker only cancels), and whose
+/// time has come ([`check_timing`]). What a page offers as buttons.
+pub fn offered_steps(
+    r: &Reservation,
+    is_staff: bool,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Vec<Step> {
+    Step::ALL
+        .iter()
+        .copied()
+        .filter(|s| !matches!(s, Step::Expire | Step::MarkNoShow))
+        .filter(|s| is_staff || *s == Step::Cancel)
+        .filter(|s| next(r.kind, r.status, *s).is_some())
+        .filter(|s| check_timing(*s, r, is_staff, rules, now).is_ok())
+        .collect()
+}
+
+/// A reservation as a page lists it: the instrument (where, whom to call), the booker (for
+/// staff to decide), whether the booker is of the host unit, and the steps the viewer may
+/// take on it now.
+pub struct Listed {
+    pub r: Reservation,
+    pub instrument: Option<InstrumentBrief>,
+    pub booker: Option<Contact>,
+    pub internal: bool,
+    pub steps: Vec<Step>,
+}
+
+/// [`list`], with what a page shows beside each reservation, read in one query per kind.
+pub fn list_for_page(
+    conn: &mut DbConnection,
+    who: &Principal,
+    rules_cache: &RulesCache,
+    f: store::Filter,
+    mine: bool,
+    page: PageRequest,
+    now: DateTime<Utc>,
+) -> AppResult<Paged<Listed>> {
+    let list = list(conn, who, f, mine, page)?;
+    let mut ids: Vec<InstrumentId> = list.items.iter().map(|r| r.instrument_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut users: Vec<UserId> = list.items.iter().map(|r| r.user_id).collect();
+    users.sort_unstable();
+    users.dedup();
+    let briefs: HashMap<InstrumentId, InstrumentBrief> = catalogue::instrument_briefs(conn, &ids)?
+        .into_iter()
+        .map(|b| (b.id, b))
+        .collect();
+    let people: HashMap<UserId, Contact> = people::contacts(conn, &users)?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let rules = crate::reservations::availability::rules_of(conn, rules_cache, &ids)?;
+    let items = list
+        .items
+        .into_iter()
+        .map(|r| {
+            let brief = briefs.get(&r.instrument_id).cloned();
+            let is_staff = brief.as_ref().is_some_and(|b| {
+                crate::auth::permissions::allowed(
+                    who,
+                    Action::RunInstrument {
+                        unit: b.unit_id,
+                        instrument: b.id,
+                    },
+                )
+            });
+            let steps = match rules.get(&r.instrument_id) {
+                Some(rules) if is_staff || r.user_id == who.id => {
+                    offered_steps(&r, is_staff, rules, now)
+                }
+                _ => Vec::new(),
+            };
+            Listed {
+                internal: r.price_tier == PriceTier::OwnUnit,
+                booker: people.get(&r.user_id).cloned(),
+                instrument: brief,
+                steps,
+                r,
+            }
+        })
+        .collect();
+    Ok(Paged {
+        items,
+        total: list.total,
+        page: list.page,
+        per_page: list.per_page,
+    })
+}
+
+/// How many reservations the viewer sees under `f` (a page's tab).
+pub fn count_visible(
+    conn: &mut DbConnection,
+    who: &Principal,
+    mut f: store::Filter,
+) -> AppResult<i64> {
+    match visibility(who, false) {
+        Visibility::Own => f.user = Some(who.id),
+        Visibility::All => {}
+        Visibility::Unit(unit) => f.unit_instruments_of = Some(unit),
+        Visibility::Instruments(ids) => f.instruments = Some(ids.clone()),
+    }
+    Ok(store::count(conn, &f)?)
 }
 
 /// Check-out (or completing a sample order) writes the national service record: the actual
@@ -958,7 +1147,7 @@ pub fn add_blackout(
         .filter(|b| !b.blackout)
         .min_by_key(|b| b.starts_at)
         {
-            return Err(conflict(row));
+            return Err(conflict(row, now));
         }
         let bid = store::insert_blackout(
             conn,

@@ -142,6 +142,8 @@ pub struct Filter {
     pub instruments: Option<Vec<InstrumentId>>,
     pub instrument: Option<InstrumentId>,
     pub status: Option<ReservationStatus>,
+    /// Any of these states (a page's tab: those waiting for a decision, say).
+    pub statuses: Option<Vec<ReservationStatus>>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
 }
@@ -170,6 +172,10 @@ fn filtered(f: &Filter) -> reservations::BoxedQuery<'static, Db> {
     if let Some(s) = f.status {
         q = q.filter(reservations::status.eq(s.code()));
     }
+    if let Some(list) = &f.statuses {
+        let codes: Vec<&'static str> = list.iter().map(|s| s.code()).collect();
+        q = q.filter(reservations::status.eq_any(codes));
+    }
     if let Some(from) = f.from {
         q = q.filter(reservations::ends_at.gt(from));
     }
@@ -177,6 +183,11 @@ fn filtered(f: &Filter) -> reservations::BoxedQuery<'static, Db> {
         q = q.filter(reservations::starts_at.lt(to));
     }
     q
+}
+
+/// How many reservations the filter keeps.
+pub fn count(conn: &mut DbConnection, f: &Filter) -> QueryResult<i64> {
+    filtered(f).count().get_result(conn)
 }
 
 pub fn list(

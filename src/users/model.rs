@@ -570,3 +570,14 @@ impl Invitation {
         })
     }
 }
+
+/// A person as staff see them beside a request of theirs.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub id: UserId,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    /// Empty when the account names no organisation.
+    pub organisation: String,
+}

@@ -120,6 +120,33 @@ pub fn find_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<User
         .optional())
 }
 
+/// The given people as staff see them beside a request: name, organisation and how to
+/// reach them.
+pub fn contacts(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<Vec<Contact>> {
+    users::table
+        .left_join(organisations::table)
+        .filter(users::id.eq_any(ids))
+        .select((
+            users::id,
+            users::name,
+            users::phone,
+            users::email,
+            organisations::name.nullable(),
+        ))
+        .load::<(UserId, String, String, String, Option<String>)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(id, name, phone, email, organisation)| Contact {
+                    id,
+                    name,
+                    phone,
+                    email,
+                    organisation: organisation.unwrap_or_default(),
+                })
+                .collect()
+        })
+}
+
 pub fn find_user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::email.eq(email))

@@ -21,19 +21,6 @@ use crate::users::service::{self as accounts, ProfilePatch};
 use crate::users::{signin, staff};
 use crate::{db, state::AppState};
 
-#[derive(Template)]
-#[template(path = "_nav.html")]
-struct Nav<'a> {
-    ctx: &'a Ctx,
-}
-
-/// The session part of the header, loaded by every page (htmx), so that cached catalogue
-/// pages stay the same for everyone.
-#[tracing::instrument(name = "web.account.nav", skip_all)]
-pub async fn nav(ctx: Ctx) -> PageResult {
-    html(&Nav { ctx: &ctx })
-}
-
 fn kind_options() -> Vec<(String, String)> {
     UnitKind::ALL
         .iter()

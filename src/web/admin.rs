@@ -37,6 +37,7 @@ query_params! {
 
 fn admin_links() -> Vec<(String, String)> {
     [
+        ("/admin", "待处理"),
         ("/admin/units", "单位"),
         ("/admin/sub-platforms", "子平台"),
         ("/admin/users", "用户"),
@@ -55,9 +56,63 @@ fn admin(ctx: &Ctx, action: Action) -> Result<crate::auth::Principal, WebError> 
 }
 
 #[tracing::instrument(name = "web.manage.admin_home", skip_all)]
-pub async fn admin_home(ctx: Ctx) -> PageResult {
-    admin(&ctx, Action::ManageUnits)?;
-    Ok(see_other("/admin/units"))
+pub async fn admin_home(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
+    let who = admin(&ctx, Action::ManageUnits)?;
+    use crate::reservations::model::ReservationStatus as S;
+    let one = crate::types::PageRequest {
+        page: 1,
+        per_page: 1,
+    };
+    let waiting = db::run(&state.pool, move |c| {
+        let count = |c: &mut crate::db::DbConnection, statuses: Vec<S>| {
+            crate::reservations::service::count_visible(
+                c,
+                &who,
+                crate::reservations::store::Filter {
+                    statuses: Some(statuses),
+                    ..Default::default()
+                },
+            )
+        };
+        let bookings = count(c, vec![S::Pending])?;
+        let samples = count(c, vec![S::Submitted])?;
+        let qualifications = crate::users::store::list_qualifications(
+            c,
+            &crate::users::store::QualificationFilter {
+                status: Some(crate::users::model::QualificationStatus::Applied),
+                ..Default::default()
+            },
+            one,
+        )?
+        .1;
+        let dead =
+            crate::mail::store::list(c, Some(crate::mail::model::OutboxStatus::Dead), one)?.1;
+        Ok([bookings, samples, qualifications, dead])
+    })
+    .await?;
+    let mut t = TablePage::new(&ctx, "平台管理", vec!["待处理事项", "数量", ""]);
+    t.links = admin_links();
+    t.intro = vec![
+        "以下事项在等待决定；各单位的预约和上机资格由单位负责审核，平台可代为处理。".to_owned(),
+    ];
+    let items = [
+        ("待审核的机时预约", "/manage/reservations?tab=pending"),
+        ("待受理的送样", "/manage/reservations?tab=pending"),
+        ("待审核的上机资格申请", "/manage/qualifications"),
+        ("发送失败的邮件", "/admin/mail?status=dead"),
+    ];
+    t.rows = items
+        .iter()
+        .zip(waiting)
+        .map(|((label, href), n)| {
+            vec![
+                Cell::Text((*label).to_owned()),
+                Cell::Text(n.to_string()),
+                Cell::Link((*href).to_owned(), "查看".to_owned()),
+            ]
+        })
+        .collect();
+    t.render()
 }
 
 #[tracing::instrument(name = "web.manage.admin_units", skip_all)]
@@ -71,7 +126,7 @@ pub async fn admin_units(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest)
     let mut t = TablePage::new(
         &ctx,
         "单位",
-        vec!["名称", "子平台", "类型", "城市", "仪器", ""],
+        vec!["名称", "子平台", "类型", "城市", "仪器", "人员", ""],
     );
     t.links = admin_links();
     t.links
@@ -201,35 +256,53 @@ pub async fn admin_user_toggle(
 pub async fn admin_audit(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     admin(&ctx, Action::ReadAudit)?;
     let page = crate::params::PageParams::parse_known(req.query_string())?.page;
-    let list = db::run(&state.pool, move |c| {
-        crate::audit::list(c, &Default::default(), page)
+    let (list, people) = db::run(&state.pool, move |c| {
+        let list = crate::audit::list(c, &Default::default(), page)?;
+        // Whose booking or account an entry is about, named in its sentence.
+        let mut ids: Vec<crate::types::UserId> = list
+            .items
+            .iter()
+            .filter_map(|e| e.after.as_ref()?.get("user_id")?.as_i64())
+            .map(crate::types::UserId)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let people = crate::users::store::contacts(c, &ids)?;
+        Ok((list, people))
     })
     .await?;
-    let mut t = TablePage::new(
-        &ctx,
-        "审计日志",
-        vec!["时间", "操作人", "操作", "对象", "修改后"],
-    );
+    let names: std::collections::HashMap<i64, String> =
+        people.into_iter().map(|p| (p.id.0, p.name)).collect();
+    let mut t = TablePage::new(&ctx, "审计日志", vec!["时间", "经过"]);
     t.links = admin_links();
     t.pager = Some(Pager::new(&req, &list));
     t.rows = list
         .items
         .into_iter()
         .map(|e| {
+            let after = e.after.as_ref();
+            let field = |k: &str| after.and_then(|a| a.get(k)?.as_str().map(str::to_owned));
+            let object = match (field("name_zh").or_else(|| field("name")), e.target_id) {
+                (Some(name), _) => format!("「{name}」"),
+                (None, Some(id)) => format!(" #{id}"),
+                (None, None) => String::new(),
+            };
+            let whose = after
+                .and_then(|a| a.get("user_id")?.as_i64())
+                .and_then(|id| names.get(&id))
+                .filter(|_| e.target_type != "user")
+                .map(|n| format!("（{n}）"))
+                .unwrap_or_default();
+            let reason = field("reason")
+                .map(|r| format!("，原因：{r}"))
+                .unwrap_or_default();
             vec![
                 Cell::Text(local_date_time(e.at)),
-                Cell::Text(e.actor.map(|a| a.name).unwrap_or_else(|| "系统".to_owned())),
-                Cell::Text(e.action),
                 Cell::Text(format!(
-                    "{} #{}",
-                    e.target_type,
-                    e.target_id.map(|i| i.to_string()).unwrap_or_default()
+                    "{} {}{object}{whose}{reason}",
+                    e.actor.map(|a| a.name).unwrap_or_else(|| "系统".to_owned()),
+                    crate::audit::action_zh(&e.action),
                 )),
-                Cell::Text(
-                    e.after
-                        .map(|a| a.to_string().chars().take(160).collect())
-                        .unwrap_or_default(),
-                ),
             ]
         })
         .collect();

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 
-use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, RowAction, TablePage};
+use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, Line, RowAction, TablePage};
 use super::pages::Pager;
 use super::session::Ctx;
 use super::PageResult;
@@ -17,9 +17,12 @@ use crate::params::path_id;
 use crate::reservations::availability;
 use crate::reservations::handlers::WeekParams;
 use crate::reservations::model::{Asked, BookingRequest, Reservation, ReservationStatus, Step};
-use crate::reservations::service::{self, Actor, StepCommand};
+use crate::reservations::service::{self, Actor, Listed, StepCommand};
 use crate::reservations::store::Filter;
-use crate::types::{local_date_time, InstrumentId, ReservationId, PLATFORM_ZONE};
+use crate::types::{
+    day_time_zh, day_zh, local_date_time, span_zh, yuan_2, InstrumentId, ReservationId,
+    PLATFORM_ZONE,
+};
 use crate::{db, state::AppState};
 
 /// Local date + time in the platform zone.
@@ -145,19 +148,46 @@ pub async fn book(
     }
     .await;
     match result {
-        Ok(_) => Ok(see_other("/reservations")),
+        Ok((r, _)) => Ok(see_other(&format!("/reservations?booked={}", r.id))),
         Err(e) => booking_form(&state, &ctx, id, &form).await?.failed(e),
     }
 }
 
-fn when(r: &Reservation) -> String {
+fn when(r: &Reservation, now: DateTime<Utc>) -> String {
     match (r.starts_at, r.ends_at) {
-        (Some(s), Some(e)) => format!(
-            "{} – {}",
-            local_date_time(s),
-            e.with_timezone(&PLATFORM_ZONE).format("%H:%M")
-        ),
+        (Some(s), Some(e)) => span_zh(s, e, now),
         _ => format!("送样 {} 个", r.sample_count.unwrap_or(0)),
+    }
+}
+
+/// What a fee estimate tells the booker: the amount at their tier, or that the unit sets it.
+fn fee_text(fen: i64) -> String {
+    if fen == 0 {
+        "以审核确认为准".to_owned()
+    } else {
+        format!("{} 元", yuan_2(fen))
+    }
+}
+
+/// What a status means for the booker now.
+fn status_note(r: &Reservation) -> String {
+    use ReservationStatus as S;
+    match r.status {
+        S::Pending => "等待仪器负责人审核，结果会发到您的邮箱".to_owned(),
+        S::Approved => "已批准，请按时到场签到上机".to_owned(),
+        S::Rejected => format!("未批准：{}", r.reason.clone().unwrap_or_default()),
+        S::Expired => "无人审核，已自动过期".to_owned(),
+        S::Cancelled => "已取消".to_owned(),
+        S::InUse => "正在使用".to_owned(),
+        S::NoShow => "未按时签到，记为爽约".to_owned(),
+        S::Completed => "已完成，机时见「我的服务记录」".to_owned(),
+        S::Submitted => "送样申请已提交，等待受理".to_owned(),
+        S::Accepted => match r.planned_on {
+            Some(d) => format!("已受理，计划 {d} 检测"),
+            None => "已受理".to_owned(),
+        },
+        S::InTest => "检测中".to_owned(),
+        S::Reported => "已出报告".to_owned(),
     }
 }
 
@@ -176,133 +206,338 @@ fn step_action(
     }
 }
 
-async fn names(
-    state: &AppState,
-    ids: Vec<InstrumentId>,
-) -> Result<HashMap<InstrumentId, String>, WebError> {
-    Ok(db::run(&state.pool, move |c| {
-        Ok(crate::navigation::store::instrument_names(c, &ids)?)
-    })
-    .await?
-    .into_iter()
-    .collect())
+/// The instrument of a listed reservation: name, unit, place, whom to call.
+fn instrument_cell(l: &Listed) -> Cell {
+    let Some(i) = &l.instrument else {
+        return Cell::Text(String::new());
+    };
+    let mut lines = vec![
+        Line::link(format!("/instruments/{}", i.id), i.name.clone()),
+        Line::muted(format!("{} · 编号 {}", i.unit_name, i.asset_no)),
+        Line::muted(format!("{} {}", i.city, i.address)),
+    ];
+    if !i.contact_phone.is_empty() {
+        lines.push(Line::tel(&i.contact_phone));
+    }
+    Cell::Lines(lines)
 }
 
-#[tracing::instrument(name = "web.booking.mine", skip_all)]
-pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
+crate::params::query_params! {
+    /// My reservations: paging, and the reservation just booked or cancelled.
+    pub struct MineParams {
+        /// paging
+        page: page,
+        /// the reservation just made (a confirmation above the list)
+        booked: id(ReservationId),
+        /// the reservation just cancelled
+        cancelled: id(ReservationId),
+    }
+}
+
+/// My reservations, with why a step on one of them was refused (`refused`).
+async fn mine_page(
+    state: &AppState,
+    ctx: &Ctx,
+    req: &HttpRequest,
+    refused: Option<(ReservationId, AppError)>,
+) -> PageResult {
     let who = ctx.require()?.clone();
-    let page = crate::params::PageParams::parse_known(req.query_string())?.page;
+    let p = MineParams::parse_known(req.query_string())?;
+    let now = state.clock.now();
+    let cache = state.booking_rules.clone();
+    let w = who.clone();
     let list = db::run(&state.pool, move |c| {
-        service::list(c, &who, Filter::default(), true, page)
+        service::list_for_page(c, &w, &cache, Filter::default(), true, p.page, now)
     })
     .await?;
-    let names = names(&state, list.items.iter().map(|r| r.instrument_id).collect()).await?;
     let mut t = TablePage::new(
-        &ctx,
+        ctx,
         "我的预约",
-        vec!["仪器", "时间", "状态", "预计费用（元）", "说明", ""],
+        vec!["预约", "仪器", "状态", "预计费用", ""],
     );
-    t.pager = Some(Pager::new(&req, &list));
+    if let Some(id) = p.booked {
+        let w = who.clone();
+        if let Ok(r) = db::run(&state.pool, move |c| service::get(c, &w, id)).await {
+            t.notice = Some(match r.status {
+                ReservationStatus::Pending | ReservationStatus::Submitted => format!(
+                    "预约 #{id} 已提交，正在等待仪器负责人审核；审核结果会发到您的邮箱 {}。",
+                    who.email
+                ),
+                _ => format!("预约 #{id} 已成功，确认邮件已发到 {}。", who.email),
+            });
+        }
+    } else if let Some(id) = p.cancelled {
+        t.notice = Some(format!("预约 #{id} 已取消。"));
+    }
+    t.intro = vec!["时间均为北京时间。开始前的取消期限以内，可在此取消。".to_owned()];
+    t.pager = Some(Pager::new(req, &list));
     t.rows = list
         .items
         .iter()
-        .map(|r| {
-            let cancellable = matches!(
-                r.status,
-                ReservationStatus::Pending
-                    | ReservationStatus::Approved
-                    | ReservationStatus::Submitted
-            );
+        .map(|l| {
+            let r = &l.r;
             vec![
-                Cell::Link(
-                    format!("/instruments/{}", r.instrument_id),
-                    names.get(&r.instrument_id).cloned().unwrap_or_default(),
-                ),
-                Cell::Text(when(r)),
-                Cell::Text(r.status_label.to_owned()),
-                Cell::Text(format!("{:.2}", r.fee_estimate_fen as f64 / 100.0)),
-                Cell::Text(r.reason.clone().unwrap_or_default()),
-                if cancellable {
-                    Cell::Actions(vec![step_action(r.id, Step::Cancel, "取消", None)])
+                Cell::Lines(vec![
+                    Line::text(format!("#{}", r.id)),
+                    Line::text(when(r, now)),
+                    Line::muted(r.kind.label_zh()),
+                ]),
+                instrument_cell(l),
+                Cell::Lines(vec![
+                    Line::text(r.status_label),
+                    Line::muted(status_note(r)),
+                ]),
+                Cell::Text(fee_text(r.fee_estimate_fen)),
+                if l.steps.contains(&Step::Cancel) {
+                    Cell::Button(format!("/reservations/{}/confirm-cancel", r.id), "取消…")
                 } else {
                     Cell::Text(String::new())
                 },
             ]
         })
         .collect();
-    t.render()
+    finish(t, &list.items, refused)
+}
+
+/// Puts why a step was refused under its row (and answers with its status), else the list.
+fn finish(
+    mut t: TablePage,
+    items: &[Listed],
+    refused: Option<(ReservationId, AppError)>,
+) -> PageResult {
+    let Some((id, err)) = refused else {
+        return t.render();
+    };
+    let status = actix_web::ResponseError::status_code(&err);
+    let text = super::explain::explain(&err).text;
+    match items.iter().position(|l| l.r.id == id) {
+        Some(i) => t.row_error = Some((i, format!("#{id}：{text}"))),
+        None => t.notice = None,
+    }
+    if t.row_error.is_none() {
+        t.intro.insert(0, format!("预约 #{id}：{text}"));
+    }
+    t.render_with_status(status)
+}
+
+#[tracing::instrument(name = "web.booking.mine", skip_all)]
+pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
+    mine_page(&state, &ctx, &req, None).await
+}
+
+crate::params::query_params! {
+    /// The approval queue: which tab, and paging.
+    pub struct QueueParams {
+        /// pending | today | in_use
+        tab: text(10),
+        /// paging
+        page: page,
+    }
+}
+
+/// The queue's tabs: what waits for a decision, what starts today, what is running.
+const TABS: [(&str, &str); 3] = [
+    ("pending", "待审核"),
+    ("today", "今日"),
+    ("in_use", "使用中"),
+];
+
+fn tab_filter(tab: &str, now: DateTime<Utc>) -> Filter {
+    use ReservationStatus as S;
+    match tab {
+        "today" => {
+            let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
+            let from = crate::reservations::rules::local(today, 0).unwrap_or(now);
+            Filter {
+                statuses: Some(vec![S::Pending, S::Approved, S::InUse, S::Completed]),
+                from: Some(crate::clock::naive(from)),
+                to: Some(crate::clock::naive(from + Duration::days(1))),
+                ..Default::default()
+            }
+        }
+        "in_use" => Filter {
+            statuses: Some(vec![S::InUse, S::Accepted, S::InTest, S::Reported]),
+            ..Default::default()
+        },
+        _ => Filter {
+            statuses: Some(vec![S::Pending, S::Submitted]),
+            ..Default::default()
+        },
+    }
+}
+
+/// The buttons of a step a manager may take, in the queue.
+fn queue_actions(l: &Listed) -> Vec<RowAction> {
+    let id = l.r.id;
+    l.steps
+        .iter()
+        .filter_map(|step| {
+            Some(match step {
+                Step::Approve => step_action(id, *step, "批准", None),
+                Step::Reject => step_action(
+                    id,
+                    *step,
+                    "不批准",
+                    Some("不批准的原因（必填，将发给预约人）"),
+                ),
+                Step::Cancel => step_action(id, *step, "取消", None),
+                Step::CheckIn => step_action(id, *step, "签到上机", None),
+                Step::CheckOut => RowAction {
+                    fields: vec![("idle_minutes".to_owned(), "空闲分钟".to_owned())],
+                    ..step_action(id, *step, "下机", None)
+                },
+                _ => return None,
+            })
+        })
+        .chain(l.steps.contains(&Step::Approve).then(|| RowAction {
+            action: format!("/manage/reservations/{id}/move"),
+            label: "调整时间后批准",
+            fields: vec![("_get".to_owned(), String::new())],
+        }))
+        .collect()
+}
+
+async fn queue_page(
+    state: &AppState,
+    ctx: &Ctx,
+    req: &HttpRequest,
+    refused: Option<(ReservationId, AppError)>,
+) -> PageResult {
+    let who = ctx.require()?.clone();
+    if !who.role.is_staff() && who.role != crate::auth::Role::PlatformAdmin {
+        return Err(WebError(AppError::forbidden(
+            "预约审核仅限仪器负责人和单位管理员 (for unit staff)",
+        )));
+    }
+    let p = QueueParams::parse_known(req.query_string())?;
+    let now = state.clock.now();
+    let tab = p
+        .tab
+        .filter(|t| TABS.iter().any(|(code, _)| code == t))
+        .unwrap_or_else(|| "pending".to_owned());
+    let cache = state.booking_rules.clone();
+    let w = who.clone();
+    let chosen = tab.clone();
+    let (list, counts) = db::run(&state.pool, move |c| {
+        let list =
+            service::list_for_page(c, &w, &cache, tab_filter(&chosen, now), false, p.page, now)?;
+        let counts = TABS
+            .iter()
+            .map(|(code, _)| service::count_visible(c, &w, tab_filter(code, now)))
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok((list, counts))
+    })
+    .await?;
+    let mut t = TablePage::new(
+        ctx,
+        "预约审核与上机",
+        vec![
+            "预约",
+            "仪器",
+            "预约人",
+            "用途 · 项目 · 费用",
+            "状态",
+            "操作",
+        ],
+    );
+    t.tabs = TABS
+        .iter()
+        .zip(counts)
+        .map(|((code, label), n)| {
+            (
+                format!("/manage/reservations?tab={code}"),
+                *label,
+                n,
+                *code == tab,
+            )
+        })
+        .collect();
+    t.intro = vec!["时间均为北京时间。不批准须写明原因，原因会通过邮件发给预约人。".to_owned()];
+    t.pager = Some(Pager::new(req, &list));
+    t.rows = list
+        .items
+        .iter()
+        .map(|l| {
+            let r = &l.r;
+            let booker = match &l.booker {
+                Some(b) => {
+                    let mut lines = vec![
+                        Line::text(b.name.clone()),
+                        Line::muted(format!(
+                            "{} · {}",
+                            if b.organisation.is_empty() {
+                                "未填单位"
+                            } else {
+                                &b.organisation
+                            },
+                            if l.internal {
+                                "校内（本单位）"
+                            } else {
+                                "校外"
+                            }
+                        )),
+                    ];
+                    if !b.phone.is_empty() {
+                        lines.push(Line::tel(&b.phone));
+                    }
+                    lines.push(Line::mail(&b.email));
+                    Cell::Lines(lines)
+                }
+                None => Cell::Text(String::new()),
+            };
+            let dash = |s: &str| {
+                if s.is_empty() {
+                    "—".to_owned()
+                } else {
+                    s.to_owned()
+                }
+            };
+            vec![
+                Cell::Lines(vec![
+                    Line::text(format!("#{}", r.id)),
+                    Line::text(when(r, now)),
+                    Line::muted(format!(
+                        "{} · 提交于 {}",
+                        r.kind.label_zh(),
+                        day_time_zh(r.created_at, now)
+                    )),
+                ]),
+                instrument_cell(l),
+                booker,
+                Cell::Lines(vec![
+                    Line::text(format!("用途：{}", dash(&r.purpose))),
+                    Line::text(format!("项目：{}", dash(&r.project))),
+                    Line::muted(format!("预计费用：{}", fee_text(r.fee_estimate_fen))),
+                ]),
+                Cell::Text(r.status_label.to_owned()),
+                Cell::Actions(queue_actions(l)),
+            ]
+        })
+        .collect();
+    finish(t, &list.items, refused)
 }
 
 #[tracing::instrument(name = "web.booking.queue", skip_all)]
 pub async fn queue(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
-    let who = ctx.require()?.clone();
-    let page = crate::params::PageParams::parse_known(req.query_string())?.page;
-    let from = state.clock.now() - Duration::hours(12);
-    let f = Filter {
-        from: Some(crate::clock::naive(from)),
-        ..Default::default()
-    };
-    let list = db::run(&state.pool, move |c| service::list(c, &who, f, false, page)).await?;
-    let names = names(&state, list.items.iter().map(|r| r.instrument_id).collect()).await?;
-    let mut t = TablePage::new(
-        &ctx,
-        "预约审核与上机",
-        vec!["#", "仪器", "时间", "状态", "预约人", ""],
-    );
-    t.intro = vec!["待审核、已批准和使用中的预约（从 12 小时前起）。".to_owned()];
-    t.pager = Some(Pager::new(&req, &list));
-    t.rows = list
-        .items
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.status,
-                ReservationStatus::Pending | ReservationStatus::Approved | ReservationStatus::InUse
-            )
-        })
-        .map(|r| {
-            let actions = match r.status {
-                ReservationStatus::Pending => vec![
-                    step_action(r.id, Step::Approve, "批准", None),
-                    RowAction {
-                        action: format!("/manage/reservations/{}/move", r.id),
-                        label: "调整时间后批准",
-                        fields: vec![("_get".to_owned(), String::new())],
-                    },
-                    step_action(
-                        r.id,
-                        Step::Reject,
-                        "不批准",
-                        Some("原因（必填，将发给预约人）"),
-                    ),
-                ],
-                ReservationStatus::Approved => vec![
-                    step_action(r.id, Step::CheckIn, "签到上机", None),
-                    step_action(r.id, Step::Cancel, "取消", None),
-                ],
-                ReservationStatus::InUse => vec![RowAction {
-                    fields: vec![("idle_minutes".to_owned(), "空闲分钟".to_owned())],
-                    ..step_action(r.id, Step::CheckOut, "下机", None)
-                }],
-                _ => Vec::new(),
-            };
-            vec![
-                Cell::Text(r.id.to_string()),
-                Cell::Link(
-                    format!("/instruments/{}", r.instrument_id),
-                    names.get(&r.instrument_id).cloned().unwrap_or_default(),
-                ),
-                Cell::Text(when(r)),
-                Cell::Text(r.status_label.to_owned()),
-                Cell::Text(format!("用户 #{}", r.user_id)),
-                Cell::Actions(actions),
-            ]
-        })
-        .collect();
-    t.render()
+    queue_page(&state, &ctx, &req, None).await
 }
 
-/// A step from a button: back to where the person came from.
+/// The path (and query) of the list a step was taken from, if it was one of the lists.
+fn came_from(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("referer")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+        .filter(|p| {
+            p.starts_with("/manage/reservations")
+                || p == "/reservations"
+                || p.starts_with("/reservations?")
+        })
+}
+
+/// A step from a button: back to the list it was taken from; refused, that list again with
+/// why beside the row.
 #[tracing::instrument(name = "web.booking.step", skip_all)]
 pub async fn step(
     state: web::Data<AppState>,
@@ -316,34 +551,106 @@ pub async fn step(
     let step = Step::from_code(&path.1)
         .filter(|s| !matches!(s, Step::Expire | Step::MarkNoShow))
         .ok_or(AppError::NotFound { what: "page" })?;
-    let idle_minutes = opt(&form, "idle_minutes")
-        .map(|v| {
-            v.trim()
-                .parse::<i64>()
-                .map_err(|_| AppError::invalid("idle_minutes", "请填写整数分钟 (whole minutes)"))
+    let result = async {
+        let idle_minutes = opt(&form, "idle_minutes")
+            .map(|v| {
+                v.trim().parse::<i64>().map_err(|_| {
+                    AppError::invalid("idle_minutes", "空闲时间请填写整数分钟 (whole minutes)")
+                })
+            })
+            .transpose()?;
+        let input = StepCommand {
+            reason: opt(&form, "reason"),
+            idle_minutes,
+            ..Default::default()
+        };
+        let now = state.clock.now();
+        db::run(&state.pool, move |c| {
+            service::take_step(c, Actor::Person(&who), id, step, &input, now)
         })
-        .transpose()?;
-    let input = StepCommand {
-        reason: opt(&form, "reason"),
-        idle_minutes,
-        ..Default::default()
-    };
-    let now = state.clock.now();
-    db::run(&state.pool, move |c| {
-        service::take_step(c, Actor::Person(&who), id, step, &input, now)
-    })
-    .await?;
-    let back = req
-        .headers()
-        .get("referer")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
-        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
-        .filter(|p| p.starts_with("/reservations") || p.starts_with("/manage/reservations"))
-        .unwrap_or_else(|| "/reservations".to_owned());
-    Ok(see_other(&back))
+        .await
+    }
+    .await;
+    let back = came_from(&req);
+    match result {
+        Ok(_) => Ok(see_other(&match back {
+            Some(list) => list,
+            None if step == Step::Cancel => format!("/reservations?cancelled={id}"),
+            None => "/reservations".to_owned(),
+        })),
+        Err(AppError::NotFound { what }) => Err(WebError(AppError::NotFound { what })),
+        Err(e) => {
+            // Staff's steps come from the queue; a booker's cancel from their list.
+            let from_queue = match back.as_deref() {
+                Some(b) => b.starts_with("/manage/"),
+                None => step != Step::Cancel,
+            };
+            if from_queue {
+                queue_page(&state, &ctx, &req, Some((id, e))).await
+            } else {
+                mine_page(&state, &ctx, &req, Some((id, e))).await
+            }
+        }
+    }
 }
 
+/// Cancelling asks first: what is cancelled, and what the instrument's rules say.
+#[tracing::instrument(name = "web.booking.cancel_page", skip_all)]
+pub async fn cancel_page(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+) -> PageResult {
+    let who = ctx.require()?.clone();
+    let id: ReservationId = path_id(&id)?;
+    let now = state.clock.now();
+    let w = who.clone();
+    let (r, names) = db::run(&state.pool, move |c| {
+        let r = service::get(c, &w, id)?;
+        let names = crate::navigation::store::instrument_briefs(c, &[r.instrument_id])?;
+        Ok((r, names))
+    })
+    .await?;
+    let mut page = FormPage::new(
+        &ctx,
+        format!("取消预约 #{id}"),
+        format!("/reservations/{id}/cancel"),
+        vec![Field::new("reason", "取消原因（选填）", "textarea", "").max(500)],
+        "确认取消",
+    );
+    page.crumbs = vec![("/reservations".to_owned(), "我的预约".to_owned())];
+    let inst = names.first();
+    page.intro = vec![
+        format!(
+            "{}{}",
+            inst.map(|i| i.name.clone()).unwrap_or_default(),
+            inst.map(|i| format!("（{}）", i.unit_name))
+                .unwrap_or_default()
+        ),
+        format!("{} · {}", when(&r, now), r.status_label),
+        "取消后该时段会释放给其他人；确认后不能撤销。".to_owned(),
+    ];
+    page.links = vec![(
+        "/reservations".to_owned(),
+        "不取消，返回我的预约".to_owned(),
+    )];
+    page.render()
+}
+
+crate::params::query_params! {
+    /// A unit's week grid: which week, a category class, paging.
+    pub struct UnitWeekParams {
+        /// ISO week, e.g. 2026-W49
+        week: text(10),
+        /// 6-digit category code (its class or middle class narrows the list)
+        category: text(6),
+        /// paging
+        page: page,
+    }
+}
+
+/// A unit's instruments over a week, a page at a time: what is booked (and in what state)
+/// each day, for the unit's staff and for anyone planning a visit.
 #[tracing::instrument(name = "web.booking.unit_week", skip_all)]
 pub async fn unit_week(
     state: web::Data<AppState>,
@@ -352,62 +659,118 @@ pub async fn unit_week(
     id: web::Path<String>,
 ) -> PageResult {
     let unit = path_id(&id)?;
-    let monday = match WeekParams::parse_known(req.query_string())?.week {
-        Some(w) => availability::parse_week(&w)?,
-        None => {
-            let today = state.clock.now().with_timezone(&PLATFORM_ZONE).date_naive();
-            today - Duration::days(today.weekday().num_days_from_monday() as i64)
-        }
+    let p = UnitWeekParams::parse_known(req.query_string())?;
+    let today = state.clock.now().with_timezone(&PLATFORM_ZONE).date_naive();
+    let monday = match &p.week {
+        Some(w) => availability::parse_week(w)?,
+        None => today - Duration::days(today.weekday().num_days_from_monday() as i64),
     };
-    let week = db::run(&state.pool, move |c| {
-        availability::unit_week(c, unit, monday)
+    let query = crate::navigation::service::InstrumentQuery::from_params(
+        crate::navigation::service::InstrumentListParams {
+            unit: Some(unit),
+            sub_platform: None,
+            category: p.category.clone(),
+            city: None,
+            share_mode: None,
+            status: None,
+            sort: None,
+            page: p.page,
+        },
+        &state.catalogue.categories,
+    )?;
+    let st = state.clone();
+    let (u, list, week) = db::run(&state.pool, move |c| {
+        let u = crate::navigation::service::get_unit(c, unit)?;
+        let list = crate::navigation::service::list_instruments(c, &st.catalogue, &query)?;
+        let names = list
+            .items
+            .iter()
+            .map(|i| (i.id, i.name_zh.clone()))
+            .collect();
+        let week = availability::week_of(c, unit, names, monday)?;
+        Ok((u, list, week))
     })
     .await?;
+    let year = today.year();
+    let names = ["一", "二", "三", "四", "五", "六", "日"];
     let days: Vec<NaiveDate> = (0..7).map(|d| monday + Duration::days(d)).collect();
+    let headers = days
+        .iter()
+        .enumerate()
+        .map(|(n, d)| format!("周{} {}", names[n], day_zh(*d, year)).into());
     let mut t = TablePage::new(
         &ctx,
-        format!("本单位仪器周视图 {}", week.week),
-        vec!["仪器", "一", "二", "三", "四", "五", "六", "日"],
+        format!(
+            "{} · 仪器周视图 {}–{}",
+            u.name,
+            day_zh(monday, year),
+            day_zh(monday + Duration::days(6), year)
+        ),
+        vec!["仪器"],
     );
-    let prev = (monday - Duration::days(7)).iso_week();
-    let next = (monday + Duration::days(7)).iso_week();
-    t.links = vec![
-        (
-            format!(
-                "/units/{unit}/week?week={}-W{:02}",
-                prev.year(),
-                prev.week()
-            ),
-            "‹ 上一周".to_owned(),
-        ),
-        (
-            format!(
-                "/units/{unit}/week?week={}-W{:02}",
-                next.year(),
-                next.week()
-            ),
-            "下一周 ›".to_owned(),
-        ),
+    t.headers.extend(headers);
+    t.crumbs = vec![(format!("/units/{unit}"), u.name.clone())];
+    t.intro = vec![
+        "北京时间。每格列出当天已占用的时段及其状态；点仪器名称可查看空闲时间并预约。".to_owned(),
     ];
+    let link = |w: NaiveDate| {
+        let mut q = vec![("week".to_owned(), iso(w))];
+        if let Some(c) = &p.category {
+            q.push(("category".to_owned(), c.clone()));
+        }
+        format!(
+            "/units/{unit}/week?{}",
+            serde_urlencoded::to_string(&q).unwrap_or_default()
+        )
+    };
+    t.links = vec![
+        (link(monday - Duration::days(7)), "‹ 上一周".to_owned()),
+        (link(monday + Duration::days(7)), "下一周 ›".to_owned()),
+    ];
+    let counts = state.catalogue.counts(&state.pool).await?;
+    t.links
+        .extend(counts.category_tree.iter().take(15).map(|c| {
+            let mut q = vec![("category".to_owned(), c.code.clone())];
+            q.push(("week".to_owned(), iso(monday)));
+            (
+                format!(
+                    "/units/{unit}/week?{}",
+                    serde_urlencoded::to_string(&q).unwrap_or_default()
+                ),
+                c.name.clone(),
+            )
+        }));
+    t.pager = Some(Pager::new(&req, &list));
     t.rows = week
         .instruments
         .iter()
         .map(|i| {
             let mut row = vec![Cell::Link(format!("/instruments/{}", i.id), i.name.clone())];
             for d in &days {
-                let cells: Vec<String> = i
+                let lines: Vec<Line> = i
                     .busy
                     .iter()
                     .filter(|b| b.starts_at.with_timezone(&PLATFORM_ZONE).date_naive() == *d)
                     .map(|b| {
-                        format!(
-                            "{}–{}",
+                        let state = if b.what == "blackout" {
+                            format!("停机：{}", b.note)
+                        } else {
+                            ReservationStatus::from_code(&b.note)
+                                .map(|s| s.label_zh().to_owned())
+                                .unwrap_or_else(|| b.note.clone())
+                        };
+                        Line::text(format!(
+                            "{}–{} {state}",
                             b.starts_at.with_timezone(&PLATFORM_ZONE).format("%H:%M"),
                             b.ends_at.with_timezone(&PLATFORM_ZONE).format("%H:%M")
-                        )
+                        ))
                     })
                     .collect();
-                row.push(Cell::Text(cells.join(" ")));
+                row.push(if lines.is_empty() {
+                    Cell::Text("空闲".to_owned())
+                } else {
+                    Cell::Lines(lines)
+                });
             }
             row
         })
@@ -479,9 +842,18 @@ pub async fn move_reservation(
     }
 }
 
-struct DayColumn {
+/// One hour of a day's timeline.
+pub struct Cell1h {
+    /// free | part | busy | closed
+    class: &'static str,
+    title: String,
+    /// The booking form filled in with this hour (free and partly free hours).
+    href: Option<String>,
+}
+
+struct DayRow {
     label: String,
-    busy: Vec<String>,
+    cells: Vec<Cell1h>,
     /// (label, link to the booking form with the slot filled in)
     free: Vec<(String, String)>,
 }
@@ -490,10 +862,13 @@ struct DayColumn {
 #[template(path = "_instrument_week.html")]
 struct WeekFragment {
     id: InstrumentId,
-    week: String,
+    /// "12月1日–12月7日"
+    span: String,
+    this_week: bool,
     prev: String,
     next: String,
-    days: Vec<DayColumn>,
+    hours: Vec<u32>,
+    days: Vec<DayRow>,
 }
 
 fn iso(d: NaiveDate) -> String {
@@ -501,8 +876,9 @@ fn iso(d: NaiveDate) -> String {
     format!("{}-W{:02}", w.year(), w.week())
 }
 
-/// An instrument's week on its page (loaded by htmx): busy times without names, and the free
-/// times as links to the booking form.
+/// An instrument's week on its page (loaded by htmx): a timeline per day where free, busy
+/// and closed hours show at a glance (free ones open the booking form at that hour), and the
+/// free times as a list. Busy times carry no names.
 #[tracing::instrument(name = "web.booking.week", skip_all)]
 pub async fn instrument_week(
     state: web::Data<AppState>,
@@ -513,9 +889,10 @@ pub async fn instrument_week(
     let week = WeekParams::parse_known(req.query_string())?.week;
     let now = state.clock.now();
     let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
+    let this_monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
     let monday = match week {
         Some(w) => availability::parse_week(&w)?,
-        None => today - Duration::days(today.weekday().num_days_from_monday() as i64),
+        None => this_monday,
     };
     let from = crate::reservations::rules::local(monday, 0)
         .ok_or_else(|| AppError::bad_request("week", "no such week"))?;
@@ -525,49 +902,107 @@ pub async fn instrument_week(
         availability::availability(c, &st.booking_rules, id, from, to, now)
     })
     .await?;
-    let hm = |t: chrono::DateTime<chrono::Utc>| {
-        t.with_timezone(&PLATFORM_ZONE).format("%H:%M").to_string()
-    };
+    let local = |t: DateTime<Utc>| t.with_timezone(&PLATFORM_ZONE);
+    let hm = |t: DateTime<Utc>| local(t).format("%H:%M").to_string();
+    // The hours shown: the usual day, widened to whatever is open or booked this week.
+    let (mut first, mut last) = (8u32, 22u32);
+    for (s, e) in a
+        .free
+        .iter()
+        .map(|f| (f.starts_at, f.ends_at))
+        .chain(a.busy.iter().map(|b| (b.starts_at, b.ends_at)))
+    {
+        if local(s).date_naive() == local(e).date_naive() {
+            first = first.min(local(s).hour());
+            last = last.max(local(e).hour() + u32::from(local(e).minute() > 0));
+        }
+    }
+    let length = Duration::minutes(60i64.clamp(a.min_minutes as i64, a.max_minutes.max(1) as i64));
     let names = ["一", "二", "三", "四", "五", "六", "日"];
+    let year = today.year();
+    let book = |d: NaiveDate, s: DateTime<Utc>, e: DateTime<Utc>| {
+        format!(
+            "/instruments/{id}/book?date={d}&start={}&end={}",
+            hm(s),
+            hm(e)
+        )
+    };
     let days = (0..7)
         .map(|n| {
             let d = monday + Duration::days(n);
-            let on = |t: chrono::DateTime<chrono::Utc>| {
-                t.with_timezone(&PLATFORM_ZONE).date_naive() == d
-            };
-            DayColumn {
-                label: format!("周{} {}", names[n as usize], d.format("%m-%d")),
-                busy: a
-                    .busy
-                    .iter()
-                    .filter(|b| on(b.starts_at))
-                    .map(|b| format!("{}–{}", hm(b.starts_at), hm(b.ends_at)))
-                    .collect(),
-                free: a
-                    .free
-                    .iter()
-                    .filter(|f| on(f.starts_at))
-                    .map(|f| {
-                        let end =
-                            (f.starts_at + Duration::minutes(a.min_minutes as i64)).min(f.ends_at);
-                        (
-                            format!("{}–{}", hm(f.starts_at), hm(f.ends_at)),
-                            format!(
-                                "/instruments/{id}/book?date={d}&start={}&end={}",
-                                hm(f.starts_at),
-                                hm(end)
-                            ),
-                        )
-                    })
-                    .collect(),
-            }
+            let label = format!("周{} {}", names[n as usize], day_zh(d, year));
+            let cells = (first..last)
+                .map(|h| {
+                    let (hs, he) = match (
+                        crate::reservations::rules::local(d, h * 60),
+                        crate::reservations::rules::local(d, (h + 1) * 60),
+                    ) {
+                        (Some(x), Some(y)) => (x, y),
+                        _ => {
+                            return Cell1h {
+                                class: "closed",
+                                title: String::new(),
+                                href: None,
+                            }
+                        }
+                    };
+                    let when = format!("{label} {:02}:00–{:02}:00", h, h + 1);
+                    if a.busy.iter().any(|b| b.starts_at < he && b.ends_at > hs) {
+                        return Cell1h {
+                            class: "busy",
+                            title: format!("{when} 已约"),
+                            href: None,
+                        };
+                    }
+                    match a.free.iter().find(|f| f.starts_at < he && f.ends_at > hs) {
+                        Some(f) => {
+                            let start = f.starts_at.max(hs);
+                            let end = (start + length).min(f.ends_at);
+                            let whole = f.starts_at <= hs && f.ends_at >= he;
+                            Cell1h {
+                                class: if whole { "free" } else { "part" },
+                                title: format!(
+                                    "{when} {}",
+                                    if whole { "可预约" } else { "部分可约" }
+                                ),
+                                href: Some(book(d, start, end)),
+                            }
+                        }
+                        None => Cell1h {
+                            class: "closed",
+                            title: format!("{when} 不可预约"),
+                            href: None,
+                        },
+                    }
+                })
+                .collect();
+            let free = a
+                .free
+                .iter()
+                .filter(|f| local(f.starts_at).date_naive() == d)
+                .map(|f| {
+                    let end =
+                        (f.starts_at + Duration::minutes(a.min_minutes as i64)).min(f.ends_at);
+                    (
+                        format!("{} {}–{}", day_zh(d, year), hm(f.starts_at), hm(f.ends_at)),
+                        book(d, f.starts_at, end),
+                    )
+                })
+                .collect();
+            DayRow { label, cells, free }
         })
         .collect();
     super::html(&WeekFragment {
         id,
-        week: iso(monday),
+        span: format!(
+            "{}–{}",
+            day_zh(monday, year),
+            day_zh(monday + Duration::days(6), year)
+        ),
+        this_week: monday == this_monday,
         prev: iso(monday - Duration::days(7)),
         next: iso(monday + Duration::days(7)),
+        hours: (first..last).collect(),
         days,
     })
 }

@@ -5,9 +5,10 @@ use actix_web::http::header;
 use actix_web::HttpResponse;
 use askama::Template;
 
+use super::explain::explain;
 use super::pages::Pager;
 use super::session::Ctx;
-use super::{html, WebError};
+use super::{html, html_with_status, WebError};
 use crate::error::AppError;
 use crate::http::input;
 
@@ -96,49 +97,34 @@ impl FormPage {
         }
     }
 
-    /// Shows a validation failure next to its field (or above the form); other errors
-    /// become an error page.
+    /// Shows why a post was refused next to the field it concerns (or above the form, when
+    /// it concerns none), in the words of [`explain`]; a missing target or a fault of the
+    /// service becomes an error page.
     pub fn with_error(mut self, err: AppError) -> Result<FormPage, WebError> {
-        match &err {
-            AppError::Invalid { field, message }
-            | AppError::BadRequest { field, message }
-            | AppError::Rule { field, message, .. } => {
-                let key = field.rsplit('.').next().unwrap_or(field);
-                match self
-                    .fields
-                    .iter_mut()
-                    .find(|f| f.name == key && f.kind != "hidden")
-                {
-                    Some(f) => f.error = Some(message.clone()),
-                    None => self.error = Some(err.to_string()),
-                }
-                if self.error.is_none() {
-                    self.error = Some("请修改标出的项目后再提交 (fix the marked field)".to_owned());
-                }
-                Ok(self)
-            }
-            AppError::Conflict { message, .. }
-            | AppError::Unauthorized { message, .. }
-            | AppError::Forbidden { message, .. } => {
-                self.error = Some(message.clone());
-                Ok(self)
-            }
-            AppError::TooManyRequests { .. } => {
-                self.error = Some(err.to_string());
-                Ok(self)
-            }
-            _ => Err(WebError(err)),
+        if matches!(err, AppError::NotFound { .. } | AppError::Internal(_)) {
+            return Err(WebError(err));
         }
+        let said = explain(&err);
+        let field = said.field.as_deref().and_then(|k| {
+            self.fields
+                .iter_mut()
+                .find(|f| f.name == k && f.kind != "hidden")
+        });
+        match field {
+            Some(f) => {
+                f.error = Some(said.text);
+                self.error = Some("请修改标出的项目后再提交。".to_owned());
+            }
+            None => self.error = Some(said.text),
+        }
+        Ok(self)
     }
 
     pub fn render_with_status(
         self,
         status: actix_web::http::StatusCode,
     ) -> Result<HttpResponse, WebError> {
-        let body = FormTemplate { page: &self }.render()?;
-        Ok(HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-            .body(body))
+        html_with_status(&FormTemplate { page: &self }, status)
     }
 
     pub fn render(self) -> Result<HttpResponse, WebError> {
@@ -161,7 +147,56 @@ struct FormTemplate<'a> {
 pub enum Cell {
     Text(String),
     Link(String, String),
+    /// Lines of one cell: a name, then where, whom to call …
+    Lines(Vec<Line>),
+    /// A link drawn as a button (a step that asks for confirmation first).
+    Button(String, &'static str),
     Actions(Vec<RowAction>),
+}
+
+/// One line of a [`Cell::Lines`]: text, a link (`tel:` and `mailto:` included), or quieter
+/// text.
+pub struct Line {
+    pub text: String,
+    pub href: Option<String>,
+    pub muted: bool,
+}
+
+impl Line {
+    pub fn text(text: impl Into<String>) -> Line {
+        Line {
+            text: text.into(),
+            href: None,
+            muted: false,
+        }
+    }
+
+    pub fn muted(text: impl Into<String>) -> Line {
+        Line {
+            muted: true,
+            ..Line::text(text)
+        }
+    }
+
+    pub fn link(href: impl Into<String>, text: impl Into<String>) -> Line {
+        Line {
+            href: Some(href.into()),
+            ..Line::text(text)
+        }
+    }
+
+    /// A telephone number one can tap to call.
+    pub fn tel(phone: &str) -> Line {
+        let digits: String = phone
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect();
+        Line::link(format!("tel:{digits}"), phone)
+    }
+
+    pub fn mail(email: &str) -> Line {
+        Line::link(format!("mailto:{email}"), email)
+    }
 }
 
 pub struct RowAction {
@@ -171,16 +206,27 @@ pub struct RowAction {
     pub fields: Vec<(String, String)>,
 }
 
+impl RowAction {
+    /// A step that needs a reason (a refusal): drawn as a form of its own, marked destructive.
+    pub fn asks_reason(&self) -> bool {
+        self.fields.iter().any(|(k, _)| k == "reason")
+    }
+}
+
 pub struct TablePage {
     pub title: String,
     pub crumbs: Vec<(String, String)>,
     pub intro: Vec<String>,
     pub notice: Option<String>,
     pub links: Vec<(String, String)>,
-    pub headers: Vec<&'static str>,
+    pub headers: Vec<std::borrow::Cow<'static, str>>,
     pub rows: Vec<Vec<Cell>>,
     pub pager: Option<Pager>,
     pub csrf: String,
+    /// Tabs above the table: (address, label, count, current).
+    pub tabs: Vec<(String, &'static str, i64, bool)>,
+    /// Why a step taken on row N was refused, shown under that row.
+    pub row_error: Option<(usize, String)>,
 }
 
 impl TablePage {
@@ -191,15 +237,36 @@ impl TablePage {
             intro: Vec::new(),
             notice: None,
             links: Vec::new(),
-            headers,
+            headers: headers.into_iter().map(Into::into).collect(),
             rows: Vec::new(),
             pager: None,
             csrf: ctx.csrf.clone(),
+            tabs: Vec::new(),
+            row_error: None,
         }
     }
 
+    /// The header of column `i`, which a phone shows beside the cell.
+    pub fn label(&self, i: &usize) -> &str {
+        self.headers.get(*i).map_or("", |h| h.as_ref())
+    }
+
     pub fn render(self) -> Result<HttpResponse, WebError> {
-        html(&TableTemplate { page: &self })
+        self.render_with_status(actix_web::http::StatusCode::OK)
+    }
+
+    /// The table with `status`: a list shown again with why a step on one row was refused.
+    pub fn render_with_status(
+        self,
+        status: actix_web::http::StatusCode,
+    ) -> Result<HttpResponse, WebError> {
+        debug_assert!(
+            self.rows.iter().all(|r| r.len() == self.headers.len()),
+            "{}: a row's cells do not match the {} headers",
+            self.title,
+            self.headers.len()
+        );
+        html_with_status(&TableTemplate { page: &self }, status)
     }
 }
 

@@ -211,37 +211,50 @@ fn input_from_form(f: &HashMap<String, String>) -> Result<InstrumentInput, AppEr
     })
 }
 
-/// Staff's start page: their unit's instruments, staff and queue.
+/// Staff's start page: a unit admin's unit, a manager's queue, the platform admin's desk.
 #[tracing::instrument(name = "web.manage.home", skip_all)]
 pub async fn home(ctx: Ctx) -> PageResult {
     let who = ctx.require()?;
     match (who.role, who.unit) {
         (Role::PlatformAdmin, _) => Ok(see_other("/admin")),
-        (_, Some(unit)) => Ok(see_other(&format!("/manage/units/{unit}/instruments"))),
+        (Role::UnitAdmin, Some(unit)) => {
+            Ok(see_other(&format!("/manage/units/{unit}/instruments")))
+        }
+        (Role::InstrumentManager, Some(_)) => Ok(see_other("/manage/reservations")),
         _ => Err(WebError(AppError::forbidden(
             "仅限单位人员 (unit staff only)",
         ))),
     }
 }
 
-pub(super) fn staff_links(unit: UnitId) -> Vec<(String, String)> {
-    vec![
-        (
-            format!("/manage/units/{unit}/instruments"),
-            "仪器".to_owned(),
-        ),
-        (
+/// The links of a unit's management pages that `who` may follow (the permission table's
+/// answer, so no link leads to a 403).
+pub(super) fn staff_links(who: &crate::auth::Principal, unit: UnitId) -> Vec<(String, String)> {
+    let admin = crate::auth::allowed(who, Action::ManageInstruments { unit });
+    let mut links = vec![(
+        format!("/manage/units/{unit}/instruments"),
+        "仪器".to_owned(),
+    )];
+    if admin {
+        links.push((
             format!("/manage/units/{unit}/instruments/new"),
             "新增仪器".to_owned(),
-        ),
-        (format!("/manage/units/{unit}/staff"), "人员".to_owned()),
+        ));
+    }
+    if crate::auth::allowed(who, Action::ManageStaff { unit }) {
+        links.push((format!("/manage/units/{unit}/staff"), "人员".to_owned()));
+    }
+    links.extend([
+        ("/manage/reservations".to_owned(), "预约审核".to_owned()),
         (
             "/manage/qualifications".to_owned(),
             "上机资格审核".to_owned(),
         ),
         ("/manage/services".to_owned(), "服务记录（机时）".to_owned()),
+        (format!("/units/{unit}/week"), "仪器周视图".to_owned()),
         (format!("/units/{unit}/evaluation"), "年度评价".to_owned()),
-    ]
+    ]);
+    links
 }
 
 #[tracing::instrument(name = "web.manage.unit_instruments", skip_all)]
@@ -255,6 +268,7 @@ pub async fn unit_instruments(
     let unit: UnitId = path_id(&id)?;
     let page = crate::params::PageParams::parse_known(req.query_string())?.page;
     let st = state.clone();
+    let viewer = who.clone();
     let (u, list) = db::run(&state.pool, move |c| {
         let u = catalogue::get_unit(c, unit)?;
         authorize(&who, Action::ReadUnitQueue { unit })
@@ -275,7 +289,8 @@ pub async fn unit_instruments(
         format!("{} · 仪器", u.name),
         vec!["名称", "型号", "状态", ""],
     );
-    t.links = staff_links(unit);
+    t.links = staff_links(&viewer, unit);
+    let may_edit = crate::auth::allowed(&viewer, Action::ManageInstruments { unit });
     t.pager = Some(Pager::new(&req, &list));
     t.rows = list
         .items
@@ -285,10 +300,14 @@ pub async fn unit_instruments(
                 Cell::Link(format!("/instruments/{}", i.id), i.name_zh),
                 Cell::Text(i.model),
                 Cell::Text(i.run_status.label_zh().to_owned()),
-                Cell::Link(
-                    format!("/manage/instruments/{}/edit", i.id),
-                    "编辑".to_owned(),
-                ),
+                if may_edit {
+                    Cell::Link(
+                        format!("/manage/instruments/{}/edit", i.id),
+                        "编辑".to_owned(),
+                    )
+                } else {
+                    Cell::Text(String::new())
+                },
             ]
         })
         .collect();

@@ -4,7 +4,9 @@
 mod account;
 mod admin;
 mod booking;
+mod explain;
 mod forms;
+pub mod layout;
 mod manage;
 mod pages;
 pub mod session;
@@ -23,8 +25,7 @@ pub fn routes(r: &mut Routes) {
     use manage as m;
     let session = |s: actix_web::Scope| s.wrap(actix_web::middleware::from_fn(session::middleware));
     r.scope("", session, |r| {
-        r.get("/_session", a::nav)
-            .get("/register", a::register_page)
+        r.get("/register", a::register_page)
             .post("/register", a::register)
             .get("/verify-email", a::verify_page)
             .post("/verify-email", a::verify)
@@ -48,6 +49,7 @@ pub fn routes(r: &mut Routes) {
             .get("/instruments/{id}/_week", booking::instrument_week)
             .post("/instruments/{id}/book", booking::book)
             .get("/reservations", booking::mine)
+            .get("/reservations/{id}/confirm-cancel", booking::cancel_page)
             .post("/reservations/{id}/{step}", booking::step)
             .get("/manage/reservations", booking::queue)
             .post("/manage/reservations/{id}/move", booking::move_reservation)
@@ -131,13 +133,18 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 /// An error answered before any handler ran: a problem document under /api and for the
-/// health checks, a page elsewhere.
+/// health checks, a page elsewhere (in the site's frame, signed out: no session was read).
 pub fn error_for(req: &HttpRequest, err: AppError) -> HttpResponse {
     let path = req.path();
     if path.starts_with("/api/") || path == "/health" || path == "/ready" {
-        err.error_response()
-    } else {
-        WebError(err).error_response()
+        return err.error_response();
+    }
+    match req.app_data::<web::Data<crate::state::AppState>>() {
+        Some(state) if layout::current().is_none() => {
+            let frame = layout::Layout::anonymous(state.site.clone());
+            layout::sync_scope(frame, || WebError(err).error_response())
+        }
+        _ => WebError(err).error_response(),
     }
 }
 
@@ -191,16 +198,14 @@ impl ResponseError for WebError {
         };
         let detail = match &self.0 {
             AppError::Internal(_) => "服务器内部错误，请稍后再试。".to_owned(),
-            other => other.to_string(),
+            other => explain::explain(other).text,
         };
         let page = ErrorPage {
             status: status.as_u16(),
             heading,
             detail,
         };
-        let body = page
-            .render()
-            .unwrap_or_else(|_| format!("{} {heading}", status.as_u16()));
+        let body = render(&page).unwrap_or_else(|_| format!("{} {heading}", status.as_u16()));
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"));
         match &self.0 {
@@ -216,9 +221,26 @@ impl ResponseError for WebError {
     }
 }
 
+/// Renders a page template in the request's frame (`base.html` reads it as `layout`).
+fn render(page: &impl Template) -> Result<String, askama::Error> {
+    match layout::current() {
+        Some(frame) => {
+            let any: &dyn std::any::Any = &frame;
+            page.render_with_values(&("layout", any))
+        }
+        None => page.render(),
+    }
+}
+
 /// Renders a page template as an HTML response.
 fn html(page: &impl Template) -> Result<HttpResponse, WebError> {
-    Ok(HttpResponse::Ok()
+    html_with_status(page, StatusCode::OK)
+}
+
+/// Renders a page template as an HTML response with `status` (a form shown again after a
+/// refused post: 409, 422 …).
+fn html_with_status(page: &impl Template, status: StatusCode) -> Result<HttpResponse, WebError> {
+    Ok(HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-        .body(page.render()?))
+        .body(render(page)?))
 }

@@ -498,15 +498,72 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> PageRe
 #[template(path = "instrument.html")]
 struct InstrumentPage {
     i: Instrument,
+    /// The price at the viewer's tier, as one line.
+    price: String,
+    /// Why it cannot be booked (the booking path's own answer), or `None`.
+    closed: Option<String>,
+    machine_time: bool,
+    sample_order: bool,
+    /// The contact's number as a `tel:` link takes it.
+    tel: String,
+    retired_on: String,
 }
 
 #[tracing::instrument(name = "web.instrument", skip_all, fields(id = %id))]
-pub async fn instrument(state: web::Data<AppState>, id: web::Path<String>) -> PageResult {
+pub async fn instrument(
+    state: web::Data<AppState>,
+    ctx: super::session::Ctx,
+    id: web::Path<String>,
+) -> PageResult {
     let id = path_id(&id)?;
     let st = state.clone();
-    let i = db::run(&state.pool, move |conn| {
-        service::get_instrument(conn, &st.catalogue.categories, id)
+    let now = state.clock.now();
+    let (i, offer) = db::run(&state.pool, move |conn| {
+        let i = service::get_instrument(conn, &st.catalogue.categories, id)?;
+        let offer = crate::reservations::service::offer(conn, ctx.user.as_ref(), id, now)?;
+        Ok((i, offer))
     })
     .await?;
-    html(&InstrumentPage { i })
+    let yuan = crate::types::yuan_2;
+    let mut rates = Vec::new();
+    if offer.machine_time && offer.hour_fen > 0 {
+        rates.push(format!("{} 元/小时", yuan(offer.hour_fen)));
+    }
+    if offer.sample_order && offer.sample_fen > 0 {
+        rates.push(format!("送样 {} 元/样", yuan(offer.sample_fen)));
+    }
+    let price = if rates.is_empty() {
+        "收费以审核确认为准，见下方参考收费标准".to_owned()
+    } else {
+        let min = if offer.min_fee_fen > 0 {
+            format!("，最低收费 {} 元", yuan(offer.min_fee_fen))
+        } else {
+            String::new()
+        };
+        format!("{}价格：{}{min}", offer.tier.label_zh(), rates.join("；"))
+    };
+    let closed = offer.refused.as_ref().map(|e| {
+        format!(
+            "{}。",
+            super::explain::explain(e).text.trim_end_matches('。')
+        )
+    });
+    let tel = super::forms::Line::tel(&i.contact.phone)
+        .href
+        .unwrap_or_default()
+        .trim_start_matches("tel:")
+        .to_owned();
+    let retired_on = i
+        .retired_at
+        .map(crate::types::local_date)
+        .unwrap_or_default();
+    html(&InstrumentPage {
+        price,
+        closed,
+        machine_time: offer.machine_time,
+        sample_order: offer.sample_order,
+        tel,
+        retired_on,
+        i,
+    })
 }

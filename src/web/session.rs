@@ -151,14 +151,29 @@ pub async fn middleware(
             .path_and_query()
             .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned())
     });
+    let frame = super::layout::Layout {
+        site: state.site.clone(),
+        user: user.clone(),
+        csrf: csrf.clone(),
+    };
+    let signed_in = user.is_some();
     req.extensions_mut().insert(Ctx { user, csrf });
-    let mut res = next.call(req).await?.map_into_boxed_body();
+    let mut res = super::layout::scope(frame, next.call(req))
+        .await?
+        .map_into_boxed_body();
     if let Some(here) = come_back.filter(|_| res.status() == StatusCode::UNAUTHORIZED) {
         let query = serde_urlencoded::to_string([("next", here.as_str())]).unwrap_or_default();
         let to_login = HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/login?{query}")))
             .finish();
         res = ServiceResponse::new(res.request().clone(), to_login);
+    }
+    // A page shows who is signed in: no shared cache may keep it.
+    if signed_in {
+        res.response_mut().headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("private, no-cache"),
+        );
     }
     // A handler that set the session itself (sign-in, sign-out) has the last word.
     let own: Vec<String> = res

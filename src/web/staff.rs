@@ -59,7 +59,7 @@ async fn staff(
         format!("{} · 人员", u.name),
         vec!["姓名", "邮箱", "角色", ""],
     );
-    t.links = staff_links(unit);
+    t.links = staff_links(ctx.require()?, unit);
     t.notice = notice;
     t.intro = vec!["添加人员：对方须先注册账户。".to_owned()];
     t.rows = list
@@ -173,7 +173,7 @@ pub async fn qualification_queue(
         vec!["申请人", "仪器", "申请说明", "申请时间", "审核"],
     );
     if let Some(unit) = who.unit {
-        t.links = staff_links(unit);
+        t.links = staff_links(ctx.require()?, unit);
     }
     t.pager = Some(Pager::new(&req, &list));
     t.rows = list

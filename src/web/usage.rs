@@ -8,17 +8,18 @@ use actix_web::{web, HttpRequest};
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
 
-use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, RowAction, TablePage};
+use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, Line, RowAction, TablePage};
 use super::pages::Pager;
 use super::session::Ctx;
 use super::PageResult;
 use super::{html, WebError};
 use crate::auth::Role;
 use crate::error::AppError;
+use crate::navigation::model::InstrumentBrief;
 use crate::params::{path_id, query_params};
-use crate::types::{InstrumentId, ServiceRecordId};
+use crate::types::{hours_1, yuan_2, InstrumentId, ServiceRecordId, UserId};
 use crate::usage::model::{
-    hours, DecisionInput, ReductionInput, ServiceInput, ServiceType, ServiceWay, UsageStats,
+    DecisionInput, ReductionInput, ServiceInput, ServiceType, ServiceWay, UsageStats,
 };
 use crate::usage::service::{self, local_day};
 use crate::usage::{evaluation, export, reductions, store};
@@ -395,8 +396,10 @@ pub async fn services(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) ->
     let q = SavedParams::parse_known(req.query_string())?;
     let (page, saved) = (q.page, q.saved.as_deref() == Some("1"));
     let unit = who.unit;
-    let list = db::run(&state.pool, move |c| {
-        service::list(c, &who, store::Filter::default(), false, page)
+    let (list, (instruments, people)) = db::run(&state.pool, move |c| {
+        let list = service::list(c, &who, store::Filter::default(), false, page)?;
+        let named = names_of(c, &list.items)?;
+        Ok((list, named))
     })
     .await?;
     let mut t = TablePage::new(
@@ -405,6 +408,7 @@ pub async fn services(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) ->
         vec![
             "日期",
             "仪器",
+            "客户",
             "类型",
             "方式",
             "有效机时",
@@ -436,15 +440,19 @@ pub async fn services(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) ->
         .map(|r| {
             vec![
                 Cell::Text(r.served_on.to_string()),
-                Cell::Link(
-                    format!("/instruments/{}", r.instrument_id),
-                    format!("#{}", r.instrument_id),
-                ),
+                instrument_cell(&instruments, r.instrument_id),
+                match r.client_user_id.and_then(|u| people.get(&u)) {
+                    Some(p) => Cell::Lines(vec![
+                        Line::text(p.name.clone()),
+                        Line::muted(p.organisation.clone()),
+                    ]),
+                    None => Cell::Text("—".to_owned()),
+                },
                 Cell::Text(r.service_type.label_zh().to_owned()),
                 Cell::Text(r.service_way.label_zh().to_owned()),
-                Cell::Text(format!("{} 小时", hours(i64::from(r.minutes)))),
+                Cell::Text(format!("{} 小时", hours_1(i64::from(r.minutes)))),
                 Cell::Text(if r.internal { "对内" } else { "对外" }.to_owned()),
-                Cell::Text(format!("{:.2}", r.fee_fen as f64 / 100.0)),
+                Cell::Text(yuan_2(r.fee_fen)),
                 Cell::Text(
                     if r.reservation_id.is_some() {
                         "预约"
@@ -738,14 +746,51 @@ pub async fn decide(
     Ok(see_other("/manage/hour-reductions"))
 }
 
+type Named = (
+    HashMap<InstrumentId, InstrumentBrief>,
+    HashMap<UserId, crate::users::model::Contact>,
+);
+
+/// The instruments and clients a page of service records names, in one query each.
+fn names_of(
+    c: &mut crate::db::DbConnection,
+    records: &[crate::usage::model::ServiceRecord],
+) -> crate::error::AppResult<Named> {
+    let ids: Vec<InstrumentId> = records.iter().map(|r| r.instrument_id).collect();
+    let users: Vec<UserId> = records.iter().filter_map(|r| r.client_user_id).collect();
+    Ok((
+        crate::navigation::store::instrument_briefs(c, &ids)?
+            .into_iter()
+            .map(|b| (b.id, b))
+            .collect(),
+        crate::users::store::contacts(c, &users)?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect(),
+    ))
+}
+
+/// An instrument by name and unit, linked to its page.
+fn instrument_cell(named: &HashMap<InstrumentId, InstrumentBrief>, id: InstrumentId) -> Cell {
+    match named.get(&id) {
+        Some(b) => Cell::Lines(vec![
+            Line::link(format!("/instruments/{id}"), b.name.clone()),
+            Line::muted(b.unit_name.clone()),
+        ]),
+        None => Cell::Link(format!("/instruments/{id}"), format!("#{id}")),
+    }
+}
+
 /// A client's own service records, each with the way to ask for an hour reduction.
 #[tracing::instrument(name = "web.usage.mine", skip_all)]
 pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
     let who = ctx.require()?.clone();
     let q = AskedParams::parse_known(req.query_string())?;
     let (page, asked) = (q.page, q.asked.as_deref() == Some("1"));
-    let list = db::run(&state.pool, move |c| {
-        service::list(c, &who, store::Filter::default(), true, page)
+    let (list, (instruments, _)) = db::run(&state.pool, move |c| {
+        let list = service::list(c, &who, store::Filter::default(), true, page)?;
+        let named = names_of(c, &list.items)?;
+        Ok((list, named))
     })
     .await?;
     let mut t = TablePage::new(
@@ -755,7 +800,7 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
             "日期",
             "仪器",
             "类型",
-            "有效机时（分钟）",
+            "有效机时（小时）",
             "费用（元）",
             "核减机时",
         ],
@@ -770,13 +815,10 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
         .map(|r| {
             vec![
                 Cell::Text(r.served_on.to_string()),
-                Cell::Link(
-                    format!("/instruments/{}", r.instrument_id),
-                    format!("#{}", r.instrument_id),
-                ),
+                instrument_cell(&instruments, r.instrument_id),
                 Cell::Text(r.service_type.label_zh().to_owned()),
-                Cell::Text(r.minutes.to_string()),
-                Cell::Text(format!("{:.2}", r.fee_fen as f64 / 100.0)),
+                Cell::Text(hours_1(i64::from(r.minutes))),
+                Cell::Text(yuan_2(r.fee_fen)),
                 Cell::Actions(vec![RowAction {
                     action: format!("/me/services/{}/reduce", r.id),
                     label: "申请核减",

@@ -46,7 +46,20 @@ fn start_driver() -> Driver {
 }
 
 async fn browser(driver: &Driver) -> Client {
-    let caps = serde_json::json!({
+    browser_with(driver, serde_json::json!(null)).await
+}
+
+/// A browser that shows pages as a 390 × 844 phone does (CSS pixels, touch).
+async fn phone(driver: &Driver) -> Client {
+    browser_with(
+        driver,
+        serde_json::json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true}}),
+    )
+    .await
+}
+
+async fn browser_with(driver: &Driver, mobile: serde_json::Value) -> Client {
+    let mut caps = serde_json::json!({
         "goog:chromeOptions": {
             "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
             "args": [
@@ -56,6 +69,9 @@ async fn browser(driver: &Driver) -> Client {
             ]
         }
     });
+    if !mobile.is_null() {
+        caps["goog:chromeOptions"]["mobileEmulation"] = mobile;
+    }
     let caps = caps.as_object().unwrap().clone();
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
@@ -476,6 +492,9 @@ async fn a_platform_admin_adds_a_unit_and_disables_an_account() {
     let c = browser(&driver).await;
     sign_in(&c, &app, "admin@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
     click(&c, "#session-nav a[href='/admin']").await;
+    wait_text(&c, "h1", "平台管理").await;
+    wait_text(&c, "#data", "待审核的机时预约").await;
+    click(&c, ".chips a[href='/admin/units']").await;
     wait_text(&c, "h1", "单位").await;
     click(&c, ".chips a[href='/admin/units/new']").await;
     wait_text(&c, "h1", "新增单位").await;
@@ -511,7 +530,7 @@ async fn a_platform_admin_adds_a_unit_and_disables_an_account() {
     c.goto(&format!("{}/admin/audit", app.address))
         .await
         .unwrap();
-    wait_text(&c, "#data", "user.disable").await;
+    wait_text(&c, "#data", "停用了账户").await;
     let admin = app.token("admin@yiqi.demo").await;
     let (_, log) = app
         .call(
@@ -588,8 +607,8 @@ async fn a_researcher_books_the_manager_approves_and_the_researcher_is_told() {
     // The instrument's week: next week, Monday's first free time opens the form filled in.
     wait_text(&c, "#instrument-week", "本周时间").await;
     click(&c, "#instrument-week .chips a:last-child").await;
-    wait_text(&c, "#instrument-week", "11-30").await;
-    click(&c, "#instrument-week .day:first-child .free a").await;
+    wait_text(&c, "#instrument-week", "11月30日–12月6日").await;
+    click(&c, "#free-list li:first-child a").await;
     wait_text(&c, "h1", "预约").await;
     wait_text(&c, "main", "未来 7 天可预约").await;
     let date = c
@@ -614,7 +633,7 @@ async fn a_researcher_books_the_manager_approves_and_the_researcher_is_told() {
     click(&c, "#submit").await;
     // Too short: the rule's message next to the field, what was typed kept.
     wait_text(&c, "#form-error", "").await;
-    wait_text(&c, "main", "至少预约").await;
+    wait_text(&c, "#err-end", "每次至少预约 30 分钟").await;
     set_value(&c, "#f-end", "10:30").await;
     fill(&c, "#f-purpose", "XRD 物相分析").await;
     click(&c, "#submit").await;
@@ -627,9 +646,8 @@ async fn a_researcher_books_the_manager_approves_and_the_researcher_is_told() {
     c.goto(&format!("{}/manage/reservations", app.address))
         .await
         .unwrap();
-    wait_text(&c, "#data", "2026-11-30 09:00").await;
+    wait_text(&c, "#data", "11月30日 09:00").await;
     click(&c, "#data form[action$='/approve'] button").await;
-    wait_text(&c, "#data", "已批准").await;
     let mail = smtp.wait_for("researcher@yiqi.demo", "预约已批准").await;
     assert!(
         mail.part("text/plain").contains("2026-11-30 09:00"),
@@ -870,5 +888,150 @@ async fn a_researcher_searches_narrows_and_books_the_free_slot_found() {
     click(&c, "#submit").await;
     wait_text(&c, "h1", "我的预约").await;
     wait_text(&c, "#data", "扫描电子显微镜").await;
+    c.close().await.unwrap();
+}
+
+/// Whether the page is wider than the phone (horizontal scrolling).
+async fn scrolls_sideways(c: &Client) -> bool {
+    let v = c
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_bool().unwrap_or(true)
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn on_a_phone_the_pages_fit_and_the_action_comes_first() {
+    use chrono::TimeZone;
+    let now = yiqi::types::PLATFORM_ZONE
+        .with_ymd_and_hms(2026, 11, 27, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let app = TestApp::spawn_full(
+        TestDb::sqlite().seeded(),
+        yiqi::clock::ManualClock::at(now),
+        None,
+    )
+    .await;
+    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    app.call(
+        "PATCH",
+        &format!("/api/v1/instruments/{id}"),
+        Some(&unit_admin),
+        Some(serde_json::json!({"share_mode": "external", "run_status": "normal"})),
+    )
+    .await;
+    let researcher = app.token("researcher@yiqi.demo").await;
+    let (status, _) = app
+        .post(
+            "/api/v1/reservations",
+            Some(&researcher),
+            serde_json::json!({"instrument_id": id, "kind": "machine_time", "purpose": "形貌观察",
+                "starts_at": "2026-11-30T10:00:00+08:00", "ends_at": "2026-11-30T11:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let driver = start_driver();
+    let c = phone(&driver).await;
+
+    // Signed out, the header is one row with a menu button; the menu opens on a tap.
+    c.goto(&format!("{}/", app.address)).await.unwrap();
+    wait_text(&c, "#figures", "1940").await;
+    assert!(!scrolls_sideways(&c).await, "home page scrolls sideways");
+    let header = c
+        .execute(
+            "return document.querySelector('header.top').getBoundingClientRect().height",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(header.as_f64().unwrap() <= 80.0, "header {header}");
+
+    sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    // The instrument page: 预约机时 visible without scrolling, the page within the screen.
+    c.goto(&format!("{}/instruments/{id}", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#instrument-week", "本周时间").await;
+    assert!(
+        !scrolls_sideways(&c).await,
+        "instrument page scrolls sideways"
+    );
+    let bottom = c
+        .execute(
+            "const r = document.querySelector('#book').getBoundingClientRect(); return [r.bottom, r.height, window.innerHeight]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (b, h, screen) = (
+        bottom[0].as_f64().unwrap(),
+        bottom[1].as_f64().unwrap(),
+        bottom[2].as_f64().unwrap(),
+    );
+    assert!(b <= screen, "预约机时 below the fold: {bottom}");
+    assert!(h >= 44.0, "预约机时 is {h}px high");
+
+    // The booking form.
+    c.goto(&format!("{}/instruments/{id}/book", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "h1", "预约").await;
+    assert!(!scrolls_sideways(&c).await, "booking form scrolls sideways");
+
+    // My bookings: cards, a tap-sized 取消.
+    c.goto(&format!("{}/reservations", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "待审核").await;
+    assert!(!scrolls_sideways(&c).await, "my bookings scroll sideways");
+    let cancel = c
+        .execute(
+            "return document.querySelector('#data a.button').getBoundingClientRect().height",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(cancel.as_f64().unwrap() >= 44.0, "取消 is {cancel}px high");
+
+    // The menu: hidden until the 菜单 button is tapped.
+    let shown = "return getComputedStyle(document.querySelector('#menu')).display !== 'none'";
+    assert_eq!(
+        c.execute(shown, vec![]).await.unwrap(),
+        serde_json::json!(false)
+    );
+    click(&c, "#menu-button").await;
+    assert_eq!(
+        c.execute(shown, vec![]).await.unwrap(),
+        serde_json::json!(true)
+    );
+    click(&c, "#menu-button").await;
+
+    // The manager's queue.
+    c.delete_all_cookies().await.unwrap();
+    sign_in(&c, &app, "manager@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    c.goto(&format!("{}/manage/reservations", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "王研究员").await;
+    assert!(!scrolls_sideways(&c).await, "the queue scrolls sideways");
+    let approve = c
+        .execute("return document.querySelector(\"#data form[action$='/approve'] button\").getBoundingClientRect().height", vec![])
+        .await
+        .unwrap();
+    assert!(
+        approve.as_f64().unwrap() >= 44.0,
+        "批准 is {approve}px high"
+    );
     c.close().await.unwrap();
 }

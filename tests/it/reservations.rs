@@ -172,7 +172,10 @@ async fn bookings_follow_the_rules(db: TestDb) {
         "{p}"
     );
     assert!(
-        p["detail"].as_str().unwrap().contains("2026-11-30 08:00"),
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("11月30日 08:00–09:30"),
         "{p}"
     );
     // Back to back is fine; with a buffer it is not.

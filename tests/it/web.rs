@@ -14,6 +14,8 @@ on_both_backends!(
     every_form_post_needs_the_csrf_token,
     a_link_shared_through_wechat_opens_the_page,
     signing_in_returns_to_the_page_with_the_chosen_time,
+    pages_offer_what_works_and_say_why_in_words_at_the_field,
+    the_queue_gives_what_a_manager_decides_from,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -503,7 +505,7 @@ async fn a_manager_checks_out_with_idle_time(db: TestDb) {
     assert_eq!(status, 303);
     clock.set(at(30, 10, 50));
     let (manager, csrf) = signed_in(&app, "manager@yiqi.demo").await;
-    let (_, queue) = page_as(&app, &manager, "/manage/reservations").await;
+    let (_, queue) = page_as(&app, &manager, "/manage/reservations?tab=in_use").await;
     assert!(queue.contains("name=\"idle_minutes\""), "{queue}");
     let path = format!("/reservations/{id}/check-out");
     let (status, error) = post_as(
@@ -514,7 +516,7 @@ async fn a_manager_checks_out_with_idle_time(db: TestDb) {
     )
     .await;
     assert_eq!(status, 422, "{error}");
-    assert!(error.contains("idle_minutes"), "{error}");
+    assert!(error.contains("空闲时间请填写整数分钟"), "{error}");
     let (status, _) = post_as(
         &app,
         &manager,
@@ -624,5 +626,251 @@ async fn every_form_post_needs_the_csrf_token(db: TestDb) {
     assert_eq!(
         app.json("/api/v1/instruments?per_page=1").await["total"],
         instruments_before
+    );
+}
+
+/// The instrument used by the booking-page tests: the first of unit 1 (run by the demo's
+/// manager), opened for outside bookings.
+async fn shared_instrument(app: &TestApp) -> i64 {
+    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    app.call(
+        "PATCH",
+        &format!("/api/v1/instruments/{id}"),
+        Some(&unit_admin),
+        Some(serde_json::json!({"share_mode": "external", "run_status": "normal"})),
+    )
+    .await;
+    id
+}
+
+fn beijing(d: u32, h: u32, m: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    yiqi::types::PLATFORM_ZONE
+        .with_ymd_and_hms(2026, 11, d, h, m, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+async fn pages_offer_what_works_and_say_why_in_words_at_the_field(db: TestDb) {
+    let clock = yiqi::clock::ManualClock::at(beijing(27, 10, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
+    let id = shared_instrument(&app).await;
+    let (me, csrf) = signed_in(&app, "researcher@yiqi.demo").await;
+
+    // The footer names the operator (configuration); the instrument page leads with the action.
+    let (_, inst) = page_as(&app, &me, &format!("/instruments/{id}")).await;
+    assert!(
+        inst.contains("主办单位：吉林省科研基础设施和大型科研仪器开放共享平台管理中心"),
+        "{inst}"
+    );
+    let (book, facts) = (
+        inst.find("id=\"book\"").unwrap(),
+        inst.find("id=\"instrument-facts\"").unwrap(),
+    );
+    assert!(book < facts, "预约机时 comes before the asset details");
+    assert!(inst.contains("id=\"price\""));
+
+    // An instrument that is not shared offers no booking and says whom to call.
+    let closed = app
+        .json("/api/v1/instruments?share_mode=none&per_page=1")
+        .await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let (_, page) = page_as(&app, &me, &format!("/instruments/{closed}")).await;
+    assert!(
+        page.contains("id=\"closed-note\"") && page.contains("不共享"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("id=\"book\"") && !page.contains("_week"),
+        "no booking offered"
+    );
+
+    // The week's dates as people write them, and a timeline.
+    let (_, week) = page_as(&app, &me, &format!("/instruments/{id}/_week")).await;
+    assert!(
+        week.contains("11月23日–11月29日") && week.contains("tl-cell free"),
+        "{week}"
+    );
+
+    // Too short: the rule in words, beside the end time, no API field names.
+    let form = |start: &str, end: &str| -> Vec<(String, String)> {
+        [
+            ("csrf", csrf.as_str()),
+            ("date", "2026-11-30"),
+            ("start", start),
+            ("end", end),
+            ("nonce", &format!("{start}{end}")),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    let path = format!("/instruments/{id}/book");
+    let short = form("10:00", "10:15");
+    let short: Vec<(&str, &str)> = short
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, body) = post_as(&app, &me, &path, &short).await;
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("id=\"err-end\">每次至少预约 30 分钟<"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("ends_at") && !body.contains("at least"),
+        "{body}"
+    );
+    // Outside the opening hours: the hours of that day.
+    let late = form("22:00", "23:00");
+    let late: Vec<(&str, &str)> = late.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, body) = post_as(&app, &me, &path, &late).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("周一开放时间为 08:00–22:00"), "{body}");
+
+    // Booked: a confirmation that says what happens next.
+    let ok = form("10:00", "11:00");
+    let ok: Vec<(&str, &str)> = ok.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, to) = post_as(&app, &me, &path, &ok).await;
+    assert_eq!(status, 303, "{to}");
+    assert!(to.starts_with("/reservations?booked="), "{to}");
+    let rid = to.rsplit('=').next().unwrap().to_owned();
+    let (_, mine) = page_as(&app, &me, &to).await;
+    assert!(
+        mine.contains("id=\"notice\"") && mine.contains("等待仪器负责人审核"),
+        "{mine}"
+    );
+    assert!(
+        mine.contains("11月30日 10:00–11:00") && mine.contains("吉林大学"),
+        "{mine}"
+    );
+    assert!(
+        mine.contains("以审核确认为准") || mine.contains(" 元"),
+        "{mine}"
+    );
+    assert!(
+        mine.contains(&format!("/reservations/{rid}/confirm-cancel")),
+        "取消 is offered"
+    );
+
+    // A clash, in Beijing time.
+    let again = form("10:30", "11:30");
+    let again: Vec<(&str, &str)> = again
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, body) = post_as(&app, &me, &path, &again).await;
+    assert_eq!(status, 409);
+    assert!(
+        body.contains("与已有预约 11月30日 10:00–11:00 冲突"),
+        "{body}"
+    );
+    assert!(!body.contains("+00:00"), "{body}");
+
+    // Cancelling asks first.
+    let (status, confirm) =
+        page_as(&app, &me, &format!("/reservations/{rid}/confirm-cancel")).await;
+    assert_eq!(status, 200);
+    assert!(
+        confirm.contains("确认取消") && confirm.contains("11月30日 10:00–11:00"),
+        "{confirm}"
+    );
+
+    // Within a day of the start, 取消 is no longer offered; posting it anyway keeps the list
+    // with the reason under the row.
+    clock.set(beijing(29, 12, 0));
+    let (me, csrf) = signed_in(&app, "researcher@yiqi.demo").await;
+    let (_, mine) = page_as(&app, &me, "/reservations").await;
+    assert!(
+        !mine.contains(&format!("/reservations/{rid}/confirm-cancel")),
+        "{mine}"
+    );
+    let (status, body) = post_as(
+        &app,
+        &me,
+        &format!("/reservations/{rid}/cancel"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(
+        body.contains("id=\"row-error\"") && body.contains("开始前 1 天内不能取消"),
+        "{body}"
+    );
+    assert!(body.contains("id=\"data\""), "still the list");
+}
+
+async fn the_queue_gives_what_a_manager_decides_from(db: TestDb) {
+    let clock = yiqi::clock::ManualClock::at(beijing(27, 10, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
+    let id = shared_instrument(&app).await;
+    let researcher = app.token("researcher@yiqi.demo").await;
+    let (status, booked) = app
+        .post(
+            "/api/v1/reservations",
+            Some(&researcher),
+            serde_json::json!({"instrument_id": id, "kind": "machine_time", "purpose": "表面形貌观察",
+                "project": "国家自然科学基金 52001234",
+                "starts_at": "2026-11-30T14:00:00+08:00", "ends_at": "2026-11-30T15:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{booked}");
+    let (manager, csrf) = signed_in(&app, "manager@yiqi.demo").await;
+    let (status, queue) = page_as(&app, &manager, "/manage/reservations").await;
+    assert_eq!(status, 200);
+    for wanted in [
+        "王研究员",
+        "校外",
+        "表面形貌观察",
+        "国家自然科学基金 52001234",
+        "mailto:",
+        "class=\"small danger\"",
+        "<textarea name=\"reason\"",
+    ] {
+        assert!(queue.contains(wanted), "{wanted}: {queue}");
+    }
+    // The pending tab's count is the number of rows it lists.
+    let rows = queue.matches("<tr><td data-label=\"预约\"").count() as i64;
+    assert!(
+        queue.contains(&format!("待审核 <span class=\"count\">{rows}</span>")),
+        "{rows}: {queue}"
+    );
+    // Refusing without a reason stays on the queue, the reason beside the row.
+    let rid = booked["id"].as_i64().unwrap();
+    let res = app
+        .client
+        .post(format!("{}/reservations/{rid}/reject", app.address))
+        .header("cookie", &manager)
+        .header(
+            "referer",
+            format!("{}/manage/reservations?tab=pending", app.address),
+        )
+        .form(&[("csrf", csrf.as_str()), ("reason", " ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("id=\"row-error\"") && body.contains("预约审核与上机"),
+        "{body}"
+    );
+
+    // A manager's unit pages offer no editing they would be refused.
+    let (status, unit) = page_as(&app, &manager, "/manage/units/1/instruments").await;
+    assert_eq!(status, 200);
+    assert!(
+        !unit.contains("新增仪器") && !unit.contains("/edit\""),
+        "{unit}"
+    );
+    assert!(!unit.contains(">人员<"), "{unit}");
+    // The menu follows the role: a manager has no 单位管理 or 平台管理.
+    assert!(
+        !unit.contains(">单位管理<") && !unit.contains(">平台管理<"),
+        "menu"
     );
 }
