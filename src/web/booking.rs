@@ -366,35 +366,45 @@ fn tab_filter(tab: &str, now: DateTime<Utc>) -> Filter {
     }
 }
 
-/// The buttons of a step a manager may take, in the queue.
+/// The buttons of the steps a manager may take, in the queue: deciding first (approve,
+/// approve at another time, refuse with a reason); a pending request is refused, not
+/// cancelled.
 fn queue_actions(l: &Listed) -> Vec<RowAction> {
     let id = l.r.id;
-    l.steps
-        .iter()
-        .filter_map(|step| {
-            Some(match step {
-                Step::Approve => step_action(id, *step, "批准", None),
-                Step::Reject => step_action(
-                    id,
-                    *step,
-                    "不批准",
-                    Some("不批准的原因（必填，将发给预约人）"),
-                ),
-                Step::Cancel => step_action(id, *step, "取消", None),
-                Step::CheckIn => step_action(id, *step, "签到上机", None),
-                Step::CheckOut => RowAction {
-                    fields: vec![("idle_minutes".to_owned(), "空闲分钟".to_owned())],
-                    ..step_action(id, *step, "下机", None)
-                },
-                _ => return None,
-            })
-        })
-        .chain(l.steps.contains(&Step::Approve).then(|| RowAction {
-            action: format!("/manage/reservations/{id}/move"),
-            label: "调整时间后批准",
-            fields: vec![("_get".to_owned(), String::new())],
-        }))
-        .collect()
+    let pending = matches!(
+        l.r.status,
+        ReservationStatus::Pending | ReservationStatus::Submitted
+    );
+    let mut actions = Vec::new();
+    for step in &l.steps {
+        match step {
+            Step::Approve => {
+                actions.push(step_action(id, *step, "批准", None));
+                actions.push(RowAction {
+                    action: format!("/manage/reservations/{id}/move"),
+                    label: "调整时间后批准",
+                    fields: vec![("_get".to_owned(), String::new())],
+                });
+            }
+            Step::CheckIn => actions.push(step_action(id, *step, "签到上机", None)),
+            Step::CheckOut => actions.push(RowAction {
+                fields: vec![("idle_minutes".to_owned(), "空闲分钟".to_owned())],
+                ..step_action(id, *step, "下机", None)
+            }),
+            Step::Cancel if !pending => actions.push(step_action(id, *step, "取消", None)),
+            _ => {}
+        }
+    }
+    // The refusal last, with its reason box.
+    if l.steps.contains(&Step::Reject) {
+        actions.push(step_action(
+            id,
+            Step::Reject,
+            "不批准",
+            Some("不批准的原因（必填，将发给预约人）"),
+        ));
+    }
+    actions
 }
 
 async fn queue_page(
@@ -864,8 +874,10 @@ struct WeekFragment {
     id: InstrumentId,
     /// "12月1日–12月7日"
     span: String,
+    /// Starting today (else a later or earlier week).
     this_week: bool,
-    prev: String,
+    /// The first day of the seven before (none before today) and after.
+    prev: Option<String>,
     next: String,
     hours: Vec<u32>,
     days: Vec<DayRow>,
@@ -876,9 +888,20 @@ fn iso(d: NaiveDate) -> String {
     format!("{}-W{:02}", w.year(), w.week())
 }
 
-/// An instrument's week on its page (loaded by htmx): a timeline per day where free, busy
-/// and closed hours show at a glance (free ones open the booking form at that hour), and the
-/// free times as a list. Busy times carry no names.
+crate::params::query_params! {
+    /// The days an instrument's page shows: seven from `from` (default today), or an ISO week.
+    pub struct InstrumentWeekParams {
+        /// the first day shown, YYYY-MM-DD (default today)
+        from: date,
+        /// ISO week, e.g. 2026-W49 (its Monday first)
+        week: text(10),
+    }
+}
+
+/// An instrument's next seven days on its page (loaded by htmx): a timeline per day where
+/// free, busy and closed hours show at a glance (free ones open the booking form at that
+/// hour), and the free times as a list. Busy times carry no names. Seven days from today
+/// rather than the calendar week, so that on a Sunday evening the coming week is what shows.
 #[tracing::instrument(name = "web.booking.week", skip_all)]
 pub async fn instrument_week(
     state: web::Data<AppState>,
@@ -886,16 +909,16 @@ pub async fn instrument_week(
     id: web::Path<String>,
 ) -> PageResult {
     let id: InstrumentId = path_id(&id)?;
-    let week = WeekParams::parse_known(req.query_string())?.week;
+    let p = InstrumentWeekParams::parse_known(req.query_string())?;
     let now = state.clock.now();
     let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
-    let this_monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
-    let monday = match week {
-        Some(w) => availability::parse_week(&w)?,
-        None => this_monday,
+    let first_day = match (p.from, &p.week) {
+        (Some(d), _) => d,
+        (None, Some(w)) => availability::parse_week(w)?,
+        (None, None) => today,
     };
-    let from = crate::reservations::rules::local(monday, 0)
-        .ok_or_else(|| AppError::bad_request("week", "no such week"))?;
+    let from = crate::reservations::rules::local(first_day, 0)
+        .ok_or_else(|| AppError::bad_request("from", "no such day"))?;
     let to = from + Duration::days(7);
     let st = state.clone();
     let a = db::run(&state.pool, move |c| {
@@ -929,8 +952,12 @@ pub async fn instrument_week(
     };
     let days = (0..7)
         .map(|n| {
-            let d = monday + Duration::days(n);
-            let label = format!("周{} {}", names[n as usize], day_zh(d, year));
+            let d = first_day + Duration::days(n);
+            let label = format!(
+                "周{} {}",
+                names[d.weekday().num_days_from_monday() as usize],
+                day_zh(d, year)
+            );
             let cells = (first..last)
                 .map(|h| {
                     let (hs, he) = match (
@@ -996,12 +1023,12 @@ pub async fn instrument_week(
         id,
         span: format!(
             "{}–{}",
-            day_zh(monday, year),
-            day_zh(monday + Duration::days(6), year)
+            day_zh(first_day, year),
+            day_zh(first_day + Duration::days(6), year)
         ),
-        this_week: monday == this_monday,
-        prev: iso(monday - Duration::days(7)),
-        next: iso(monday + Duration::days(7)),
+        this_week: first_day == today,
+        prev: (first_day > today).then(|| (first_day - Duration::days(7)).max(today).to_string()),
+        next: (first_day + Duration::days(7)).to_string(),
         hours: (first..last).collect(),
         days,
     })

@@ -604,10 +604,11 @@ async fn a_researcher_books_the_manager_approves_and_the_researcher_is_told() {
     c.goto(&format!("{}/instruments/{id}", app.address))
         .await
         .unwrap();
-    // The instrument's week: next week, Monday's first free time opens the form filled in.
-    wait_text(&c, "#instrument-week", "本周时间").await;
-    click(&c, "#instrument-week .chips a:last-child").await;
-    wait_text(&c, "#instrument-week", "11月30日–12月6日").await;
+    // The instrument's next 7 days, then the 7 after: the first free time opens the form filled in.
+    wait_text(&c, "#instrument-week", "未来 7 天").await;
+    wait_text(&c, "#instrument-week", "11月27日–12月3日").await;
+    click(&c, "#next-week").await;
+    wait_text(&c, "#instrument-week", "12月4日–12月10日").await;
     click(&c, "#free-list li:first-child a").await;
     wait_text(&c, "h1", "预约").await;
     wait_text(&c, "main", "未来 7 天可预约").await;
@@ -618,7 +619,7 @@ async fn a_researcher_books_the_manager_approves_and_the_researcher_is_told() {
         .prop("value")
         .await
         .unwrap();
-    assert_eq!(date.as_deref(), Some("2026-11-30"));
+    assert_eq!(date.as_deref(), Some("2026-12-04"));
     let start = c
         .find(Locator::Css("#f-start"))
         .await
@@ -962,7 +963,7 @@ async fn on_a_phone_the_pages_fit_and_the_action_comes_first() {
     c.goto(&format!("{}/instruments/{id}", app.address))
         .await
         .unwrap();
-    wait_text(&c, "#instrument-week", "本周时间").await;
+    wait_text(&c, "#instrument-week", "未来 7 天").await;
     assert!(
         !scrolls_sideways(&c).await,
         "instrument page scrolls sideways"

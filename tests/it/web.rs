@@ -692,7 +692,7 @@ async fn pages_offer_what_works_and_say_why_in_words_at_the_field(db: TestDb) {
     // The week's dates as people write them, and a timeline.
     let (_, week) = page_as(&app, &me, &format!("/instruments/{id}/_week")).await;
     assert!(
-        week.contains("11月23日–11月29日") && week.contains("tl-cell free"),
+        week.contains("11月27日–12月3日") && week.contains("tl-cell free"),
         "{week}"
     );
 
