@@ -15,7 +15,6 @@ use super::WebError;
 use crate::error::AppError;
 use crate::params::path_id;
 use crate::reservations::availability;
-use crate::reservations::handlers::WeekParams;
 use crate::reservations::model::{Asked, BookingRequest, Reservation, ReservationStatus, Step};
 use crate::reservations::service::{self, Actor, Listed, StepCommand};
 use crate::reservations::store::Filter;
