@@ -686,8 +686,8 @@ pub async fn reductions(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
         vec![
             "申请时间",
             "服务记录",
-            "原机时（分钟）",
-            "申请核减为",
+            "原有效机时（小时）",
+            "申请核减为（小时）",
             "理由",
             "处理",
         ],
@@ -700,8 +700,8 @@ pub async fn reductions(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
             vec![
                 Cell::Text(crate::types::local_date_time(r.created_at)),
                 Cell::Text(format!("#{}", r.service_record_id)),
-                Cell::Text(r.minutes_before.to_string()),
-                Cell::Text(r.minutes_requested.to_string()),
+                Cell::Text(hours_1(i64::from(r.minutes_before))),
+                Cell::Text(hours_1(i64::from(r.minutes_requested))),
                 Cell::Text(r.reason),
                 Cell::Actions(vec![
                     RowAction {
@@ -838,10 +838,10 @@ fn reduction_form(ctx: &Ctx, id: ServiceRecordId, v: &HashMap<String, String>) -
         format!("/me/services/{id}/reduce"),
         vec![
             Field::new(
-                "minutes",
-                "核减后的有效机时（分钟）",
-                "number",
-                g("minutes"),
+                "hours",
+                "核减后的有效机时（小时，可填一位小数）",
+                "text",
+                g("hours"),
             )
             .required(),
             Field::new("reason", "理由", "textarea", g("reason"))
@@ -868,24 +868,32 @@ pub async fn reduce(
     if values.contains_key("_get") {
         return reduction_form(&ctx, id, &HashMap::new()).render();
     }
-    let minutes = get(&values, "minutes").trim().parse::<i64>();
-    let input = ReductionInput {
-        minutes: minutes.clone().unwrap_or(-1),
-        reason: get(&values, "reason").to_owned(),
-    };
+    // The form asks for hours (one decimal, as every page shows them); the service counts
+    // minutes.
     let window = state.usage.reduction_window_days;
     let now = state.clock.now();
-    let result = match minutes {
-        Ok(_) => {
+    let result = match decimal("hours", get(&values, "hours"), 60.0) {
+        Ok(minutes) => {
+            let input = ReductionInput {
+                minutes,
+                reason: get(&values, "reason").to_owned(),
+            };
             db::run(&state.pool, move |c| {
                 reductions::request_reduction(c, &who, id, input, window, now)
             })
             .await
         }
-        Err(_) => Err(AppError::invalid("minutes", "请填写分钟数 (whole minutes)")),
+        Err(e) => Err(e),
     };
     match result {
         Ok(_) => Ok(see_other("/me/services?asked=1")),
+        Err(AppError::Invalid { field, message }) if field == "minutes" => {
+            let err = AppError::Invalid {
+                field: "hours".to_owned(),
+                message,
+            };
+            reduction_form(&ctx, id, &values).failed(err)
+        }
         Err(err) => reduction_form(&ctx, id, &values).failed(err),
     }
 }

@@ -335,24 +335,25 @@ async fn the_machine_hour_pages_carry_a_reduction_through(db: TestDb) {
     let (status, form) = post_as(&app, &researcher, &path, &[("csrf", &csrf), ("_get", "1")]).await;
     assert_eq!(status, 200);
     assert!(form.contains("核减后的有效机时"), "{form}");
-    let too_many = (minutes + 10).to_string();
+    // The form asks for hours, one decimal.
+    let too_many = format!("{:.1}", (minutes + 12) as f64 / 60.0);
     let (status, form) = post_as(
         &app,
         &researcher,
         &path,
-        &[("csrf", &csrf), ("minutes", &too_many), ("reason", "停机")],
+        &[("csrf", &csrf), ("hours", &too_many), ("reason", "停机")],
     )
     .await;
     assert_eq!(status, 422);
-    assert!(form.contains("id=\"err-minutes\""), "{form}");
-    let fewer = (minutes / 2).to_string();
+    assert!(form.contains("id=\"err-hours\""), "{form}");
+    let fewer = format!("{:.1}", (minutes / 2) as f64 / 60.0);
     let (status, to) = post_as(
         &app,
         &researcher,
         &path,
         &[
             ("csrf", &csrf),
-            ("minutes", &fewer),
+            ("hours", &fewer),
             ("reason", "停机二十分钟"),
         ],
     )
