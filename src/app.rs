@@ -171,7 +171,7 @@ fn prepare(
             clock.clone(),
         ),
         search,
-        site: Arc::new(settings.site.clone()),
+        platform: Arc::new(settings.platform.clone()),
     })
 }
 

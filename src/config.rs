@@ -23,7 +23,7 @@ pub struct Settings {
     pub usage: UsageSettings,
     pub mail: MailSettings,
     pub auth: AuthSettings,
-    pub site: SiteSettings,
+    pub platform: PlatformSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,7 +128,7 @@ pub struct ReservationSettings {
 /// What every page's header and footer say about the platform.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SiteSettings {
+pub struct PlatformSettings {
     /// The platform's name, in the header, the footer and every page's title.
     pub name: String,
     /// Who runs it (主办单位), in the footer.

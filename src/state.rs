@@ -23,5 +23,5 @@ pub struct AppState {
     pub booking_rules: crate::reservations::rules::RulesCache,
     pub search: crate::search::service::Search,
     /// What every page's frame says about the platform.
-    pub site: Arc<crate::config::SiteSettings>,
+    pub platform: Arc<crate::config::PlatformSettings>,
 }

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::auth::{allowed, Action, Principal, Role};
-use crate::config::SiteSettings;
+use crate::config::PlatformSettings;
 
 tokio::task_local! {
     static LAYOUT: Layout;
@@ -15,7 +15,7 @@ tokio::task_local! {
 
 #[derive(Clone)]
 pub struct Layout {
-    pub site: Arc<SiteSettings>,
+    pub platform: Arc<PlatformSettings>,
     pub user: Option<Principal>,
     pub csrf: String,
 }
@@ -28,9 +28,9 @@ pub struct MenuLink {
 
 impl Layout {
     /// The frame of pages answered outside the session middleware (an unknown path).
-    pub fn anonymous(site: Arc<SiteSettings>) -> Layout {
+    pub fn anonymous(platform: Arc<PlatformSettings>) -> Layout {
         Layout {
-            site,
+            platform,
             user: None,
             csrf: String::new(),
         }

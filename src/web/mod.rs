@@ -141,7 +141,7 @@ pub fn error_for(req: &HttpRequest, err: AppError) -> HttpResponse {
     }
     match req.app_data::<web::Data<crate::state::AppState>>() {
         Some(state) if layout::current().is_none() => {
-            let frame = layout::Layout::anonymous(state.site.clone());
+            let frame = layout::Layout::anonymous(state.platform.clone());
             layout::sync_scope(frame, || WebError(err).error_response())
         }
         _ => WebError(err).error_response(),

@@ -152,7 +152,7 @@ pub async fn middleware(
             .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned())
     });
     let frame = super::layout::Layout {
-        site: state.site.clone(),
+        platform: state.platform.clone(),
         user: user.clone(),
         csrf: csrf.clone(),
     };
