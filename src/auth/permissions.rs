@@ -129,9 +129,8 @@ pub fn authorize(p: &Principal, action: Action) -> AppResult<()> {
         });
     }
     Err(AppError::forbidden(format!(
-        "{}（{}）无权{}",
+        "{}无权{}",
         p.role.label_zh(),
-        p.role.code(),
         action.describe()
     )))
 }

@@ -265,6 +265,7 @@ diesel::table! {
         academic_sample_fen -> BigInt,
         enterprise_sample_fen -> BigInt,
         min_fee_fen -> BigInt,
+        book_when_faulty -> Bool,
     }
 }
 
@@ -306,6 +307,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         idempotency_fingerprint -> Nullable<Text>,
+        staff_assist -> Bool,
     }
 }
 

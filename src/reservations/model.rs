@@ -491,6 +491,9 @@ pub struct BookingSettingsRow {
     pub academic_sample_fen: i64,
     pub enterprise_sample_fen: i64,
     pub min_fee_fen: i64,
+    /// Taking bookings while it fails often (故障频繁): the unit's call, off unless it says so.
+    #[serde(default)]
+    pub book_when_faulty: bool,
 }
 
 fn epoch() -> NaiveDateTime {
@@ -525,6 +528,7 @@ impl BookingSettingsRow {
             academic_sample_fen: 0,
             enterprise_sample_fen: 0,
             min_fee_fen: 0,
+            book_when_faulty: false,
         }
     }
 }

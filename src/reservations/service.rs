@@ -19,7 +19,7 @@ use crate::mail::{self, templates::Notice};
 use std::collections::HashMap;
 
 use super::rules::RulesCache;
-use crate::navigation::model::{InstrumentBrief, InstrumentRow, ShareMode};
+use crate::navigation::model::{InstrumentBrief, InstrumentRow, RunStatus, ShareMode};
 use crate::navigation::service::{instrument_to_run, no_such_instrument, run_action};
 use crate::navigation::store as catalogue;
 use crate::types::{day_time_zh, duration_zh, span_zh, UserId};
@@ -143,9 +143,10 @@ pub async fn create(
         // checks against other bookings and the inserts.
         let inst = bookable_instrument(conn, req.instrument_id)?;
         let rules = rules_for(conn, inst.id)?;
+        let tier = accounts::price_tier(conn, who.id, inst.unit_id)?;
+        check_listing(&inst, &rules, tier)?;
         check_offered(rules.settings.modes, req.kind())?;
         check_may_book(conn, &who, &inst, &rules, req.kind(), now)?;
-        let tier = accounts::price_tier(conn, who.id, inst.unit_id)?;
         let planned = plan(&req, &rules, tier, now)?;
         let new = NewReservation {
             instrument_id: inst.id,
@@ -220,7 +221,11 @@ pub fn may_book(who: &Principal) -> AppResult<()> {
 /// the viewer banned). Asked of the same checks a booking passes, so a page never draws a
 /// button that would be refused.
 pub struct Offer {
+    /// Why nothing can be booked: the listing (not shared, retired, out of service, internal
+    /// only), or the viewer (unverified, banned).
     pub refused: Option<AppError>,
+    /// Why machine time in particular cannot be booked (a qualification is required).
+    pub machine_time_refused: Option<AppError>,
     pub machine_time: bool,
     pub sample_order: bool,
     pub tier: PriceTier,
@@ -243,20 +248,34 @@ pub fn offer(
         None => PriceTier::Academic,
     };
     let modes = rules.settings.modes;
-    let refused = match bookable_instrument(conn, id) {
-        Err(e) => Some(e),
-        Ok(inst) => match who {
-            Some(p) => {
-                check_may_book(conn, p, &inst, &rules, ReservationKind::SampleOrder, now).err()
-            }
-            None => None,
-        },
+    // The checks `create` makes, in its order. A visitor is told what the listing says to
+    // everyone (internal sharing is said once they sign in: it depends on who they are).
+    let refused = (|| match who {
+        Some(p) => {
+            may_book(p)?;
+            check_bookable(&inst)?;
+            check_listing(&inst, &rules, tier)?;
+            check_may_book(conn, p, &inst, &rules, ReservationKind::SampleOrder, now)
+        }
+        None => {
+            check_bookable(&inst)?;
+            check_listing(&inst, &rules, PriceTier::OwnUnit)
+        }
+    })()
+    .err();
+    let machine_time = check_offered(modes, ReservationKind::MachineTime).is_ok();
+    let machine_time_refused = match who {
+        Some(p) if refused.is_none() && machine_time => {
+            check_may_book(conn, p, &inst, &rules, ReservationKind::MachineTime, now).err()
+        }
+        _ => None,
     };
     let (hour_fen, sample_fen) = rules.rates(tier);
     Ok(Offer {
-        machine_time: check_offered(modes, ReservationKind::MachineTime).is_ok(),
+        machine_time,
         sample_order: check_offered(modes, ReservationKind::SampleOrder).is_ok(),
         refused,
+        machine_time_refused,
         tier,
         hour_fen,
         sample_fen,
@@ -284,6 +303,12 @@ impl BookingTexts {
 /// The instrument `id`, if it takes bookings at all.
 fn bookable_instrument(conn: &mut DbConnection, id: InstrumentId) -> AppResult<InstrumentRow> {
     let inst = catalogue::find_instrument(conn, id)?.ok_or_else(no_such_instrument)?;
+    check_bookable(&inst)?;
+    Ok(inst)
+}
+
+/// Retired and not-shared instruments take no bookings.
+fn check_bookable(inst: &InstrumentRow) -> AppResult<()> {
     if inst.retired_at.is_some() || inst.share_mode == ShareMode::NotShared {
         return Err(AppError::rule(
             ErrorCode::NotBookable,
@@ -295,7 +320,38 @@ fn bookable_instrument(conn: &mut DbConnection, id: InstrumentId) -> AppResult<I
             },
         ));
     }
-    Ok(inst)
+    Ok(())
+}
+
+/// What the listing says about booking it: an instrument awaiting repair or scrapping takes no
+/// bookings, nor one that fails often unless its unit allows it; one shared internally takes
+/// bookings from its own legal entity only (the own-unit price tier).
+fn check_listing(inst: &InstrumentRow, rules: &Rules, tier: PriceTier) -> AppResult<()> {
+    let out = match inst.run_status {
+        RunStatus::AwaitingRepair | RunStatus::AwaitingScrap => true,
+        RunStatus::FrequentFault => !rules.settings.book_when_faulty,
+        _ => false,
+    };
+    if out {
+        return Err(AppError::rule(
+            ErrorCode::OutOfService,
+            "instrument_id",
+            format!(
+                "该仪器目前{}，暂停预约 (out of service: {})",
+                inst.run_status.label_zh(),
+                inst.run_status.code()
+            ),
+        ));
+    }
+    if inst.share_mode == ShareMode::Internal && tier != PriceTier::OwnUnit {
+        return Err(AppError::Forbidden {
+            code: ErrorCode::InternalOnly,
+            message:
+                "该仪器只在本单位内部共享，仅接受本单位人员的预约 (shared within its own unit only)"
+                    .to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Whether the instrument's managers offer this way of using it.
@@ -705,9 +761,8 @@ fn transition(row: &ReservationRow, step: Step) -> AppResult<ReservationStatus> 
         AppError::conflict(
             ErrorCode::InvalidTransition,
             format!(
-                "预约当前为「{}」（{}），不能{} (cannot {} a reservation that is {})",
+                "预约当前为「{}」，不能{}（可能已被他人处理，请刷新） (cannot {} a reservation that is {})",
                 from.label_zh(),
-                from.code(),
                 step.label_zh(),
                 step.code(),
                 from.code()

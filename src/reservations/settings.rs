@@ -64,6 +64,8 @@ pub struct BookingSettingsInput {
     pub academic_sample_fen: Option<i64>,
     pub enterprise_sample_fen: Option<i64>,
     pub min_fee_fen: Option<i64>,
+    /// Take bookings while the instrument fails often (故障频繁); off by default.
+    pub book_when_faulty: Option<bool>,
 }
 
 fn within(field: &str, v: i32, lo: i32, hi: i32) -> AppResult<i32> {
@@ -117,6 +119,9 @@ pub fn save_booking_settings(
         }
         if let Some(v) = i.qualification_required {
             row.qualification_required = v;
+        }
+        if let Some(v) = i.book_when_faulty {
+            row.book_when_faulty = v;
         }
         if let Some(v) = i.max_active_per_user {
             row.max_active_per_user = within("max_active_per_user", v, 1, 100)?;

@@ -45,8 +45,9 @@ pub fn request_reduction(
         return Err(AppError::invalid(
             "minutes",
             format!(
-                "须少于记录的 {} 分钟 (fewer than the {} minutes recorded)",
-                row.minutes, row.minutes
+                "须少于记录的 {} 小时 (fewer than the {} minutes recorded)",
+                crate::types::hours_1(i64::from(row.minutes)),
+                row.minutes
             ),
         ));
     }
@@ -89,8 +90,12 @@ pub fn request_reduction(
                     subject: &format!("核减机时申请：{inst_name}"),
                     paragraphs: vec![
                         format!(
-                            "{} 申请将 {} 的服务记录（{}）由 {} 分钟核减为 {} 分钟。",
-                            who.name, inst_name, row.served_on, row.minutes, input.minutes
+                            "{} 申请将 {} 的服务记录（{}）由 {} 小时核减为 {} 小时。",
+                            who.name,
+                            inst_name,
+                            row.served_on,
+                            crate::types::hours_1(i64::from(row.minutes)),
+                            crate::types::hours_1(input.minutes)
                         ),
                         format!("理由：{reason}"),
                     ],
@@ -179,11 +184,11 @@ pub fn decide_reduction(
                 (
                     format!("核减机时已同意：{}", inst.name_zh),
                     format!(
-                        "您对 {}（{}）的核减申请已同意：有效机时 {} 分钟，费用 {:.2} 元。",
+                        "您对 {}（{}）的核减申请已同意：有效机时 {} 小时，费用 {} 元。",
                         inst.name_zh,
                         row.served_on,
-                        req.minutes_requested,
-                        fee_after.unwrap_or(0) as f64 / 100.0
+                        crate::types::hours_1(i64::from(req.minutes_requested)),
+                        crate::types::yuan_2(fee_after.unwrap_or(0))
                     ),
                 )
             } else {

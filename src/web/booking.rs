@@ -113,8 +113,22 @@ pub async fn book_page(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> PageResult {
-    ctx.require()?;
+    let who = ctx.require()?.clone();
     let id: InstrumentId = path_id(&id)?;
+    // A link shared or kept from before leads here too: a form that would be refused is not
+    // drawn, its reason is shown instead.
+    let now = state.clock.now();
+    let offer = db::run(&state.pool, move |c| service::offer(c, Some(&who), id, now)).await?;
+    if let Some(why) = offer.refused.or(offer.machine_time_refused) {
+        return Err(WebError(why));
+    }
+    if !offer.machine_time {
+        return Err(WebError(AppError::rule(
+            crate::error::ErrorCode::ModeNotOffered,
+            "kind",
+            "该仪器只接受送样，不接受机时预约 (sample orders only)",
+        )));
+    }
     // A slot picked on the instrument's week fills the form in.
     let mut values: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
@@ -237,11 +251,11 @@ crate::params::query_params! {
 async fn mine_page(
     state: &AppState,
     ctx: &Ctx,
-    req: &HttpRequest,
+    (path, query): (&str, &str),
     refused: Option<(ReservationId, AppError)>,
 ) -> PageResult {
     let who = ctx.require()?.clone();
-    let p = MineParams::parse_known(req.query_string())?;
+    let p = MineParams::parse_known(query)?;
     let now = state.clock.now();
     let cache = state.booking_rules.clone();
     let w = who.clone();
@@ -269,7 +283,8 @@ async fn mine_page(
         t.notice = Some(format!("预约 #{id} 已取消。"));
     }
     t.intro = vec!["时间均为北京时间。开始前的取消期限以内，可在此取消。".to_owned()];
-    t.pager = Some(Pager::new(req, &list));
+    t.pager = Some(Pager::at(path, query, &list));
+    t.back = Some(address(path, query));
     t.rows = list
         .items
         .iter()
@@ -321,7 +336,24 @@ fn finish(
 
 #[tracing::instrument(name = "web.booking.mine", skip_all)]
 pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
-    mine_page(&state, &ctx, &req, None).await
+    mine_page(&state, &ctx, (req.path(), req.query_string()), None).await
+}
+
+fn address(path: &str, query: &str) -> String {
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// One of the two lists a step is taken from (the person's own, or the queue): where a step
+/// goes back to. Anything else is not followed.
+fn is_list(p: &str) -> bool {
+    p == "/manage/reservations"
+        || p.starts_with("/manage/reservations?")
+        || p == "/reservations"
+        || p.starts_with("/reservations?")
 }
 
 crate::params::query_params! {
@@ -386,6 +418,14 @@ fn queue_actions(l: &Listed) -> Vec<RowAction> {
                 });
             }
             Step::CheckIn => actions.push(step_action(id, *step, "签到上机", None)),
+            // A sample order: accepted with the day it will be tested, then through the lab.
+            Step::Accept => actions.push(RowAction {
+                fields: vec![("planned_on".to_owned(), "计划检测日期".to_owned())],
+                ..step_action(id, *step, "受理", None)
+            }),
+            Step::StartTest => actions.push(step_action(id, *step, "开始检测", None)),
+            Step::Report => actions.push(step_action(id, *step, "出具报告", None)),
+            Step::Complete => actions.push(step_action(id, *step, "完成", None)),
             Step::CheckOut => actions.push(RowAction {
                 fields: vec![("idle_minutes".to_owned(), "空闲分钟".to_owned())],
                 ..step_action(id, *step, "下机", None)
@@ -409,7 +449,7 @@ fn queue_actions(l: &Listed) -> Vec<RowAction> {
 async fn queue_page(
     state: &AppState,
     ctx: &Ctx,
-    req: &HttpRequest,
+    (path, query): (&str, &str),
     refused: Option<(ReservationId, AppError)>,
 ) -> PageResult {
     let who = ctx.require()?.clone();
@@ -418,7 +458,7 @@ async fn queue_page(
             "预约审核仅限仪器负责人和单位管理员 (for unit staff)",
         )));
     }
-    let p = QueueParams::parse_known(req.query_string())?;
+    let p = QueueParams::parse_known(query)?;
     let now = state.clock.now();
     let tab = p
         .tab
@@ -462,7 +502,8 @@ async fn queue_page(
         })
         .collect();
     t.intro = vec!["时间均为北京时间。不批准须写明原因，原因会通过邮件发给预约人。".to_owned()];
-    t.pager = Some(Pager::new(req, &list));
+    t.pager = Some(Pager::at(path, query, &list));
+    t.back = Some(address(path, query));
     t.rows = list
         .items
         .iter()
@@ -528,7 +569,7 @@ async fn queue_page(
 
 #[tracing::instrument(name = "web.booking.queue", skip_all)]
 pub async fn queue(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> PageResult {
-    queue_page(&state, &ctx, &req, None).await
+    queue_page(&state, &ctx, (req.path(), req.query_string()), None).await
 }
 
 /// The path (and query) of the list a step was taken from, if it was one of the lists.
@@ -538,11 +579,7 @@ fn came_from(req: &HttpRequest) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
         .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
-        .filter(|p| {
-            p.starts_with("/manage/reservations")
-                || p == "/reservations"
-                || p.starts_with("/reservations?")
-        })
+        .filter(|p| is_list(p))
 }
 
 /// A step from a button: back to the list it was taken from; refused, that list again with
@@ -568,9 +605,17 @@ pub async fn step(
                 })
             })
             .transpose()?;
+        let planned_on = opt(&form, "planned_on")
+            .map(|v| {
+                v.trim()
+                    .parse::<NaiveDate>()
+                    .map_err(|_| AppError::invalid("planned_on", "请选择计划检测日期 (a date)"))
+            })
+            .transpose()?;
         let input = StepCommand {
             reason: opt(&form, "reason"),
             idle_minutes,
+            planned_on,
             ..Default::default()
         };
         let now = state.clock.now();
@@ -580,7 +625,9 @@ pub async fn step(
         .await
     }
     .await;
-    let back = came_from(&req);
+    let back = opt(&form, "back")
+        .filter(|p| is_list(p))
+        .or_else(|| came_from(&req));
     match result {
         Ok(_) => Ok(see_other(&match back {
             Some(list) => list,
@@ -590,14 +637,18 @@ pub async fn step(
         Err(AppError::NotFound { what }) => Err(WebError(AppError::NotFound { what })),
         Err(e) => {
             // Staff's steps come from the queue; a booker's cancel from their list.
-            let from_queue = match back.as_deref() {
-                Some(b) => b.starts_with("/manage/"),
-                None => step != Step::Cancel,
-            };
-            if from_queue {
-                queue_page(&state, &ctx, &req, Some((id, e))).await
+            let list = back.unwrap_or_else(|| {
+                if step == Step::Cancel {
+                    "/reservations".to_owned()
+                } else {
+                    "/manage/reservations".to_owned()
+                }
+            });
+            let (path, query) = list.split_once('?').unwrap_or((&list, ""));
+            if path.starts_with("/manage/") {
+                queue_page(&state, &ctx, (path, query), Some((id, e))).await
             } else {
-                mine_page(&state, &ctx, &req, Some((id, e))).await
+                mine_page(&state, &ctx, (path, query), Some((id, e))).await
             }
         }
     }
@@ -761,8 +812,9 @@ pub async fn unit_week(
                     .iter()
                     .filter(|b| b.starts_at.with_timezone(&PLATFORM_ZONE).date_naive() == *d)
                     .map(|b| {
+                        // A blackout's note is for staff; the grid is public.
                         let state = if b.what == "blackout" {
-                            format!("停机：{}", b.note)
+                            "停机".to_owned()
                         } else {
                             ReservationStatus::from_code(&b.note)
                                 .map(|s| s.label_zh().to_owned())
@@ -916,6 +968,13 @@ pub async fn instrument_week(
         (None, Some(w)) => availability::parse_week(w)?,
         (None, None) => today,
     };
+    // A year either way is all anyone pages through (and far-off dates overflow).
+    if (first_day - today).num_days().abs() > 366 {
+        return Err(WebError(AppError::bad_request(
+            "from",
+            "只能查看前后一年内的时间 (within a year of today)",
+        )));
+    }
     let from = crate::reservations::rules::local(first_day, 0)
         .ok_or_else(|| AppError::bad_request("from", "no such day"))?;
     let to = from + Duration::days(7);
@@ -939,7 +998,21 @@ pub async fn instrument_week(
             last = last.max(local(e).hour() + u32::from(local(e).minute() > 0));
         }
     }
-    let length = Duration::minutes(60i64.clamp(a.min_minutes as i64, a.max_minutes.max(1) as i64));
+    // What a tap on an hour asks for: about an hour, on the instrument's grid and within its
+    // lengths (a 45-minute grid asks 90 minutes from the first grid mark in the hour).
+    let slot = i64::from(a.slot_minutes.max(1));
+    let (min, max) = (i64::from(a.min_minutes), i64::from(a.max_minutes));
+    let wanted = (60i64.max(min) + slot - 1) / slot * slot;
+    let length = Duration::minutes(if wanted > max {
+        max / slot * slot
+    } else {
+        wanted
+    });
+    // Free intervals start on the grid: the first grid mark at or after `t`.
+    let on_grid = |f: &availability::Interval, t: DateTime<Utc>| {
+        let late = (t - f.starts_at).num_minutes().max(0);
+        f.starts_at + Duration::minutes((late + slot - 1) / slot * slot)
+    };
     let names = ["一", "二", "三", "四", "五", "六", "日"];
     let year = today.year();
     let book = |d: NaiveDate, s: DateTime<Utc>, e: DateTime<Utc>| {
@@ -982,7 +1055,7 @@ pub async fn instrument_week(
                     }
                     match a.free.iter().find(|f| f.starts_at < he && f.ends_at > hs) {
                         Some(f) => {
-                            let start = f.starts_at.max(hs);
+                            let start = on_grid(f, hs);
                             let end = (start + length).min(f.ends_at);
                             let whole = f.starts_at <= hs && f.ends_at >= he;
                             Cell1h {
@@ -991,7 +1064,8 @@ pub async fn instrument_week(
                                     "{when} {}",
                                     if whole { "可预约" } else { "部分可约" }
                                 ),
-                                href: Some(book(d, start, end)),
+                                // A grid mark inside this hour with room after it.
+                                href: (start < he && end > start).then(|| book(d, start, end)),
                             }
                         }
                         None => Cell1h {

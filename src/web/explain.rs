@@ -82,6 +82,12 @@ fn is_cjk(c: char) -> bool {
 fn thing(what: &str) -> &'static str {
     match what {
         "instrument" => "该仪器",
+        "reservation" => "该预约",
+        "qualification" => "该上机资格申请",
+        "service record" | "service_record" => "该服务记录",
+        "reduction" => "该核减申请",
+        "organisation" => "该单位",
+        "sub-platform" | "sub_platform" => "该子平台",
         "unit" => "该单位",
         "user" => "该用户",
         "ban" => "该禁约记录",

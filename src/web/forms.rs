@@ -227,6 +227,9 @@ pub struct TablePage {
     pub tabs: Vec<(String, &'static str, i64, bool)>,
     /// Why a step taken on row N was refused, shown under that row.
     pub row_error: Option<(usize, String)>,
+    /// The list's own address, posted with every row's step so that the step comes back to
+    /// it (its tab and page) whether it succeeds or not.
+    pub back: Option<String>,
 }
 
 impl TablePage {
@@ -243,6 +246,7 @@ impl TablePage {
             csrf: ctx.csrf.clone(),
             tabs: Vec::new(),
             row_error: None,
+            back: None,
         }
     }
 

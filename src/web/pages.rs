@@ -30,7 +30,12 @@ pub struct Pager {
 
 impl Pager {
     pub fn new<T>(req: &HttpRequest, list: &Paged<T>) -> Pager {
-        let link = |page: i64| with_param(req, "page", &page.to_string());
+        Pager::at(req.path(), req.query_string(), list)
+    }
+
+    /// The pager of the list at `path?query` (a list drawn again after a post to elsewhere).
+    pub fn at<T>(path: &str, query: &str, list: &Paged<T>) -> Pager {
+        let link = |page: i64| address_with(path, query, "page", &page.to_string());
         let page_count = list.page_count().max(1);
         Pager {
             page: list.page,
@@ -216,13 +221,16 @@ fn free_window(p: &InstrumentPageParams) -> AppResult<Option<(DateTime<Utc>, Dat
 
 /// The current address with `key` set to `value` (and back to page 1).
 fn with_param(req: &HttpRequest, key: &str, value: &str) -> String {
-    let mut pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    address_with(req.path(), req.query_string(), key, value)
+}
+
+/// `path?query` with `key` set to `value` (and back to page 1).
+fn address_with(path: &str, query: &str, key: &str, value: &str) -> String {
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     pairs.retain(|(k, v)| k != key && k != "page" && !v.is_empty());
     pairs.push((key.to_owned(), value.to_owned()));
     format!(
-        "{}?{}",
-        req.path(),
+        "{path}?{}",
         serde_urlencoded::to_string(&pairs).unwrap_or_default()
     )
 }
@@ -502,6 +510,10 @@ struct InstrumentPage {
     price: String,
     /// Why it cannot be booked (the booking path's own answer), or `None`.
     closed: Option<String>,
+    /// The listing closed it (not the viewer's account): say whom to call.
+    call_instead: bool,
+    /// Why machine time in particular is not open to the viewer (a qualification).
+    machine_note: Option<String>,
     machine_time: bool,
     sample_order: bool,
     /// The contact's number as a `tel:` link takes it.
@@ -542,12 +554,18 @@ pub async fn instrument(
         };
         format!("{}价格：{}{min}", offer.tier.label_zh(), rates.join("；"))
     };
-    let closed = offer.refused.as_ref().map(|e| {
+    let said = |e: &crate::error::AppError| {
         format!(
             "{}。",
             super::explain::explain(e).text.trim_end_matches('。')
         )
+    };
+    let closed = offer.refused.as_ref().map(said);
+    let call_instead = offer.refused.as_ref().is_some_and(|e| {
+        use crate::error::ErrorCode as C;
+        matches!(e.code(), C::NotBookable | C::OutOfService | C::InternalOnly)
     });
+    let machine_note = offer.machine_time_refused.as_ref().map(said);
     let tel = super::forms::Line::tel(&i.contact.phone)
         .href
         .unwrap_or_default()
@@ -560,6 +578,8 @@ pub async fn instrument(
     html(&InstrumentPage {
         price,
         closed,
+        call_instead,
+        machine_note,
         machine_time: offer.machine_time,
         sample_order: offer.sample_order,
         tel,

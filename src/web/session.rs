@@ -143,9 +143,12 @@ pub async fn middleware(
     }
     // A visitor asked to sign in for a page comes back to it after signing in, with what its
     // address carried (the free time chosen on an instrument's page).
+    // A link followed inside the page (htmx's boost) is sent there too, by HX-Redirect; a
+    // fragment keeps its 401.
+    let boosted = req.headers().contains_key("hx-boosted");
     let come_back = (user.is_none()
         && req.method() == actix_web::http::Method::GET
-        && !req.headers().contains_key("hx-request"))
+        && (boosted || !req.headers().contains_key("hx-request")))
     .then(|| {
         req.uri()
             .path_and_query()
@@ -163,9 +166,15 @@ pub async fn middleware(
         .map_into_boxed_body();
     if let Some(here) = come_back.filter(|_| res.status() == StatusCode::UNAUTHORIZED) {
         let query = serde_urlencoded::to_string([("next", here.as_str())]).unwrap_or_default();
-        let to_login = HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/login?{query}")))
-            .finish();
+        let to_login = if boosted {
+            HttpResponse::Ok()
+                .insert_header(("HX-Redirect", format!("/login?{query}")))
+                .finish()
+        } else {
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/login?{query}")))
+                .finish()
+        };
         res = ServiceResponse::new(res.request().clone(), to_login);
     }
     // A page shows who is signed in: no shared cache may keep it.

@@ -15,6 +15,7 @@ use yiqi::types::PLATFORM_ZONE;
 
 on_both_backends!(
     bookings_follow_the_rules,
+    the_listing_decides_who_may_book,
     the_life_of_a_reservation,
     a_retried_request_books_once,
     dozens_racing_for_one_slot_get_exactly_one,
@@ -889,4 +890,90 @@ fn urlencode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Internal sharing admits the unit's own people only; an instrument awaiting repair or
+/// scrapping admits nobody, nor one that fails often unless its unit allows it; the
+/// instrument's page says so instead of offering the button.
+async fn the_listing_decides_who_may_book(db: TestDb) {
+    let r = rig(db).await;
+    let code = |v: &Value| v["code"].as_str().unwrap_or_default().to_owned();
+    let unit_admin = r.app.token("unit-admin@yiqi.demo").await;
+    let listing = |body: Value| {
+        let (app, token, id) = (&r.app, unit_admin.clone(), r.instrument);
+        async move {
+            let (status, v) = app
+                .call(
+                    "PATCH",
+                    &format!("/api/v1/instruments/{id}"),
+                    Some(&token),
+                    Some(body),
+                )
+                .await;
+            assert_eq!(status, 200, "{v}");
+        }
+    };
+    listing(json!({"share_mode": "internal", "run_status": "normal"})).await;
+    let (status, p) = r.book(&r.researcher, sh(30, 9, 0), sh(30, 10, 0)).await;
+    assert_eq!((status, code(&p)), (403, "internal_only".to_owned()), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("本单位内部共享"),
+        "{p}"
+    );
+    // The unit's own manager books it.
+    let (status, b) = r.book(&r.manager, sh(30, 9, 0), sh(30, 10, 0)).await;
+    assert_eq!(status, 201, "{b}");
+    // The page tells the outsider why, and offers no button.
+    let page = r
+        .app
+        .client
+        .get(format!("{}/instruments/{}", r.app.address, r.instrument))
+        .header("cookie", format!("yiqi_access={}", r.researcher))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"closed-note\"") && page.contains("本单位内部共享"),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"book\""), "{page}");
+
+    for status_code in ["awaiting_repair", "awaiting_scrap", "frequent_fault"] {
+        listing(json!({"share_mode": "external", "run_status": status_code})).await;
+        let (status, p) = r.book(&r.researcher, sh(30, 11, 0), sh(30, 12, 0)).await;
+        assert_eq!(
+            (status, code(&p)),
+            (422, "out_of_service".to_owned()),
+            "{status_code}: {p}"
+        );
+        // Visitors are told too.
+        let page = r
+            .app
+            .client
+            .get(format!("{}/instruments/{}", r.app.address, r.instrument))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("暂停预约") && !page.contains("id=\"book\""),
+            "{page}"
+        );
+    }
+    // Failing often, the unit may still take bookings.
+    r.settings(json!({"book_when_faulty": true})).await;
+    let (status, b) = r.book(&r.researcher, sh(30, 11, 0), sh(30, 12, 0)).await;
+    assert_eq!(status, 201, "{b}");
+    listing(json!({"run_status": "awaiting_repair"})).await;
+    let (status, p) = r.book(&r.researcher, sh(30, 13, 0), sh(30, 14, 0)).await;
+    assert_eq!(
+        (status, code(&p)),
+        (422, "out_of_service".to_owned()),
+        "{p}"
+    );
 }

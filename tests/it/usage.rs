@@ -413,7 +413,7 @@ async fn services_are_logged_corrected_and_rolled_up(db: TestDb) {
     let mail = smtp
         .wait_for("researcher@yiqi.demo", "核减机时已同意")
         .await;
-    assert!(mail.part("text/plain").contains("20 分钟"));
+    assert!(mail.part("text/plain").contains("有效机时 0.3 小时"));
     let (_, full) = get(&app, &format!("/api/v1/service-records/{rid}"), &researcher).await;
     assert_eq!(full["minutes"], 20);
     let history: Vec<_> = full["reductions"]

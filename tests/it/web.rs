@@ -156,6 +156,16 @@ async fn signing_in_returns_to_the_page_with_the_chosen_time(db: TestDb) {
         book.contains("value=\"14:30\"") && book.contains("value=\"16:00\""),
         "{book}"
     );
+    // A link followed inside the page (htmx's boost) is sent there by HX-Redirect.
+    let boosted = app
+        .client
+        .get(format!("{}{chosen}", app.address))
+        .header("hx-request", "true")
+        .header("hx-boosted", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(boosted.headers()["hx-redirect"], login.as_str());
     // A fragment asked for by htmx is not sent to the sign-in page.
     let fragment = app
         .client
