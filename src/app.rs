@@ -116,6 +116,7 @@ fn prepare(
     clock: SharedClock,
     public_url: String,
 ) -> anyhow::Result<AppState> {
+    crate::mail::templates::set_platform(&settings.platform.name);
     let (pool, backend) = crate::db::connect_pool(
         settings.database.url.expose(),
         settings.database.pool_size,

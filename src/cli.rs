@@ -151,6 +151,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
+    crate::mail::templates::set_platform(&settings.platform.name);
     match command {
         Command::Serve { bind } => {
             if let Some(bind) = bind {

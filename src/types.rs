@@ -196,6 +196,28 @@ impl Yuan {
         }
         format!("{grouped}.{:02}", hundreds % 100)
     }
+
+    /// "235.50" (万元, at most two decimals, thousands separators allowed) as yuan, exactly:
+    /// 2,355,000. `None` for anything else (a negative, three decimals, letters).
+    pub fn from_wan_yuan(text: &str) -> Option<Yuan> {
+        let t = text.trim().replace([',', '，'], "");
+        let (whole, frac) = t.split_once('.').unwrap_or((t.as_str(), ""));
+        let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+        if (whole.is_empty() && frac.is_empty())
+            || !digits(whole)
+            || !digits(frac)
+            || frac.len() > 2
+        {
+            return None;
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+        Some(Yuan(whole.checked_mul(10_000)?.checked_add(frac * 100)?))
+    }
 }
 
 /// The platform's zone: opening hours, "tomorrow" and dates in e-mails are read here.
@@ -204,7 +226,7 @@ pub const PLATFORM_ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 /// "2026年11月28日" in the platform zone.
 pub fn local_date(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&PLATFORM_ZONE)
-        .format("%Y年%m月%d日")
+        .format("%Y年%-m月%-d日")
         .to_string()
 }
 
@@ -382,5 +404,22 @@ mod tests {
         assert_eq!(Yuan(6_155_916_800).wan_yuan(), "615,591.68");
         assert_eq!(Yuan(9_999_999_900).wan_yuan(), "999,999.99");
         assert_eq!(Yuan(10_000_000_000).wan_yuan(), "1,000,000.00");
+    }
+
+    #[test]
+    fn wan_yuan_is_read_exactly() {
+        assert_eq!(Yuan::from_wan_yuan("235.50"), Some(Yuan(2_355_000)));
+        assert_eq!(Yuan::from_wan_yuan("235"), Some(Yuan(2_350_000)));
+        assert_eq!(Yuan::from_wan_yuan("0.01"), Some(Yuan(100)));
+        assert_eq!(Yuan::from_wan_yuan("61,559.17"), Some(Yuan(615_591_700)));
+        assert_eq!(Yuan::from_wan_yuan(".5"), Some(Yuan(5_000)));
+        for bad in ["", ".", "-1", "1.234", "1e3", "abc", "1.2.3"] {
+            assert_eq!(Yuan::from_wan_yuan(bad), None, "{bad}");
+        }
+        // What is shown reads back as the same amount.
+        assert_eq!(
+            Yuan::from_wan_yuan(&Yuan(615_591_700).wan_yuan()),
+            Some(Yuan(615_591_700))
+        );
     }
 }

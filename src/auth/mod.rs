@@ -20,7 +20,7 @@ pub use permissions::{allowed, authorize, Action};
 code_enum! {
     /// What a person is on the platform. Staff roles belong to one host unit.
     pub enum Role {
-        Researcher = "researcher" / "科研用户",
+        Researcher = "researcher" / "用户",
         InstrumentManager = "instrument_manager" / "仪器负责人",
         UnitAdmin = "unit_admin" / "单位管理员",
         PlatformAdmin = "platform_admin" / "平台管理员",

@@ -6,8 +6,22 @@ use askama::Template;
 use super::model::Message;
 use crate::error::AppResult;
 
+/// The name every message is signed with until the service sets `platform.name`.
+const DEFAULT_PLATFORM: &str = "吉林省大型科研仪器开放共享平台";
+
+static PLATFORM_NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Signs every message with `platform.name` from the configuration. Set once, when the
+/// service is built (messages are written deep inside services, which hold no settings); a
+/// second service in the same process keeps the first one's name.
+pub fn set_platform(name: &str) {
+    let _ = PLATFORM_NAME.set(name.to_owned());
+}
+
 /// The name every message is signed with.
-pub const PLATFORM: &str = "吉林省大型科研仪器开放共享平台";
+pub fn platform() -> &'static str {
+    PLATFORM_NAME.get().map_or(DEFAULT_PLATFORM, String::as_str)
+}
 
 #[derive(Template)]
 #[template(path = "mail/test.html")]
@@ -28,14 +42,14 @@ pub fn test_message(to: &str, name: &str) -> AppResult<Message> {
     Ok(Message {
         kind: "test",
         to: vec![to.to_owned()],
-        subject: format!("【{PLATFORM}】测试邮件 Test message"),
+        subject: format!("【{}】测试邮件 Test message", platform()),
         text: TestText {
-            platform: PLATFORM,
+            platform: platform(),
             name,
         }
         .render()?,
         html: TestHtml {
-            platform: PLATFORM,
+            platform: platform(),
             name,
         }
         .render()?,
@@ -82,9 +96,9 @@ impl Notice<'_> {
         Ok(Message {
             kind: self.kind,
             to: vec![self.to.to_owned()],
-            subject: format!("【{PLATFORM}】{}", self.subject),
+            subject: format!("【{}】{}", platform(), self.subject),
             text: NoticeText {
-                platform: PLATFORM,
+                platform: platform(),
                 name: self.name,
                 paragraphs: &self.paragraphs,
                 link: self.link,
@@ -92,7 +106,7 @@ impl Notice<'_> {
             }
             .render()?,
             html: NoticeHtml {
-                platform: PLATFORM,
+                platform: platform(),
                 name: self.name,
                 paragraphs: &self.paragraphs,
                 link: self.link,

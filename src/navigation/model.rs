@@ -20,7 +20,7 @@ code_enum! {
 }
 
 code_enum! {
-    /// 共享方式: who may use the instrument.
+    /// 共享模式: who may use the instrument.
     pub enum ShareMode {
         External = "external" / "外部共享",
         Internal = "internal" / "内部共享",

@@ -141,6 +141,8 @@ pub struct ReservationRow {
     pub created_at: NaiveDateTime,
     #[serde(with = "crate::types::utc")]
     pub updated_at: NaiveDateTime,
+    /// The booker asked the staff to operate the instrument or guide the session (技术共享).
+    pub staff_assist: bool,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -167,6 +169,7 @@ pub struct NewReservation {
     pub idempotency_fingerprint: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub staff_assist: bool,
 }
 
 impl NewReservation {
@@ -191,6 +194,7 @@ impl NewReservation {
             idempotency_fingerprint: _,
             created_at,
             updated_at,
+            staff_assist,
         } = self;
         ReservationRow {
             id,
@@ -216,6 +220,7 @@ impl NewReservation {
             idempotency_key,
             created_at,
             updated_at,
+            staff_assist,
         }
     }
 }
@@ -258,6 +263,8 @@ pub struct Reservation {
     pub checked_in_at: Option<DateTime<Utc>>,
     pub checked_out_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The booker asked the staff to operate the instrument or guide the session (技术共享).
+    pub staff_assist: bool,
 }
 
 impl From<ReservationRow> for Reservation {
@@ -285,6 +292,7 @@ impl From<ReservationRow> for Reservation {
             checked_in_at: r.checked_in_at.map(|t| t.and_utc()),
             checked_out_at: r.checked_out_at.map(|t| t.and_utc()),
             created_at: r.created_at.and_utc(),
+            staff_assist: r.staff_assist,
         }
     }
 }
@@ -308,6 +316,9 @@ pub struct ReservationInput {
     pub project: String,
     #[serde(default)]
     pub funding_source: String,
+    /// Machine time: ask the staff to operate the instrument or guide the session (技术共享).
+    #[serde(default)]
+    pub staff_assist: bool,
 }
 
 /// What a booking asks for.
@@ -317,6 +328,8 @@ pub enum Asked {
     MachineTime {
         starts_at: DateTime<Utc>,
         ends_at: DateTime<Utc>,
+        /// Staff operate the instrument or guide the session (技术共享).
+        staff_assist: bool,
     },
     SampleOrder {
         sample_count: Option<i32>,
@@ -352,6 +365,7 @@ impl BookingRequest {
                 Asked::MachineTime {
                     starts_at: instant("starts_at", &starts)?,
                     ends_at: instant("ends_at", &ends)?,
+                    staff_assist: input.staff_assist,
                 }
             }
             ReservationKind::SampleOrder => Asked::SampleOrder {
@@ -379,7 +393,9 @@ impl BookingRequest {
     /// The slot asked for, for machine time.
     pub fn times(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         match self.asked {
-            Asked::MachineTime { starts_at, ends_at } => Some((starts_at, ends_at)),
+            Asked::MachineTime {
+                starts_at, ends_at, ..
+            } => Some((starts_at, ends_at)),
             Asked::SampleOrder { .. } => None,
         }
     }

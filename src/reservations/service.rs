@@ -146,7 +146,15 @@ pub async fn create(
         let tier = accounts::price_tier(conn, who.id, inst.unit_id)?;
         check_listing(&inst, &rules, tier)?;
         check_offered(rules.settings.modes, req.kind())?;
-        check_may_book(conn, &who, &inst, &rules, req.kind(), now)?;
+        // Operating it yourself may need a qualification; staff operating it do not.
+        let operates = matches!(
+            req.asked,
+            Asked::MachineTime {
+                staff_assist: false,
+                ..
+            }
+        );
+        check_may_book(conn, &who, &inst, &rules, operates, now)?;
         let planned = plan(&req, &rules, tier, now)?;
         let new = NewReservation {
             instrument_id: inst.id,
@@ -167,6 +175,13 @@ pub async fn create(
             idempotency_fingerprint: key.as_ref().map(|_| fingerprint.clone()),
             created_at: naive(now),
             updated_at: naive(now),
+            staff_assist: matches!(
+                req.asked,
+                Asked::MachineTime {
+                    staff_assist: true,
+                    ..
+                }
+            ),
         };
         // The e-mails are written out before the lock too; only their reservation id is missing.
         let notices = notices_new(conn, &new, &inst, &who, &public_url)?;
@@ -224,7 +239,8 @@ pub struct Offer {
     /// Why nothing can be booked: the listing (not shared, retired, out of service, internal
     /// only), or the viewer (unverified, banned).
     pub refused: Option<AppError>,
-    /// Why machine time in particular cannot be booked (a qualification is required).
+    /// Why the viewer cannot operate it themselves (a qualification is required): machine
+    /// time with the staff operating or guiding is still open.
     pub machine_time_refused: Option<AppError>,
     pub machine_time: bool,
     pub sample_order: bool,
@@ -255,7 +271,7 @@ pub fn offer(
             may_book(p)?;
             check_bookable(&inst)?;
             check_listing(&inst, &rules, tier)?;
-            check_may_book(conn, p, &inst, &rules, ReservationKind::SampleOrder, now)
+            check_may_book(conn, p, &inst, &rules, false, now)
         }
         None => {
             check_bookable(&inst)?;
@@ -266,7 +282,7 @@ pub fn offer(
     let machine_time = check_offered(modes, ReservationKind::MachineTime).is_ok();
     let machine_time_refused = match who {
         Some(p) if refused.is_none() && machine_time => {
-            check_may_book(conn, p, &inst, &rules, ReservationKind::MachineTime, now).err()
+            check_may_book(conn, p, &inst, &rules, true, now).err()
         }
         _ => None,
     };
@@ -377,7 +393,7 @@ fn check_may_book(
     who: &Principal,
     inst: &InstrumentRow,
     rules: &Rules,
-    kind: ReservationKind,
+    operates: bool,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     if let Some(ban) = quals::active_ban(conn, who.id, inst, now)? {
@@ -391,13 +407,13 @@ fn check_may_book(
             ),
         });
     }
-    if kind == ReservationKind::MachineTime
+    if operates
         && rules.settings.qualification_required
         && quals::qualification_level(conn, who.id, inst.id, now)?.is_none()
     {
         return Err(AppError::Forbidden {
             code: ErrorCode::QualificationRequired,
-            message: "上机须先获得该仪器的上机资格 (a qualification is required to operate it)"
+            message: "自行上机须先获得该仪器的上机资格，也可选择“需要技术人员操作或指导” (a qualification is required to operate it yourself)"
                 .to_owned(),
         });
     }
@@ -422,7 +438,9 @@ fn plan(
     now: DateTime<Utc>,
 ) -> AppResult<Planned> {
     match &req.asked {
-        Asked::MachineTime { starts_at, ends_at } => Ok(Planned {
+        Asked::MachineTime {
+            starts_at, ends_at, ..
+        } => Ok(Planned {
             status: if rules.settings.approval_required {
                 ReservationStatus::Pending
             } else {
@@ -1000,7 +1018,13 @@ fn write_service_record(
             let s = row.checked_in_at.or(row.starts_at).unwrap_or(naive(now));
             let e = row.checked_out_at.unwrap_or(naive(now));
             let minutes = (e - s).num_minutes().max(0);
-            (Some(s), Some(e), minutes, 0, ServiceWay::Occupy)
+            // Staff who operated or guided the session make it 技术共享.
+            let way = if row.staff_assist {
+                ServiceWay::Technical
+            } else {
+                ServiceWay::Occupy
+            };
+            (Some(s), Some(e), minutes, 0, way)
         }
         ReservationKind::SampleOrder => (
             None,

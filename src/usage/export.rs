@@ -78,7 +78,7 @@ pub fn records_table(rows: Vec<ReportRow>) -> Table {
             "有效机时（小时）",
             "样品数",
             "服务收入（元）",
-            "服务项目",
+            "课题/项目名称",
             "经费来源",
             "备注",
         ],

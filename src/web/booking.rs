@@ -70,8 +70,12 @@ async fn booking_form(
             Field::new("date", "日期", "date", g("date", &tomorrow.to_string())).required(),
             Field::new("start", "开始时间", "time", g("start", "09:00")).required(),
             Field::new("end", "结束时间", "time", g("end", "10:00")).required(),
-            Field::new("purpose", "用途", "text", g("purpose", "")).max(200),
-            Field::new("project", "所服务的项目", "text", g("project", "")).max(200),
+            Field::new("staff_assist", "上机方式", "select", g("staff_assist", "0")).options(vec![
+                ("0".to_owned(), "自行操作（须有上机资格）".to_owned()),
+                ("1".to_owned(), "需要技术人员操作或指导".to_owned()),
+            ]),
+            Field::new("purpose", "用途（测试内容）", "text", g("purpose", "")).max(200),
+            Field::new("project", "课题/项目名称", "text", g("project", "")).max(200),
             // One per form: a double click or a resent form books once.
             Field::new(
                 "nonce",
@@ -119,7 +123,7 @@ pub async fn book_page(
     // drawn, its reason is shown instead.
     let now = state.clock.now();
     let offer = db::run(&state.pool, move |c| service::offer(c, Some(&who), id, now)).await?;
-    if let Some(why) = offer.refused.or(offer.machine_time_refused) {
+    if let Some(why) = offer.refused {
         return Err(WebError(why));
     }
     if !offer.machine_time {
@@ -151,6 +155,7 @@ pub async fn book(
             asked: Asked::MachineTime {
                 starts_at: local_instant("start", get(&form, "date"), get(&form, "start"))?,
                 ends_at: local_instant("end", get(&form, "date"), get(&form, "end"))?,
+                staff_assist: get(&form, "staff_assist") == "1",
             },
             purpose: get(&form, "purpose").to_owned(),
             project: get(&form, "project").to_owned(),
@@ -163,6 +168,146 @@ pub async fn book(
     match result {
         Ok((r, _)) => Ok(see_other(&format!("/reservations?booked={}", r.id))),
         Err(e) => booking_form(&state, &ctx, id, &form).await?.failed(e),
+    }
+}
+
+/// The sample-order form (送样): how many samples, what they are, by when, for what; with the
+/// price at the person's tier.
+async fn sample_form(
+    state: &web::Data<AppState>,
+    ctx: &Ctx,
+    id: InstrumentId,
+    values: &HashMap<String, String>,
+) -> Result<FormPage, WebError> {
+    let who = ctx.require()?.clone();
+    let now = state.clock.now();
+    let st = state.clone();
+    let (inst, offer, max_samples) = db::run(&state.pool, move |c| {
+        let inst = crate::navigation::service::get_instrument(c, &st.catalogue.categories, id)?;
+        let offer = service::offer(c, Some(&who), id, now)?;
+        let max = crate::reservations::settings::settings_of(c, id)?.max_samples;
+        Ok((inst, offer, max))
+    })
+    .await?;
+    if let Some(why) = offer.refused {
+        return Err(WebError(why));
+    }
+    if !offer.sample_order {
+        return Err(WebError(AppError::rule(
+            crate::error::ErrorCode::ModeNotOffered,
+            "kind",
+            "该仪器只接受机时预约，不接受送样 (machine time only)",
+        )));
+    }
+    let g = |k: &str| values.get(k).cloned().unwrap_or_default();
+    let mut page = FormPage::new(
+        ctx,
+        format!("送样：{}", inst.name_zh),
+        format!("/instruments/{id}/samples"),
+        vec![
+            Field::new("sample_count", "样品数量", "number", g("sample_count")).required(),
+            Field::new(
+                "sample_description",
+                "样品说明（名称、状态、测试要求）",
+                "textarea",
+                g("sample_description"),
+            )
+            .required()
+            .max(500),
+            Field::new("wanted_by", "希望完成日期", "date", g("wanted_by")),
+            Field::new("purpose", "用途（测试内容）", "text", g("purpose")).max(200),
+            Field::new("project", "课题/项目名称", "text", g("project")).max(200),
+            Field::new(
+                "nonce",
+                "",
+                "hidden",
+                values
+                    .get("nonce")
+                    .cloned()
+                    .unwrap_or_else(crate::auth::tokens::random),
+            ),
+        ],
+        "提交送样申请",
+    );
+    page.crumbs = vec![(format!("/instruments/{id}"), inst.name_zh.clone())];
+    page.intro = vec![
+        format!(
+            "每次最多 {max_samples} 个样品。{}",
+            if offer.sample_fen > 0 {
+                format!(
+                    "{}价格：{} 元/样{}。",
+                    offer.tier.label_zh(),
+                    yuan_2(offer.sample_fen),
+                    if offer.min_fee_fen > 0 {
+                        format!("，最低收费 {} 元", yuan_2(offer.min_fee_fen))
+                    } else {
+                        String::new()
+                    }
+                )
+            } else {
+                "收费以审核确认为准。".to_owned()
+            }
+        ),
+        "提交后由仪器负责人受理并确定检测日期，结果会通过邮件通知您；样品请按负责人的要求送达。"
+            .to_owned(),
+    ];
+    Ok(page)
+}
+
+#[tracing::instrument(name = "web.booking.sample_page", skip_all)]
+pub async fn sample_page(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+) -> PageResult {
+    let id: InstrumentId = path_id(&id)?;
+    sample_form(&state, &ctx, id, &HashMap::new())
+        .await?
+        .render()
+}
+
+#[tracing::instrument(name = "web.booking.send_samples", skip_all)]
+pub async fn send_samples(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: web::Path<String>,
+    form: Form,
+) -> PageResult {
+    let who = ctx.require()?.clone();
+    let id: InstrumentId = path_id(&id)?;
+    let result = async {
+        let count = opt(&form, "sample_count")
+            .map(|v| {
+                v.trim()
+                    .parse::<i32>()
+                    .map_err(|_| AppError::invalid("sample_count", "请填写样品数量（整数）"))
+            })
+            .transpose()?;
+        let wanted_by = opt(&form, "wanted_by")
+            .map(|v| {
+                v.trim()
+                    .parse::<NaiveDate>()
+                    .map_err(|_| AppError::invalid("wanted_by", "请选择日期"))
+            })
+            .transpose()?;
+        let input = BookingRequest {
+            instrument_id: id,
+            asked: Asked::SampleOrder {
+                sample_count: count,
+                sample_description: get(&form, "sample_description").to_owned(),
+                wanted_by,
+            },
+            purpose: get(&form, "purpose").to_owned(),
+            project: get(&form, "project").to_owned(),
+            funding_source: String::new(),
+        };
+        let key = opt(&form, "nonce").map(|n| format!("web-{n}"));
+        service::create(&state, &who, input, key).await
+    }
+    .await;
+    match result {
+        Ok((r, _)) => Ok(see_other(&format!("/reservations?booked={}", r.id))),
+        Err(e) => sample_form(&state, &ctx, id, &form).await?.failed(e),
     }
 }
 
@@ -554,11 +699,16 @@ async fn queue_page(
                 ]),
                 instrument_cell(l),
                 booker,
-                Cell::Lines(vec![
-                    Line::text(format!("用途：{}", dash(&r.purpose))),
-                    Line::text(format!("项目：{}", dash(&r.project))),
-                    Line::muted(format!("预计费用：{}", fee_text(r.fee_estimate_fen))),
-                ]),
+                Cell::Lines(
+                    [
+                        Line::text(format!("用途：{}", dash(&r.purpose))),
+                        Line::text(format!("项目：{}", dash(&r.project))),
+                        Line::muted(format!("预计费用：{}", fee_text(r.fee_estimate_fen))),
+                    ]
+                    .into_iter()
+                    .chain(r.staff_assist.then(|| Line::text("需要技术人员操作或指导")))
+                    .collect(),
+                ),
                 Cell::Text(r.status_label.to_owned()),
                 Cell::Actions(queue_actions(l)),
             ]

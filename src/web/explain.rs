@@ -53,6 +53,7 @@ fn form_field(api: &str, err_code: ErrorCode) -> Option<String> {
     let key = match key {
         "starts_at" if matches!(err_code, ErrorCode::ClosedDay) => "date",
         "starts_at" => "start",
+        "original_value_yuan" => "original_value_wan",
         "ends_at" => "end",
         "instrument_id" | "kind" | "Idempotency-Key" | "form" | "Content-Type" | "record" => {
             return None

@@ -64,11 +64,11 @@ fn instrument_fields(i: &InstrumentInput) -> Vec<Field> {
             i.in_service_on.map(|d| d.to_string()).unwrap_or_default(),
         ),
         Field::new(
-            "original_value_yuan",
-            "原值（元）",
-            "number",
+            "original_value_wan",
+            "原值（万元，两位小数）",
+            "text",
             i.original_value_yuan
-                .map(|v| v.to_string())
+                .map(|v| crate::types::Yuan(v).wan_yuan())
                 .unwrap_or_default(),
         )
         .required(),
@@ -101,7 +101,7 @@ fn instrument_fields(i: &InstrumentInput) -> Vec<Field> {
         Field::new("contact_name", "联系人", "text", s(&i.contact_name)).max(50),
         Field::new("contact_phone", "联系电话", "text", s(&i.contact_phone)).max(30),
         Field::new("contact_email", "联系邮箱", "email", s(&i.contact_email)).max(100),
-        Field::new("share_mode", "共享方式", "select", s(&i.share_mode)).options(options(
+        Field::new("share_mode", "共享模式", "select", s(&i.share_mode)).options(options(
             ShareMode::ALL,
             ShareMode::code,
             ShareMode::label_zh,
@@ -121,7 +121,7 @@ fn instrument_fields(i: &InstrumentInput) -> Vec<Field> {
             Acquisition::code,
             Acquisition::label_zh,
         )),
-        Field::new("purpose", "用途", "select", s(&i.purpose)).options(options(
+        Field::new("purpose", "通用/专用", "select", s(&i.purpose)).options(options(
             Purpose::ALL,
             Purpose::code,
             Purpose::label_zh,
@@ -164,13 +164,18 @@ fn input_from_instrument(r: &Instrument) -> InstrumentInput {
 /// What the editor's form posted. A number that does not parse is named, not dropped.
 fn input_from_form(f: &HashMap<String, String>) -> Result<InstrumentInput, AppError> {
     let t = |k: &str| f.get(k).cloned();
-    let value = match opt(f, "original_value_yuan") {
-        Some(v) => Some(v.trim().parse::<i64>().map_err(|_| {
-            AppError::invalid(
-                "original_value_yuan",
-                "请填写整数（元）(a whole number of yuan)",
-            )
-        })?),
+    // 原值 is typed as people read it, in 万元 with two decimals, and kept exactly in yuan.
+    let value = match opt(f, "original_value_wan") {
+        Some(v) => Some(
+            crate::types::Yuan::from_wan_yuan(&v)
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "original_value_wan",
+                        "请填写万元数，最多两位小数，如 235.50 (万元, two decimals)",
+                    )
+                })?
+                .0,
+        ),
         None => None,
     };
     let date = match opt(f, "in_service_on") {

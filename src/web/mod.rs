@@ -48,6 +48,8 @@ pub fn routes(r: &mut Routes) {
             .get("/instruments/{id}/book", booking::book_page)
             .get("/instruments/{id}/_week", booking::instrument_week)
             .post("/instruments/{id}/book", booking::book)
+            .get("/instruments/{id}/samples", booking::sample_page)
+            .post("/instruments/{id}/samples", booking::send_samples)
             .get("/reservations", booking::mine)
             .get("/reservations/{id}/confirm-cancel", booking::cancel_page)
             .post("/reservations/{id}/{step}", booking::step)

@@ -533,7 +533,7 @@ fn service_form(
             .required(),
             Field::new("sample_count", "样品数", "number", g("sample_count", "0")),
             Field::new("fee_yuan", "服务收入（元）", "text", g("fee_yuan", "0")),
-            Field::new("project", "服务项目", "text", g("project", "")).max(200),
+            Field::new("project", "课题/项目名称", "text", g("project", "")).max(200),
             Field::new(
                 "funding_source",
                 "经费来源",

@@ -389,12 +389,14 @@ async fn a_unit_admin_edits_an_instrument() {
         .to_owned();
     fill(&c, "#f-category_code", &code).await;
     fill(&c, "#f-model", "SU9000 升级版").await;
+    // 原值 in 万元 as every page shows it, kept exactly in yuan.
+    fill(&c, "#f-original_value_wan", "235.50").await;
     click(&c, "#submit").await;
     wait_text(&c, "#model", "SU9000 升级版").await;
-    assert_eq!(
-        app.json(&format!("/api/v1/instruments/{id}")).await["model"],
-        "SU9000 升级版"
-    );
+    wait_text(&c, "#value", "235.50 万元").await;
+    let saved = app.json(&format!("/api/v1/instruments/{id}")).await;
+    assert_eq!(saved["model"], "SU9000 升级版");
+    assert_eq!(saved["original_value_yuan"], 2_355_000);
 
     // Another unit's instrument is not theirs to edit.
     let foreign = app.json("/api/v1/instruments?unit=2&per_page=1").await["items"][0]["id"]
@@ -1034,5 +1036,80 @@ async fn on_a_phone_the_pages_fit_and_the_action_comes_first() {
         approve.as_f64().unwrap() >= 44.0,
         "批准 is {approve}px high"
     );
+    c.close().await.unwrap();
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn a_researcher_sends_samples_and_asks_for_staff_to_operate() {
+    use chrono::TimeZone;
+    let now = yiqi::types::PLATFORM_ZONE
+        .with_ymd_and_hms(2026, 11, 27, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let app = TestApp::spawn_full(
+        TestDb::sqlite().seeded(),
+        yiqi::clock::ManualClock::at(now),
+        None,
+    )
+    .await;
+    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    app.call(
+        "PATCH",
+        &format!("/api/v1/instruments/{id}"),
+        Some(&unit_admin),
+        Some(serde_json::json!({"share_mode": "external", "run_status": "normal"})),
+    )
+    .await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+    sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+
+    // 送样 from the instrument's page.
+    c.goto(&format!("{}/instruments/{id}", app.address))
+        .await
+        .unwrap();
+    click(&c, "#send-samples").await;
+    wait_text(&c, "h1", "送样").await;
+    fill(&c, "#f-sample_count", "3").await;
+    fill(&c, "#f-sample_description", "钢样 3 块，测表面形貌").await;
+    set_value(&c, "#f-wanted_by", "2026-12-04").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "h1", "我的预约").await;
+    wait_text(&c, "#notice", "已提交").await;
+    wait_text(&c, "#data", "送样 3 个").await;
+
+    // Machine time with the staff operating.
+    c.goto(&format!("{}/instruments/{id}/book", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "h1", "预约").await;
+    set_value(&c, "#f-date", "2026-11-30").await;
+    set_value(&c, "#f-start", "14:00").await;
+    set_value(&c, "#f-end", "15:00").await;
+    click(&c, "#f-staff_assist option[value='1']").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "#notice", "已提交").await;
+    c.delete_all_cookies().await.unwrap();
+
+    // The manager sees both, accepts the samples with a test date.
+    sign_in(&c, &app, "manager@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+    c.goto(&format!("{}/manage/reservations", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "需要技术人员操作或指导").await;
+    wait_text(&c, "#data", "送样 3 个").await;
+    set_value(&c, "#data input[name=planned_on]", "2026-12-01").await;
+    click(&c, "#data form[action$='/accept'] button").await;
+    c.goto(&format!("{}/manage/reservations?tab=in_use", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "已受理").await;
     c.close().await.unwrap();
 }
