@@ -200,24 +200,26 @@ impl Yuan {
     /// "235.50" (万元, at most two decimals, thousands separators allowed) as yuan, exactly:
     /// 2,355,000. `None` for anything else (a negative, three decimals, letters).
     pub fn from_wan_yuan(text: &str) -> Option<Yuan> {
-        let t = text.trim().replace([',', '，'], "");
-        let (whole, frac) = t.split_once('.').unwrap_or((t.as_str(), ""));
-        let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-        if (whole.is_empty() && frac.is_empty())
-            || !digits(whole)
-            || !digits(frac)
-            || frac.len() > 2
-        {
-            return None;
-        }
-        let whole: i64 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().ok()?
-        };
-        let frac: i64 = format!("{frac:0<2}").parse().ok()?;
-        Some(Yuan(whole.checked_mul(10_000)?.checked_add(frac * 100)?))
+        hundredths(text)?.checked_mul(100).map(Yuan)
     }
+}
+
+/// A non-negative decimal with at most two places ("255.5", "1,200.00") in hundredths,
+/// exactly: 万元 → 百元, 元 → fen. `None` for anything else.
+pub fn hundredths(text: &str) -> Option<i64> {
+    let t = text.trim().replace([',', '，'], "");
+    let (whole, frac) = t.split_once('.').unwrap_or((t.as_str(), ""));
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) || frac.len() > 2 {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(frac)
 }
 
 /// The platform's zone: opening hours, "tomorrow" and dates in e-mails are read here.

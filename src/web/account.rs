@@ -468,6 +468,8 @@ struct InstrumentActions {
     id: crate::types::InstrumentId,
     can_edit: bool,
     can_apply: bool,
+    /// The viewer runs it: its booking settings are theirs to set.
+    can_run: bool,
     qualification: Option<crate::users::model::Qualification>,
 }
 
@@ -506,11 +508,25 @@ pub async fn instrument_actions(
         )
     });
     let can_apply = inst.as_ref().is_some_and(|i| i.retired_at.is_none()) && !open;
+    let can_run = match (&ctx.user, &inst) {
+        (Some(u), Some(i)) => {
+            i.retired_at.is_none()
+                && allowed(
+                    u,
+                    Action::RunInstrument {
+                        unit: i.unit_id,
+                        instrument: id,
+                    },
+                )
+        }
+        _ => false,
+    };
     html(&InstrumentActions {
         ctx,
         id,
         can_edit,
         can_apply,
+        can_run,
         qualification,
     })
 }

@@ -10,6 +10,7 @@ pub mod layout;
 mod manage;
 mod pages;
 pub mod session;
+mod settings;
 mod staff;
 mod usage;
 
@@ -71,6 +72,14 @@ pub fn routes(r: &mut Routes) {
             .get("/manage/units/{id}/instruments/new", m::new_instrument_page)
             .post("/manage/units/{id}/instruments/new", m::new_instrument)
             .get("/manage/instruments/{id}/edit", m::edit_instrument_page)
+            .get(
+                "/manage/instruments/{id}/booking-settings",
+                settings::settings_page,
+            )
+            .post(
+                "/manage/instruments/{id}/booking-settings",
+                settings::save_settings,
+            )
             .post("/manage/instruments/{id}/edit", m::edit_instrument)
             .get("/manage/units/{id}/staff", staff::staff_page)
             .post("/manage/units/{id}/staff", staff::add_staff)

@@ -1111,5 +1111,16 @@ async fn a_researcher_sends_samples_and_asks_for_staff_to_operate() {
         .await
         .unwrap();
     wait_text(&c, "#data", "已受理").await;
+
+    // The manager sets the prices from the instrument's page; the page shows them.
+    c.goto(&format!("{}/instruments/{id}", app.address))
+        .await
+        .unwrap();
+    click(&c, "#booking-settings").await;
+    wait_text(&c, "h1", "预约设置").await;
+    fill(&c, "#f-own_hour_fen", "120").await;
+    fill(&c, "#f-academic_hour_fen", "255.5").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "#price", "120.00 元/小时").await;
     c.close().await.unwrap();
 }

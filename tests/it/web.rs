@@ -16,6 +16,7 @@ on_both_backends!(
     signing_in_returns_to_the_page_with_the_chosen_time,
     pages_offer_what_works_and_say_why_in_words_at_the_field,
     the_queue_gives_what_a_manager_decides_from,
+    managers_set_rules_and_prices_in_yuan_on_a_form,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -883,5 +884,73 @@ async fn the_queue_gives_what_a_manager_decides_from(db: TestDb) {
     assert!(
         !unit.contains(">单位管理<") && !unit.contains(">平台管理<"),
         "menu"
+    );
+}
+
+async fn managers_set_rules_and_prices_in_yuan_on_a_form(db: TestDb) {
+    let clock = yiqi::clock::ManualClock::at(beijing(27, 10, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock, None).await;
+    let id = shared_instrument(&app).await;
+    let path = format!("/manage/instruments/{id}/booking-settings");
+    // Not the researcher's to set.
+    let (researcher, _) = signed_in(&app, "researcher@yiqi.demo").await;
+    let (status, _) = page_as(&app, &researcher, &path).await;
+    assert_eq!(status, 403);
+
+    let (manager, csrf) = signed_in(&app, "manager@yiqi.demo").await;
+    let (status, form) = page_as(&app, &manager, &path).await;
+    assert_eq!(status, 200);
+    assert!(
+        form.contains("其他高校院所 元/小时") && form.contains("工作日开放时间"),
+        "{form}"
+    );
+    // A price with three decimals is refused at its field; nothing is saved.
+    let (status, body) = post_as(
+        &app,
+        &manager,
+        &path,
+        &[("csrf", &csrf), ("academic_hour_fen", "12.345")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("id=\"err-academic_hour_fen\""), "{body}");
+    let (status, to) = post_as(
+        &app,
+        &manager,
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("academic_hour_fen", "255.5"),
+            ("academic_sample_fen", "80"),
+            ("min_fee_fen", "50"),
+            ("weekday_hours", "08:00-12:00, 13:00-22:00"),
+            ("weekend_hours", ""),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, to.as_str()),
+        (303, format!("/instruments/{id}").as_str())
+    );
+    let saved = app
+        .json(&format!("/api/v1/instruments/{id}/booking-settings"))
+        .await;
+    assert_eq!(saved["academic_hour_fen"], 25550);
+    assert_eq!(saved["academic_sample_fen"], 8000);
+    assert_eq!(saved["min_fee_fen"], 5000);
+    // The researcher (another university) sees the price, and the weekend is closed.
+    let (_, page) = page_as(&app, &researcher, &format!("/instruments/{id}")).await;
+    assert!(
+        page.contains("其他高校院所价格：255.50 元/小时；送样 80.00 元/样，最低收费 50.00 元"),
+        "{page}"
+    );
+    let (_, week) = page_as(&app, &researcher, &format!("/instruments/{id}/_week")).await;
+    assert!(
+        week.contains("周六 11月28日 08:00–09:00 不可预约"),
+        "{week}"
+    );
+    assert!(
+        week.contains("周一 11月30日 12:00–13:00 不可预约"),
+        "{week}"
     );
 }
