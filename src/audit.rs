@@ -95,6 +95,31 @@ pub fn action_zh(action: &str) -> &'static str {
     }
 }
 
+/// An entry as a sentence a person reads: who did what to which (by name where the entry
+/// kept one), whose it was (`whose`, the booker or applicant), and the reason given.
+/// "张三 批准了预约 #12（王五）".
+pub fn sentence(e: &Entry, whose: Option<&str>) -> String {
+    let after = e.after.as_ref();
+    let field = |k: &str| after.and_then(|a| a.get(k)?.as_str().map(str::to_owned));
+    let object = match (field("name_zh").or_else(|| field("name")), e.target_id) {
+        (Some(name), _) => format!("「{name}」"),
+        (None, Some(id)) => format!(" #{id}"),
+        (None, None) => String::new(),
+    };
+    let whose = whose
+        .filter(|_| e.target_type != "user")
+        .map(|n| format!("（{n}）"))
+        .unwrap_or_default();
+    let reason = field("reason")
+        .map(|r| format!("，原因：{r}"))
+        .unwrap_or_default();
+    format!(
+        "{} {}{object}{whose}{reason}",
+        e.actor.as_ref().map_or("系统", |a| a.name.as_str()),
+        action_zh(&e.action),
+    )
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Entry {
     pub id: i64,

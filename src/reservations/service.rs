@@ -982,18 +982,19 @@ pub fn list_for_page(
 }
 
 /// How many reservations the viewer sees under `f` (a page's tab).
-pub fn count_visible(
-    conn: &mut DbConnection,
-    who: &Principal,
-    mut f: store::Filter,
-) -> AppResult<i64> {
-    match visibility(who, false) {
+pub fn count_visible(conn: &mut DbConnection, who: &Principal, f: store::Filter) -> AppResult<i64> {
+    Ok(store::count(conn, &visible(who, f, false))?)
+}
+
+/// `f` narrowed to what `who` sees ([`visibility`]); `mine` asks for their own.
+fn visible(who: &Principal, mut f: store::Filter, mine: bool) -> store::Filter {
+    match visibility(who, mine) {
         Visibility::Own => f.user = Some(who.id),
         Visibility::All => {}
         Visibility::Unit(unit) => f.unit_instruments_of = Some(unit),
-        Visibility::Instruments(ids) => f.instruments = Some(ids.clone()),
+        Visibility::Instruments(ids) => f.instruments = Some(ids),
     }
-    Ok(store::count(conn, &f)?)
+    f
 }
 
 /// Check-out (or completing a sample order) writes the national service record: the actual
@@ -1164,17 +1165,11 @@ pub fn get(conn: &mut DbConnection, who: &Principal, id: ReservationId) -> AppRe
 pub fn list(
     conn: &mut DbConnection,
     who: &Principal,
-    mut f: store::Filter,
+    f: store::Filter,
     mine: bool,
     page: PageRequest,
 ) -> AppResult<Paged<Reservation>> {
-    match visibility(who, mine) {
-        Visibility::Own => f.user = Some(who.id),
-        Visibility::All => {}
-        Visibility::Unit(unit) => f.unit_instruments_of = Some(unit),
-        Visibility::Instruments(ids) => f.instruments = Some(ids.clone()),
-    }
-    let (rows, total) = store::list(conn, &f, page)?;
+    let (rows, total) = store::list(conn, &visible(who, f, mine), page)?;
     Ok(Paged::new(
         rows.into_iter().map(Reservation::from).collect(),
         total,

@@ -76,15 +76,14 @@ pub async fn admin_home(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
         };
         let bookings = count(c, vec![S::Pending])?;
         let samples = count(c, vec![S::Submitted])?;
-        let qualifications = crate::users::store::list_qualifications(
+        let qualifications = crate::users::qualifications::list(
             c,
-            &crate::users::store::QualificationFilter {
-                status: Some(crate::users::model::QualificationStatus::Applied),
-                ..Default::default()
-            },
+            &who,
+            false,
+            Some(crate::users::model::QualificationStatus::Applied),
             one,
         )?
-        .1;
+        .total;
         let dead =
             crate::mail::store::list(c, Some(crate::mail::model::OutboxStatus::Dead), one)?.1;
         Ok([bookings, samples, qualifications, dead])
@@ -280,29 +279,15 @@ pub async fn admin_audit(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest)
         .items
         .into_iter()
         .map(|e| {
-            let after = e.after.as_ref();
-            let field = |k: &str| after.and_then(|a| a.get(k)?.as_str().map(str::to_owned));
-            let object = match (field("name_zh").or_else(|| field("name")), e.target_id) {
-                (Some(name), _) => format!("「{name}」"),
-                (None, Some(id)) => format!(" #{id}"),
-                (None, None) => String::new(),
-            };
-            let whose = after
+            let whose = e
+                .after
+                .as_ref()
                 .and_then(|a| a.get("user_id")?.as_i64())
                 .and_then(|id| names.get(&id))
-                .filter(|_| e.target_type != "user")
-                .map(|n| format!("（{n}）"))
-                .unwrap_or_default();
-            let reason = field("reason")
-                .map(|r| format!("，原因：{r}"))
-                .unwrap_or_default();
+                .map(String::as_str);
             vec![
                 Cell::Text(local_date_time(e.at)),
-                Cell::Text(format!(
-                    "{} {}{object}{whose}{reason}",
-                    e.actor.map(|a| a.name).unwrap_or_else(|| "系统".to_owned()),
-                    crate::audit::action_zh(&e.action),
-                )),
+                Cell::Text(crate::audit::sentence(&e, whose)),
             ]
         })
         .collect();
