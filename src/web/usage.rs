@@ -676,8 +676,15 @@ pub async fn log_service(state: web::Data<AppState>, ctx: Ctx, form: Form) -> Pa
 #[tracing::instrument(name = "web.usage.reductions", skip_all)]
 pub async fn reductions(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
     let who = ctx.require()?.clone();
-    let list = db::run(&state.pool, move |c| {
-        reductions::pending_reductions(c, &who)
+    let (list, people) = db::run(&state.pool, move |c| {
+        let list = reductions::pending_reductions(c, &who)?;
+        let ids: Vec<UserId> = list.iter().map(|r| r.requested_by).collect();
+        let people: HashMap<UserId, crate::users::model::Contact> =
+            crate::users::store::contacts(c, &ids)?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect();
+        Ok((list, people))
     })
     .await?;
     let mut t = TablePage::new(
@@ -685,6 +692,7 @@ pub async fn reductions(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
         "核减机时申请",
         vec![
             "申请时间",
+            "申请人",
             "服务记录",
             "原有效机时（小时）",
             "申请核减为（小时）",
@@ -699,6 +707,13 @@ pub async fn reductions(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
             let action = format!("/manage/hour-reductions/{}", r.id);
             vec![
                 Cell::Text(crate::types::local_date_time(r.created_at)),
+                match people.get(&r.requested_by) {
+                    Some(p) => Cell::Lines(vec![
+                        Line::text(p.name.clone()),
+                        Line::muted(p.organisation.clone()),
+                    ]),
+                    None => Cell::Text(String::new()),
+                },
                 Cell::Text(format!("#{}", r.service_record_id)),
                 Cell::Text(hours_1(i64::from(r.minutes_before))),
                 Cell::Text(hours_1(i64::from(r.minutes_requested))),
