@@ -24,6 +24,19 @@ use crate::types::{
 };
 use crate::{db, state::AppState};
 
+/// One per form: a double click or a resent form books once (the service's idempotency key).
+fn nonce_field(values: &HashMap<String, String>) -> Field {
+    Field::new(
+        "nonce",
+        "",
+        "hidden",
+        values
+            .get("nonce")
+            .cloned()
+            .unwrap_or_else(crate::auth::tokens::random),
+    )
+}
+
 /// Local date + time in the platform zone.
 fn local_instant(field: &str, date: &str, time: &str) -> Result<DateTime<Utc>, AppError> {
     let d: NaiveDate = date
@@ -76,16 +89,7 @@ async fn booking_form(
             ]),
             Field::new("purpose", "用途（测试内容）", "text", g("purpose", "")).max(200),
             Field::new("project", "课题/项目名称", "text", g("project", "")).max(200),
-            // One per form: a double click or a resent form books once.
-            Field::new(
-                "nonce",
-                "",
-                "hidden",
-                values
-                    .get("nonce")
-                    .cloned()
-                    .unwrap_or_else(crate::auth::tokens::random),
-            ),
+            nonce_field(values),
         ],
         "提交预约",
     );
@@ -217,15 +221,7 @@ async fn sample_form(
             Field::new("wanted_by", "希望完成日期", "date", g("wanted_by")),
             Field::new("purpose", "用途（测试内容）", "text", g("purpose")).max(200),
             Field::new("project", "课题/项目名称", "text", g("project")).max(200),
-            Field::new(
-                "nonce",
-                "",
-                "hidden",
-                values
-                    .get("nonce")
-                    .cloned()
-                    .unwrap_or_else(crate::auth::tokens::random),
-            ),
+            nonce_field(values),
         ],
         "提交送样申请",
     );

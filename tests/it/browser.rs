@@ -588,17 +588,7 @@ async fn a_researcher_books_the_manager_approves_and_the_researcher_is_told() {
         Some(smtp.port),
     )
     .await;
-    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
-        .as_i64()
-        .unwrap();
-    let unit_admin = app.token("unit-admin@yiqi.demo").await;
-    app.call(
-        "PATCH",
-        &format!("/api/v1/instruments/{id}"),
-        Some(&unit_admin),
-        Some(serde_json::json!({"share_mode": "external"})),
-    )
-    .await;
+    let id = app.open_instrument().await;
     let driver = start_driver();
     let c = browser(&driver).await;
 
@@ -912,28 +902,14 @@ async fn scrolls_sideways(c: &Client) -> bool {
     ignore = "needs chromedriver: apt-get install chromium chromium-driver"
 )]
 async fn on_a_phone_the_pages_fit_and_the_action_comes_first() {
-    use chrono::TimeZone;
-    let now = yiqi::types::PLATFORM_ZONE
-        .with_ymd_and_hms(2026, 11, 27, 10, 0, 0)
-        .unwrap()
-        .with_timezone(&chrono::Utc);
+    let now = common::beijing(2026, 11, 27, 10, 0);
     let app = TestApp::spawn_full(
         TestDb::sqlite().seeded(),
         yiqi::clock::ManualClock::at(now),
         None,
     )
     .await;
-    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
-        .as_i64()
-        .unwrap();
-    let unit_admin = app.token("unit-admin@yiqi.demo").await;
-    app.call(
-        "PATCH",
-        &format!("/api/v1/instruments/{id}"),
-        Some(&unit_admin),
-        Some(serde_json::json!({"share_mode": "external", "run_status": "normal"})),
-    )
-    .await;
+    let id = app.open_instrument().await;
     let researcher = app.token("researcher@yiqi.demo").await;
     let (status, _) = app
         .post(
@@ -1045,28 +1021,14 @@ async fn on_a_phone_the_pages_fit_and_the_action_comes_first() {
     ignore = "needs chromedriver: apt-get install chromium chromium-driver"
 )]
 async fn a_researcher_sends_samples_and_asks_for_staff_to_operate() {
-    use chrono::TimeZone;
-    let now = yiqi::types::PLATFORM_ZONE
-        .with_ymd_and_hms(2026, 11, 27, 10, 0, 0)
-        .unwrap()
-        .with_timezone(&chrono::Utc);
+    let now = common::beijing(2026, 11, 27, 10, 0);
     let app = TestApp::spawn_full(
         TestDb::sqlite().seeded(),
         yiqi::clock::ManualClock::at(now),
         None,
     )
     .await;
-    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
-        .as_i64()
-        .unwrap();
-    let unit_admin = app.token("unit-admin@yiqi.demo").await;
-    app.call(
-        "PATCH",
-        &format!("/api/v1/instruments/{id}"),
-        Some(&unit_admin),
-        Some(serde_json::json!({"share_mode": "external", "run_status": "normal"})),
-    )
-    .await;
+    let id = app.open_instrument().await;
     let driver = start_driver();
     let c = browser(&driver).await;
     sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;

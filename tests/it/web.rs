@@ -641,35 +641,14 @@ async fn every_form_post_needs_the_csrf_token(db: TestDb) {
     );
 }
 
-/// The instrument used by the booking-page tests: the first of unit 1 (run by the demo's
-/// manager), opened for outside bookings.
-async fn shared_instrument(app: &TestApp) -> i64 {
-    let id = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
-        .as_i64()
-        .unwrap();
-    let unit_admin = app.token("unit-admin@yiqi.demo").await;
-    app.call(
-        "PATCH",
-        &format!("/api/v1/instruments/{id}"),
-        Some(&unit_admin),
-        Some(serde_json::json!({"share_mode": "external", "run_status": "normal"})),
-    )
-    .await;
-    id
-}
-
 fn beijing(d: u32, h: u32, m: u32) -> chrono::DateTime<chrono::Utc> {
-    use chrono::TimeZone;
-    yiqi::types::PLATFORM_ZONE
-        .with_ymd_and_hms(2026, 11, d, h, m, 0)
-        .unwrap()
-        .with_timezone(&chrono::Utc)
+    common::beijing(2026, 11, d, h, m)
 }
 
 async fn pages_offer_what_works_and_say_why_in_words_at_the_field(db: TestDb) {
     let clock = yiqi::clock::ManualClock::at(beijing(27, 10, 0));
     let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
-    let id = shared_instrument(&app).await;
+    let id = app.open_instrument().await;
     let (me, csrf) = signed_in(&app, "researcher@yiqi.demo").await;
 
     // The footer names the operator (configuration); the instrument page leads with the action.
@@ -819,7 +798,7 @@ async fn pages_offer_what_works_and_say_why_in_words_at_the_field(db: TestDb) {
 async fn the_queue_gives_what_a_manager_decides_from(db: TestDb) {
     let clock = yiqi::clock::ManualClock::at(beijing(27, 10, 0));
     let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
-    let id = shared_instrument(&app).await;
+    let id = app.open_instrument().await;
     let researcher = app.token("researcher@yiqi.demo").await;
     let (status, booked) = app
         .post(
@@ -890,7 +869,7 @@ async fn the_queue_gives_what_a_manager_decides_from(db: TestDb) {
 async fn managers_set_rules_and_prices_in_yuan_on_a_form(db: TestDb) {
     let clock = yiqi::clock::ManualClock::at(beijing(27, 10, 0));
     let app = TestApp::spawn_full(db.seeded(), clock, None).await;
-    let id = shared_instrument(&app).await;
+    let id = app.open_instrument().await;
     let path = format!("/manage/instruments/{id}/booking-settings");
     // Not the researcher's to set.
     let (researcher, _) = signed_in(&app, "researcher@yiqi.demo").await;

@@ -260,6 +260,25 @@ impl TestApp {
         body
     }
 
+    /// The first instrument of unit 1 (run by the demo's manager), opened for outside bookings
+    /// and running normally: the instrument the booking tests book.
+    pub async fn open_instrument(&self) -> i64 {
+        let id = self.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+            .as_i64()
+            .expect("an instrument of unit 1");
+        let unit_admin = self.token("unit-admin@yiqi.demo").await;
+        let (status, body) = self
+            .call(
+                "PATCH",
+                &format!("/api/v1/instruments/{id}"),
+                Some(&unit_admin),
+                Some(serde_json::json!({"share_mode": "external", "run_status": "normal"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        id
+    }
+
     /// The access token of a demo account.
     pub async fn token(&self, email: &str) -> String {
         self.login(email, yiqi::seed::DEMO_PASSWORD).await["access_token"]
@@ -308,4 +327,13 @@ pub fn concrete(pattern: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// A wall-clock time in Beijing, as the clock of a test.
+pub fn beijing(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    yiqi::types::PLATFORM_ZONE
+        .with_ymd_and_hms(y, mo, d, h, mi, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
 }
