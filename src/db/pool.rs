@@ -24,7 +24,9 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A connection straight from r2d2, for work outside a request (jobs, the CLI).
+    /// A connection straight from r2d2, for work outside a request (jobs, the CLI). It takes
+    /// no turn: a job may get a connection ahead of queued requests, which is rare (jobs run
+    /// every few seconds) and bounded by the pool's time-out.
     pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, r2d2::Error> {
         self.inner.get()
     }

@@ -146,6 +146,9 @@ pub struct Filter {
     pub statuses: Option<Vec<ReservationStatus>>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
+    /// In the order they start (a queue: the most urgent first; sample orders, which have no
+    /// start, after them), instead of the newest first.
+    pub by_start: bool,
 }
 
 fn filtered(f: &Filter) -> reservations::BoxedQuery<'static, Db> {
@@ -195,9 +198,17 @@ pub fn list(
     f: &Filter,
     page: PageRequest,
 ) -> QueryResult<(Vec<ReservationRow>, i64)> {
-    let rows = filtered(f)
-        .select(ReservationRow::as_select())
-        .order(reservations::id.desc())
+    let query = filtered(f).select(ReservationRow::as_select());
+    let query = if f.by_start {
+        query.order((
+            reservations::starts_at.is_null(),
+            reservations::starts_at.asc(),
+            reservations::id.asc(),
+        ))
+    } else {
+        query.order(reservations::id.desc())
+    };
+    let rows = query
         .limit(page.per_page)
         .offset(page.offset())
         .load(conn)?;

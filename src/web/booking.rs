@@ -516,7 +516,7 @@ const TABS: [(&str, &str); 3] = [
 
 fn tab_filter(tab: &str, now: DateTime<Utc>) -> Filter {
     use ReservationStatus as S;
-    match tab {
+    let f = match tab {
         "today" => {
             let today = now.with_timezone(&PLATFORM_ZONE).date_naive();
             let from = crate::reservations::rules::local(today, 0).unwrap_or(now);
@@ -535,6 +535,11 @@ fn tab_filter(tab: &str, now: DateTime<Utc>) -> Filter {
             statuses: Some(vec![S::Pending, S::Submitted]),
             ..Default::default()
         },
+    };
+    // The most urgent first.
+    Filter {
+        by_start: true,
+        ..f
     }
 }
 

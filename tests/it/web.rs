@@ -810,9 +810,28 @@ async fn the_queue_gives_what_a_manager_decides_from(db: TestDb) {
         )
         .await;
     assert_eq!(status, 201, "{booked}");
+    // Asked later, starting earlier: the queue lists it first (the most urgent first).
+    let (status, earlier) = app
+        .post(
+            "/api/v1/reservations",
+            Some(&researcher),
+            serde_json::json!({"instrument_id": id, "kind": "machine_time",
+                "starts_at": "2026-11-30T09:00:00+08:00", "ends_at": "2026-11-30T10:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{earlier}");
     let (manager, csrf) = signed_in(&app, "manager@yiqi.demo").await;
     let (status, queue) = page_as(&app, &manager, "/manage/reservations").await;
     assert_eq!(status, 200);
+    let (nine, two) = (
+        queue
+            .find("11月30日 09:00–10:00")
+            .expect("the 09:00 booking"),
+        queue
+            .find("11月30日 14:00–15:00")
+            .expect("the 14:00 booking"),
+    );
+    assert!(nine < two, "in the order they start");
     for wanted in [
         "王研究员",
         "校外",
