@@ -161,6 +161,7 @@ fn production_logs_are_json_lines_with_the_request_id() {
     let port = free_port();
     let url = format!("sqlite://{}", dir.path().join("p.db").display());
     let mut child = yiqi()
+        .current_dir(dir.path())
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("YIQI_ENV", "production")
         .env("DATABASE_URL", &url)
@@ -215,7 +216,11 @@ fn secrets_never_reach_the_log() {
     let host_and_db = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     let with_password = format!("postgres://postgres:s3cr3t-pw@{host_and_db}");
     let port = free_port();
+    // A working directory of its own: the search index and the mail files live under it, and
+    // two servers sharing one index directory would fight over its writer.
+    let dir = tempfile::tempdir().unwrap();
     let child = yiqi()
+        .current_dir(dir.path())
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", &with_password)
         .env("YIQI__DEMO__SEED_ON_EMPTY", "false")
