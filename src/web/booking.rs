@@ -37,6 +37,26 @@ fn nonce_field(values: &HashMap<String, String>) -> Field {
     )
 }
 
+/// Books what a form asked for, with the purpose and project it gave; once per form, however
+/// often it is posted (its nonce is the idempotency key).
+async fn submit(
+    state: &AppState,
+    who: &crate::auth::Principal,
+    id: InstrumentId,
+    asked: Asked,
+    form: &Form,
+) -> Result<Reservation, AppError> {
+    let input = BookingRequest {
+        instrument_id: id,
+        asked,
+        purpose: get(form, "purpose").to_owned(),
+        project: get(form, "project").to_owned(),
+        funding_source: String::new(),
+    };
+    let key = opt(form, "nonce").map(|n| format!("web-{n}"));
+    Ok(service::create(state, who, input, key).await?.0)
+}
+
 /// Local date + time in the platform zone.
 fn local_instant(field: &str, date: &str, time: &str) -> Result<DateTime<Utc>, AppError> {
     let d: NaiveDate = date
@@ -154,23 +174,16 @@ pub async fn book(
     let who = ctx.require()?.clone();
     let id: InstrumentId = path_id(&id)?;
     let result = async {
-        let input = BookingRequest {
-            instrument_id: id,
-            asked: Asked::MachineTime {
-                starts_at: local_instant("start", get(&form, "date"), get(&form, "start"))?,
-                ends_at: local_instant("end", get(&form, "date"), get(&form, "end"))?,
-                staff_assist: get(&form, "staff_assist") == "1",
-            },
-            purpose: get(&form, "purpose").to_owned(),
-            project: get(&form, "project").to_owned(),
-            funding_source: String::new(),
+        let asked = Asked::MachineTime {
+            starts_at: local_instant("start", get(&form, "date"), get(&form, "start"))?,
+            ends_at: local_instant("end", get(&form, "date"), get(&form, "end"))?,
+            staff_assist: get(&form, "staff_assist") == "1",
         };
-        let key = opt(&form, "nonce").map(|n| format!("web-{n}"));
-        service::create(&state, &who, input, key).await
+        submit(&state, &who, id, asked, &form).await
     }
     .await;
     match result {
-        Ok((r, _)) => Ok(see_other(&format!("/reservations?booked={}", r.id))),
+        Ok(r) => Ok(see_other(&format!("/reservations?booked={}", r.id))),
         Err(e) => booking_form(&state, &ctx, id, &form).await?.failed(e),
     }
 }
@@ -286,23 +299,16 @@ pub async fn send_samples(
                     .map_err(|_| AppError::invalid("wanted_by", "请选择日期"))
             })
             .transpose()?;
-        let input = BookingRequest {
-            instrument_id: id,
-            asked: Asked::SampleOrder {
-                sample_count: count,
-                sample_description: get(&form, "sample_description").to_owned(),
-                wanted_by,
-            },
-            purpose: get(&form, "purpose").to_owned(),
-            project: get(&form, "project").to_owned(),
-            funding_source: String::new(),
+        let asked = Asked::SampleOrder {
+            sample_count: count,
+            sample_description: get(&form, "sample_description").to_owned(),
+            wanted_by,
         };
-        let key = opt(&form, "nonce").map(|n| format!("web-{n}"));
-        service::create(&state, &who, input, key).await
+        submit(&state, &who, id, asked, &form).await
     }
     .await;
     match result {
-        Ok((r, _)) => Ok(see_other(&format!("/reservations?booked={}", r.id))),
+        Ok(r) => Ok(see_other(&format!("/reservations?booked={}", r.id))),
         Err(e) => sample_form(&state, &ctx, id, &form).await?.failed(e),
     }
 }
