@@ -248,6 +248,18 @@ pub struct Offer {
     pub hour_fen: i64,
     pub sample_fen: i64,
     pub min_fee_fen: i64,
+    modes: BookingModes,
+}
+
+impl Offer {
+    /// Ok when a booking of `kind` would pass what the page can know before it is filled
+    /// in; else why not (the listing, the viewer, or the way of use not offered).
+    pub fn open_for(&mut self, kind: ReservationKind) -> AppResult<()> {
+        if let Some(why) = self.refused.take() {
+            return Err(why);
+        }
+        check_offered(self.modes, kind)
+    }
 }
 
 pub fn offer(
@@ -296,6 +308,7 @@ pub fn offer(
         hour_fen,
         sample_fen,
         min_fee_fen: rules.settings.min_fee_fen,
+        modes,
     })
 }
 

@@ -15,7 +15,9 @@ use super::WebError;
 use crate::error::AppError;
 use crate::params::path_id;
 use crate::reservations::availability;
-use crate::reservations::model::{Asked, BookingRequest, Reservation, ReservationStatus, Step};
+use crate::reservations::model::{
+    Asked, BookingRequest, Reservation, ReservationKind, ReservationStatus, Step,
+};
 use crate::reservations::service::{self, Actor, Listed, StepCommand};
 use crate::reservations::store::Filter;
 use crate::types::{
@@ -146,17 +148,8 @@ pub async fn book_page(
     // A link shared or kept from before leads here too: a form that would be refused is not
     // drawn, its reason is shown instead.
     let now = state.clock.now();
-    let offer = db::run(&state.pool, move |c| service::offer(c, Some(&who), id, now)).await?;
-    if let Some(why) = offer.refused {
-        return Err(WebError(why));
-    }
-    if !offer.machine_time {
-        return Err(WebError(AppError::rule(
-            crate::error::ErrorCode::ModeNotOffered,
-            "kind",
-            "该仪器只接受送样，不接受机时预约 (sample orders only)",
-        )));
-    }
+    let mut offer = db::run(&state.pool, move |c| service::offer(c, Some(&who), id, now)).await?;
+    offer.open_for(ReservationKind::MachineTime)?;
     // A slot picked on the instrument's week fills the form in.
     let mut values: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
@@ -206,16 +199,8 @@ async fn sample_form(
         Ok((inst, offer, max))
     })
     .await?;
-    if let Some(why) = offer.refused {
-        return Err(WebError(why));
-    }
-    if !offer.sample_order {
-        return Err(WebError(AppError::rule(
-            crate::error::ErrorCode::ModeNotOffered,
-            "kind",
-            "该仪器只接受机时预约，不接受送样 (machine time only)",
-        )));
-    }
+    let mut offer = offer;
+    offer.open_for(ReservationKind::SampleOrder)?;
     let g = |k: &str| values.get(k).cloned().unwrap_or_default();
     let mut page = FormPage::new(
         ctx,
