@@ -8,6 +8,8 @@ use diesel::prelude::*;
 use super::{apportion, Rng};
 use crate::db::schema::{instruments, organisations, service_records};
 use crate::db::{self, DbConnection};
+use crate::navigation::model::ShareMode;
+use crate::reservations::model::BookingModes;
 use crate::types::{InstrumentId, OrganisationId, UserId, PLATFORM_ZONE};
 use crate::usage::model::{NewServiceRecord, ServiceType, ServiceWay};
 
@@ -62,13 +64,88 @@ fn ensure_clients(
         .load(conn)
 }
 
-/// (instrument id, unit id) of every listed instrument.
-fn instrument_units(conn: &mut DbConnection) -> QueryResult<Vec<(i64, i64)>> {
-    instruments::table
+/// A listed instrument as the history needs it.
+#[derive(Debug, Clone, Copy)]
+struct Served {
+    id: i64,
+    unit: i64,
+    share_mode: ShareMode,
+    in_service_on: Option<NaiveDate>,
+    /// Whether it takes samples (送样); only then does a record count samples.
+    samples: bool,
+}
+
+impl Served {
+    /// In use on `day`: a record never predates the instrument.
+    fn in_service(&self, day: NaiveDate) -> bool {
+        self.in_service_on.is_none_or(|d| d <= day)
+    }
+
+    /// Who may be served: outsiders only where it is shared externally, the unit's own
+    /// people unless it is not shared at all beyond its group (who still log their use).
+    fn serves(&self, client: (i64, Option<i64>)) -> bool {
+        let own = client.1 == Some(self.unit);
+        match self.share_mode {
+            ShareMode::External => true,
+            ShareMode::Internal | ShareMode::NotShared => own,
+        }
+    }
+
+    /// How a service was given: by sending samples (委托) only where samples are taken, from
+    /// afar (远程) rarely.
+    fn way(&self, rng: &mut Rng, weights: [u32; 4]) -> ServiceWay {
+        let ways = [
+            ServiceWay::Occupy,
+            ServiceWay::Technical,
+            ServiceWay::Entrusted,
+            ServiceWay::Remote,
+        ];
+        let mut w = weights;
+        if !self.samples {
+            w[2] = 0;
+        }
+        ways[rng.weighted(&w)]
+    }
+
+    fn sample_count(&self, rng: &mut Rng, way: ServiceWay, most: i64) -> i64 {
+        if self.samples && way == ServiceWay::Entrusted {
+            rng.range(1, most)
+        } else {
+            0
+        }
+    }
+}
+
+/// Every listed instrument, with what the history needs of it.
+fn served_instruments(conn: &mut DbConnection) -> QueryResult<Vec<Served>> {
+    use crate::db::schema::booking_settings as b;
+    let modes: std::collections::HashMap<i64, BookingModes> = b::table
+        .select((b::instrument_id, b::modes))
+        .load::<(i64, BookingModes)>(conn)?
+        .into_iter()
+        .collect();
+    let rows: Vec<(i64, i64, ShareMode, Option<NaiveDate>)> = instruments::table
         .filter(instruments::retired_at.is_null())
-        .select((instruments::id, instruments::unit_id))
+        .select((
+            instruments::id,
+            instruments::unit_id,
+            instruments::share_mode,
+            instruments::in_service_on,
+        ))
         .order(instruments::id)
-        .load(conn)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, unit, share_mode, in_service_on)| Served {
+            id,
+            unit,
+            share_mode,
+            in_service_on,
+            samples: modes
+                .get(&id)
+                .is_none_or(|&m| m != BookingModes::MachineTime),
+        })
+        .collect())
 }
 
 fn insert_all(conn: &mut DbConnection, rows: &[NewServiceRecord]) -> QueryResult<()> {
@@ -154,7 +231,7 @@ pub fn province_2018(
     let step = units.len() / 14;
     chosen.extend((0..14).map(|i| units[i * step]));
     chosen.extend(firms.iter().take(CLIENT_UNITS_2018 - 14).copied());
-    let instruments = instrument_units(conn)?;
+    let instruments = served_instruments(conn)?;
     let weights: Vec<u32> = (0..SERVICES_2018)
         .map(|_| rng.range(2, 12) as u32)
         .collect();
@@ -168,27 +245,28 @@ pub fn province_2018(
         } else {
             *rng.pick(&chosen)
         };
-        let (instrument, _) = loop {
-            let candidate = *rng.pick(&instruments);
-            if Some(candidate.1) != client.1 {
-                break candidate;
-            }
-        };
+        let day = start + Duration::days(rng.range(0, 364));
+        // Another unit's instrument, shared with outsiders and already in service that day.
+        let candidates: Vec<&Served> = instruments
+            .iter()
+            .filter(|s| {
+                s.share_mode == ShareMode::External && s.in_service(day) && Some(s.unit) != client.1
+            })
+            .collect();
+        anyhow::ensure!(
+            !candidates.is_empty(),
+            "no instrument to serve with on {day}"
+        );
+        let instrument = **rng.pick(&candidates);
         let ty = [
             ServiceType::Testing,
             ServiceType::Training,
             ServiceType::Consulting,
             ServiceType::Teaching,
         ][rng.weighted(&[70, 12, 10, 8])];
-        let way = [
-            ServiceWay::Entrusted,
-            ServiceWay::Technical,
-            ServiceWay::Occupy,
-            ServiceWay::Remote,
-        ][rng.weighted(&[50, 30, 15, 5])];
-        let day = start + Duration::days(rng.range(0, 364));
+        let way = instrument.way(rng, [15, 30, 50, 5]);
         rows.push(row(
-            instrument,
+            instrument.id,
             client,
             false,
             ty,
@@ -196,7 +274,7 @@ pub fn province_2018(
             day,
             None,
             *h as i64 * 60,
-            rng.range(0, 40),
+            instrument.sample_count(rng, way, 40),
             now,
         ));
     }
@@ -216,7 +294,7 @@ pub fn synthetic(
     now: NaiveDateTime,
 ) -> anyhow::Result<usize> {
     let clients = ensure_clients(conn, now)?;
-    let instruments = instrument_units(conn)?;
+    let instruments = served_instruments(conn)?;
     anyhow::ensure!(!instruments.is_empty(), "no instruments to serve with");
     let own_org: std::collections::HashMap<i64, (i64, Option<i64>)> = clients
         .iter()
@@ -227,44 +305,45 @@ pub fn synthetic(
     let mut rows = Vec::with_capacity(BATCH * 20);
     let mut written = 0;
     for _ in 0..count {
-        let (instrument, unit) = if rng.range(0, 99) < 5 {
+        let instrument = if rng.range(0, 99) < 5 {
             *rng.pick(favourites)
         } else {
             *rng.pick(&instruments)
         };
+        let mut day = from + Duration::days(rng.range(0, days));
+        if day.weekday().number_from_monday() > 5 && rng.range(0, 3) > 0 {
+            day -= Duration::days(2);
+        }
+        let day = day.max(from);
         let internal = rng.range(0, 99) < 20;
-        let client = match (internal, own_org.get(&unit)) {
-            (true, Some(own)) => *own,
+        let own = own_org.get(&instrument.unit).copied();
+        let client = match own {
+            Some(own) if internal || instrument.share_mode != ShareMode::External => own,
             _ => loop {
                 let c = *rng.pick(&clients);
-                if c.1 != Some(unit) {
+                if c.1 != Some(instrument.unit) {
                     break c;
                 }
             },
         };
+        if !instrument.in_service(day) || !instrument.serves(client) {
+            // Not in use yet that day, or not open to that client: no service.
+            continue;
+        }
+        let internal = client.1 == Some(instrument.unit);
         let ty = [
             ServiceType::Testing,
             ServiceType::Training,
             ServiceType::Consulting,
             ServiceType::Teaching,
         ][rng.weighted(&[75, 10, 8, 7])];
-        let way = [
-            ServiceWay::Occupy,
-            ServiceWay::Technical,
-            ServiceWay::Entrusted,
-            ServiceWay::Remote,
-        ][rng.weighted(&[35, 30, 30, 5])];
-        let mut day = from + Duration::days(rng.range(0, days));
-        if day.weekday().number_from_monday() > 5 && rng.range(0, 3) > 0 {
-            day -= Duration::days(2);
-        }
-        let day = day.max(from);
+        let way = instrument.way(rng, [35, 30, 30, 5]);
         let minutes = rng.range(1, 16) * 30;
         let start_minute = rng.range(16, 34) * 30; // 08:00 … 16:30 local
         let starts = utc_of_local(day, start_minute);
         let times = Some((starts, starts + Duration::minutes(minutes)));
         rows.push(row(
-            instrument,
+            instrument.id,
             client,
             internal,
             ty,
@@ -272,7 +351,7 @@ pub fn synthetic(
             day,
             times,
             minutes,
-            rng.range(0, 12),
+            instrument.sample_count(rng, way, 12),
             now,
         ));
         if rows.len() == rows.capacity() {

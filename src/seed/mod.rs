@@ -10,15 +10,16 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::auth::{password, Role};
-use crate::db::schema::{instruments, sub_platforms, units};
+use crate::db::schema::{booking_settings, instruments, sub_platforms, units};
 use crate::db::{self, DbConnection};
 use crate::navigation::model::{
     Acquisition, FundingSource as F, InstrumentRow, Purpose, RunStatus, ShareMode, SubPlatformRow,
     UnitKind, UnitRow,
 };
+use crate::reservations::model::{BookingModes, BookingSettingsRow};
 use crate::types::{InstrumentId, SubPlatformId, UnitId};
 use crate::users::{service as accounts, store as account_store};
-use data::{InstrumentType, INSTRUMENT_TYPES};
+use data::{Field, InstrumentType, INSTRUMENT_TYPES};
 
 /// The province's published figures at scale 1.
 pub const UNITS_AT_SCALE_1: usize = 72;
@@ -98,11 +99,8 @@ fn fixed_time() -> NaiveDateTime {
         .unwrap_or_default()
 }
 
-fn city_info(city: &str) -> (&'static str, &'static str) {
-    data::CITIES
-        .iter()
-        .find(|(c, _, _)| *c == city)
-        .map_or(("0431", "长春市"), |(_, code, place)| (code, place))
+fn city_of(name: &str) -> &'static data::City {
+    data::city(name).unwrap_or(&data::CITIES[0])
 }
 
 fn person(rng: &mut Rng) -> String {
@@ -113,6 +111,7 @@ struct PlannedUnit {
     row: UnitRow,
     domain: String,
     weight: u32,
+    fields: &'static [Field],
 }
 
 fn plan_units(rng: &mut Rng, scale: usize) -> Vec<PlannedUnit> {
@@ -120,37 +119,36 @@ fn plan_units(rng: &mut Rng, scale: usize) -> Vec<PlannedUnit> {
     let mut planned = Vec::with_capacity(UNITS_AT_SCALE_1 * scale);
     for i in 0..UNITS_AT_SCALE_1 * scale {
         let id = i as i64 + 1;
-        let (name, short, kind, city, sp, domain, weight) = match data::UNITS.get(i) {
-            Some(&(name, short, kind, city, sp, domain, weight)) => (
-                name.to_owned(),
-                short.to_owned(),
-                kind,
-                city,
-                sp,
-                domain.to_owned(),
-                weight,
+        let (name, short, kind, city, sp, domain, weight, fields) = match data::UNITS.get(i) {
+            Some(u) => (
+                u.name.to_owned(),
+                u.short.to_owned(),
+                u.kind,
+                city_of(u.city),
+                u.sub_platform,
+                u.domain.to_owned(),
+                u.weight,
+                u.fields,
             ),
             None => {
                 // Beyond the named units: plausible synthetic ones with a serial number.
-                let (city, _, _) = *rng.pick(data::CITIES);
+                let city = rng.pick(data::CITIES);
                 let prefix = *rng.pick(data::SYNTH_PREFIXES);
-                let (suffix, kind) = *rng.pick(data::SYNTH_KINDS);
+                let (suffix, kind, fields) = *rng.pick(data::SYNTH_KINDS);
                 let sp = rng.range(0, data::SUB_PLATFORMS.len() as i64 - 1) as usize;
-                let name = format!("{city}{prefix}{suffix}（{id:05}）");
-                let short = format!("{prefix}{id:05}");
                 (
-                    name,
-                    short,
+                    format!("{}{prefix}{suffix}（{id:05}）", city.name),
+                    format!("{prefix}{id:05}"),
                     kind,
                     city,
                     sp,
                     format!("u{id}.example.cn"),
                     1 + (rng.next() % 3) as u32,
+                    fields,
                 )
             }
         };
-        let (area, place) = city_info(city);
-        let street = rng.pick(data::STREETS);
+        let street = rng.pick(city.streets);
         planned.push(PlannedUnit {
             row: UnitRow {
                 id: UnitId(id),
@@ -158,10 +156,10 @@ fn plan_units(rng: &mut Rng, scale: usize) -> Vec<PlannedUnit> {
                 name,
                 short_name: short,
                 kind,
-                city: city.to_owned(),
-                address: format!("吉林省{place}{street}{}号", rng.range(1, 9999)),
+                city: city.name.to_owned(),
+                address: format!("吉林省{}{street}{}号", city.place, rng.range(1, 9999)),
                 contact_name: person(rng),
-                contact_phone: format!("{area}-8{:07}", rng.range(0, 9_999_999)),
+                contact_phone: format!("{}-8{:07}", city.area_code, rng.range(0, 9_999_999)),
                 contact_email: format!("share@{domain}"),
                 website: format!("https://www.{domain}"),
                 description: "大型科研仪器开放共享单位，仪器向校内外及社会用户开放。".to_owned(),
@@ -169,6 +167,7 @@ fn plan_units(rng: &mut Rng, scale: usize) -> Vec<PlannedUnit> {
             },
             domain,
             weight,
+            fields,
         });
     }
     planned
@@ -198,6 +197,68 @@ fn pick_share_mode(rng: &mut Rng) -> ShareMode {
     ][rng.weighted(&[80, 15, 5])]
 }
 
+/// The types that fit a unit, with weights: those of its main field three times as likely.
+fn fitting_types(fields: &[Field]) -> Vec<(usize, u32)> {
+    INSTRUMENT_TYPES
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.fields.iter().any(|f| fields.contains(f)))
+        .map(|(i, t)| (i, if t.fields.contains(&fields[0]) { 3 } else { 1 }))
+        .collect()
+}
+
+fn accepts_samples(modes: BookingModes) -> bool {
+    modes != BookingModes::MachineTime
+}
+
+/// The hourly and per-sample prices in whole yuan for the unit's own people; outside
+/// academic clients pay 1.5 times as much and companies twice as much.
+fn own_prices(value_yuan: i64) -> (i64, i64) {
+    let hourly = (value_yuan / 10_000).clamp(50, 2000) / 10 * 10;
+    (hourly, (hourly / 2).max(50) / 10 * 10)
+}
+
+fn fee_reference(kind: UnitKind, t: &InstrumentType, value_yuan: i64) -> String {
+    let own = if kind == UnitKind::University {
+        "校内"
+    } else {
+        "本单位"
+    };
+    let (hourly, sample) = own_prices(value_yuan);
+    let tiers = |price: i64, unit: &str| {
+        format!(
+            "{own} {price} 元/{unit}，校外科研单位 {} 元/{unit}，企业 {} 元/{unit}",
+            price * 3 / 2,
+            price * 2
+        )
+    };
+    let parts: Vec<String> = match t.modes {
+        BookingModes::MachineTime => vec![format!("机时：{}", tiers(hourly, "小时"))],
+        BookingModes::SampleOrder => vec![format!("送样：{}", tiers(sample, "样"))],
+        BookingModes::Both => vec![
+            format!("机时：{}", tiers(hourly, "小时")),
+            format!("送样：{}", tiers(sample, "样")),
+        ],
+    };
+    format!("{}（参考价，以审核确认为准）", parts.join("；"))
+}
+
+fn sharing_rules(mode: ShareMode, t: &InstrumentType) -> String {
+    let who = match mode {
+        ShareMode::External => "向校内外及社会用户开放。",
+        ShareMode::Internal => "仅向本单位内部用户开放。",
+        ShareMode::NotShared => "暂不对外共享，仅供本课题组使用。",
+    };
+    let how = match t.modes {
+        BookingModes::MachineTime => {
+            "机时预约需提前 1–3 个工作日提交，经仪器负责人审核后上机；独立上机须取得上机资格。"
+        }
+        BookingModes::SampleOrder => "仅接受送样检测，样品寄送或送达后约 7 个工作日出具结果。",
+        BookingModes::Both => "机时预约需提前 1–3 个工作日提交，经仪器负责人审核后上机；独立上机须取得上机资格；送样检测约 7 个工作日出具结果。",
+    };
+    format!("{who}{how}")
+}
+
 fn make_instrument(
     rng: &mut Rng,
     id: i64,
@@ -212,7 +273,7 @@ fn make_instrument(
     let year = rng.range(2006, 2024) as i32;
     let in_service =
         NaiveDate::from_ymd_opt(year, rng.range(1, 12) as u32, rng.range(1, 28) as u32);
-    let (area, _) = city_info(&unit.row.city);
+    let city = city_of(&unit.row.city);
     let enterprise = unit.row.kind == UnitKind::Enterprise;
     let funding = if enterprise {
         [F::Own, F::Local, F::Other][rng.weighted(&[80, 15, 5])]
@@ -225,7 +286,15 @@ fn make_instrument(
         .take(1 + (rng.next() % 3) as usize)
         .copied()
         .collect();
-    let hourly = (value_yuan / 10_000).clamp(50, 2000) / 10 * 10;
+    // The field through which the type fits the unit decides the department.
+    let field = t
+        .fields
+        .iter()
+        .copied()
+        .find(|f| unit.fields.contains(f))
+        .unwrap_or(t.fields[0]);
+    let department = *rng.pick(data::departments(unit.row.kind, field));
+    let share_mode = pick_share_mode(rng);
     let now = fixed_time();
     InstrumentRow {
         id: InstrumentId(id),
@@ -242,21 +311,21 @@ fn make_instrument(
         specs: t.specs.to_owned(),
         functions: t.functions.to_owned(),
         service_content: t.service.to_owned(),
-        sharing_rules: "向校内外用户开放。机时预约需提前 1–3 个工作日提交，经仪器负责人审核后上机；独立上机须取得上机资格，送样检测约 7 个工作日出具结果。".to_owned(),
-        fee_reference: format!(
-            "校内 {} 元/小时；校外科研单位 {} 元/小时；企业 {} 元/小时（参考价，以审核确认为准）",
-            hourly,
-            hourly * 3 / 2,
-            hourly * 2
-        ),
+        sharing_rules: sharing_rules(share_mode, t),
+        fee_reference: fee_reference(unit.row.kind, t, value_yuan),
         city: unit.row.city.clone(),
-        address: format!("{}，{}楼{}室", unit.row.address, rng.range(1, 12), rng.range(101, 699)),
-        department: rng.pick(data::DEPARTMENTS).to_string(),
+        address: format!(
+            "{}，{}楼{}室",
+            unit.row.address,
+            rng.range(1, 12),
+            rng.range(101, 699)
+        ),
+        department: department.to_owned(),
         contact_name: person(rng),
-        contact_phone: format!("{area}-8{:07}", rng.range(0, 9_999_999)),
+        contact_phone: format!("{}-8{:07}", city.area_code, rng.range(0, 9_999_999)),
         contact_email: format!("lab{seq:04}@{}", unit.domain),
         photo_url: String::new(),
-        share_mode: pick_share_mode(rng),
+        share_mode,
         // In the order of `RunStatus::ALL`.
         run_status: RunStatus::ALL[rng.weighted(&[85, 7, 4, 1, 2, 1])],
         funding_source: funding,
@@ -267,6 +336,25 @@ fn make_instrument(
         updated_at: now,
         retired_at: None,
     }
+}
+
+/// How the instrument is booked: its type's modes and the prices its fee reference states.
+fn booking_settings(row: &InstrumentRow, t: &InstrumentType) -> BookingSettingsRow {
+    let (hourly, sample) = own_prices(row.original_value_yuan);
+    let mut s = BookingSettingsRow::defaults(row.id);
+    s.modes = t.modes;
+    s.updated_at = row.updated_at;
+    if t.modes != BookingModes::SampleOrder {
+        s.own_hour_fen = hourly * 100;
+        s.academic_hour_fen = hourly * 150;
+        s.enterprise_hour_fen = hourly * 200;
+    }
+    if accepts_samples(t.modes) {
+        s.own_sample_fen = sample * 100;
+        s.academic_sample_fen = sample * 150;
+        s.enterprise_sample_fen = sample * 200;
+    }
+    s
 }
 
 /// Services in the demo's recent history (two years).
@@ -308,26 +396,28 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
             crate::db::insert_rows!(conn, units::table, chunk)?;
         }
         let mut batch = Vec::with_capacity(BATCH);
+        let mut settings = Vec::with_capacity(BATCH);
         let mut next_id = 1;
         for (unit, &count) in units.iter().zip(&per_unit) {
-            let sp = unit.row.sub_platform_id.0 as usize - 1;
-            // Types of the unit's own field are five times as likely.
-            let weights: Vec<u32> = INSTRUMENT_TYPES
-                .iter()
-                .map(|t| if t.themes.contains(&sp) { 5 } else { 1 })
-                .collect();
+            let types = fitting_types(unit.fields);
+            let weights: Vec<u32> = types.iter().map(|&(_, w)| w).collect();
             for seq in 1..=count {
-                let t = &INSTRUMENT_TYPES[rng.weighted(&weights)];
-                batch.push(make_instrument(&mut rng, next_id, unit, seq, t));
+                let t = &INSTRUMENT_TYPES[types[rng.weighted(&weights)].0];
+                let row = make_instrument(&mut rng, next_id, unit, seq, t);
+                settings.push(booking_settings(&row, t));
+                batch.push(row);
                 next_id += 1;
                 if batch.len() == BATCH {
                     crate::db::insert_rows!(conn, instruments::table, &batch)?;
+                    crate::db::insert_rows!(conn, booking_settings::table, &settings)?;
                     batch.clear();
+                    settings.clear();
                 }
             }
         }
         if !batch.is_empty() {
             crate::db::insert_rows!(conn, instruments::table, &batch)?;
+            crate::db::insert_rows!(conn, booking_settings::table, &settings)?;
         }
         db::after_explicit_ids(conn)?;
         crate::navigation::store::ensure_unit_organisations(conn)?;
@@ -444,7 +534,10 @@ mod tests {
 
     #[test]
     fn apportion_keeps_the_total() {
-        let counts = apportion(1940, &data::UNITS.iter().map(|u| u.6).collect::<Vec<_>>());
+        let counts = apportion(
+            1940,
+            &data::UNITS.iter().map(|u| u.weight).collect::<Vec<_>>(),
+        );
         assert_eq!(counts.len(), 72);
         assert_eq!(counts.iter().sum::<usize>(), 1940);
         assert!(counts.iter().all(|&c| c >= 1));
@@ -454,10 +547,10 @@ mod tests {
     fn the_reference_lists_match_the_province() {
         assert_eq!(data::SUB_PLATFORMS.len(), 13);
         assert_eq!(data::UNITS.len(), UNITS_AT_SCALE_1);
-        let mut names: Vec<_> = data::UNITS.iter().map(|u| u.0).collect();
+        let mut names: Vec<_> = data::UNITS.iter().map(|u| u.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), 72, "unit names are unique");
-        assert!(data::UNITS.iter().all(|u| u.4 < 13));
+        assert!(data::UNITS.iter().all(|u| u.sub_platform < 13));
     }
 }

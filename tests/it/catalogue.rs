@@ -18,6 +18,7 @@ on_both_backends!(
     health_ready_and_request_ids,
     categories_match_the_shipped_classification,
     the_demo_seed_is_deterministic,
+    the_demo_looks_like_jilin,
 );
 
 fn items(v: &Value) -> &Vec<Value> {
@@ -408,4 +409,254 @@ async fn the_demo_seed_is_deterministic(db: TestDb) {
     assert_eq!(a.len(), 5);
     // The same demo platform on every machine and on both backends.
     assert_eq!(a, sample(&other));
+}
+
+/// The demo is what a provincial centre would recognise: instruments that fit their unit,
+/// departments such a unit has, addresses in the unit's own city, leaf categories, the
+/// province's 2018 figures from records that could have happened.
+async fn the_demo_looks_like_jilin(db: TestDb) {
+    use chrono::Datelike;
+    use diesel::prelude::*;
+    use std::collections::{HashMap, HashSet};
+    use yiqi::db::schema::{
+        booking_settings as b, categories as c, instruments as i, organisations as o,
+        service_records as r, units as u,
+    };
+    let db = db.seeded();
+    let mut conn = db.connect();
+    let parents: HashSet<String> = c::table
+        .select(c::parent_code)
+        .load::<Option<String>>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    let codes: HashSet<String> = c::table
+        .select(c::code)
+        .load(&mut conn)
+        .unwrap()
+        .into_iter()
+        .collect();
+    type Unit = (i64, String, String, String, String, String);
+    let units: HashMap<i64, Unit> = u::table
+        .select((
+            u::id,
+            u::name,
+            u::kind,
+            u::city,
+            u::address,
+            u::contact_phone,
+        ))
+        .load::<Unit>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.0, u))
+        .collect();
+    assert_eq!(units.len(), 72);
+    type Instrument = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<chrono::NaiveDate>,
+        String,
+    );
+    let instruments: Vec<Instrument> = i::table
+        .select((
+            i::id,
+            i::unit_id,
+            i::category_code,
+            i::city,
+            i::address,
+            i::department,
+            i::manufacturer,
+            i::origin_country,
+            i::contact_phone,
+            i::in_service_on,
+            i::share_mode,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(instruments.len(), 1940);
+    let area = |city: &str| match city {
+        "长春" => "0431",
+        "吉林" => "0432",
+        "延边" => "0433",
+        "四平" => "0434",
+        "通化" => "0435",
+        "白城" => "0436",
+        "辽源" => "0437",
+        "松原" => "0438",
+        "白山" => "0439",
+        other => panic!("{other} is not a city of Jilin"),
+    };
+    let place = |city: &str| match city {
+        "延边" => "延边朝鲜族自治州延吉市".to_owned(),
+        c => format!("{c}市"),
+    };
+    for (_, name, _, city, address, phone) in units.values() {
+        assert!(
+            address.starts_with(&format!("吉林省{}", place(city))),
+            "{name}: {address}"
+        );
+        assert!(phone.starts_with(area(city)), "{name}: {phone}");
+    }
+    // Streets differ between cities: the demo does not put Jilin City on Changchun's avenues.
+    for street in [
+        "前进大街",
+        "人民大街",
+        "卫星路",
+        "东南湖大路",
+        "净月大街",
+        "南湖大路",
+    ] {
+        for (_, name, _, city, address, _) in units.values() {
+            if city != "长春" {
+                assert!(
+                    !address.contains(street),
+                    "{name} in {city} is on {street}: {address}"
+                );
+            }
+        }
+    }
+    let mut seen_categories = HashSet::new();
+    for (id, unit, category, city, address, department, maker, country, phone, _, _) in &instruments
+    {
+        let (_, unit_name, kind, unit_city, unit_address, _) = &units[unit];
+        assert!(
+            codes.contains(category),
+            "instrument {id}: {category} is not a national code"
+        );
+        assert!(
+            !parents.contains(category),
+            "instrument {id}: {category} is a class, not a leaf"
+        );
+        seen_categories.insert(category.clone());
+        assert_eq!(city, unit_city, "instrument {id} of {unit_name}");
+        assert!(
+            address.starts_with(unit_address.as_str()),
+            "instrument {id}: {address}"
+        );
+        assert!(phone.starts_with(area(city)), "instrument {id}: {phone}");
+        if kind != "university" {
+            assert!(
+                !department.contains("学院"),
+                "{unit_name} ({kind}) has a {department}"
+            );
+        }
+        if maker.contains("Kratos") {
+            assert_eq!(country, "英国", "Kratos Analytical is British");
+        }
+        // Medicine stays in hospitals; physics, electronics and computing stay out of them.
+        let class = &category[..2];
+        match kind.as_str() {
+            "hospital" => assert!(
+                !["02", "03", "04", "13", "14"].contains(&class),
+                "{unit_name} holds instrument {id} of class {category}"
+            ),
+            _ => assert!(
+                !["090199", "090202"].contains(&category.as_str()),
+                "{unit_name} ({kind}) holds clinical instrument {id} ({category})"
+            ),
+        }
+        if category == "030204" {
+            assert_eq!(kind, "testing_body", "a fixed-point furnace at {unit_name}");
+        }
+    }
+    assert!(
+        seen_categories.len() >= 40,
+        "only {} kinds of instrument",
+        seen_categories.len()
+    );
+    // Every instrument is priced the way it is booked, and samples only where it takes them.
+    let settings: HashMap<i64, (String, i64, i64)> = b::table
+        .select((
+            b::instrument_id,
+            b::modes,
+            b::own_hour_fen,
+            b::own_sample_fen,
+        ))
+        .load::<(i64, String, i64, i64)>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|(id, m, h, s)| (id, (m, h, s)))
+        .collect();
+    assert_eq!(settings.len(), 1940);
+    for (id, (modes, hour, sample)) in &settings {
+        assert_eq!(
+            modes != "sample_order",
+            *hour > 0,
+            "instrument {id} ({modes}) at {hour} fen/h"
+        );
+        assert_eq!(
+            modes != "machine_time",
+            *sample > 0,
+            "instrument {id} ({modes}) at {sample} fen/sample"
+        );
+    }
+    let instrument: HashMap<i64, &Instrument> = instruments.iter().map(|x| (x.0, x)).collect();
+    let org_unit: HashMap<i64, Option<i64>> = o::table
+        .select((o::id, o::unit_id))
+        .load::<(i64, Option<i64>)>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .collect();
+    type Record = (i64, chrono::NaiveDate, i32, String, Option<i64>, i32, bool);
+    let records: Vec<Record> = r::table
+        .select((
+            r::instrument_id,
+            r::served_on,
+            r::sample_count,
+            r::service_way,
+            r::client_organisation_id,
+            r::minutes,
+            r::internal,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert!(records.len() > 1000, "{} service records", records.len());
+    let mut clients_2018 = HashSet::new();
+    let (mut services_2018, mut minutes_2018) = (0, 0);
+    for (id, day, samples, way, client, minutes, internal) in &records {
+        let x = instrument[id];
+        if let Some(start) = x.9 {
+            assert!(
+                *day >= start,
+                "instrument {id} served on {day}, in service from {start}"
+            );
+        }
+        if *samples > 0 || way == "entrusted" {
+            assert_ne!(
+                settings[id].0, "machine_time",
+                "samples sent to instrument {id}"
+            );
+        }
+        let client_unit = client.and_then(|c| org_unit[&c]);
+        assert_eq!(
+            *internal,
+            client_unit == Some(x.1),
+            "record on instrument {id}"
+        );
+        if !internal {
+            assert_eq!(
+                x.10, "external",
+                "an outsider served on instrument {id} ({})",
+                x.10
+            );
+        }
+        if day.year() == 2018 {
+            services_2018 += 1;
+            minutes_2018 += minutes;
+            clients_2018.insert(client.expect("a 2018 client"));
+            assert!(!internal, "2018 services are to other units");
+        }
+    }
+    assert_eq!(services_2018, 78);
+    assert_eq!(clients_2018.len(), 24);
+    assert_eq!(minutes_2018, 20_820 * 60);
 }

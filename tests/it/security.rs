@@ -410,16 +410,7 @@ async fn unmanaged_instrument(app: &TestApp) -> i64 {
         }
     }
     let id = chosen.expect("unit 1 has an instrument the demo manager does not run");
-    let admin = app.token("unit-admin@yiqi.demo").await;
-    let (status, body) = app
-        .call(
-            "PATCH",
-            &format!("/api/v1/instruments/{id}"),
-            Some(&admin),
-            Some(json!({"share_mode": "external", "run_status": "normal"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.open(id).await;
     id
 }
 

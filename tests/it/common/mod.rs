@@ -266,17 +266,31 @@ impl TestApp {
         let id = self.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
             .as_i64()
             .expect("an instrument of unit 1");
-        let unit_admin = self.token("unit-admin@yiqi.demo").await;
-        let (status, body) = self
-            .call(
-                "PATCH",
-                &format!("/api/v1/instruments/{id}"),
-                Some(&unit_admin),
-                Some(serde_json::json!({"share_mode": "external", "run_status": "normal"})),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
+        self.open(id).await;
         id
+    }
+
+    /// Unit 1's administrator opens instrument `id` for outside bookings, running normally,
+    /// for machine time and samples alike (the demo's own modes follow its type).
+    pub async fn open(&self, id: i64) {
+        let unit_admin = self.token("unit-admin@yiqi.demo").await;
+        for (method, path, body) in [
+            (
+                "PATCH",
+                format!("/api/v1/instruments/{id}"),
+                serde_json::json!({"share_mode": "external", "run_status": "normal"}),
+            ),
+            (
+                "PUT",
+                format!("/api/v1/instruments/{id}/booking-settings"),
+                serde_json::json!({"modes": "both"}),
+            ),
+        ] {
+            let (status, body) = self
+                .call(method, &path, Some(&unit_admin), Some(body))
+                .await;
+            assert_eq!(status, 200, "{method} {path}: {body}");
+        }
     }
 
     /// The access token of a demo account.
