@@ -308,6 +308,7 @@ diesel::table! {
         updated_at -> Timestamp,
         idempotency_fingerprint -> Nullable<Text>,
         staff_assist -> Bool,
+        result_delivery -> Nullable<Text>,
     }
 }
 

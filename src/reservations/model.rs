@@ -21,6 +21,15 @@ code_enum! {
 }
 
 code_enum! {
+    /// How a sample order's results reach the client.
+    pub enum ResultDelivery {
+        Electronic = "electronic" / "电子版（邮件发送）",
+        Post = "post" / "纸质报告邮寄",
+        Pickup = "pickup" / "到实验室自取",
+    }
+}
+
+code_enum! {
     pub enum ReservationKind {
         MachineTime = "machine_time" / "机时预约",
         SampleOrder = "sample_order" / "送样检测",
@@ -143,6 +152,8 @@ pub struct ReservationRow {
     pub updated_at: NaiveDateTime,
     /// The booker asked the staff to operate the instrument or guide the session (技术共享).
     pub staff_assist: bool,
+    /// Sample orders: how the results reach the client.
+    pub result_delivery: Option<ResultDelivery>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -170,6 +181,7 @@ pub struct NewReservation {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub staff_assist: bool,
+    pub result_delivery: Option<ResultDelivery>,
 }
 
 impl NewReservation {
@@ -195,6 +207,7 @@ impl NewReservation {
             created_at,
             updated_at,
             staff_assist,
+            result_delivery,
         } = self;
         ReservationRow {
             id,
@@ -221,6 +234,7 @@ impl NewReservation {
             created_at,
             updated_at,
             staff_assist,
+            result_delivery,
         }
     }
 }
@@ -265,6 +279,8 @@ pub struct Reservation {
     pub created_at: DateTime<Utc>,
     /// The booker asked the staff to operate the instrument or guide the session (技术共享).
     pub staff_assist: bool,
+    /// Sample orders: how the results reach the client.
+    pub result_delivery: Option<ResultDelivery>,
 }
 
 impl From<ReservationRow> for Reservation {
@@ -293,6 +309,7 @@ impl From<ReservationRow> for Reservation {
             checked_out_at: r.checked_out_at.map(|t| t.and_utc()),
             created_at: r.created_at.and_utc(),
             staff_assist: r.staff_assist,
+            result_delivery: r.result_delivery,
         }
     }
 }
@@ -319,6 +336,8 @@ pub struct ReservationInput {
     /// Machine time: ask the staff to operate the instrument or guide the session (技术共享).
     #[serde(default)]
     pub staff_assist: bool,
+    /// Sample orders: `electronic` (the default), `post` or `pickup`.
+    pub result_delivery: Option<String>,
 }
 
 /// What a booking asks for.
@@ -335,6 +354,7 @@ pub enum Asked {
         sample_count: Option<i32>,
         sample_description: String,
         wanted_by: Option<NaiveDate>,
+        result_delivery: ResultDelivery,
     },
 }
 
@@ -372,6 +392,15 @@ impl BookingRequest {
                 sample_count: input.sample_count,
                 sample_description: input.sample_description,
                 wanted_by: input.wanted_by,
+                result_delivery: match input.result_delivery.as_deref() {
+                    None | Some("") => ResultDelivery::Electronic,
+                    Some(code) => ResultDelivery::from_code(code).ok_or_else(|| {
+                        AppError::invalid(
+                            "result_delivery",
+                            format!("请选择结果交付方式 (one of {})", ResultDelivery::codes()),
+                        )
+                    })?,
+                },
             },
         };
         Ok(BookingRequest {

@@ -182,6 +182,12 @@ pub async fn create(
                     ..
                 }
             ),
+            result_delivery: match req.asked {
+                Asked::SampleOrder {
+                    result_delivery, ..
+                } => Some(result_delivery),
+                Asked::MachineTime { .. } => None,
+            },
         };
         // The e-mails are written out before the lock too; only their reservation id is missing.
         let notices = notices_new(conn, &new, &inst, &who, &public_url)?;
@@ -470,6 +476,7 @@ fn plan(
             sample_count,
             sample_description,
             wanted_by,
+            ..
         } => {
             let n =
                 sample_count.ok_or_else(|| AppError::invalid("sample_count", "必填 (required)"))?;

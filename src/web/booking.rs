@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::params::path_id;
 use crate::reservations::availability;
 use crate::reservations::model::{
-    Asked, BookingRequest, Reservation, ReservationKind, ReservationStatus, Step,
+    Asked, BookingRequest, Reservation, ReservationKind, ReservationStatus, ResultDelivery, Step,
 };
 use crate::reservations::service::{self, Actor, Listed, StepCommand};
 use crate::reservations::store::Filter;
@@ -217,6 +217,21 @@ async fn sample_form(
             .required()
             .max(500),
             Field::new("wanted_by", "希望完成日期", "date", g("wanted_by")),
+            Field::new(
+                "result_delivery",
+                "结果交付方式",
+                "select",
+                values
+                    .get("result_delivery")
+                    .cloned()
+                    .unwrap_or_else(|| ResultDelivery::Electronic.code().to_owned()),
+            )
+            .options(
+                ResultDelivery::ALL
+                    .iter()
+                    .map(|d| (d.code().to_owned(), d.label_zh().to_owned()))
+                    .collect(),
+            ),
             Field::new("purpose", "用途（测试内容）", "text", g("purpose")).max(200),
             Field::new("project", "课题/项目名称", "text", g("project")).max(200),
             nonce_field(values),
@@ -288,6 +303,8 @@ pub async fn send_samples(
             sample_count: count,
             sample_description: get(&form, "sample_description").to_owned(),
             wanted_by,
+            result_delivery: ResultDelivery::from_code(get(&form, "result_delivery"))
+                .ok_or_else(|| AppError::invalid("result_delivery", "请选择结果交付方式"))?,
         };
         submit(&state, &who, id, asked, &form).await
     }
@@ -699,6 +716,13 @@ async fn queue_page(
                     ]
                     .into_iter()
                     .chain(r.staff_assist.then(|| Line::text("需要技术人员操作或指导")))
+                    .chain(r.result_delivery.map(|d| {
+                        Line::text(format!(
+                            "样品：{}；结果{}",
+                            r.sample_description,
+                            d.label_zh()
+                        ))
+                    }))
                     .collect(),
                 ),
                 Cell::Text(r.status_label.to_owned()),

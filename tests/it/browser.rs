@@ -1042,6 +1042,7 @@ async fn a_researcher_sends_samples_and_asks_for_staff_to_operate() {
     fill(&c, "#f-sample_count", "3").await;
     fill(&c, "#f-sample_description", "钢样 3 块，测表面形貌").await;
     set_value(&c, "#f-wanted_by", "2026-12-04").await;
+    click(&c, "#f-result_delivery option[value='post']").await;
     click(&c, "#submit").await;
     wait_text(&c, "h1", "我的预约").await;
     wait_text(&c, "#notice", "已提交").await;
@@ -1067,6 +1068,7 @@ async fn a_researcher_sends_samples_and_asks_for_staff_to_operate() {
         .unwrap();
     wait_text(&c, "#data", "需要技术人员操作或指导").await;
     wait_text(&c, "#data", "送样 3 个").await;
+    wait_text(&c, "#data", "结果纸质报告邮寄").await;
     set_value(&c, "#data input[name=planned_on]", "2026-12-01").await;
     click(&c, "#data form[action$='/accept'] button").await;
     c.goto(&format!("{}/manage/reservations?tab=in_use", app.address))

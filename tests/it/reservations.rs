@@ -490,6 +490,30 @@ async fn sample_orders_go_their_own_way(db: TestDb) {
         (o["status"].as_str(), o["fee_estimate_fen"].as_i64()),
         (Some("submitted"), Some(60000))
     );
+    // Results go by e-mail unless the client asks for a printed report or to collect them.
+    assert_eq!(o["result_delivery"], "electronic", "{o}");
+    let mut posted = order(1);
+    posted["result_delivery"] = json!("post");
+    let (status, p) = r
+        .app
+        .post("/api/v1/reservations", Some(&r.researcher), posted)
+        .await;
+    assert_eq!(
+        (status, p["result_delivery"].as_str()),
+        (201, Some("post")),
+        "{p}"
+    );
+    let mut pigeon = order(1);
+    pigeon["result_delivery"] = json!("pigeon");
+    let (status, p) = r
+        .app
+        .post("/api/v1/reservations", Some(&r.researcher), pigeon)
+        .await;
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (422, Some("result_delivery")),
+        "{p}"
+    );
     let id = o["id"].clone();
     let (status, _) = r.step(&r.manager, &id, "approve", json!({})).await;
     assert_eq!(status, 409, "sample orders are accepted, not approved");
