@@ -4,6 +4,7 @@
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use super::{evaluation, store};
+use crate::config::PlatformSettings;
 use crate::db::DbConnection;
 
 use super::model::{hours, Evaluation};
@@ -15,6 +16,23 @@ use crate::types::{UnitId, PLATFORM_ZONE};
 pub enum Cell {
     Text(String),
     Num(f64),
+    /// A number written with this many decimals: hours with one, money with two.
+    Fixed(f64, usize),
+}
+
+/// Money in 元 with its 角 and 分.
+fn money(fen: i64) -> Cell {
+    Cell::Fixed(fen as f64 / 100.0, 2)
+}
+
+/// 原值 in 万元 with two decimals, as every page shows it.
+fn wan_yuan(yuan: i64) -> Cell {
+    Cell::Fixed(yuan as f64 / 10_000.0, 2)
+}
+
+/// Hours with one decimal, as every page shows them.
+fn hours_cell(h: f64) -> Cell {
+    Cell::Fixed(h, 1)
 }
 
 impl From<String> for Cell {
@@ -44,10 +62,6 @@ impl From<i64> for Cell {
 pub struct Table {
     pub headers: &'static [&'static str],
     pub rows: Vec<Vec<Cell>>,
-}
-
-fn yuan(fen: i64) -> f64 {
-    fen as f64 / 100.0
 }
 
 fn time(t: Option<chrono::NaiveDateTime>) -> String {
@@ -98,9 +112,9 @@ pub fn records_table(rows: Vec<ReportRow>) -> Table {
                     org.unwrap_or_default().into(),
                     client.unwrap_or_default().into(),
                     if r.internal { "对内" } else { "对外" }.into(),
-                    hours(i64::from(r.minutes)).into(),
+                    hours_cell(hours(i64::from(r.minutes))),
                     i64::from(r.sample_count).into(),
-                    yuan(r.fee_fen).into(),
+                    money(r.fee_fen),
                     r.project.into(),
                     r.funding_source.into(),
                     r.note.into(),
@@ -116,7 +130,7 @@ pub fn instruments_table(e: &Evaluation) -> Table {
         headers: &[
             "仪器名称",
             "资产编号",
-            "原值（元）",
+            "原值（万元）",
             "运行状态",
             "有效机时（小时）",
             "对外服务机时（小时）",
@@ -132,13 +146,13 @@ pub fn instruments_table(e: &Evaluation) -> Table {
                 vec![
                     i.name.clone().into(),
                     i.asset_no.clone().into(),
-                    i.original_value_yuan.0.into(),
+                    wan_yuan(i.original_value_yuan.0),
                     i.run_status.label_zh().into(),
-                    i.figures.machine_hours.into(),
-                    i.figures.external_hours.into(),
+                    hours_cell(i.figures.machine_hours),
+                    hours_cell(i.figures.external_hours),
                     i.figures.services.into(),
                     i.client_units.into(),
-                    yuan(i.figures.income_fen).into(),
+                    money(i.figures.income_fen),
                     i.utilisation.into(),
                 ]
             })
@@ -153,21 +167,26 @@ fn ratio(r: &super::model::Ratio) -> Cell {
     }
 }
 
-/// 汇总: the unit's figures for the year, one per row.
-pub fn summary_table(e: &Evaluation) -> Table {
+/// 汇总: the unit's figures for the year, one per row, under the platform that reports them.
+pub fn summary_table(e: &Evaluation, platform: &PlatformSettings) -> Table {
     let r = &e.ratios;
     Table {
         headers: &["指标", "数值"],
         rows: vec![
+            vec!["平台".into(), platform.name.clone().into()],
+            vec!["主办单位".into(), platform.operator.clone().into()],
             vec!["单位".into(), e.unit_name.clone().into()],
             vec!["年度".into(), i64::from(e.year).into()],
             vec!["入网仪器（台/套）".into(), e.instruments.into()],
-            vec!["有效机时（小时）".into(), e.figures.machine_hours.into()],
+            vec![
+                "有效机时（小时）".into(),
+                hours_cell(e.figures.machine_hours),
+            ],
             vec![
                 "对外服务机时（小时）".into(),
-                e.figures.external_hours.into(),
+                hours_cell(e.figures.external_hours),
             ],
-            vec!["服务收入（元）".into(), yuan(e.figures.income_fen).into()],
+            vec!["服务收入（元）".into(), money(e.figures.income_fen)],
             vec!["服务对象单位数".into(), e.client_units.into()],
             vec!["服务次数".into(), e.figures.services.into()],
             vec!["平均饱和度（1200小时）".into(), e.utilisation.into()],
@@ -193,6 +212,7 @@ pub fn summary_table(e: &Evaluation) -> Table {
 fn csv_field(out: &mut String, cell: &Cell) {
     match cell {
         Cell::Num(n) => out.push_str(&n.to_string()),
+        Cell::Fixed(n, decimals) => out.push_str(&format!("{n:.decimals$}")),
         Cell::Text(s) => {
             let guarded = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
                 format!("'{s}")
@@ -240,6 +260,12 @@ fn sheet(ws: &mut Worksheet, name: &str, table: &Table) -> Result<(), XlsxError>
             match cell {
                 Cell::Text(s) => ws.write_string(r, c as u16, s)?,
                 Cell::Num(n) => ws.write_number(r, c as u16, *n)?,
+                Cell::Fixed(n, decimals) => ws.write_number_with_format(
+                    r,
+                    c as u16,
+                    *n,
+                    &Format::new().set_num_format(format!("0.{}", "0".repeat(*decimals))),
+                )?,
             };
         }
     }
@@ -248,10 +274,10 @@ fn sheet(ws: &mut Worksheet, name: &str, table: &Table) -> Result<(), XlsxError>
 }
 
 /// The workbook: 汇总, 仪器, 服务记录.
-pub fn xlsx(e: &Evaluation, records: &Table) -> AppResult<Vec<u8>> {
+pub fn xlsx(e: &Evaluation, records: &Table, platform: &PlatformSettings) -> AppResult<Vec<u8>> {
     let build = || -> Result<Vec<u8>, XlsxError> {
         let mut wb = Workbook::new();
-        sheet(wb.add_worksheet(), "汇总", &summary_table(e))?;
+        sheet(wb.add_worksheet(), "汇总", &summary_table(e, platform))?;
         sheet(wb.add_worksheet(), "仪器", &instruments_table(e))?;
         sheet(wb.add_worksheet(), "服务记录", records)?;
         wb.save_to_buffer()
@@ -282,6 +308,7 @@ impl Report {
 /// other format is a 404. The caller checks the reader may see the unit's evaluation.
 pub fn year_report(
     conn: &mut DbConnection,
+    platform: &PlatformSettings,
     unit: UnitId,
     year: i32,
     format: &str,
@@ -300,7 +327,7 @@ pub fn year_report(
     }
     let e = evaluation::evaluation(conn, unit, year)?;
     Ok(Report {
-        body: xlsx(&e, &records)?,
+        body: xlsx(&e, &records, platform)?,
         file_name: format!("evaluation-{unit}-{year}.xlsx"),
         content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     })

@@ -314,9 +314,10 @@ pub async fn export(
     let unit = path_id(&path.0)?;
     let format = path.1.clone();
     let year = year_of(&req)?;
+    let platform = state.platform.clone();
     let report = db::run(&state.pool, move |c| {
         evaluation::may_evaluate(&who, unit)?;
-        export::year_report(c, unit, year, &format)
+        export::year_report(c, &platform, unit, year, &format)
     })
     .await?;
     Ok(report.response())

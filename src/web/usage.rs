@@ -376,9 +376,10 @@ pub async fn export(
     let unit = path_id(&path.0)?;
     let format = path.1.clone();
     let year = year_param(&req, local_day(state.clock.now()))?;
+    let platform = state.platform.clone();
     let report = db::run(&state.pool, move |c| {
         evaluation::may_evaluate(&who, unit)?;
-        export::year_report(c, unit, year, &format)
+        export::year_report(c, &platform, unit, year, &format)
     })
     .await?;
     Ok(report.response())

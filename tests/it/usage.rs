@@ -578,6 +578,13 @@ async fn a_units_evaluation_and_its_exports(db: TestDb) {
         &csv[..80]
     );
     assert_eq!(csv.lines().count() as i64, count + 1);
+    // Hours with one decimal and money with its 角 and 分, as every page shows them.
+    for line in csv.lines().skip(1).filter(|l| !l.contains('"')) {
+        let f: Vec<&str> = line.split(',').collect();
+        let decimals = |s: &str| s.split_once('.').map(|(_, d)| d.len());
+        assert_eq!(decimals(f[11]), Some(1), "hours in {line}");
+        assert_eq!(decimals(f[13]), Some(2), "income in {line}");
+    }
 
     // XLSX: a real workbook, read back with a spreadsheet reader.
     let res = app
@@ -601,8 +608,25 @@ async fn a_units_evaluation_and_its_exports(db: TestDb) {
         .find(|r| r[0] == "服务次数")
         .map(|r| r[1].to_string());
     assert_eq!(services, Some(count.to_string()));
+    // The platform that reports the figures, by its configured name and operator.
+    let row = |name: &str| {
+        summary
+            .rows()
+            .find(|r| r[0] == name)
+            .map(|r| r[1].to_string())
+    };
+    assert_eq!(
+        row("平台").as_deref(),
+        Some("吉林省大型科研仪器开放共享平台")
+    );
+    assert!(row("主办单位").is_some_and(|o| !o.is_empty()));
     let per = book.worksheet_range("仪器").unwrap();
     assert_eq!(per.height() as i64, listed + 1);
+    // 原值 in 万元, as every page shows it.
+    assert_eq!(
+        per.get((0, 2)).map(|c| c.to_string()),
+        Some("原值（万元）".to_owned())
+    );
     let records = book.worksheet_range("服务记录").unwrap();
     assert_eq!(records.height() as i64, count + 1);
     assert_eq!(
