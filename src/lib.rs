@@ -30,6 +30,7 @@ pub mod usage;
 pub mod users;
 pub mod validate;
 pub mod web;
+pub mod words;
 
 pub use app::{routes, Application};
 pub use state::AppState;

@@ -11,6 +11,7 @@ use super::model::{hours, Evaluation};
 use super::store::ReportRow;
 use crate::error::{AppError, AppResult};
 use crate::types::{UnitId, PLATFORM_ZONE};
+use crate::words;
 
 /// A cell of a report table.
 pub enum Cell {
@@ -79,21 +80,21 @@ pub fn records_table(rows: Vec<ReportRow>) -> Table {
     Table {
         headers: &[
             "序号",
-            "仪器名称",
-            "资产编号",
+            words::NAME_ZH,
+            words::ASSET_NO,
             "服务日期",
             "开始时间",
             "结束时间",
-            "服务类型",
-            "服务方式",
+            words::SERVICE_TYPE,
+            words::SERVICE_WAY,
             "服务对象单位",
             "服务对象",
             "对内/对外",
-            "有效机时（小时）",
-            "样品数",
-            "服务收入（元）",
-            "课题/项目名称",
-            "经费来源",
+            words::MACHINE_HOURS,
+            words::SAMPLE_COUNT,
+            words::INCOME,
+            words::PROJECT,
+            words::PROJECT_FUNDING,
             "备注",
         ],
         rows: rows
@@ -128,15 +129,15 @@ pub fn records_table(rows: Vec<ReportRow>) -> Table {
 pub fn instruments_table(e: &Evaluation) -> Table {
     Table {
         headers: &[
-            "仪器名称",
-            "资产编号",
-            "原值（万元）",
-            "运行状态",
-            "有效机时（小时）",
-            "对外服务机时（小时）",
-            "服务次数",
-            "服务对象单位数",
-            "服务收入（元）",
+            words::NAME_ZH,
+            words::ASSET_NO,
+            words::ORIGINAL_VALUE,
+            words::RUN_STATUS,
+            words::MACHINE_HOURS,
+            words::EXTERNAL_HOURS,
+            words::SERVICES,
+            words::CLIENT_UNITS,
+            words::INCOME,
             "饱和度（1200小时）",
         ],
         rows: e
@@ -179,16 +180,16 @@ pub fn summary_table(e: &Evaluation, platform: &PlatformSettings) -> Table {
             vec!["年度".into(), i64::from(e.year).into()],
             vec!["入网仪器（台/套）".into(), e.instruments.into()],
             vec![
-                "有效机时（小时）".into(),
+                words::MACHINE_HOURS.into(),
                 hours_cell(e.figures.machine_hours),
             ],
             vec![
-                "对外服务机时（小时）".into(),
+                words::EXTERNAL_HOURS.into(),
                 hours_cell(e.figures.external_hours),
             ],
-            vec!["服务收入（元）".into(), money(e.figures.income_fen)],
-            vec!["服务对象单位数".into(), e.client_units.into()],
-            vec!["服务次数".into(), e.figures.services.into()],
+            vec![words::INCOME.into(), money(e.figures.income_fen)],
+            vec![words::CLIENT_UNITS.into(), e.client_units.into()],
+            vec![words::SERVICES.into(), e.figures.services.into()],
             vec!["平均饱和度（1200小时）".into(), e.utilisation.into()],
             vec![
                 "入网率（入网/应入网）".into(),

@@ -24,7 +24,7 @@ use crate::types::{
     day_time_zh, day_zh, local_date_time, span_zh, yuan_2, InstrumentId, ReservationId,
     PLATFORM_ZONE,
 };
-use crate::{db, state::AppState};
+use crate::{db, state::AppState, words};
 
 /// One per form: a double click or a resent form books once (the service's idempotency key).
 fn nonce_field(values: &HashMap<String, String>) -> Field {
@@ -109,8 +109,8 @@ async fn booking_form(
                 ("0".to_owned(), "自行操作（须有上机资格）".to_owned()),
                 ("1".to_owned(), "需要技术人员操作或指导".to_owned()),
             ]),
-            Field::new("purpose", "用途（测试内容）", "text", g("purpose", "")).max(200),
-            Field::new("project", "课题/项目名称", "text", g("project", "")).max(200),
+            Field::new("purpose", words::BOOKING_PURPOSE, "text", g("purpose", "")).max(200),
+            Field::new("project", words::PROJECT, "text", g("project", "")).max(200),
             nonce_field(values),
         ],
         "提交预约",
@@ -232,8 +232,8 @@ async fn sample_form(
                     .map(|d| (d.code().to_owned(), d.label_zh().to_owned()))
                     .collect(),
             ),
-            Field::new("purpose", "用途（测试内容）", "text", g("purpose")).max(200),
-            Field::new("project", "课题/项目名称", "text", g("project")).max(200),
+            Field::new("purpose", words::BOOKING_PURPOSE, "text", g("purpose")).max(200),
+            Field::new("project", words::PROJECT, "text", g("project")).max(200),
             nonce_field(values),
         ],
         "提交送样申请",

@@ -22,6 +22,9 @@ pub struct Field {
     pub required: bool,
     pub max: usize,
     pub error: Option<String>,
+    /// How to fill it in ("两位小数", "本单位内唯一"), after the label, which stays the word
+    /// of [`crate::words`].
+    pub hint: &'static str,
 }
 
 impl Field {
@@ -40,7 +43,13 @@ impl Field {
             required: false,
             max: 0,
             error: None,
+            hint: "",
         }
+    }
+
+    pub fn hint(mut self, hint: &'static str) -> Field {
+        self.hint = hint;
+        self
     }
 
     pub fn required(mut self) -> Field {

@@ -18,6 +18,7 @@ use crate::navigation::model::*;
 use crate::navigation::service::{self as catalogue, InstrumentQuery};
 use crate::params::path_id;
 use crate::types::{InstrumentId, UnitId};
+use crate::words;
 use crate::{db, state::AppState};
 
 pub(super) fn options<T: Copy>(
@@ -34,94 +35,139 @@ pub(super) fn options<T: Copy>(
 fn instrument_fields(i: &InstrumentInput) -> Vec<Field> {
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
     vec![
-        Field::new("name_zh", "仪器名称", "text", s(&i.name_zh))
+        Field::new("name_zh", words::NAME_ZH, "text", s(&i.name_zh))
             .required()
             .max(100),
-        Field::new("name_en", "英文名称", "text", s(&i.name_en)).max(200),
-        Field::new(
-            "asset_no",
-            "资产编号（本单位内唯一）",
-            "text",
-            s(&i.asset_no),
-        )
-        .required()
-        .max(50),
+        Field::new("name_en", words::NAME_EN, "text", s(&i.name_en)).max(200),
+        Field::new("asset_no", words::ASSET_NO, "text", s(&i.asset_no))
+            .hint("本单位内唯一")
+            .required()
+            .max(50),
         Field::new(
             "category_code",
-            "分类代码（6 位）",
+            words::CATEGORY,
             "text",
             s(&i.category_code),
         )
+        .hint("国家分类代码，6 位")
         .required()
         .max(6),
-        Field::new("model", "规格型号", "text", s(&i.model)).max(100),
-        Field::new("manufacturer", "生产制造商", "text", s(&i.manufacturer)).max(100),
-        Field::new("origin_country", "产地国别", "text", s(&i.origin_country)).max(50),
+        Field::new("model", words::MODEL, "text", s(&i.model)).max(100),
+        Field::new(
+            "manufacturer",
+            words::MANUFACTURER,
+            "text",
+            s(&i.manufacturer),
+        )
+        .max(100),
+        Field::new(
+            "origin_country",
+            words::ORIGIN_COUNTRY,
+            "text",
+            s(&i.origin_country),
+        )
+        .max(50),
         Field::new(
             "in_service_on",
-            "启用日期",
+            words::IN_SERVICE_ON,
             "date",
             i.in_service_on.map(|d| d.to_string()).unwrap_or_default(),
         ),
         Field::new(
             "original_value_wan",
-            "原值（万元，两位小数）",
+            words::ORIGINAL_VALUE,
             "text",
             i.original_value_yuan
                 .map(|v| crate::types::Yuan(v).wan_yuan())
                 .unwrap_or_default(),
         )
+        .hint("两位小数")
         .required(),
-        Field::new("specs", "主要技术指标（≤500 字）", "textarea", s(&i.specs)).max(500),
-        Field::new(
-            "functions",
-            "主要功能（≤300 字）",
-            "textarea",
-            s(&i.functions),
-        )
-        .max(300),
+        Field::new("specs", words::SPECS, "textarea", s(&i.specs))
+            .hint("≤500 字")
+            .max(500),
+        Field::new("functions", words::FUNCTIONS, "textarea", s(&i.functions))
+            .hint("≤300 字")
+            .max(300),
         Field::new(
             "service_content",
-            "服务内容（≤200 字）",
+            words::SERVICE_CONTENT,
             "textarea",
             s(&i.service_content),
         )
+        .hint("≤200 字")
         .max(200),
         Field::new(
             "sharing_rules",
-            "开放共享规定",
+            words::SHARING_RULES,
             "textarea",
             s(&i.sharing_rules),
         )
         .max(500),
-        Field::new("fee_reference", "收费标准", "textarea", s(&i.fee_reference)).max(500),
-        Field::new("city", "所在城市", "text", s(&i.city)).max(20),
-        Field::new("address", "安放地址", "text", s(&i.address)).max(200),
-        Field::new("department", "所在部门", "text", s(&i.department)).max(100),
-        Field::new("contact_name", "联系人", "text", s(&i.contact_name)).max(50),
-        Field::new("contact_phone", "联系电话", "text", s(&i.contact_phone)).max(30),
-        Field::new("contact_email", "联系邮箱", "email", s(&i.contact_email)).max(100),
-        Field::new("share_mode", "共享模式", "select", s(&i.share_mode)).options(options(
+        Field::new(
+            "fee_reference",
+            words::FEE_REFERENCE,
+            "textarea",
+            s(&i.fee_reference),
+        )
+        .max(500),
+        Field::new("city", words::CITY, "text", s(&i.city)).max(20),
+        Field::new("address", words::ADDRESS, "text", s(&i.address)).max(200),
+        Field::new("department", words::DEPARTMENT, "text", s(&i.department)).max(100),
+        Field::new(
+            "contact_name",
+            words::CONTACT_NAME,
+            "text",
+            s(&i.contact_name),
+        )
+        .max(50),
+        Field::new(
+            "contact_phone",
+            words::CONTACT_PHONE,
+            "text",
+            s(&i.contact_phone),
+        )
+        .max(30),
+        Field::new(
+            "contact_email",
+            words::CONTACT_EMAIL,
+            "email",
+            s(&i.contact_email),
+        )
+        .max(100),
+        Field::new("share_mode", words::SHARE_MODE, "select", s(&i.share_mode)).options(options(
             ShareMode::ALL,
             ShareMode::code,
             ShareMode::label_zh,
         )),
-        Field::new("run_status", "运行状态", "select", s(&i.run_status)).options(options(
+        Field::new("run_status", words::RUN_STATUS, "select", s(&i.run_status)).options(options(
             RunStatus::ALL,
             RunStatus::code,
             RunStatus::label_zh,
         )),
-        Field::new("funding_source", "资金来源", "select", s(&i.funding_source)).options(options(
+        Field::new(
+            "funding_source",
+            words::FUNDING_SOURCE,
+            "select",
+            s(&i.funding_source),
+        )
+        .options(options(
             FundingSource::ALL,
             FundingSource::code,
             FundingSource::label_zh,
         )),
-        Field::new("acquisition", "取得方式", "select", s(&i.acquisition)).options(options(
+        Field::new(
+            "acquisition",
+            words::ACQUISITION,
+            "select",
+            s(&i.acquisition),
+        )
+        .options(options(
             Acquisition::ALL,
             Acquisition::code,
             Acquisition::label_zh,
         )),
-        Field::new("purpose", "通用/专用", "select", s(&i.purpose)).options(options(
+        Field::new("purpose", words::PURPOSE, "select", s(&i.purpose)).options(options(
             Purpose::ALL,
             Purpose::code,
             Purpose::label_zh,

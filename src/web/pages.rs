@@ -329,7 +329,7 @@ async fn search_page(state: &AppState, req: &HttpRequest, p: InstrumentPageParam
             p.unit_kind.map(|v| v.code().to_owned()),
         ),
         facet(
-            "共享模式",
+            crate::words::SHARE_MODE,
             "share_mode",
             &found.facets.share_mode,
             p.share_mode.map(|v| v.code().to_owned()),

@@ -83,7 +83,7 @@ fn fields(s: &BookingSettingsRow, values: &HashMap<String, String>) -> Vec<Field
     let mut out = vec![
         Field::new(
             "modes",
-            "服务方式",
+            crate::words::BOOKING_MODES,
             "select",
             v("modes", s.modes.code().to_owned()),
         )

@@ -23,7 +23,7 @@ use crate::usage::model::{
 };
 use crate::usage::service::{self, local_day};
 use crate::usage::{evaluation, export, reductions, store};
-use crate::{db, state::AppState};
+use crate::{db, state::AppState, words};
 
 query_params! {
     /// A page, after a service was logged (`saved=1`).
@@ -293,19 +293,19 @@ pub async fn evaluation(
         format!("{} {} 年度开放共享评价", e.unit_name, year),
         vec![
             "仪器",
-            "资产编号",
-            "有效机时",
-            "对外服务机时",
-            "服务次数",
-            "服务对象单位",
-            "收入（元）",
+            words::ASSET_NO,
+            words::MACHINE_HOURS,
+            words::EXTERNAL_HOURS,
+            words::SERVICES,
+            words::CLIENT_UNITS,
+            words::INCOME,
             "饱和度",
         ],
     );
     let r = &e.ratios;
     t.intro = vec![
         format!(
-            "有效机时 {} 小时 · 对外服务机时 {} 小时 · 服务收入 {:.2} 元 · 服务 {} 次 · 服务对象单位 {} 家",
+            "有效机时 {:.1} 小时 · 对外服务机时 {:.1} 小时 · 服务收入 {:.2} 元 · 服务 {} 次 · 服务对象单位 {} 家",
             e.figures.machine_hours,
             e.figures.external_hours,
             e.figures.income_fen as f64 / 100.0,
@@ -352,8 +352,8 @@ pub async fn evaluation(
             vec![
                 Cell::Link(format!("/instruments/{}", i.instrument_id), i.name),
                 Cell::Text(i.asset_no),
-                Cell::Text(format!("{}", i.figures.machine_hours)),
-                Cell::Text(format!("{}", i.figures.external_hours)),
+                Cell::Text(format!("{:.1}", i.figures.machine_hours)),
+                Cell::Text(format!("{:.1}", i.figures.external_hours)),
                 Cell::Text(i.figures.services.to_string()),
                 Cell::Text(i.client_units.to_string()),
                 Cell::Text(format!("{:.2}", i.figures.income_fen as f64 / 100.0)),
@@ -410,9 +410,9 @@ pub async fn services(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) ->
             "日期",
             "仪器",
             "客户",
-            "类型",
-            "方式",
-            "有效机时",
+            words::SERVICE_TYPE,
+            words::SERVICE_WAY,
+            words::MACHINE_HOURS,
             "对内/对外",
             "费用（元）",
             "来源",
@@ -486,7 +486,7 @@ fn service_form(
                 .required(),
             Field::new(
                 "service_type",
-                "服务类型",
+                words::SERVICE_TYPE,
                 "select",
                 g("service_type", "testing"),
             )
@@ -499,7 +499,7 @@ fn service_form(
             .required(),
             Field::new(
                 "service_way",
-                "服务方式",
+                words::SERVICE_WAY,
                 "select",
                 g("service_way", "technical"),
             )
@@ -525,19 +525,20 @@ fn service_form(
                 g("served_on", &today.to_string()),
             )
             .required(),
+            Field::new("hours", words::MACHINE_HOURS, "text", g("hours", ""))
+                .hint("可含一位小数")
+                .required(),
             Field::new(
-                "hours",
-                "有效机时（小时，可含小数）",
-                "text",
-                g("hours", ""),
-            )
-            .required(),
-            Field::new("sample_count", "样品数", "number", g("sample_count", "0")),
-            Field::new("fee_yuan", "服务收入（元）", "text", g("fee_yuan", "0")),
-            Field::new("project", "课题/项目名称", "text", g("project", "")).max(200),
+                "sample_count",
+                words::SAMPLE_COUNT,
+                "number",
+                g("sample_count", "0"),
+            ),
+            Field::new("fee_yuan", words::INCOME, "text", g("fee_yuan", "0")),
+            Field::new("project", words::PROJECT, "text", g("project", "")).max(200),
             Field::new(
                 "funding_source",
-                "经费来源",
+                words::PROJECT_FUNDING,
                 "text",
                 g("funding_source", ""),
             )

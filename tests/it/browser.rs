@@ -704,7 +704,7 @@ async fn an_officer_reads_the_statistics_and_a_manager_logs_a_service() {
     wait_text(&c, "h1", "2018-01-01 至 2018-12-31").await;
     assert_eq!(text(&c, "#fig-services").await, "78");
     assert_eq!(text(&c, "#fig-clients").await, "24");
-    assert_eq!(text(&c, "#fig-hours").await, "20820");
+    assert_eq!(text(&c, "#fig-hours").await, "20820.0");
     // The charts: twelve months, thirteen sub-platforms, four service types, ten instruments.
     assert_eq!(count(&c, "#chart-months rect").await, 12);
     assert_eq!(count(&c, "#chart-sub-platforms rect").await, 13);
