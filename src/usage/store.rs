@@ -730,6 +730,24 @@ pub fn unit_names(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String, i64)
 }
 
 /// (id, name, unit) of the given instruments.
+/// (record, instrument, instrument's name, day served) of the records `ids`: what a person
+/// recognises a service by.
+pub fn record_briefs(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<(i64, i64, String, NaiveDate)>> {
+    service_records::table
+        .inner_join(instruments::table)
+        .filter(service_records::id.eq_any(ids))
+        .select((
+            service_records::id,
+            instruments::id,
+            instruments::name_zh,
+            service_records::served_on,
+        ))
+        .load(conn)
+}
+
 pub fn instrument_names(
     conn: &mut DbConnection,
     ids: &[i64],

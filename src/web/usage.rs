@@ -678,7 +678,7 @@ pub async fn log_service(state: web::Data<AppState>, ctx: Ctx, form: Form) -> Pa
 #[tracing::instrument(name = "web.usage.reductions", skip_all)]
 pub async fn reductions(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
     let who = ctx.require()?.clone();
-    let (list, people) = db::run(&state.pool, move |c| {
+    let (list, people, records) = db::run(&state.pool, move |c| {
         let list = reductions::pending_reductions(c, &who)?;
         let ids: Vec<UserId> = list.iter().map(|r| r.requested_by).collect();
         let people: HashMap<UserId, crate::users::model::Contact> =
@@ -686,7 +686,13 @@ pub async fn reductions(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
                 .into_iter()
                 .map(|p| (p.id, p))
                 .collect();
-        Ok((list, people))
+        let record_ids: Vec<i64> = list.iter().map(|r| r.service_record_id.0).collect();
+        let records: HashMap<i64, (i64, String, chrono::NaiveDate)> =
+            store::record_briefs(c, &record_ids)?
+                .into_iter()
+                .map(|(id, instrument, name, day)| (id, (instrument, name, day)))
+                .collect();
+        Ok((list, people, records))
     })
     .await?;
     let mut t = TablePage::new(
@@ -716,7 +722,14 @@ pub async fn reductions(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
                     ]),
                     None => Cell::Text(String::new()),
                 },
-                Cell::Text(format!("#{}", r.service_record_id)),
+                // The service as people remember it: which instrument, which day.
+                match records.get(&r.service_record_id.0) {
+                    Some((instrument, name, day)) => Cell::Lines(vec![
+                        Line::link(format!("/instruments/{instrument}"), name.clone()),
+                        Line::muted(day.format("%Y年%-m月%-d日").to_string()),
+                    ]),
+                    None => Cell::Text(format!("#{}", r.service_record_id)),
+                },
                 Cell::Text(hours_1(i64::from(r.minutes_before))),
                 Cell::Text(hours_1(i64::from(r.minutes_requested))),
                 Cell::Text(r.reason),

@@ -338,6 +338,7 @@ async fn the_machine_hour_pages_carry_a_reduction_through(db: TestDb) {
         )
         .await;
     let record = &list["items"][0];
+    let instrument = record["instrument_id"].as_i64().unwrap();
     let (id, minutes) = (
         record["id"].as_i64().unwrap(),
         record["minutes"].as_i64().unwrap(),
@@ -376,6 +377,11 @@ async fn the_machine_hour_pages_carry_a_reduction_through(db: TestDb) {
     assert_eq!(status, 200);
     assert!(
         queue.contains("停机二十分钟") && queue.contains("不同意"),
+        "{queue}"
+    );
+    // The service is named by its instrument and day, not by a record number.
+    assert!(
+        queue.contains(&format!("href=\"/instruments/{instrument}\"")),
         "{queue}"
     );
     let (_, api_queue) = app
