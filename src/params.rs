@@ -33,8 +33,12 @@ impl QueryParams {
     }
 
     fn read(query: &str, allowed: &[&str], strict: bool) -> AppResult<QueryParams> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-            .map_err(|_| AppError::bad_request("query", "the query string is not valid"))?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| {
+            AppError::bad_request(
+                "query",
+                "网址中的查询参数无法解析 (the query string is not valid)",
+            )
+        })?;
         let mut values = HashMap::new();
         for (key, value) in pairs {
             if !strict && (!allowed.contains(&key.as_str()) || wechat(&key, &value)) {
@@ -43,13 +47,16 @@ impl QueryParams {
             if !allowed.contains(&key.as_str()) {
                 return Err(AppError::bad_request(
                     key.clone(),
-                    format!("unknown parameter {key}; accepted: {}", allowed.join(", ")),
+                    format!(
+                        "不认识的参数 {key}，可用：{} (unknown parameter {key})",
+                        allowed.join("、")
+                    ),
                 ));
             }
             if values.contains_key(&key) {
                 return Err(AppError::bad_request(
                     key.clone(),
-                    format!("{key} is given twice"),
+                    format!("参数 {key} 出现了两次 ({key} is given twice)"),
                 ));
             }
             let value = value.trim().to_owned();
@@ -64,7 +71,9 @@ impl QueryParams {
         match self.values.get(key) {
             Some(v) if v.chars().count() > max_chars => Err(AppError::bad_request(
                 key,
-                format!("{key} is longer than {max_chars} characters"),
+                format!(
+                    "{key} 不能超过 {max_chars} 个字 ({key} is longer than {max_chars} characters)"
+                ),
             )),
             other => Ok(other.cloned()),
         }
@@ -78,7 +87,7 @@ impl QueryParams {
             Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
             _ => Err(AppError::bad_request(
                 key,
-                format!("{key} must be a whole number from {min} to {max}"),
+                format!("{key} 应为 {min} 到 {max} 之间的整数 ({key} must be a whole number from {min} to {max})"),
             )),
         }
     }
@@ -90,7 +99,12 @@ impl QueryParams {
         };
         chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
             .map(Some)
-            .map_err(|_| AppError::bad_request(key, format!("{key} must be a date, YYYY-MM-DD")))
+            .map_err(|_| {
+                AppError::bad_request(
+                    key,
+                    format!("{key} 应为日期，如 2026-03-05 ({key} must be a date, YYYY-MM-DD)"),
+                )
+            })
     }
 
     /// An id parameter: a positive integer.
@@ -109,7 +123,10 @@ impl QueryParams {
             return Ok(None);
         };
         parse(raw).map(Some).ok_or_else(|| {
-            AppError::bad_request(key, format!("{key}={raw} is not one of: {accepted}"))
+            AppError::bad_request(
+                key,
+                format!("{key} 不能是 {raw}，可用：{accepted} ({key}={raw} is not one of them)"),
+            )
         })
     }
 
@@ -128,7 +145,10 @@ impl QueryParams {
         match self.values.get(key).map(String::as_str) {
             None | Some("false") => Ok(false),
             Some("true") => Ok(true),
-            Some(_) => Err(AppError::bad_request(key, "true or false")),
+            Some(_) => Err(AppError::bad_request(
+                key,
+                "应为 true 或 false (true or false)",
+            )),
         }
     }
 

@@ -184,6 +184,11 @@ async fn bad_pages_answer_with_a_readable_page(db: TestDb) {
     assert!(missing.contains("页面不存在") && missing.contains("返回首页"));
     let bad = page(&app, "/instruments?status=broken", 400).await;
     assert!(bad.contains("请求有误") && bad.contains("status"));
+    // In words, without the API's English gloss.
+    assert!(bad.contains("不能是 broken"), "{bad}");
+    assert!(!bad.contains("is not one of"), "{bad}");
+    let bad = page(&app, "/instruments?page=zwei", 400).await;
+    assert!(bad.contains("之间的整数") && !bad.contains("whole number"), "{bad}");
     page(&app, "/no/such/page", 404).await;
     page(&app, "/static/nothing.js", 404).await;
 }
