@@ -384,6 +384,7 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
         })
         .collect();
     let units = plan_units(&mut rng, scale);
+    db::bulk_load(conn, true)?;
     let per_unit = apportion(
         INSTRUMENTS_AT_SCALE_1 * scale,
         &units.iter().map(|u| u.weight).collect::<Vec<_>>(),
@@ -450,6 +451,7 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
         }
     }
     crate::usage::store::rebuild_rollups(conn)?;
+    db::bulk_load(conn, false)?;
     db::analyze(conn)?;
     Ok(Summary {
         sub_platforms: sub_platform_rows.len(),

@@ -188,7 +188,10 @@ async fn bad_pages_answer_with_a_readable_page(db: TestDb) {
     assert!(bad.contains("不能是 broken"), "{bad}");
     assert!(!bad.contains("is not one of"), "{bad}");
     let bad = page(&app, "/instruments?page=zwei", 400).await;
-    assert!(bad.contains("之间的整数") && !bad.contains("whole number"), "{bad}");
+    assert!(
+        bad.contains("之间的整数") && !bad.contains("whole number"),
+        "{bad}"
+    );
     page(&app, "/no/such/page", 404).await;
     page(&app, "/static/nothing.js", 404).await;
 }
