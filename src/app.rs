@@ -117,6 +117,7 @@ fn prepare(
     public_url: String,
 ) -> anyhow::Result<AppState> {
     crate::mail::templates::set_platform(&settings.platform.name);
+    crate::mail::templates::set_public_url(&public_url);
     let (pool, backend) = crate::db::connect_pool(
         settings.database.url.expose(),
         settings.database.pool_size,
@@ -162,6 +163,7 @@ fn prepare(
         auth: Arc::new(crate::auth::AuthContext::new(&settings.auth, public_url)),
         jobs: Arc::new(crate::jobs::JobsHealth::default()),
         usage: settings.usage,
+        evaluation: settings.evaluation,
         usage_stats: crate::usage::stats::StatsCache::new(
             Duration::from_secs(settings.catalogue.counts_ttl_secs),
             clock.clone(),
@@ -192,6 +194,7 @@ pub fn routes(r: &mut crate::http::routes::Routes) {
                 crate::users::routes(r);
                 crate::reservations::routes(r);
                 crate::usage::routes(r);
+                crate::evaluation::routes(r);
                 crate::mail::handlers::routes(r);
             },
         );

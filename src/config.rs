@@ -21,6 +21,7 @@ pub struct Settings {
     pub search: SearchSettings,
     pub reservations: ReservationSettings,
     pub usage: UsageSettings,
+    pub evaluation: EvaluationSettings,
     pub mail: MailSettings,
     pub auth: AuthSettings,
     pub platform: PlatformSettings,
@@ -137,6 +138,16 @@ pub struct PlatformSettings {
     pub icp_record: String,
     /// The operator's service telephone, in the footer; empty shows none.
     pub phone: String,
+}
+
+/// 评价: how long clients may rate and change a rating.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationSettings {
+    /// Days after a service during which its client may rate it.
+    pub rating_window_days: i64,
+    /// Days after rating during which the rater may change it.
+    pub rating_edit_days: i64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

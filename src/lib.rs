@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod evaluation;
 pub mod http;
 pub mod jobs;
 pub mod mail;

@@ -137,6 +137,7 @@ pub fn build() -> utoipa::openapi::OpenApi {
         crate::users::Api::openapi(),
         crate::mail::Api::openapi(),
         crate::reservations::Api::openapi(),
+        crate::evaluation::Api::openapi(),
     ] {
         doc.merge(part);
     }

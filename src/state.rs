@@ -18,6 +18,7 @@ pub struct AppState {
     /// Last runs of the in-process jobs, for `/ready`.
     pub jobs: Arc<crate::jobs::JobsHealth>,
     pub usage: crate::config::UsageSettings,
+    pub evaluation: crate::config::EvaluationSettings,
     pub usage_stats: crate::usage::stats::StatsCache,
     /// Instruments' booking rules, for availability.
     pub booking_rules: crate::reservations::rules::RulesCache,

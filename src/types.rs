@@ -78,6 +78,7 @@ id_type!(
     ReservationId,
     ServiceRecordId,
     ReductionId,
+    RatingId,
     InvitationId,
     MessageId,
 );

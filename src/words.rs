@@ -51,6 +51,9 @@ pub const EXTERNAL_HOURS: &str = "对外服务机时（小时）";
 pub const INCOME: &str = "服务收入（元）";
 pub const CLIENT_UNITS: &str = "服务对象单位数";
 pub const SERVICES: &str = "服务次数";
+/// Share of ratings at 非常满意 or 基本满意.
+pub const SATISFACTION: &str = "满意度";
+pub const RATINGS: &str = "评价条数";
 pub const SAMPLE_COUNT: &str = "样品数";
 /// The research the service was for (not the service itself).
 pub const PROJECT: &str = "课题/项目名称";

@@ -458,6 +458,31 @@ diesel::joinable!(usage_monthly -> instruments (instrument_id));
 diesel::joinable!(hour_reductions -> service_records (service_record_id));
 
 diesel::table! {
+    ratings (id) {
+        id -> BigInt,
+        service_record_id -> BigInt,
+        instrument_id -> BigInt,
+        rater_id -> BigInt,
+        overall -> Text,
+        attitude -> Text,
+        quality -> Text,
+        timeliness -> Text,
+        price -> Text,
+        condition -> Text,
+        comment -> Text,
+        reply -> Nullable<Text>,
+        replied_by -> Nullable<BigInt>,
+        replied_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(ratings -> service_records (service_record_id));
+diesel::joinable!(ratings -> instruments (instrument_id));
+diesel::joinable!(ratings -> users (rater_id));
+
+diesel::table! {
     catalogue_changes (id) {
         id -> BigInt,
         instrument_id -> Nullable<BigInt>,
@@ -493,6 +518,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     unit_declarations,
     staff_invitations,
     catalogue_changes,
+    ratings,
 );
 
 // The usage statistics group rollups and records by the instrument's unit.

@@ -23,6 +23,19 @@ pub fn platform() -> &'static str {
     PLATFORM_NAME.get().map_or(DEFAULT_PLATFORM, String::as_str)
 }
 
+static PUBLIC_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Where the service is reached from outside (`server.public_url`), for links in messages
+/// written deep inside services (a rating invitation is written with the service record).
+pub fn set_public_url(url: &str) {
+    let _ = PUBLIC_URL.set(url.trim_end_matches('/').to_owned());
+}
+
+/// The address of a page of the service, for a message's link.
+pub fn page_url(path: &str) -> String {
+    format!("{}{path}", PUBLIC_URL.get().map_or("", String::as_str))
+}
+
 #[derive(Template)]
 #[template(path = "mail/test.html")]
 struct TestHtml<'a> {

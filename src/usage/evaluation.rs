@@ -44,11 +44,16 @@ pub fn evaluation(conn: &mut DbConnection, unit: UnitId, year: i32) -> AppResult
         .collect::<HashSet<_>>()
         .len() as i64;
     let listed = store::unit_instruments(conn, unit)?;
+    let rated = unit_satisfaction(conn, unit, from, to)?;
     let mut total = Figures::default();
     let mut per_instrument = Vec::with_capacity(listed.len());
     let (mut running, mut shared, mut shared_externally) = (0, 0, 0);
+    let (mut ratings, mut satisfied) = (0, 0);
     for (id, name, asset_no, value, run_status) in listed.iter().cloned() {
         let f = sums.get(&id).copied().unwrap_or_default();
+        let (r, s) = rated.get(&id).copied().unwrap_or_default();
+        ratings += r;
+        satisfied += s;
         total.merge(&f);
         running += i64::from(run_status == crate::navigation::model::RunStatus::Normal);
         shared += i64::from(f.services > 0);
@@ -62,6 +67,8 @@ pub fn evaluation(conn: &mut DbConnection, unit: UnitId, year: i32) -> AppResult
             client_units: per_client.get(&id).copied().unwrap_or(0),
             utilisation: utilisation(f.minutes, 1),
             figures: f,
+            satisfaction: share(r, s),
+            ratings: r,
         });
     }
     let registered = listed.len() as i64;
@@ -75,7 +82,8 @@ pub fn evaluation(conn: &mut DbConnection, unit: UnitId, year: i32) -> AppResult
         figures: total,
         utilisation: utilisation(total.minutes, registered),
         saturation_hours: SATURATION_HOURS,
-        satisfaction: None,
+        satisfaction: share(ratings, satisfied),
+        ratings,
         eligible_instruments: eligible,
         ratios: Ratios {
             registered_of_eligible: Ratio::of(registered, eligible),
@@ -85,6 +93,30 @@ pub fn evaluation(conn: &mut DbConnection, unit: UnitId, year: i32) -> AppResult
         },
         per_instrument,
     })
+}
+
+/// (ratings, share at the top two levels) per instrument of the unit, for the services it
+/// gave in [from, to].
+fn unit_satisfaction(
+    conn: &mut DbConnection,
+    unit: crate::types::UnitId,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> AppResult<std::collections::HashMap<i64, (i64, i64)>> {
+    let mut per: std::collections::HashMap<i64, (i64, i64)> = std::collections::HashMap::new();
+    for (instrument, level, n) in store::unit_levels(conn, unit, from, to)? {
+        let e = per.entry(instrument).or_default();
+        e.0 += n;
+        if level.satisfied() {
+            e.1 += n;
+        }
+    }
+    Ok(per)
+}
+
+/// The share of `satisfied` in `ratings`, none without ratings.
+fn share(ratings: i64, satisfied: i64) -> Option<f64> {
+    (ratings > 0).then(|| (satisfied as f64 / ratings as f64 * 1000.0).round() / 1000.0)
 }
 
 /// Mean effective hours per instrument as a share of the saturation mark, to three decimals.

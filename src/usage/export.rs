@@ -139,6 +139,8 @@ pub fn instruments_table(e: &Evaluation) -> Table {
             words::CLIENT_UNITS,
             words::INCOME,
             "饱和度（1200小时）",
+            words::SATISFACTION,
+            words::RATINGS,
         ],
         rows: e
             .per_instrument
@@ -155,9 +157,19 @@ pub fn instruments_table(e: &Evaluation) -> Table {
                     i.client_units.into(),
                     money(i.figures.income_fen),
                     i.utilisation.into(),
+                    satisfaction(i.satisfaction),
+                    i.ratings.into(),
                 ]
             })
             .collect(),
+    }
+}
+
+/// A share with three decimals, or "暂无评价" without ratings.
+fn satisfaction(s: Option<f64>) -> Cell {
+    match s {
+        Some(v) => Cell::Num(v),
+        None => Cell::Text("暂无评价 (no ratings)".to_owned()),
     }
 }
 
@@ -191,6 +203,8 @@ pub fn summary_table(e: &Evaluation, platform: &PlatformSettings) -> Table {
             vec![words::CLIENT_UNITS.into(), e.client_units.into()],
             vec![words::SERVICES.into(), e.figures.services.into()],
             vec!["平均饱和度（1200小时）".into(), e.utilisation.into()],
+            vec![words::SATISFACTION.into(), satisfaction(e.satisfaction)],
+            vec![words::RATINGS.into(), e.ratings.into()],
             vec![
                 "入网率（入网/应入网）".into(),
                 ratio(&r.registered_of_eligible),

@@ -405,6 +405,9 @@ pub struct InstrumentYear {
     pub utilisation: f64,
     #[serde(flatten)]
     pub figures: Figures,
+    /// Share of the year's services' ratings at 非常满意 or 基本满意; null without ratings.
+    pub satisfaction: Option<f64>,
+    pub ratings: i64,
 }
 
 /// A ratio with its parts; `value` is null when the denominator is unknown or zero.
@@ -453,8 +456,11 @@ pub struct Evaluation {
     /// Mean effective hours per registered instrument against 1,200 h/year.
     pub utilisation: f64,
     pub saturation_hours: i64,
-    /// Null until ratings exist (the evaluation module).
+    /// Share of the ratings of the year's services at 非常满意 or 基本满意; null without
+    /// ratings.
     pub satisfaction: Option<f64>,
+    /// How many of the year's services were rated.
+    pub ratings: i64,
     pub eligible_instruments: Option<i64>,
     pub ratios: Ratios,
     pub per_instrument: Vec<InstrumentYear>,
@@ -462,3 +468,37 @@ pub struct Evaluation {
 
 /// 1,200 effective hours a year count as "saturated" (the benchmark host units are compared against).
 pub const SATURATION_HOURS: i64 = 1200;
+
+code_enum! {
+    /// 满意度: the national five-level scale, best first.
+    pub enum Level {
+        VerySatisfied = "very_satisfied" / "非常满意",
+        Satisfied = "satisfied" / "基本满意",
+        Neutral = "neutral" / "一般",
+        Dissatisfied = "dissatisfied" / "不满意",
+        VeryDissatisfied = "very_dissatisfied" / "极差",
+    }
+}
+
+impl Level {
+    /// 5 for 非常满意 down to 1 for 极差: what an average is taken of.
+    pub fn score(self) -> i64 {
+        match self {
+            Level::VerySatisfied => 5,
+            Level::Satisfied => 4,
+            Level::Neutral => 3,
+            Level::Dissatisfied => 2,
+            Level::VeryDissatisfied => 1,
+        }
+    }
+
+    /// The top two levels: what the satisfaction rate counts.
+    pub fn satisfied(self) -> bool {
+        self.score() >= 4
+    }
+
+    /// 不满意 or worse: the unit hears of it at once.
+    pub fn low(self) -> bool {
+        self.score() <= 2
+    }
+}

@@ -12,6 +12,10 @@ use crate::auth::{authorize, Action, Principal};
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
+use crate::mail::{
+    self,
+    templates::{page_url, Notice},
+};
 use crate::navigation::service::{instrument_to_run, no_such_instrument};
 use crate::navigation::store as catalogue;
 use crate::types::{PageRequest, Paged, ServiceRecordId, UnitId, PLATFORM_ZONE};
@@ -32,6 +36,7 @@ pub fn record(conn: &mut DbConnection, row: &NewServiceRecord) -> AppResult<Serv
     let inst = catalogue::find_instrument(conn, row.instrument_id)?
         .ok_or(AppError::NotFound { what: "instrument" })?;
     let id = store::insert(conn, row)?;
+    invite_to_rate(conn, id, row)?;
     store::add_to_rollups(
         conn,
         &Delta {
@@ -48,6 +53,48 @@ pub fn record(conn: &mut DbConnection, row: &NewServiceRecord) -> AppResult<Serv
         },
     )?;
     Ok(id)
+}
+
+/// Asks the client of a new service record to rate it (the form is `evaluation`'s), inside
+/// the transaction that writes the record. Services of clients without an account ask nobody.
+fn invite_to_rate(
+    conn: &mut DbConnection,
+    record: ServiceRecordId,
+    row: &NewServiceRecord,
+) -> AppResult<()> {
+    let Some(client) = row.client_user_id else {
+        return Ok(());
+    };
+    let Some(user) = people::find_user(conn, client)? else {
+        return Ok(());
+    };
+    let name = catalogue::find_instrument(conn, row.instrument_id)?
+        .map(|i| i.name_zh)
+        .unwrap_or_default();
+    mail::enqueue(
+        conn,
+        &Notice {
+            kind: "rating_invited",
+            to: &user.email,
+            name: &user.name,
+            subject: &format!("请评价本次服务：{name}"),
+            paragraphs: vec![
+                format!(
+                    "您于 {} 使用了 {name}。请为这次服务评价，您的意见会帮助仪器所在单位改进服务；评价只能在服务后的一段时间内提交。",
+                    row.served_on.format("%Y年%-m月%-d日"),
+                ),
+            ],
+            link: Some((
+                "评价这次服务",
+                &page_url(&format!("/me/services/{}/rate", record.0)),
+            )),
+            footer: "",
+            related: Some(("service_record", record.0)),
+        }
+        .render()?,
+        row.created_at,
+    )?;
+    Ok(())
 }
 
 /// The local (Asia/Shanghai) date of an instant: the day a service counts on.

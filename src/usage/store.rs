@@ -730,6 +730,29 @@ pub fn unit_names(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String, i64)
 }
 
 /// (id, name, unit) of the given instruments.
+/// (instrument, overall level, ratings) of the unit's services served in [from, to]: the
+/// satisfaction of its yearly evaluation.
+pub fn unit_levels(
+    conn: &mut DbConnection,
+    unit: crate::types::UnitId,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> QueryResult<Vec<(i64, super::model::Level, i64)>> {
+    use crate::db::schema::ratings;
+    ratings::table
+        .inner_join(service_records::table)
+        .inner_join(instruments::table)
+        .filter(instruments::unit_id.eq(unit))
+        .filter(service_records::served_on.between(from, to))
+        .group_by((ratings::instrument_id, ratings::overall))
+        .select((
+            ratings::instrument_id,
+            ratings::overall,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)
+}
+
 /// (record, instrument, instrument's name, day served) of the records `ids`: what a person
 /// recognises a service by.
 pub fn record_briefs(

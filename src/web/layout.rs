@@ -53,6 +53,7 @@ impl Layout {
             menu.push(link("/manage/reservations", "预约审核"));
             menu.push(link("/manage/services", "机时"));
             menu.push(link("/manage/qualifications", "上机资格"));
+            menu.push(link("/manage/ratings", "用户评价"));
         }
         if let Some(unit) = u.unit {
             if allowed(u, Action::ManageInstruments { unit }) && u.role != Role::PlatformAdmin {

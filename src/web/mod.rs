@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod booking;
+mod evaluation;
 mod explain;
 mod forms;
 pub mod layout;
@@ -67,6 +68,10 @@ pub fn routes(r: &mut Routes) {
             .post("/manage/hour-reductions/{id}", usage::decide)
             .get("/me/services", usage::mine)
             .post("/me/services/{id}/reduce", usage::reduce)
+            .get("/me/services/{id}/rate", evaluation::rate_page)
+            .post("/me/services/{id}/rate", evaluation::rate)
+            .get("/manage/ratings", evaluation::ratings)
+            .post("/manage/ratings/{id}/reply", evaluation::reply)
             .get("/manage", m::home)
             .get("/manage/units/{id}/instruments", m::unit_instruments)
             .get("/manage/units/{id}/instruments/new", m::new_instrument_page)

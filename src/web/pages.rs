@@ -519,6 +519,8 @@ struct InstrumentPage {
     /// The contact's number as a `tel:` link takes it.
     tel: String,
     retired_on: String,
+    /// What its clients said (评价).
+    ratings: crate::evaluation::model::RatingSummary,
 }
 
 #[tracing::instrument(name = "web.instrument", skip_all, fields(id = %id))]
@@ -530,10 +532,11 @@ pub async fn instrument(
     let id = path_id(&id)?;
     let st = state.clone();
     let now = state.clock.now();
-    let (i, offer) = db::run(&state.pool, move |conn| {
+    let (i, offer, ratings) = db::run(&state.pool, move |conn| {
         let i = service::get_instrument(conn, &st.catalogue.categories, id)?;
         let offer = crate::reservations::service::offer(conn, ctx.user.as_ref(), id, now)?;
-        Ok((i, offer))
+        let ratings = crate::evaluation::service::summary(conn, id)?;
+        Ok((i, offer, ratings))
     })
     .await?;
     let yuan = crate::types::yuan_2;
@@ -584,6 +587,7 @@ pub async fn instrument(
         sample_order: offer.sample_order,
         tel,
         retired_on,
+        ratings,
         i,
     })
 }

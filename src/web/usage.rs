@@ -58,6 +58,8 @@ query_params! {
     pub struct AskedParams {
         /// 1 right after asking
         asked: text(10),
+        /// 1 right after rating
+        rated: text(10),
         /// paging
         page: page,
     }
@@ -313,10 +315,14 @@ pub async fn evaluation(
             e.client_units
         ),
         format!(
-            "入网仪器 {} 台（套） · 平均饱和度 {:.1}%（以 {} 小时/年计） · 满意度：暂无评价",
+            "入网仪器 {} 台（套） · 平均饱和度 {:.1}%（以 {} 小时/年计） · 满意度：{}",
             e.instruments,
             e.utilisation * 100.0,
-            e.saturation_hours
+            e.saturation_hours,
+            match e.satisfaction {
+                Some(s) => format!("{:.1}%（{} 条评价）", s * 100.0, e.ratings),
+                None => "暂无评价".to_owned(),
+            }
         ),
         format!(
             "入网率 {} · 运行正常率 {} · 共享率 {} · 对外共享率 {}",
@@ -817,10 +823,13 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
     let who = ctx.require()?.clone();
     let q = AskedParams::parse_known(req.query_string())?;
     let (page, asked) = (q.page, q.asked.as_deref() == Some("1"));
-    let (list, (instruments, _)) = db::run(&state.pool, move |c| {
+    let rated_now = q.rated.as_deref() == Some("1");
+    let (list, (instruments, _), rated) = db::run(&state.pool, move |c| {
         let list = service::list(c, &who, store::Filter::default(), true, page)?;
         let named = names_of(c, &list.items)?;
-        Ok((list, named))
+        let ids: Vec<ServiceRecordId> = list.items.iter().map(|r| r.id).collect();
+        let rated = crate::evaluation::service::rated_among(c, &ids)?;
+        Ok((list, named, rated))
     })
     .await?;
     let mut t = TablePage::new(
@@ -832,11 +841,15 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
             "类型",
             "有效机时（小时）",
             "费用（元）",
+            "评价",
             "核减机时",
         ],
     );
     if asked {
         t.notice = Some("核减申请已提交，仪器负责人处理后会邮件通知您。".to_owned());
+    }
+    if rated_now {
+        t.notice = Some("评价已保存，谢谢您的意见。".to_owned());
     }
     t.pager = Some(Pager::new(&req, &list));
     t.rows = list
@@ -849,6 +862,14 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
                 Cell::Text(r.service_type.label_zh().to_owned()),
                 Cell::Text(hours_1(i64::from(r.minutes))),
                 Cell::Text(yuan_2(r.fee_fen)),
+                Cell::Button(
+                    format!("/me/services/{}/rate", r.id),
+                    if rated.contains(&r.id) {
+                        "修改评价"
+                    } else {
+                        "评价"
+                    },
+                ),
                 Cell::Actions(vec![RowAction {
                     action: format!("/me/services/{}/reduce", r.id),
                     label: "申请核减",

@@ -1088,3 +1088,49 @@ async fn a_researcher_sends_samples_and_asks_for_staff_to_operate() {
     wait_text(&c, "#price", "120.00 元/小时").await;
     c.close().await.unwrap();
 }
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn a_client_rates_a_service_and_the_instrument_page_shows_it() {
+    let now = common::beijing(2026, 11, 30, 18, 0);
+    let app = TestApp::spawn_full(
+        TestDb::sqlite().seeded(),
+        yiqi::clock::ManualClock::at(now),
+        None,
+    )
+    .await;
+    let id = app.open_instrument().await;
+    let record = crate::evaluation::service_for_researcher(&app, id, "2026-11-30").await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+    sign_in(&c, &app, "researcher@yiqi.demo", yiqi::seed::DEMO_PASSWORD).await;
+
+    // From the list of their services, the client opens the form and rates.
+    c.goto(&format!("{}/me/services", app.address))
+        .await
+        .unwrap();
+    click(&c, &format!("a[href='/me/services/{record}/rate']")).await;
+    wait_text(&c, "h1", "评价这次服务").await;
+    click(&c, "#f-overall option[value='satisfied']").await;
+    click(&c, "#f-timeliness option[value='neutral']").await;
+    fill(&c, "#f-comment", "预约顺利，结果出得快").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "#notice", "评价已保存").await;
+    wait_text(&c, "#data", "修改评价").await;
+
+    // The instrument's page shows it, the rater by organisation only.
+    c.goto(&format!("{}/instruments/{id}", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#ratings", "预约顺利，结果出得快").await;
+    wait_text(&c, "#ratings", "基本满意").await;
+    let shown = text(&c, "#ratings").await;
+    assert!(
+        shown.contains("用户") && !shown.contains("王研究员"),
+        "{shown}"
+    );
+    c.close().await.unwrap();
+}

@@ -9,6 +9,7 @@ mod browser;
 mod catalogue;
 mod cli;
 mod editing;
+mod evaluation;
 mod mail;
 mod migrations;
 mod openapi;

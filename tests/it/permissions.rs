@@ -272,6 +272,43 @@ async fn every_endpoint_by_role_and_unit(db: TestDb) {
                 format!("/api/v1/users/{applicant}/violations"),
                 json!({"instrument_id": i, "kind": "late", "occurred_at": "2026-01-05T02:00:00Z"}),
             ));
+            // A fresh client's rating of a service on the instrument: the unit answers it.
+            let (client, client_email) = w.fresh_user(Role::Researcher, None);
+            let client_token = app.login(&client_email, "fixture password 123").await
+                ["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let org = app.json("/api/v1/organisations?per_page=1").await["items"][0]["id"].clone();
+            let (status, record) = app
+                .post(
+                    "/api/v1/service-records",
+                    Some(&admin),
+                    json!({"instrument_id": i,
+                    "service_type": "testing", "service_way": "technical",
+                    "client_organisation_id": org, "client_user_id": client,
+                    "served_on": yiqi::usage::service::local_day(chrono::Utc::now()),
+                    "minutes": 60, "fee_fen": 0}),
+                )
+                .await;
+            assert_eq!(status, 201, "{record}");
+            let everything = "satisfied";
+            let (status, rating) = app
+                .post(
+                    &format!("/api/v1/service-records/{}/rating", record["id"]),
+                    Some(&client_token),
+                    json!({"overall": everything, "attitude": everything, "quality": everything,
+                        "timeliness": everything, "price": everything, "condition": everything}),
+                )
+                .await;
+            assert_eq!(status, 201, "{rating}");
+            cases.push((
+                "reply to a rating",
+                Rule::Runner,
+                "POST",
+                format!("/api/v1/ratings/{}/reply", rating["id"]),
+                json!({"reply": "感谢您的评价"}),
+            ));
             cases.push(("ban in a unit", Rule::UnitAdmin, "POST", "/api/v1/bans".into(),
                 json!({"user_id": w.researcher_id, "scope": "unit", "unit_id": u, "reason": "三次爽约", "ends_at": "2099-01-01T00:00:00Z"})));
             let (_, ban) = app.post("/api/v1/bans", Some(&admin),
