@@ -17,6 +17,7 @@ on_both_backends!(
     pages_offer_what_works_and_say_why_in_words_at_the_field,
     the_queue_gives_what_a_manager_decides_from,
     managers_set_rules_and_prices_in_yuan_on_a_form,
+    a_manager_answers_a_rating_from_the_list,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -964,5 +965,89 @@ async fn managers_set_rules_and_prices_in_yuan_on_a_form(db: TestDb) {
     assert!(
         week.contains("周一 11月30日 12:00–13:00 不可预约"),
         "{week}"
+    );
+}
+
+async fn a_manager_answers_a_rating_from_the_list(db: TestDb) {
+    let clock = yiqi::clock::ManualClock::at(common::beijing(2026, 11, 30, 18, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock, None).await;
+    let instrument = app.open_instrument().await;
+    let record = crate::evaluation::service_for_researcher(&app, instrument, "2026-11-30").await;
+    let (researcher, researcher_csrf) = signed_in(&app, "researcher@yiqi.demo").await;
+    // The client's list offers the form; the form rates.
+    let (_, list) = page_as(&app, &researcher, "/me/services").await;
+    assert!(
+        list.contains(&format!("/me/services/{record}/rate")),
+        "{list}"
+    );
+    let mut form = vec![
+        ("csrf", researcher_csrf.as_str()),
+        ("comment", "样品处理及时"),
+    ];
+    for field in [
+        "overall",
+        "attitude",
+        "quality",
+        "timeliness",
+        "price",
+        "condition",
+    ] {
+        form.push((field, "satisfied"));
+    }
+    let (status, to) = post_as(
+        &app,
+        &researcher,
+        &format!("/me/services/{record}/rate"),
+        &form,
+    )
+    .await;
+    assert_eq!((status, to.as_str()), (303, "/me/services?rated=1"));
+    let (_, list) = page_as(&app, &researcher, "/me/services").await;
+    assert!(list.contains("修改评价"), "{list}");
+    // A bad score comes back at its field.
+    form[2] = ("overall", "meh");
+    let (status, page) = post_as(
+        &app,
+        &researcher,
+        &format!("/me/services/{record}/rate"),
+        &form,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"err-overall\""), "{page}");
+
+    let (manager, csrf) = signed_in(&app, "manager@yiqi.demo").await;
+    let (status, queue) = page_as(&app, &manager, "/manage/ratings").await;
+    assert_eq!(status, 200);
+    assert!(
+        queue.contains("样品处理及时") && queue.contains("公开回复"),
+        "{queue}"
+    );
+    let (_, api) = app
+        .call(
+            "GET",
+            "/api/v1/ratings",
+            Some(&app.token("manager@yiqi.demo").await),
+            None,
+        )
+        .await;
+    let id = api[0]["id"].as_i64().unwrap();
+    let (status, to) = post_as(
+        &app,
+        &manager,
+        &format!("/manage/ratings/{id}/reply"),
+        &[("csrf", &csrf), ("reason", "感谢反馈，我们会继续努力")],
+    )
+    .await;
+    assert_eq!((status, to.as_str()), (303, "/manage/ratings"));
+    let (_, queue) = page_as(&app, &manager, "/manage/ratings").await;
+    assert!(
+        queue.contains("感谢反馈") && !queue.contains("公开回复"),
+        "{queue}"
+    );
+    let (_, page) = page_as(&app, &researcher, &format!("/instruments/{instrument}")).await;
+    assert!(
+        page.contains("单位回复") && page.contains("感谢反馈"),
+        "{page}"
     );
 }
