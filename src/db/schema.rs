@@ -478,6 +478,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rating_counts (instrument_id, overall) {
+        instrument_id -> BigInt,
+        overall -> Text,
+        ratings -> BigInt,
+    }
+}
+
 diesel::joinable!(ratings -> service_records (service_record_id));
 diesel::joinable!(ratings -> instruments (instrument_id));
 diesel::joinable!(ratings -> users (rater_id));
@@ -519,6 +527,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     staff_invitations,
     catalogue_changes,
     ratings,
+    rating_counts,
 );
 
 // The usage statistics group rollups and records by the instrument's unit.

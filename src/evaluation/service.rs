@@ -118,6 +118,7 @@ pub fn rate(
             ) => already(),
             e => e.into(),
         })?;
+        store::count_one(c, record.instrument_id, s.overall)?;
         if s.overall.low() {
             tell_the_unit(c, who, &record, s.overall, &comment, now)?;
         }
@@ -150,9 +151,15 @@ pub fn edit(
     let s = scores(&input)?;
     let comment = validate::text("comment", &input.comment, 0, 500)?;
     db::write_tx(conn, |c| -> AppResult<()> {
+        // Re-read under the write lock: two tabs editing at once count each change once.
+        let before = store::find(c, rating.id)?.ok_or(AppError::NotFound { what: "rating" })?;
         store::update_scores(c, rating.id, &s, &comment, naive(now))?;
+        if before.overall != s.overall {
+            store::uncount_one(c, record.instrument_id, before.overall)?;
+            store::count_one(c, record.instrument_id, s.overall)?;
+        }
         // Only a rating that turns low is news to the unit.
-        if s.overall.low() && !rating.overall.low() {
+        if s.overall.low() && !before.overall.low() {
             tell_the_unit(c, who, &record, s.overall, &comment, now)?;
         }
         Ok(())

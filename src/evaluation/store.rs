@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{Level, NewRating, RatingRow, Scores};
-use crate::db::schema::{organisations, ratings, users};
+use crate::db::schema::{organisations, rating_counts, ratings, users};
 use crate::db::DbConnection;
 use crate::types::{InstrumentId, RatingId, ServiceRecordId, UserId};
 
@@ -83,16 +83,54 @@ pub fn set_reply(
         .execute(conn)
 }
 
-/// How many ratings of the instrument gave each overall level.
+/// How many ratings of the instrument gave each overall level, from the kept counts.
 pub fn level_counts(
     conn: &mut DbConnection,
     instrument: InstrumentId,
 ) -> QueryResult<Vec<(Level, i64)>> {
-    ratings::table
-        .filter(ratings::instrument_id.eq(instrument))
-        .group_by(ratings::overall)
-        .select((ratings::overall, diesel::dsl::count_star()))
+    rating_counts::table
+        .filter(rating_counts::instrument_id.eq(instrument))
+        .filter(rating_counts::ratings.gt(0))
+        .select((rating_counts::overall, rating_counts::ratings))
         .load(conn)
+}
+
+/// Counts one more rating of the instrument at `level`, inside the rating's transaction.
+pub fn count_one(
+    conn: &mut DbConnection,
+    instrument: InstrumentId,
+    level: Level,
+) -> QueryResult<()> {
+    use rating_counts as k;
+    crate::db::per_backend!(conn, |c| diesel::insert_into(k::table)
+        .values((
+            k::instrument_id.eq(instrument),
+            k::overall.eq(level),
+            k::ratings.eq(1_i64),
+        ))
+        .on_conflict((k::instrument_id, k::overall))
+        .do_update()
+        .set(k::ratings.eq(k::ratings + 1_i64))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Counts one rating fewer at `level` (a rating changed away from it); the row exists, since
+/// that rating was counted there.
+pub fn uncount_one(
+    conn: &mut DbConnection,
+    instrument: InstrumentId,
+    level: Level,
+) -> QueryResult<()> {
+    use rating_counts as k;
+    diesel::update(
+        k::table
+            .filter(k::instrument_id.eq(instrument))
+            .filter(k::overall.eq(level)),
+    )
+    .set(k::ratings.eq(k::ratings - 1_i64))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// The instrument's latest ratings with the rater's organisation, newest first.
@@ -105,7 +143,8 @@ pub fn recent(
         .inner_join(users::table)
         .left_join(organisations::table.on(organisations::id.nullable().eq(users::organisation_id)))
         .filter(ratings::instrument_id.eq(instrument))
-        .order((ratings::created_at.desc(), ratings::id.desc()))
+        // Ids grow with time: newest first along the (instrument_id, id) index.
+        .order(ratings::id.desc())
         .limit(limit)
         .select((RatingRow::as_select(), organisations::name.nullable()))
         .load(conn)

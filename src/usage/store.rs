@@ -815,7 +815,10 @@ pub fn rebuild_rollups(conn: &mut DbConnection) -> QueryResult<()> {
            SELECT DISTINCT r.instrument_id, {month} / 100, r.client_organisation_id \
            FROM service_records r WHERE r.client_organisation_id IS NOT NULL; \
          INSERT INTO usage_instrument_client_counts (instrument_id, year, clients) \
-           SELECT instrument_id, year, COUNT(*) FROM usage_instrument_clients GROUP BY 1, 2;"
+           SELECT instrument_id, year, COUNT(*) FROM usage_instrument_clients GROUP BY 1, 2; \
+         DELETE FROM rating_counts; \
+         INSERT INTO rating_counts (instrument_id, overall, ratings) \
+           SELECT instrument_id, overall, COUNT(*) FROM ratings GROUP BY 1, 2;"
     );
     crate::db::write_tx(conn, |c| c.batch_execute(&sql))
 }

@@ -113,6 +113,13 @@ async fn a_client_rates_a_service_and_the_unit_answers(db: TestDb) {
         (summary["count"].as_i64(), summary["satisfaction"].as_f64()),
         (Some(1), Some(1.0))
     );
+    // The kept counts equal a rebuild from the ratings.
+    yiqi::usage::store::rebuild_rollups(&mut app.db.connect()).unwrap();
+    assert_eq!(
+        app.json(&format!("/api/v1/instruments/{instrument}/ratings"))
+            .await,
+        summary
+    );
 
     // The unit's yearly evaluation counts it: satisfaction is the share at the top two levels.
     let admin = app.token("unit-admin@yiqi.demo").await;

@@ -1,1 +1,2 @@
+DROP TABLE rating_counts;
 DROP TABLE ratings;

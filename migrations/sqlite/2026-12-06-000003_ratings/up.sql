@@ -18,5 +18,15 @@ CREATE TABLE ratings (
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
--- The instrument page's recent ratings and its distribution.
-CREATE INDEX ratings_instrument ON ratings (instrument_id, created_at);
+-- The instrument page's latest ratings, newest first.
+CREATE INDEX ratings_instrument ON ratings (instrument_id, id);
+
+-- How many ratings of an instrument gave each overall level: the page's distribution, average
+-- and satisfaction in a few rows, kept in the rating's transaction like the hours' rollups and
+-- rebuilt with them (yiqi usage rebuild-rollups).
+CREATE TABLE rating_counts (
+    instrument_id BIGINT NOT NULL REFERENCES instruments (id),
+    overall TEXT NOT NULL,
+    ratings BIGINT NOT NULL CHECK (ratings >= 0),
+    PRIMARY KEY (instrument_id, overall)
+);
