@@ -16,7 +16,7 @@ use crate::mail;
 use crate::mail::templates::{page_url, Notice};
 use crate::navigation::service::instrument_to_run;
 use crate::navigation::store as catalogue;
-use crate::types::{local_date, InstrumentId, RatingId, ServiceRecordId};
+use crate::types::{InstrumentId, RatingId, ServiceRecordId};
 use crate::usage::model::ServiceRecordRow;
 use crate::usage::service::local_day;
 use crate::usage::store as records;
@@ -86,7 +86,10 @@ pub fn rate(
     let already = || {
         AppError::conflict(
             ErrorCode::AlreadyRated,
-            "您已评价过这次服务，可在评价后 7 天内修改 (this service is rated already)",
+            format!(
+                "您已评价过这次服务，可在评价后 {} 天内修改 (this service is rated already)",
+                settings.rating_edit_days
+            ),
         )
     };
     if store::of_record(conn, record_id)?.is_some() {
@@ -324,9 +327,4 @@ fn found(conn: &mut DbConnection, id: RatingId) -> AppResult<Rating> {
     store::find(conn, id)?
         .map(Rating::from)
         .ok_or(AppError::NotFound { what: "rating" })
-}
-
-/// "2026年3月5日" of a rating's day, for pages.
-pub fn day(r: &Rating) -> String {
-    local_date(r.created_at)
 }

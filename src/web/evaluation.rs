@@ -119,20 +119,18 @@ pub async fn rate(
     };
     let settings = state.evaluation;
     let now = state.clock.now();
-    let result = db::run(&state.pool, move |c| {
-        if service::mine(c, &who, id)?.is_some() {
-            service::edit(c, &who, id, input, &settings, now).map(|r| (r, true))
+    // Whether it was an edit, and how it went: a refused edit is shown as the edit form.
+    let (editing, result) = db::run(&state.pool, move |c| {
+        Ok(if service::mine(c, &who, id)?.is_some() {
+            (true, service::edit(c, &who, id, input, &settings, now))
         } else {
-            service::rate(c, &who, id, input, &settings, now).map(|r| (r, false))
-        }
+            (false, service::rate(c, &who, id, input, &settings, now))
+        })
     })
-    .await;
+    .await?;
     match result {
         Ok(_) => Ok(see_other("/me/services?rated=1")),
-        Err(e) => {
-            let editing = matches!(e.code(), crate::error::ErrorCode::RatingLocked);
-            rating_form(&ctx, id, &values, editing).failed(e)
-        }
+        Err(e) => rating_form(&ctx, id, &values, editing).failed(e),
     }
 }
 
