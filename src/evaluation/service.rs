@@ -6,7 +6,6 @@ use chrono::{DateTime, Duration, Utc};
 use super::model::*;
 use super::store;
 use crate::audit::{self, Target};
-use crate::auth::permissions::{visibility, Visibility};
 use crate::auth::Principal;
 use crate::clock::naive;
 use crate::config::EvaluationSettings;
@@ -255,17 +254,7 @@ pub fn summary(conn: &mut DbConnection, instrument: InstrumentId) -> AppResult<R
 /// The ratings of the instruments the person runs (all of them for the platform), newest
 /// first: what the unit answers from.
 pub fn for_staff(conn: &mut DbConnection, who: &Principal, limit: i64) -> AppResult<Vec<Rating>> {
-    let scope = match visibility(who, false) {
-        Visibility::All => None,
-        Visibility::Unit(unit) => Some(
-            records::unit_instruments(conn, unit)?
-                .into_iter()
-                .map(|i| i.0)
-                .collect(),
-        ),
-        Visibility::Instruments(ids) => Some(ids.iter().map(|i| i.0).collect()),
-        Visibility::Own => return Err(AppError::forbidden("仅限仪器管理人员 (staff only)")),
-    };
+    let scope = crate::usage::service::staff_scope(conn, who)?;
     Ok(store::for_staff(conn, scope, limit)?
         .into_iter()
         .map(Rating::from)

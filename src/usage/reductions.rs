@@ -3,9 +3,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::model::*;
-use super::service::{amount, local_day, may_read, note_write};
+use super::service::{amount, local_day, may_read, note_write, staff_scope};
 use super::store::{self, Delta};
-use crate::auth::permissions::{visibility, Visibility};
 use crate::auth::Principal;
 use crate::clock::naive;
 use crate::db::{self, DbConnection};
@@ -231,17 +230,7 @@ pub fn decide_reduction(
 
 /// Pending reductions the person may decide.
 pub fn pending_reductions(conn: &mut DbConnection, who: &Principal) -> AppResult<Vec<Reduction>> {
-    let scope = match visibility(who, false) {
-        Visibility::All => None,
-        Visibility::Unit(unit) => Some(
-            store::unit_instruments(conn, unit)?
-                .into_iter()
-                .map(|i| i.0)
-                .collect(),
-        ),
-        Visibility::Instruments(ids) => Some(ids.iter().map(|i| i.0).collect()),
-        Visibility::Own => return Err(AppError::forbidden("仅限仪器管理人员 (staff only)")),
-    };
+    let scope = staff_scope(conn, who)?;
     Ok(store::pending_reductions(conn, scope)?
         .into_iter()
         .map(Reduction::from)

@@ -97,6 +97,22 @@ fn invite_to_rate(
     Ok(())
 }
 
+/// The instruments whose queues the person works (`None`: all of them, for the platform); a
+/// researcher has none and is refused.
+pub fn staff_scope(conn: &mut DbConnection, who: &Principal) -> AppResult<Option<Vec<i64>>> {
+    Ok(match visibility(who, false) {
+        Visibility::All => None,
+        Visibility::Unit(unit) => Some(
+            store::unit_instruments(conn, unit)?
+                .into_iter()
+                .map(|i| i.0)
+                .collect(),
+        ),
+        Visibility::Instruments(ids) => Some(ids.iter().map(|i| i.0).collect()),
+        Visibility::Own => return Err(AppError::forbidden("仅限仪器管理人员 (staff only)")),
+    })
+}
+
 /// The local (Asia/Shanghai) date of an instant: the day a service counts on.
 pub fn local_day(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&PLATFORM_ZONE).date_naive()
