@@ -68,7 +68,10 @@ impl Application {
             state.pool.clone(),
             state.clock.clone(),
             state.jobs.clone(),
-            settings.reservations,
+            crate::jobs::Policies {
+                reservations: settings.reservations,
+                evaluation: settings.evaluation,
+            },
         );
         crate::jobs::spawn_search_refresher(
             state.pool.clone(),

@@ -148,6 +148,14 @@ pub struct EvaluationSettings {
     pub rating_window_days: i64,
     /// Days after rating during which the rater may change it.
     pub rating_edit_days: i64,
+    /// Beijing working days the unit has to answer an accepted complaint.
+    pub answer_deadline_days: u32,
+    /// The yearly round flags a unit 限期整改 when its satisfaction is below this share …
+    pub rectify_below: f64,
+    /// … over at least this many ratings,
+    pub rectify_min_ratings: i64,
+    /// or when this many complaints against it were upheld (fully or partly) in the year.
+    pub rectify_upheld: i64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -79,6 +79,8 @@ id_type!(
     ServiceRecordId,
     ReductionId,
     RatingId,
+    ComplaintId,
+    RectificationId,
     InvitationId,
     MessageId,
 );

@@ -43,6 +43,14 @@ pub enum Action {
     },
     /// Apply for a qualification: any verified account.
     Apply,
+    /// The platform's part in complaints (accept, send back, decide), the holiday table the
+    /// deadlines count by, and rectification notices.
+    JudgeComplaints,
+    /// The unit's part: answer complaints about it, state its rectification, report back
+    /// on a rectification notice.
+    AnswerForUnit {
+        unit: UnitId,
+    },
 }
 
 impl Action {
@@ -59,6 +67,8 @@ impl Action {
             Action::ReadUnitQueue { .. } => "查看该单位的审核队列 (read this unit's queue)",
             Action::ManageBans { .. } => "设置或解除禁约 (ban or lift a ban)",
             Action::Apply => "申请上机资格 (apply for a qualification)",
+            Action::JudgeComplaints => "受理和裁定投诉 (handle complaints for the platform)",
+            Action::AnswerForUnit { .. } => "代表该单位答复投诉和整改 (answer for this unit)",
         }
     }
 }
@@ -72,6 +82,10 @@ fn staff_of(p: &Principal, unit: UnitId) -> bool {
 }
 
 pub fn allowed(p: &Principal, action: Action) -> bool {
+    if let Action::AnswerForUnit { unit } = action {
+        // The unit answers for itself: the platform, which judges, does not answer for it.
+        return admin_of(p, unit);
+    }
     if p.role == Role::PlatformAdmin {
         return true;
     }
@@ -81,10 +95,12 @@ pub fn allowed(p: &Principal, action: Action) -> bool {
         | Action::ManageUsers
         | Action::ReadAudit
         | Action::ManageMail
+        | Action::JudgeComplaints
         | Action::ManageBans { unit: None } => false,
         Action::ManageInstruments { unit }
         | Action::ManageStaff { unit }
-        | Action::ManageBans { unit: Some(unit) } => admin_of(p, unit),
+        | Action::ManageBans { unit: Some(unit) }
+        | Action::AnswerForUnit { unit } => admin_of(p, unit),
         Action::RunInstrument { unit, instrument } => {
             admin_of(p, unit) || (staff_of(p, unit) && p.managed.contains(&instrument))
         }

@@ -479,8 +479,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    rating_counts (instrument_id, overall) {
+    rating_counts (instrument_id, year, overall) {
         instrument_id -> BigInt,
+        year -> Integer,
         overall -> Text,
         ratings -> BigInt,
     }
@@ -489,6 +490,7 @@ diesel::table! {
 diesel::joinable!(ratings -> service_records (service_record_id));
 diesel::joinable!(ratings -> instruments (instrument_id));
 diesel::joinable!(ratings -> users (rater_id));
+diesel::joinable!(rating_counts -> instruments (instrument_id));
 
 diesel::table! {
     catalogue_changes (id) {
@@ -498,6 +500,78 @@ diesel::table! {
         changed_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    complaints (id) {
+        id -> BigInt,
+        complainant_id -> BigInt,
+        subject -> Text,
+        subject_id -> BigInt,
+        unit_id -> BigInt,
+        instrument_id -> Nullable<BigInt>,
+        category -> Text,
+        description -> Text,
+        request -> Text,
+        status -> Text,
+        sent_back_reason -> Nullable<Text>,
+        answer -> Nullable<Text>,
+        decision -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+        rectification -> Nullable<Text>,
+        accepted_at -> Nullable<Timestamp>,
+        answer_due_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        overdue_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    complaint_history (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        step -> Text,
+        actor_id -> Nullable<BigInt>,
+        note -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    holidays (day) {
+        day -> Date,
+        kind -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    rectifications (id) {
+        id -> BigInt,
+        unit_id -> BigInt,
+        year -> Integer,
+        reason -> Text,
+        deadline -> Date,
+        status -> Text,
+        report -> Nullable<Text>,
+        reported_at -> Nullable<Timestamp>,
+        extensions -> Integer,
+        issued_by -> BigInt,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(complaints -> units (unit_id));
+diesel::joinable!(complaints -> users (complainant_id));
+diesel::joinable!(complaint_history -> complaints (complaint_id));
+diesel::joinable!(rectifications -> units (unit_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     sub_platforms,
@@ -528,6 +602,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     catalogue_changes,
     ratings,
     rating_counts,
+    complaints,
+    complaint_history,
+    holidays,
+    rectifications,
 );
 
 // The usage statistics group rollups and records by the instrument's unit.

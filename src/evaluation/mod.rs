@@ -1,5 +1,8 @@
-//! 投诉评价 — what clients say of the services they received: ratings now, complaints next.
+//! 投诉评价 — what clients say of the services they received: ratings, complaints with the
+//! deadlines a unit must meet, and the yearly round that orders units to rectify.
 
+pub mod calendar;
+pub mod complaints;
 pub mod handlers;
 pub mod model;
 pub mod service;
@@ -15,6 +18,14 @@ pub fn routes(r: &mut Routes) {
         .post("/ratings/{id}/reply", h::reply)
         .get("/ratings", h::for_staff)
         .get("/instruments/{id}/ratings", h::summary);
+    use complaints::handlers as c;
+    r.post("/complaints", c::file)
+        .get("/complaints", c::list)
+        .get("/complaints/{id}", c::get)
+        .post("/complaints/{id}/{step}", c::step)
+        .get("/holidays", c::holidays)
+        .put("/holidays/{day}", c::put_holiday)
+        .delete("/holidays/{day}", c::delete_holiday);
 }
 
 /// This module's part of the API document, from the attributes on its handlers.
@@ -25,6 +36,13 @@ pub fn routes(r: &mut Routes) {
     handlers::edit,
     handlers::reply,
     handlers::for_staff,
-    handlers::summary
+    handlers::summary,
+    complaints::handlers::file,
+    complaints::handlers::list,
+    complaints::handlers::get,
+    complaints::handlers::step,
+    complaints::handlers::holidays,
+    complaints::handlers::put_holiday,
+    complaints::handlers::delete_holiday
 ))]
 pub struct Api;

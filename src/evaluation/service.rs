@@ -1,7 +1,7 @@
 //! 评价: the client of a service rates it once, within a window, and may change it for a few
 //! days; the host unit answers once, in public; a low rating reaches the unit at once.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 
 use super::model::*;
 use super::store;
@@ -120,12 +120,14 @@ pub fn rate(
             ) => already(),
             e => e.into(),
         })?;
-        store::count_one(c, record.instrument_id, s.overall)?;
+        store::count_one(c, record.instrument_id, record.served_on.year(), s.overall)?;
         if s.overall.low() {
             tell_the_unit(c, who, &record, s.overall, &comment, now)?;
         }
         Ok(id)
     })?;
+    // The statistics carry satisfaction: their cache starts over.
+    crate::usage::service::note_write();
     found(conn, id)
 }
 
@@ -157,8 +159,9 @@ pub fn edit(
         let before = store::find(c, rating.id)?.ok_or(AppError::NotFound { what: "rating" })?;
         store::update_scores(c, rating.id, &s, &comment, naive(now))?;
         if before.overall != s.overall {
-            store::uncount_one(c, record.instrument_id, before.overall)?;
-            store::count_one(c, record.instrument_id, s.overall)?;
+            let year = record.served_on.year();
+            store::uncount_one(c, record.instrument_id, year, before.overall)?;
+            store::count_one(c, record.instrument_id, year, s.overall)?;
         }
         // Only a rating that turns low is news to the unit.
         if s.overall.low() && !before.overall.low() {
@@ -166,6 +169,7 @@ pub fn edit(
         }
         Ok(())
     })?;
+    crate::usage::service::note_write();
     found(conn, rating.id)
 }
 

@@ -83,32 +83,44 @@ pub fn set_reply(
         .execute(conn)
 }
 
-/// How many ratings of the instrument gave each overall level, from the kept counts.
+/// How many ratings of the instrument gave each overall level, from the kept counts (a few
+/// rows per year of service).
 pub fn level_counts(
     conn: &mut DbConnection,
     instrument: InstrumentId,
 ) -> QueryResult<Vec<(Level, i64)>> {
-    rating_counts::table
+    let rows: Vec<(Level, i64)> = rating_counts::table
         .filter(rating_counts::instrument_id.eq(instrument))
         .filter(rating_counts::ratings.gt(0))
         .select((rating_counts::overall, rating_counts::ratings))
-        .load(conn)
+        .load(conn)?;
+    let mut by_level: Vec<(Level, i64)> = Vec::new();
+    for (level, n) in rows {
+        match by_level.iter_mut().find(|(l, _)| *l == level) {
+            Some(e) => e.1 += n,
+            None => by_level.push((level, n)),
+        }
+    }
+    Ok(by_level)
 }
 
-/// Counts one more rating of the instrument at `level`, inside the rating's transaction.
+/// Counts one more rating of the instrument's service in `year` at `level`, inside the
+/// rating's transaction.
 pub fn count_one(
     conn: &mut DbConnection,
     instrument: InstrumentId,
+    year: i32,
     level: Level,
 ) -> QueryResult<()> {
     use rating_counts as k;
     crate::db::per_backend!(conn, |c| diesel::insert_into(k::table)
         .values((
             k::instrument_id.eq(instrument),
+            k::year.eq(year),
             k::overall.eq(level),
             k::ratings.eq(1_i64),
         ))
-        .on_conflict((k::instrument_id, k::overall))
+        .on_conflict((k::instrument_id, k::year, k::overall))
         .do_update()
         .set(k::ratings.eq(k::ratings + 1_i64))
         .execute(c))?;
@@ -120,12 +132,14 @@ pub fn count_one(
 pub fn uncount_one(
     conn: &mut DbConnection,
     instrument: InstrumentId,
+    year: i32,
     level: Level,
 ) -> QueryResult<()> {
     use rating_counts as k;
     diesel::update(
         k::table
             .filter(k::instrument_id.eq(instrument))
+            .filter(k::year.eq(year))
             .filter(k::overall.eq(level)),
     )
     .set(k::ratings.eq(k::ratings - 1_i64))

@@ -123,19 +123,28 @@ impl JobsHealth {
     }
 }
 
-/// Runs the service's own work every `policy.jobs_interval_secs`: expire undecided
-/// reservations, mark no-shows, send reminders, expire qualifications. Several instances may
-/// run it: each step is a conditional update, so only one of them acts and e-mails.
+/// The settings the housekeeping jobs follow.
+#[derive(Debug, Clone, Copy)]
+pub struct Policies {
+    pub reservations: crate::config::ReservationSettings,
+    pub evaluation: crate::config::EvaluationSettings,
+}
+
+/// Runs the service's own work every `reservations.jobs_interval_secs`: expire undecided
+/// reservations, mark no-shows, send reminders, expire qualifications, mark complaints the
+/// unit did not answer in time. Several instances may run it: each step is a conditional
+/// update, so only one of them acts and e-mails.
 pub fn spawn_housekeeping(
     pool: Pool,
     clock: SharedClock,
     health: Arc<JobsHealth>,
-    policy: crate::config::ReservationSettings,
+    policy: Policies,
 ) {
     actix_web::rt::spawn(async move {
         loop {
             run_housekeeping(&pool, clock.now(), &health, policy).await;
-            tokio::time::sleep(Duration::from_secs(policy.jobs_interval_secs.max(1))).await;
+            let pause = policy.reservations.jobs_interval_secs.max(1);
+            tokio::time::sleep(Duration::from_secs(pause)).await;
         }
     });
 }
@@ -145,20 +154,25 @@ pub async fn run_housekeeping(
     pool: &Pool,
     now: chrono::DateTime<chrono::Utc>,
     health: &JobsHealth,
-    policy: crate::config::ReservationSettings,
+    policy: Policies,
 ) {
     use crate::reservations::jobs as r;
     type Job = fn(
         &mut crate::db::DbConnection,
         chrono::DateTime<chrono::Utc>,
-        crate::config::ReservationSettings,
+        Policies,
     ) -> crate::error::AppResult<usize>;
-    let jobs: [(&'static str, Job); 4] = [
+    let jobs: [(&'static str, Job); 5] = [
         ("expire_reservations", |c, now, _| r::expire_pending(c, now)),
-        ("mark_no_shows", |c, now, p| r::mark_no_shows(c, &p, now)),
+        ("mark_no_shows", |c, now, p| {
+            r::mark_no_shows(c, &p.reservations, now)
+        }),
         ("send_reminders", |c, now, _| r::send_reminders(c, now)),
         ("expire_qualifications", |c, now, _| {
             crate::users::qualifications::expire_due(c, now)
+        }),
+        ("mark_overdue_complaints", |c, now, p| {
+            crate::evaluation::complaints::service::mark_overdue(c, &p.evaluation, now)
         }),
     ];
     for (name, job) in jobs {

@@ -695,6 +695,24 @@ pub fn staff_to_notify(
         .load(conn)
 }
 
+/// (e-mail, name) of the administrators who answer for `unit`, or of the platform when
+/// `None`: who hears of a complaint.
+pub fn admins(conn: &mut DbConnection, unit: Option<UnitId>) -> QueryResult<Vec<(String, String)>> {
+    use crate::auth::Role;
+    let mut q = users::table
+        .filter(users::disabled_at.is_null())
+        .select((users::email, users::name))
+        .order(users::id)
+        .into_boxed();
+    q = match unit {
+        Some(u) => q
+            .filter(users::unit_id.eq(u))
+            .filter(users::role.eq(Role::UnitAdmin.code())),
+        None => q.filter(users::role.eq(Role::PlatformAdmin.code())),
+    };
+    q.load(conn)
+}
+
 /// A new secret for the person's calendar feed (the old URL stops working).
 pub fn set_calendar_token(conn: &mut DbConnection, user: UserId, hash: &str) -> QueryResult<usize> {
     diesel::update(users::table.find(user))
