@@ -10,6 +10,7 @@ use super::stats::{span, sum_by_instrument};
 use super::store;
 use crate::auth::{authorize, Action, Principal};
 use crate::clock::naive;
+use crate::config::EvaluationSettings;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::navigation::store as catalogue;
@@ -31,7 +32,12 @@ pub fn may_evaluate(who: &Principal, unit: UnitId) -> AppResult<()> {
 }
 
 /// A unit's yearly evaluation (开放共享评价考核) computed from its records.
-pub fn evaluation(conn: &mut DbConnection, unit: UnitId, year: i32) -> AppResult<Evaluation> {
+pub fn evaluation(
+    conn: &mut DbConnection,
+    unit: UnitId,
+    year: i32,
+    round: &EvaluationSettings,
+) -> AppResult<Evaluation> {
     let row = catalogue::find_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
     let (from, to) = year_bounds(year)?;
     let span = span(from, to);
@@ -44,16 +50,16 @@ pub fn evaluation(conn: &mut DbConnection, unit: UnitId, year: i32) -> AppResult
         .collect::<HashSet<_>>()
         .len() as i64;
     let listed = store::unit_instruments(conn, unit)?;
-    let rated = unit_satisfaction(conn, unit, from, to)?;
+    let rated = unit_satisfaction(conn, unit, year)?;
     let mut total = Figures::default();
     let mut per_instrument = Vec::with_capacity(listed.len());
     let (mut running, mut shared, mut shared_externally) = (0, 0, 0);
-    let (mut ratings, mut satisfied) = (0, 0);
+    // The unit's satisfaction counts every rating of its year, an instrument retired since
+    // included: the platform's round reads the same counts.
+    let (ratings, satisfied) = rated.values().fold((0, 0), |(a, b), (r, s)| (a + r, b + s));
     for (id, name, asset_no, value, run_status) in listed.iter().cloned() {
         let f = sums.get(&id).copied().unwrap_or_default();
         let (r, s) = rated.get(&id).copied().unwrap_or_default();
-        ratings += r;
-        satisfied += s;
         total.merge(&f);
         running += i64::from(run_status == crate::navigation::model::RunStatus::Normal);
         shared += i64::from(f.services > 0);
@@ -73,6 +79,10 @@ pub fn evaluation(conn: &mut DbConnection, unit: UnitId, year: i32) -> AppResult
     }
     let registered = listed.len() as i64;
     let eligible = store::declared_eligible(conn, unit, year)?.map(i64::from);
+    let complaints = complaint_figures(conn, Some(unit), year)?
+        .remove(&unit.0)
+        .unwrap_or_default();
+    let satisfaction = share(ratings, satisfied);
     Ok(Evaluation {
         unit_id: unit,
         unit_name: row.name,
@@ -82,8 +92,14 @@ pub fn evaluation(conn: &mut DbConnection, unit: UnitId, year: i32) -> AppResult
         figures: total,
         utilisation: utilisation(total.minutes, registered),
         saturation_hours: SATURATION_HOURS,
-        satisfaction: share(ratings, satisfied),
+        satisfaction,
         ratings,
+        rectify: rectify_reasons(ratings, satisfied, &complaints, round),
+        complaints,
+        notices: store::rectifications(conn, Some(unit), year)?
+            .into_iter()
+            .map(Rectification::from)
+            .collect(),
         eligible_instruments: eligible,
         ratios: Ratios {
             registered_of_eligible: Ratio::of(registered, eligible),
@@ -95,16 +111,15 @@ pub fn evaluation(conn: &mut DbConnection, unit: UnitId, year: i32) -> AppResult
     })
 }
 
-/// (ratings, share at the top two levels) per instrument of the unit, for the services it
-/// gave in [from, to].
+/// (ratings, ratings at the top two levels) per instrument of the unit, for the services it
+/// gave in `year`.
 fn unit_satisfaction(
     conn: &mut DbConnection,
-    unit: crate::types::UnitId,
-    from: chrono::NaiveDate,
-    to: chrono::NaiveDate,
-) -> AppResult<std::collections::HashMap<i64, (i64, i64)>> {
-    let mut per: std::collections::HashMap<i64, (i64, i64)> = std::collections::HashMap::new();
-    for (instrument, level, n) in store::unit_levels(conn, unit, from, to)? {
+    unit: UnitId,
+    year: i32,
+) -> AppResult<HashMap<i64, (i64, i64)>> {
+    let mut per: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (instrument, level, n) in store::unit_levels(conn, unit, year)? {
         let e = per.entry(instrument).or_default();
         e.0 += n;
         if level.satisfied() {
@@ -114,9 +129,104 @@ fn unit_satisfaction(
     Ok(per)
 }
 
+/// The complaints filed against units in `year` (Beijing time) and accepted, per unit.
+fn complaint_figures(
+    conn: &mut DbConnection,
+    unit: Option<UnitId>,
+    year: i32,
+) -> AppResult<HashMap<i64, ComplaintFigures>> {
+    let (first, last) = year_bounds(year)?;
+    let start = |d: NaiveDate| {
+        crate::reservations::rules::local(d, 0)
+            .map(naive)
+            .ok_or_else(|| AppError::invalid("year", "2000..=2100"))
+    };
+    let (from, to) = (start(first)?, start(last + chrono::Duration::days(1))?);
+    let mut per: HashMap<i64, ComplaintFigures> = HashMap::new();
+    for (u, decision, overdue, answered, due) in store::complaint_outcomes(conn, unit, from, to)? {
+        let f = per.entry(u).or_default();
+        f.received += 1;
+        f.upheld += i64::from(matches!(
+            decision.as_deref(),
+            Some("upheld" | "partly_upheld")
+        ));
+        let late = overdue.is_some() || matches!((answered, due), (Some(a), Some(d)) if a > d);
+        f.late += i64::from(late);
+    }
+    Ok(per)
+}
+
+/// Why the yearly round orders a unit to rectify (限期整改): satisfaction under
+/// `rectify_below` over at least `rectify_min_ratings` ratings, or `rectify_upheld` upheld
+/// complaints.
+pub fn rectify_reasons(
+    ratings: i64,
+    satisfied: i64,
+    complaints: &ComplaintFigures,
+    round: &EvaluationSettings,
+) -> Vec<String> {
+    let mut why = Vec::new();
+    // On the counts, not the rounded share: 79.96 % is under 80 %.
+    if ratings > 0
+        && ratings >= round.rectify_min_ratings
+        && (satisfied as f64) < round.rectify_below * ratings as f64
+    {
+        why.push(format!(
+            "满意度 {:.1}% 低于 {:.0}%（{ratings} 条评价）",
+            satisfied as f64 / ratings as f64 * 100.0,
+            round.rectify_below * 100.0
+        ));
+    }
+    if complaints.upheld >= round.rectify_upheld {
+        why.push(format!("投诉成立 {} 件", complaints.upheld));
+    }
+    why
+}
+
+/// The platform's evaluation list: every unit's satisfaction, complaints, flag and notices
+/// for `year`, flagged units first.
+pub fn round(
+    conn: &mut DbConnection,
+    year: i32,
+    settings: &EvaluationSettings,
+) -> AppResult<Vec<UnitRound>> {
+    year_bounds(year)?;
+    let mut rated: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (unit, level, n) in store::levels_by_unit(conn, year)? {
+        let e = rated.entry(unit).or_default();
+        e.0 += n;
+        if level.satisfied() {
+            e.1 += n;
+        }
+    }
+    let mut complaints = complaint_figures(conn, None, year)?;
+    let mut notices: HashMap<i64, Vec<Rectification>> = HashMap::new();
+    for n in store::rectifications(conn, None, year)? {
+        notices.entry(n.unit_id.0).or_default().push(n.into());
+    }
+    let mut list: Vec<UnitRound> = store::unit_names(conn)?
+        .into_iter()
+        .map(|(id, name, _)| {
+            let (ratings, satisfied) = rated.get(&id).copied().unwrap_or_default();
+            let r = Satisfaction::of(ratings, satisfied);
+            let c = complaints.remove(&id).unwrap_or_default();
+            UnitRound {
+                unit_id: UnitId(id),
+                unit_name: name,
+                rectify: rectify_reasons(ratings, satisfied, &c, settings),
+                rated: r,
+                complaints: c,
+                notices: notices.remove(&id).unwrap_or_default(),
+            }
+        })
+        .collect();
+    list.sort_by_key(|u| (u.rectify.is_empty(), u.unit_id));
+    Ok(list)
+}
+
 /// The share of `satisfied` in `ratings`, none without ratings.
 fn share(ratings: i64, satisfied: i64) -> Option<f64> {
-    (ratings > 0).then(|| (satisfied as f64 / ratings as f64 * 1000.0).round() / 1000.0)
+    Satisfaction::of(ratings, satisfied).satisfaction
 }
 
 /// Mean effective hours per instrument as a share of the saturation mark, to three decimals.
@@ -148,4 +258,37 @@ pub fn declare(
         store::declare(c, unit, input.year, eligible, Some(who.id), naive(now))
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round() -> EvaluationSettings {
+        EvaluationSettings {
+            rating_window_days: 30,
+            rating_edit_days: 7,
+            answer_deadline_days: 5,
+            rectify_below: 0.8,
+            rectify_min_ratings: 5,
+            rectify_upheld: 3,
+        }
+    }
+
+    #[test]
+    fn the_flag_reads_the_counts_not_the_rounded_share() {
+        let none = ComplaintFigures::default();
+        // 79.96 % rounds to 80.0 % but is under the mark.
+        assert_eq!(rectify_reasons(5000, 3998, &none, &round()).len(), 1);
+        assert!(rectify_reasons(5000, 4000, &none, &round()).is_empty());
+        // Too few ratings to judge by.
+        assert!(rectify_reasons(4, 0, &none, &round()).is_empty());
+        let upheld = ComplaintFigures {
+            received: 3,
+            upheld: 3,
+            late: 0,
+        };
+        let why = rectify_reasons(0, 0, &upheld, &round());
+        assert_eq!(why, ["投诉成立 3 件"]);
+    }
 }

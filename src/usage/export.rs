@@ -205,6 +205,17 @@ pub fn summary_table(e: &Evaluation, platform: &PlatformSettings) -> Table {
             vec!["平均饱和度（1200小时）".into(), e.utilisation.into()],
             vec![words::SATISFACTION.into(), satisfaction(e.satisfaction)],
             vec![words::RATINGS.into(), e.ratings.into()],
+            vec!["受理投诉（件）".into(), e.complaints.received.into()],
+            vec!["投诉成立（含部分成立）".into(), e.complaints.upheld.into()],
+            vec!["逾期答复（件）".into(), e.complaints.late.into()],
+            vec![
+                "限期整改".into(),
+                if e.rectify.is_empty() {
+                    "否".into()
+                } else {
+                    format!("是：{}", e.rectify.join("；")).into()
+                },
+            ],
             vec![
                 "入网率（入网/应入网）".into(),
                 ratio(&r.registered_of_eligible),
@@ -219,6 +230,34 @@ pub fn summary_table(e: &Evaluation, platform: &PlatformSettings) -> Table {
                 ratio(&r.shared_externally_of_eligible),
             ],
         ],
+    }
+}
+
+/// The year's rectification notices: what was ordered, by when, and what the unit reported.
+fn notices_table(e: &Evaluation) -> Table {
+    Table {
+        headers: &[
+            "下达日期",
+            "整改要求",
+            "整改期限",
+            "延期次数",
+            "状态",
+            "整改报告",
+        ],
+        rows: e
+            .notices
+            .iter()
+            .map(|n| {
+                vec![
+                    crate::types::local_date(n.created_at).into(),
+                    n.reason.clone().into(),
+                    n.deadline.format("%Y-%m-%d").to_string().into(),
+                    i64::from(n.extensions).into(),
+                    n.status_label.to_owned().into(),
+                    n.report.clone().unwrap_or_default().into(),
+                ]
+            })
+            .collect(),
     }
 }
 
@@ -295,6 +334,7 @@ pub fn xlsx(e: &Evaluation, records: &Table, platform: &PlatformSettings) -> App
         sheet(wb.add_worksheet(), "汇总", &summary_table(e, platform))?;
         sheet(wb.add_worksheet(), "仪器", &instruments_table(e))?;
         sheet(wb.add_worksheet(), "服务记录", records)?;
+        sheet(wb.add_worksheet(), "整改通知", &notices_table(e))?;
         wb.save_to_buffer()
     };
     build().map_err(AppError::internal)
@@ -324,6 +364,7 @@ impl Report {
 pub fn year_report(
     conn: &mut DbConnection,
     platform: &PlatformSettings,
+    round: &crate::config::EvaluationSettings,
     unit: UnitId,
     year: i32,
     format: &str,
@@ -340,10 +381,72 @@ pub fn year_report(
             content_type: "text/csv; charset=utf-8",
         });
     }
-    let e = evaluation::evaluation(conn, unit, year)?;
+    let e = evaluation::evaluation(conn, unit, year, round)?;
     Ok(Report {
         body: xlsx(&e, &records, platform)?,
         file_name: format!("evaluation-{unit}-{year}.xlsx"),
         content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     })
+}
+
+/// The platform's yearly round as `csv` or `xlsx` (one sheet 年度评价考核): per unit its
+/// satisfaction, complaints, the 限期整改 flag and its notices. The caller checks the reader
+/// is a platform admin.
+pub fn round_report(
+    list: &[super::model::UnitRound],
+    year: i32,
+    format: &str,
+) -> AppResult<Report> {
+    let table = Table {
+        headers: &[
+            "单位",
+            words::SATISFACTION,
+            words::RATINGS,
+            "受理投诉（件）",
+            "投诉成立（含部分成立）",
+            "逾期答复（件）",
+            "限期整改",
+            "整改通知",
+        ],
+        rows: list
+            .iter()
+            .map(|u| {
+                vec![
+                    u.unit_name.clone().into(),
+                    satisfaction(u.rated.satisfaction),
+                    u.rated.ratings.into(),
+                    u.complaints.received.into(),
+                    u.complaints.upheld.into(),
+                    u.complaints.late.into(),
+                    u.rectify.join("；").into(),
+                    u.notices
+                        .iter()
+                        .map(|n| format!("{}（期限 {}）", n.status_label, n.deadline))
+                        .collect::<Vec<_>>()
+                        .join("；")
+                        .into(),
+                ]
+            })
+            .collect(),
+    };
+    match format {
+        "csv" => Ok(Report {
+            body: csv(&table).into_bytes(),
+            file_name: format!("round-{year}.csv"),
+            content_type: "text/csv; charset=utf-8",
+        }),
+        "xlsx" => {
+            let build = || -> Result<Vec<u8>, XlsxError> {
+                let mut wb = Workbook::new();
+                sheet(wb.add_worksheet(), "年度评价考核", &table)?;
+                wb.save_to_buffer()
+            };
+            Ok(Report {
+                body: build().map_err(AppError::internal)?,
+                file_name: format!("round-{year}.xlsx"),
+                content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            })
+        }
+        _ => Err(AppError::NotFound { what: "page" }),
+    }
 }

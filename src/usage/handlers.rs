@@ -1,18 +1,20 @@
 //! Machine-hour endpoints: HTTP in, JSON (or a report file) out.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Datelike;
 
 use super::model::{
-    DecisionInput, DeclarationInput, Evaluation, Reduction, ReductionInput, ServiceInput,
-    ServiceRecord, UsageStats,
+    DecisionInput, DeclarationInput, Evaluation, Rectification, RectificationInput,
+    RectificationStep, RectificationStepInput, Reduction, ReductionInput, ServiceInput,
+    ServiceRecord, UnitRound, UsageStats,
 };
 use super::service::{self, RecordWithHistory};
 use super::store::Filter;
-use super::{evaluation, export, reductions};
-use crate::auth::Auth;
+use super::{evaluation, export, rectifications, reductions};
+use crate::auth::{authorize, Action, Auth};
 use crate::db;
-use crate::error::{AppResult, Problem};
-use crate::http::input::Json;
+use crate::error::{AppError, AppResult, Problem};
+use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, query_params};
 use crate::state::AppState;
 use crate::types::{InstrumentId, Paged};
@@ -45,6 +47,14 @@ query_params! {
         to: date,
         /// paging
         page: page,
+    }
+}
+
+query_params! {
+    /// The year of the round, this year (Beijing time) when not given.
+    pub struct RoundParams {
+        /// the year, e.g. 2026 (default: this year)
+        year: int(2000, 2100),
     }
 }
 
@@ -279,9 +289,10 @@ pub async fn evaluation(
 ) -> AppResult<HttpResponse> {
     let unit = path_id(&id)?;
     let year = year_of(&req)?;
+    let round = state.evaluation;
     let e = db::run(&state.pool, move |c| {
         evaluation::may_evaluate(&who, unit)?;
-        evaluation::evaluation(c, unit, year)
+        evaluation::evaluation(c, unit, year, &round)
     })
     .await?;
     Ok(HttpResponse::Ok().json(e))
@@ -314,10 +325,10 @@ pub async fn export(
     let unit = path_id(&path.0)?;
     let format = path.1.clone();
     let year = year_of(&req)?;
-    let platform = state.platform.clone();
+    let (platform, round) = (state.platform.clone(), state.evaluation);
     let report = db::run(&state.pool, move |c| {
         evaluation::may_evaluate(&who, unit)?;
-        export::year_report(c, &platform, unit, year, &format)
+        export::year_report(c, &platform, &round, unit, year, &format)
     })
     .await?;
     Ok(report.response())
@@ -353,4 +364,168 @@ pub async fn declare(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/evaluation",
+    tag = "usage",
+    summary = "Platform admins: the yearly round, every unit's satisfaction, complaints (received, upheld, answered late), the 限期整改 flag with its reasons and the year's rectification notices; flagged units first",
+    params(RoundParams),
+    responses(
+        (status = 200, description = "one line per unit", body = Vec<UnitRound>),
+        (status = 403, description = "not a platform admin", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "usage.round", skip_all)]
+pub async fn round(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let year = RoundParams::parse(req.query_string())?.year.map_or_else(
+        || service::local_day(state.clock.now()).year(),
+        |y| y as i32,
+    );
+    let settings = state.evaluation;
+    let r = db::run(&state.pool, move |c| {
+        authorize(&who, Action::JudgeComplaints)?;
+        evaluation::round(c, year, &settings)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/evaluation.{format}",
+    tag = "usage",
+    summary = "Platform admins: the yearly round as CSV (UTF-8 with BOM) or a workbook, for the province's files",
+    params(
+        ("format" = String, Path, description = "`csv` or `xlsx`"),
+        RoundParams
+    ),
+    responses(
+        (status = 200, description = "text/csv or the workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)"),
+        (status = 403, description = "not a platform admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "another format", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "usage.round_export", skip_all, fields(format = %format))]
+pub async fn round_export(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    format: web::Path<String>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let year = RoundParams::parse(req.query_string())?.year.map_or_else(
+        || service::local_day(state.clock.now()).year(),
+        |y| y as i32,
+    );
+    let settings = state.evaluation;
+    let format = format.into_inner();
+    let report = db::run(&state.pool, move |c| {
+        authorize(&who, Action::JudgeComplaints)?;
+        let list = evaluation::round(c, year, &settings)?;
+        export::round_report(&list, year, &format)
+    })
+    .await?;
+    Ok(report.response())
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/units/{id}/rectifications",
+    tag = "usage",
+    summary = "Platform admins: order the unit to rectify by a deadline (限期整改通知); its admins are e-mailed",
+    params(("id" = i64, Path, description = "the unit's id")),
+    request_body = RectificationInput,
+    responses(
+        (status = 201, description = "the notice", body = Rectification),
+        (status = 403, description = "not a platform admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such unit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "an empty reason, or a deadline not after today", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "usage.rectify", skip_all)]
+pub async fn rectify(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+    body: Json<RectificationInput>,
+) -> AppResult<HttpResponse> {
+    let unit = path_id(&id)?;
+    let input = body.into_inner();
+    let now = state.clock.now();
+    let r = db::run(&state.pool, move |c| {
+        rectifications::issue(c, &who, unit, input, now)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(r))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/rectifications/{id}",
+    tag = "usage",
+    summary = "A rectification notice, for the platform and the unit's admins",
+    params(("id" = i64, Path, description = "the notice's id")),
+    responses(
+        (status = 200, description = "the notice", body = Rectification),
+        (status = 404, description = "no such notice, or not the caller's to see", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "usage.rectification", skip_all)]
+pub async fn rectification(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path_id(&id)?;
+    let r = db::run(&state.pool, move |c| {
+        rectifications::get(c, &who, id).map(Rectification::from)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/rectifications/{id}/{step}",
+    tag = "usage",
+    summary = "The unit reports back (`report`, with `text`); the platform closes the notice (`close`) or extends it (`extend`, with a later `deadline`)",
+    params(
+        ("id" = i64, Path, description = "the notice's id"),
+        ("step" = String, Path, description = "report | close | extend")
+    ),
+    request_body = RectificationStepInput,
+    responses(
+        (status = 200, description = "done; the other side is e-mailed", body = Rectification),
+        (status = 403, description = "the other side's step", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such notice, or not the caller's to see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`, `notice_closed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "an empty report, or an extension not later than the deadline", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "usage.rectification_step", skip_all, fields(step = %path.1))]
+pub async fn rectification_step(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    path: web::Path<(String, String)>,
+    body: OptionalJson<RectificationStepInput>,
+) -> AppResult<HttpResponse> {
+    let id = path_id(&path.0)?;
+    let step = RectificationStep::from_code(&path.1).ok_or(AppError::NotFound { what: "step" })?;
+    let OptionalJson(input) = body;
+    let now = state.clock.now();
+    let r = db::run(&state.pool, move |c| {
+        rectifications::step(c, &who, id, step, input, now)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(r))
 }

@@ -5,6 +5,7 @@ pub mod evaluation;
 pub mod export;
 pub mod handlers;
 pub mod model;
+pub mod rectifications;
 pub mod reductions;
 pub mod service;
 pub mod stats;
@@ -23,7 +24,12 @@ pub fn routes(r: &mut Routes) {
         .post("/hour-reductions/{id}/decision", h::decide_reduction)
         .get("/units/{id}/evaluation", h::evaluation)
         .get("/units/{id}/evaluation.{format}", h::export)
-        .put("/units/{id}/declarations", h::declare);
+        .put("/units/{id}/declarations", h::declare)
+        .get("/evaluation", h::round)
+        .get("/evaluation.{format}", h::round_export)
+        .post("/units/{id}/rectifications", h::rectify)
+        .get("/rectifications/{id}", h::rectification)
+        .post("/rectifications/{id}/{step}", h::rectification_step);
 }
 
 /// This module's part of the API document, from the attributes on its handlers.
@@ -38,6 +44,11 @@ pub fn routes(r: &mut Routes) {
     handlers::decide_reduction,
     handlers::evaluation,
     handlers::export,
-    handlers::declare
+    handlers::declare,
+    handlers::round,
+    handlers::round_export,
+    handlers::rectify,
+    handlers::rectification,
+    handlers::rectification_step
 ))]
 pub struct Api;

@@ -335,6 +335,27 @@ pub struct UnitFigures {
     pub name: String,
     #[serde(flatten)]
     pub figures: Figures,
+    #[serde(flatten)]
+    pub rated: Satisfaction,
+}
+
+/// 满意度: the share of ratings at 非常满意 or 基本满意 (null without ratings) and how many
+/// ratings it is taken over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Satisfaction {
+    pub satisfaction: Option<f64>,
+    pub ratings: i64,
+}
+
+impl Satisfaction {
+    /// From (ratings, of which satisfied), to three decimals.
+    pub fn of(ratings: i64, satisfied: i64) -> Satisfaction {
+        Satisfaction {
+            satisfaction: (ratings > 0)
+                .then(|| (satisfied as f64 / ratings as f64 * 1000.0).round() / 1000.0),
+            ratings,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -353,6 +374,8 @@ pub struct InstrumentFigures {
     pub unit_name: String,
     #[serde(flatten)]
     pub figures: Figures,
+    #[serde(flatten)]
+    pub rated: Satisfaction,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -384,6 +407,9 @@ pub struct UsageStats {
     pub external_hours: f64,
     pub income_fen: i64,
     pub samples: i64,
+    /// Over the ratings of the services served in the window.
+    #[serde(flatten)]
+    pub rated: Satisfaction,
     pub by_unit: Vec<UnitFigures>,
     pub by_sub_platform: Vec<SubPlatformFigures>,
     /// The most used instruments (by machine-hours), at most `top`.
@@ -461,6 +487,12 @@ pub struct Evaluation {
     pub satisfaction: Option<f64>,
     /// How many of the year's services were rated.
     pub ratings: i64,
+    /// Complaints against the unit filed in the year.
+    pub complaints: ComplaintFigures,
+    /// Why the yearly round flags the unit 限期整改; empty when it does not.
+    pub rectify: Vec<String>,
+    /// The year's rectification notices, newest first.
+    pub notices: Vec<Rectification>,
     pub eligible_instruments: Option<i64>,
     pub ratios: Ratios,
     pub per_instrument: Vec<InstrumentYear>,
@@ -501,4 +533,159 @@ impl Level {
     pub fn low(self) -> bool {
         self.score() <= 2
     }
+}
+
+/// The complaints against a unit in a year (filed that year and accepted by the platform).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ComplaintFigures {
+    /// Accepted by the platform (sent-back ones are out of scope and not counted).
+    pub received: i64,
+    /// Decided upheld or partly upheld.
+    pub upheld: i64,
+    /// Answered after the deadline, or not by it.
+    pub late: i64,
+}
+
+code_enum! {
+    /// A rectification notice (限期整改通知).
+    pub enum RectificationStatus {
+        Issued = "issued" / "整改中",
+        Reported = "reported" / "已报告整改",
+        Closed = "closed" / "已结束",
+    }
+}
+
+code_enum! {
+    pub enum RectificationStep {
+        Report = "report" / "报告整改情况",
+        Close = "close" / "结束整改",
+        Extend = "extend" / "延期",
+    }
+}
+
+impl RectificationStep {
+    /// The unit reports; the platform closes or extends.
+    pub fn by_unit(self) -> bool {
+        self == RectificationStep::Report
+    }
+}
+
+/// The one table of a notice's transitions.
+pub fn rectification_next(
+    from: RectificationStatus,
+    step: RectificationStep,
+) -> Option<RectificationStatus> {
+    use RectificationStatus as S;
+    use RectificationStep::*;
+    Some(match (from, step) {
+        (S::Issued, Report) => S::Reported,
+        (S::Reported, Close) => S::Closed,
+        (S::Issued | S::Reported, Extend) => S::Issued,
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::rectifications)]
+pub struct RectificationRow {
+    pub id: crate::types::RectificationId,
+    pub unit_id: UnitId,
+    pub year: i32,
+    pub reason: String,
+    pub deadline: NaiveDate,
+    pub status: RectificationStatus,
+    pub report: Option<String>,
+    pub reported_at: Option<NaiveDateTime>,
+    pub extensions: i32,
+    pub issued_by: UserId,
+    pub closed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = crate::db::schema::rectifications)]
+pub struct NewRectification {
+    pub unit_id: UnitId,
+    pub year: i32,
+    pub reason: String,
+    pub deadline: NaiveDate,
+    pub status: RectificationStatus,
+    pub issued_by: UserId,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Body of `POST /api/v1/units/{id}/rectifications`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RectificationInput {
+    /// The evaluation year the notice follows.
+    pub year: i32,
+    /// What the unit must put right: 1 to 2,000 characters.
+    pub reason: String,
+    /// The day by which the unit reports back (YYYY-MM-DD), after today.
+    pub deadline: NaiveDate,
+}
+
+/// Body of `POST /api/v1/rectifications/{id}/{step}`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RectificationStepInput {
+    /// The unit's report (required for `report`), or a note; at most 2,000 characters.
+    #[serde(default)]
+    pub text: String,
+    /// `extend`: the new deadline, after the current one.
+    #[serde(default)]
+    pub deadline: Option<NaiveDate>,
+}
+
+/// A rectification notice as the unit and the platform see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Rectification {
+    pub id: crate::types::RectificationId,
+    pub unit_id: UnitId,
+    pub year: i32,
+    pub reason: String,
+    pub deadline: NaiveDate,
+    pub status: RectificationStatus,
+    pub status_label: &'static str,
+    pub report: Option<String>,
+    pub reported_at: Option<DateTime<Utc>>,
+    pub extensions: i32,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl From<RectificationRow> for Rectification {
+    fn from(r: RectificationRow) -> Self {
+        Rectification {
+            id: r.id,
+            unit_id: r.unit_id,
+            year: r.year,
+            reason: r.reason,
+            deadline: r.deadline,
+            status: r.status,
+            status_label: r.status.label_zh(),
+            report: r.report,
+            reported_at: r.reported_at.map(|t| t.and_utc()),
+            extensions: r.extensions,
+            created_at: r.created_at.and_utc(),
+            closed_at: r.closed_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// One unit's line on the platform's evaluation list.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UnitRound {
+    pub unit_id: UnitId,
+    pub unit_name: String,
+    #[serde(flatten)]
+    pub rated: Satisfaction,
+    pub complaints: ComplaintFigures,
+    /// Why the unit is flagged 限期整改 this year; empty when it is not.
+    pub rectify: Vec<String>,
+    /// The year's rectification notices, newest first.
+    pub notices: Vec<Rectification>,
 }

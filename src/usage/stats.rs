@@ -264,6 +264,29 @@ pub fn stats(
 
     let clients: HashSet<i64> = store::clients(conn, &span, None)?.into_iter().collect();
 
+    // (ratings, satisfied) per instrument and per unit over the window.
+    let mut rated_instrument: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (inst, level, n) in store::levels_between(conn, first, last)? {
+        let e = rated_instrument.entry(inst).or_default();
+        e.0 += n;
+        e.1 += if level.satisfied() { n } else { 0 };
+    }
+    let rated_ids: Vec<i64> = rated_instrument.keys().copied().collect();
+    let mut rated_unit: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (id, _, unit) in store::instrument_names(conn, &rated_ids)? {
+        let (r, s) = rated_instrument.get(&id).copied().unwrap_or_default();
+        let e = rated_unit.entry(unit).or_default();
+        e.0 += r;
+        e.1 += s;
+    }
+    let rated = |m: &HashMap<i64, (i64, i64)>, id: i64| {
+        let (r, s) = m.get(&id).copied().unwrap_or_default();
+        Satisfaction::of(r, s)
+    };
+    let (all_r, all_s) = rated_unit
+        .values()
+        .fold((0, 0), |(a, b), (r, s)| (a + r, b + s));
+
     let mut instruments: Vec<(i64, Figures)> = instrument_sums(conn, &span)?.into_iter().collect();
     instruments.sort_by(|a, b| b.1.minutes.cmp(&a.1.minutes).then(a.0.cmp(&b.0)));
     instruments.truncate(top);
@@ -282,6 +305,7 @@ pub fn stats(
                 .map(|u| u.0.clone())
                 .unwrap_or_default(),
             figures,
+            rated: rated(&rated_unit, unit),
         })
         .collect();
     by_unit.sort_by_key(|u| std::cmp::Reverse(u.figures.minutes));
@@ -295,6 +319,7 @@ pub fn stats(
         external_hours: total.external_hours,
         income_fen: total.income_fen,
         samples: total.samples,
+        rated: Satisfaction::of(all_r, all_s),
         by_unit,
         by_sub_platform: counts
             .sub_platforms
@@ -318,6 +343,7 @@ pub fn stats(
                         .map(|u| u.0.clone())
                         .unwrap_or_default(),
                     figures,
+                    rated: rated(&rated_instrument, id),
                 }
             })
             .collect(),

@@ -729,27 +729,20 @@ pub fn unit_names(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String, i64)
         .load(conn)
 }
 
-/// (id, name, unit) of the given instruments.
-/// (instrument, overall level, ratings) of the unit's services served in [from, to]: the
-/// satisfaction of its yearly evaluation.
+/// (instrument, overall level, ratings) of the unit's services served in `year`, from the
+/// kept counts: the satisfaction of its yearly evaluation.
 pub fn unit_levels(
     conn: &mut DbConnection,
     unit: crate::types::UnitId,
-    from: chrono::NaiveDate,
-    to: chrono::NaiveDate,
+    year: i32,
 ) -> QueryResult<Vec<(i64, super::model::Level, i64)>> {
-    use crate::db::schema::ratings;
-    ratings::table
-        .inner_join(service_records::table)
+    use crate::db::schema::rating_counts as k;
+    k::table
         .inner_join(instruments::table)
         .filter(instruments::unit_id.eq(unit))
-        .filter(service_records::served_on.between(from, to))
-        .group_by((ratings::instrument_id, ratings::overall))
-        .select((
-            ratings::instrument_id,
-            ratings::overall,
-            diesel::dsl::count_star(),
-        ))
+        .filter(k::year.eq(year))
+        .filter(k::ratings.gt(0))
+        .select((k::instrument_id, k::overall, k::ratings))
         .load(conn)
 }
 
@@ -771,6 +764,7 @@ pub fn record_briefs(
         .load(conn)
 }
 
+/// (id, name, unit) of the given instruments.
 pub fn instrument_names(
     conn: &mut DbConnection,
     ids: &[i64],
@@ -817,8 +811,143 @@ pub fn rebuild_rollups(conn: &mut DbConnection) -> QueryResult<()> {
          INSERT INTO usage_instrument_client_counts (instrument_id, year, clients) \
            SELECT instrument_id, year, COUNT(*) FROM usage_instrument_clients GROUP BY 1, 2; \
          DELETE FROM rating_counts; \
-         INSERT INTO rating_counts (instrument_id, overall, ratings) \
-           SELECT instrument_id, overall, COUNT(*) FROM ratings GROUP BY 1, 2;"
+         INSERT INTO rating_counts (instrument_id, year, overall, ratings) \
+           SELECT g.instrument_id, {month} / 100, g.overall, COUNT(*) \
+           FROM ratings g JOIN service_records r ON r.id = g.service_record_id GROUP BY 1, 2, 3;"
     );
     crate::db::write_tx(conn, |c| c.batch_execute(&sql))
+}
+
+/// (unit, decision, overdue mark, answered, deadline) of the complaints filed in [from, to)
+/// and accepted by the platform, for one unit or all: the yearly round's complaint figures.
+#[allow(clippy::type_complexity)]
+pub fn complaint_outcomes(
+    conn: &mut DbConnection,
+    unit: Option<UnitId>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<
+    Vec<(
+        i64,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+    )>,
+> {
+    use crate::db::schema::complaints as c;
+    let mut q = c::table
+        .filter(c::created_at.ge(from))
+        .filter(c::created_at.lt(to))
+        .filter(c::accepted_at.is_not_null())
+        .select((
+            c::unit_id,
+            c::decision,
+            c::overdue_at,
+            c::answered_at,
+            c::answer_due_at,
+        ))
+        .into_boxed();
+    if let Some(u) = unit {
+        q = q.filter(c::unit_id.eq(u));
+    }
+    q.load(conn)
+}
+
+/// (unit, overall level, ratings) of every unit's services served in `year`, from the kept
+/// counts: the platform's evaluation list.
+pub fn levels_by_unit(
+    conn: &mut DbConnection,
+    year: i32,
+) -> QueryResult<Vec<(i64, super::model::Level, i64)>> {
+    use crate::db::schema::rating_counts as k;
+    k::table
+        .inner_join(instruments::table)
+        .filter(k::year.eq(year))
+        .filter(k::ratings.gt(0))
+        .select((instruments::unit_id, k::overall, k::ratings))
+        .load(conn)
+}
+
+pub fn insert_rectification(
+    conn: &mut DbConnection,
+    row: &super::model::NewRectification,
+) -> QueryResult<crate::types::RectificationId> {
+    use crate::db::schema::rectifications as r;
+    diesel::insert_into(r::table)
+        .values(row)
+        .returning(r::id)
+        .get_result(conn)
+}
+
+pub fn find_rectification(
+    conn: &mut DbConnection,
+    id: crate::types::RectificationId,
+) -> QueryResult<Option<super::model::RectificationRow>> {
+    use crate::db::schema::rectifications as r;
+    r::table
+        .find(id)
+        .select(super::model::RectificationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The notices of `year`, for one unit or all, newest first.
+pub fn rectifications(
+    conn: &mut DbConnection,
+    unit: Option<UnitId>,
+    year: i32,
+) -> QueryResult<Vec<super::model::RectificationRow>> {
+    use crate::db::schema::rectifications as r;
+    let mut q = r::table
+        .filter(r::year.eq(year))
+        .order(r::id.desc())
+        .select(super::model::RectificationRow::as_select())
+        .into_boxed();
+    if let Some(u) = unit {
+        q = q.filter(r::unit_id.eq(u));
+    }
+    q.load(conn)
+}
+
+/// Writes the notice's new state if nobody moved it since `before` (its `updated_at` is its
+/// version): 0 rows otherwise.
+pub fn set_rectification(
+    conn: &mut DbConnection,
+    row: &super::model::RectificationRow,
+    before: &super::model::RectificationRow,
+) -> QueryResult<usize> {
+    use crate::db::schema::rectifications as r;
+    diesel::update(
+        r::table
+            .find(row.id)
+            .filter(r::status.eq(before.status))
+            .filter(r::updated_at.eq(before.updated_at)),
+    )
+    .set((
+        r::status.eq(row.status),
+        r::deadline.eq(row.deadline),
+        r::report.eq(&row.report),
+        r::reported_at.eq(row.reported_at),
+        r::extensions.eq(row.extensions),
+        r::closed_at.eq(row.closed_at),
+        r::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)
+}
+
+/// (instrument, overall level, ratings) of the services served in [first, last]: the
+/// statistics' satisfaction over any window (the yearly figures read the kept counts).
+pub fn levels_between(
+    conn: &mut DbConnection,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> QueryResult<Vec<(i64, super::model::Level, i64)>> {
+    use crate::db::schema::ratings;
+    ratings::table
+        .inner_join(service_records::table)
+        .filter(service_records::served_on.between(first, last))
+        .group_by((ratings::instrument_id, ratings::overall))
+        .select((ratings::instrument_id, ratings::overall, count_star()))
+        .load(conn)
 }
