@@ -43,6 +43,8 @@ fn admin_links() -> Vec<(String, String)> {
         ("/admin/users", "用户"),
         ("/admin/audit", "审计日志"),
         ("/admin/mail", "邮件队列"),
+        ("/admin/evaluation", "年度评价考核"),
+        ("/admin/holidays", "节假日"),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_owned(), b.to_owned()))

@@ -454,7 +454,10 @@ async fn mine_page(
                 if l.steps.contains(&Step::Cancel) {
                     Cell::Button(format!("/reservations/{}/confirm-cancel", r.id), "取消…")
                 } else {
-                    Cell::Text(String::new())
+                    Cell::Button(
+                        format!("/complaints/new?subject=reservation&subject_id={}", r.id),
+                        "投诉",
+                    )
                 },
             ]
         })

@@ -169,6 +169,8 @@ pub struct Line {
     pub text: String,
     pub href: Option<String>,
     pub muted: bool,
+    /// Needs attention now (a deadline that is close or past): drawn in red.
+    pub alert: bool,
 }
 
 impl Line {
@@ -177,6 +179,14 @@ impl Line {
             text: text.into(),
             href: None,
             muted: false,
+            alert: false,
+        }
+    }
+
+    pub fn alert(text: impl Into<String>) -> Line {
+        Line {
+            alert: true,
+            ..Line::text(text)
         }
     }
 

@@ -48,6 +48,7 @@ impl Layout {
         let mut menu = vec![
             link("/reservations", "我的预约"),
             link("/me/services", "我的服务记录"),
+            link("/me/complaints", "我的投诉"),
         ];
         if u.role.is_staff() {
             menu.push(link("/manage/reservations", "预约审核"));
@@ -59,6 +60,9 @@ impl Layout {
             if allowed(u, Action::ManageInstruments { unit }) && u.role != Role::PlatformAdmin {
                 menu.push(link("/manage", "单位管理"));
             }
+        }
+        if u.role == Role::UnitAdmin || allowed(u, Action::JudgeComplaints) {
+            menu.push(link("/manage/complaints", "投诉处理"));
         }
         if allowed(u, Action::ManageUnits) {
             menu.push(link("/admin", "平台管理"));

@@ -4,12 +4,14 @@
 mod account;
 mod admin;
 mod booking;
+mod complaints;
 mod evaluation;
 mod explain;
 mod forms;
 pub mod layout;
 mod manage;
 mod pages;
+mod round;
 pub mod session;
 mod settings;
 mod staff;
@@ -72,6 +74,22 @@ pub fn routes(r: &mut Routes) {
             .post("/me/services/{id}/rate", evaluation::rate)
             .get("/manage/ratings", evaluation::ratings)
             .post("/manage/ratings/{id}/reply", evaluation::reply)
+            .get("/complaints/new", complaints::new_page)
+            .post("/complaints/new", complaints::file)
+            .get("/complaints/{id}", complaints::show)
+            .post("/complaints/{id}/{step}", complaints::step)
+            .get("/me/complaints", complaints::mine)
+            .get("/manage/complaints", complaints::queue)
+            .get("/admin/evaluation", round::round)
+            .get("/admin/evaluation.{format}", round::export)
+            .get("/admin/units/{id}/rectifications/new", round::issue_page)
+            .post("/admin/units/{id}/rectifications/new", round::issue)
+            .get("/rectifications/{id}", round::notice)
+            .post("/rectifications/{id}", round::notice_step)
+            .get("/admin/holidays", round::holidays)
+            .get("/admin/holidays/new", round::holiday_page)
+            .post("/admin/holidays/new", round::add_holiday)
+            .post("/admin/holidays/{day}/remove", round::remove_holiday)
             .get("/manage", m::home)
             .get("/manage/units/{id}/instruments", m::unit_instruments)
             .get("/manage/units/{id}/instruments/new", m::new_instrument_page)

@@ -285,9 +285,10 @@ pub async fn evaluation(
     let who = ctx.require()?.clone();
     let unit = path_id(&id)?;
     let year = year_param(&req, local_day(state.clock.now()))?;
+    let round = state.evaluation;
     let e = db::run(&state.pool, move |c| {
         evaluation::may_evaluate(&who, unit)?;
-        evaluation::evaluation(c, unit, year)
+        evaluation::evaluation(c, unit, year, &round)
     })
     .await?;
     let mut t = TablePage::new(
@@ -331,6 +332,17 @@ pub async fn evaluation(
             percent(r.shared_of_eligible.value),
             percent(r.shared_externally_of_eligible.value)
         ),
+        format!(
+            "受理投诉 {} 件 · 投诉成立 {} 件 · 逾期答复 {} 件{}",
+            e.complaints.received,
+            e.complaints.upheld,
+            e.complaints.late,
+            if e.rectify.is_empty() {
+                String::new()
+            } else {
+                format!(" · 限期整改：{}", e.rectify.join("；"))
+            }
+        ),
     ];
     t.links = vec![
         (
@@ -350,6 +362,13 @@ pub async fn evaluation(
             format!("{} 年 ›", year + 1),
         ),
     ];
+    // The year's rectification notices: the unit reports back from there.
+    t.links.extend(e.notices.iter().map(|n| {
+        (
+            format!("/rectifications/{}", n.id),
+            format!("整改通知（{}，期限 {}）", n.status_label, n.deadline),
+        )
+    }));
     let mut list = e.per_instrument;
     list.sort_by_key(|i| std::cmp::Reverse(i.figures.minutes));
     t.rows = list
@@ -382,10 +401,10 @@ pub async fn export(
     let unit = path_id(&path.0)?;
     let format = path.1.clone();
     let year = year_param(&req, local_day(state.clock.now()))?;
-    let platform = state.platform.clone();
+    let (platform, round) = (state.platform.clone(), state.evaluation);
     let report = db::run(&state.pool, move |c| {
         evaluation::may_evaluate(&who, unit)?;
-        export::year_report(c, &platform, unit, year, &format)
+        export::year_report(c, &platform, &round, unit, year, &format)
     })
     .await?;
     Ok(report.response())
@@ -843,6 +862,7 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
             "费用（元）",
             "评价",
             "核减机时",
+            "投诉",
         ],
     );
     if asked {
@@ -875,6 +895,10 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
                     label: "申请核减",
                     fields: vec![("_get".to_owned(), "1".to_owned())],
                 }]),
+                Cell::Button(
+                    format!("/complaints/new?subject=service_record&subject_id={}", r.id),
+                    "投诉",
+                ),
             ]
         })
         .collect();
