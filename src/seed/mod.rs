@@ -450,6 +450,7 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
             )?;
         }
     }
+    answered_complaint(conn, today)?;
     crate::usage::store::rebuild_rollups(conn)?;
     db::bulk_load(conn, false)?;
     db::analyze(conn)?;
@@ -458,6 +459,108 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
         units: units.len(),
         instruments: per_unit.iter().sum(),
         accounts,
+    })
+}
+
+/// A complaint of the demo researcher about one of their services at the first unit, accepted
+/// by the platform and answered by the unit in time: the researcher may accept the answer or
+/// ask the platform to decide, and every role finds it in its list.
+fn answered_complaint(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<()> {
+    use crate::db::schema::service_records as r;
+    use crate::evaluation::calendar;
+    use crate::evaluation::complaints::{model::*, store};
+    let (Some(researcher), Some(admin), Some(unit_admin)) = (
+        account_store::find_user_by_email(conn, "researcher@yiqi.demo")?,
+        account_store::find_user_by_email(conn, "admin@yiqi.demo")?,
+        account_store::find_user_by_email(conn, "unit-admin@yiqi.demo")?,
+    ) else {
+        return Ok(());
+    };
+    let record: Option<(i64, i64)> = r::table
+        .inner_join(instruments::table)
+        .filter(instruments::unit_id.eq(1))
+        .filter(r::client_user_id.eq(researcher.id))
+        .order(r::served_on.desc())
+        .select((r::id, r::instrument_id))
+        .first(conn)
+        .optional()?;
+    let Some((record, instrument)) = record else {
+        return Ok(());
+    };
+    let at = |days: i64, hour: u32| {
+        crate::reservations::rules::local(today - chrono::Duration::days(days), hour * 60)
+            .ok_or_else(|| anyhow::anyhow!("a Beijing time"))
+    };
+    let (filed, accepted, answered) = (at(3, 9)?, at(3, 11)?, at(1, 16)?);
+    let due = calendar::around(conn, accepted, 5)?.deadline(accepted, 5);
+    let answer = "报告已于昨日寄出，延误系设备维修所致，已向您致歉并减免加急费。";
+    db::write_tx(conn, |conn| -> anyhow::Result<()> {
+        let id = store::insert(
+            conn,
+            &NewComplaint {
+                complainant_id: researcher.id,
+                subject: Subject::ServiceRecord,
+                subject_id: record,
+                unit_id: UnitId(1),
+                instrument_id: Some(InstrumentId(instrument)),
+                category: Category::Delay,
+                description: "送样两周仍未出报告，电话多次无人接听。".to_owned(),
+                request: "尽快出具报告并说明延误原因".to_owned(),
+                status: ComplaintStatus::Submitted,
+                created_at: filed.naive_utc(),
+                updated_at: filed.naive_utc(),
+            },
+        )?;
+        let before = store::find(conn, id)?.ok_or_else(|| anyhow::anyhow!("complaint"))?;
+        let mut row = before.clone();
+        row.status = ComplaintStatus::Answered;
+        row.accepted_at = Some(accepted.naive_utc());
+        row.answer_due_at = Some(due.naive_utc());
+        row.answer = Some(answer.to_owned());
+        row.answered_at = Some(answered.naive_utc());
+        row.updated_at = answered.naive_utc();
+        store::set_state(conn, &row, &before)?;
+        use ComplaintStatus as S;
+        for (from, to, step, actor, at, note) in [
+            (
+                None,
+                S::Submitted,
+                ComplaintStep::Submit,
+                researcher.id,
+                filed,
+                "",
+            ),
+            (
+                Some(S::Submitted),
+                S::Accepted,
+                ComplaintStep::Accept,
+                admin.id,
+                accepted,
+                "",
+            ),
+            (
+                Some(S::Accepted),
+                S::Answered,
+                ComplaintStep::Answer,
+                unit_admin.id,
+                answered,
+                answer,
+            ),
+        ] {
+            store::insert_history(
+                conn,
+                &NewComplaintHistory {
+                    complaint_id: id,
+                    from_status: from,
+                    to_status: to,
+                    step: step.code().to_owned(),
+                    actor_id: Some(actor),
+                    note: note.to_owned(),
+                    at: at.naive_utc(),
+                },
+            )?;
+        }
+        Ok(())
     })
 }
 

@@ -1134,3 +1134,107 @@ async fn a_client_rates_a_service_and_the_instrument_page_shows_it() {
     );
     c.close().await.unwrap();
 }
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn a_complaint_goes_from_filing_to_the_decision_and_the_confirmation() {
+    let now = common::beijing(2026, 11, 30, 18, 0);
+    let app = TestApp::spawn_full(
+        TestDb::sqlite().seeded(),
+        yiqi::clock::ManualClock::at(now),
+        None,
+    )
+    .await;
+    let id = app.open_instrument().await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+    let password = yiqi::seed::DEMO_PASSWORD;
+    sign_in(&c, &app, "researcher@yiqi.demo", password).await;
+    // From the instrument's page.
+    c.goto(&format!("{}/instruments/{id}", app.address))
+        .await
+        .unwrap();
+    click(&c, "#complain").await;
+    wait_text(&c, "h1", "投诉").await;
+    click(&c, "#f-category option[value='refused']").await;
+    fill(&c, "#f-description", "多次预约均被无理由拒绝").await;
+    fill(&c, "#f-request", "说明拒绝的原因").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "#notice", "投诉已提交").await;
+    let address = c.current_url().await.unwrap();
+    let complaint = address.path().to_owned();
+    sign_out(&c).await;
+
+    // Each party takes its step on the complaint's page.
+    let take =
+        |email: &'static str, step: &'static str, text: &'static str, shows: &'static str| {
+            let c = &c;
+            let app = &app;
+            let complaint = complaint.clone();
+            async move {
+                sign_in(c, app, email, password).await;
+                c.goto(&format!("{}{complaint}", app.address))
+                    .await
+                    .unwrap();
+                if !text.is_empty() {
+                    fill(c, &format!("#t-{step}"), text).await;
+                }
+                click(c, &format!("#step-{step} button")).await;
+                wait_text(c, "#status", shows).await;
+                sign_out(c).await;
+            }
+        };
+    take("admin@yiqi.demo", "accept", "", "待单位答复").await;
+    take(
+        "unit-admin@yiqi.demo",
+        "answer",
+        "当日机时已满，已联系用户改约",
+        "单位已答复",
+    )
+    .await;
+    take(
+        "researcher@yiqi.demo",
+        "escalate",
+        "并未联系过我",
+        "待平台裁定",
+    )
+    .await;
+    take(
+        "admin@yiqi.demo",
+        "partly_uphold",
+        "未及时说明拒绝原因",
+        "待单位整改",
+    )
+    .await;
+    take(
+        "unit-admin@yiqi.demo",
+        "rectify",
+        "已制定拒绝预约须说明理由的规定",
+        "待确认整改",
+    )
+    .await;
+    take("researcher@yiqi.demo", "confirm", "", "已办结").await;
+
+    // The complainant's page tells the whole story.
+    sign_in(&c, &app, "researcher@yiqi.demo", password).await;
+    c.goto(&format!("{}{complaint}", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#decision", "部分成立").await;
+    let history = text(&c, "#history").await;
+    for step in [
+        "提交投诉",
+        "受理",
+        "单位答复",
+        "申请平台裁定",
+        "裁定部分成立",
+        "报告整改",
+        "确认整改",
+    ] {
+        assert!(history.contains(step), "{step} in {history}");
+    }
+    c.close().await.unwrap();
+}

@@ -8,6 +8,7 @@ mod accounts;
 mod browser;
 mod catalogue;
 mod cli;
+mod complaints;
 mod editing;
 mod evaluation;
 mod mail;

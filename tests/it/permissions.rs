@@ -49,11 +49,14 @@ enum Rule {
     Staff,
     /// Anyone signed in (and verified).
     SignedIn,
+    /// The unit's own admin only: the platform, which judges, does not answer for it.
+    UnitItself,
 }
 
 fn allowed(rule: Rule, who: Who, side: Side) -> bool {
     match (rule, who) {
         (_, Who::Anonymous) => false,
+        (Rule::UnitItself, w) => w == Who::UnitAdmin && side == Side::Own,
         (_, Who::PlatformAdmin) | (Rule::SignedIn, _) => true,
         (Rule::PlatformAdmin, _) => false,
         (Rule::UnitAdmin, w) => w == Who::UnitAdmin && side == Side::Own,
@@ -409,6 +412,103 @@ async fn every_endpoint_by_role_and_unit(db: TestDb) {
                 Rule::Staff,
                 "GET",
                 format!("/api/v1/users/{applicant}/violations"),
+                Value::Null,
+            ));
+
+            // The yearly round: notices and the holiday table.
+            // One open notice per unit and year: each fixture its own year.
+            let round = EVERYONE.iter().position(|x| *x == who).unwrap_or(0) as u32 * 2
+                + u32::from(side == Side::Other);
+            let year = |k: u32| 2000 + 4 * round + k;
+            let notice = |admin: String, year: u32| {
+                let app = &app;
+                async move {
+                    let (status, n) = app
+                        .post(
+                            &format!("/api/v1/units/{u}/rectifications"),
+                            Some(&admin),
+                            json!({"year": year, "reason": "满意度偏低", "deadline": "2099-12-31"}),
+                        )
+                        .await;
+                    assert_eq!(status, 201, "{n}");
+                    n["id"].as_i64().unwrap()
+                }
+            };
+            cases.push((
+                "issue a rectification notice",
+                Rule::PlatformAdmin,
+                "POST",
+                format!("/api/v1/units/{u}/rectifications"),
+                json!({"year": year(0), "reason": "投诉成立较多", "deadline": "2099-12-31"}),
+            ));
+            let to_report = notice(admin.clone(), year(1)).await;
+            cases.push((
+                "report on a rectification notice",
+                Rule::UnitItself,
+                "POST",
+                format!("/api/v1/rectifications/{to_report}/report"),
+                json!({"text": "已整改"}),
+            ));
+            let to_extend = notice(admin.clone(), year(2)).await;
+            cases.push((
+                "extend a rectification notice",
+                Rule::PlatformAdmin,
+                "POST",
+                format!("/api/v1/rectifications/{to_extend}/extend"),
+                json!({"deadline": "2100-06-30"}),
+            ));
+            // One the unit reported on, to close: reported by an admin of that unit.
+            let to_close = notice(admin.clone(), year(3)).await;
+            let (_, unit_admin_email) = w.fresh_user(Role::UnitAdmin, Some(u));
+            let unit_token = app.login(&unit_admin_email, "fixture password 123").await
+                ["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let (status, _) = app
+                .post(
+                    &format!("/api/v1/rectifications/{to_close}/report"),
+                    Some(&unit_token),
+                    json!({"text": "已整改"}),
+                )
+                .await;
+            assert_eq!(status, 200);
+            cases.push((
+                "close a rectification notice",
+                Rule::PlatformAdmin,
+                "POST",
+                format!("/api/v1/rectifications/{to_close}/close"),
+                json!({}),
+            ));
+            cases.push((
+                "read the yearly round",
+                Rule::PlatformAdmin,
+                "GET",
+                "/api/v1/evaluation?year=2026".into(),
+                Value::Null,
+            ));
+            let day = format!("2099-01-{:02}", n % 28 + 1);
+            cases.push((
+                "set a holiday",
+                Rule::PlatformAdmin,
+                "PUT",
+                format!("/api/v1/holidays/{day}"),
+                json!({"kind": "holiday", "name": "测试"}),
+            ));
+            let (status, _) = app
+                .call(
+                    "PUT",
+                    &format!("/api/v1/holidays/2098-01-{:02}", n % 28 + 1),
+                    Some(&admin),
+                    Some(json!({"kind": "holiday"})),
+                )
+                .await;
+            assert_eq!(status, 200);
+            cases.push((
+                "remove a holiday",
+                Rule::PlatformAdmin,
+                "DELETE",
+                format!("/api/v1/holidays/2098-01-{:02}", n % 28 + 1),
                 Value::Null,
             ));
 

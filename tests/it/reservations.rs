@@ -593,6 +593,7 @@ async fn the_service_expires_reminds_and_counts_no_shows(db: TestDb) {
         "mark_no_shows",
         "send_reminders",
         "expire_qualifications",
+        "mark_overdue_complaints",
     ] {
         assert_eq!(ready["jobs"][job]["ok"], true, "{ready}");
     }

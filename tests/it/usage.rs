@@ -601,7 +601,7 @@ async fn a_units_evaluation_and_its_exports(db: TestDb) {
     let bytes = res.bytes().await.unwrap();
     use calamine::Reader;
     let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("an xlsx file");
-    assert_eq!(book.sheet_names(), ["汇总", "仪器", "服务记录"]);
+    assert_eq!(book.sheet_names(), ["汇总", "仪器", "服务记录", "整改通知"]);
     let summary = book.worksheet_range("汇总").unwrap();
     let services = summary
         .rows()

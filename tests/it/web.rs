@@ -18,6 +18,7 @@ on_both_backends!(
     the_queue_gives_what_a_manager_decides_from,
     managers_set_rules_and_prices_in_yuan_on_a_form,
     a_manager_answers_a_rating_from_the_list,
+    complaints_are_filed_and_handled_from_the_pages,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -1049,5 +1050,149 @@ async fn a_manager_answers_a_rating_from_the_list(db: TestDb) {
     assert!(
         page.contains("单位回复") && page.contains("感谢反馈"),
         "{page}"
+    );
+}
+
+async fn complaints_are_filed_and_handled_from_the_pages(db: TestDb) {
+    let clock = yiqi::clock::ManualClock::at(common::beijing(2026, 11, 30, 18, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock, None).await;
+    let instrument = app.open_instrument().await;
+    let (researcher, r_csrf) = signed_in(&app, "researcher@yiqi.demo").await;
+    // The instrument's page offers the form.
+    let (_, page) = page_as(&app, &researcher, &format!("/instruments/{instrument}")).await;
+    let new = format!("/complaints/new?subject=instrument&subject_id={instrument}");
+    assert!(page.contains(&new.replace('&', "&amp;")), "{page}");
+    let (status, form) = page_as(&app, &researcher, &new).await;
+    assert_eq!(status, 200);
+    assert!(
+        form.contains("投诉类型") && form.contains("拒绝服务"),
+        "{form}"
+    );
+    let subject_id = instrument.to_string();
+    let mut fields = vec![
+        ("csrf", r_csrf.as_str()),
+        ("subject", "instrument"),
+        ("subject_id", subject_id.as_str()),
+        ("category", "false_listing"),
+        ("description", ""),
+    ];
+    // An empty description comes back at its field, nothing filed.
+    let (status, page) = post_as(&app, &researcher, "/complaints/new", &fields).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"err-description\""), "{page}");
+    fields[4] = ("description", "页面写可预约，实际长期停用");
+    let (status, to) = post_as(&app, &researcher, "/complaints/new", &fields).await;
+    assert_eq!(status, 303, "{to}");
+    let id: i64 = to
+        .trim_start_matches("/complaints/")
+        .trim_end_matches("?filed=1")
+        .parse()
+        .unwrap();
+    let (_, page) = page_as(&app, &researcher, &to).await;
+    assert!(
+        page.contains("投诉已提交") && page.contains("待受理") && page.contains("虚假信息"),
+        "{page}"
+    );
+    let (_, mine) = page_as(&app, &researcher, "/me/complaints").await;
+    assert!(mine.contains(&format!("/complaints/{id}")), "{mine}");
+    // The instrument's manager is no party: 404.
+    let (manager, _) = signed_in(&app, "manager@yiqi.demo").await;
+    let (status, _) = page_as(&app, &manager, &format!("/complaints/{id}")).await;
+    assert_eq!(status, 404);
+
+    // The platform accepts from its queue; the deadline shows.
+    let (admin, a_csrf) = signed_in(&app, "admin@yiqi.demo").await;
+    let (_, queue) = page_as(&app, &admin, "/manage/complaints").await;
+    assert!(queue.contains(&format!("/complaints/{id}")), "{queue}");
+    let (_, page) = page_as(&app, &admin, &format!("/complaints/{id}")).await;
+    assert!(
+        page.contains("step-accept") && page.contains("step-send_back"),
+        "{page}"
+    );
+    let (status, to) = post_as(
+        &app,
+        &admin,
+        &format!("/complaints/{id}/accept"),
+        &[("csrf", &a_csrf), ("text", "")],
+    )
+    .await;
+    assert_eq!(
+        (status, to.as_str()),
+        (303, format!("/complaints/{id}").as_str())
+    );
+    // The unit's queue shows the deadline; an empty answer is refused on the page.
+    let (unit, u_csrf) = signed_in(&app, "unit-admin@yiqi.demo").await;
+    let (_, queue) = page_as(&app, &unit, "/manage/complaints").await;
+    assert!(queue.contains("2026-12-08 00:00 前"), "{queue}");
+    let (status, page) = post_as(
+        &app,
+        &unit,
+        &format!("/complaints/{id}/answer"),
+        &[("csrf", &u_csrf), ("text", " ")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("请填写答复内容"), "{page}");
+    let (status, _) = post_as(
+        &app,
+        &unit,
+        &format!("/complaints/{id}/answer"),
+        &[("csrf", &u_csrf), ("text", "仪器已恢复，页面状态已更正")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    // The complainant accepts the answer: closed, with its history.
+    let (status, _) = post_as(
+        &app,
+        &researcher,
+        &format!("/complaints/{id}/agree"),
+        &[("csrf", &r_csrf), ("text", "")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, page) = page_as(&app, &researcher, &format!("/complaints/{id}")).await;
+    assert!(
+        page.contains("已办结") && page.contains("仪器已恢复") && page.contains("接受答复"),
+        "{page}"
+    );
+    // A step after closing comes back as the page with the reason.
+    let (status, page) = post_as(
+        &app,
+        &researcher,
+        &format!("/complaints/{id}/withdraw"),
+        &[("csrf", &r_csrf), ("text", "")],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(page.contains("form-error"), "{page}");
+
+    // The platform's round and holiday pages.
+    let (status, round) = page_as(&app, &admin, "/admin/evaluation?year=2026").await;
+    assert_eq!(status, 200);
+    assert!(round.contains("下达整改通知"), "{round}");
+    let (status, _) = page_as(&app, &unit, "/admin/evaluation?year=2026").await;
+    assert_eq!(status, 403);
+    let (status, to) = post_as(
+        &app,
+        &admin,
+        "/admin/holidays/new",
+        &[
+            ("csrf", &a_csrf),
+            ("day", "2027-02-06"),
+            ("kind", "holiday"),
+            ("name", "春节"),
+        ],
+    )
+    .await;
+    assert_eq!((status, to.as_str()), (303, "/admin/holidays?year=2027"));
+    let (_, days) = page_as(&app, &admin, "/admin/holidays?year=2027").await;
+    assert!(
+        days.contains("2027-02-06") && days.contains("春节"),
+        "{days}"
+    );
+    let (_, days) = page_as(&app, &admin, "/admin/holidays?year=2026").await;
+    assert!(
+        days.contains("国庆节") && days.contains("调休上班"),
+        "{days}"
     );
 }

@@ -213,6 +213,13 @@ impl TestApp {
         serde_json::from_str(&body).expect("JSON body")
     }
 
+    /// GET with a bearer token that must answer 200 with JSON.
+    pub async fn json_as(&self, path: &str, token: &str) -> serde_json::Value {
+        let (status, body) = self.call("GET", path, Some(token), None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
     /// Any request with an optional bearer token and JSON body: (status, JSON body or Null).
     pub async fn call(
         &self,
