@@ -176,6 +176,11 @@ fn prepare(
             crate::reservations::rules::MAX_CACHED_RULES,
             clock.clone(),
         ),
+        rating_summaries: crate::evaluation::service::SummaryCache::new(
+            Duration::from_secs(settings.catalogue.counts_ttl_secs),
+            crate::evaluation::service::MAX_CACHED_SUMMARIES,
+            clock.clone(),
+        ),
         search,
         platform: Arc::new(settings.platform.clone()),
     })

@@ -22,6 +22,8 @@ pub struct AppState {
     pub usage_stats: crate::usage::stats::StatsCache,
     /// Instruments' booking rules, for availability.
     pub booking_rules: crate::reservations::rules::RulesCache,
+    /// Instruments' rating summaries, for their pages.
+    pub rating_summaries: crate::evaluation::service::SummaryCache,
     pub search: crate::search::service::Search,
     /// What every page's frame says about the platform.
     pub platform: Arc<crate::config::PlatformSettings>,

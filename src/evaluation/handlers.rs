@@ -68,6 +68,7 @@ pub async fn rate(
         service::rate(c, &who, id, input, &settings, now)
     })
     .await?;
+    state.rating_summaries.invalidate();
     Ok(HttpResponse::Created().json(r))
 }
 
@@ -101,6 +102,7 @@ pub async fn edit(
         service::edit(c, &who, id, input, &settings, now)
     })
     .await?;
+    state.rating_summaries.invalidate();
     Ok(HttpResponse::Ok().json(r))
 }
 
@@ -133,6 +135,7 @@ pub async fn reply(
         service::reply(c, &who, id, input, now)
     })
     .await?;
+    state.rating_summaries.invalidate();
     Ok(HttpResponse::Ok().json(r))
 }
 
@@ -170,11 +173,12 @@ pub async fn for_staff(state: web::Data<AppState>, Auth(who): Auth) -> AppResult
 #[tracing::instrument(name = "evaluation.summary", skip_all)]
 pub async fn summary(state: web::Data<AppState>, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = path_id(&id)?;
+    let st = state.clone();
     let r = db::run(&state.pool, move |c| {
         crate::navigation::store::find_instrument(c, id)?
             .filter(|i| i.retired_at.is_none())
             .ok_or(AppError::NotFound { what: "instrument" })?;
-        service::summary(c, id)
+        service::cached_summary(c, &st.rating_summaries, id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(r))

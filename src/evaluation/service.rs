@@ -234,6 +234,28 @@ pub fn reply(
     found(conn, id)
 }
 
+/// Instruments' rating summaries, read on every view of an instrument's page. A rating or a
+/// reply taken here invalidates them at once; other instances' show within the ttl.
+pub type SummaryCache = crate::cache::Cache<i64, std::sync::Arc<RatingSummary>>;
+
+/// Instruments remembered at most; past it the map starts afresh.
+pub const MAX_CACHED_SUMMARIES: usize = 100_000;
+
+/// The instrument's summary, from the cache while fresh.
+pub fn cached_summary(
+    conn: &mut DbConnection,
+    cache: &SummaryCache,
+    instrument: InstrumentId,
+) -> AppResult<std::sync::Arc<RatingSummary>> {
+    if let Some(s) = cache.fresh(&instrument.0) {
+        return Ok(s);
+    }
+    let generation = cache.generation();
+    let s = std::sync::Arc::new(summary(conn, instrument)?);
+    cache.put_computed(instrument.0, s.clone(), generation);
+    Ok(s)
+}
+
 /// What an instrument's clients said, for everyone.
 pub fn summary(conn: &mut DbConnection, instrument: InstrumentId) -> AppResult<RatingSummary> {
     let counts = store::level_counts(conn, instrument)?;

@@ -129,7 +129,10 @@ pub async fn rate(
     })
     .await?;
     match result {
-        Ok(_) => Ok(see_other("/me/services?rated=1")),
+        Ok(_) => {
+            state.rating_summaries.invalidate();
+            Ok(see_other("/me/services?rated=1"))
+        }
         Err(e) => rating_form(&ctx, id, &values, editing).failed(e),
     }
 }
@@ -208,5 +211,6 @@ pub async fn reply(
         service::reply(c, &who, id, input, now)
     })
     .await?;
+    state.rating_summaries.invalidate();
     Ok(see_other("/manage/ratings"))
 }

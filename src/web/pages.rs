@@ -520,7 +520,7 @@ struct InstrumentPage {
     tel: String,
     retired_on: String,
     /// What its clients said (评价).
-    ratings: crate::evaluation::model::RatingSummary,
+    ratings: std::sync::Arc<crate::evaluation::model::RatingSummary>,
 }
 
 #[tracing::instrument(name = "web.instrument", skip_all, fields(id = %id))]
@@ -535,7 +535,7 @@ pub async fn instrument(
     let (i, offer, ratings) = db::run(&state.pool, move |conn| {
         let i = service::get_instrument(conn, &st.catalogue.categories, id)?;
         let offer = crate::reservations::service::offer(conn, ctx.user.as_ref(), id, now)?;
-        let ratings = crate::evaluation::service::summary(conn, id)?;
+        let ratings = crate::evaluation::service::cached_summary(conn, &st.rating_summaries, id)?;
         Ok((i, offer, ratings))
     })
     .await?;
