@@ -203,6 +203,7 @@ pub fn routes(r: &mut crate::http::routes::Routes) {
                 crate::reservations::routes(r);
                 crate::usage::routes(r);
                 crate::evaluation::routes(r);
+                crate::publishing::routes(r);
                 crate::mail::handlers::routes(r);
             },
         );

@@ -104,6 +104,9 @@ pub fn action_zh(action: &str) -> &'static str {
         "rectification.close" => "结束了整改",
         "rectification.extend" => "延长了整改期限",
         "holiday.put" => "设置了节假日",
+        "article.submit" => "提交了文章",
+        "article.publish" => "发布了文章",
+        "article.return" => "退回了文章",
         "holiday.delete" => "删除了节假日",
         _ => "操作了",
     }

@@ -21,6 +21,7 @@ pub mod mail;
 pub mod navigation;
 pub mod openapi;
 pub mod params;
+pub mod publishing;
 pub mod reservations;
 pub mod search;
 pub mod seed;

@@ -138,6 +138,7 @@ pub fn build() -> utoipa::openapi::OpenApi {
         crate::mail::Api::openapi(),
         crate::reservations::Api::openapi(),
         crate::evaluation::Api::openapi(),
+        crate::publishing::Api::openapi(),
     ] {
         doc.merge(part);
     }

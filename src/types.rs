@@ -81,6 +81,7 @@ id_type!(
     RatingId,
     ComplaintId,
     RectificationId,
+    ArticleId,
     InvitationId,
     MessageId,
 );

@@ -51,6 +51,12 @@ pub enum Action {
     AnswerForUnit {
         unit: UnitId,
     },
+    /// Write articles for a unit (`Some`), or for the platform and its sub-platforms (`None`).
+    Publish {
+        unit: Option<UnitId>,
+    },
+    /// Publish articles platform-wide, return a unit's with a reason, edit any.
+    ApproveArticles,
 }
 
 impl Action {
@@ -69,6 +75,9 @@ impl Action {
             Action::Apply => "申请上机资格 (apply for a qualification)",
             Action::JudgeComplaints => "受理和裁定投诉 (handle complaints for the platform)",
             Action::AnswerForUnit { .. } => "代表该单位答复投诉和整改 (answer for this unit)",
+            Action::Publish { unit: Some(_) } => "为该单位发布信息 (publish for this unit)",
+            Action::Publish { unit: None } => "发布平台信息 (publish for the platform)",
+            Action::ApproveArticles => "审核发布平台信息 (publish platform-wide)",
         }
     }
 }
@@ -96,10 +105,13 @@ pub fn allowed(p: &Principal, action: Action) -> bool {
         | Action::ReadAudit
         | Action::ManageMail
         | Action::JudgeComplaints
+        | Action::ApproveArticles
+        | Action::Publish { unit: None }
         | Action::ManageBans { unit: None } => false,
         Action::ManageInstruments { unit }
         | Action::ManageStaff { unit }
         | Action::ManageBans { unit: Some(unit) }
+        | Action::Publish { unit: Some(unit) }
         | Action::AnswerForUnit { unit } => admin_of(p, unit),
         Action::RunInstrument { unit, instrument } => {
             admin_of(p, unit) || (staff_of(p, unit) && p.managed.contains(&instrument))

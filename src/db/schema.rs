@@ -573,6 +573,42 @@ diesel::joinable!(complaints -> users (complainant_id));
 diesel::joinable!(complaint_history -> complaints (complaint_id));
 diesel::joinable!(rectifications -> units (unit_id));
 
+diesel::table! {
+    articles (id) {
+        id -> BigInt,
+        kind -> Text,
+        scope -> Text,
+        sub_platform_id -> Nullable<BigInt>,
+        unit_id -> Nullable<BigInt>,
+        title -> Text,
+        summary -> Text,
+        body -> Text,
+        status -> Text,
+        return_reason -> Nullable<Text>,
+        publish_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        pinned -> Bool,
+        author_id -> BigInt,
+        published_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_revisions (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        title -> Text,
+        summary -> Text,
+        body -> Text,
+        edited_by -> BigInt,
+        edited_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(article_revisions -> articles (article_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     sub_platforms,
     categories,
@@ -606,6 +642,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     complaint_history,
     holidays,
     rectifications,
+    articles,
+    article_revisions,
 );
 
 // The usage statistics group rollups and records by the instrument's unit.

@@ -63,6 +63,7 @@ impl Layout {
         }
         if u.role == Role::UnitAdmin || allowed(u, Action::JudgeComplaints) {
             menu.push(link("/manage/complaints", "投诉处理"));
+            menu.push(link("/manage/articles", "信息发布"));
         }
         if allowed(u, Action::ManageUnits) {
             menu.push(link("/admin", "平台管理"));

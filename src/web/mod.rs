@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod articles;
 mod booking;
 mod complaints;
 mod evaluation;
@@ -128,6 +129,14 @@ pub fn routes(r: &mut Routes) {
             .get("/admin/audit", admin::admin_audit)
             .get("/admin/mail", admin::admin_mail)
             .post("/admin/mail/{id}/retry", admin::admin_mail_retry)
+            .get("/articles", articles::list)
+            .get("/articles/{id}", articles::show)
+            .get("/manage/articles", articles::mine)
+            .get("/manage/articles/new", articles::new_page)
+            .post("/manage/articles/new", articles::create)
+            .get("/manage/articles/{id}/edit", articles::edit_page)
+            .post("/manage/articles/{id}/edit", articles::edit)
+            .post("/manage/articles/{id}/{step}", articles::step)
             .get("/", pages::home)
             .get("/sub-platforms/{id}", pages::sub_platform)
             .get("/units/{id}", pages::unit)

@@ -51,12 +51,24 @@ impl Pager {
 #[template(path = "home.html")]
 struct HomePage {
     counts: Arc<CatalogueCounts>,
+    /// (kind, heading, latest): notices and news, pinned first.
+    columns: Vec<(
+        &'static str,
+        &'static str,
+        Vec<crate::publishing::model::Article>,
+    )>,
 }
 
 #[tracing::instrument(name = "web.home", skip_all)]
 pub async fn home(state: web::Data<AppState>) -> PageResult {
+    use crate::publishing::model::ArticleKind;
     let counts = state.catalogue.counts(&state.pool).await?;
-    html(&HomePage { counts })
+    let mut columns = Vec::new();
+    for kind in [ArticleKind::Notice, ArticleKind::News] {
+        let list = super::articles::latest(&state, kind, 6).await?;
+        columns.push((kind.code(), kind.label_zh(), list));
+    }
+    html(&HomePage { counts, columns })
 }
 
 #[derive(Template)]

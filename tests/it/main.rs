@@ -15,6 +15,7 @@ mod mail;
 mod migrations;
 mod openapi;
 mod permissions;
+mod publishing;
 mod reservations;
 mod resilience;
 mod search;

@@ -512,6 +512,46 @@ async fn every_endpoint_by_role_and_unit(db: TestDb) {
                 Value::Null,
             ));
 
+            // Articles: the platform's by its admins, a unit's by its admins; publishing a unit's
+            // submitted article platform-wide by the platform's admins.
+            cases.push((
+                "write a platform article",
+                Rule::PlatformAdmin,
+                "POST",
+                "/api/v1/articles".into(),
+                json!({"kind": "news", "scope": "platform", "title": format!("新闻{n}")}),
+            ));
+            cases.push((
+                "write a unit's article",
+                Rule::UnitAdmin,
+                "POST",
+                "/api/v1/articles".into(),
+                json!({"kind": "notice", "scope": "unit", "unit_id": u, "title": format!("通知{n}")}),
+            ));
+            let (status, article) = app
+                .post(
+                    "/api/v1/articles",
+                    Some(&unit_token),
+                    json!({"kind": "notice", "scope": "unit", "unit_id": u, "title": format!("待审{n}")}),
+                )
+                .await;
+            assert_eq!(status, 201, "{article}");
+            let (status, _) = app
+                .post(
+                    &format!("/api/v1/articles/{}/submit", article["id"]),
+                    Some(&unit_token),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(status, 200);
+            cases.push((
+                "publish a unit's article",
+                Rule::PlatformAdmin,
+                "POST",
+                format!("/api/v1/articles/{}/publish", article["id"]),
+                json!({}),
+            ));
+
             for (name, rule, method, path, body) in cases {
                 let body = (!body.is_null()).then_some(body);
                 let (status, got) = app.call(method, &path, t, body).await;

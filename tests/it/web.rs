@@ -19,6 +19,7 @@ on_both_backends!(
     managers_set_rules_and_prices_in_yuan_on_a_form,
     a_manager_answers_a_rating_from_the_list,
     complaints_are_filed_and_handled_from_the_pages,
+    a_unit_writes_a_notice_and_the_platform_publishes_it,
 );
 
 async fn page(app: &TestApp, path: &str, status: u16) -> String {
@@ -1194,5 +1195,74 @@ async fn complaints_are_filed_and_handled_from_the_pages(db: TestDb) {
     assert!(
         days.contains("国庆节") && days.contains("调休上班"),
         "{days}"
+    );
+}
+
+async fn a_unit_writes_a_notice_and_the_platform_publishes_it(db: TestDb) {
+    let app = TestApp::spawn(db.seeded()).await;
+    let (unit, u_csrf) = signed_in(&app, "unit-admin@yiqi.demo").await;
+    let (status, form) = page_as(&app, &unit, "/manage/articles/new").await;
+    assert_eq!(status, 200);
+    assert!(
+        form.contains("本单位") && !form.contains(">平台<"),
+        "{form}"
+    );
+    let mut fields = vec![
+        ("csrf", u_csrf.as_str()),
+        ("kind", "training"),
+        ("scope", "unit:1"),
+        ("title", ""),
+        ("summary", "面向校外用户"),
+        ("body", "## 时间\n\n12月15日 14:00"),
+        ("publish_at", ""),
+        ("ends_at", ""),
+        ("pinned", "0"),
+    ];
+    // A missing title comes back at its field.
+    let (status, refused) = post_as(&app, &unit, "/manage/articles/new", &fields).await;
+    assert_eq!(status, 422);
+    assert!(refused.contains("id=\"err-title\""), "{refused}");
+    fields[3] = ("title", "透射电镜操作培训");
+    let (status, to) = post_as(&app, &unit, "/manage/articles/new", &fields).await;
+    assert_eq!(status, 303, "{to}");
+    let (_, draft) = page_as(&app, &unit, &to).await;
+    assert!(
+        draft.contains("草稿") && draft.contains("step-submit"),
+        "{draft}"
+    );
+    let (status, _) = post_as(
+        &app,
+        &unit,
+        &format!("{to}/submit").replace("/articles/", "/manage/articles/"),
+        &[("csrf", &u_csrf)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    // On the unit's article list; the platform publishes it from the page.
+    let (admin, a_csrf) = signed_in(&app, "admin@yiqi.demo").await;
+    let (_, submitted) = page_as(&app, &admin, &to).await;
+    assert!(
+        submitted.contains("step-publish") && submitted.contains("step-return"),
+        "{submitted}"
+    );
+    let (status, _) = post_as(
+        &app,
+        &admin,
+        &format!("{to}/publish").replace("/articles/", "/manage/articles/"),
+        &[("csrf", &a_csrf)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let list = page(&app, "/articles?kind=training", 200).await;
+    assert!(list.contains("透射电镜操作培训"), "{list}");
+    let article = page(&app, &to, 200).await;
+    assert!(
+        article.contains("<h2>时间</h2>") && article.contains("吉林大学"),
+        "{article}"
+    );
+    let (_, mine) = page_as(&app, &unit, "/manage/articles").await;
+    assert!(
+        mine.contains("透射电镜操作培训") && mine.contains("已发布"),
+        "{mine}"
     );
 }

@@ -1,0 +1,217 @@
+//! Articles as stored and shown, and their life: the states and the steps between them live
+//! here and nowhere else.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{article_revisions, articles};
+use crate::types::{code_enum, ArticleId, SubPlatformId, UnitId, UserId};
+
+code_enum! {
+    pub enum ArticleKind {
+        News = "news" / "新闻动态",
+        Notice = "notice" / "通知公告",
+        Policy = "policy" / "政策法规",
+        Training = "training" / "培训",
+        Case = "case" / "共享案例",
+    }
+}
+
+code_enum! {
+    /// Whose article it is: the platform's, a sub-platform's or a unit's.
+    pub enum Scope {
+        Platform = "platform" / "平台",
+        SubPlatform = "sub_platform" / "子平台",
+        Unit = "unit" / "单位",
+    }
+}
+
+code_enum! {
+    /// `submitted`: a unit's article sent to the platform, on the unit's pages already.
+    pub enum ArticleStatus {
+        Draft = "draft" / "草稿",
+        Submitted = "submitted" / "待审核",
+        Published = "published" / "已发布",
+        Returned = "returned" / "已退回",
+    }
+}
+
+code_enum! {
+    /// A unit's admin submits (to the platform, and onto the unit's pages); a platform admin
+    /// publishes platform-wide, or returns a unit's article with a reason.
+    pub enum ArticleStep {
+        Submit = "submit" / "提交审核",
+        Publish = "publish" / "发布",
+        Return = "return" / "退回",
+    }
+}
+
+/// The one table of transitions; `platform` is whether a platform admin takes the step.
+pub fn next(from: ArticleStatus, step: ArticleStep, platform: bool) -> Option<ArticleStatus> {
+    use ArticleStatus as S;
+    use ArticleStep::*;
+    Some(match (from, step, platform) {
+        (S::Draft | S::Returned, Submit, false) => S::Submitted,
+        (S::Draft | S::Returned | S::Submitted, Publish, true) => S::Published,
+        (S::Submitted, Return, true) => S::Returned,
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles)]
+pub struct ArticleRow {
+    pub id: ArticleId,
+    pub kind: ArticleKind,
+    pub scope: Scope,
+    pub sub_platform_id: Option<SubPlatformId>,
+    pub unit_id: Option<UnitId>,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub status: ArticleStatus,
+    pub return_reason: Option<String>,
+    pub publish_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    pub pinned: bool,
+    pub author_id: UserId,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ArticleRow {
+    /// Readable by everyone at `now`: published (or, for a unit's article, submitted: it is on
+    /// the unit's pages at once) and its time has come.
+    pub fn is_public(&self, now: NaiveDateTime) -> bool {
+        let shown = match self.status {
+            ArticleStatus::Published => true,
+            ArticleStatus::Submitted => self.scope == Scope::Unit,
+            _ => false,
+        };
+        shown && self.publish_at.is_some_and(|t| t <= now)
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = articles, treat_none_as_default_value = false)]
+pub struct NewArticle {
+    pub kind: ArticleKind,
+    pub scope: Scope,
+    pub sub_platform_id: Option<SubPlatformId>,
+    pub unit_id: Option<UnitId>,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub status: ArticleStatus,
+    pub publish_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    pub pinned: bool,
+    pub author_id: UserId,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = article_revisions)]
+pub struct NewRevision {
+    pub article_id: ArticleId,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub edited_by: UserId,
+    pub edited_at: NaiveDateTime,
+}
+
+/// Body of `POST /api/v1/articles` and `PATCH /api/v1/articles/{id}` (on a patch, absent
+/// fields stay as they are).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleInput {
+    /// `news`, `notice`, `policy`, `training` or `case`.
+    pub kind: Option<String>,
+    /// `platform`, `sub_platform` (with `sub_platform_id`) or `unit` (with `unit_id`); fixed
+    /// once written.
+    pub scope: Option<String>,
+    pub sub_platform_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    /// 1 to 100 characters.
+    pub title: Option<String>,
+    /// At most 300 characters.
+    pub summary: Option<String>,
+    /// Markdown, at most 50,000 characters; rendered on the server and cleaned (no scripts,
+    /// no event attributes, no `javascript:` links).
+    pub body: Option<String>,
+    /// Show from this instant, RFC 3339 (default: when published; empty: the same).
+    pub publish_at: Option<String>,
+    /// Leave the lists after this instant, RFC 3339 (the address keeps working; empty: never).
+    pub ends_at: Option<String>,
+    /// Shown first in the lists.
+    pub pinned: Option<bool>,
+}
+
+/// Body of `POST /api/v1/articles/{id}/{step}`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleStepInput {
+    /// `return`: why (1 to 500 characters).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// An article as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Article {
+    pub id: ArticleId,
+    pub kind: ArticleKind,
+    pub kind_label: &'static str,
+    pub scope: Scope,
+    pub sub_platform_id: Option<SubPlatformId>,
+    pub unit_id: Option<UnitId>,
+    /// Who publishes it: 平台, the sub-platform's or the unit's name.
+    pub publisher: String,
+    pub title: String,
+    pub summary: String,
+    /// The Markdown as written (empty in lists).
+    pub body: String,
+    /// The body rendered and cleaned (empty in lists).
+    pub body_html: String,
+    pub status: ArticleStatus,
+    pub status_label: &'static str,
+    pub return_reason: Option<String>,
+    pub publish_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub pinned: bool,
+    pub updated_at: DateTime<Utc>,
+    /// Earlier versions kept (on a single article for its writers).
+    pub revisions: i64,
+}
+
+impl Article {
+    /// The day it is out, Beijing time ("2026年12月7日"), or nothing before it is scheduled.
+    pub fn date(&self) -> String {
+        self.publish_at
+            .map(crate::types::local_date)
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ArticleStatus as S;
+    use ArticleStep::*;
+
+    #[test]
+    fn a_units_article_goes_through_the_platform() {
+        assert_eq!(next(S::Draft, Submit, false), Some(S::Submitted));
+        assert_eq!(next(S::Submitted, Publish, true), Some(S::Published));
+        assert_eq!(next(S::Submitted, Return, true), Some(S::Returned));
+        assert_eq!(next(S::Returned, Submit, false), Some(S::Submitted));
+        // The unit cannot publish platform-wide, nor the platform return what is not submitted.
+        assert_eq!(next(S::Submitted, Publish, false), None);
+        assert_eq!(next(S::Draft, Return, true), None);
+        assert_eq!(next(S::Published, Submit, false), None);
+    }
+}

@@ -1,0 +1,455 @@
+//! 信息发布: platform admins write for every scope, a unit's admins for their unit. A unit's
+//! article shows on the unit's pages once submitted and platform-wide once a platform admin
+//! publishes it (or is returned with a reason). Drafts and returned articles are seen by their
+//! author and the platform admins only; anyone else gets 404. Editing a visible article keeps
+//! what it said before.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use super::model::*;
+use super::render;
+use super::store::{self, Listing};
+use crate::audit::{self, Target};
+use crate::auth::{allowed, authorize, Action, Principal};
+use crate::clock::naive;
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::mail::{self, templates::page_url, templates::Notice};
+use crate::navigation::store as catalogue;
+use crate::types::{ArticleId, PageRequest, Paged, SubPlatformId, UnitId};
+use crate::users::store as people;
+use crate::validate;
+
+fn missing() -> AppError {
+    AppError::NotFound { what: "article" }
+}
+
+/// Who may write for a scope: the platform's admins for every one, a unit's admins for it.
+fn write_action(row_unit: Option<UnitId>) -> Action {
+    Action::Publish { unit: row_unit }
+}
+
+/// Whether `who` writes this article: its author while still allowed to write for its scope,
+/// or a platform admin.
+fn writes(who: &Principal, row: &ArticleRow) -> bool {
+    allowed(who, Action::ApproveArticles)
+        || (row.author_id == who.id && allowed(who, write_action(row.unit_id)))
+}
+
+fn instant(field: &str, v: &Option<String>) -> AppResult<Option<NaiveDateTime>> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => Ok(Some(naive(validate::instant(field, t)?))),
+    }
+}
+
+/// The validated text fields, over what the row had (a patch leaves absent fields alone).
+struct Fields {
+    kind: ArticleKind,
+    title: String,
+    summary: String,
+    body: String,
+    publish_at: Option<NaiveDateTime>,
+    ends_at: Option<NaiveDateTime>,
+    pinned: bool,
+}
+
+fn fields(input: &ArticleInput, base: Option<&ArticleRow>) -> AppResult<Fields> {
+    let kind = match (&input.kind, base) {
+        (Some(k), _) => ArticleKind::from_code(k).ok_or_else(|| {
+            AppError::invalid(
+                "kind",
+                format!("文章类型 (one of {})", ArticleKind::codes()),
+            )
+        })?,
+        (None, Some(b)) => b.kind,
+        (None, None) => return Err(AppError::invalid("kind", "请选择文章类型 (required)")),
+    };
+    let text = |field: &str, v: &Option<String>, old: Option<&String>, min, max| match v {
+        Some(v) => validate::text(field, v, min, max),
+        None => match old {
+            Some(o) => Ok(o.clone()),
+            None => validate::text(field, "", min, max),
+        },
+    };
+    let title = text("title", &input.title, base.map(|b| &b.title), 1, 100)?;
+    let title = validate::line("title", &title, 1, 100)?;
+    let summary = text("summary", &input.summary, base.map(|b| &b.summary), 0, 300)?;
+    let body = text("body", &input.body, base.map(|b| &b.body), 0, 50_000)?;
+    let publish_at = match &input.publish_at {
+        Some(_) => instant("publish_at", &input.publish_at)?,
+        None => base.and_then(|b| b.publish_at),
+    };
+    let ends_at = match &input.ends_at {
+        Some(_) => instant("ends_at", &input.ends_at)?,
+        None => base.and_then(|b| b.ends_at),
+    };
+    if let (Some(p), Some(e)) = (publish_at, ends_at) {
+        if e <= p {
+            return Err(AppError::invalid(
+                "ends_at",
+                "结束时间须晚于发布时间 (after publish_at)",
+            ));
+        }
+    }
+    Ok(Fields {
+        kind,
+        title,
+        summary,
+        body,
+        publish_at,
+        ends_at,
+        pinned: input.pinned.or(base.map(|b| b.pinned)).unwrap_or(false),
+    })
+}
+
+/// Writes a draft.
+pub fn create(
+    conn: &mut DbConnection,
+    who: &Principal,
+    input: ArticleInput,
+    now: DateTime<Utc>,
+) -> AppResult<Article> {
+    let scope = input
+        .scope
+        .as_deref()
+        .and_then(Scope::from_code)
+        .ok_or_else(|| AppError::invalid("scope", format!("one of {}", Scope::codes())))?;
+    let (sub_platform, unit) = match scope {
+        Scope::Platform => (None, None),
+        Scope::SubPlatform => {
+            let id = SubPlatformId(input.sub_platform_id.unwrap_or(0));
+            catalogue::find_sub_platform(conn, id)?.ok_or_else(|| {
+                AppError::invalid("sub_platform_id", "没有这个子平台 (no such sub-platform)")
+            })?;
+            (Some(id), None)
+        }
+        Scope::Unit => {
+            let id = UnitId(input.unit_id.unwrap_or(0));
+            catalogue::find_unit(conn, id)?
+                .ok_or_else(|| AppError::invalid("unit_id", "没有这个单位 (no such unit)"))?;
+            (None, Some(id))
+        }
+    };
+    authorize(who, write_action(unit))?;
+    let f = fields(&input, None)?;
+    let id = store::insert(
+        conn,
+        &NewArticle {
+            kind: f.kind,
+            scope,
+            sub_platform_id: sub_platform,
+            unit_id: unit,
+            title: f.title,
+            summary: f.summary,
+            body: f.body,
+            status: ArticleStatus::Draft,
+            publish_at: f.publish_at,
+            ends_at: f.ends_at,
+            pinned: f.pinned,
+            author_id: who.id,
+            created_at: naive(now),
+            updated_at: naive(now),
+        },
+    )?;
+    get(conn, Some(who), id, now)
+}
+
+/// Changes an article; a visible one keeps what it said before as a revision.
+pub fn edit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: ArticleId,
+    input: ArticleInput,
+    now: DateTime<Utc>,
+) -> AppResult<Article> {
+    let before = readable(conn, Some(who), id, now)?;
+    if !writes(who, &before) {
+        return Err(AppError::forbidden(
+            "只有作者和平台管理员可以修改 (not the caller's article)",
+        ));
+    }
+    if input.scope.is_some() || input.unit_id.is_some() || input.sub_platform_id.is_some() {
+        return Err(AppError::invalid(
+            "scope",
+            "发布范围写定后不能修改 (fixed once written)",
+        ));
+    }
+    let f = fields(&input, Some(&before))?;
+    let mut row = before.clone();
+    row.kind = f.kind;
+    row.title = f.title;
+    row.summary = f.summary;
+    row.body = f.body;
+    row.publish_at = f.publish_at;
+    row.ends_at = f.ends_at;
+    row.pinned = f.pinned;
+    row.updated_at = naive(now);
+    let changed_text =
+        row.title != before.title || row.summary != before.summary || row.body != before.body;
+    db::write_tx(conn, |c| -> AppResult<()> {
+        if store::update(c, &row, &before)? == 0 {
+            return Err(AppError::conflict(
+                ErrorCode::InvalidTransition,
+                "文章已被他人修改，请刷新后再改 (changed meanwhile)",
+            ));
+        }
+        if changed_text && before.is_public(naive(now)) {
+            store::insert_revision(
+                c,
+                &NewRevision {
+                    article_id: id,
+                    title: before.title.clone(),
+                    summary: before.summary.clone(),
+                    body: before.body.clone(),
+                    edited_by: who.id,
+                    edited_at: naive(now),
+                },
+            )?;
+        }
+        Ok(())
+    })?;
+    get(conn, Some(who), id, now)
+}
+
+/// Submits, publishes or returns an article (see [`next`]).
+pub fn step(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: ArticleId,
+    step: ArticleStep,
+    input: ArticleStepInput,
+    now: DateTime<Utc>,
+) -> AppResult<Article> {
+    let before = readable(conn, Some(who), id, now)?;
+    let platform = allowed(who, Action::ApproveArticles);
+    match step {
+        ArticleStep::Submit if !writes(who, &before) => {
+            return Err(AppError::forbidden(
+                "只有作者可以提交 (not the caller's article)",
+            ))
+        }
+        ArticleStep::Publish | ArticleStep::Return if !platform => {
+            return Err(AppError::forbidden(
+                "平台管理员审核后发布 (the platform's admins publish platform-wide)",
+            ))
+        }
+        _ => {}
+    }
+    if step == ArticleStep::Submit && before.scope != Scope::Unit {
+        return Err(AppError::conflict(
+            ErrorCode::InvalidTransition,
+            "平台和子平台的文章由平台管理员直接发布 (publish it instead)",
+        ));
+    }
+    let Some(to) = next(before.status, step, platform) else {
+        return Err(AppError::conflict(
+            ErrorCode::InvalidTransition,
+            format!(
+                "文章当前为「{}」，不能{} (the step does not apply now)",
+                before.status.label_zh(),
+                step.label_zh()
+            ),
+        ));
+    };
+    let reason = if step == ArticleStep::Return {
+        Some(validate::text("reason", &input.reason, 1, 500)?)
+    } else {
+        None
+    };
+    let mut row = before.clone();
+    row.status = to;
+    row.updated_at = naive(now);
+    row.return_reason = reason.clone();
+    if matches!(step, ArticleStep::Submit | ArticleStep::Publish) {
+        row.publish_at = Some(before.publish_at.unwrap_or(naive(now)));
+    }
+    if step == ArticleStep::Publish {
+        row.published_at = Some(naive(now));
+    }
+    db::write_tx(conn, |c| -> AppResult<()> {
+        if store::update(c, &row, &before)? == 0 {
+            return Err(AppError::conflict(
+                ErrorCode::InvalidTransition,
+                "文章已被他人处理 (changed meanwhile)",
+            ));
+        }
+        audit::record(
+            c,
+            Some(who.id),
+            &format!("article.{}", step.code()),
+            Target("article", Some(id.0)),
+            Some(&before.status),
+            Some(&to),
+            naive(now),
+        )?;
+        tell(c, &row, step, reason.as_deref(), now)
+    })?;
+    get(conn, Some(who), id, now)
+}
+
+/// Submitting tells the platform's admins; returning or publishing a unit's article tells its
+/// author.
+fn tell(
+    conn: &mut DbConnection,
+    row: &ArticleRow,
+    step: ArticleStep,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let link = page_url(&format!("/articles/{}", row.id));
+    let (to, subject, text) = match step {
+        ArticleStep::Submit => (
+            people::admins(conn, None)?,
+            format!("待审核文章：{}", row.title),
+            "一个单位提交了文章，请审核后发布到平台，或说明理由退回。".to_owned(),
+        ),
+        ArticleStep::Return => (
+            author(conn, row)?,
+            format!("文章被退回：{}", row.title),
+            format!("退回理由：{}", reason.unwrap_or_default()),
+        ),
+        ArticleStep::Publish if row.scope == Scope::Unit => (
+            author(conn, row)?,
+            format!("文章已发布到平台：{}", row.title),
+            "平台管理员已审核通过，文章已在平台栏目中发布。".to_owned(),
+        ),
+        ArticleStep::Publish => return Ok(()),
+    };
+    for (email, name) in to {
+        mail::enqueue(
+            conn,
+            &Notice {
+                kind: "article",
+                to: &email,
+                name: &name,
+                subject: &subject,
+                paragraphs: vec![text.clone()],
+                link: Some(("查看文章", &link)),
+                footer: "",
+                related: Some(("article", row.id.0)),
+            }
+            .render()?,
+            naive(now),
+        )?;
+    }
+    Ok(())
+}
+
+fn author(conn: &mut DbConnection, row: &ArticleRow) -> AppResult<Vec<(String, String)>> {
+    Ok(people::find_user(conn, row.author_id)?
+        .map(|u| vec![(u.email, u.name)])
+        .unwrap_or_default())
+}
+
+/// The article if `who` may read it now: public, or theirs to write; else 404.
+fn readable(
+    conn: &mut DbConnection,
+    who: Option<&Principal>,
+    id: ArticleId,
+    now: DateTime<Utc>,
+) -> AppResult<ArticleRow> {
+    store::find(conn, id)?
+        .filter(|r| r.is_public(naive(now)) || who.is_some_and(|w| writes(w, r)))
+        .ok_or_else(missing)
+}
+
+/// One article, rendered.
+pub fn get(
+    conn: &mut DbConnection,
+    who: Option<&Principal>,
+    id: ArticleId,
+    now: DateTime<Utc>,
+) -> AppResult<Article> {
+    let row = readable(conn, who, id, now)?;
+    let revisions = match who {
+        Some(w) if writes(w, &row) => store::revisions(conn, id)?,
+        _ => 0,
+    };
+    let mut a = shown(conn, row, true)?;
+    a.revisions = revisions;
+    Ok(a)
+}
+
+/// A public list: platform-wide, a sub-platform's or a unit's.
+pub fn list(
+    conn: &mut DbConnection,
+    listing: Listing,
+    kind: Option<ArticleKind>,
+    now: DateTime<Utc>,
+    page: PageRequest,
+) -> AppResult<Paged<Article>> {
+    let (rows, total) = store::public(conn, listing, kind, naive(now), page)?;
+    let items = rows
+        .into_iter()
+        .map(|r| shown(conn, r, false))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Paged::new(items, total, page))
+}
+
+/// What the caller may edit: all for the platform's admins, their unit's for a unit's admins.
+pub fn editable(
+    conn: &mut DbConnection,
+    who: &Principal,
+    page: PageRequest,
+) -> AppResult<Paged<Article>> {
+    let unit = if allowed(who, Action::ApproveArticles) {
+        None
+    } else {
+        match who.unit {
+            Some(u) if allowed(who, write_action(Some(u))) => Some(u),
+            _ => {
+                return Err(AppError::forbidden(
+                    "仅限单位管理员和平台管理员 (administrators only)",
+                ))
+            }
+        }
+    };
+    let (rows, total) = store::editable(conn, unit, page)?;
+    let items = rows
+        .into_iter()
+        // Another writer's drafts and returned articles stay theirs.
+        .filter(|r| {
+            writes(who, r) || !matches!(r.status, ArticleStatus::Draft | ArticleStatus::Returned)
+        })
+        .map(|r| shown(conn, r, false))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Paged::new(items, total, page))
+}
+
+fn shown(conn: &mut DbConnection, r: ArticleRow, whole: bool) -> AppResult<Article> {
+    let publisher = match (r.scope, r.sub_platform_id, r.unit_id) {
+        (Scope::SubPlatform, Some(sp), _) => catalogue::find_sub_platform(conn, sp)?
+            .map(|s| s.name)
+            .unwrap_or_default(),
+        (Scope::Unit, _, Some(u)) => catalogue::find_unit(conn, u)?
+            .map(|u| u.name)
+            .unwrap_or_default(),
+        _ => "平台".to_owned(),
+    };
+    Ok(Article {
+        id: r.id,
+        kind: r.kind,
+        kind_label: r.kind.label_zh(),
+        scope: r.scope,
+        sub_platform_id: r.sub_platform_id,
+        unit_id: r.unit_id,
+        publisher,
+        title: r.title,
+        summary: r.summary,
+        body_html: if whole {
+            render::markdown(&r.body)
+        } else {
+            String::new()
+        },
+        body: if whole { r.body } else { String::new() },
+        status: r.status,
+        status_label: r.status.label_zh(),
+        return_reason: r.return_reason,
+        publish_at: r.publish_at.map(|t| t.and_utc()),
+        ends_at: r.ends_at.map(|t| t.and_utc()),
+        pinned: r.pinned,
+        updated_at: r.updated_at.and_utc(),
+        revisions: 0,
+    })
+}

@@ -1,0 +1,143 @@
+//! The articles' SQL.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::*;
+use crate::db::schema::{article_revisions, articles};
+use crate::db::DbConnection;
+use crate::types::{ArticleId, PageRequest, SubPlatformId, UnitId};
+
+pub fn insert(conn: &mut DbConnection, row: &NewArticle) -> QueryResult<ArticleId> {
+    diesel::insert_into(articles::table)
+        .values(row)
+        .returning(articles::id)
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: ArticleId) -> QueryResult<Option<ArticleRow>> {
+    articles::table
+        .find(id)
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Writes the editable fields if nobody changed the row since `before` (its `updated_at` is
+/// its version): 0 rows otherwise.
+pub fn update(
+    conn: &mut DbConnection,
+    row: &ArticleRow,
+    before: &ArticleRow,
+) -> QueryResult<usize> {
+    diesel::update(
+        articles::table
+            .find(row.id)
+            .filter(articles::status.eq(before.status))
+            .filter(articles::updated_at.eq(before.updated_at)),
+    )
+    .set((
+        articles::kind.eq(row.kind),
+        articles::title.eq(&row.title),
+        articles::summary.eq(&row.summary),
+        articles::body.eq(&row.body),
+        articles::status.eq(row.status),
+        articles::return_reason.eq(&row.return_reason),
+        articles::publish_at.eq(row.publish_at),
+        articles::ends_at.eq(row.ends_at),
+        articles::pinned.eq(row.pinned),
+        articles::published_at.eq(row.published_at),
+        articles::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)
+}
+
+pub fn insert_revision(conn: &mut DbConnection, r: &NewRevision) -> QueryResult<()> {
+    diesel::insert_into(article_revisions::table)
+        .values(r)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn revisions(conn: &mut DbConnection, id: ArticleId) -> QueryResult<i64> {
+    article_revisions::table
+        .filter(article_revisions::article_id.eq(id))
+        .count()
+        .get_result(conn)
+}
+
+/// Which public list.
+#[derive(Debug, Clone, Copy)]
+pub enum Listing {
+    /// The platform-wide lists: published articles of every scope.
+    Platform,
+    /// A sub-platform's page: its published articles.
+    SubPlatform(SubPlatformId),
+    /// A unit's page: its articles published or sent to the platform.
+    Unit(UnitId),
+}
+
+/// The public articles of `listing` at `now` (their time has come, not yet ended), pinned
+/// first, newest first; with the total.
+pub fn public(
+    conn: &mut DbConnection,
+    listing: Listing,
+    kind: Option<ArticleKind>,
+    now: NaiveDateTime,
+    page: PageRequest,
+) -> QueryResult<(Vec<ArticleRow>, i64)> {
+    let query = || {
+        let mut q = articles::table
+            .filter(articles::publish_at.le(now))
+            .filter(articles::ends_at.is_null().or(articles::ends_at.gt(now)))
+            .into_boxed();
+        q = match listing {
+            Listing::Platform => q.filter(articles::status.eq(ArticleStatus::Published)),
+            Listing::SubPlatform(sp) => q
+                .filter(articles::status.eq(ArticleStatus::Published))
+                .filter(articles::sub_platform_id.eq(sp)),
+            Listing::Unit(u) => q.filter(articles::unit_id.eq(u)).filter(
+                articles::status.eq_any([ArticleStatus::Published, ArticleStatus::Submitted]),
+            ),
+        };
+        if let Some(k) = kind {
+            q = q.filter(articles::kind.eq(k));
+        }
+        q
+    };
+    let total = query().count().get_result(conn)?;
+    let rows = query()
+        .order((
+            articles::pinned.desc(),
+            articles::publish_at.desc(),
+            articles::id.desc(),
+        ))
+        .limit(page.per_page)
+        .offset(page.offset())
+        .select(ArticleRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// The articles a writer may edit: a unit's (`Some`) or all (`None`), newest first.
+pub fn editable(
+    conn: &mut DbConnection,
+    unit: Option<UnitId>,
+    page: PageRequest,
+) -> QueryResult<(Vec<ArticleRow>, i64)> {
+    let query = || {
+        let mut q = articles::table.into_boxed();
+        if let Some(u) = unit {
+            q = q.filter(articles::unit_id.eq(u));
+        }
+        q
+    };
+    let total = query().count().get_result(conn)?;
+    let rows = query()
+        .order(articles::id.desc())
+        .limit(page.per_page)
+        .offset(page.offset())
+        .select(ArticleRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}

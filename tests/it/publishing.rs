@@ -1,0 +1,324 @@
+//! 信息发布: a unit's article is on the unit's pages once submitted and platform-wide once
+//! the platform publishes it; drafts and returned articles are their writers' alone; Markdown
+//! is cleaned of anything that runs; scheduled and ended articles come and go at their time.
+
+use crate::common;
+
+use chrono::Duration;
+use common::{TestApp, TestDb};
+use serde_json::{json, Value};
+use yiqi::clock::ManualClock;
+
+on_both_backends!(
+    a_units_article_reaches_the_platform_after_approval,
+    hostile_text_never_reaches_a_page,
+    scheduled_and_ended_articles_come_and_go,
+);
+
+async fn create(app: &TestApp, token: &str, body: Value) -> Value {
+    let (status, a) = app.post("/api/v1/articles", Some(token), body).await;
+    assert_eq!(status, 201, "{a}");
+    a
+}
+
+async fn step(app: &TestApp, token: &str, id: i64, step: &str, body: Value) -> (u16, Value) {
+    app.post(&format!("/api/v1/articles/{id}/{step}"), Some(token), body)
+        .await
+}
+
+fn ids(list: &Value) -> Vec<i64> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn a_units_article_reaches_the_platform_after_approval(db: TestDb) {
+    let clock = ManualClock::at(common::beijing(2026, 12, 7, 9, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let admin = app.token("admin@yiqi.demo").await;
+    let researcher = app.token("researcher@yiqi.demo").await;
+
+    // A unit's admin writes for their unit only.
+    let (status, _) = app
+        .post(
+            "/api/v1/articles",
+            Some(&unit_admin),
+            json!({"kind": "notice", "scope": "platform", "title": "全省通知"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .post(
+            "/api/v1/articles",
+            Some(&unit_admin),
+            json!({"kind": "notice", "scope": "unit", "unit_id": 2, "title": "别人的单位"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let a = create(
+        &app,
+        &unit_admin,
+        json!({"kind": "notice", "scope": "unit", "unit_id": 1, "title": "扫描电镜12月8日停机维护",
+            "summary": "停机一天", "body": "**12月8日**全天停机维护。"}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    assert_eq!(a["status"], "draft");
+    let path = format!("/api/v1/articles/{id}");
+    // A draft is its writer's: anyone else learns nothing of it.
+    for token in [None, Some(researcher.as_str())] {
+        let (status, _) = app.call("GET", &path, token, None).await;
+        assert_eq!(status, 404);
+    }
+    let (status, _) = app.call("GET", &path, Some(&admin), None).await;
+    assert_eq!(status, 200);
+
+    // Submitted: on the unit's page at once, not yet platform-wide.
+    let (status, a) = step(&app, &unit_admin, id, "submit", json!({})).await;
+    assert_eq!(
+        (status, a["status"].as_str()),
+        (200, Some("submitted")),
+        "{a}"
+    );
+    let (status, public) = app.call("GET", &path, None, None).await;
+    assert_eq!(status, 200);
+    assert!(public["body_html"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>12月8日</strong>"));
+    assert!(ids(&app.json("/api/v1/articles?unit=1").await).contains(&id));
+    assert!(!ids(&app.json("/api/v1/articles?kind=notice").await).contains(&id));
+    // The unit cannot publish platform-wide.
+    let (status, _) = step(&app, &unit_admin, id, "publish", json!({})).await;
+    assert_eq!(status, 403);
+
+    // Returned with a reason: off the unit's page, the reason for its writer.
+    let (status, p) = step(&app, &admin, id, "return", json!({"reason": ""})).await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("reason")));
+    let (status, a) = step(
+        &app,
+        &admin,
+        id,
+        "return",
+        json!({"reason": "请写明停机时段"}),
+    )
+    .await;
+    assert_eq!(
+        (status, a["status"].as_str()),
+        (200, Some("returned")),
+        "{a}"
+    );
+    let (status, _) = app.call("GET", &path, None, None).await;
+    assert_eq!(status, 404);
+    let mine = app.json_as("/api/v1/articles?mine=true", &unit_admin).await;
+    let listed = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(listed["return_reason"], "请写明停机时段");
+
+    // Edited, submitted again, published: platform-wide and on the home page.
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&unit_admin),
+            Some(json!({"body": "**12月8日 8:00–18:00** 停机维护。"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    step(&app, &unit_admin, id, "submit", json!({})).await;
+    let (status, a) = step(&app, &admin, id, "publish", json!({})).await;
+    assert_eq!(
+        (status, a["status"].as_str()),
+        (200, Some("published")),
+        "{a}"
+    );
+    assert!(ids(&app.json("/api/v1/articles?kind=notice").await).contains(&id));
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(
+        home.contains("扫描电镜12月8日停机维护"),
+        "the home page lists it"
+    );
+    // Publishing twice is out of order.
+    let (status, p) = step(&app, &admin, id, "publish", json!({})).await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("invalid_transition"))
+    );
+
+    // Editing what is out keeps what it said before.
+    clock.advance(Duration::hours(1));
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let (status, a) = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&unit_admin),
+            Some(json!({"title": "扫描电镜12月8日停机维护（已延长）"})),
+        )
+        .await;
+    assert_eq!((status, a["revisions"].as_i64()), (200, Some(1)), "{a}");
+    // The scope is fixed once written.
+    let (status, p) = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&unit_admin),
+            Some(json!({"scope": "platform"})),
+        )
+        .await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("scope")));
+    // The researcher cannot edit it.
+    let researcher = app.token("researcher@yiqi.demo").await;
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&researcher),
+            Some(json!({"title": "改"})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // The page shows it.
+    let page = app
+        .get(&format!("/articles/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("已延长") && page.contains("8:00–18:00"),
+        "{page}"
+    );
+}
+
+async fn hostile_text_never_reaches_a_page(db: TestDb) {
+    let app = TestApp::spawn(db.seeded()).await;
+    let admin = app.token("admin@yiqi.demo").await;
+    let body = "<script>alert('b')</script>\n\n<img src=x onerror=alert(1)>\n\n[点我](javascript:alert(2))\n\n<a href=\"javascript:alert(3)\">链接</a>\n\n<iframe src=\"https://evil.example\"></iframe>\n\n正常的**内容**";
+    let a = create(
+        &app,
+        &admin,
+        json!({"kind": "news", "scope": "platform", "title": "<script>alert('t')</script>新闻",
+            "summary": "<img src=x onerror=alert(4)>", "body": body}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    step(&app, &admin, id, "publish", json!({})).await;
+    let html = app.json(&format!("/api/v1/articles/{id}")).await["body_html"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    for bad in ["<script", "onerror", "javascript:", "<iframe"] {
+        assert!(!html.contains(bad), "{bad} in {html}");
+    }
+    assert!(html.contains("<strong>内容</strong>"));
+    for path in [
+        format!("/articles/{id}"),
+        "/articles?kind=news".to_owned(),
+        "/".to_owned(),
+    ] {
+        let page = app.get(&path).await.text().await.unwrap();
+        assert!(
+            !page.contains("<script>alert") && !page.contains("<img src=x onerror"),
+            "{path}: {page}"
+        );
+        assert!(
+            page.contains("&lt;script&gt;") || page.contains("&#60;script&#62;"),
+            "{path}: the title, escaped"
+        );
+    }
+    // Limits name their field.
+    for (body, field) in [
+        (
+            json!({"kind": "news", "scope": "platform", "title": ""}),
+            "title",
+        ),
+        (
+            json!({"kind": "news", "scope": "platform", "title": "长".repeat(101)}),
+            "title",
+        ),
+        (
+            json!({"kind": "news", "scope": "platform", "title": "x", "summary": "长".repeat(301)}),
+            "summary",
+        ),
+        (
+            json!({"kind": "gossip", "scope": "platform", "title": "x"}),
+            "kind",
+        ),
+        (
+            json!({"kind": "news", "scope": "unit", "unit_id": 999999, "title": "x"}),
+            "unit_id",
+        ),
+        (
+            json!({"kind": "news", "scope": "platform", "title": "x", "publish_at": "2027-01-02T00:00:00+08:00", "ends_at": "2027-01-01T00:00:00+08:00"}),
+            "ends_at",
+        ),
+    ] {
+        let (status, p) = app.post("/api/v1/articles", Some(&admin), body).await;
+        assert!(matches!(status, 400 | 422), "{p}");
+        assert_eq!(p["field"].as_str(), Some(field), "{p}");
+    }
+}
+
+async fn scheduled_and_ended_articles_come_and_go(db: TestDb) {
+    let clock = ManualClock::at(common::beijing(2026, 12, 7, 9, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
+    let admin = app.token("admin@yiqi.demo").await;
+    let later = create(
+        &app,
+        &admin,
+        json!({"kind": "notice", "scope": "platform", "title": "明天发布的通知",
+            "publish_at": "2026-12-08T09:00:00+08:00"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    step(&app, &admin, later, "publish", json!({})).await;
+    let ending = create(
+        &app,
+        &admin,
+        json!({"kind": "notice", "scope": "platform", "title": "今天截止的报名",
+            "ends_at": "2026-12-07T18:00:00+08:00"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    step(&app, &admin, ending, "publish", json!({})).await;
+    let pinned = create(
+        &app,
+        &admin,
+        json!({"kind": "notice", "scope": "platform", "title": "置顶：开放共享管理办法", "pinned": true,
+            "publish_at": "2026-12-01T09:00:00+08:00"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    step(&app, &admin, pinned, "publish", json!({})).await;
+
+    let list = ids(&app.json("/api/v1/articles?kind=notice").await);
+    assert_eq!(list.first(), Some(&pinned), "pinned first: {list:?}");
+    assert!(list.contains(&ending) && !list.contains(&later), "{list:?}");
+    let (status, _) = app
+        .call("GET", &format!("/api/v1/articles/{later}"), None, None)
+        .await;
+    assert_eq!(status, 404, "not before its time");
+
+    // 18:00: the ended notice leaves the list, keeps its address.
+    clock.set(common::beijing(2026, 12, 7, 18, 0));
+    let list = ids(&app.json("/api/v1/articles?kind=notice").await);
+    assert!(!list.contains(&ending), "{list:?}");
+    app.json(&format!("/api/v1/articles/{ending}")).await;
+    // Tomorrow 09:00: the scheduled one is out.
+    clock.set(common::beijing(2026, 12, 8, 9, 0));
+    let list = ids(&app.json("/api/v1/articles?kind=notice").await);
+    assert!(list.contains(&later), "{list:?}");
+}
