@@ -588,6 +588,9 @@ diesel::table! {
         publish_at -> Nullable<Timestamp>,
         ends_at -> Nullable<Timestamp>,
         pinned -> Bool,
+        event_at -> Nullable<Timestamp>,
+        event_place -> Text,
+        signup_limit -> Nullable<Integer>,
         author_id -> BigInt,
         published_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
@@ -607,7 +610,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    article_instruments (article_id, instrument_id) {
+        article_id -> BigInt,
+        instrument_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    training_signups (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(article_revisions -> articles (article_id));
+diesel::joinable!(article_instruments -> articles (article_id));
+diesel::joinable!(article_instruments -> instruments (instrument_id));
+diesel::joinable!(training_signups -> articles (article_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     sub_platforms,
@@ -644,6 +667,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     rectifications,
     articles,
     article_revisions,
+    article_instruments,
+    training_signups,
 );
 
 // The usage statistics group rollups and records by the instrument's unit.

@@ -176,3 +176,57 @@ pub async fn step(
     .await?;
     Ok(HttpResponse::Ok().json(r))
 }
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/articles/{id}/signups",
+    tag = "publishing",
+    summary = "Sign up for a published training (a verified account), before it begins and while places are left",
+    params(("id" = i64, Path, description = "the training's id")),
+    responses(
+        (status = 201, description = "signed up: the training with the places taken", body = Article),
+        (status = 403, description = "`email_unverified`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such published training", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_signed_up`, `training_full`, `signup_closed`", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "publishing.sign_up", skip_all)]
+pub async fn sign_up(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path_id(&id)?;
+    let now = state.clock.now();
+    let r = db::run(&state.pool, move |c| service::sign_up(c, &who, id, now)).await?;
+    Ok(HttpResponse::Created().json(r))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/articles/{id}/signups",
+    tag = "publishing",
+    summary = "Give one's place in a training back, before it begins",
+    params(("id" = i64, Path, description = "the training's id")),
+    responses(
+        (status = 200, description = "the training with the places taken", body = Article),
+        (status = 404, description = "no such training, or not signed up", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`signup_closed`", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "publishing.cancel_signup", skip_all)]
+pub async fn cancel_signup(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path_id(&id)?;
+    let now = state.clock.now();
+    let r = db::run(&state.pool, move |c| {
+        service::cancel_signup(c, &who, id, now)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(r))
+}

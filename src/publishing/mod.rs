@@ -1,6 +1,7 @@
 //! 信息发布 — news, notices, policies, training announcements and success stories of the
 //! platform, its sub-platforms and its units.
 
+pub mod feeds;
 pub mod handlers;
 pub mod model;
 pub mod render;
@@ -15,6 +16,8 @@ pub fn routes(r: &mut Routes) {
         .post("/articles", h::create)
         .get("/articles/{id}", h::get)
         .patch("/articles/{id}", h::edit)
+        .post("/articles/{id}/signups", h::sign_up)
+        .delete("/articles/{id}/signups", h::cancel_signup)
         .post("/articles/{id}/{step}", h::step);
 }
 
@@ -25,6 +28,8 @@ pub fn routes(r: &mut Routes) {
     handlers::get,
     handlers::create,
     handlers::edit,
-    handlers::step
+    handlers::step,
+    handlers::sign_up,
+    handlers::cancel_signup
 ))]
 pub struct Api;

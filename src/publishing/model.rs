@@ -75,6 +75,9 @@ pub struct ArticleRow {
     pub publish_at: Option<NaiveDateTime>,
     pub ends_at: Option<NaiveDateTime>,
     pub pinned: bool,
+    pub event_at: Option<NaiveDateTime>,
+    pub event_place: String,
+    pub signup_limit: Option<i32>,
     pub author_id: UserId,
     pub published_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
@@ -108,6 +111,9 @@ pub struct NewArticle {
     pub publish_at: Option<NaiveDateTime>,
     pub ends_at: Option<NaiveDateTime>,
     pub pinned: bool,
+    pub event_at: Option<NaiveDateTime>,
+    pub event_place: String,
+    pub signup_limit: Option<i32>,
     pub author_id: UserId,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -149,6 +155,14 @@ pub struct ArticleInput {
     pub ends_at: Option<String>,
     /// Shown first in the lists.
     pub pinned: Option<bool>,
+    /// Training: when it begins, RFC 3339 (sign-ups close then).
+    pub event_at: Option<String>,
+    /// Training: where (at most 100 characters).
+    pub event_place: Option<String>,
+    /// Training: how many may sign up (none or 0: no limit).
+    pub signup_limit: Option<i32>,
+    /// Training: the instruments it is about.
+    pub instrument_ids: Option<Vec<i64>>,
 }
 
 /// Body of `POST /api/v1/articles/{id}/{step}`.
@@ -186,6 +200,28 @@ pub struct Article {
     pub updated_at: DateTime<Utc>,
     /// Earlier versions kept (on a single article for its writers).
     pub revisions: i64,
+    /// Training: when and where, the instruments, the places and who took them.
+    pub training: Option<Training>,
+}
+
+/// What a training announcement adds (on a single article).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Training {
+    pub event_at: Option<DateTime<Utc>>,
+    pub place: String,
+    /// (id, name) of the instruments it is about.
+    pub instruments: Vec<TrainingInstrument>,
+    pub signup_limit: Option<i32>,
+    /// Places taken.
+    pub signups: i64,
+    /// Whether the caller holds one.
+    pub signed_up: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TrainingInstrument {
+    pub id: crate::types::InstrumentId,
+    pub name: String,
 }
 
 impl Article {

@@ -16,7 +16,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::mail::{self, templates::page_url, templates::Notice};
 use crate::navigation::store as catalogue;
-use crate::types::{ArticleId, PageRequest, Paged, SubPlatformId, UnitId};
+use crate::types::{ArticleId, InstrumentId, PageRequest, Paged, SubPlatformId, UnitId};
 use crate::users::store as people;
 use crate::validate;
 
@@ -52,7 +52,15 @@ struct Fields {
     publish_at: Option<NaiveDateTime>,
     ends_at: Option<NaiveDateTime>,
     pinned: bool,
+    event_at: Option<NaiveDateTime>,
+    event_place: String,
+    signup_limit: Option<i32>,
+    /// Replaces the training's instruments when given.
+    instruments: Option<Vec<InstrumentId>>,
 }
+
+/// Instruments a training may name.
+const MAX_TRAINING_INSTRUMENTS: usize = 20;
 
 fn fields(input: &ArticleInput, base: Option<&ArticleRow>) -> AppResult<Fields> {
     let kind = match (&input.kind, base) {
@@ -92,6 +100,40 @@ fn fields(input: &ArticleInput, base: Option<&ArticleRow>) -> AppResult<Fields> 
             ));
         }
     }
+    let event_at = match &input.event_at {
+        Some(_) => instant("event_at", &input.event_at)?,
+        None => base.and_then(|b| b.event_at),
+    };
+    let event_place = match &input.event_place {
+        Some(p) => validate::line("event_place", p, 0, 100)?,
+        None => base.map(|b| b.event_place.clone()).unwrap_or_default(),
+    };
+    let signup_limit = match input.signup_limit {
+        Some(0) => None,
+        Some(n) if (1..=100_000).contains(&n) => Some(n),
+        Some(_) => {
+            return Err(AppError::invalid(
+                "signup_limit",
+                "报名人数上限为 1 到 100000，不限填 0 (1..=100000, 0 for none)",
+            ))
+        }
+        None => base.and_then(|b| b.signup_limit),
+    };
+    let instruments = match &input.instrument_ids {
+        Some(ids) if ids.len() > MAX_TRAINING_INSTRUMENTS => {
+            return Err(AppError::invalid(
+                "instrument_ids",
+                format!("at most {MAX_TRAINING_INSTRUMENTS}"),
+            ))
+        }
+        Some(ids) => {
+            let mut ids: Vec<InstrumentId> = ids.iter().copied().map(InstrumentId).collect();
+            ids.sort_unstable_by_key(|i| i.0);
+            ids.dedup();
+            Some(ids)
+        }
+        None => None,
+    };
     Ok(Fields {
         kind,
         title,
@@ -100,7 +142,24 @@ fn fields(input: &ArticleInput, base: Option<&ArticleRow>) -> AppResult<Fields> 
         publish_at,
         ends_at,
         pinned: input.pinned.or(base.map(|b| b.pinned)).unwrap_or(false),
+        event_at,
+        event_place,
+        signup_limit,
+        instruments,
     })
+}
+
+/// The training's instruments exist.
+fn check_instruments(conn: &mut DbConnection, ids: &Option<Vec<InstrumentId>>) -> AppResult<()> {
+    for id in ids.iter().flatten() {
+        if catalogue::find_instrument(conn, *id)?.is_none() {
+            return Err(AppError::invalid(
+                "instrument_ids",
+                format!("没有仪器 #{id} (no such instrument)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes a draft.
@@ -133,25 +192,35 @@ pub fn create(
     };
     authorize(who, write_action(unit))?;
     let f = fields(&input, None)?;
-    let id = store::insert(
-        conn,
-        &NewArticle {
-            kind: f.kind,
-            scope,
-            sub_platform_id: sub_platform,
-            unit_id: unit,
-            title: f.title,
-            summary: f.summary,
-            body: f.body,
-            status: ArticleStatus::Draft,
-            publish_at: f.publish_at,
-            ends_at: f.ends_at,
-            pinned: f.pinned,
-            author_id: who.id,
-            created_at: naive(now),
-            updated_at: naive(now),
-        },
-    )?;
+    check_instruments(conn, &f.instruments)?;
+    let id = db::write_tx(conn, |c| -> AppResult<ArticleId> {
+        let id = store::insert(
+            c,
+            &NewArticle {
+                kind: f.kind,
+                scope,
+                sub_platform_id: sub_platform,
+                unit_id: unit,
+                title: f.title,
+                summary: f.summary,
+                body: f.body,
+                status: ArticleStatus::Draft,
+                publish_at: f.publish_at,
+                ends_at: f.ends_at,
+                pinned: f.pinned,
+                event_at: f.event_at,
+                event_place: f.event_place.clone(),
+                signup_limit: f.signup_limit,
+                author_id: who.id,
+                created_at: naive(now),
+                updated_at: naive(now),
+            },
+        )?;
+        if let Some(ids) = &f.instruments {
+            store::set_instruments(c, id, ids)?;
+        }
+        Ok(id)
+    })?;
     get(conn, Some(who), id, now)
 }
 
@@ -176,6 +245,7 @@ pub fn edit(
         ));
     }
     let f = fields(&input, Some(&before))?;
+    check_instruments(conn, &f.instruments)?;
     let mut row = before.clone();
     row.kind = f.kind;
     row.title = f.title;
@@ -184,6 +254,9 @@ pub fn edit(
     row.publish_at = f.publish_at;
     row.ends_at = f.ends_at;
     row.pinned = f.pinned;
+    row.event_at = f.event_at;
+    row.event_place = f.event_place;
+    row.signup_limit = f.signup_limit;
     row.updated_at = naive(now);
     let changed_text =
         row.title != before.title || row.summary != before.summary || row.body != before.body;
@@ -193,6 +266,9 @@ pub fn edit(
                 ErrorCode::InvalidTransition,
                 "文章已被他人修改，请刷新后再改 (changed meanwhile)",
             ));
+        }
+        if let Some(ids) = &f.instruments {
+            store::set_instruments(c, id, ids)?;
         }
         if changed_text && before.is_public(naive(now)) {
             store::insert_revision(
@@ -366,9 +442,107 @@ pub fn get(
         Some(w) if writes(w, &row) => store::revisions(conn, id)?,
         _ => 0,
     };
+    let training = if row.kind == ArticleKind::Training {
+        Some(Training {
+            event_at: row.event_at.map(|t| t.and_utc()),
+            place: row.event_place.clone(),
+            instruments: store::instruments_of(conn, id)?
+                .into_iter()
+                .map(|(id, name)| TrainingInstrument { id, name })
+                .collect(),
+            signup_limit: row.signup_limit,
+            signups: store::signups(conn, id)?,
+            signed_up: match who {
+                Some(w) => store::signed_up(conn, id, w.id)?,
+                None => false,
+            },
+        })
+    } else {
+        None
+    };
     let mut a = shown(conn, row, true)?;
     a.revisions = revisions;
+    a.training = training;
     Ok(a)
+}
+
+/// A training everyone may read now, or 404.
+fn public_training(
+    conn: &mut DbConnection,
+    id: ArticleId,
+    now: DateTime<Utc>,
+) -> AppResult<ArticleRow> {
+    store::find(conn, id)?
+        .filter(|r| r.is_public(naive(now)) && r.kind == ArticleKind::Training)
+        .ok_or(AppError::NotFound { what: "training" })
+}
+
+/// A signed-in, verified person takes a place in a published training, before it begins and
+/// while places are left; once (a double click signs up once).
+pub fn sign_up(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: ArticleId,
+    now: DateTime<Utc>,
+) -> AppResult<Article> {
+    let row = public_training(conn, id, now)?;
+    authorize(who, Action::Apply)?;
+    if row.event_at.is_some_and(|t| t <= naive(now)) {
+        return Err(AppError::conflict(
+            ErrorCode::SignupClosed,
+            "培训已开始，报名已截止 (the training has begun)",
+        ));
+    }
+    let taken = || {
+        AppError::conflict(
+            ErrorCode::AlreadySignedUp,
+            "您已报名这次培训 (signed up already)",
+        )
+    };
+    db::write_tx(conn, |c| -> AppResult<()> {
+        store::lock(c, id)?;
+        if store::signed_up(c, id, who.id)? {
+            return Err(taken());
+        }
+        if let Some(limit) = row.signup_limit {
+            if store::signups(c, id)? >= i64::from(limit) {
+                return Err(AppError::conflict(
+                    ErrorCode::TrainingFull,
+                    format!("报名人数已满（{limit} 人） (every place is taken)"),
+                ));
+            }
+        }
+        store::sign_up(c, id, who.id, naive(now)).map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => taken(),
+            e => e.into(),
+        })
+    })?;
+    get(conn, Some(who), id, now)
+}
+
+/// The person gives their place back, before the training begins.
+pub fn cancel_signup(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: ArticleId,
+    now: DateTime<Utc>,
+) -> AppResult<Article> {
+    let row = public_training(conn, id, now)?;
+    if row.event_at.is_some_and(|t| t <= naive(now)) {
+        return Err(AppError::conflict(
+            ErrorCode::SignupClosed,
+            "培训已开始，不能取消报名 (the training has begun)",
+        ));
+    }
+    if !db::write_tx(conn, |c| {
+        Ok::<_, AppError>(store::cancel(c, id, who.id, naive(now))?)
+    })? {
+        return Err(AppError::NotFound { what: "sign-up" });
+    }
+    get(conn, Some(who), id, now)
 }
 
 /// A public list: platform-wide, a sub-platform's or a unit's.
@@ -385,6 +559,22 @@ pub fn list(
         .map(|r| shown(conn, r, false))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(Paged::new(items, total, page))
+}
+
+/// The latest `n` of a list with their bodies rendered: a feed's entries.
+pub fn feed(
+    conn: &mut DbConnection,
+    listing: Listing,
+    kind: Option<ArticleKind>,
+    now: DateTime<Utc>,
+    n: i64,
+) -> AppResult<Vec<Article>> {
+    let page = PageRequest {
+        page: 1,
+        per_page: n,
+    };
+    let (rows, _) = store::public(conn, listing, kind, naive(now), page)?;
+    rows.into_iter().map(|r| shown(conn, r, true)).collect()
 }
 
 /// What the caller may edit: all for the platform's admins, their unit's for a unit's admins.
@@ -451,5 +641,6 @@ fn shown(conn: &mut DbConnection, r: ArticleRow, whole: bool) -> AppResult<Artic
         pinned: r.pinned,
         updated_at: r.updated_at.and_utc(),
         revisions: 0,
+        training: None,
     })
 }

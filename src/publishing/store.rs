@@ -4,9 +4,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::*;
-use crate::db::schema::{article_revisions, articles};
+use crate::db::schema::{
+    article_instruments, article_revisions, articles, instruments, training_signups,
+};
 use crate::db::DbConnection;
-use crate::types::{ArticleId, PageRequest, SubPlatformId, UnitId};
+use crate::types::{ArticleId, InstrumentId, PageRequest, SubPlatformId, UnitId, UserId};
 
 pub fn insert(conn: &mut DbConnection, row: &NewArticle) -> QueryResult<ArticleId> {
     diesel::insert_into(articles::table)
@@ -46,6 +48,9 @@ pub fn update(
         articles::publish_at.eq(row.publish_at),
         articles::ends_at.eq(row.ends_at),
         articles::pinned.eq(row.pinned),
+        articles::event_at.eq(row.event_at),
+        articles::event_place.eq(&row.event_place),
+        articles::signup_limit.eq(row.signup_limit),
         articles::published_at.eq(row.published_at),
         articles::updated_at.eq(row.updated_at),
     ))
@@ -140,4 +145,102 @@ pub fn editable(
         .select(ArticleRow::as_select())
         .load(conn)?;
     Ok((rows, total))
+}
+
+/// Serialises sign-ups for one training (PostgreSQL locks its row; SQLite's single writer
+/// already does).
+pub fn lock(conn: &mut DbConnection, id: ArticleId) -> QueryResult<()> {
+    if let DbConnection::Pg(c) = conn {
+        articles::table
+            .find(id)
+            .select(articles::id)
+            .for_update()
+            .first::<ArticleId>(c)
+            .optional()?;
+    }
+    Ok(())
+}
+
+/// The instruments a training is about, replaced.
+pub fn set_instruments(
+    conn: &mut DbConnection,
+    id: ArticleId,
+    ids: &[InstrumentId],
+) -> QueryResult<()> {
+    diesel::delete(article_instruments::table.filter(article_instruments::article_id.eq(id)))
+        .execute(conn)?;
+    for i in ids {
+        diesel::insert_into(article_instruments::table)
+            .values((
+                article_instruments::article_id.eq(id),
+                article_instruments::instrument_id.eq(*i),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn instruments_of(
+    conn: &mut DbConnection,
+    id: ArticleId,
+) -> QueryResult<Vec<(InstrumentId, String)>> {
+    article_instruments::table
+        .inner_join(instruments::table)
+        .filter(article_instruments::article_id.eq(id))
+        .order(instruments::id)
+        .select((instruments::id, instruments::name_zh))
+        .load(conn)
+}
+
+/// Places taken.
+pub fn signups(conn: &mut DbConnection, id: ArticleId) -> QueryResult<i64> {
+    training_signups::table
+        .filter(training_signups::article_id.eq(id))
+        .filter(training_signups::cancelled_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+pub fn signed_up(conn: &mut DbConnection, id: ArticleId, user: UserId) -> QueryResult<bool> {
+    Ok(training_signups::table
+        .filter(training_signups::article_id.eq(id))
+        .filter(training_signups::user_id.eq(user))
+        .filter(training_signups::cancelled_at.is_null())
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+pub fn sign_up(
+    conn: &mut DbConnection,
+    id: ArticleId,
+    user: UserId,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(training_signups::table)
+        .values((
+            training_signups::article_id.eq(id),
+            training_signups::user_id.eq(user),
+            training_signups::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Cancels the person's sign-up: whether there was one.
+pub fn cancel(
+    conn: &mut DbConnection,
+    id: ArticleId,
+    user: UserId,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    Ok(diesel::update(
+        training_signups::table
+            .filter(training_signups::article_id.eq(id))
+            .filter(training_signups::user_id.eq(user))
+            .filter(training_signups::cancelled_at.is_null()),
+    )
+    .set(training_signups::cancelled_at.eq(Some(now)))
+    .execute(conn)?
+        > 0)
 }

@@ -69,6 +69,10 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
             )
         })
         .collect();
+    t.links = vec![(
+        format!("/feeds/{}.atom", kind.map_or("all", ArticleKind::code)),
+        "订阅（Atom）".to_owned(),
+    )];
     t.pager = Some(Pager::new(&req, &list));
     t.rows = list
         .items
@@ -95,6 +99,9 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
 #[template(path = "article.html")]
 struct ArticlePage {
     a: Article,
+    /// A training's start, Beijing time.
+    training_when: String,
+    signed_in: bool,
     editable: bool,
     /// (step, label) the reader may take.
     steps: Vec<(&'static str, &'static str)>,
@@ -112,8 +119,16 @@ pub async fn show(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -
         Some(u) => writer_steps(u, &a),
         None => (false, Vec::new()),
     };
+    let training_when = a
+        .training
+        .as_ref()
+        .and_then(|t| t.event_at)
+        .map(local_date_time)
+        .unwrap_or_default();
     html(&ArticlePage {
         a,
+        training_when,
+        signed_in: ctx.user.is_some(),
         editable,
         steps,
         csrf: ctx.csrf.clone(),
@@ -226,6 +241,19 @@ fn article_form(ctx: &Ctx, id: Option<ArticleId>, v: &HashMap<String, String>) -
             ("0".to_owned(), "否".to_owned()),
             ("1".to_owned(), "是".to_owned()),
         ]),
+        Field::new(
+            "event_at",
+            "培训时间（培训类填写）",
+            "datetime-local",
+            g("event_at"),
+        ),
+        Field::new("event_place", "培训地点", "text", g("event_place")).max(100),
+        Field::new(
+            "signup_limit",
+            "报名人数上限（0 为不限）",
+            "number",
+            g("signup_limit"),
+        ),
     ]);
     let (title, action) = match id {
         Some(id) => ("修改文章", format!("/manage/articles/{id}/edit")),
@@ -268,6 +296,14 @@ fn input_of(v: &HashMap<String, String>, new: bool) -> ArticleInput {
         publish_at: Some(local_instant(get(v, "publish_at")).unwrap_or_default()),
         ends_at: Some(local_instant(get(v, "ends_at")).unwrap_or_default()),
         pinned: Some(get(v, "pinned") == "1"),
+        event_at: Some(local_instant(get(v, "event_at")).unwrap_or_default()),
+        event_place: Some(get(v, "event_place").to_owned()),
+        // Not a number: -1, which the service refuses at the field.
+        signup_limit: Some(match get(v, "signup_limit").trim() {
+            "" => 0,
+            n => n.parse().unwrap_or(-1),
+        }),
+        instrument_ids: None,
     }
 }
 
@@ -318,6 +354,25 @@ pub async fn edit_page(state: web::Data<AppState>, ctx: Ctx, id: web::Path<Strin
         ("publish_at", local_field(a.publish_at)),
         ("ends_at", local_field(a.ends_at)),
         ("pinned", if a.pinned { "1" } else { "0" }.to_owned()),
+        (
+            "event_at",
+            local_field(a.training.as_ref().and_then(|t| t.event_at)),
+        ),
+        (
+            "event_place",
+            a.training
+                .as_ref()
+                .map(|t| t.place.clone())
+                .unwrap_or_default(),
+        ),
+        (
+            "signup_limit",
+            a.training
+                .as_ref()
+                .and_then(|t| t.signup_limit)
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -364,6 +419,113 @@ pub async fn step(
     let now = state.clock.now();
     db::run(&state.pool, move |c| {
         service::step(c, &who, id, step, input, now)
+    })
+    .await?;
+    Ok(see_other(&format!("/articles/{id}")))
+}
+
+/// Entries a feed carries.
+const FEED_ENTRIES: i64 = 20;
+
+fn atom(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/atom+xml; charset=utf-8")
+        .body(body)
+}
+
+/// `/feeds/{kind}.atom` (or `all.atom`): the platform-wide list of a kind.
+#[tracing::instrument(name = "web.articles.feed", skip_all)]
+pub async fn feed(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let kind = match name.as_str() {
+        "all" => None,
+        k => Some(ArticleKind::from_code(k).ok_or(AppError::NotFound { what: "page" })?),
+    };
+    let now = state.clock.now();
+    let list = db::run(&state.pool, move |c| {
+        service::feed(c, Listing::Platform, kind, now, FEED_ENTRIES)
+    })
+    .await?;
+    let title = format!(
+        "{} · {}",
+        state.platform.name,
+        kind.map_or("信息发布", ArticleKind::label_zh)
+    );
+    let page = kind.map_or("/articles".to_owned(), |k| {
+        format!("/articles?kind={}", k.code())
+    });
+    Ok(atom(crate::publishing::feeds::atom(
+        &title,
+        &format!("/feeds/{name}.atom"),
+        &page,
+        &list,
+    )))
+}
+
+/// `/feeds/units/{id}.atom` and `/feeds/sub-platforms/{id}.atom`: what a unit or a
+/// sub-platform publishes.
+#[tracing::instrument(name = "web.articles.scope_feed", skip_all)]
+pub async fn scope_feed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let raw: i64 = path_id(&id)?;
+    let unit = req.path().starts_with("/feeds/units/");
+    let now = state.clock.now();
+    let (title, list) = db::run(&state.pool, move |c| {
+        let (name, listing) = if unit {
+            let u = crate::navigation::store::find_unit(c, crate::types::UnitId(raw))?
+                .ok_or(AppError::NotFound { what: "unit" })?;
+            (u.name, Listing::Unit(u.id))
+        } else {
+            let id = crate::types::SubPlatformId(raw);
+            let s =
+                crate::navigation::store::find_sub_platform(c, id)?.ok_or(AppError::NotFound {
+                    what: "sub-platform",
+                })?;
+            (s.name, Listing::SubPlatform(id))
+        };
+        Ok((name, service::feed(c, listing, None, now, FEED_ENTRIES)?))
+    })
+    .await?;
+    let (path, page) = if unit {
+        (format!("/feeds/units/{raw}.atom"), format!("/units/{raw}"))
+    } else {
+        (
+            format!("/feeds/sub-platforms/{raw}.atom"),
+            format!("/sub-platforms/{raw}"),
+        )
+    };
+    Ok(atom(crate::publishing::feeds::atom(
+        &format!("{title} · 信息发布"),
+        &path,
+        &page,
+        &list,
+    )))
+}
+
+/// 报名 / 取消报名 from a training's page.
+#[tracing::instrument(name = "web.articles.signup", skip_all)]
+pub async fn signup(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+    _checked: super::forms::CsrfChecked,
+) -> Result<HttpResponse, WebError> {
+    let who = ctx.require()?.clone();
+    let id: ArticleId = path_id(&id)?;
+    let cancel = req.path().ends_with("/cancel-signup");
+    let now = state.clock.now();
+    db::run(&state.pool, move |c| {
+        if cancel {
+            service::cancel_signup(c, &who, id, now)
+        } else {
+            service::sign_up(c, &who, id, now)
+        }
     })
     .await?;
     Ok(see_other(&format!("/articles/{id}")))

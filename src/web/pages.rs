@@ -77,6 +77,8 @@ struct SubPlatformPage {
     sub_platform: SubPlatform,
     units: Paged<Unit>,
     pager: Pager,
+    /// Its latest published articles.
+    articles: Vec<crate::publishing::model::Article>,
 }
 
 #[tracing::instrument(name = "web.sub_platform", skip_all, fields(id = %id))]
@@ -92,8 +94,17 @@ pub async fn sub_platform(
         sub_platform: Some(id),
         ..UnitFilter::default()
     };
-    let units = db::run(&state.pool, move |conn| {
-        service::list_units(conn, &filter, page)
+    let now = state.clock.now();
+    let (units, articles) = db::run(&state.pool, move |conn| {
+        let units = service::list_units(conn, &filter, page)?;
+        let articles = crate::publishing::service::list(
+            conn,
+            crate::publishing::store::Listing::SubPlatform(id),
+            None,
+            now,
+            ARTICLES_ON_A_PAGE,
+        )?;
+        Ok((units, articles.items))
     })
     .await?;
     let pager = Pager::new(&req, &units);
@@ -101,6 +112,7 @@ pub async fn sub_platform(
         sub_platform,
         units,
         pager,
+        articles,
     })
 }
 
@@ -110,7 +122,15 @@ struct UnitPage {
     unit: Unit,
     instruments: Paged<InstrumentSummary>,
     pager: Pager,
+    /// Its latest articles, published or sent to the platform.
+    articles: Vec<crate::publishing::model::Article>,
 }
+
+/// The latest articles a unit's or a sub-platform's page lists.
+const ARTICLES_ON_A_PAGE: crate::types::PageRequest = crate::types::PageRequest {
+    page: 1,
+    per_page: 5,
+};
 
 #[tracing::instrument(name = "web.unit", skip_all, fields(id = %id))]
 pub async fn unit(
@@ -129,10 +149,18 @@ pub async fn unit(
         page,
     };
     let st = state.clone();
-    let (unit, instruments) = db::run(&state.pool, move |conn| {
+    let now = state.clock.now();
+    let (unit, instruments, articles) = db::run(&state.pool, move |conn| {
         let unit = service::get_unit(conn, id)?;
         let list = service::list_instruments(conn, &st.catalogue, &query)?;
-        Ok((unit, list))
+        let articles = crate::publishing::service::list(
+            conn,
+            crate::publishing::store::Listing::Unit(id),
+            None,
+            now,
+            ARTICLES_ON_A_PAGE,
+        )?;
+        Ok((unit, list, articles.items))
     })
     .await?;
     let pager = Pager::new(&req, &instruments);
@@ -140,6 +168,7 @@ pub async fn unit(
         unit,
         instruments,
         pager,
+        articles,
     })
 }
 

@@ -9,7 +9,6 @@ use common::{TestApp, TestDb};
 use serde_json::{json, Value};
 use yiqi::auth::Role;
 use yiqi::clock::{Clock, ManualClock};
-use yiqi::users::service::{create_verified, NewAccount};
 
 on_both_backends!(
     a_complaint_goes_from_filing_to_closing,
@@ -17,30 +16,6 @@ on_both_backends!(
     deadlines_count_beijing_working_days,
     the_yearly_round_flags_and_orders_rectification,
 );
-
-/// A verified account made for the test, signed in: (id, token).
-async fn fresh(app: &TestApp, role: Role, unit: Option<i64>, n: u32) -> (i64, String) {
-    let email = format!("complaints{n}@example.cn");
-    let hash = yiqi::auth::password::hash("fixture password 123").unwrap();
-    let id = create_verified(
-        &mut app.db.connect(),
-        &NewAccount {
-            email: &email,
-            name: "测试用户",
-            role,
-            unit: unit.map(yiqi::types::UnitId),
-            organisation: None,
-        },
-        &hash,
-        chrono::Utc::now().naive_utc(),
-    )
-    .unwrap();
-    let token = app.login(&email, "fixture password 123").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (id.0, token)
-}
 
 async fn step(app: &TestApp, token: &str, id: i64, step: &str, text: &str) -> (u16, Value) {
     app.post(
@@ -271,8 +246,8 @@ async fn every_complaint_step_by_party(db: TestDb) {
     let admin = app.token("admin@yiqi.demo").await;
     let unit_admin = app.token("unit-admin@yiqi.demo").await;
     let manager = app.token("manager@yiqi.demo").await;
-    let (_, stranger) = fresh(&app, Role::Researcher, None, 1).await;
-    let (_, other_admin) = fresh(&app, Role::UnitAdmin, Some(2), 2).await;
+    let (_, stranger) = app.fresh_account(Role::Researcher, None, 1).await;
+    let (_, other_admin) = app.fresh_account(Role::UnitAdmin, Some(2), 2).await;
     let instruments: Vec<i64> = app.json("/api/v1/instruments?unit=1&per_page=20").await["items"]
         .as_array()
         .unwrap()

@@ -13,6 +13,7 @@ on_both_backends!(
     a_units_article_reaches_the_platform_after_approval,
     hostile_text_never_reaches_a_page,
     scheduled_and_ended_articles_come_and_go,
+    a_training_takes_as_many_as_it_has_places,
 );
 
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
@@ -24,6 +25,30 @@ async fn create(app: &TestApp, token: &str, body: Value) -> Value {
 async fn step(app: &TestApp, token: &str, id: i64, step: &str, body: Value) -> (u16, Value) {
     app.post(&format!("/api/v1/articles/{id}/{step}"), Some(token), body)
         .await
+}
+
+/// The entry titles of a feed, read by an independent Atom parser (feed-rs); each entry links
+/// to its article's page.
+async fn feed_titles(app: &TestApp, path: &str) -> Vec<String> {
+    let res = app.get(path).await;
+    assert_eq!(res.status(), 200, "{path}");
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/atom+xml"));
+    let bytes = res.bytes().await.unwrap();
+    let feed = feed_rs::parser::parse(&bytes[..]).expect("an Atom feed");
+    assert_eq!(feed.feed_type, feed_rs::model::FeedType::Atom);
+    feed.entries
+        .iter()
+        .map(|e| {
+            assert!(e.links[0].href.contains("/articles/"), "{:?}", e.links);
+            e.title
+                .as_ref()
+                .map(|t| t.content.clone())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 fn ids(list: &Value) -> Vec<i64> {
@@ -92,6 +117,16 @@ async fn a_units_article_reaches_the_platform_after_approval(db: TestDb) {
         .contains("<strong>12月8日</strong>"));
     assert!(ids(&app.json("/api/v1/articles?unit=1").await).contains(&id));
     assert!(!ids(&app.json("/api/v1/articles?kind=notice").await).contains(&id));
+    let unit_page = app.get("/units/1").await.text().await.unwrap();
+    assert!(
+        unit_page.contains("扫描电镜12月8日停机维护"),
+        "the unit's page lists it"
+    );
+    assert_eq!(
+        feed_titles(&app, "/feeds/units/1.atom").await,
+        ["扫描电镜12月8日停机维护"]
+    );
+    assert!(feed_titles(&app, "/feeds/notice.atom").await.is_empty());
     // The unit cannot publish platform-wide.
     let (status, _) = step(&app, &unit_admin, id, "publish", json!({})).await;
     assert_eq!(status, 403);
@@ -321,4 +356,125 @@ async fn scheduled_and_ended_articles_come_and_go(db: TestDb) {
     clock.set(common::beijing(2026, 12, 8, 9, 0));
     let list = ids(&app.json("/api/v1/articles?kind=notice").await);
     assert!(list.contains(&later), "{list:?}");
+}
+
+async fn a_training_takes_as_many_as_it_has_places(db: TestDb) {
+    let clock = ManualClock::at(common::beijing(2026, 12, 7, 9, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let admin = app.token("admin@yiqi.demo").await;
+    let instrument = app.json("/api/v1/instruments?unit=1&per_page=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let (status, p) = app
+        .post(
+            "/api/v1/articles",
+            Some(&unit_admin),
+            json!({"kind": "training", "scope": "unit", "unit_id": 1, "title": "培训",
+                "signup_limit": -1}),
+        )
+        .await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("signup_limit")));
+    let a = create(
+        &app,
+        &unit_admin,
+        json!({"kind": "training", "scope": "unit", "unit_id": 1, "title": "扫描电镜上机培训",
+            "event_at": "2026-12-15T14:00:00+08:00", "event_place": "材料楼 101",
+            "signup_limit": 3, "instrument_ids": [instrument, instrument]}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    let signups = format!("/api/v1/articles/{id}/signups");
+    let researcher = app.token("researcher@yiqi.demo").await;
+    // Not before it is out.
+    let (status, _) = app.post(&signups, Some(&researcher), json!({})).await;
+    assert_eq!(status, 404);
+    step(&app, &unit_admin, id, "submit", json!({})).await;
+    step(&app, &admin, id, "publish", json!({})).await;
+    let t = app.json(&format!("/api/v1/articles/{id}")).await["training"].clone();
+    assert_eq!(t["instruments"].as_array().unwrap().len(), 1, "{t}");
+    assert_eq!(
+        (t["place"].as_str(), t["signups"].as_i64()),
+        (Some("材料楼 101"), Some(0))
+    );
+
+    // Six people at once for three places: exactly three get one.
+    let mut tokens = Vec::new();
+    for n in 0..6 {
+        tokens.push(
+            app.fresh_account(yiqi::auth::Role::Researcher, None, 100 + n)
+                .await
+                .1,
+        );
+    }
+    let calls = tokens
+        .iter()
+        .map(|t| app.post(&signups, Some(t), json!({})));
+    let results = futures_util::future::join_all(calls).await;
+    let mut codes: Vec<String> = results
+        .iter()
+        .map(|(s, b)| {
+            if *s == 201 {
+                "201".to_owned()
+            } else {
+                b["code"].as_str().unwrap_or("?").to_owned()
+            }
+        })
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            "201",
+            "201",
+            "201",
+            "training_full",
+            "training_full",
+            "training_full"
+        ]
+    );
+    let t = app.json(&format!("/api/v1/articles/{id}")).await["training"].clone();
+    assert_eq!(t["signups"], 3);
+
+    // Once each; a place given back is free again.
+    let first = tokens
+        .iter()
+        .zip(&results)
+        .find(|(_, r)| r.0 == 201)
+        .unwrap()
+        .0;
+    let (status, p) = app.post(&signups, Some(first), json!({})).await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("already_signed_up"))
+    );
+    let (status, t) = app.call("DELETE", &signups, Some(first), None).await;
+    assert_eq!((status, t["training"]["signups"].as_i64()), (200, Some(2)));
+    let (status, _) = app.call("DELETE", &signups, Some(first), None).await;
+    assert_eq!(status, 404, "nothing left to cancel");
+    let (status, t) = app.post(&signups, Some(&researcher), json!({})).await;
+    assert_eq!(
+        (status, t["training"]["signed_up"].as_bool()),
+        (201, Some(true))
+    );
+
+    // Once it begins, sign-ups are closed.
+    clock.set(common::beijing(2026, 12, 15, 14, 0));
+    let late = app
+        .fresh_account(yiqi::auth::Role::Researcher, None, 200)
+        .await
+        .1;
+    let (status, p) = app.post(&signups, Some(&late), json!({})).await;
+    assert_eq!((status, p["code"].as_str()), (409, Some("signup_closed")));
+    // The page shows the training and the places.
+    let page = app
+        .get(&format!("/articles/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("材料楼 101") && page.contains("已报 3 人，限 3 人"),
+        "{page}"
+    );
 }

@@ -1,2 +1,4 @@
+DROP TABLE training_signups;
+DROP TABLE article_instruments;
 DROP TABLE article_revisions;
 DROP TABLE articles;

@@ -16,6 +16,10 @@ CREATE TABLE articles (
     -- A notice leaves the lists after this instant; its address keeps working.
     ends_at TIMESTAMP,
     pinned BOOLEAN NOT NULL DEFAULT FALSE,
+    -- Training (培训): when and where, and how many may sign up (none: no limit).
+    event_at TIMESTAMP,
+    event_place TEXT NOT NULL DEFAULT '' CHECK (length(event_place) <= 100),
+    signup_limit INTEGER CHECK (signup_limit IS NULL OR signup_limit > 0),
     author_id BIGINT NOT NULL REFERENCES users (id),
     published_at TIMESTAMP,
     created_at TIMESTAMP NOT NULL,
@@ -40,3 +44,21 @@ CREATE TABLE article_revisions (
     edited_at TIMESTAMP NOT NULL
 );
 CREATE INDEX article_revisions_article ON article_revisions (article_id, id);
+
+-- The instruments a training is about.
+CREATE TABLE article_instruments (
+    article_id BIGINT NOT NULL REFERENCES articles (id),
+    instrument_id BIGINT NOT NULL REFERENCES instruments (id),
+    PRIMARY KEY (article_id, instrument_id)
+);
+
+-- Who signed up for a training; a cancelled sign-up keeps its row.
+CREATE TABLE training_signups (
+    id INTEGER PRIMARY KEY,
+    article_id BIGINT NOT NULL REFERENCES articles (id),
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    created_at TIMESTAMP NOT NULL,
+    cancelled_at TIMESTAMP
+);
+-- One active sign-up per person: a double click signs up once.
+CREATE UNIQUE INDEX training_signups_active ON training_signups (article_id, user_id) WHERE cancelled_at IS NULL;

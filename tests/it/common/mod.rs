@@ -213,6 +213,36 @@ impl TestApp {
         serde_json::from_str(&body).expect("JSON body")
     }
 
+    /// A verified account made for the test (`n` makes its address unique), signed in:
+    /// (id, token).
+    pub async fn fresh_account(
+        &self,
+        role: yiqi::auth::Role,
+        unit: Option<i64>,
+        n: u32,
+    ) -> (i64, String) {
+        let email = format!("fresh{n}@example.cn");
+        let hash = yiqi::auth::password::hash("fixture password 123").unwrap();
+        let id = yiqi::users::service::create_verified(
+            &mut self.db.connect(),
+            &yiqi::users::service::NewAccount {
+                email: &email,
+                name: "测试用户",
+                role,
+                unit: unit.map(yiqi::types::UnitId),
+                organisation: None,
+            },
+            &hash,
+            chrono::Utc::now().naive_utc(),
+        )
+        .unwrap();
+        let token = self.login(&email, "fixture password 123").await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (id.0, token)
+    }
+
     /// GET with a bearer token that must answer 200 with JSON.
     pub async fn json_as(&self, path: &str, token: &str) -> serde_json::Value {
         let (status, body) = self.call("GET", path, Some(token), None).await;
