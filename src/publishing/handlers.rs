@@ -35,7 +35,11 @@ query_params! {
     tag = "publishing",
     summary = "Published articles, pinned first, newest first: platform-wide, or a unit's or a sub-platform's; `mine` lists what the caller may edit",
     params(ArticleListParams),
-    responses((status = 200, description = "a page", body = Paged<Article>))
+    responses(
+        (status = 200, description = "a page", body = Paged<Article>),
+        (status = 401, description = "`mine` without a valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`mine` for someone who writes no articles", body = Problem, content_type = "application/problem+json")
+    )
 )]
 #[tracing::instrument(name = "publishing.list", skip_all)]
 pub async fn list(

@@ -185,6 +185,7 @@ pub struct Article {
     pub unit_id: Option<UnitId>,
     /// Who publishes it: 平台, the sub-platform's or the unit's name.
     pub publisher: String,
+    pub author_id: UserId,
     pub title: String,
     pub summary: String,
     /// The Markdown as written (empty in lists).

@@ -36,10 +36,21 @@ fn writes(who: &Principal, row: &ArticleRow) -> bool {
         || (row.author_id == who.id && allowed(who, write_action(row.unit_id)))
 }
 
+/// An optional instant from 2000 to 2100 (a year 9999 sorts wrongly as SQLite text).
 fn instant(field: &str, v: &Option<String>) -> AppResult<Option<NaiveDateTime>> {
+    use chrono::Datelike;
     match v.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(t) => Ok(Some(naive(validate::instant(field, t)?))),
+        Some(t) => {
+            let at = validate::instant(field, t)?;
+            if !(2000..=2100).contains(&at.year()) {
+                return Err(AppError::invalid(
+                    field,
+                    "2000 年至 2100 年之间 (2000..=2100)",
+                ));
+            }
+            Ok(Some(naive(at)))
+        }
     }
 }
 
@@ -84,8 +95,23 @@ fn fields(input: &ArticleInput, base: Option<&ArticleRow>) -> AppResult<Fields> 
     let title = validate::line("title", &title, 1, 100)?;
     let summary = text("summary", &input.summary, base.map(|b| &b.summary), 0, 300)?;
     let body = text("body", &input.body, base.map(|b| &b.body), 0, 50_000)?;
-    let publish_at = match &input.publish_at {
-        Some(_) => instant("publish_at", &input.publish_at)?,
+    // Once out, an article keeps its date unless given another: emptying it must not take
+    // it off every list.
+    let out = base.is_some_and(|b| {
+        matches!(
+            b.status,
+            ArticleStatus::Submitted | ArticleStatus::Published
+        )
+    });
+    if out && base.is_some_and(|b| b.kind != kind) {
+        return Err(AppError::invalid(
+            "kind",
+            "文章发出后不能更改类型 (fixed once submitted or published)",
+        ));
+    }
+    let publish_at = match instant("publish_at", &input.publish_at)? {
+        Some(t) => Some(t),
+        None if input.publish_at.is_some() && !out => None,
         None => base.and_then(|b| b.publish_at),
     };
     let ends_at = match &input.ends_at {
@@ -260,6 +286,13 @@ pub fn edit(
     row.updated_at = naive(now);
     let changed_text =
         row.title != before.title || row.summary != before.summary || row.body != before.body;
+    // A unit's change to what the platform approved goes back to the platform (it stays on
+    // the unit's pages meanwhile); the platform's own edits stand.
+    let platform = allowed(who, Action::ApproveArticles);
+    if !platform && before.status == ArticleStatus::Published && before.scope == Scope::Unit {
+        row.status = ArticleStatus::Submitted;
+        row.published_at = None;
+    }
     db::write_tx(conn, |c| -> AppResult<()> {
         if store::update(c, &row, &before)? == 0 {
             return Err(AppError::conflict(
@@ -337,8 +370,17 @@ pub fn step(
     row.status = to;
     row.updated_at = naive(now);
     row.return_reason = reason.clone();
+    // Out now, or at its scheduled time; approving a unit's article dates it on the platform
+    // lists from the approval, not from its submission.
     if matches!(step, ArticleStep::Submit | ArticleStep::Publish) {
-        row.publish_at = Some(before.publish_at.unwrap_or(naive(now)));
+        let at = before.publish_at.map_or(naive(now), |t| t.max(naive(now)));
+        row.publish_at = Some(at);
+        if row.ends_at.is_some_and(|e| e <= at) {
+            return Err(AppError::invalid(
+                "ends_at",
+                "下线时间已过，请先修改 (ends_at has passed: change it first)",
+            ));
+        }
     }
     if step == ArticleStep::Publish {
         row.published_at = Some(naive(now));
@@ -501,6 +543,14 @@ pub fn sign_up(
     };
     db::write_tx(conn, |c| -> AppResult<()> {
         store::lock(c, id)?;
+        // Read again under the lock: the limit or the time may have changed meanwhile.
+        let row = public_training(c, id, now)?;
+        if row.event_at.is_some_and(|t| t <= naive(now)) {
+            return Err(AppError::conflict(
+                ErrorCode::SignupClosed,
+                "培训已开始，报名已截止 (the training has begun)",
+            ));
+        }
         if store::signed_up(c, id, who.id)? {
             return Err(taken());
         }
@@ -595,13 +645,11 @@ pub fn editable(
             }
         }
     };
-    let (rows, total) = store::editable(conn, unit, page)?;
+    // Another writer's drafts and returned articles stay theirs.
+    let author = unit.map(|_| who.id);
+    let (rows, total) = store::editable(conn, unit, author, page)?;
     let items = rows
         .into_iter()
-        // Another writer's drafts and returned articles stay theirs.
-        .filter(|r| {
-            writes(who, r) || !matches!(r.status, ArticleStatus::Draft | ArticleStatus::Returned)
-        })
         .map(|r| shown(conn, r, false))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(Paged::new(items, total, page))
@@ -625,6 +673,7 @@ fn shown(conn: &mut DbConnection, r: ArticleRow, whole: bool) -> AppResult<Artic
         sub_platform_id: r.sub_platform_id,
         unit_id: r.unit_id,
         publisher,
+        author_id: r.author_id,
         title: r.title,
         summary: r.summary,
         body_html: if whole {

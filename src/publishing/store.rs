@@ -124,16 +124,25 @@ pub fn public(
     Ok((rows, total))
 }
 
-/// The articles a writer may edit: a unit's (`Some`) or all (`None`), newest first.
+/// The articles a writer sees in their list: a unit's (`Some`) or all (`None`), newest
+/// first; with `author`, drafts and returned articles only if theirs.
 pub fn editable(
     conn: &mut DbConnection,
     unit: Option<UnitId>,
+    author: Option<UserId>,
     page: PageRequest,
 ) -> QueryResult<(Vec<ArticleRow>, i64)> {
     let query = || {
         let mut q = articles::table.into_boxed();
         if let Some(u) = unit {
             q = q.filter(articles::unit_id.eq(u));
+        }
+        if let Some(a) = author {
+            q = q.filter(
+                articles::author_id
+                    .eq(a)
+                    .or(articles::status.ne_all([ArticleStatus::Draft, ArticleStatus::Returned])),
+            );
         }
         q
     };

@@ -144,7 +144,8 @@ fn writer_steps(
     let unit_admin = a
         .unit_id
         .is_some_and(|unit| allowed(u, Action::Publish { unit: Some(unit) }));
-    let editable = platform || unit_admin;
+    // As the service decides: the author while still the unit's admin, or the platform.
+    let editable = platform || (unit_admin && a.author_id == u.id);
     let steps = ArticleStep::ALL
         .iter()
         .filter(|s| match s {

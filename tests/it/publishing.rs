@@ -201,6 +201,59 @@ async fn a_units_article_reaches_the_platform_after_approval(db: TestDb) {
         )
         .await;
     assert_eq!((status, a["revisions"].as_i64()), (200, Some(1)), "{a}");
+    // The unit's change to what the platform approved goes back to it: on the unit's pages,
+    // off the platform's lists until approved again.
+    assert_eq!(a["status"], "submitted", "{a}");
+    assert!(!ids(&app.json("/api/v1/articles?kind=notice").await).contains(&id));
+    assert!(ids(&app.json("/api/v1/articles?unit=1").await).contains(&id));
+    // Its kind is fixed once out; emptying its date keeps the date.
+    let (status, p) = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&unit_admin),
+            Some(json!({"kind": "news"})),
+        )
+        .await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("kind")), "{p}");
+    let (status, a) = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&unit_admin),
+            Some(json!({"publish_at": ""})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(a["publish_at"].is_string(), "{a}");
+    let admin = app.token("admin@yiqi.demo").await;
+    let (status, _) = step(&app, &admin, id, "publish", json!({})).await;
+    assert_eq!(status, 200);
+    assert!(ids(&app.json("/api/v1/articles?kind=notice").await).contains(&id));
+    // Another admin of the unit does not see this writer's drafts, nor count them.
+    let draft = create(
+        &app,
+        &unit_admin,
+        json!({"kind": "news", "scope": "unit", "unit_id": 1, "title": "草稿"}),
+    )
+    .await["id"]
+        .clone();
+    let (_, colleague) = app
+        .fresh_account(yiqi::auth::Role::UnitAdmin, Some(1), 300)
+        .await;
+    let theirs = app.json_as("/api/v1/articles?mine=true", &colleague).await;
+    assert!(
+        !theirs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == draft),
+        "{theirs}"
+    );
+    assert_eq!(
+        theirs["total"].as_i64(),
+        Some(theirs["items"].as_array().unwrap().len() as i64)
+    );
     // The scope is fixed once written.
     let (status, p) = app
         .call(
@@ -295,6 +348,10 @@ async fn hostile_text_never_reaches_a_page(db: TestDb) {
         ),
         (
             json!({"kind": "news", "scope": "platform", "title": "x", "publish_at": "2027-01-02T00:00:00+08:00", "ends_at": "2027-01-01T00:00:00+08:00"}),
+            "ends_at",
+        ),
+        (
+            json!({"kind": "news", "scope": "platform", "title": "x", "ends_at": "9999-12-31T23:59:59-01:00"}),
             "ends_at",
         ),
     ] {
