@@ -167,6 +167,7 @@ fn prepare(
         jobs: Arc::new(crate::jobs::JobsHealth::default()),
         usage: settings.usage,
         evaluation: settings.evaluation,
+        publishing: settings.publishing.clone(),
         usage_stats: crate::usage::stats::StatsCache::new(
             Duration::from_secs(settings.catalogue.counts_ttl_secs),
             clock.clone(),

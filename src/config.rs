@@ -22,6 +22,7 @@ pub struct Settings {
     pub reservations: ReservationSettings,
     pub usage: UsageSettings,
     pub evaluation: EvaluationSettings,
+    pub publishing: PublishingSettings,
     pub mail: MailSettings,
     pub auth: AuthSettings,
     pub platform: PlatformSettings,
@@ -156,6 +157,16 @@ pub struct EvaluationSettings {
     pub rectify_min_ratings: i64,
     /// or when this many complaints against it were upheld (fully or partly) in the year.
     pub rectify_upheld: i64,
+}
+
+/// 信息发布: where articles' attachments are kept and how large one may be.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishingSettings {
+    /// Attachments' bytes, one file per SHA-256. Several instances must share this directory.
+    pub attachment_dir: String,
+    /// The largest attachment, in MiB; a larger upload is refused before it is read.
+    pub max_attachment_mb: u32,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -19,6 +19,7 @@ pub struct AppState {
     pub jobs: Arc<crate::jobs::JobsHealth>,
     pub usage: crate::config::UsageSettings,
     pub evaluation: crate::config::EvaluationSettings,
+    pub publishing: crate::config::PublishingSettings,
     pub usage_stats: crate::usage::stats::StatsCache,
     /// Instruments' booking rules, for availability.
     pub booking_rules: crate::reservations::rules::RulesCache,

@@ -82,6 +82,8 @@ id_type!(
     ComplaintId,
     RectificationId,
     ArticleId,
+    AttachmentId,
+    SubscriptionId,
     InvitationId,
     MessageId,
 );

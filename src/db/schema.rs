@@ -99,6 +99,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        list_unsubscribe -> Nullable<Text>,
     }
 }
 
@@ -595,6 +596,7 @@ diesel::table! {
         published_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        announced_at -> Nullable<Timestamp>,
     }
 }
 
@@ -631,6 +633,47 @@ diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_instruments -> articles (article_id));
 diesel::joinable!(article_instruments -> instruments (instrument_id));
 diesel::joinable!(training_signups -> articles (article_id));
+
+diesel::table! {
+    article_attachments (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        uploaded_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        scope -> Text,
+        scope_id -> BigInt,
+        mode -> Text,
+        token -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_deliveries (article_id, user_id) {
+        article_id -> BigInt,
+        user_id -> BigInt,
+        subscription_id -> BigInt,
+        queued_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(article_attachments -> articles (article_id));
+diesel::joinable!(article_deliveries -> articles (article_id));
+diesel::joinable!(article_deliveries -> subscriptions (subscription_id));
+diesel::joinable!(subscriptions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     sub_platforms,
@@ -669,6 +712,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_revisions,
     article_instruments,
     training_signups,
+    article_attachments,
+    subscriptions,
+    article_deliveries,
 );
 
 // The usage statistics group rollups and records by the instrument's unit.

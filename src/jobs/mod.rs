@@ -132,7 +132,7 @@ pub struct Policies {
 
 /// Runs the service's own work every `reservations.jobs_interval_secs`: expire undecided
 /// reservations, mark no-shows, send reminders, expire qualifications, mark complaints the
-/// unit did not answer in time. Several instances may run it: each step is a conditional
+/// unit did not answer in time, tell subscribers of new articles and send the 08:00 digests. Several instances may run it: each step is a conditional
 /// update, so only one of them acts and e-mails.
 pub fn spawn_housekeeping(
     pool: Pool,
@@ -162,7 +162,7 @@ pub async fn run_housekeeping(
         chrono::DateTime<chrono::Utc>,
         Policies,
     ) -> crate::error::AppResult<usize>;
-    let jobs: [(&'static str, Job); 5] = [
+    let jobs: [(&'static str, Job); 7] = [
         ("expire_reservations", |c, now, _| r::expire_pending(c, now)),
         ("mark_no_shows", |c, now, p| {
             r::mark_no_shows(c, &p.reservations, now)
@@ -173,6 +173,12 @@ pub async fn run_housekeeping(
         }),
         ("mark_overdue_complaints", |c, now, p| {
             crate::evaluation::complaints::service::mark_overdue(c, &p.evaluation, now)
+        }),
+        ("announce_articles", |c, now, _| {
+            crate::publishing::subscriptions::service::announce(c, now)
+        }),
+        ("send_article_digests", |c, now, _| {
+            crate::publishing::subscriptions::service::send_digests(c, now)
         }),
     ];
     for (name, job) in jobs {

@@ -39,6 +39,7 @@ pub fn enqueue(conn: &mut DbConnection, message: &Message, now: NaiveDateTime) -
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
+            list_unsubscribe: message.list_unsubscribe.clone(),
         },
     )?;
     Ok(())

@@ -28,6 +28,8 @@ pub struct Message {
     pub html: String,
     /// What the message is about, e.g. `("reservation", 42)`.
     pub related: Option<(&'static str, i64)>,
+    /// A subscription's one-click unsubscribe address (RFC 8058), sent as `List-Unsubscribe`.
+    pub list_unsubscribe: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -46,6 +48,7 @@ pub struct NewOutboxRow {
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    pub list_unsubscribe: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
@@ -70,6 +73,9 @@ pub struct OutboxRow {
     pub created_at: NaiveDateTime,
     #[serde(default, with = "crate::types::utc::option")]
     pub sent_at: Option<NaiveDateTime>,
+    /// Holds the subscriber's secret: not shown, not even to admins.
+    #[serde(skip)]
+    pub list_unsubscribe: Option<String>,
 }
 
 impl OutboxRow {

@@ -67,6 +67,7 @@ pub fn test_message(to: &str, name: &str) -> AppResult<Message> {
         }
         .render()?,
         related: None,
+        list_unsubscribe: None,
     })
 }
 
@@ -127,6 +128,7 @@ impl Notice<'_> {
             }
             .render()?,
             related: self.related,
+            list_unsubscribe: None,
         })
     }
 }

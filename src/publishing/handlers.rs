@@ -2,16 +2,17 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::model::{Article, ArticleInput, ArticleKind, ArticleStep, ArticleStepInput};
+use super::files;
+use super::model::{Article, ArticleInput, ArticleKind, ArticleStep, ArticleStepInput, Attachment};
 use super::service;
 use super::store::Listing;
-use crate::auth::Auth;
+use crate::auth::{Auth, Principal};
 use crate::db;
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::input::{Json, OptionalJson};
 use crate::params::{path_id, query_params};
 use crate::state::AppState;
-use crate::types::{Paged, SubPlatformId, UnitId};
+use crate::types::{ArticleId, AttachmentId, Paged, SubPlatformId, UnitId};
 
 query_params! {
     /// The query of `GET /api/v1/articles`.
@@ -233,4 +234,152 @@ pub async fn cancel_signup(
     })
     .await?;
     Ok(HttpResponse::Ok().json(r))
+}
+
+/// Body of `POST /api/v1/articles/{id}/attachments`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AttachmentUpload {
+    /// PDF, Word/Excel/PowerPoint (old and new), OpenDocument, PNG, JPEG, GIF or WebP, at
+    /// most `publishing.max_attachment_mb` MiB; the type is found from the bytes and must
+    /// agree with the name's extension.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/articles/{id}/attachments",
+    tag = "publishing",
+    summary = "Attach a file to an article (its writers): multipart/form-data with one `file` part",
+    params(("id" = i64, Path, description = "the article's id")),
+    request_body(content = AttachmentUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "attached", body = Attachment),
+        (status = 400, description = "not a multipart form with a `file` part", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not the caller's article", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such article the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "larger than `publishing.max_attachment_mb`, refused before it is read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`attachment_type`: not a kind an article may carry, or the name's extension does not match the bytes; or too many files", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "publishing.attach", skip_all)]
+pub async fn attach(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let id = path_id(&id)?;
+    let r = upload(&state, who, id, &req, payload, |_| Ok(())).await?;
+    Ok(HttpResponse::Created().json(r))
+}
+
+/// Checks the caller may write the article before reading a byte, then reads, checks and
+/// keeps the file and attaches it. `check` sees the form's other fields first (a web form's
+/// CSRF token).
+pub async fn upload(
+    state: &AppState,
+    who: Principal,
+    id: ArticleId,
+    req: &HttpRequest,
+    payload: web::Payload,
+    check: impl FnOnce(&files::Upload) -> AppResult<()>,
+) -> AppResult<Attachment> {
+    let now = state.clock.now();
+    let w = who.clone();
+    db::run(&state.pool, move |c| service::writable(c, &w, id, now)).await?;
+    let limit = state.publishing.max_attachment_mb as usize * 1024 * 1024;
+    let upload = files::receive(req.headers(), payload, limit).await?;
+    check(&upload)?;
+    let dir = std::path::PathBuf::from(&state.publishing.attachment_dir);
+    let received = web::block(move || service::receive(&dir, &upload))
+        .await
+        .map_err(AppError::internal)??;
+    db::run(&state.pool, move |c| {
+        service::attach(c, &who, id, received, now)
+    })
+    .await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles/{id}/attachments/{file}",
+    tag = "publishing",
+    summary = "Download a file of an article the caller may read, with its original name",
+    params(
+        ("id" = i64, Path, description = "the article's id"),
+        ("file" = i64, Path, description = "the file's id")
+    ),
+    responses(
+        (status = 200, description = "the bytes, with `Content-Disposition: attachment` and the type found at upload", content_type = "application/octet-stream"),
+        (status = 404, description = "no such file, or its article is not the caller's to see", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[tracing::instrument(name = "publishing.download", skip_all)]
+pub async fn download(
+    state: web::Data<AppState>,
+    who: Option<Auth>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let (id, file) = (path_id(&path.0)?, path_id(&path.1)?);
+    file_response(&state, who.map(|a| a.0), id, file).await
+}
+
+/// The file as a download: its type from upload, its original name, and no sniffing.
+pub async fn file_response(
+    state: &AppState,
+    who: Option<Principal>,
+    id: ArticleId,
+    file: AttachmentId,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    let row = db::run(&state.pool, move |c| {
+        service::attachment(c, who.as_ref(), id, file, now)
+    })
+    .await?;
+    let dir = std::path::PathBuf::from(&state.publishing.attachment_dir);
+    let sha = row.sha256.clone();
+    let bytes = web::block(move || files::read(&dir, &sha))
+        .await
+        .map_err(AppError::internal)??;
+    Ok(HttpResponse::Ok()
+        .content_type(row.content_type.as_str())
+        .insert_header(files::disposition(&row.name))
+        .insert_header(("Content-Security-Policy", "sandbox"))
+        .insert_header(("Cache-Control", "private, max-age=300"))
+        .body(bytes))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/articles/{id}/attachments/{file}",
+    tag = "publishing",
+    summary = "Take a file off an article (its writers)",
+    params(
+        ("id" = i64, Path, description = "the article's id"),
+        ("file" = i64, Path, description = "the file's id")
+    ),
+    responses(
+        (status = 204, description = "taken off"),
+        (status = 403, description = "not the caller's article", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such file on an article the caller may see", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "publishing.detach", skip_all)]
+pub async fn detach(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let (id, file) = (path_id(&path.0)?, path_id(&path.1)?);
+    let now = state.clock.now();
+    db::run(&state.pool, move |c| {
+        service::detach(c, &who, id, file, now)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -2,11 +2,13 @@
 //! platform, its sub-platforms and its units.
 
 pub mod feeds;
+pub mod files;
 pub mod handlers;
 pub mod model;
 pub mod render;
 pub mod service;
 pub mod store;
+pub mod subscriptions;
 
 use crate::http::routes::Routes;
 
@@ -16,9 +18,15 @@ pub fn routes(r: &mut Routes) {
         .post("/articles", h::create)
         .get("/articles/{id}", h::get)
         .patch("/articles/{id}", h::edit)
+        .post("/articles/{id}/attachments", h::attach)
+        .get("/articles/{id}/attachments/{file}", h::download)
+        .delete("/articles/{id}/attachments/{file}", h::detach)
         .post("/articles/{id}/signups", h::sign_up)
         .delete("/articles/{id}/signups", h::cancel_signup)
-        .post("/articles/{id}/{step}", h::step);
+        .post("/articles/{id}/{step}", h::step)
+        .get("/subscriptions", subscriptions::handlers::mine)
+        .post("/subscriptions", subscriptions::handlers::subscribe)
+        .delete("/subscriptions/{id}", subscriptions::handlers::remove);
 }
 
 /// This module's part of the API document, from the attributes on its handlers.
@@ -30,6 +38,12 @@ pub fn routes(r: &mut Routes) {
     handlers::edit,
     handlers::step,
     handlers::sign_up,
-    handlers::cancel_signup
+    handlers::cancel_signup,
+    handlers::attach,
+    handlers::download,
+    handlers::detach,
+    subscriptions::handlers::mine,
+    subscriptions::handlers::subscribe,
+    subscriptions::handlers::remove
 ))]
 pub struct Api;

@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::schema::{article_revisions, articles};
-use crate::types::{code_enum, ArticleId, SubPlatformId, UnitId, UserId};
+use crate::db::schema::{article_attachments, article_revisions, articles};
+use crate::types::{code_enum, ArticleId, AttachmentId, SubPlatformId, UnitId, UserId};
 
 code_enum! {
     pub enum ArticleKind {
@@ -82,6 +82,8 @@ pub struct ArticleRow {
     pub published_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// When subscribers were told (NULL: not yet).
+    pub announced_at: Option<NaiveDateTime>,
 }
 
 impl ArticleRow {
@@ -203,6 +205,66 @@ pub struct Article {
     pub revisions: i64,
     /// Training: when and where, the instruments, the places and who took them.
     pub training: Option<Training>,
+    /// Its files (on a single article).
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = article_attachments)]
+pub struct AttachmentRow {
+    pub id: AttachmentId,
+    pub article_id: ArticleId,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: UserId,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = article_attachments)]
+pub struct NewAttachment {
+    pub article_id: ArticleId,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: UserId,
+    pub created_at: NaiveDateTime,
+}
+
+/// A file of an article, as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    /// The name it was uploaded with (without any path).
+    pub name: String,
+    /// Found from its bytes.
+    pub content_type: String,
+    pub size: i64,
+    /// Where to download it (`Content-Disposition: attachment` with the name).
+    pub url: String,
+}
+
+impl Attachment {
+    pub fn of(r: AttachmentRow) -> Attachment {
+        Attachment {
+            url: format!("/articles/{}/files/{}", r.article_id, r.id),
+            id: r.id,
+            name: r.name,
+            content_type: r.content_type,
+            size: r.size,
+        }
+    }
+
+    /// The size as a person reads it: 1.2 MB, 350 KB.
+    pub fn size_label(&self) -> String {
+        match self.size {
+            n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / f64::from(1 << 20)),
+            n => format!("{} KB", (n + 1023) / 1024),
+        }
+    }
 }
 
 /// What a training announcement adds (on a single article).

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use super::files;
 use super::model::*;
 use super::render;
 use super::store::{self, Listing};
@@ -16,7 +17,9 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::mail::{self, templates::page_url, templates::Notice};
 use crate::navigation::store as catalogue;
-use crate::types::{ArticleId, InstrumentId, PageRequest, Paged, SubPlatformId, UnitId};
+use crate::types::{
+    ArticleId, AttachmentId, InstrumentId, PageRequest, Paged, SubPlatformId, UnitId,
+};
 use crate::users::store as people;
 use crate::validate;
 
@@ -385,6 +388,10 @@ pub fn step(
     if step == ArticleStep::Publish {
         row.published_at = Some(naive(now));
     }
+    // Out to a wider audience: the subscribers' job tells those who have not heard of it.
+    if matches!(step, ArticleStep::Submit | ArticleStep::Publish) {
+        row.announced_at = None;
+    }
     db::write_tx(conn, |c| -> AppResult<()> {
         if store::update(c, &row, &before)? == 0 {
             return Err(AppError::conflict(
@@ -502,10 +509,118 @@ pub fn get(
     } else {
         None
     };
+    let attachments = store::attachments_of(conn, id)?
+        .into_iter()
+        .map(Attachment::of)
+        .collect();
     let mut a = shown(conn, row, true)?;
     a.revisions = revisions;
     a.training = training;
+    a.attachments = attachments;
     Ok(a)
+}
+
+/// Files an article may carry.
+pub const MAX_ATTACHMENTS: i64 = 20;
+
+/// The article if `who` writes it (checked before an upload is read), else 404 or 403.
+pub fn writable(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: ArticleId,
+    now: DateTime<Utc>,
+) -> AppResult<ArticleRow> {
+    let row = readable(conn, Some(who), id, now)?;
+    if !writes(who, &row) {
+        return Err(AppError::forbidden(
+            "只有作者和平台管理员可以修改 (not the caller's article)",
+        ));
+    }
+    Ok(row)
+}
+
+/// A file checked and kept, ready to be attached.
+pub struct Received {
+    pub name: String,
+    pub content_type: &'static str,
+    pub size: i64,
+    pub sha256: String,
+}
+
+/// Checks an upload's name and type (from its bytes) and keeps its bytes under `dir`.
+pub fn receive(dir: &std::path::Path, upload: &files::Upload) -> AppResult<Received> {
+    let name = files::clean_name(&upload.name)?;
+    let content_type = files::kind_of(&name, &upload.bytes)?;
+    let sha256 = files::digest(&upload.bytes);
+    files::store(dir, &sha256, &upload.bytes)?;
+    Ok(Received {
+        name,
+        content_type,
+        size: i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX),
+        sha256,
+    })
+}
+
+/// Attaches a received file to the article.
+pub fn attach(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: ArticleId,
+    file: Received,
+    now: DateTime<Utc>,
+) -> AppResult<Attachment> {
+    writable(conn, who, id, now)?;
+    let row = db::write_tx(conn, |c| -> AppResult<AttachmentRow> {
+        store::lock(c, id)?;
+        if store::attachments_of(c, id)?.len() as i64 >= MAX_ATTACHMENTS {
+            return Err(AppError::invalid(
+                "file",
+                format!("每篇文章最多 {MAX_ATTACHMENTS} 个附件 (at most {MAX_ATTACHMENTS} files)"),
+            ));
+        }
+        let new = NewAttachment {
+            article_id: id,
+            name: file.name,
+            content_type: file.content_type.to_owned(),
+            size: file.size,
+            sha256: file.sha256,
+            uploaded_by: who.id,
+            created_at: naive(now),
+        };
+        let aid = store::insert_attachment(c, &new)?;
+        store::find_attachment(c, id, aid)?.ok_or_else(missing)
+    })?;
+    Ok(Attachment::of(row))
+}
+
+/// Takes a file off the article.
+pub fn detach(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: ArticleId,
+    file: AttachmentId,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    writable(conn, who, id, now)?;
+    if db::write_tx(conn, |c| {
+        Ok::<_, AppError>(store::delete_attachment(c, id, file)?)
+    })? == 0
+    {
+        return Err(AppError::NotFound { what: "attachment" });
+    }
+    Ok(())
+}
+
+/// A file of an article `who` may read, with where its bytes are.
+pub fn attachment(
+    conn: &mut DbConnection,
+    who: Option<&Principal>,
+    id: ArticleId,
+    file: AttachmentId,
+    now: DateTime<Utc>,
+) -> AppResult<AttachmentRow> {
+    readable(conn, who, id, now)?;
+    store::find_attachment(conn, id, file)?.ok_or(AppError::NotFound { what: "attachment" })
 }
 
 /// A training everyone may read now, or 404.
@@ -691,5 +806,6 @@ fn shown(conn: &mut DbConnection, r: ArticleRow, whole: bool) -> AppResult<Artic
         updated_at: r.updated_at.and_utc(),
         revisions: 0,
         training: None,
+        attachments: Vec::new(),
     })
 }

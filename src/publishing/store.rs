@@ -5,10 +5,13 @@ use diesel::prelude::*;
 
 use super::model::*;
 use crate::db::schema::{
-    article_instruments, article_revisions, articles, instruments, training_signups,
+    article_attachments, article_instruments, article_revisions, articles, instruments,
+    training_signups,
 };
 use crate::db::DbConnection;
-use crate::types::{ArticleId, InstrumentId, PageRequest, SubPlatformId, UnitId, UserId};
+use crate::types::{
+    ArticleId, AttachmentId, InstrumentId, PageRequest, SubPlatformId, UnitId, UserId,
+};
 
 pub fn insert(conn: &mut DbConnection, row: &NewArticle) -> QueryResult<ArticleId> {
     diesel::insert_into(articles::table)
@@ -53,6 +56,7 @@ pub fn update(
         articles::signup_limit.eq(row.signup_limit),
         articles::published_at.eq(row.published_at),
         articles::updated_at.eq(row.updated_at),
+        articles::announced_at.eq(row.announced_at),
     ))
     .execute(conn)
 }
@@ -252,4 +256,47 @@ pub fn cancel(
     .set(training_signups::cancelled_at.eq(Some(now)))
     .execute(conn)?
         > 0)
+}
+
+pub fn insert_attachment(conn: &mut DbConnection, a: &NewAttachment) -> QueryResult<AttachmentId> {
+    diesel::insert_into(article_attachments::table)
+        .values(a)
+        .returning(article_attachments::id)
+        .get_result(conn)
+}
+
+/// An article's files, in the order they came.
+pub fn attachments_of(conn: &mut DbConnection, id: ArticleId) -> QueryResult<Vec<AttachmentRow>> {
+    article_attachments::table
+        .filter(article_attachments::article_id.eq(id))
+        .order(article_attachments::id)
+        .select(AttachmentRow::as_select())
+        .load(conn)
+}
+
+pub fn find_attachment(
+    conn: &mut DbConnection,
+    id: ArticleId,
+    file: AttachmentId,
+) -> QueryResult<Option<AttachmentRow>> {
+    article_attachments::table
+        .find(file)
+        .filter(article_attachments::article_id.eq(id))
+        .select(AttachmentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Takes a file off its article (its bytes stay: another row may share them).
+pub fn delete_attachment(
+    conn: &mut DbConnection,
+    id: ArticleId,
+    file: AttachmentId,
+) -> QueryResult<usize> {
+    diesel::delete(
+        article_attachments::table
+            .find(file)
+            .filter(article_attachments::article_id.eq(id)),
+    )
+    .execute(conn)
 }

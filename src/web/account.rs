@@ -375,7 +375,10 @@ async fn profile_form(state: &AppState, ctx: &Ctx) -> Result<FormPage, WebError>
             user.organisation.as_ref().map_or("—", |o| o.name.as_str())
         ),
     ];
-    page.links = vec![("/me/password".to_owned(), "修改密码".to_owned())];
+    page.links = vec![
+        ("/me/password".to_owned(), "修改密码".to_owned()),
+        ("/me/subscriptions".to_owned(), "我的订阅".to_owned()),
+    ];
     let who = ctx.require()?.clone();
     let invitations = db::run(&state.pool, move |c| staff::my_invitations(c, &who)).await?;
     if !invitations.is_empty() {

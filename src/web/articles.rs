@@ -69,10 +69,19 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
             )
         })
         .collect();
-    t.links = vec![(
-        format!("/feeds/{}.atom", kind.map_or("all", ArticleKind::code)),
-        "订阅（Atom）".to_owned(),
-    )];
+    t.links = vec![
+        (
+            format!(
+                "/me/subscriptions/new?scope=platform&kind={}",
+                kind.map_or("all", ArticleKind::code)
+            ),
+            "邮件订阅".to_owned(),
+        ),
+        (
+            format!("/feeds/{}.atom", kind.map_or("all", ArticleKind::code)),
+            "订阅（Atom）".to_owned(),
+        ),
+    ];
     t.pager = Some(Pager::new(&req, &list));
     t.rows = list
         .items
@@ -106,6 +115,8 @@ struct ArticlePage {
     /// (step, label) the reader may take.
     steps: Vec<(&'static str, &'static str)>,
     csrf: String,
+    /// The upload form's limit.
+    max_mb: u32,
 }
 
 /// One article; its writers also see its state and their steps.
@@ -132,6 +143,7 @@ pub async fn show(state: web::Data<AppState>, ctx: Ctx, id: web::Path<String>) -
         editable,
         steps,
         csrf: ctx.csrf.clone(),
+        max_mb: state.publishing.max_attachment_mb,
     })
 }
 
@@ -530,4 +542,54 @@ pub async fn signup(
     })
     .await?;
     Ok(see_other(&format!("/articles/{id}")))
+}
+
+/// 上传附件 from the article's page: the form's CSRF token is checked before the file is kept.
+#[tracing::instrument(name = "web.articles.upload", skip_all)]
+pub async fn upload(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    let who = ctx.require()?.clone();
+    let id: ArticleId = path_id(&id)?;
+    let session = ctx.csrf.clone();
+    crate::publishing::handlers::upload(&state, who, id, &req, payload, move |u| {
+        Ctx::verify_csrf(&session, u.field("csrf").unwrap_or_default()).map_err(|e| e.0)
+    })
+    .await?;
+    Ok(see_other(&format!("/articles/{id}#files")))
+}
+
+/// 删除附件 from the article's page.
+#[tracing::instrument(name = "web.articles.remove_file", skip_all)]
+pub async fn remove_file(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<(String, String)>,
+    _checked: super::forms::CsrfChecked,
+) -> Result<HttpResponse, WebError> {
+    let who = ctx.require()?.clone();
+    let id: ArticleId = path_id(&path.0)?;
+    let file = path_id(&path.1)?;
+    let now = state.clock.now();
+    db::run(&state.pool, move |c| {
+        service::detach(c, &who, id, file, now)
+    })
+    .await?;
+    Ok(see_other(&format!("/articles/{id}#files")))
+}
+
+/// A file of an article the reader may see (drafts' files for their writers).
+#[tracing::instrument(name = "web.articles.file", skip_all)]
+pub async fn file(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let id: ArticleId = path_id(&path.0)?;
+    let file = path_id(&path.1)?;
+    Ok(crate::publishing::handlers::file_response(&state, ctx.user.clone(), id, file).await?)
 }

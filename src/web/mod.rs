@@ -16,6 +16,7 @@ mod round;
 pub mod session;
 mod settings;
 mod staff;
+mod subscriptions;
 mod usage;
 
 use actix_web::http::{header, StatusCode};
@@ -45,6 +46,12 @@ pub fn routes(r: &mut Routes) {
             .post("/me", a::profile)
             .post("/me/verification-email", a::resend_verification)
             .get("/me/invitations", a::invitations_page)
+            .get("/me/subscriptions", subscriptions::mine)
+            .get("/me/subscriptions/new", subscriptions::new_page)
+            .post("/me/subscriptions/new", subscriptions::subscribe)
+            .post("/me/subscriptions/{id}/delete", subscriptions::remove)
+            .get("/unsubscribe/{token}", subscriptions::unsubscribe_page)
+            .post("/unsubscribe/{token}", subscriptions::unsubscribe)
             .post("/me/invitations/{id}/{answer}", a::answer_invitation)
             .get("/instruments/{id}/_actions", a::instrument_actions)
             .post("/instruments/{id}/qualifications", a::apply)
@@ -132,6 +139,7 @@ pub fn routes(r: &mut Routes) {
             .get("/articles", articles::list)
             .get("/articles/{id}", articles::show)
             .post("/articles/{id}/signup", articles::signup)
+            .get("/articles/{id}/files/{file}", articles::file)
             .post("/articles/{id}/cancel-signup", articles::signup)
             .get("/feeds/{name}.atom", articles::feed)
             .get("/feeds/units/{id}.atom", articles::scope_feed)
@@ -141,6 +149,11 @@ pub fn routes(r: &mut Routes) {
             .post("/manage/articles/new", articles::create)
             .get("/manage/articles/{id}/edit", articles::edit_page)
             .post("/manage/articles/{id}/edit", articles::edit)
+            .post("/manage/articles/{id}/files", articles::upload)
+            .post(
+                "/manage/articles/{id}/files/{file}/delete",
+                articles::remove_file,
+            )
             .post("/manage/articles/{id}/{step}", articles::step)
             .get("/", pages::home)
             .get("/sub-platforms/{id}", pages::sub_platform)

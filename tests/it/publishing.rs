@@ -7,13 +7,16 @@ use crate::common;
 use chrono::Duration;
 use common::{TestApp, TestDb};
 use serde_json::{json, Value};
-use yiqi::clock::ManualClock;
+use yiqi::clock::{Clock, ManualClock};
 
 on_both_backends!(
     a_units_article_reaches_the_platform_after_approval,
     hostile_text_never_reaches_a_page,
     scheduled_and_ended_articles_come_and_go,
     a_training_takes_as_many_as_it_has_places,
+    attachments_are_checked_by_their_bytes_and_kept_by_hash,
+    an_oversized_upload_is_refused_before_it_is_read,
+    subscribers_hear_at_once_or_at_eight_and_leave_in_one_click,
 );
 
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
@@ -534,4 +537,437 @@ async fn a_training_takes_as_many_as_it_has_places(db: TestDb) {
         page.contains("材料楼 101") && page.contains("已报 3 人，限 3 人"),
         "{page}"
     );
+}
+
+/// A multipart upload of one file, as a browser or `curl -F file=@…` sends it.
+async fn upload(app: &TestApp, token: &str, id: i64, name: &str, bytes: &[u8]) -> (u16, Value) {
+    let part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned());
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let res = app
+        .client
+        .post(format!("{}/api/v1/articles/{id}/attachments", app.address))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Every file under `dir`, relative.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+const PDF: &[u8] =
+    b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+
+async fn attachments_are_checked_by_their_bytes_and_kept_by_hash(db: TestDb) {
+    let clock = ManualClock::at(common::beijing(2026, 12, 7, 9, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let researcher = app.token("researcher@yiqi.demo").await;
+    let a = create(
+        &app,
+        &unit_admin,
+        json!({"kind": "notice", "scope": "unit", "unit_id": 1, "title": "停机检修通知"}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+
+    // A hostile name loses its path and stays text; the type comes from the bytes.
+    let hostile = "../../<img src=x onerror=alert(1)>通知.pdf";
+    let (status, f) = upload(&app, &unit_admin, id, hostile, PDF).await;
+    assert_eq!(status, 201, "{f}");
+    assert_eq!(f["name"], "<img src=x onerror=alert(1)>通知.pdf");
+    assert_eq!(f["content_type"], "application/pdf");
+    assert_eq!(f["size"], PDF.len());
+    let url = f["url"].as_str().unwrap().to_owned();
+
+    // Kept once, by its SHA-256, inside the attachment directory and nowhere else.
+    let hash = {
+        use sha2::Digest;
+        sha2::Sha256::digest(PDF)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let stored = vec![format!("{}/{hash}", &hash[..2])];
+    assert_eq!(files_under(&app.attachment_dir), stored);
+    let outside = app.attachment_dir.parent().unwrap().parent().unwrap();
+    assert!(
+        !files_under(outside).iter().any(|p| p.contains("通知.pdf")),
+        "a file named after the upload"
+    );
+    // The same bytes again under another name: a second attachment, the same file.
+    let (status, _) = upload(&app, &unit_admin, id, "通知（副本）.PDF", PDF).await;
+    assert_eq!(status, 201);
+    assert_eq!(files_under(&app.attachment_dir), stored);
+
+    // Refused, each with its code, and nothing kept: a page claiming to be a PDF, a PNG
+    // named .pdf, a program, an empty file, a form without a file.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+    for (name, bytes, code) in [
+        (
+            "报告.pdf",
+            &b"<html><script>alert(1)</script></html>"[..],
+            "attachment_type",
+        ),
+        ("报告.pdf", &png[..], "attachment_type"),
+        (
+            "setup.exe",
+            &b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0"[..],
+            "attachment_type",
+        ),
+        ("空.pdf", &b""[..], "validation_failed"),
+    ] {
+        let (status, p) = upload(&app, &unit_admin, id, name, bytes).await;
+        assert_eq!(
+            (status, p["code"].as_str()),
+            (422, Some(code)),
+            "{name}: {p}"
+        );
+        assert_eq!(p["field"], "file");
+    }
+    let res = app
+        .client
+        .post(format!("{}/api/v1/articles/{id}/attachments", app.address))
+        .bearer_auth(&unit_admin)
+        .json(&json!({"file": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(files_under(&app.attachment_dir), stored);
+
+    // A draft's files are its writers': others get 404, and cannot attach either.
+    assert_eq!(app.get(&url).await.status(), 404);
+    let (status, _) = upload(&app, &researcher, id, "x.pdf", PDF).await;
+    assert_eq!(status, 404);
+    let res = app
+        .client
+        .get(format!(
+            "{}/api/v1/articles/{id}/attachments/{}",
+            app.address, f["id"]
+        ))
+        .bearer_auth(&unit_admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Submitted, the notice is public and so are its files: the original name, the type
+    // found at upload, never sniffed, never run.
+    let (status, _) = step(&app, &unit_admin, id, "submit", json!({})).await;
+    assert_eq!(status, 200);
+    let res = app.get(&url).await;
+    assert_eq!(res.status(), 200);
+    let h = |k: &str| res.headers()[k].to_str().unwrap().to_owned();
+    assert_eq!(h("content-type"), "application/pdf");
+    assert_eq!(h("x-content-type-options"), "nosniff");
+    let cd = h("content-disposition");
+    assert!(cd.starts_with("attachment;"), "{cd}");
+    assert!(cd.contains("%E9%80%9A%E7%9F%A5.pdf"), "{cd}");
+    assert!(!cd.contains('<'), "{cd}");
+    assert_eq!(&res.bytes().await.unwrap()[..], PDF);
+    let (status, _) = upload(&app, &researcher, id, "x.pdf", PDF).await;
+    assert_eq!(status, 403);
+
+    // On the article's page the hostile name is text.
+    let page = app
+        .get(&format!("/articles/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("&#60;img src=x onerror=alert(1)&#62;通知.pdf"),
+        "{page}"
+    );
+    assert!(!page.contains("<img src=x"));
+    let article = app.json(&format!("/api/v1/articles/{id}")).await;
+    assert_eq!(article["attachments"].as_array().unwrap().len(), 2);
+
+    // Taken off by its writer: gone from the article, 404 at its address.
+    let fid = f["id"].as_i64().unwrap();
+    let (status, _) = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/articles/{id}/attachments/{fid}"),
+            Some(&researcher),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/articles/{id}/attachments/{fid}"),
+            Some(&unit_admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(app.get(&url).await.status(), 404);
+    let article = app.json(&format!("/api/v1/articles/{id}")).await;
+    assert_eq!(article["attachments"].as_array().unwrap().len(), 1);
+}
+
+/// Sends a request's head and then, with `chunked`, a multipart body that never ends;
+/// returns the first bytes of the answer. An answer at all proves the server did not wait
+/// for the whole body.
+async fn answer_to_endless_upload(app: &TestApp, token: &str, id: i64, head: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let (mut rd, mut wr) = stream.into_split();
+    let chunked = head.contains("chunked");
+    let head = format!(
+        "POST /api/v1/articles/{id}/attachments HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n{head}\r\n"
+    );
+    let writer = tokio::spawn(async move {
+        wr.write_all(head.as_bytes()).await?;
+        if chunked {
+            let start = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n";
+            wr.write_all(format!("{:x}\r\n{start}\r\n", start.len()).as_bytes())
+                .await?;
+            let chunk = vec![b'a'; 64 * 1024];
+            loop {
+                wr.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                    .await?;
+                wr.write_all(&chunk).await?;
+                wr.write_all(b"\r\n").await?;
+            }
+        }
+        std::future::pending::<()>().await;
+        Ok::<_, std::io::Error>(())
+    });
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(30), rd.read(&mut buf))
+        .await
+        .expect("an answer before the body ends")
+        .unwrap();
+    writer.abort();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+async fn an_oversized_upload_is_refused_before_it_is_read(db: TestDb) {
+    let app = TestApp::spawn_with(db.seeded(), |db| {
+        let mut s = common::settings(db);
+        s.publishing.max_attachment_mb = 1;
+        s
+    })
+    .await;
+    let admin = app.token("admin@yiqi.demo").await;
+    let a = create(
+        &app,
+        &admin,
+        json!({"kind": "news", "scope": "platform", "title": "大文件"}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    // Declared too large: refused on the head alone.
+    let answer = answer_to_endless_upload(&app, &admin, id, "Content-Length: 52428800\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    // Sent without a length and never ending: refused once past the limit.
+    let answer = answer_to_endless_upload(&app, &admin, id, "Transfer-Encoding: chunked\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(files_under(&app.attachment_dir).is_empty());
+    let article = app.json_as(&format!("/api/v1/articles/{id}"), &admin).await;
+    assert!(article["attachments"].as_array().unwrap().is_empty());
+    // Just under the limit passes.
+    let mut pdf = PDF.to_vec();
+    pdf.resize(1024 * 1024 - 1024, b' ');
+    let (status, f) = upload(&app, &admin, id, "刚好.pdf", &pdf).await;
+    assert_eq!(status, 201, "{f}");
+}
+
+async fn subscribers_hear_at_once_or_at_eight_and_leave_in_one_click(db: TestDb) {
+    use yiqi::publishing::subscriptions::service::{announce, send_digests};
+    let smtp = common::smtp::SmtpServer::start();
+    let clock = ManualClock::at(common::beijing(2026, 12, 7, 9, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), Some(smtp.port)).await;
+    let admin = app.token("admin@yiqi.demo").await;
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let researcher = app.token("researcher@yiqi.demo").await;
+    let manager = app.token("manager@yiqi.demo").await;
+
+    // The researcher follows unit 1's notices by immediate e-mail (asking twice changes the
+    // delivery, it does not add a second); the manager the platform's lists in the digest.
+    let subscribe = |token: &str, body: Value| {
+        let token = token.to_owned();
+        let app = &app;
+        async move { app.post("/api/v1/subscriptions", Some(&token), body).await }
+    };
+    let unit_notices = json!({"scope": "unit", "scope_id": 1, "kind": "notice", "mode": "daily"});
+    let (status, s) = subscribe(&researcher, unit_notices.clone()).await;
+    assert_eq!(status, 201, "{s}");
+    let mut again = unit_notices.clone();
+    again["mode"] = json!("immediate");
+    let (status, s2) = subscribe(&researcher, again).await;
+    assert_eq!(
+        (status, &s2["id"], s2["mode"].as_str()),
+        (200, &s["id"], Some("immediate"))
+    );
+    let (status, _) = subscribe(&manager, json!({"mode": "daily"})).await;
+    assert_eq!(status, 201);
+    for (body, field) in [
+        (json!({"kind": "gossip"}), "kind"),
+        (json!({"scope": "unit"}), "scope_id"),
+        (json!({"scope": "unit", "scope_id": 999999}), "scope_id"),
+        (json!({"mode": "hourly"}), "mode"),
+    ] {
+        let (status, p) = subscribe(&researcher, body).await;
+        assert_eq!((status, p["field"].as_str()), (422, Some(field)), "{p}");
+    }
+    let mine = app.json_as("/api/v1/subscriptions", &researcher).await;
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert!(mine[0].get("token").is_none());
+
+    // The unit submits a notice: on its page at once, so its followers hear of it once.
+    let a = create(
+        &app,
+        &unit_admin,
+        json!({"kind": "notice", "scope": "unit", "unit_id": 1, "title": "透射电镜停机检修", "summary": "12月9日至10日停机"}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    let mut conn = app.db.connect();
+    assert_eq!(
+        announce(&mut conn, clock.now()).unwrap(),
+        0,
+        "a draft is nobody's news"
+    );
+    step(&app, &unit_admin, id, "submit", json!({})).await;
+    assert_eq!(announce(&mut conn, clock.now()).unwrap(), 1);
+    assert_eq!(announce(&mut conn, clock.now()).unwrap(), 0);
+    let m = smtp
+        .wait_for("researcher@yiqi.demo", "透射电镜停机检修")
+        .await;
+    assert!(m.part("text/plain").contains("12月9日至10日停机"));
+    let link = m.header("List-Unsubscribe");
+    assert!(
+        link.starts_with('<') && link.contains("/unsubscribe/"),
+        "{link}"
+    );
+    assert_eq!(
+        m.header("List-Unsubscribe-Post"),
+        "List-Unsubscribe=One-Click"
+    );
+
+    // Published platform-wide: the manager's digest takes it; the researcher, told already,
+    // is not told again.
+    step(&app, &admin, id, "publish", json!({})).await;
+    assert_eq!(announce(&mut conn, clock.now()).unwrap(), 1);
+    // Scheduled for tomorrow 10:00: nobody hears of it before then.
+    let later = create(
+        &app,
+        &admin,
+        json!({"kind": "news", "scope": "platform", "title": "共享平台年度报告", "publish_at": "2026-12-08T10:00:00+08:00"}),
+    )
+    .await;
+    step(
+        &app,
+        &admin,
+        later["id"].as_i64().unwrap(),
+        "publish",
+        json!({}),
+    )
+    .await;
+    assert_eq!(announce(&mut conn, clock.now()).unwrap(), 0);
+
+    // The digest goes at 08:00 Beijing time, once, with what was queued before.
+    clock.set(common::beijing(2026, 12, 8, 7, 59));
+    assert_eq!(send_digests(&mut conn, clock.now()).unwrap(), 0);
+    clock.set(common::beijing(2026, 12, 8, 8, 0));
+    assert_eq!(send_digests(&mut conn, clock.now()).unwrap(), 1);
+    assert_eq!(send_digests(&mut conn, clock.now()).unwrap(), 0);
+    let digest = smtp.wait_for("manager@yiqi.demo", "每日摘要").await;
+    let text = digest.part("text/plain");
+    assert!(
+        text.contains("透射电镜停机检修") && !text.contains("共享平台年度报告"),
+        "{text}"
+    );
+    clock.set(common::beijing(2026, 12, 8, 10, 0));
+    assert_eq!(announce(&mut conn, clock.now()).unwrap(), 1);
+    assert_eq!(
+        send_digests(&mut conn, clock.now()).unwrap(),
+        0,
+        "tomorrow's digest"
+    );
+    clock.set(common::beijing(2026, 12, 9, 8, 0));
+    assert_eq!(send_digests(&mut conn, clock.now()).unwrap(), 1);
+
+    // The link opened in a browser asks first; a mail client's one-click POST, without any
+    // sign-in or cookie, unsubscribes that subscription and nothing else.
+    let researcher = app.token("researcher@yiqi.demo").await;
+    let manager = app.token("manager@yiqi.demo").await;
+    let path = &link[link.find("/unsubscribe/").unwrap()..link.len() - 1];
+    let page = app.get(path).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("退订"));
+    assert_eq!(
+        app.json_as("/api/v1/subscriptions", &researcher)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let one_click = |p: String| {
+        app.client
+            .post(format!("{}{p}", app.address))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+    };
+    assert_eq!(one_click(path.to_owned()).await.unwrap().status(), 200);
+    assert!(app
+        .json_as("/api/v1/subscriptions", &researcher)
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        app.json_as("/api/v1/subscriptions", &manager)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(one_click(path.to_owned()).await.unwrap().status(), 404);
+    assert_eq!(
+        one_click("/unsubscribe/not-a-token".into())
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // Nor can one person end another's subscription through the API.
+    let theirs = app.json_as("/api/v1/subscriptions", &manager).await[0]["id"].clone();
+    let (status, _) = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/subscriptions/{theirs}"),
+            Some(&researcher),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
 }

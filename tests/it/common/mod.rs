@@ -128,8 +128,16 @@ impl Drop for TestDb {
 
 /// Settings for a test server on `db`, on a random port, without the demo auto-seed.
 pub fn settings(db: &TestDb) -> Settings {
+    static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let mut s = Settings::load_from("test", Vec::new()).expect("test settings");
     s.database.url = Secret::new(db.url.clone());
+    // Each server its own attachment directory, so a test sees only the files it wrote.
+    let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    s.publishing.attachment_dir = format!(
+        "{}/test-attachments/{}-{n}",
+        env!("CARGO_TARGET_TMPDIR"),
+        std::process::id()
+    );
     s
 }
 
@@ -138,6 +146,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: TestDb,
+    /// Where this server keeps articles' attachments.
+    pub attachment_dir: std::path::PathBuf,
 }
 
 impl TestApp {
@@ -187,6 +197,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
         TestApp {
+            attachment_dir: settings.publishing.attachment_dir.clone().into(),
             address,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
