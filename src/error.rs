@@ -85,6 +85,7 @@ error_codes! {
     SignupClosed = "signup_closed" / [409] / "the training has begun: sign-ups are closed",
     TooLateToCancel = "too_late_to_cancel" / [409] / "past the cancellation deadline: ask the manager",
     TrainingFull = "training_full" / [409] / "every place of the training is taken",
+    EditConflict = "edit_conflict" / [409] / "the record changed since the caller read it (another tab or person): reload, then redo the change",
     AttachmentType = "attachment_type" / [422] / "the file is not a kind an article may carry, or its name does not match its bytes",
     TooManyActive = "too_many_active" / [409] / "too many open bookings on this instrument",
     ClosedDay = "closed_day" / [422] / "the instrument is closed that day",

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::files;
 use super::model::{Article, ArticleInput, ArticleKind, ArticleStep, ArticleStepInput, Attachment};
 use super::service;
-use super::store::Listing;
+use super::store::{Filter, Listing};
 use crate::auth::{Auth, Principal};
 use crate::db;
 use crate::error::{AppError, AppResult, Problem};
@@ -19,6 +19,8 @@ query_params! {
     pub struct ArticleListParams {
         /// one kind: news, notice, policy, training, case
         kind: code(ArticleKind),
+        /// words every article listed contains (title, summary or body; up to five)
+        q: text(200),
         /// a unit's page: its articles published or sent to the platform
         unit: id(UnitId),
         /// a sub-platform's page
@@ -62,7 +64,13 @@ pub async fn list(
         db::run(&state.pool, move |c| service::editable(c, &who, p.page)).await?
     } else {
         db::run(&state.pool, move |c| {
-            service::list(c, listing, p.kind, now, p.page)
+            service::list(
+                c,
+                listing,
+                &Filter::search(p.kind, p.q.as_deref()),
+                now,
+                p.page,
+            )
         })
         .await?
     };

@@ -165,6 +165,9 @@ pub struct ArticleInput {
     pub signup_limit: Option<i32>,
     /// Training: the instruments it is about.
     pub instrument_ids: Option<Vec<i64>>,
+    /// The article's `updated_at` as the caller last read it: if it changed since (another
+    /// tab, another writer), `edit_conflict` and nothing is written.
+    pub version: Option<String>,
 }
 
 /// Body of `POST /api/v1/articles/{id}/{step}`.
@@ -174,6 +177,9 @@ pub struct ArticleStepInput {
     /// `return`: why (1 to 500 characters).
     #[serde(default)]
     pub reason: String,
+    /// The article's `updated_at` as the caller last read it: approving or returning a text
+    /// that changed since is `edit_conflict`.
+    pub version: Option<String>,
 }
 
 /// An article as the API shows it.

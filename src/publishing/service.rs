@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use super::files;
 use super::model::*;
 use super::render;
-use super::store::{self, Listing};
+use super::store::{self, Filter, Listing};
 use crate::audit::{self, Target};
 use crate::auth::{allowed, authorize, Action, Principal};
 use crate::clock::naive;
@@ -25,6 +25,21 @@ use crate::validate;
 
 fn missing() -> AppError {
     AppError::NotFound { what: "article" }
+}
+
+/// Refuses a change made on a copy older than the row (`version`: its `updated_at` as read).
+fn same_version(row: &ArticleRow, version: Option<&str>) -> AppResult<()> {
+    let Some(v) = version.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    let read = validate::instant("version", v)?;
+    if read != row.updated_at.and_utc() {
+        return Err(AppError::conflict(
+            ErrorCode::EditConflict,
+            "文章在您打开之后已被修改，请刷新页面查看最新内容后再操作 (changed since you read it)",
+        ));
+    }
+    Ok(())
 }
 
 /// Who may write for a scope: the platform's admins for every one, a unit's admins for it.
@@ -273,6 +288,7 @@ pub fn edit(
             "发布范围写定后不能修改 (fixed once written)",
         ));
     }
+    same_version(&before, input.version.as_deref())?;
     let f = fields(&input, Some(&before))?;
     check_instruments(conn, &f.instruments)?;
     let mut row = before.clone();
@@ -299,7 +315,7 @@ pub fn edit(
     db::write_tx(conn, |c| -> AppResult<()> {
         if store::update(c, &row, &before)? == 0 {
             return Err(AppError::conflict(
-                ErrorCode::InvalidTransition,
+                ErrorCode::EditConflict,
                 "文章已被他人修改，请刷新后再改 (changed meanwhile)",
             ));
         }
@@ -354,6 +370,7 @@ pub fn step(
             "平台和子平台的文章由平台管理员直接发布 (publish it instead)",
         ));
     }
+    same_version(&before, input.version.as_deref())?;
     let Some(to) = next(before.status, step, platform) else {
         return Err(AppError::conflict(
             ErrorCode::InvalidTransition,
@@ -395,7 +412,7 @@ pub fn step(
     db::write_tx(conn, |c| -> AppResult<()> {
         if store::update(c, &row, &before)? == 0 {
             return Err(AppError::conflict(
-                ErrorCode::InvalidTransition,
+                ErrorCode::EditConflict,
                 "文章已被他人处理 (changed meanwhile)",
             ));
         }
@@ -513,7 +530,7 @@ pub fn get(
         .into_iter()
         .map(Attachment::of)
         .collect();
-    let mut a = shown(conn, row, true)?;
+    let mut a = shown_one(conn, row, true)?;
     a.revisions = revisions;
     a.training = training;
     a.attachments = attachments;
@@ -714,16 +731,28 @@ pub fn cancel_signup(
 pub fn list(
     conn: &mut DbConnection,
     listing: Listing,
-    kind: Option<ArticleKind>,
+    filter: &Filter,
     now: DateTime<Utc>,
     page: PageRequest,
 ) -> AppResult<Paged<Article>> {
-    let (rows, total) = store::public(conn, listing, kind, naive(now), page)?;
-    let items = rows
-        .into_iter()
-        .map(|r| shown(conn, r, false))
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(Paged::new(items, total, page))
+    let (rows, total) = store::public(conn, listing, filter, naive(now), page)?;
+    Ok(Paged::new(many(conn, rows, false)?, total, page))
+}
+
+/// The first `n` of a public list, without counting it (the home page's columns).
+pub fn latest(
+    conn: &mut DbConnection,
+    listing: Listing,
+    kind: ArticleKind,
+    now: DateTime<Utc>,
+    n: i64,
+) -> AppResult<Vec<Article>> {
+    let page = PageRequest {
+        page: 1,
+        per_page: n,
+    };
+    let rows = store::latest(conn, listing, &Filter::kind(Some(kind)), naive(now), page)?;
+    many(conn, rows, false)
 }
 
 /// The latest `n` of a list with their bodies rendered: a feed's entries.
@@ -738,8 +767,8 @@ pub fn feed(
         page: 1,
         per_page: n,
     };
-    let (rows, _) = store::public(conn, listing, kind, naive(now), page)?;
-    rows.into_iter().map(|r| shown(conn, r, true)).collect()
+    let rows = store::latest(conn, listing, &Filter::kind(kind), naive(now), page)?;
+    many(conn, rows, true)
 }
 
 /// What the caller may edit: all for the platform's admins, their unit's for a unit's admins.
@@ -763,24 +792,33 @@ pub fn editable(
     // Another writer's drafts and returned articles stay theirs.
     let author = unit.map(|_| who.id);
     let (rows, total) = store::editable(conn, unit, author, page)?;
-    let items = rows
-        .into_iter()
-        .map(|r| shown(conn, r, false))
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(Paged::new(items, total, page))
+    Ok(Paged::new(many(conn, rows, false)?, total, page))
 }
 
-fn shown(conn: &mut DbConnection, r: ArticleRow, whole: bool) -> AppResult<Article> {
-    let publisher = match (r.scope, r.sub_platform_id, r.unit_id) {
-        (Scope::SubPlatform, Some(sp), _) => catalogue::find_sub_platform(conn, sp)?
-            .map(|s| s.name)
-            .unwrap_or_default(),
-        (Scope::Unit, _, Some(u)) => catalogue::find_unit(conn, u)?
-            .map(|u| u.name)
-            .unwrap_or_default(),
-        _ => "平台".to_owned(),
-    };
-    Ok(Article {
+/// Articles as shown, their publishers' names read in one query per kind of publisher.
+fn many(conn: &mut DbConnection, rows: Vec<ArticleRow>, whole: bool) -> AppResult<Vec<Article>> {
+    let (units, sub_platforms) = store::publishers(conn, &rows)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let publisher = match (r.scope, r.sub_platform_id, r.unit_id) {
+                (Scope::SubPlatform, Some(sp), _) => sub_platforms.get(&sp).cloned(),
+                (Scope::Unit, _, Some(u)) => units.get(&u).cloned(),
+                _ => None,
+            };
+            shown(r, publisher, whole)
+        })
+        .collect())
+}
+
+fn shown_one(conn: &mut DbConnection, r: ArticleRow, whole: bool) -> AppResult<Article> {
+    Ok(many(conn, vec![r], whole)?.remove(0))
+}
+
+/// `publisher`: the sub-platform's or unit's name (none: the platform).
+fn shown(r: ArticleRow, publisher: Option<String>, whole: bool) -> Article {
+    let publisher = publisher.unwrap_or_else(|| "平台".to_owned());
+    Article {
         id: r.id,
         kind: r.kind,
         kind_label: r.kind.label_zh(),
@@ -807,5 +845,5 @@ fn shown(conn: &mut DbConnection, r: ArticleRow, whole: bool) -> AppResult<Artic
         revisions: 0,
         training: None,
         attachments: Vec::new(),
-    })
+    }
 }

@@ -86,36 +86,93 @@ pub enum Listing {
     Unit(UnitId),
 }
 
+/// What a public list holds besides its listing: one kind, and words every article must
+/// contain (in its title, summary or body).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub kind: Option<ArticleKind>,
+    pub words: Vec<String>,
+}
+
+impl Filter {
+    pub fn kind(kind: Option<ArticleKind>) -> Filter {
+        Filter {
+            kind,
+            words: Vec::new(),
+        }
+    }
+
+    /// A kind and what a person typed: up to five words, separated by spaces.
+    pub fn search(kind: Option<ArticleKind>, q: Option<&str>) -> Filter {
+        Filter {
+            kind,
+            words: q
+                .unwrap_or_default()
+                .split_whitespace()
+                .take(5)
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+fn public_query<'a>(
+    listing: Listing,
+    f: &Filter,
+    now: NaiveDateTime,
+) -> articles::BoxedQuery<'a, crate::db::Db> {
+    let mut q = articles::table
+        .filter(articles::publish_at.le(now))
+        .filter(articles::ends_at.is_null().or(articles::ends_at.gt(now)))
+        .into_boxed();
+    q = match listing {
+        Listing::Platform => q.filter(articles::status.eq(ArticleStatus::Published)),
+        Listing::SubPlatform(sp) => q
+            .filter(articles::status.eq(ArticleStatus::Published))
+            .filter(articles::sub_platform_id.eq(sp)),
+        Listing::Unit(u) => q
+            .filter(articles::unit_id.eq(u))
+            .filter(articles::status.eq_any([ArticleStatus::Published, ArticleStatus::Submitted])),
+    };
+    if let Some(k) = f.kind {
+        q = q.filter(articles::kind.eq(k));
+    }
+    for w in &f.words {
+        let pattern = format!("%{}%", crate::users::store::escape_like(w));
+        q = q.filter(
+            articles::title
+                .like(pattern.clone())
+                .escape('\\')
+                .or(articles::summary.like(pattern.clone()).escape('\\'))
+                .or(articles::body.like(pattern).escape('\\')),
+        );
+    }
+    q
+}
+
 /// The public articles of `listing` at `now` (their time has come, not yet ended), pinned
 /// first, newest first; with the total.
 pub fn public(
     conn: &mut DbConnection,
     listing: Listing,
-    kind: Option<ArticleKind>,
+    f: &Filter,
     now: NaiveDateTime,
     page: PageRequest,
 ) -> QueryResult<(Vec<ArticleRow>, i64)> {
-    let query = || {
-        let mut q = articles::table
-            .filter(articles::publish_at.le(now))
-            .filter(articles::ends_at.is_null().or(articles::ends_at.gt(now)))
-            .into_boxed();
-        q = match listing {
-            Listing::Platform => q.filter(articles::status.eq(ArticleStatus::Published)),
-            Listing::SubPlatform(sp) => q
-                .filter(articles::status.eq(ArticleStatus::Published))
-                .filter(articles::sub_platform_id.eq(sp)),
-            Listing::Unit(u) => q.filter(articles::unit_id.eq(u)).filter(
-                articles::status.eq_any([ArticleStatus::Published, ArticleStatus::Submitted]),
-            ),
-        };
-        if let Some(k) = kind {
-            q = q.filter(articles::kind.eq(k));
-        }
-        q
-    };
-    let total = query().count().get_result(conn)?;
-    let rows = query()
+    let total = public_query(listing, f, now).count().get_result(conn)?;
+    let rows = latest(conn, listing, f, now, page)?;
+    Ok((rows, total))
+}
+
+/// A page of [`public`] without its total (the home page's columns, a feed).
+pub fn latest(
+    conn: &mut DbConnection,
+    listing: Listing,
+    f: &Filter,
+    now: NaiveDateTime,
+    page: PageRequest,
+) -> QueryResult<Vec<ArticleRow>> {
+    public_query(listing, f, now)
         .order((
             articles::pinned.desc(),
             articles::publish_at.desc(),
@@ -124,8 +181,37 @@ pub fn public(
         .limit(page.per_page)
         .offset(page.offset())
         .select(ArticleRow::as_select())
-        .load(conn)?;
-    Ok((rows, total))
+        .load(conn)
+}
+
+/// The names of the units and sub-platforms that publish `rows`, by id (one query each).
+pub fn publishers(
+    conn: &mut DbConnection,
+    rows: &[ArticleRow],
+) -> QueryResult<(
+    std::collections::HashMap<UnitId, String>,
+    std::collections::HashMap<SubPlatformId, String>,
+)> {
+    use crate::db::schema::{sub_platforms, units};
+    let unit_ids: Vec<UnitId> = rows.iter().filter_map(|r| r.unit_id).collect();
+    let sp_ids: Vec<SubPlatformId> = rows.iter().filter_map(|r| r.sub_platform_id).collect();
+    let units = if unit_ids.is_empty() {
+        Vec::new()
+    } else {
+        units::table
+            .filter(units::id.eq_any(unit_ids))
+            .select((units::id, units::name))
+            .load::<(UnitId, String)>(conn)?
+    };
+    let sps = if sp_ids.is_empty() {
+        Vec::new()
+    } else {
+        sub_platforms::table
+            .filter(sub_platforms::id.eq_any(sp_ids))
+            .select((sub_platforms::id, sub_platforms::name))
+            .load::<(SubPlatformId, String)>(conn)?
+    };
+    Ok((units.into_iter().collect(), sps.into_iter().collect()))
 }
 
 /// The articles a writer sees in their list: a unit's (`Some`) or all (`None`), newest

@@ -451,6 +451,7 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
         }
     }
     answered_complaint(conn, today)?;
+    demo_articles(conn, today)?;
     crate::usage::store::rebuild_rollups(conn)?;
     db::bulk_load(conn, false)?;
     db::analyze(conn)?;
@@ -658,4 +659,122 @@ mod tests {
         assert_eq!(names.len(), 72, "unit names are unique");
         assert!(data::UNITS.iter().all(|u| u.sub_platform < 13));
     }
+}
+
+/// The demo's 信息发布: the platform's rules, a notice and news on the home page, a unit's
+/// training (with places left) and a notice it sent that waits for approval, a success story,
+/// and a unit's draft. All count as announced: a demo starts without a flood of e-mail.
+fn demo_articles(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<()> {
+    use crate::db::schema::articles as a;
+    use crate::publishing::model::{ArticleKind as K, ArticleStatus as S, NewArticle, Scope};
+    use crate::publishing::store;
+    let (Some(admin), Some(unit_admin)) = (
+        account_store::find_user_by_email(conn, "admin@yiqi.demo")?,
+        account_store::find_user_by_email(conn, "unit-admin@yiqi.demo")?,
+    ) else {
+        return Ok(());
+    };
+    let at = |days: i64, hour: u32| {
+        crate::reservations::rules::local(today - chrono::Duration::days(days), hour * 60)
+            .map(|t| t.naive_utc())
+            .ok_or_else(|| anyhow::anyhow!("a Beijing time"))
+    };
+    let instrument: Option<InstrumentId> = instruments::table
+        .filter(instruments::unit_id.eq(1))
+        .order(instruments::id)
+        .select(instruments::id)
+        .first(conn)
+        .optional()?;
+    type Demo = (
+        K,
+        Scope,
+        Option<i64>,
+        S,
+        &'static str,
+        &'static str,
+        &'static str,
+        i64,
+        bool,
+    );
+    let rows: [Demo; 8] = [
+        (K::Policy, Scope::Platform, None, S::Published, "吉林省大型科研仪器开放共享管理办法（试行）",
+         "明确管理单位的开放共享责任、收费原则、服务记录和评价考核要求。",
+         "## 第一章 总则\n\n**第一条** 为推动大型科研仪器向社会开放共享，提高使用效率，制定本办法。\n\n**第二条** 本办法所称大型科研仪器，是指单台（套）原值在 50 万元及以上的科研仪器设备。\n\n## 第二章 管理单位责任\n\n1. 将符合条件的仪器纳入平台统一管理；\n2. 公布开放时间、收费标准和联系方式；\n3. 如实记录服务机时和服务对象。\n\n## 第三章 评价考核\n\n平台每年对管理单位的开放共享情况进行评价，结果向社会公布。",
+         40, true),
+        (K::Notice, Scope::Platform, None, S::Published, "关于开展本年度大型科研仪器开放共享评价考核工作的通知",
+         "请各管理单位于本月底前完成服务记录核对和年度数据报送。",
+         "各管理单位：\n\n根据《吉林省大型科研仪器开放共享管理办法（试行）》，现启动本年度评价考核工作。请于本月底前：\n\n- 核对本单位仪器的服务记录与机时；\n- 处理尚未答复的用户投诉；\n- 在平台提交年度开放共享情况说明。\n\n联系电话：0431-8888 6666",
+         5, false),
+        (K::News, Scope::Platform, None, S::Published, "平台年度服务机时突破两万小时",
+         "2018 年全省平台服务机时 20,820 小时，为 24 家单位提供 78 项服务。",
+         "2018 年，全省大型科研仪器开放共享平台累计提供服务机时 **20,820 小时**，为 24 家用户单位提供服务 78 项。",
+         12, false),
+        (K::Training, Scope::Unit, Some(1), S::Published, "透射电镜操作培训（第一期）",
+         "面向校内外用户的上机资格培训，考核合格后可自主预约机时。",
+         "培训内容：\n\n1. 仪器原理与安全规范\n2. 样品制备要点\n3. 上机操作与考核\n\n请携带实验记录本。",
+         3, false),
+        (K::Notice, Scope::Unit, Some(1), S::Submitted, "大型仪器年度维护停机通知",
+         "下周三全天停机维护，已预约的用户将另行通知。",
+         "因年度维护，本单位部分大型仪器下周三全天停机，给您带来不便，敬请谅解。",
+         1, false),
+        (K::Case, Scope::Platform, None, S::Published, "共享案例：中小企业借助平台完成新材料表征",
+         "一家长春的科技型中小企业通过平台预约扫描电镜和 X 射线衍射仪，两周内完成了产品表征。",
+         "企业无需购置昂贵设备，通过平台找到就近的仪器和专业技术人员，节省了时间和成本。",
+         20, false),
+        (K::News, Scope::SubPlatform, Some(1), S::Published, "子平台召开仪器共享工作交流会",
+         "各成员单位交流开放共享经验。", "会议总结了上半年的开放共享工作。", 30, false),
+        (K::News, Scope::Unit, Some(1), S::Draft, "（草稿）实验室开放日活动预告", "", "待完善。", 0, false),
+    ];
+    db::write_tx(conn, |conn| -> anyhow::Result<()> {
+        for (kind, scope, scope_id, status, title, summary, body, days, pinned) in rows {
+            let when = at(days, 9)?;
+            let training = kind == K::Training;
+            let id = store::insert(
+                conn,
+                &NewArticle {
+                    kind,
+                    scope,
+                    sub_platform_id: (scope == Scope::SubPlatform)
+                        .then(|| SubPlatformId(scope_id.unwrap_or(1))),
+                    unit_id: (scope == Scope::Unit).then(|| UnitId(scope_id.unwrap_or(1))),
+                    title: title.to_owned(),
+                    summary: summary.to_owned(),
+                    body: body.to_owned(),
+                    status,
+                    publish_at: (status != S::Draft).then_some(when),
+                    ends_at: None,
+                    pinned,
+                    event_at: if training { Some(at(-7, 14)?) } else { None },
+                    event_place: if training {
+                        "理化楼 B201".to_owned()
+                    } else {
+                        String::new()
+                    },
+                    signup_limit: training.then_some(20),
+                    author_id: if scope == Scope::Unit {
+                        unit_admin.id
+                    } else {
+                        admin.id
+                    },
+                    created_at: when,
+                    updated_at: when,
+                },
+            )?;
+            if training {
+                if let Some(i) = instrument {
+                    store::set_instruments(conn, id, &[i])?;
+                }
+            }
+            if status != S::Draft {
+                diesel::update(a::table.find(id))
+                    .set((
+                        a::announced_at.eq(Some(when)),
+                        a::published_at.eq((status == S::Published).then_some(when)),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::forms::{get, see_other, Cell, Field, Form, FormPage, Line, TablePage};
+use super::forms::{get, opt, see_other, Cell, Field, Form, FormPage, Line, TablePage};
 use super::pages::Pager;
 use super::session::Ctx;
 use super::{html, PageResult, WebError};
@@ -15,8 +15,8 @@ use crate::error::AppError;
 use crate::params::{path_id, query_params};
 use crate::publishing::model::*;
 use crate::publishing::service;
-use crate::publishing::store::Listing;
-use crate::types::{local_date, local_date_time, ArticleId, PageRequest};
+use crate::publishing::store::{Filter, Listing};
+use crate::types::{local_date, local_date_time, ArticleId};
 use crate::{db, state::AppState};
 
 query_params! {
@@ -24,23 +24,11 @@ query_params! {
     pub struct ArticlePageParams {
         /// news, notice, policy, training, case
         kind: code(ArticleKind),
+        /// words to look for
+        q: text(200),
         /// paging
         page: page,
     }
-}
-
-/// The latest of one kind, for the home page's columns.
-pub async fn latest(state: &AppState, kind: ArticleKind, n: i64) -> Result<Vec<Article>, WebError> {
-    let now = state.clock.now();
-    let page = PageRequest {
-        page: 1,
-        per_page: n,
-    };
-    let list = db::run(&state.pool, move |c| {
-        service::list(c, Listing::Platform, Some(kind), now, page)
-    })
-    .await?;
-    Ok(list.items)
 }
 
 /// The published articles of a kind (all kinds without one), pinned first.
@@ -49,8 +37,9 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
     let q = ArticlePageParams::parse_known(req.query_string())?;
     let now = state.clock.now();
     let (kind, page) = (q.kind, q.page);
+    let filter = Filter::search(kind, q.q.as_deref());
     let list = db::run(&state.pool, move |c| {
-        service::list(c, Listing::Platform, kind, now, page)
+        service::list(c, Listing::Platform, &filter, now, page)
     })
     .await?;
     let mut t = TablePage::new(
@@ -82,6 +71,13 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
             "订阅（Atom）".to_owned(),
         ),
     ];
+    if let Some(words) = q.q.as_deref().filter(|w| !w.trim().is_empty()) {
+        t.intro = vec![format!(
+            "含「{}」的文章，共 {} 篇。",
+            words.trim(),
+            list.total
+        )];
+    }
     t.pager = Some(Pager::new(&req, &list));
     t.rows = list
         .items
@@ -206,7 +202,7 @@ pub async fn mine(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Pag
     t.render()
 }
 
-fn scopes(ctx: &Ctx) -> Vec<(String, String)> {
+fn scopes(ctx: &Ctx, sub_platforms: &[(i64, String)]) -> Vec<(String, String)> {
     let Some(u) = &ctx.user else {
         return Vec::new();
     };
@@ -219,10 +215,38 @@ fn scopes(ctx: &Ctx) -> Vec<(String, String)> {
             out.push((format!("unit:{unit}"), "本单位".to_owned()));
         }
     }
+    if allowed(u, Action::Publish { unit: None }) {
+        out.extend(
+            sub_platforms
+                .iter()
+                .map(|(id, name)| (format!("sub_platform:{id}"), format!("子平台：{name}"))),
+        );
+    }
     out
 }
 
-fn article_form(ctx: &Ctx, id: Option<ArticleId>, v: &HashMap<String, String>) -> FormPage {
+/// The sub-platforms a platform admin may write for (none for anyone else).
+async fn sub_platform_choices(state: &AppState, ctx: &Ctx) -> Result<Vec<(i64, String)>, WebError> {
+    if !ctx
+        .user
+        .as_ref()
+        .is_some_and(|u| allowed(u, Action::Publish { unit: None }))
+    {
+        return Ok(Vec::new());
+    }
+    let rows = db::run(&state.pool, |c| {
+        Ok(crate::navigation::store::sub_platforms(c)?)
+    })
+    .await?;
+    Ok(rows.into_iter().map(|s| (s.id.0, s.name)).collect())
+}
+
+fn article_form(
+    ctx: &Ctx,
+    id: Option<ArticleId>,
+    v: &HashMap<String, String>,
+    sub_platforms: &[(i64, String)],
+) -> FormPage {
     let g = |k: &str| v.get(k).cloned().unwrap_or_default();
     let kinds = ArticleKind::ALL
         .iter()
@@ -230,7 +254,10 @@ fn article_form(ctx: &Ctx, id: Option<ArticleId>, v: &HashMap<String, String>) -
         .collect();
     let mut fields = vec![Field::new("kind", "类型", "select", g("kind")).options(kinds)];
     if id.is_none() {
-        fields.push(Field::new("scope", "发布范围", "select", g("scope")).options(scopes(ctx)));
+        fields.push(
+            Field::new("scope", "发布范围", "select", g("scope"))
+                .options(scopes(ctx, sub_platforms)),
+        );
     }
     fields.extend([
         Field::new("title", "标题", "text", g("title"))
@@ -267,6 +294,14 @@ fn article_form(ctx: &Ctx, id: Option<ArticleId>, v: &HashMap<String, String>) -
             "number",
             g("signup_limit"),
         ),
+        Field::new(
+            "instrument_ids",
+            "培训涉及的仪器编号（如 12, 15；仪器页地址中的数字）",
+            "text",
+            g("instrument_ids"),
+        )
+        .max(200),
+        Field::new("version", "", "hidden", g("version")),
     ]);
     let (title, action) = match id {
         Some(id) => ("修改文章", format!("/manage/articles/{id}/edit")),
@@ -295,6 +330,7 @@ fn local_instant(v: &str) -> Option<String> {
 fn input_of(v: &HashMap<String, String>, new: bool) -> ArticleInput {
     let (sub_platform_id, unit_id, scope) = match get(v, "scope").split_once(':') {
         Some(("unit", id)) => (None, id.parse().ok(), Some("unit".to_owned())),
+        Some(("sub_platform", id)) => (id.parse().ok(), None, Some("sub_platform".to_owned())),
         _ if new => (None, None, Some(get(v, "scope").to_owned())),
         _ => (None, None, None),
     };
@@ -316,16 +352,27 @@ fn input_of(v: &HashMap<String, String>, new: bool) -> ArticleInput {
             "" => 0,
             n => n.parse().unwrap_or(-1),
         }),
-        instrument_ids: None,
+        // "12, 15": the training's instruments; anything else is refused at the field.
+        instrument_ids: match get(v, "instrument_ids").trim() {
+            "" => (new || v.contains_key("instrument_ids")).then(Vec::new),
+            ids => Some(
+                ids.split([',', '，', ' '])
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.trim().trim_start_matches('#').parse().unwrap_or(0))
+                    .collect(),
+            ),
+        },
+        version: opt(v, "version"),
     }
 }
 
 #[tracing::instrument(name = "web.articles.new_page", skip_all)]
-pub async fn new_page(ctx: Ctx) -> PageResult {
+pub async fn new_page(state: web::Data<AppState>, ctx: Ctx) -> PageResult {
     ctx.require()?;
     let mut v = HashMap::new();
     v.insert("kind".to_owned(), "notice".to_owned());
-    article_form(&ctx, None, &v).render()
+    let sps = sub_platform_choices(&state, &ctx).await?;
+    article_form(&ctx, None, &v, &sps).render()
 }
 
 #[tracing::instrument(name = "web.articles.create", skip_all)]
@@ -340,7 +387,10 @@ pub async fn create(state: web::Data<AppState>, ctx: Ctx, form: Form) -> PageRes
     .await?;
     match r {
         Ok(a) => Ok(see_other(&format!("/articles/{}", a.id))),
-        Err(e) => article_form(&ctx, None, &v).failed(e),
+        Err(e) => {
+            let sps = sub_platform_choices(&state, &ctx).await?;
+            article_form(&ctx, None, &v, &sps).failed(e)
+        }
     }
 }
 
@@ -386,11 +436,25 @@ pub async fn edit_page(state: web::Data<AppState>, ctx: Ctx, id: web::Path<Strin
                 .map(|n| n.to_string())
                 .unwrap_or_default(),
         ),
+        (
+            "instrument_ids",
+            a.training
+                .as_ref()
+                .map(|t| {
+                    t.instruments
+                        .iter()
+                        .map(|i| i.id.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+        ),
+        ("version", a.updated_at.to_rfc3339()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    article_form(&ctx, Some(id), &v).render()
+    article_form(&ctx, Some(id), &v, &[]).render()
 }
 
 #[tracing::instrument(name = "web.articles.edit", skip_all)]
@@ -411,7 +475,7 @@ pub async fn edit(
     .await?;
     match r {
         Ok(_) => Ok(see_other(&format!("/articles/{id}"))),
-        Err(e) => article_form(&ctx, Some(id), &v).failed(e),
+        Err(e) => article_form(&ctx, Some(id), &v, &[]).failed(e),
     }
 }
 
@@ -428,6 +492,7 @@ pub async fn step(
     let step = ArticleStep::from_code(&path.1).ok_or(AppError::NotFound { what: "step" })?;
     let input = ArticleStepInput {
         reason: get(&form, "reason").to_owned(),
+        version: opt(&form, "version"),
     };
     let now = state.clock.now();
     db::run(&state.pool, move |c| {
@@ -556,6 +621,15 @@ pub async fn upload(
     let who = ctx.require()?.clone();
     let id: ArticleId = path_id(&id)?;
     let session = ctx.csrf.clone();
+    // The token travels inside the multipart form: a form of any other kind has none.
+    let multipart = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        Ctx::verify_csrf(&session, "")?;
+    }
     crate::publishing::handlers::upload(&state, who, id, &req, payload, move |u| {
         Ctx::verify_csrf(&session, u.field("csrf").unwrap_or_default()).map_err(|e| e.0)
     })

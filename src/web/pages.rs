@@ -16,7 +16,7 @@ use crate::navigation::model::{
 use crate::navigation::service::{self, CatalogueCounts, InstrumentListParams, InstrumentQuery};
 use crate::params::path_id;
 use crate::state::AppState;
-use crate::types::Paged;
+use crate::types::{PageRequest, Paged};
 use chrono::{DateTime, TimeZone, Utc};
 
 /// Links to the previous and next page that keep every other parameter.
@@ -63,11 +63,23 @@ struct HomePage {
 pub async fn home(state: web::Data<AppState>) -> PageResult {
     use crate::publishing::model::ArticleKind;
     let counts = state.catalogue.counts(&state.pool).await?;
-    let mut columns = Vec::new();
-    for kind in [ArticleKind::Notice, ArticleKind::News] {
-        let list = super::articles::latest(&state, kind, 6).await?;
-        columns.push((kind.code(), kind.label_zh(), list));
-    }
+    let now = state.clock.now();
+    let columns = db::run(&state.pool, move |c| {
+        [ArticleKind::Notice, ArticleKind::News]
+            .into_iter()
+            .map(|kind| {
+                let list = crate::publishing::service::latest(
+                    c,
+                    crate::publishing::store::Listing::Platform,
+                    kind,
+                    now,
+                    6,
+                )?;
+                Ok((kind.code(), kind.label_zh(), list))
+            })
+            .collect::<Result<Vec<_>, AppError>>()
+    })
+    .await?;
     html(&HomePage { counts, columns })
 }
 
@@ -100,7 +112,7 @@ pub async fn sub_platform(
         let articles = crate::publishing::service::list(
             conn,
             crate::publishing::store::Listing::SubPlatform(id),
-            None,
+            &crate::publishing::store::Filter::default(),
             now,
             ARTICLES_ON_A_PAGE,
         )?;
@@ -156,7 +168,7 @@ pub async fn unit(
         let articles = crate::publishing::service::list(
             conn,
             crate::publishing::store::Listing::Unit(id),
-            None,
+            &crate::publishing::store::Filter::default(),
             now,
             ARTICLES_ON_A_PAGE,
         )?;
@@ -313,7 +325,12 @@ struct SearchResultsPage {
     free_end: String,
     free: bool,
     pager: Pager,
+    /// Published articles with the words (first page only): (their list's address, a few).
+    articles: Option<(String, Paged<crate::publishing::model::Article>)>,
 }
+
+/// Articles the search page shows above the instruments.
+const ARTICLES_IN_SEARCH: i64 = 5;
 
 async fn search_page(state: &AppState, req: &HttpRequest, p: InstrumentPageParams) -> PageResult {
     let free = free_window(&p)?;
@@ -390,7 +407,34 @@ async fn search_page(state: &AppState, req: &HttpRequest, p: InstrumentPageParam
         .unwrap_or_default()
     });
     let did_you_mean = found.did_you_mean.map(|d| (with_param(req, "q", &d), d));
+    let articles = match p.q.as_deref().map(str::trim) {
+        Some(q) if !q.is_empty() && p.page.page == 1 => {
+            let filter = crate::publishing::store::Filter::search(None, Some(q));
+            let now = state.clock.now();
+            let page = PageRequest {
+                page: 1,
+                per_page: ARTICLES_IN_SEARCH,
+            };
+            let list = db::run(&state.pool, move |c| {
+                crate::publishing::service::list(
+                    c,
+                    crate::publishing::store::Listing::Platform,
+                    &filter,
+                    now,
+                    page,
+                )
+            })
+            .await?;
+            let href = format!(
+                "/articles?{}",
+                serde_urlencoded::to_string([("q", q)]).unwrap_or_default()
+            );
+            (list.total > 0).then_some((href, list))
+        }
+        _ => None,
+    };
     html(&SearchResultsPage {
+        articles,
         q: p.q.unwrap_or_default(),
         hits: found
             .items

@@ -17,6 +17,8 @@ on_both_backends!(
     attachments_are_checked_by_their_bytes_and_kept_by_hash,
     an_oversized_upload_is_refused_before_it_is_read,
     subscribers_hear_at_once_or_at_eight_and_leave_in_one_click,
+    the_search_box_finds_published_articles_only,
+    a_second_tab_cannot_overwrite_or_approve_unseen_text,
 );
 
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
@@ -125,11 +127,14 @@ async fn a_units_article_reaches_the_platform_after_approval(db: TestDb) {
         unit_page.contains("扫描电镜12月8日停机维护"),
         "the unit's page lists it"
     );
+    // Newest first in the unit's feed; not yet in the platform's.
     assert_eq!(
-        feed_titles(&app, "/feeds/units/1.atom").await,
-        ["扫描电镜12月8日停机维护"]
+        feed_titles(&app, "/feeds/units/1.atom").await[0],
+        "扫描电镜12月8日停机维护"
     );
-    assert!(feed_titles(&app, "/feeds/notice.atom").await.is_empty());
+    assert!(!feed_titles(&app, "/feeds/notice.atom")
+        .await
+        .contains(&"扫描电镜12月8日停机维护".to_owned()));
     // The unit cannot publish platform-wide.
     let (status, _) = step(&app, &unit_admin, id, "publish", json!({})).await;
     assert_eq!(status, 403);
@@ -970,4 +975,116 @@ async fn subscribers_hear_at_once_or_at_eight_and_leave_in_one_click(db: TestDb)
         )
         .await;
     assert_eq!(status, 404);
+}
+
+async fn the_search_box_finds_published_articles_only(db: TestDb) {
+    let clock = ManualClock::at(common::beijing(2026, 12, 7, 9, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
+    let admin = app.token("admin@yiqi.demo").await;
+    let out = create(
+        &app,
+        &admin,
+        json!({"kind": "policy", "scope": "platform", "title": "吉林省大型科研仪器开放共享管理办法", "body": "吉科发〔2026〕42 号。第一条 为规范100%开放共享……"}),
+    )
+    .await;
+    step(
+        &app,
+        &admin,
+        out["id"].as_i64().unwrap(),
+        "publish",
+        json!({}),
+    )
+    .await;
+    create(
+        &app,
+        &admin,
+        json!({"kind": "policy", "scope": "platform", "title": "开放共享管理办法（征求意见稿）"}),
+    )
+    .await;
+
+    // Every word must appear; a draft is never found; `%` and `_` are plain characters.
+    let found = app
+        .json("/api/v1/articles?q=%E5%85%B1%E4%BA%AB%20%E7%AE%A1%E7%90%86%E5%8A%9E%E6%B3%95")
+        .await;
+    let found = ids(&found);
+    assert!(found.contains(&out["id"].as_i64().unwrap()), "{found:?}");
+    assert!(found.len() >= 2, "the demo's rules too: {found:?}");
+    let found = app.json("/api/v1/articles?q=42%20%E5%8F%B7%E3%80%82").await;
+    assert_eq!(ids(&found), vec![out["id"].as_i64().unwrap()]);
+    let found = app.json("/api/v1/articles?q=100%25").await;
+    assert_eq!(found["total"], 1, "{found}");
+    let found = app.json("/api/v1/articles?q=%25%25%25%20_").await;
+    assert_eq!(found["total"], 0, "{found}");
+
+    // The header's search box shows them above the instruments.
+    let page = app
+        .get("/instruments?q=%E7%AE%A1%E7%90%86%E5%8A%9E%E6%B3%95")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"article-hits\""), "{page}");
+    assert!(page.contains("吉林省大型科研仪器开放共享管理办法"));
+    assert!(!page.contains("征求意见稿"));
+}
+
+async fn a_second_tab_cannot_overwrite_or_approve_unseen_text(db: TestDb) {
+    let clock = ManualClock::at(common::beijing(2026, 12, 7, 9, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let admin = app.token("admin@yiqi.demo").await;
+    let a = create(
+        &app,
+        &unit_admin,
+        json!({"kind": "notice", "scope": "unit", "unit_id": 1, "title": "开放日通知"}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    step(&app, &unit_admin, id, "submit", json!({})).await;
+    // The platform admin opens it; meanwhile the unit changes its text.
+    let seen = app.json_as(&format!("/api/v1/articles/{id}"), &admin).await["updated_at"].clone();
+    clock.advance(Duration::minutes(1));
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/articles/{id}"),
+            Some(&unit_admin),
+            Some(json!({"body": "改为线上开放日", "version": seen})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Approving what the admin read is refused, and so is a second tab's edit of it.
+    clock.advance(Duration::minutes(1));
+    let (status, p) = step(&app, &admin, id, "publish", json!({"version": seen})).await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("edit_conflict")),
+        "{p}"
+    );
+    let (status, p) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/articles/{id}"),
+            Some(&unit_admin),
+            Some(json!({"title": "旧标签页的标题", "version": seen})),
+        )
+        .await;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("edit_conflict")),
+        "{p}"
+    );
+    let now = app.json_as(&format!("/api/v1/articles/{id}"), &admin).await;
+    assert_eq!(now["title"], "开放日通知");
+    assert_eq!(now["status"], "submitted");
+    // Read again, it goes through.
+    let (status, p) = step(
+        &app,
+        &admin,
+        id,
+        "publish",
+        json!({"version": now["updated_at"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
 }
