@@ -322,7 +322,22 @@ pub async fn upload(
         ("file" = i64, Path, description = "the file's id")
     ),
     responses(
-        (status = 200, description = "the bytes, with `Content-Disposition: attachment` and the type found at upload", content_type = "application/octet-stream"),
+        (status = 200, description = "the bytes, with `Content-Disposition: attachment` and the type found at upload", content(
+            (String = "application/pdf"),
+            (String = "image/png"),
+            (String = "image/jpeg"),
+            (String = "image/gif"),
+            (String = "image/webp"),
+            (String = "application/msword"),
+            (String = "application/vnd.ms-excel"),
+            (String = "application/vnd.ms-powerpoint"),
+            (String = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+            (String = "application/vnd.oasis.opendocument.text"),
+            (String = "application/vnd.oasis.opendocument.spreadsheet"),
+            (String = "application/vnd.oasis.opendocument.presentation")
+        )),
         (status = 404, description = "no such file, or its article is not the caller's to see", body = Problem, content_type = "application/problem+json")
     )
 )]

@@ -1238,3 +1238,113 @@ async fn a_complaint_goes_from_filing_to_the_decision_and_the_confirmation() {
     }
     c.close().await.unwrap();
 }
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn a_units_notice_with_a_file_is_approved_mailed_and_unsubscribed_in_one_click() {
+    let smtp = common::smtp::SmtpServer::start();
+    let clock = yiqi::clock::ManualClock::at(common::beijing(2026, 12, 7, 9, 0));
+    let app = TestApp::spawn_full(TestDb::sqlite().seeded(), clock.clone(), Some(smtp.port)).await;
+    let password = yiqi::seed::DEMO_PASSWORD;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+
+    // A researcher follows the platform's notices by immediate e-mail.
+    sign_in(&c, &app, "researcher@yiqi.demo", password).await;
+    c.goto(&format!("{}/me/subscriptions/new", app.address))
+        .await
+        .unwrap();
+    click(&c, "#f-scope option[value='platform']").await;
+    click(&c, "#f-kind option[value='notice']").await;
+    click(&c, "#f-mode option[value='immediate']").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "main", "平台 · 通知公告").await;
+    sign_out(&c).await;
+
+    // The unit's admin writes a notice, attaches a PDF and submits it.
+    sign_in(&c, &app, "unit-admin@yiqi.demo", password).await;
+    c.goto(&format!("{}/manage/articles/new", app.address))
+        .await
+        .unwrap();
+    click(&c, "#f-kind option[value='notice']").await;
+    click(&c, "#f-scope option[value='unit:1']").await;
+    fill(&c, "#f-title", "场发射电镜开放机时调整通知").await;
+    fill(&c, "#f-body", "自下周起，**周六**也开放预约。详见附件。").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "h1", "场发射电镜开放机时调整通知").await;
+    let article = c.current_url().await.unwrap().path().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("开放时间表.pdf");
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n",
+    )
+    .unwrap();
+    c.find(Locator::Css("#upload input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(pdf.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#upload button").await;
+    wait_text(&c, "#files", "开放时间表.pdf").await;
+    click(&c, "#step-submit button").await;
+    wait_text(&c, "#status", "待审核").await;
+    sign_out(&c).await;
+
+    // The platform's admin approves it: it is on the home page, its file for everyone.
+    clock.advance(chrono::Duration::minutes(30));
+    sign_in(&c, &app, "admin@yiqi.demo", password).await;
+    c.goto(&format!("{}{article}", app.address)).await.unwrap();
+    click(&c, "#step-publish button").await;
+    // Published: the page comes back without its state tag.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(&c, "#status").await > 0 {
+        assert!(Instant::now() < deadline, "still not published");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sign_out(&c).await;
+    c.goto(&app.address).await.unwrap();
+    wait_text(&c, "main", "场发射电镜开放机时调整通知").await;
+    c.goto(&format!("{}{article}", app.address)).await.unwrap();
+    let href = c
+        .find(Locator::Css("#files a"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let file = app.get(&href).await;
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "application/pdf");
+
+    // The subscriber hears of it, and leaves with one click on the e-mail's link.
+    let mut conn = app.db.connect();
+    use yiqi::clock::Clock;
+    yiqi::publishing::subscriptions::service::announce(&mut conn, clock.now()).unwrap();
+    let mail = smtp
+        .wait_for("researcher@yiqi.demo", "场发射电镜开放机时调整通知")
+        .await;
+    let link = mail.header("List-Unsubscribe");
+    let path = &link[link.find("/unsubscribe/").unwrap()..link.len() - 1];
+    assert!(
+        mail.part("text/plain").contains(path),
+        "the link is in the text too"
+    );
+    c.goto(&format!("{}{path}", app.address)).await.unwrap();
+    wait_text(&c, "main", "平台 · 通知公告").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "h1", "已退订").await;
+    let researcher = app.token("researcher@yiqi.demo").await;
+    assert!(app
+        .json_as("/api/v1/subscriptions", &researcher)
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+    c.close().await.unwrap();
+}

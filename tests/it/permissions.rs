@@ -544,6 +544,40 @@ async fn every_endpoint_by_role_and_unit(db: TestDb) {
                 )
                 .await;
             assert_eq!(status, 200);
+            // The article's author (`unit_token`) edits it, and the platform's admins; the unit's
+            // other admins may write their own but not change a colleague's.
+            cases.push((
+                "edit a unit's article",
+                Rule::PlatformAdmin,
+                "PATCH",
+                format!("/api/v1/articles/{}", article["id"]),
+                json!({"summary": format!("摘要{n}")}),
+            ));
+            let pdf =
+                reqwest::multipart::Part::bytes(b"%PDF-1.7\n%%EOF\n".to_vec()).file_name("a.pdf");
+            let res = app
+                .client
+                .post(format!(
+                    "{}/api/v1/articles/{}/attachments",
+                    app.address, article["id"]
+                ))
+                .bearer_auth(&unit_token)
+                .multipart(reqwest::multipart::Form::new().part("file", pdf))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            let file: Value = res.json().await.unwrap();
+            cases.push((
+                "take a file off a unit's article",
+                Rule::PlatformAdmin,
+                "DELETE",
+                format!(
+                    "/api/v1/articles/{}/attachments/{}",
+                    article["id"], file["id"]
+                ),
+                Value::Null,
+            ));
             cases.push((
                 "publish a unit's article",
                 Rule::PlatformAdmin,
