@@ -634,33 +634,6 @@ fn demo_accounts(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn apportion_keeps_the_total() {
-        let counts = apportion(
-            1940,
-            &data::UNITS.iter().map(|u| u.weight).collect::<Vec<_>>(),
-        );
-        assert_eq!(counts.len(), 72);
-        assert_eq!(counts.iter().sum::<usize>(), 1940);
-        assert!(counts.iter().all(|&c| c >= 1));
-    }
-
-    #[test]
-    fn the_reference_lists_match_the_province() {
-        assert_eq!(data::SUB_PLATFORMS.len(), 13);
-        assert_eq!(data::UNITS.len(), UNITS_AT_SCALE_1);
-        let mut names: Vec<_> = data::UNITS.iter().map(|u| u.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), 72, "unit names are unique");
-        assert!(data::UNITS.iter().all(|u| u.sub_platform < 13));
-    }
-}
-
 /// The demo's 信息发布: the platform's rules, a notice and news on the home page, a unit's
 /// training (with places left) and a notice it sent that waits for approval, a success story,
 /// and a unit's draft. All count as announced: a demo starts without a flood of e-mail.
@@ -777,4 +750,31 @@ fn demo_articles(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<()
         Ok(())
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apportion_keeps_the_total() {
+        let counts = apportion(
+            1940,
+            &data::UNITS.iter().map(|u| u.weight).collect::<Vec<_>>(),
+        );
+        assert_eq!(counts.len(), 72);
+        assert_eq!(counts.iter().sum::<usize>(), 1940);
+        assert!(counts.iter().all(|&c| c >= 1));
+    }
+
+    #[test]
+    fn the_reference_lists_match_the_province() {
+        assert_eq!(data::SUB_PLATFORMS.len(), 13);
+        assert_eq!(data::UNITS.len(), UNITS_AT_SCALE_1);
+        let mut names: Vec<_> = data::UNITS.iter().map(|u| u.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 72, "unit names are unique");
+        assert!(data::UNITS.iter().all(|u| u.sub_platform < 13));
+    }
 }
