@@ -18,6 +18,9 @@ CREATE INDEX article_attachments_article ON article_attachments (article_id, id)
 ALTER TABLE articles ADD COLUMN announced_at TIMESTAMP;
 UPDATE articles SET announced_at = updated_at WHERE status IN ('submitted', 'published');
 CREATE INDEX articles_unannounced ON articles (announced_at, publish_at);
+-- The lists of every kind (the platform's list, the feed of all): pinned first, newest first,
+-- without sorting every published article.
+CREATE INDEX articles_all_kinds ON articles (status, pinned, publish_at);
 
 -- A person's subscription to a list (platform-wide, a sub-platform's or a unit's; one kind or
 -- all), by e-mail at once or in the daily digest. The token is the one-click unsubscribe link's
