@@ -76,6 +76,7 @@ bench() {
   until curl -sf "http://127.0.0.1:$port/health" >/dev/null; do sleep 0.05; done
   curl -sf "http://127.0.0.1:$port/api/v1/articles?per_page=1" \
     | sed -E 's/.*"total":([0-9]+).*/   published platform-wide: \1/'
+  echo
   page "home page" "/"
   page "notices, page 1" "/articles?kind=notice"
   page "notices, page 50" "/articles?kind=notice&page=50"
