@@ -310,6 +310,7 @@ diesel::table! {
         idempotency_fingerprint -> Nullable<Text>,
         staff_assist -> Bool,
         result_delivery -> Nullable<Text>,
+        remote -> Bool,
     }
 }
 

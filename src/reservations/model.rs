@@ -154,6 +154,8 @@ pub struct ReservationRow {
     pub staff_assist: bool,
     /// Sample orders: how the results reach the client.
     pub result_delivery: Option<ResultDelivery>,
+    /// A remote session (远程共享).
+    pub remote: bool,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -182,6 +184,7 @@ pub struct NewReservation {
     pub updated_at: NaiveDateTime,
     pub staff_assist: bool,
     pub result_delivery: Option<ResultDelivery>,
+    pub remote: bool,
 }
 
 impl NewReservation {
@@ -208,6 +211,7 @@ impl NewReservation {
             updated_at,
             staff_assist,
             result_delivery,
+            remote,
         } = self;
         ReservationRow {
             id,
@@ -235,6 +239,7 @@ impl NewReservation {
             updated_at,
             staff_assist,
             result_delivery,
+            remote,
         }
     }
 }
@@ -279,6 +284,8 @@ pub struct Reservation {
     pub created_at: DateTime<Utc>,
     /// The booker asked the staff to operate the instrument or guide the session (技术共享).
     pub staff_assist: bool,
+    /// A remote session (远程共享).
+    pub remote: bool,
     /// Sample orders: how the results reach the client.
     pub result_delivery: Option<ResultDelivery>,
 }
@@ -309,6 +316,7 @@ impl From<ReservationRow> for Reservation {
             checked_out_at: r.checked_out_at.map(|t| t.and_utc()),
             created_at: r.created_at.and_utc(),
             staff_assist: r.staff_assist,
+            remote: r.remote,
             result_delivery: r.result_delivery,
         }
     }
@@ -336,6 +344,9 @@ pub struct ReservationInput {
     /// Machine time: ask the staff to operate the instrument or guide the session (技术共享).
     #[serde(default)]
     pub staff_assist: bool,
+    /// Machine time: a remote session (远程共享); not with `staff_assist`.
+    #[serde(default)]
+    pub remote: bool,
     /// Sample orders: `electronic` (the default), `post` or `pickup`.
     pub result_delivery: Option<String>,
 }
@@ -349,6 +360,8 @@ pub enum Asked {
         ends_at: DateTime<Utc>,
         /// Staff operate the instrument or guide the session (技术共享).
         staff_assist: bool,
+        /// Operated from afar (远程共享).
+        remote: bool,
     },
     SampleOrder {
         sample_count: Option<i32>,
@@ -382,10 +395,17 @@ impl BookingRequest {
                 };
                 let starts = required("starts_at", input.starts_at)?;
                 let ends = required("ends_at", input.ends_at)?;
+                if input.staff_assist && input.remote {
+                    return Err(AppError::invalid(
+                        "remote",
+                        "远程上机和技术人员操作只能选一种 (remote or staff-assisted, not both)",
+                    ));
+                }
                 Asked::MachineTime {
                     starts_at: instant("starts_at", &starts)?,
                     ends_at: instant("ends_at", &ends)?,
                     staff_assist: input.staff_assist,
+                    remote: input.remote,
                 }
             }
             ReservationKind::SampleOrder => Asked::SampleOrder {

@@ -188,6 +188,7 @@ pub async fn create(
                 } => Some(result_delivery),
                 Asked::MachineTime { .. } => None,
             },
+            remote: matches!(req.asked, Asked::MachineTime { remote: true, .. }),
         };
         // The e-mails are written out before the lock too; only their reservation id is missing.
         let notices = notices_new(conn, &new, &inst, &who, &public_url)?;
@@ -624,6 +625,9 @@ pub struct StepInput {
     pub idle_minutes: Option<i64>,
     /// Check-out: the service type of the record (default testing).
     pub service_type: Option<String>,
+    /// Completing a sample order: the machine time the staff spent on its samples, in
+    /// minutes (required, 0 to 10,080): the record's 有效机时.
+    pub machine_minutes: Option<i64>,
 }
 
 /// A step's details, parsed: the API's body and the web forms both build one.
@@ -635,6 +639,7 @@ pub struct StepCommand {
     pub planned_on: Option<NaiveDate>,
     pub idle_minutes: Option<i64>,
     pub service_type: Option<ServiceType>,
+    pub machine_minutes: Option<i64>,
 }
 
 impl StepCommand {
@@ -664,6 +669,7 @@ impl StepCommand {
             planned_on: input.planned_on,
             idle_minutes: input.idle_minutes,
             service_type,
+            machine_minutes: input.machine_minutes,
         })
     }
 }
@@ -1017,6 +1023,9 @@ fn visible(who: &Principal, mut f: store::Filter, mine: bool) -> store::Filter {
     f
 }
 
+/// The most machine time one sample order may record: a week around the clock.
+const MAX_SAMPLE_MINUTES: i64 = 7 * 24 * 60;
+
 /// Check-out (or completing a sample order) writes the national service record: the actual
 /// minutes less the idle time the staff report, the client and their organisation, internal
 /// or external, the fee in fen (for the time used, idle included).
@@ -1034,26 +1043,40 @@ fn write_service_record(
     }
     let user = people::find_user(conn, row.user_id)?;
     let tier = row.price_tier;
-    let (starts, ends, minutes, samples, way) = match row.kind {
+    // (start, end, machine minutes, samples, way, minutes billed by the hour)
+    let (starts, ends, minutes, samples, way, billed) = match row.kind {
         ReservationKind::MachineTime => {
             let s = row.checked_in_at.or(row.starts_at).unwrap_or(naive(now));
             let e = row.checked_out_at.unwrap_or(naive(now));
             let minutes = (e - s).num_minutes().max(0);
-            // Staff who operated or guided the session make it 技术共享.
-            let way = if row.staff_assist {
+            // Operated from afar: 远程共享; staff who operated or guided it: 技术共享.
+            let way = if row.remote {
+                ServiceWay::Remote
+            } else if row.staff_assist {
                 ServiceWay::Technical
             } else {
                 ServiceWay::Occupy
             };
-            (Some(s), Some(e), minutes, 0, way)
+            (Some(s), Some(e), minutes, 0, way, minutes)
         }
-        ReservationKind::SampleOrder => (
-            None,
-            None,
-            0,
-            row.sample_count.unwrap_or(0) as i64,
-            ServiceWay::Entrusted,
-        ),
+        // 委托共享: the staff's machine time on the samples counts as hours; the fee is by
+        // the sample.
+        ReservationKind::SampleOrder => {
+            let minutes = cmd.machine_minutes.ok_or_else(|| {
+                AppError::invalid(
+                    "machine_minutes",
+                    "请填写检测这批样品实际占用的机时（分钟） (required)",
+                )
+            })?;
+            if !(0..=MAX_SAMPLE_MINUTES).contains(&minutes) {
+                return Err(AppError::invalid(
+                    "machine_minutes",
+                    format!("0 到 {MAX_SAMPLE_MINUTES} 分钟 (0..={MAX_SAMPLE_MINUTES})"),
+                ));
+            }
+            let samples = row.sample_count.unwrap_or(0) as i64;
+            (None, None, minutes, samples, ServiceWay::Entrusted, 0)
+        }
     };
     let starts_or_now = starts.unwrap_or(naive(now));
     let idle = input_idle.clamp(0, minutes);
@@ -1071,7 +1094,7 @@ fn write_service_record(
             ends_at: ends,
             minutes: (minutes - idle) as i32,
             sample_count: samples as i32,
-            fee_fen: rules.fee(tier, minutes, samples),
+            fee_fen: rules.fee(tier, billed, samples),
             project: row.project.clone(),
             funding_source: row.funding_source.clone(),
             note: String::new(),

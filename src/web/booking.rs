@@ -108,6 +108,10 @@ async fn booking_form(
             Field::new("staff_assist", "上机方式", "select", g("staff_assist", "0")).options(vec![
                 ("0".to_owned(), "自行操作（须有上机资格）".to_owned()),
                 ("1".to_owned(), "需要技术人员操作或指导".to_owned()),
+                (
+                    "remote".to_owned(),
+                    "远程上机（远程共享，须有上机资格）".to_owned(),
+                ),
             ]),
             Field::new("purpose", words::BOOKING_PURPOSE, "text", g("purpose", "")).max(200),
             Field::new("project", words::PROJECT, "text", g("project", "")).max(200),
@@ -171,6 +175,7 @@ pub async fn book(
             starts_at: local_instant("start", get(&form, "date"), get(&form, "start"))?,
             ends_at: local_instant("end", get(&form, "date"), get(&form, "end"))?,
             staff_assist: get(&form, "staff_assist") == "1",
+            remote: get(&form, "staff_assist") == "remote",
         };
         submit(&state, &who, id, asked, &form).await
     }
@@ -582,7 +587,10 @@ fn queue_actions(l: &Listed) -> Vec<RowAction> {
             }),
             Step::StartTest => actions.push(step_action(id, *step, "开始检测", None)),
             Step::Report => actions.push(step_action(id, *step, "出具报告", None)),
-            Step::Complete => actions.push(step_action(id, *step, "完成", None)),
+            Step::Complete => actions.push(RowAction {
+                fields: vec![("machine_minutes".to_owned(), "机时（分钟）".to_owned())],
+                ..step_action(id, *step, "完成", None)
+            }),
             Step::CheckOut => actions.push(RowAction {
                 fields: vec![("idle_minutes".to_owned(), "空闲分钟".to_owned())],
                 ..step_action(id, *step, "下机", None)
@@ -719,6 +727,7 @@ async fn queue_page(
                     ]
                     .into_iter()
                     .chain(r.staff_assist.then(|| Line::text("需要技术人员操作或指导")))
+                    .chain(r.remote.then(|| Line::text("远程上机")))
                     .chain(r.result_delivery.map(|d| {
                         Line::text(format!(
                             "样品：{}；结果{}",
@@ -774,6 +783,13 @@ pub async fn step(
                 })
             })
             .transpose()?;
+        let machine_minutes = opt(&form, "machine_minutes")
+            .map(|v| {
+                v.trim().parse::<i64>().map_err(|_| {
+                    AppError::invalid("machine_minutes", "机时请填写整数分钟 (whole minutes)")
+                })
+            })
+            .transpose()?;
         let planned_on = opt(&form, "planned_on")
             .map(|v| {
                 v.trim()
@@ -784,6 +800,7 @@ pub async fn step(
         let input = StepCommand {
             reason: opt(&form, "reason"),
             idle_minutes,
+            machine_minutes,
             planned_on,
             ..Default::default()
         };

@@ -20,6 +20,7 @@ on_both_backends!(
     a_retried_request_books_once,
     dozens_racing_for_one_slot_get_exactly_one,
     sample_orders_go_their_own_way,
+    a_remote_session_is_recorded_as_remote_sharing,
     the_service_expires_reminds_and_counts_no_shows,
     availability_week_grid_and_calendar_feeds,
     availability_shows_saved_rules_at_once_and_others_within_the_ttl,
@@ -523,7 +524,6 @@ async fn sample_orders_go_their_own_way(db: TestDb) {
         ("accept", json!({"planned_on": "2026-12-02"}), "accepted"),
         ("start-test", json!({}), "in_test"),
         ("report", json!({}), "reported"),
-        ("complete", json!({}), "completed"),
     ] {
         let (status, s) = r.step(&r.manager, &id, step, body).await;
         assert_eq!(
@@ -532,8 +532,93 @@ async fn sample_orders_go_their_own_way(db: TestDb) {
             "{step}: {s}"
         );
     }
+    // Completing it records the staff's machine time on the samples as the record's hours
+    // (委托共享); the fee stays by the sample. Without the minutes, nothing is written.
+    let (status, p) = r.step(&r.manager, &id, "complete", json!({})).await;
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (422, Some("machine_minutes")),
+        "{p}"
+    );
+    let (status, p) = r
+        .step(
+            &r.manager,
+            &id,
+            "complete",
+            json!({"machine_minutes": 20000}),
+        )
+        .await;
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (422, Some("machine_minutes")),
+        "{p}"
+    );
+    let (status, s) = r
+        .step(&r.manager, &id, "complete", json!({"machine_minutes": 90}))
+        .await;
+    assert_eq!(
+        (status, s["status"].as_str()),
+        (200, Some("completed")),
+        "{s}"
+    );
+    let mut conn = r.app.db.connect();
+    use diesel::prelude::*;
+    use yiqi::db::schema::service_records as rec;
+    let (minutes, samples, way, fee): (i32, i32, String, i64) = rec::table
+        .filter(rec::reservation_id.eq(id.as_i64()))
+        .select((
+            rec::minutes,
+            rec::sample_count,
+            rec::service_way,
+            rec::fee_fen,
+        ))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(
+        (minutes, samples, way.as_str(), fee),
+        (90, 4, "entrusted", 60000)
+    );
     let (status, _) = r.step(&r.researcher, &id, "cancel", json!({})).await;
     assert_eq!(status, 409);
+}
+
+/// A remote session is recorded as 远程共享 at check-out; it cannot also be staff-operated.
+async fn a_remote_session_is_recorded_as_remote_sharing(db: TestDb) {
+    let r = rig(db).await;
+    let booking = |extra: Value| {
+        let mut body = json!({"instrument_id": r.instrument, "kind": "machine_time",
+            "starts_at": rfc(sh(30, 14, 0)), "ends_at": rfc(sh(30, 15, 0))});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let app = &r.app;
+        let token = r.researcher.clone();
+        async move { app.post("/api/v1/reservations", Some(&token), body).await }
+    };
+    let (status, p) = booking(json!({"remote": true, "staff_assist": true})).await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("remote")), "{p}");
+    let (status, b) = booking(json!({"remote": true})).await;
+    assert_eq!((status, b["remote"].as_bool()), (201, Some(true)), "{b}");
+    let id = b["id"].clone();
+    if b["status"] == "pending" {
+        assert_eq!(r.step(&r.manager, &id, "approve", json!({})).await.0, 200);
+    }
+    r.clock.set(sh(30, 14, 0));
+    let manager = r.app.token("manager@yiqi.demo").await;
+    assert_eq!(r.step(&manager, &id, "check-in", json!({})).await.0, 200);
+    r.clock.set(sh(30, 15, 0));
+    let manager = r.app.token("manager@yiqi.demo").await;
+    let (status, done) = r.step(&manager, &id, "check-out", json!({})).await;
+    assert_eq!(status, 200, "{done}");
+    let mut conn = r.app.db.connect();
+    use diesel::prelude::*;
+    use yiqi::db::schema::service_records as rec;
+    let (minutes, way): (i32, String) = rec::table
+        .filter(rec::reservation_id.eq(id.as_i64()))
+        .select((rec::minutes, rec::service_way))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!((minutes, way.as_str()), (60, "remote"));
 }
 
 /// PostgreSQL's own guard: even written past the application (no lock, no check), two active
