@@ -665,7 +665,7 @@ diesel::table! {
     article_deliveries (article_id, user_id) {
         article_id -> BigInt,
         user_id -> BigInt,
-        subscription_id -> BigInt,
+        subscription_id -> Nullable<BigInt>,
         queued_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
     }

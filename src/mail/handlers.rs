@@ -45,6 +45,7 @@ pub async fn list(
         Ok(store::list(conn, status, page)?)
     })
     .await?;
+    let rows = rows.into_iter().map(OutboxRow::redacted).collect();
     Ok(HttpResponse::Ok().json(Paged::new(rows, total, page)))
 }
 
@@ -74,7 +75,7 @@ pub async fn retry(
         super::service::retry(conn, &who, id, now)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(row))
+    Ok(HttpResponse::Ok().json(row.map(OutboxRow::redacted)))
 }
 
 pub fn routes(r: &mut Routes) {

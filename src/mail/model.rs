@@ -78,7 +78,40 @@ pub struct OutboxRow {
     pub list_unsubscribe: Option<String>,
 }
 
+/// The secrets e-mails carry (a sign-in link's token, a one-click unsubscribe link) are for
+/// their recipient: whoever reads the queue sees `…` in their place.
+pub fn redact(text: &str) -> String {
+    const MARKERS: [&str; 2] = ["token=", "/unsubscribe/"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((at, marker)) = MARKERS
+        .iter()
+        .filter_map(|m| rest.find(m).map(|i| (i, *m)))
+        .min_by_key(|(i, _)| *i)
+    {
+        let end = at + marker.len();
+        out.push_str(&rest[..end]);
+        rest = &rest[end..];
+        let secret = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(rest.len());
+        if secret > 0 {
+            out.push('…');
+        }
+        rest = &rest[secret..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl OutboxRow {
+    /// The row as the queue's readers see it: secrets in the bodies replaced ([`redact`]).
+    pub fn redacted(mut self) -> OutboxRow {
+        self.body_text = redact(&self.body_text);
+        self.body_html = redact(&self.body_html);
+        self
+    }
+
     pub fn recipients(&self) -> Vec<String> {
         serde_json::from_str(&self.recipients).unwrap_or_default()
     }
@@ -93,4 +126,21 @@ pub struct QueueStatus {
     pub dead: i64,
     #[serde(default, with = "crate::types::utc::option")]
     pub oldest_queued_at: Option<NaiveDateTime>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn links_lose_their_secrets() {
+        assert_eq!(
+            redact("重置：https://x.cn/password-reset/confirm?token=AbC-_9z 过期"),
+            "重置：https://x.cn/password-reset/confirm?token=… 过期"
+        );
+        assert_eq!(
+            redact("<a href=\"/unsubscribe/Qw_e\">退订</a> /unsubscribe/ 与 token="),
+            "<a href=\"/unsubscribe/…\">退订</a> /unsubscribe/ 与 token="
+        );
+    }
 }

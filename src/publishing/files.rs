@@ -113,10 +113,16 @@ pub async fn receive(
                 upload.bytes.extend_from_slice(&chunk);
             }
         } else {
+            if upload.fields.len() >= 8 {
+                return Err(AppError::bad_request(
+                    &name,
+                    "表单字段过多 (too many fields)",
+                ));
+            }
             let mut value = Vec::new();
             while let Some(chunk) = part.next().await {
                 let chunk = chunk.map_err(|e| bad(e.to_string()))?;
-                if value.len() + chunk.len() > 4096 || upload.fields.len() >= 8 {
+                if value.len() + chunk.len() > 4096 {
                     return Err(AppError::bad_request(
                         &name,
                         "表单字段过长 (field too long)",

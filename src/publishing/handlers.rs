@@ -298,7 +298,11 @@ pub async fn upload(
 ) -> AppResult<Attachment> {
     let now = state.clock.now();
     let w = who.clone();
-    db::run(&state.pool, move |c| service::writable(c, &w, id, now)).await?;
+    db::run(&state.pool, move |c| {
+        service::writable(c, &w, id, now)?;
+        service::room_for_a_file(c, id)
+    })
+    .await?;
     let limit = state.publishing.max_attachment_mb as usize * 1024 * 1024;
     let upload = files::receive(req.headers(), payload, limit).await?;
     check(&upload)?;

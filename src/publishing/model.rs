@@ -249,14 +249,15 @@ pub struct Attachment {
     /// Found from its bytes.
     pub content_type: String,
     pub size: i64,
-    /// Where to download it (`Content-Disposition: attachment` with the name).
+    /// Where to download it over the API (`Content-Disposition: attachment` with the name);
+    /// the pages link `/articles/{id}/files/{file}`, which reads the session cookie.
     pub url: String,
 }
 
 impl Attachment {
     pub fn of(r: AttachmentRow) -> Attachment {
         Attachment {
-            url: format!("/articles/{}/files/{}", r.article_id, r.id),
+            url: format!("/api/v1/articles/{}/attachments/{}", r.article_id, r.id),
             id: r.id,
             name: r.name,
             content_type: r.content_type,

@@ -307,8 +307,7 @@ pub fn edit(
         row.title != before.title || row.summary != before.summary || row.body != before.body;
     // A unit's change to what the platform approved goes back to the platform (it stays on
     // the unit's pages meanwhile); the platform's own edits stand.
-    let platform = allowed(who, Action::ApproveArticles);
-    if !platform && before.status == ArticleStatus::Published && before.scope == Scope::Unit {
+    if needs_review(who, &before) {
         row.status = ArticleStatus::Submitted;
         row.published_at = None;
     }
@@ -405,16 +404,16 @@ pub fn step(
     if step == ArticleStep::Publish {
         row.published_at = Some(naive(now));
     }
-    // Out to a wider audience: the subscribers' job tells those who have not heard of it.
-    if matches!(step, ArticleStep::Submit | ArticleStep::Publish) {
-        row.announced_at = None;
-    }
     db::write_tx(conn, |c| -> AppResult<()> {
         if store::update(c, &row, &before)? == 0 {
             return Err(AppError::conflict(
                 ErrorCode::EditConflict,
                 "文章已被他人处理 (changed meanwhile)",
             ));
+        }
+        // Out to a wider audience: the subscribers' job tells those who have not heard of it.
+        if matches!(step, ArticleStep::Submit | ArticleStep::Publish) {
+            super::subscriptions::store::reset_announcement(c, id)?;
         }
         audit::record(
             c,
@@ -556,6 +555,26 @@ pub fn writable(
     Ok(row)
 }
 
+/// Refuses a file beyond the article's [`MAX_ATTACHMENTS`] (checked before an upload is read,
+/// and again under the article's lock).
+pub fn room_for_a_file(conn: &mut DbConnection, id: ArticleId) -> AppResult<()> {
+    if store::attachments_of(conn, id)?.len() as i64 >= MAX_ATTACHMENTS {
+        return Err(AppError::invalid(
+            "file",
+            format!("每篇文章最多 {MAX_ATTACHMENTS} 个附件 (at most {MAX_ATTACHMENTS} files)"),
+        ));
+    }
+    Ok(())
+}
+
+/// A unit's change to what the platform approved goes back to the platform; the platform's
+/// own changes stand.
+fn needs_review(who: &Principal, row: &ArticleRow) -> bool {
+    !allowed(who, Action::ApproveArticles)
+        && row.status == ArticleStatus::Published
+        && row.scope == Scope::Unit
+}
+
 /// A file checked and kept, ready to be attached.
 pub struct Received {
     pub name: String,
@@ -586,15 +605,11 @@ pub fn attach(
     file: Received,
     now: DateTime<Utc>,
 ) -> AppResult<Attachment> {
-    writable(conn, who, id, now)?;
+    let article = writable(conn, who, id, now)?;
     let row = db::write_tx(conn, |c| -> AppResult<AttachmentRow> {
         store::lock(c, id)?;
-        if store::attachments_of(c, id)?.len() as i64 >= MAX_ATTACHMENTS {
-            return Err(AppError::invalid(
-                "file",
-                format!("每篇文章最多 {MAX_ATTACHMENTS} 个附件 (at most {MAX_ATTACHMENTS} files)"),
-            ));
-        }
+        room_for_a_file(c, id)?;
+        store::touch(c, id, naive(now), needs_review(who, &article))?;
         let new = NewAttachment {
             article_id: id,
             name: file.name,
@@ -618,14 +633,14 @@ pub fn detach(
     file: AttachmentId,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    writable(conn, who, id, now)?;
-    if db::write_tx(conn, |c| {
-        Ok::<_, AppError>(store::delete_attachment(c, id, file)?)
-    })? == 0
-    {
-        return Err(AppError::NotFound { what: "attachment" });
-    }
-    Ok(())
+    let article = writable(conn, who, id, now)?;
+    db::write_tx(conn, |c| -> AppResult<()> {
+        if store::delete_attachment(c, id, file)? == 0 {
+            return Err(AppError::NotFound { what: "attachment" });
+        }
+        store::touch(c, id, naive(now), needs_review(who, &article))?;
+        Ok(())
+    })
 }
 
 /// A file of an article `who` may read, with where its bytes are.

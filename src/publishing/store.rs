@@ -56,7 +56,6 @@ pub fn update(
         articles::signup_limit.eq(row.signup_limit),
         articles::published_at.eq(row.published_at),
         articles::updated_at.eq(row.updated_at),
-        articles::announced_at.eq(row.announced_at),
     ))
     .execute(conn)
 }
@@ -116,6 +115,11 @@ impl Filter {
     }
 }
 
+diesel::define_sql_function! {
+    /// SQL's `lower()`, the same on both backends for Latin letters.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 fn public_query<'a>(
     listing: Listing,
     f: &Filter,
@@ -137,14 +141,16 @@ fn public_query<'a>(
     if let Some(k) = f.kind {
         q = q.filter(articles::kind.eq(k));
     }
+    // Latin letters in either case on both backends (PostgreSQL's LIKE minds case, SQLite's
+    // does not).
     for w in &f.words {
-        let pattern = format!("%{}%", crate::users::store::escape_like(w));
+        let pattern = format!("%{}%", crate::users::store::escape_like(&w.to_lowercase()));
         q = q.filter(
-            articles::title
+            lower(articles::title)
                 .like(pattern.clone())
                 .escape('\\')
-                .or(articles::summary.like(pattern.clone()).escape('\\'))
-                .or(articles::body.like(pattern).escape('\\')),
+                .or(lower(articles::summary).like(pattern.clone()).escape('\\'))
+                .or(lower(articles::body).like(pattern).escape('\\')),
         );
     }
     q
@@ -385,4 +391,29 @@ pub fn delete_attachment(
             .filter(article_attachments::article_id.eq(id)),
     )
     .execute(conn)
+}
+
+/// Marks the article changed now (its files changed); with `review`, a unit's published
+/// article goes back to the platform, as an edit of its text does.
+pub fn touch(
+    conn: &mut DbConnection,
+    id: ArticleId,
+    now: NaiveDateTime,
+    review: bool,
+) -> QueryResult<usize> {
+    if review {
+        diesel::update(
+            articles::table
+                .find(id)
+                .filter(articles::status.eq(ArticleStatus::Published)),
+        )
+        .set((
+            articles::status.eq(ArticleStatus::Submitted),
+            articles::published_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    }
+    diesel::update(articles::table.find(id))
+        .set(articles::updated_at.eq(now))
+        .execute(conn)
 }

@@ -175,12 +175,15 @@ pub async fn unsubscribe_page(
 pub async fn unsubscribe(state: web::Data<AppState>, token: web::Path<String>) -> PageResult {
     let t = token.into_inner();
     let sub = db::run(&state.pool, move |c| service::unsubscribe(c, &t)).await?;
+    // A second click (or a mail client posting twice) finds nothing left to undo: the same
+    // answer, so nobody is told "not found" after doing the right thing.
+    let said = match sub {
+        Some(s) => format!("已退订「{}」，不会再收到这项订阅的邮件。", s.describe()),
+        None => "这项订阅已经退订（或链接已失效），不会再收到它的邮件。".to_owned(),
+    };
     MessagePage {
         title: "已退订".to_owned(),
-        paragraphs: vec![format!(
-            "已退订「{}」，不会再收到这项订阅的邮件。",
-            sub.describe()
-        )],
+        paragraphs: vec![said],
         links: vec![("/me/subscriptions".to_owned(), "管理我的订阅".to_owned())],
     }
     .render()

@@ -19,6 +19,7 @@ on_both_backends!(
     subscribers_hear_at_once_or_at_eight_and_leave_in_one_click,
     the_search_box_finds_published_articles_only,
     a_second_tab_cannot_overwrite_or_approve_unseen_text,
+    an_article_returned_overnight_comes_back_to_the_digest,
 );
 
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
@@ -956,13 +957,16 @@ async fn subscribers_hear_at_once_or_at_eight_and_leave_in_one_click(db: TestDb)
             .len(),
         1
     );
-    assert_eq!(one_click(path.to_owned()).await.unwrap().status(), 404);
+    // Clicked again (a mail client may post twice): the same answer, nothing else undone.
+    let again = one_click(path.to_owned()).await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert!(again.text().await.unwrap().contains("已经退订"));
     assert_eq!(
         one_click("/unsubscribe/not-a-token".into())
             .await
             .unwrap()
             .status(),
-        404
+        200
     );
     // Nor can one person end another's subscription through the API.
     let theirs = app.json_as("/api/v1/subscriptions", &manager).await[0]["id"].clone();
@@ -1086,5 +1090,54 @@ async fn a_second_tab_cannot_overwrite_or_approve_unseen_text(db: TestDb) {
         json!({"version": now["updated_at"]}),
     )
     .await;
-    assert_eq!(status, 200, "{p}");
+    assert_eq!(status, 200, "{p}"); // A file added by the unit to what the platform approved goes back for approval too, and
+                                    // counts as a change for whoever holds the old version.
+    clock.advance(Duration::minutes(1));
+    let (status, _) = upload(&app, &unit_admin, id, "日程.pdf", PDF).await;
+    assert_eq!(status, 201);
+    let after = app.json_as(&format!("/api/v1/articles/{id}"), &admin).await;
+    assert_eq!(after["status"], "submitted");
+    assert_ne!(after["updated_at"], p["updated_at"]);
+}
+
+async fn an_article_returned_overnight_comes_back_to_the_digest(db: TestDb) {
+    use yiqi::publishing::subscriptions::service::{announce, send_digests};
+    let smtp = common::smtp::SmtpServer::start();
+    let clock = ManualClock::at(common::beijing(2026, 12, 7, 9, 0));
+    let app = TestApp::spawn_full(db.seeded(), clock.clone(), Some(smtp.port)).await;
+    let admin = app.token("admin@yiqi.demo").await;
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let researcher = app.token("researcher@yiqi.demo").await;
+    let (status, _) = app
+        .post(
+            "/api/v1/subscriptions",
+            Some(&researcher),
+            json!({"scope": "unit", "scope_id": 1, "mode": "daily"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let a = create(
+        &app,
+        &unit_admin,
+        json!({"kind": "notice", "scope": "unit", "unit_id": 1, "title": "液氮供应调整"}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    step(&app, &unit_admin, id, "submit", json!({})).await;
+    let mut conn = app.db.connect();
+    assert_eq!(announce(&mut conn, clock.now()).unwrap(), 1);
+    // Returned before the digest: left out of it, and not counted as told.
+    let (status, _) = step(&app, &admin, id, "return", json!({"reason": "请补充时间"})).await;
+    assert_eq!(status, 200);
+    clock.set(common::beijing(2026, 12, 8, 8, 0));
+    assert_eq!(send_digests(&mut conn, clock.now()).unwrap(), 0);
+    // Sent again, it is in the next digest.
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let (status, _) = step(&app, &unit_admin, id, "submit", json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(announce(&mut conn, clock.now()).unwrap(), 1);
+    clock.set(common::beijing(2026, 12, 9, 8, 0));
+    assert_eq!(send_digests(&mut conn, clock.now()).unwrap(), 1);
+    let digest = smtp.wait_for("researcher@yiqi.demo", "每日摘要").await;
+    assert!(digest.part("text/plain").contains("液氮供应调整"));
 }

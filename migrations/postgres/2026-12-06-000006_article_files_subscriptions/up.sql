@@ -16,7 +16,9 @@ CREATE INDEX article_attachments_article ON article_attachments (article_id, id)
 -- When subscribers were told of an article (NULL: not yet). Set back to NULL when a unit's
 -- article is approved platform-wide, so the platform's subscribers hear of it then.
 ALTER TABLE articles ADD COLUMN announced_at TIMESTAMP;
-UPDATE articles SET announced_at = updated_at WHERE status IN ('submitted', 'published');
+-- Those already out count as told; those scheduled for later are told at their time.
+UPDATE articles SET announced_at = updated_at
+    WHERE status IN ('submitted', 'published') AND publish_at <= (now() AT TIME ZONE 'UTC');
 CREATE INDEX articles_unannounced ON articles (announced_at, publish_at);
 -- The lists of every kind (the platform's list, the feed of all): pinned first, newest first,
 -- without sorting every published article.
@@ -45,7 +47,8 @@ CREATE INDEX subscriptions_scope ON subscriptions (scope, scope_id);
 CREATE TABLE article_deliveries (
     article_id BIGINT NOT NULL REFERENCES articles (id),
     user_id BIGINT NOT NULL REFERENCES users (id),
-    subscription_id BIGINT NOT NULL REFERENCES subscriptions (id),
+    -- NULL once its subscription ended: the row still says the person was told.
+    subscription_id BIGINT REFERENCES subscriptions (id) ON DELETE SET NULL,
     queued_at TIMESTAMP NOT NULL,
     sent_at TIMESTAMP,
     PRIMARY KEY (article_id, user_id)

@@ -70,13 +70,7 @@ pub fn subscribe(
             .ok_or_else(|| AppError::invalid("mode", format!("one of {}", Delivery::codes())))?,
     };
     let (id, created) = db::write_tx(conn, |c| -> AppResult<(SubscriptionId, bool)> {
-        if store::of_user(c, who.id)?.len() >= MAX_SUBSCRIPTIONS {
-            return Err(AppError::invalid(
-                "scope",
-                format!("最多订阅 {MAX_SUBSCRIPTIONS} 项 (at most {MAX_SUBSCRIPTIONS})"),
-            ));
-        }
-        Ok(store::upsert(
+        store::upsert(
             c,
             &NewSubscription {
                 user_id: who.id,
@@ -87,7 +81,14 @@ pub fn subscribe(
                 token: tokens::random(),
                 created_at: naive(now),
             },
-        )?)
+            MAX_SUBSCRIPTIONS,
+        )?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "scope",
+                format!("最多订阅 {MAX_SUBSCRIPTIONS} 项 (at most {MAX_SUBSCRIPTIONS})"),
+            )
+        })
     })?;
     let row = store::find(conn, id)?.ok_or(AppError::NotFound {
         what: "subscription",
@@ -122,11 +123,16 @@ pub fn by_token(conn: &mut DbConnection, token: &str) -> AppResult<Subscription>
     shown(conn, row)
 }
 
-/// One-click unsubscribe: the token alone undoes its subscription, and only that one.
-pub fn unsubscribe(conn: &mut DbConnection, token: &str) -> AppResult<Subscription> {
-    let sub = by_token(conn, token)?;
+/// One-click unsubscribe: the token alone undoes its subscription, and only that one. A
+/// token already used (or unknown) undoes nothing and says so: `None` (a mail client may
+/// post twice).
+pub fn unsubscribe(conn: &mut DbConnection, token: &str) -> AppResult<Option<Subscription>> {
+    let Some(row) = store::by_token(conn, token)? else {
+        return Ok(None);
+    };
+    let sub = shown(conn, row)?;
     db::write_tx(conn, |c| Ok::<_, AppError>(store::delete(c, sub.id)?))?;
-    Ok(sub)
+    Ok(Some(sub))
 }
 
 fn shown(conn: &mut DbConnection, r: SubscriptionRow) -> AppResult<Subscription> {
@@ -165,9 +171,14 @@ pub fn announce(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<usize>
     let mut told = 0;
     for row in store::unannounced(conn, naive(now), ANNOUNCE_BATCH)? {
         told += db::write_tx(conn, |c| -> AppResult<usize> {
+            // Claimed only if still untold and public; read again after the claim, since a
+            // step may have changed it since the list was read.
             if store::claim_announcement(c, row.id, naive(now))? == 0 {
                 return Ok(0);
             }
+            let Some(row) = articles::find(c, row.id)? else {
+                return Ok(0);
+            };
             let mut n = 0;
             for sub in store::candidates(c, &row)? {
                 let immediate = sub.mode == Delivery::Immediate;
@@ -202,6 +213,15 @@ fn publisher(conn: &mut DbConnection, a: &ArticleRow) -> AppResult<String> {
     })
 }
 
+/// The subscriber, if they may still be written to (not disabled, address verified).
+fn reachable(
+    conn: &mut DbConnection,
+    sub: &SubscriptionRow,
+) -> AppResult<Option<crate::users::model::UserRow>> {
+    Ok(people::find_user(conn, sub.user_id)?
+        .filter(|u| u.disabled_at.is_none() && u.email_verified_at.is_some()))
+}
+
 fn footer(what: &str) -> String {
     format!(
         "您收到这封邮件，是因为订阅了「{what}」。不想再收到，请点击邮件中的退订链接，无需登录。"
@@ -214,7 +234,7 @@ fn tell_at_once(
     sub: &SubscriptionRow,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let Some(user) = people::find_user(conn, sub.user_id)? else {
+    let Some(user) = reachable(conn, sub)? else {
         return Ok(());
     };
     let what = followed(conn, sub)?;
@@ -278,13 +298,17 @@ pub fn send_digests(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<us
             let Some(sub) = store::find(c, id)? else {
                 return Ok(0);
             };
-            // What is still public now: a notice withdrawn or ended overnight is left out.
+            // What is still public now: a notice withdrawn or ended overnight is left out, and
+            // forgotten, so the person hears of it if it comes back.
             let mut items = Vec::new();
             for aid in taken {
-                if let Some(a) = articles::find(c, aid)?
+                match articles::find(c, aid)?
                     .filter(|a| a.is_public(naive(now)) && a.ends_at.is_none_or(|e| e > naive(now)))
                 {
-                    items.push(a);
+                    Some(a) => items.push(a),
+                    None => {
+                        store::forget(c, aid, sub.user_id)?;
+                    }
                 }
             }
             if items.is_empty() {
@@ -303,7 +327,7 @@ fn digest(
     items: &[ArticleRow],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let Some(user) = people::find_user(conn, sub.user_id)? else {
+    let Some(user) = reachable(conn, sub)? else {
         return Ok(());
     };
     let what = followed(conn, sub)?;

@@ -10,11 +10,13 @@ use crate::publishing::model::{ArticleRow, ArticleStatus, Scope};
 
 use crate::types::{ArticleId, SubscriptionId, UserId};
 
-/// Adds a subscription, or changes the mode of the same one: whether it is new.
+/// Adds a subscription (when the person holds fewer than `most`), or changes the mode of
+/// the same one: its id and whether it is new; `None` when it would be one too many.
 pub fn upsert(
     conn: &mut DbConnection,
     new: &NewSubscription,
-) -> QueryResult<(SubscriptionId, bool)> {
+    most: usize,
+) -> QueryResult<Option<(SubscriptionId, bool)>> {
     let same = subscriptions::table
         .filter(subscriptions::user_id.eq(new.user_id))
         .filter(subscriptions::kind.eq(&new.kind))
@@ -27,13 +29,16 @@ pub fn upsert(
         diesel::update(subscriptions::table.find(id))
             .set(subscriptions::mode.eq(new.mode))
             .execute(conn)?;
-        return Ok((id, false));
+        return Ok(Some((id, false)));
+    }
+    if of_user(conn, new.user_id)?.len() >= most {
+        return Ok(None);
     }
     let id = diesel::insert_into(subscriptions::table)
         .values(new)
         .returning(subscriptions::id)
         .get_result(conn)?;
-    Ok((id, true))
+    Ok(Some((id, true)))
 }
 
 pub fn find(conn: &mut DbConnection, id: SubscriptionId) -> QueryResult<Option<SubscriptionRow>> {
@@ -60,11 +65,32 @@ pub fn of_user(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<Subscri
         .load(conn)
 }
 
-/// Ends a subscription, with its deliveries (a digest it was waiting for is not sent).
+/// Ends a subscription: what it was still waiting to send goes, what it sent stays (its row
+/// loses the subscription, so the person is not told of those articles again).
 pub fn delete(conn: &mut DbConnection, id: SubscriptionId) -> QueryResult<usize> {
-    diesel::delete(article_deliveries::table.filter(article_deliveries::subscription_id.eq(id)))
-        .execute(conn)?;
+    use article_deliveries as d;
+    diesel::delete(
+        d::table
+            .filter(d::subscription_id.eq(id))
+            .filter(d::sent_at.is_null()),
+    )
+    .execute(conn)?;
     diesel::delete(subscriptions::table.find(id)).execute(conn)
+}
+
+/// Forgets that a person was told of an article (it left the digest unsent: withdrawn or
+/// ended), so they hear of it if it comes back.
+pub fn forget(conn: &mut DbConnection, article: ArticleId, user: UserId) -> QueryResult<usize> {
+    use article_deliveries as d;
+    diesel::delete(d::table.find((article, user))).execute(conn)
+}
+
+/// Marks the article untold: its audience grew (submitted onto the unit's pages, published
+/// platform-wide).
+pub fn reset_announcement(conn: &mut DbConnection, id: ArticleId) -> QueryResult<usize> {
+    diesel::update(articles::table.find(id))
+        .set(articles::announced_at.eq(None::<NaiveDateTime>))
+        .execute(conn)
 }
 
 /// Public articles nobody has been told of yet (a unit's is public once submitted).
@@ -90,7 +116,8 @@ pub fn unannounced(
         .load(conn)
 }
 
-/// Marks the article told: 0 when another instance did it first.
+/// Marks the article told if it is still untold and public: 0 when another instance did it
+/// first, or it was withdrawn meanwhile.
 pub fn claim_announcement(
     conn: &mut DbConnection,
     id: ArticleId,
@@ -99,7 +126,15 @@ pub fn claim_announcement(
     diesel::update(
         articles::table
             .find(id)
-            .filter(articles::announced_at.is_null()),
+            .filter(articles::announced_at.is_null())
+            .filter(articles::publish_at.le(now))
+            .filter(
+                articles::status
+                    .eq(ArticleStatus::Published)
+                    .or(articles::status
+                        .eq(ArticleStatus::Submitted)
+                        .and(articles::scope.eq(Scope::Unit))),
+            ),
     )
     .set(articles::announced_at.eq(now))
     .execute(conn)
@@ -136,7 +171,7 @@ pub fn deliver(
         .values((
             d::article_id.eq(article),
             d::user_id.eq(sub.user_id),
-            d::subscription_id.eq(sub.id),
+            d::subscription_id.eq(Some(sub.id)),
             d::queued_at.eq(now),
             d::sent_at.eq(sent.then_some(now)),
         ))
@@ -150,13 +185,14 @@ pub fn digests_due(
     conn: &mut DbConnection,
     cutoff: NaiveDateTime,
 ) -> QueryResult<Vec<SubscriptionId>> {
-    article_deliveries::table
+    let ids: Vec<Option<SubscriptionId>> = article_deliveries::table
         .filter(article_deliveries::sent_at.is_null())
         .filter(article_deliveries::queued_at.lt(cutoff))
         .select(article_deliveries::subscription_id)
         .distinct()
         .order(article_deliveries::subscription_id)
-        .load(conn)
+        .load(conn)?;
+    Ok(ids.into_iter().flatten().collect())
 }
 
 /// Takes a digest's waiting articles, marking them sent: empty when another instance took
@@ -170,7 +206,7 @@ pub fn take_digest(
     use article_deliveries as d;
     diesel::update(
         d::table
-            .filter(d::subscription_id.eq(sub))
+            .filter(d::subscription_id.eq(Some(sub)))
             .filter(d::sent_at.is_null())
             .filter(d::queued_at.lt(cutoff)),
     )
