@@ -23,6 +23,9 @@ use crate::types::{
 use crate::users::store as people;
 use crate::validate;
 
+/// How the platform's own articles are signed.
+pub const PLATFORM: &str = "平台";
+
 fn missing() -> AppError {
     AppError::NotFound { what: "article" }
 }
@@ -812,16 +815,24 @@ pub fn editable(
 
 /// Articles as shown, their publishers' names read in one query per kind of publisher.
 fn many(conn: &mut DbConnection, rows: Vec<ArticleRow>, whole: bool) -> AppResult<Vec<Article>> {
-    let (units, sub_platforms) = store::publishers(conn, &rows)?;
+    let names = publishers(conn, &rows)?;
     Ok(rows
         .into_iter()
-        .map(|r| {
-            let publisher = match (r.scope, r.sub_platform_id, r.unit_id) {
-                (Scope::SubPlatform, Some(sp), _) => sub_platforms.get(&sp).cloned(),
-                (Scope::Unit, _, Some(u)) => units.get(&u).cloned(),
-                _ => None,
-            };
-            shown(r, publisher, whole)
+        .zip(names)
+        .map(|(r, publisher)| shown(r, publisher, whole))
+        .collect())
+}
+
+/// Who publishes each of `rows`: the sub-platform's or unit's name, or none for the platform;
+/// read in one query per kind of publisher.
+pub fn publishers(conn: &mut DbConnection, rows: &[ArticleRow]) -> AppResult<Vec<Option<String>>> {
+    let (units, sub_platforms) = store::publishers(conn, rows)?;
+    Ok(rows
+        .iter()
+        .map(|r| match (r.scope, r.sub_platform_id, r.unit_id) {
+            (Scope::SubPlatform, Some(sp), _) => sub_platforms.get(&sp).cloned(),
+            (Scope::Unit, _, Some(u)) => units.get(&u).cloned(),
+            _ => None,
         })
         .collect())
 }
@@ -832,7 +843,7 @@ fn shown_one(conn: &mut DbConnection, r: ArticleRow, whole: bool) -> AppResult<A
 
 /// `publisher`: the sub-platform's or unit's name (none: the platform).
 fn shown(r: ArticleRow, publisher: Option<String>, whole: bool) -> Article {
-    let publisher = publisher.unwrap_or_else(|| "平台".to_owned());
+    let publisher = publisher.unwrap_or_else(|| PLATFORM.to_owned());
     Article {
         id: r.id,
         kind: r.kind,

@@ -28,6 +28,14 @@ async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     a
 }
 
+/// A platform article written and published by `token`.
+async fn published(app: &TestApp, token: &str, body: Value) -> Value {
+    let a = create(app, token, body).await;
+    let (status, p) = step(app, token, a["id"].as_i64().unwrap(), "publish", json!({})).await;
+    assert_eq!(status, 200, "{p}");
+    a
+}
+
 async fn step(app: &TestApp, token: &str, id: i64, step: &str, body: Value) -> (u16, Value) {
     app.post(&format!("/api/v1/articles/{id}/{step}"), Some(token), body)
         .await
@@ -881,20 +889,7 @@ async fn subscribers_hear_at_once_or_at_eight_and_leave_in_one_click(db: TestDb)
     step(&app, &admin, id, "publish", json!({})).await;
     assert_eq!(announce(&mut conn, clock.now()).unwrap(), 1);
     // Scheduled for tomorrow 10:00: nobody hears of it before then.
-    let later = create(
-        &app,
-        &admin,
-        json!({"kind": "news", "scope": "platform", "title": "共享平台年度报告", "publish_at": "2026-12-08T10:00:00+08:00"}),
-    )
-    .await;
-    step(
-        &app,
-        &admin,
-        later["id"].as_i64().unwrap(),
-        "publish",
-        json!({}),
-    )
-    .await;
+    published(&app, &admin, json!({"kind": "news", "scope": "platform", "title": "共享平台年度报告", "publish_at": "2026-12-08T10:00:00+08:00"})).await;
     assert_eq!(announce(&mut conn, clock.now()).unwrap(), 0);
 
     // The digest goes at 08:00 Beijing time, once, with what was queued before.
@@ -985,20 +980,7 @@ async fn the_search_box_finds_published_articles_only(db: TestDb) {
     let clock = ManualClock::at(common::beijing(2026, 12, 7, 9, 0));
     let app = TestApp::spawn_full(db.seeded(), clock.clone(), None).await;
     let admin = app.token("admin@yiqi.demo").await;
-    let out = create(
-        &app,
-        &admin,
-        json!({"kind": "policy", "scope": "platform", "title": "吉林省大型科研仪器开放共享管理办法", "body": "吉科发〔2026〕42 号。第一条 为规范100%开放共享……"}),
-    )
-    .await;
-    step(
-        &app,
-        &admin,
-        out["id"].as_i64().unwrap(),
-        "publish",
-        json!({}),
-    )
-    .await;
+    let out = published(&app, &admin, json!({"kind": "policy", "scope": "platform", "title": "吉林省大型科研仪器开放共享管理办法", "body": "吉科发〔2026〕42 号。第一条 为规范100%开放共享……"})).await;
     create(
         &app,
         &admin,

@@ -15,6 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates::page_url, templates::Notice};
 use crate::navigation::store as catalogue;
 use crate::publishing::model::{ArticleKind, ArticleRow, Scope};
+use crate::publishing::service::PLATFORM;
 use crate::publishing::store as articles;
 use crate::types::{local_date, SubscriptionId, PLATFORM_ZONE};
 use crate::users::store as people;
@@ -137,7 +138,7 @@ pub fn unsubscribe(conn: &mut DbConnection, token: &str) -> AppResult<Option<Sub
 
 fn shown(conn: &mut DbConnection, r: SubscriptionRow) -> AppResult<Subscription> {
     let scope_name = match r.scope {
-        Scope::Platform => "平台".to_owned(),
+        Scope::Platform => PLATFORM.to_owned(),
         Scope::SubPlatform => {
             catalogue::find_sub_platform(conn, crate::types::SubPlatformId(r.scope_id))?
                 .map(|s| s.name)
@@ -201,16 +202,14 @@ fn followed(conn: &mut DbConnection, sub: &SubscriptionRow) -> AppResult<String>
     Ok(shown(conn, sub.clone())?.describe())
 }
 
+/// Who publishes `a`, as its pages say it.
 fn publisher(conn: &mut DbConnection, a: &ArticleRow) -> AppResult<String> {
-    Ok(match (a.sub_platform_id, a.unit_id) {
-        (Some(sp), _) => catalogue::find_sub_platform(conn, sp)?
-            .map(|s| s.name)
-            .unwrap_or_default(),
-        (_, Some(u)) => catalogue::find_unit(conn, u)?
-            .map(|u| u.name)
-            .unwrap_or_default(),
-        _ => "平台".to_owned(),
-    })
+    let names = crate::publishing::service::publishers(conn, std::slice::from_ref(a))?;
+    Ok(names
+        .into_iter()
+        .next()
+        .flatten()
+        .unwrap_or_else(|| PLATFORM.to_owned()))
 }
 
 /// The subscriber, if they may still be written to (not disabled, address verified).
@@ -333,8 +332,9 @@ fn digest(
     let what = followed(conn, sub)?;
     let off = unsubscribe_url(&sub.token);
     let mut paragraphs = vec![format!("「{what}」有 {} 篇新文章：", items.len())];
-    for a in items {
-        let from = publisher(conn, a)?;
+    let names = crate::publishing::service::publishers(conn, items)?;
+    for (a, from) in items.iter().zip(names) {
+        let from = from.unwrap_or_else(|| PLATFORM.to_owned());
         paragraphs.push(format!(
             "【{}】{}（{from}）{}",
             a.kind.label_zh(),
