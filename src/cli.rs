@@ -56,6 +56,26 @@ enum Command {
         #[command(subcommand)]
         what: SearchCommand,
     },
+    /// Reports to hand in.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// The year for the national reporting interface (数据报送): writes
+    /// nrii-{UNIT|all}-{YEAR}.json and .xlsx into DIR and lists the records held back.
+    Nrii {
+        #[arg(long)]
+        year: i32,
+        /// One host unit (default: every unit).
+        #[arg(long)]
+        unit: Option<i64>,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -212,6 +232,50 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Mail { what } => mail(what, &settings),
+        Command::Export {
+            what: ExportCommand::Nrii { year, unit, out },
+        } => {
+            let mut conn = one_connection(&settings)?;
+            db::migrate(&mut conn)?;
+            let unit = unit.map(crate::types::UnitId);
+            if let Some(u) = unit {
+                anyhow::ensure!(
+                    crate::navigation::store::find_unit(&mut conn, u)?.is_some(),
+                    "--unit {}: no such unit",
+                    u.0
+                );
+            }
+            let started = std::time::Instant::now();
+            let report = crate::usage::nrii::build(&mut conn, unit, year, &settings.evaluation)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            for format in ["json", "xlsx"] {
+                let file = crate::usage::nrii::report(&report, format)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let path = out.join(&file.file_name);
+                std::fs::write(&path, &file.body)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+            println!(
+                "{} instruments, {} service records, {} unit summaries in {:.1} s",
+                report.instruments.len(),
+                report.services.len(),
+                report.summaries.len(),
+                started.elapsed().as_secs_f64()
+            );
+            if !report.problems.is_empty() {
+                println!(
+                    "{} problems: the records concerned are held back (sheet 问题):",
+                    report.problems.len()
+                );
+                for p in report.problems.iter().take(20) {
+                    println!("  {} {} {}: {}", p.record, p.id, p.field, p.message);
+                }
+            }
+            Ok(())
+        }
         Command::Search {
             what: SearchCommand::Rebuild,
         } => {

@@ -157,6 +157,8 @@ pub struct EvaluationSettings {
     pub rectify_min_ratings: i64,
     /// or when this many complaints against it were upheld (fully or partly) in the year.
     pub rectify_upheld: i64,
+    /// 大型仪器: the original value (yuan) from which an instrument counts as large.
+    pub large_value_yuan: i64,
 }
 
 /// 信息发布: where articles' attachments are kept and how large one may be.

@@ -76,6 +76,16 @@ pub fn optional_email(field: &str, value: &str) -> AppResult<String> {
     }
 }
 
+/// A coded value (an enum's `from_code`); the error lists the accepted `codes`.
+pub fn code<T>(
+    field: &str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+    codes: String,
+) -> AppResult<T> {
+    parse(value).ok_or_else(|| AppError::invalid(field, format!("one of {codes}")))
+}
+
 /// A phone number: digits with `+ - ( )` and spaces, ≤ 30.
 pub fn phone(field: &str, value: &str) -> AppResult<String> {
     let v = line(field, value, 0, 30)?;

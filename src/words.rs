@@ -15,6 +15,8 @@ pub const MODEL: &str = "规格型号";
 pub const MANUFACTURER: &str = "生产厂商";
 pub const ORIGIN_COUNTRY: &str = "产地国别";
 pub const IN_SERVICE_ON: &str = "启用日期";
+/// The day an instrument joined the platform: a year counts it only from then.
+pub const LISTED_ON: &str = "入网日期";
 /// Always in 万元 with two decimals.
 pub const ORIGINAL_VALUE: &str = "原值（万元）";
 pub const SPECS: &str = "主要技术指标";
@@ -50,6 +52,14 @@ pub const EXTERNAL_HOURS: &str = "对外服务机时（小时）";
 /// Always in 元 with two decimals.
 pub const INCOME: &str = "服务收入（元）";
 pub const CLIENT_UNITS: &str = "服务对象单位数";
+pub const EXTERNAL_CLIENT_UNITS: &str = "其中外单位";
+pub const INTERNAL_CLIENT_UNITS: &str = "其中本单位";
+/// 科学研究 / 科技开发 / 教学 / 其他.
+pub const DIRECTION: &str = "服务方向";
+/// What was done for the client (national record, ≤ 200).
+pub const SERVICE_CONTENT_DONE: &str = "服务内容";
+pub const APPLICANT: &str = "申请人";
+pub const LARGE_INSTRUMENT: &str = "大型仪器";
 pub const SERVICES: &str = "服务次数";
 /// Share of ratings at 非常满意 or 基本满意.
 pub const SATISFACTION: &str = "满意度";

@@ -75,6 +75,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         retired_at -> Nullable<Timestamp>,
+        listed_on -> Date,
     }
 }
 
@@ -311,6 +312,7 @@ diesel::table! {
         staff_assist -> Bool,
         result_delivery -> Nullable<Text>,
         remote -> Bool,
+        direction -> Text,
     }
 }
 
@@ -348,6 +350,11 @@ diesel::table! {
         served_on -> Date,
         idle_minutes -> Integer,
         logged_by -> Nullable<BigInt>,
+        content -> Text,
+        direction -> Text,
+        applicant_name -> Text,
+        applicant_phone -> Text,
+        applicant_email -> Text,
     }
 }
 
@@ -395,10 +402,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    usage_unit_monthly (unit_id, month, service_type, internal) {
+    usage_unit_monthly (unit_id, month, service_type, service_way, direction, internal) {
         unit_id -> BigInt,
         month -> Integer,
         service_type -> Text,
+        service_way -> Text,
+        direction -> Text,
         internal -> Bool,
         services -> BigInt,
         minutes -> BigInt,
@@ -408,10 +417,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    usage_clients (unit_id, month, organisation_id) {
+    usage_clients (unit_id, month, organisation_id, internal) {
         unit_id -> BigInt,
         month -> Integer,
         organisation_id -> BigInt,
+        internal -> Bool,
         services -> BigInt,
     }
 }
@@ -433,9 +443,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    usage_platform_clients (month, organisation_id) {
+    usage_platform_clients (month, organisation_id, internal) {
         month -> Integer,
         organisation_id -> BigInt,
+        internal -> Bool,
         services -> BigInt,
     }
 }
@@ -730,4 +741,12 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
 diesel::allow_columns_to_appear_in_same_group_by_clause!(
     instruments::unit_id,
     service_records::internal
+);
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    instruments::unit_id,
+    service_records::service_way
+);
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    instruments::unit_id,
+    service_records::direction
 );

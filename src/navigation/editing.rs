@@ -21,14 +21,7 @@ fn required<T>(field: &str, value: Option<T>) -> AppResult<T> {
     value.ok_or_else(|| AppError::invalid(field, "必填 (required)"))
 }
 
-fn code<T: Copy>(
-    field: &str,
-    value: &str,
-    parse: fn(&str) -> Option<T>,
-    codes: String,
-) -> AppResult<T> {
-    parse(value).ok_or_else(|| AppError::invalid(field, format!("one of {codes}")))
-}
+use crate::validate::code;
 
 // --- sub-platforms -------------------------------------------------------------------------
 
@@ -294,6 +287,8 @@ pub struct InstrumentInput {
     pub acquisition: Option<String>,
     pub purpose: Option<String>,
     pub disciplines: Option<Vec<String>>,
+    /// 入网日期 (YYYY-MM-DD); a new instrument joins today unless told otherwise.
+    pub listed_on: Option<NaiveDate>,
 }
 
 /// Largest original value accepted: 100 亿元 (no research instrument costs more).
@@ -358,6 +353,15 @@ fn apply_instrument(
             ));
         }
         row.in_service_on = Some(v);
+    }
+    if let Some(v) = i.listed_on {
+        if v > today {
+            return Err(AppError::invalid(
+                "listed_on",
+                "入网日期不能晚于今天 (cannot be in the future)",
+            ));
+        }
+        row.listed_on = v;
     }
     if let Some(v) = i.original_value_yuan {
         if !(0..=MAX_VALUE_YUAN).contains(&v) {
@@ -483,6 +487,7 @@ pub fn create_instrument(
             created_at: naive(now),
             updated_at: naive(now),
             retired_at: None,
+            listed_on: today(now),
         };
         apply_instrument(&mut row, input, &catalogue.categories, today(now))?;
         asset_no_unique(conn, &row, None)?;

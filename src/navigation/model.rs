@@ -140,6 +140,8 @@ pub struct InstrumentRow {
     /// Retired instruments leave the catalogue but keep their history.
     #[serde(default, with = "crate::types::utc::option")]
     pub retired_at: Option<NaiveDateTime>,
+    /// 入网日期: the day it joined the platform; a year counts it only from then.
+    pub listed_on: NaiveDate,
 }
 
 /// The columns a list shows.
@@ -237,6 +239,8 @@ pub struct Instrument {
     pub manufacturer: String,
     pub origin_country: String,
     pub in_service_on: Option<NaiveDate>,
+    /// 入网日期: the day it joined the platform.
+    pub listed_on: NaiveDate,
     pub original_value_yuan: Yuan,
     pub specs: String,
     pub functions: String,
@@ -359,6 +363,7 @@ pub struct NewInstrument {
     pub disciplines: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub listed_on: NaiveDate,
 }
 
 impl From<&InstrumentRow> for NewInstrument {
@@ -394,6 +399,7 @@ impl From<&InstrumentRow> for NewInstrument {
             disciplines: r.disciplines.clone(),
             created_at: r.created_at,
             updated_at: r.updated_at,
+            listed_on: r.listed_on,
         }
     }
 }

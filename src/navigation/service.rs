@@ -505,6 +505,7 @@ pub fn get_instrument(
         manufacturer: r.manufacturer,
         origin_country: r.origin_country,
         in_service_on: r.in_service_on,
+        listed_on: r.listed_on,
         original_value_yuan: Yuan(r.original_value_yuan),
         specs: r.specs,
         functions: r.functions,

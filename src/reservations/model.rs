@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::schema::{reservation_history, reservations};
 use crate::error::{AppError, AppResult};
 use crate::types::{code_enum, InstrumentId, ReservationId, UserId};
+use crate::usage::model::{Direction, ProjectFunding};
 use crate::users::model::PriceTier;
 use crate::validate::instant;
 
@@ -156,6 +157,8 @@ pub struct ReservationRow {
     pub result_delivery: Option<ResultDelivery>,
     /// A remote session (远程共享).
     pub remote: bool,
+    /// 服务方向 of the work, for the national service record.
+    pub direction: Direction,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -185,6 +188,7 @@ pub struct NewReservation {
     pub staff_assist: bool,
     pub result_delivery: Option<ResultDelivery>,
     pub remote: bool,
+    pub direction: Direction,
 }
 
 impl NewReservation {
@@ -212,6 +216,7 @@ impl NewReservation {
             staff_assist,
             result_delivery,
             remote,
+            direction,
         } = self;
         ReservationRow {
             id,
@@ -240,6 +245,7 @@ impl NewReservation {
             staff_assist,
             result_delivery,
             remote,
+            direction,
         }
     }
 }
@@ -274,7 +280,9 @@ pub struct Reservation {
     pub planned_on: Option<NaiveDate>,
     pub purpose: String,
     pub project: String,
-    pub funding_source: String,
+    /// The project's funding source (the national list), null without a project.
+    pub funding_source: Option<ProjectFunding>,
+    pub direction: Direction,
     pub price_tier: PriceTier,
     /// The fee for the booker's tier, in fen (分).
     pub fee_estimate_fen: i64,
@@ -308,7 +316,8 @@ impl From<ReservationRow> for Reservation {
             planned_on: r.planned_on,
             purpose: r.purpose,
             project: r.project,
-            funding_source: r.funding_source,
+            funding_source: ProjectFunding::stored(&r.funding_source),
+            direction: r.direction,
             price_tier: r.price_tier,
             fee_estimate_fen: r.fee_estimate_fen,
             reason: r.reason,
@@ -339,8 +348,12 @@ pub struct ReservationInput {
     pub purpose: String,
     #[serde(default)]
     pub project: String,
+    /// The project's funding source, a code of the national list (`nsfc`, `key_rd`, …,
+    /// `other`); empty without a project.
     #[serde(default)]
     pub funding_source: String,
+    /// 服务方向: `research` (default), `development`, `teaching` or `other`.
+    pub direction: Option<String>,
     /// Machine time: ask the staff to operate the instrument or guide the session (技术共享).
     #[serde(default)]
     pub staff_assist: bool,
@@ -380,6 +393,7 @@ pub struct BookingRequest {
     pub purpose: String,
     pub project: String,
     pub funding_source: String,
+    pub direction: Option<String>,
 }
 
 impl BookingRequest {
@@ -429,6 +443,7 @@ impl BookingRequest {
             purpose: input.purpose,
             project: input.project,
             funding_source: input.funding_source,
+            direction: input.direction,
         })
     }
 

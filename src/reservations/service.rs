@@ -26,7 +26,9 @@ use crate::types::{day_time_zh, duration_zh, span_zh, UserId};
 use crate::types::{
     local_date_time, InstrumentId, PageRequest, Paged, ReservationId, PLATFORM_ZONE,
 };
-use crate::usage::model::{NewServiceRecord, ServiceType, ServiceWay};
+use crate::usage::model::{
+    Direction, NationalFields, NewServiceRecord, ProjectFunding, ServiceType, ServiceWay,
+};
 use crate::usage::service as usage;
 use crate::users::model::{Contact, PriceTier};
 
@@ -169,6 +171,7 @@ pub async fn create(
             purpose: texts.purpose,
             project: texts.project,
             funding_source: texts.funding_source,
+            direction: texts.direction,
             price_tier: tier,
             fee_estimate_fen: planned.fee_fen,
             idempotency_key: key.clone(),
@@ -324,6 +327,7 @@ struct BookingTexts {
     purpose: String,
     project: String,
     funding_source: String,
+    direction: Direction,
 }
 
 impl BookingTexts {
@@ -331,7 +335,8 @@ impl BookingTexts {
         Ok(BookingTexts {
             purpose: validate::line("purpose", &req.purpose, 0, 200)?,
             project: validate::line("project", &req.project, 0, 200)?,
-            funding_source: validate::line("funding_source", &req.funding_source, 0, 100)?,
+            funding_source: ProjectFunding::checked("funding_source", &req.funding_source)?,
+            direction: Direction::checked("direction", req.direction.as_deref())?,
         })
     }
 }
@@ -1086,7 +1091,7 @@ fn write_service_record(
             reservation_id: Some(row.id),
             instrument_id: row.instrument_id,
             client_user_id: Some(row.user_id),
-            client_organisation_id: user.and_then(|u| u.organisation_id),
+            client_organisation_id: user.as_ref().and_then(|u| u.organisation_id),
             internal: tier.is_internal(),
             service_type,
             service_way: way,
@@ -1102,6 +1107,21 @@ fn write_service_record(
             served_on: usage::local_day(starts_or_now.and_utc()),
             idle_minutes: idle as i32,
             logged_by: None,
+            national: NationalFields {
+                // 服务内容: what the booker said the work is, or the samples' description.
+                content: if row.purpose.trim().is_empty() {
+                    &row.sample_description
+                } else {
+                    &row.purpose
+                }
+                .chars()
+                .take(200)
+                .collect(),
+                direction: row.direction,
+                applicant_name: user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+                applicant_phone: user.as_ref().map(|u| u.phone.clone()).unwrap_or_default(),
+                applicant_email: user.as_ref().map(|u| u.email.clone()).unwrap_or_default(),
+            },
         },
     )?;
     Ok(())

@@ -11,7 +11,7 @@ use crate::db::{self, DbConnection};
 use crate::navigation::model::ShareMode;
 use crate::reservations::model::BookingModes;
 use crate::types::{InstrumentId, OrganisationId, UserId, PLATFORM_ZONE};
-use crate::usage::model::{NewServiceRecord, ServiceType, ServiceWay};
+use crate::usage::model::{Direction, NationalFields, NewServiceRecord, ServiceType, ServiceWay};
 
 /// What the province published for 2018.
 pub const SERVICES_2018: usize = 78;
@@ -207,6 +207,44 @@ fn row(
         served_on: day,
         idle_minutes: 0,
         logged_by: None,
+        national: national(instrument, client.0, day, service_type, minutes),
+    }
+}
+
+/// The national record's fields of a seeded service, picked from its own figures so that a
+/// reseed writes the same: content by type, mostly research, an applicant of the client.
+fn national(
+    instrument: i64,
+    client: i64,
+    day: NaiveDate,
+    service_type: ServiceType,
+    minutes: i64,
+) -> NationalFields {
+    use super::data::{GIVEN, SURNAMES};
+    let h = (instrument as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add((client as u64) << 20)
+        .wrapping_add(day.num_days_from_ce() as u64 * 131)
+        .wrapping_add(minutes as u64);
+    let pick =
+        |n: usize, salt: u64| ((h ^ salt).wrapping_mul(0xBF58_476D_1CE4_E5B9) >> 33) as usize % n;
+    NationalFields {
+        content: format!("{}服务：样品表征与数据分析", service_type.label_zh()),
+        direction: [
+            Direction::Research,
+            Direction::Research,
+            Direction::Research,
+            Direction::Development,
+            Direction::Teaching,
+            Direction::Other,
+        ][pick(6, 1)],
+        applicant_name: format!(
+            "{}{}",
+            SURNAMES[pick(SURNAMES.len(), 2)],
+            GIVEN[pick(GIVEN.len(), 3)]
+        ),
+        applicant_phone: format!("1{:010}", 3_000_000_000 + (h % 999_999_999)),
+        applicant_email: format!("client{client}-{}@example.cn", pick(100, 4)),
     }
 }
 

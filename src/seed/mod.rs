@@ -270,9 +270,14 @@ fn make_instrument(
     let model = *rng.pick(models);
     // 万元 with two decimals = a whole number of hundreds of yuan.
     let value_yuan = rng.range(t.value_wan.0 * 100, t.value_wan.1 * 100) * 100;
-    let year = rng.range(2006, 2024) as i32;
+    // Put into service before 2018, so that all of them are in the province's 2018 figures.
+    let year = 2006 + (rng.range(2006, 2024) as i32 - 2006) % 12;
     let in_service =
         NaiveDate::from_ymd_opt(year, rng.range(1, 12) as u32, rng.range(1, 28) as u32);
+    // Joined the platform between its opening (2014) and the end of 2017, not before service.
+    let opened = NaiveDate::from_ymd_opt(2014, 1, 1).unwrap_or_default()
+        + chrono::Duration::days((seq as i64 * 37) % 1460);
+    let listed_on = in_service.map_or(opened, |d| d.max(opened));
     let city = city_of(&unit.row.city);
     let enterprise = unit.row.kind == UnitKind::Enterprise;
     let funding = if enterprise {
@@ -335,6 +340,7 @@ fn make_instrument(
         created_at: now,
         updated_at: now,
         retired_at: None,
+        listed_on,
     }
 }
 

@@ -1,6 +1,6 @@
 //! A host unit's yearly evaluation (the figures a ministry asks for) and its declarations.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -45,31 +45,28 @@ pub fn evaluation(
     let per_client: HashMap<i64, i64> = store::instrument_client_counts(conn, unit, year)?
         .into_iter()
         .collect();
-    let client_units = store::clients(conn, &span, Some(unit))?
-        .into_iter()
-        .collect::<HashSet<_>>()
-        .len() as i64;
-    let listed = store::unit_instruments(conn, unit)?;
+    let clients = ClientUnits::of(&store::clients(conn, &span, Some(unit))?);
+    let splits = unit_splits(conn, &span, unit)?;
+    let listed = store::listed_during(conn, unit, year_start(year)?, to)?;
     let rated = unit_satisfaction(conn, unit, year)?;
     let mut total = Figures::default();
     let mut per_instrument = Vec::with_capacity(listed.len());
-    let (mut running, mut shared, mut shared_externally) = (0, 0, 0);
     // The unit's satisfaction counts every rating of its year, an instrument retired since
     // included: the platform's round reads the same counts.
     let (ratings, satisfied) = rated.values().fold((0, 0), |(a, b), (r, s)| (a + r, b + s));
-    for (id, name, asset_no, value, run_status) in listed.iter().cloned() {
+    for (id, name, asset_no, value, run_status, share_mode, listed_on) in listed {
         let f = sums.get(&id).copied().unwrap_or_default();
         let (r, s) = rated.get(&id).copied().unwrap_or_default();
         total.merge(&f);
-        running += i64::from(run_status == crate::navigation::model::RunStatus::Normal);
-        shared += i64::from(f.services > 0);
-        shared_externally += i64::from(f.external_minutes > 0);
         per_instrument.push(InstrumentYear {
             instrument_id: InstrumentId(id),
             name,
             asset_no,
             original_value_yuan: Yuan(value),
+            large: value >= round.large_value_yuan,
+            listed_on,
             run_status,
+            share_mode,
             client_units: per_client.get(&id).copied().unwrap_or(0),
             utilisation: utilisation(f.minutes, 1),
             figures: f,
@@ -77,7 +74,7 @@ pub fn evaluation(
             ratings: r,
         });
     }
-    let registered = listed.len() as i64;
+    let registered = per_instrument.len() as i64;
     let eligible = store::declared_eligible(conn, unit, year)?.map(i64::from);
     let complaints = complaint_figures(conn, Some(unit), year)?
         .remove(&unit.0)
@@ -88,8 +85,11 @@ pub fn evaluation(
         unit_name: row.name,
         year,
         instruments: registered,
-        client_units,
+        large_instruments: per_instrument.iter().filter(|i| i.large).count() as i64,
+        large_value_yuan: round.large_value_yuan,
+        clients,
         figures: total,
+        splits,
         utilisation: utilisation(total.minutes, registered),
         saturation_hours: SATURATION_HOURS,
         satisfaction,
@@ -101,14 +101,61 @@ pub fn evaluation(
             .map(Rectification::from)
             .collect(),
         eligible_instruments: eligible,
-        ratios: Ratios {
-            registered_of_eligible: Ratio::of(registered, eligible),
-            running_of_registered: Ratio::of(running, Some(registered)),
-            shared_of_eligible: Ratio::of(shared, eligible),
-            shared_externally_of_eligible: Ratio::of(shared_externally, eligible),
-        },
+        ratios: national_ratios(eligible, &per_instrument),
         per_instrument,
     })
+}
+
+/// The four ratios of the yearly round, as the national evaluation defines them (科技部、
+/// 财政部《重大科研基础设施和大型科研仪器开放共享评价考核实施办法》: 入网率, 运行率, 共享率,
+/// 对外共享率). Only large instruments listed in the year count; the denominator of three of
+/// them is what the unit declares falls under the rules (应入网), which the platform cannot
+/// know. Written once: the evaluation page, the API and the national export read these.
+pub fn national_ratios(eligible: Option<i64>, year: &[InstrumentYear]) -> Ratios {
+    use crate::navigation::model::{RunStatus, ShareMode};
+    let large: Vec<&InstrumentYear> = year.iter().filter(|i| i.large).collect();
+    let count =
+        |keep: &dyn Fn(&InstrumentYear) -> bool| large.iter().filter(|i| keep(i)).count() as i64;
+    let registered = large.len() as i64;
+    Ratios {
+        // 入网率 = 入网的大型仪器 / 应入网的大型仪器.
+        registered_of_eligible: Ratio::of(registered, eligible),
+        // 运行率 = 运行状态正常的入网仪器 / 入网仪器 (the status recorded today: the platform
+        // keeps no history of it).
+        running_of_registered: Ratio::of(
+            count(&|i| i.run_status == RunStatus::Normal),
+            Some(registered),
+        ),
+        // 共享率 = 开放共享（不是“不共享”）且年内提供过服务的仪器 / 应入网: an instrument kept
+        // to its owners is not shared, however much it ran.
+        shared_of_eligible: Ratio::of(
+            count(&|i| i.share_mode != ShareMode::NotShared && i.figures.services > 0),
+            eligible,
+        ),
+        // 对外共享率 = 年内为本单位法人以外的用户服务过的仪器 / 应入网: counted by services,
+        // so an instrument that only ran external samples counts too.
+        shared_externally_of_eligible: Ratio::of(
+            count(&|i| i.figures.external_services > 0),
+            eligible,
+        ),
+    }
+}
+
+/// The instant a year starts in Beijing, as stored (UTC).
+fn year_start(year: i32) -> AppResult<chrono::NaiveDateTime> {
+    let (first, _) = year_bounds(year)?;
+    crate::reservations::rules::local(first, 0)
+        .map(naive)
+        .ok_or_else(|| AppError::invalid("year", "2000..=2100"))
+}
+
+/// A unit's figures over the span by service way and direction, from its rollup.
+fn unit_splits(conn: &mut DbConnection, span: &store::Span, unit: UnitId) -> AppResult<Splits> {
+    Ok(super::stats::splits(&super::stats::unit_cells_in(
+        conn,
+        span,
+        Some(unit),
+    )?))
 }
 
 /// (ratings, ratings at the top two levels) per instrument of the unit, for the services it
@@ -272,6 +319,7 @@ mod tests {
             rectify_below: 0.8,
             rectify_min_ratings: 5,
             rectify_upheld: 3,
+            large_value_yuan: 500_000,
         }
     }
 

@@ -95,6 +95,11 @@ pub fn records_table(rows: Vec<ReportRow>) -> Table {
             words::INCOME,
             words::PROJECT,
             words::PROJECT_FUNDING,
+            words::SERVICE_CONTENT_DONE,
+            words::DIRECTION,
+            words::APPLICANT,
+            "申请人电话",
+            "申请人邮箱",
             "备注",
         ],
         rows: rows
@@ -117,7 +122,14 @@ pub fn records_table(rows: Vec<ReportRow>) -> Table {
                     i64::from(r.sample_count).into(),
                     money(r.fee_fen),
                     r.project.into(),
-                    r.funding_source.into(),
+                    super::model::ProjectFunding::stored(&r.funding_source)
+                        .map_or("", |f| f.label_zh())
+                        .into(),
+                    r.national.content.into(),
+                    r.national.direction.label_zh().into(),
+                    r.national.applicant_name.into(),
+                    r.national.applicant_phone.into(),
+                    r.national.applicant_email.into(),
                     r.note.into(),
                 ]
             })
@@ -192,6 +204,10 @@ pub fn summary_table(e: &Evaluation, platform: &PlatformSettings) -> Table {
             vec!["年度".into(), i64::from(e.year).into()],
             vec!["入网仪器（台/套）".into(), e.instruments.into()],
             vec![
+                format!("其中大型仪器（原值 ≥ {} 元）", e.large_value_yuan).into(),
+                e.large_instruments.into(),
+            ],
+            vec![
                 words::MACHINE_HOURS.into(),
                 hours_cell(e.figures.machine_hours),
             ],
@@ -200,8 +216,17 @@ pub fn summary_table(e: &Evaluation, platform: &PlatformSettings) -> Table {
                 hours_cell(e.figures.external_hours),
             ],
             vec![words::INCOME.into(), money(e.figures.income_fen)],
-            vec![words::CLIENT_UNITS.into(), e.client_units.into()],
+            vec![words::CLIENT_UNITS.into(), e.clients.client_units.into()],
+            vec![
+                words::EXTERNAL_CLIENT_UNITS.into(),
+                e.clients.external_client_units.into(),
+            ],
+            vec![
+                words::INTERNAL_CLIENT_UNITS.into(),
+                e.clients.internal_client_units.into(),
+            ],
             vec![words::SERVICES.into(), e.figures.services.into()],
+            vec!["对外服务（次）".into(), e.figures.external_services.into()],
             vec!["平均饱和度（1200小时）".into(), e.utilisation.into()],
             vec![words::SATISFACTION.into(), satisfaction(e.satisfaction)],
             vec![words::RATINGS.into(), e.ratings.into()],
@@ -301,7 +326,7 @@ pub fn csv(table: &Table) -> String {
     out
 }
 
-fn sheet(ws: &mut Worksheet, name: &str, table: &Table) -> Result<(), XlsxError> {
+pub(super) fn sheet(ws: &mut Worksheet, name: &str, table: &Table) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold();
     ws.set_name(name)?;
     for (c, h) in table.headers.iter().enumerate() {

@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::service::{self, RecordWithHistory};
 use super::store::Filter;
-use super::{evaluation, export, rectifications, reductions};
+use super::{evaluation, export, nrii, rectifications, reductions};
 use crate::auth::{authorize, Action, Auth};
 use crate::db;
 use crate::error::{AppError, AppResult, Problem};
@@ -329,6 +329,77 @@ pub async fn export(
     let report = db::run(&state.pool, move |c| {
         evaluation::may_evaluate(&who, unit)?;
         export::year_report(c, &platform, &round, unit, year, &format)
+    })
+    .await?;
+    Ok(report.response())
+}
+
+/// The unit's year for the national reporting interface (数据报送).
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}/nrii.{format}",
+    tag = "usage",
+    summary = "The unit's year for the national reporting interface (数据报送): its large instruments, their service records and the yearly summary, checked against the national rules; records that break one are held back and listed in `problems` with the field named",
+    params(
+        ("id" = i64, Path, description = "the unit"),
+        ("format" = String, Path, description = "`json` (NriiExport) or `xlsx` (sheets 仪器, 服务记录, 年度汇总, 问题)"),
+        YearParams
+    ),
+    responses(
+        (status = 200, description = "the report", body = nrii::NriiExport),
+        (status = 403, description = "not the unit's staff or a platform admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such unit, or another format", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "usage.unit_nrii", skip_all, fields(format = %path.1))]
+pub async fn unit_nrii(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let unit = path_id(&path.0)?;
+    let format = path.1.clone();
+    let year = year_of(&req)?;
+    let round = state.evaluation;
+    let report = db::run(&state.pool, move |c| {
+        crate::usage::nrii::unit_report(c, &who, unit, year, &round, &format)
+    })
+    .await?;
+    Ok(report.response())
+}
+
+/// Every unit's year for the national reporting interface, for the platform's admins.
+#[utoipa::path(
+    get,
+    path = "/api/v1/nrii.{format}",
+    tag = "usage",
+    summary = "Platform admins: every unit's year for the national reporting interface, as one report",
+    params(
+        ("format" = String, Path, description = "`json` or `xlsx`"),
+        YearParams
+    ),
+    responses(
+        (status = 200, description = "the report", body = nrii::NriiExport),
+        (status = 403, description = "not a platform admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "another format", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(name = "usage.platform_nrii", skip_all, fields(format = %format))]
+pub async fn platform_nrii(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    format: web::Path<String>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let year = year_of(&req)?;
+    let round = state.evaluation;
+    let format = format.into_inner();
+    let report = db::run(&state.pool, move |c| {
+        authorize(&who, Action::JudgeComplaints)?;
+        nrii::report(&nrii::build(c, None, year, &round)?, &format)
     })
     .await?;
     Ok(report.response())

@@ -5,6 +5,7 @@ pub mod evaluation;
 pub mod export;
 pub mod handlers;
 pub mod model;
+pub mod nrii;
 pub mod rectifications;
 pub mod reductions;
 pub mod service;
@@ -24,6 +25,8 @@ pub fn routes(r: &mut Routes) {
         .post("/hour-reductions/{id}/decision", h::decide_reduction)
         .get("/units/{id}/evaluation", h::evaluation)
         .get("/units/{id}/evaluation.{format}", h::export)
+        .get("/units/{id}/nrii.{format}", h::unit_nrii)
+        .get("/nrii.{format}", h::platform_nrii)
         .put("/units/{id}/declarations", h::declare)
         .get("/evaluation", h::round)
         .get("/evaluation.{format}", h::round_export)
@@ -44,6 +47,8 @@ pub fn routes(r: &mut Routes) {
     handlers::decide_reduction,
     handlers::evaluation,
     handlers::export,
+    handlers::unit_nrii,
+    handlers::platform_nrii,
     handlers::declare,
     handlers::round,
     handlers::round_export,

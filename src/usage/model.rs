@@ -31,6 +31,67 @@ code_enum! {
 }
 
 code_enum! {
+    /// 服务方向: what the work served, as the national service record names it.
+    pub enum Direction {
+        Research = "research" / "科学研究",
+        Development = "development" / "科技开发",
+        Teaching = "teaching" / "教学",
+        Other = "other" / "其他",
+    }
+}
+
+code_enum! {
+    /// 项目经费来源: the fixed list of the national service record. Stored as its code; ''
+    /// when the service served no project.
+    pub enum ProjectFunding {
+        Nsfc = "nsfc" / "国家自然科学基金",
+        KeyRd = "key_rd" / "国家重点研发计划",
+        Major = "major" / "国家科技重大专项",
+        Guide = "guide" / "技术创新引导专项（基金）",
+        BaseTalent = "base_talent" / "基地和人才专项",
+        NationalOther = "national_other" / "其他国家级项目",
+        Ministry = "ministry" / "部委项目",
+        Provincial = "provincial" / "省级项目",
+        Municipal = "municipal" / "市级项目",
+        Enterprise = "enterprise" / "企业委托项目",
+        International = "international" / "国际合作项目",
+        Defence = "defence" / "国防科研项目",
+        Institutional = "institutional" / "单位自设项目",
+        Own = "own" / "单位自筹",
+        Teaching = "teaching" / "教学经费",
+        Foundation = "foundation" / "社会基金",
+        Other = "other" / "其他",
+    }
+}
+
+impl ProjectFunding {
+    /// A funding code as sent ('' for none), checked and kept as its code.
+    pub fn checked(field: &str, value: &str) -> crate::error::AppResult<String> {
+        let v = value.trim();
+        if v.is_empty() {
+            return Ok(String::new());
+        }
+        crate::validate::code(field, v, ProjectFunding::from_code, ProjectFunding::codes())
+            .map(|f| f.code().to_owned())
+    }
+
+    /// A stored code ('' = none).
+    pub fn stored(code: &str) -> Option<ProjectFunding> {
+        ProjectFunding::from_code(code)
+    }
+}
+
+impl Direction {
+    /// A direction as sent: absent means 科学研究, the usual case.
+    pub fn checked(field: &str, value: Option<&str>) -> crate::error::AppResult<Direction> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(Direction::Research),
+            Some(v) => crate::validate::code(field, v, Direction::from_code, Direction::codes()),
+        }
+    }
+}
+
+code_enum! {
     pub enum ReductionStatus {
         Pending = "pending" / "待处理",
         Accepted = "accepted" / "已核减",
@@ -66,6 +127,23 @@ pub struct NewServiceRecord {
     pub served_on: NaiveDate,
     pub idle_minutes: i32,
     pub logged_by: Option<UserId>,
+    #[diesel(embed)]
+    pub national: NationalFields,
+}
+
+/// What the national service record adds to a service: its content (服务内容), direction
+/// (服务方向) and the applicant's contact.
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema,
+)]
+#[diesel(table_name = service_records)]
+pub struct NationalFields {
+    /// 服务内容, at most 200 characters.
+    pub content: String,
+    pub direction: Direction,
+    pub applicant_name: String,
+    pub applicant_phone: String,
+    pub applicant_email: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -91,6 +169,8 @@ pub struct ServiceRecordRow {
     pub served_on: NaiveDate,
     pub idle_minutes: i32,
     pub logged_by: Option<UserId>,
+    #[diesel(embed)]
+    pub national: NationalFields,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -117,10 +197,13 @@ pub struct ServiceRecord {
     pub sample_count: i32,
     pub fee_fen: i64,
     pub project: String,
-    pub funding_source: String,
+    /// The project's funding source (a code of the fixed list), null without a project.
+    pub funding_source: Option<ProjectFunding>,
     pub note: String,
     pub logged_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub national: NationalFields,
 }
 
 impl From<ServiceRecordRow> for ServiceRecord {
@@ -141,11 +224,12 @@ impl From<ServiceRecordRow> for ServiceRecord {
             idle_minutes: r.idle_minutes,
             sample_count: r.sample_count,
             fee_fen: r.fee_fen,
+            funding_source: ProjectFunding::stored(&r.funding_source),
             project: r.project,
-            funding_source: r.funding_source,
             note: r.note,
             logged_by: r.logged_by,
             created_at: utc(r.created_at),
+            national: r.national,
         }
     }
 }
@@ -178,10 +262,23 @@ pub struct ServiceInput {
     pub fee_fen: i64,
     #[serde(default)]
     pub project: String,
+    /// A code of the national list (`nsfc`, `key_rd`, …, `other`); empty without a project.
     #[serde(default)]
     pub funding_source: String,
     #[serde(default)]
     pub note: String,
+    /// 服务内容, at most 200 characters.
+    #[serde(default)]
+    pub content: String,
+    /// `research` (default), `development`, `teaching` or `other`.
+    pub direction: Option<String>,
+    /// The applicant; by default the client account's name, phone and e-mail.
+    #[serde(default)]
+    pub applicant_name: String,
+    #[serde(default)]
+    pub applicant_phone: String,
+    #[serde(default)]
+    pub applicant_email: String,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -286,6 +383,8 @@ pub struct DeclarationInput {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Figures {
     pub services: i64,
+    /// Services to clients outside the host unit's legal entity (对外服务).
+    pub external_services: i64,
     /// Effective machine-hours (有效机时), to one decimal.
     pub machine_hours: f64,
     /// Hours served outside the host unit's legal entity (对外服务机时).
@@ -308,6 +407,7 @@ impl Figures {
         self.services += services;
         self.minutes += minutes;
         if !internal {
+            self.external_services += services;
             self.external_minutes += minutes;
         }
         self.samples += samples;
@@ -319,13 +419,13 @@ impl Figures {
     /// Adds another set of sums (internal and external minutes kept apart as they are).
     pub fn merge(&mut self, other: &Figures) {
         self.add(
-            other.services,
+            other.services - other.external_services,
             other.minutes - other.external_minutes,
             true,
             other.samples,
             other.income_fen,
         );
-        self.add(0, other.external_minutes, false, 0, 0);
+        self.add(other.external_services, other.external_minutes, false, 0, 0);
     }
 }
 
@@ -386,6 +486,86 @@ pub struct MonthFigures {
     pub figures: Figures,
 }
 
+/// The figures of one service way (服务方式).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WayFigures {
+    pub service_way: ServiceWay,
+    pub label: &'static str,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// The figures of one direction of the work (服务方向).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DirectionFigures {
+    pub direction: Direction,
+    pub label: &'static str,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// Distinct client units (服务用户单位), served from outside the host unit's legal entity
+/// (external) and from inside it (internal); one served both ways counts in both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ClientUnits {
+    pub client_units: i64,
+    pub external_client_units: i64,
+    pub internal_client_units: i64,
+}
+
+impl ClientUnits {
+    pub fn of(pairs: &[(i64, bool)]) -> ClientUnits {
+        use std::collections::HashSet;
+        let all: HashSet<i64> = pairs.iter().map(|p| p.0).collect();
+        let count = |internal: bool| {
+            pairs
+                .iter()
+                .filter(|p| p.1 == internal)
+                .map(|p| p.0)
+                .collect::<HashSet<_>>()
+                .len() as i64
+        };
+        ClientUnits {
+            client_units: all.len() as i64,
+            external_client_units: count(false),
+            internal_client_units: count(true),
+        }
+    }
+}
+
+/// The period's figures split by service way and by direction, in the enums' order.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Splits {
+    pub by_service_way: Vec<WayFigures>,
+    pub by_direction: Vec<DirectionFigures>,
+}
+
+impl Splits {
+    pub fn of(
+        ways: &std::collections::HashMap<ServiceWay, Figures>,
+        directions: &std::collections::HashMap<Direction, Figures>,
+    ) -> Splits {
+        Splits {
+            by_service_way: ServiceWay::ALL
+                .iter()
+                .map(|w| WayFigures {
+                    service_way: *w,
+                    label: w.label_zh(),
+                    figures: ways.get(w).copied().unwrap_or_default(),
+                })
+                .collect(),
+            by_direction: Direction::ALL
+                .iter()
+                .map(|d| DirectionFigures {
+                    direction: *d,
+                    label: d.label_zh(),
+                    figures: directions.get(d).copied().unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TypeFigures {
     pub service_type: ServiceType,
@@ -401,8 +581,10 @@ pub struct UsageStats {
     pub catalogue: crate::navigation::model::PlatformStats,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    pub client_units: i64,
+    #[serde(flatten)]
+    pub clients: ClientUnits,
     pub services: i64,
+    pub external_services: i64,
     pub machine_hours: f64,
     pub external_hours: f64,
     pub income_fen: i64,
@@ -416,6 +598,8 @@ pub struct UsageStats {
     pub by_instrument: Vec<InstrumentFigures>,
     pub by_month: Vec<MonthFigures>,
     pub by_service_type: Vec<TypeFigures>,
+    #[serde(flatten)]
+    pub splits: Splits,
 }
 
 /// One row of a unit's per-instrument table.
@@ -425,7 +609,12 @@ pub struct InstrumentYear {
     pub name: String,
     pub asset_no: String,
     pub original_value_yuan: crate::types::Yuan,
+    /// 大型仪器: the original value reaches the evaluation's threshold.
+    pub large: bool,
+    /// 入网日期.
+    pub listed_on: NaiveDate,
     pub run_status: crate::navigation::model::RunStatus,
+    pub share_mode: crate::navigation::model::ShareMode,
     pub client_units: i64,
     /// Effective hours against the 1,200 h saturation mark.
     pub utilisation: f64,
@@ -459,13 +648,13 @@ impl Ratio {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ratios {
-    /// 入网仪器 / 应入网仪器.
+    /// 入网率: large instruments listed in the year / 应入网 (declared).
     pub registered_of_eligible: Ratio,
-    /// 运行正常 / 入网仪器.
+    /// 运行率: of those, running normally / listed.
     pub running_of_registered: Ratio,
-    /// 开放共享（年内有服务） / 应入网仪器.
+    /// 共享率: listed, open to sharing and serving in the year / declared.
     pub shared_of_eligible: Ratio,
-    /// 对外共享（年内有对外服务） / 应入网仪器.
+    /// 对外共享率: listed and serving a client outside the unit in the year / declared.
     pub shared_externally_of_eligible: Ratio,
 }
 
@@ -475,11 +664,19 @@ pub struct Evaluation {
     pub unit_id: UnitId,
     pub unit_name: String,
     pub year: i32,
+    /// Instruments listed at some time in the year: joined by its end, not retired before
+    /// its start. A past year's figures do not move when the catalogue changes today.
     pub instruments: i64,
-    pub client_units: i64,
+    /// Of them, large (原值 ≥ `large_value_yuan`): what the ratios count.
+    pub large_instruments: i64,
+    pub large_value_yuan: i64,
+    #[serde(flatten)]
+    pub clients: ClientUnits,
     #[serde(flatten)]
     pub figures: Figures,
-    /// Mean effective hours per registered instrument against 1,200 h/year.
+    #[serde(flatten)]
+    pub splits: Splits,
+    /// Mean effective hours per listed instrument against 1,200 h/year.
     pub utilisation: f64,
     pub saturation_hours: i64,
     /// Share of the ratings of the year's services at 非常满意 or 基本满意; null without

@@ -169,6 +169,8 @@ pub fn decide_reduction(
                     unit_id: inst.unit_id,
                     month: month_of(row.served_on),
                     service_type: row.service_type,
+                    service_way: row.service_way,
+                    direction: row.national.direction,
                     internal: row.internal,
                     organisation_id: row.client_organisation_id,
                     services: 0,

@@ -44,6 +44,8 @@ pub fn record(conn: &mut DbConnection, row: &NewServiceRecord) -> AppResult<Serv
             unit_id: inst.unit_id,
             month: month_of(row.served_on),
             service_type: row.service_type,
+            service_way: row.service_way,
+            direction: row.national.direction,
             internal: row.internal,
             organisation_id: row.client_organisation_id,
             services: 1,
@@ -148,16 +150,22 @@ pub fn log_service(
             "没有这个单位 (no such organisation)",
         )
     })?;
-    if let Some(user) = input.client_user_id {
-        let found = people::find_user(conn, user)?
-            .ok_or_else(|| AppError::invalid("client_user_id", "没有这个用户 (no such user)"))?;
-        if found.organisation_id.is_some_and(|o| o != org.id) {
-            return Err(AppError::invalid(
-                "client_user_id",
-                "该用户不属于所选单位 (the client belongs to another organisation)",
-            ));
+    let client = match input.client_user_id {
+        Some(user) => {
+            let found = people::find_user(conn, user)?.ok_or_else(|| {
+                AppError::invalid("client_user_id", "没有这个用户 (no such user)")
+            })?;
+            if found.organisation_id.is_some_and(|o| o != org.id) {
+                return Err(AppError::invalid(
+                    "client_user_id",
+                    "该用户不属于所选单位 (the client belongs to another organisation)",
+                ));
+            }
+            Some(found)
         }
-    }
+        None => None,
+    };
+    let national = national_fields(&input, client.as_ref())?;
     let idle = amount("idle_minutes", input.idle_minutes, 24 * 60 * 366)?;
     let (starts, ends, served_on, minutes) = match (&input.starts_at, &input.ends_at) {
         (Some(s), Some(e)) => {
@@ -217,13 +225,14 @@ pub fn log_service(
         minutes,
         sample_count: amount("sample_count", input.sample_count, 1_000_000)?,
         fee_fen: i64::from(amount("fee_fen", input.fee_fen, i64::from(i32::MAX))?),
-        project: validate::text("project", &input.project, 0, 200)?,
-        funding_source: validate::text("funding_source", &input.funding_source, 0, 200)?,
+        project: validate::line("project", &input.project, 0, 200)?,
+        funding_source: ProjectFunding::checked("funding_source", &input.funding_source)?,
         note: validate::text("note", &input.note, 0, 500)?,
         created_at: naive(now),
         served_on,
         idle_minutes: idle,
         logged_by: Some(who.id),
+        national,
     };
     let id = db::write_tx(conn, |c| record(c, &row))?;
     note_write();
@@ -231,6 +240,39 @@ pub fn log_service(
         what: "service record",
     })?;
     Ok(ServiceRecord::from(found))
+}
+
+/// The national record's fields of a logged service, checked: the applicant defaults to the
+/// client's account.
+fn national_fields(
+    input: &ServiceInput,
+    client: Option<&crate::users::model::UserRow>,
+) -> AppResult<NationalFields> {
+    let or_client = |given: &str, from: fn(&crate::users::model::UserRow) -> &str| {
+        if given.trim().is_empty() {
+            client.map(|c| from(c).to_owned()).unwrap_or_default()
+        } else {
+            given.to_owned()
+        }
+    };
+    Ok(NationalFields {
+        content: validate::line("content", &input.content, 0, 200)?,
+        direction: Direction::checked("direction", input.direction.as_deref())?,
+        applicant_name: validate::line(
+            "applicant_name",
+            &or_client(&input.applicant_name, |c| &c.name),
+            0,
+            50,
+        )?,
+        applicant_phone: validate::phone(
+            "applicant_phone",
+            &or_client(&input.applicant_phone, |c| &c.phone),
+        )?,
+        applicant_email: validate::optional_email(
+            "applicant_email",
+            &or_client(&input.applicant_email, |c| &c.email),
+        )?,
+    })
 }
 
 /// The client of a record, the staff of its instrument, platform admins.

@@ -1,6 +1,6 @@
 //! The platform statistics over a period, from the rollups, and their cache.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -217,19 +217,7 @@ pub fn stats(
         return Err(AppError::invalid("to", "不能早于 from (before from)"));
     }
     let span = span(first, last);
-
-    // (unit, month, type, internal) sums from both sources.
-    let mut cells: Vec<store::Sums<i32>> = Vec::new();
-    if has_months(&span) {
-        cells.extend(store::unit_months_rolled(conn, &span)?);
-    }
-    if has_days(&span) {
-        cells.extend(
-            store::unit_days_raw(conn, &span)?
-                .into_iter()
-                .map(|(u, d, t, i, s, m, sa, f)| (u, month_of(d), t, i, s, m, sa, f)),
-        );
-    }
+    let cells = unit_cells_in(conn, &span, None)?;
     let units = store::unit_names(conn)?;
     let unit_info: HashMap<i64, (String, i64)> = units
         .iter()
@@ -239,8 +227,8 @@ pub fn stats(
     let mut by_unit: BTreeMap<i64, Figures> = BTreeMap::new();
     let mut by_sp: BTreeMap<i64, Figures> = BTreeMap::new();
     let mut by_month: BTreeMap<i32, Figures> = BTreeMap::new();
-    let mut by_type: HashMap<String, Figures> = HashMap::new();
-    for (unit, month, ty, internal, services, minutes, samples, fee) in cells {
+    let mut by_type: HashMap<ServiceType, Figures> = HashMap::new();
+    for &(unit, month, ty, _, _, internal, services, minutes, samples, fee) in &cells {
         total.add(services, minutes, internal, samples, fee);
         by_unit
             .entry(unit)
@@ -262,7 +250,7 @@ pub fn stats(
             .add(services, minutes, internal, samples, fee);
     }
 
-    let clients: HashSet<i64> = store::clients(conn, &span, None)?.into_iter().collect();
+    let clients = ClientUnits::of(&store::clients(conn, &span, None)?);
 
     // (ratings, satisfied) per instrument and per unit over the window.
     let mut rated_instrument: HashMap<i64, (i64, i64)> = HashMap::new();
@@ -309,12 +297,30 @@ pub fn stats(
         })
         .collect();
     by_unit.sort_by_key(|u| std::cmp::Reverse(u.figures.minutes));
+    // A bounded period counts the catalogue as it was then: what was listed in it.
+    let catalogue = match (from, to) {
+        (Some(_), Some(_)) => {
+            let starts = crate::reservations::rules::local(first, 0)
+                .map(crate::clock::naive)
+                .ok_or_else(|| AppError::invalid("from", "not a date the platform knows"))?;
+            let (sub_platforms, units, instruments, value) =
+                store::catalogue_during(conn, starts, last)?;
+            crate::navigation::model::PlatformStats {
+                sub_platforms,
+                units,
+                instruments,
+                original_value_yuan: crate::types::Yuan(value),
+            }
+        }
+        _ => counts.stats.clone(),
+    };
     Ok(UsageStats {
-        catalogue: counts.stats.clone(),
+        catalogue,
         from,
         to,
-        client_units: clients.len() as i64,
+        clients,
         services: total.services,
+        external_services: total.external_services,
         machine_hours: total.machine_hours,
         external_hours: total.external_hours,
         income_fen: total.income_fen,
@@ -359,10 +365,47 @@ pub fn stats(
             .map(|t| TypeFigures {
                 service_type: *t,
                 label: t.label_zh(),
-                figures: by_type.get(t.code()).copied().unwrap_or_default(),
+                figures: by_type.get(t).copied().unwrap_or_default(),
             })
             .collect(),
+        splits: splits(&cells),
     })
+}
+
+/// The figures of `cells` by service way and by direction.
+pub(super) fn splits(cells: &[store::UnitSums<i32>]) -> Splits {
+    let mut ways: HashMap<ServiceWay, Figures> = HashMap::new();
+    let mut directions: HashMap<Direction, Figures> = HashMap::new();
+    for &(_, _, _, way, direction, internal, services, minutes, samples, fee) in cells {
+        for f in [
+            ways.entry(way).or_default(),
+            directions.entry(direction).or_default(),
+        ] {
+            f.add(services, minutes, internal, samples, fee);
+        }
+    }
+    Splits::of(&ways, &directions)
+}
+
+/// The (unit, month, type, way, direction, internal) sums over the span, of one unit or all:
+/// whole months from the unit rollup, the edge days from the records.
+pub(super) fn unit_cells_in(
+    conn: &mut DbConnection,
+    span: &Span,
+    unit: Option<UnitId>,
+) -> AppResult<Vec<store::UnitSums<i32>>> {
+    let mut cells = Vec::new();
+    if has_months(span) {
+        cells.extend(store::unit_months_rolled(conn, span, unit)?);
+    }
+    if has_days(span) {
+        cells.extend(
+            store::unit_days_raw(conn, span, unit)?
+                .into_iter()
+                .map(|(u, d, t, w, r, i, s, m, sa, f)| (u, month_of(d), t, w, r, i, s, m, sa, f)),
+        );
+    }
+    Ok(cells)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::db::schema::{
     usage_platform_clients, usage_unit_monthly, usage_yearly, users,
 };
 use crate::db::{sum_i64 as sum, Db, DbConnection};
-use crate::navigation::model::RunStatus;
+use crate::navigation::model::{RunStatus, ShareMode};
 use crate::types::{
     InstrumentId, OrganisationId, PageRequest, ReductionId, ServiceRecordId, UnitId, UserId,
 };
@@ -51,6 +51,8 @@ pub struct Delta {
     pub unit_id: UnitId,
     pub month: i32,
     pub service_type: ServiceType,
+    pub service_way: ServiceWay,
+    pub direction: Direction,
     pub internal: bool,
     pub organisation_id: Option<OrganisationId>,
     pub services: i64,
@@ -113,6 +115,8 @@ pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
             unit_id = d.unit_id,
             month = d.month,
             service_type = d.service_type,
+            service_way = d.service_way,
+            direction = d.direction,
             internal = d.internal
         ],
         d
@@ -124,9 +128,10 @@ pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
                 u::unit_id.eq(d.unit_id),
                 u::month.eq(d.month),
                 u::organisation_id.eq(org),
+                u::internal.eq(d.internal),
                 u::services.eq(d.services),
             ))
-            .on_conflict((u::unit_id, u::month, u::organisation_id))
+            .on_conflict((u::unit_id, u::month, u::organisation_id, u::internal))
             .do_update()
             .set(u::services.eq(u::services + d.services))
             .execute(c))?;
@@ -135,9 +140,10 @@ pub fn add_to_rollups(conn: &mut DbConnection, d: &Delta) -> QueryResult<()> {
             .values((
                 p::month.eq(d.month),
                 p::organisation_id.eq(org),
+                p::internal.eq(d.internal),
                 p::services.eq(d.services),
             ))
-            .on_conflict((p::month, p::organisation_id))
+            .on_conflict((p::month, p::organisation_id, p::internal))
             .do_update()
             .set(p::services.eq(p::services + d.services))
             .execute(c))?;
@@ -191,12 +197,21 @@ pub fn monthly_cells(conn: &mut DbConnection) -> QueryResult<Vec<Sums<i32>>> {
         .load(conn)
 }
 
-/// Every (unit, month, organisation, services) of `usage_clients`, in key order.
-pub fn client_cells(conn: &mut DbConnection) -> QueryResult<Vec<(i64, i32, i64, i64)>> {
+/// (unit, month, organisation, internal, services).
+pub type ClientCell = (i64, i32, i64, bool, i64);
+
+/// Every cell of `usage_clients`, in key order.
+pub fn client_cells(conn: &mut DbConnection) -> QueryResult<Vec<ClientCell>> {
     use usage_clients as c;
     c::table
-        .select((c::unit_id, c::month, c::organisation_id, c::services))
-        .order((c::unit_id, c::month, c::organisation_id))
+        .select((
+            c::unit_id,
+            c::month,
+            c::organisation_id,
+            c::internal,
+            c::services,
+        ))
+        .order((c::unit_id, c::month, c::organisation_id, c::internal))
         .load(conn)
 }
 
@@ -242,12 +257,12 @@ pub fn instrument_client_cells(
     ))
 }
 
-/// Every (month, organisation, services) of `usage_platform_clients`, in key order.
-pub fn platform_client_cells(conn: &mut DbConnection) -> QueryResult<Vec<(i32, i64, i64)>> {
+/// Every (month, organisation, internal, services) of `usage_platform_clients`, in key order.
+pub fn platform_client_cells(conn: &mut DbConnection) -> QueryResult<Vec<(i32, i64, bool, i64)>> {
     use usage_platform_clients as p;
     p::table
-        .select((p::month, p::organisation_id, p::services))
-        .order((p::month, p::organisation_id))
+        .select((p::month, p::organisation_id, p::internal, p::services))
+        .order((p::month, p::organisation_id, p::internal))
         .load(conn)
 }
 
@@ -275,16 +290,40 @@ fn unit_range(unit: Option<UnitId>) -> (i64, i64) {
     unit.map_or((i64::MIN, i64::MAX), |u| (u.0, u.0))
 }
 
-/// Sums by (unit, month, type, internal) from the unit rollup: (unit, month, type, internal,
-/// services, minutes, samples, fee).
-pub fn unit_months_rolled(conn: &mut DbConnection, span: &Span) -> QueryResult<Vec<Sums<i32>>> {
+/// Sums of one unit's (period, service type, service way, direction, internal) group: unit,
+/// period (a yyyymm month or a day), type, way, direction, internal, services, minutes,
+/// samples, fee.
+pub type UnitSums<P> = (
+    i64,
+    P,
+    ServiceType,
+    ServiceWay,
+    Direction,
+    bool,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
+/// Sums by (unit, month, type, way, direction, internal) from the unit rollup, of one unit or
+/// all.
+pub fn unit_months_rolled(
+    conn: &mut DbConnection,
+    span: &Span,
+    unit: Option<UnitId>,
+) -> QueryResult<Vec<UnitSums<i32>>> {
     use usage_unit_monthly as u;
+    let (lo, hi) = unit_range(unit);
     u::table
         .filter(u::month.between(span.months.0, span.months.1))
+        .filter(u::unit_id.between(lo, hi))
         .select((
             u::unit_id,
             u::month,
             u::service_type,
+            u::service_way,
+            u::direction,
             u::internal,
             u::services,
             u::minutes,
@@ -295,49 +334,68 @@ pub fn unit_months_rolled(conn: &mut DbConnection, span: &Span) -> QueryResult<V
 }
 
 /// Every cell of `usage_unit_monthly`, in key order (what the tests compare).
-pub fn unit_cells(conn: &mut DbConnection) -> QueryResult<Vec<Sums<i32>>> {
+pub fn unit_cells(conn: &mut DbConnection) -> QueryResult<Vec<UnitSums<i32>>> {
     use usage_unit_monthly as u;
     u::table
         .select((
             u::unit_id,
             u::month,
             u::service_type,
+            u::service_way,
+            u::direction,
             u::internal,
             u::services,
             u::minutes,
             u::samples,
             u::fee_fen,
         ))
-        .order((u::unit_id, u::month, u::service_type, u::internal))
+        .order((
+            u::unit_id,
+            u::month,
+            u::service_type,
+            u::service_way,
+            u::direction,
+            u::internal,
+        ))
         .load(conn)
 }
 
-/// The same sums from the records of the edge days, by day: (unit, day, type, internal, …).
-pub fn unit_days_raw(conn: &mut DbConnection, span: &Span) -> QueryResult<Vec<Sums<NaiveDate>>> {
+/// The same sums from the records of the edge days, by day.
+pub fn unit_days_raw(
+    conn: &mut DbConnection,
+    span: &Span,
+    unit: Option<UnitId>,
+) -> QueryResult<Vec<UnitSums<NaiveDate>>> {
     use service_records as r;
+    let (lo, hi) = unit_range(unit);
     let mut rows = Vec::new();
     for (a, b) in day_ranges(span) {
         rows.extend(
             r::table
                 .inner_join(instruments::table)
                 .filter(r::served_on.between(a, b))
+                .filter(instruments::unit_id.between(lo, hi))
                 .group_by((
                     instruments::unit_id,
                     r::served_on,
                     r::service_type,
+                    r::service_way,
+                    r::direction,
                     r::internal,
                 ))
                 .select((
                     instruments::unit_id,
                     r::served_on,
                     r::service_type,
+                    r::service_way,
+                    r::direction,
                     r::internal,
                     count_star(),
                     sum("service_records.minutes"),
                     sum("service_records.sample_count"),
                     sum("service_records.fee_fen"),
                 ))
-                .load::<Sums<NaiveDate>>(conn)?,
+                .load::<UnitSums<NaiveDate>>(conn)?,
         );
     }
     Ok(rows)
@@ -438,23 +496,26 @@ pub fn instruments_raw(conn: &mut DbConnection, span: &Span) -> QueryResult<Vec<
     Ok(rows)
 }
 
-/// Distinct client organisations served in the span, by the platform (`None`) or one unit:
-/// whole months from the rollups, edge days from the records.
+/// Distinct (client organisation, served internally) pairs in the span, by the platform
+/// (`None`) or one unit: whole months from the rollups, edge days from the records.
 pub fn clients(
     conn: &mut DbConnection,
     span: &Span,
     unit: Option<UnitId>,
-) -> QueryResult<Vec<i64>> {
-    let mut orgs: Vec<i64> = match unit {
+) -> QueryResult<Vec<(i64, bool)>> {
+    let mut orgs: Vec<(i64, bool)> = match unit {
         None => usage_platform_clients::table
             .filter(usage_platform_clients::month.between(span.months.0, span.months.1))
-            .select(usage_platform_clients::organisation_id)
+            .select((
+                usage_platform_clients::organisation_id,
+                usage_platform_clients::internal,
+            ))
             .distinct()
             .load(conn)?,
         Some(unit) => usage_clients::table
             .filter(usage_clients::unit_id.eq(unit))
             .filter(usage_clients::month.between(span.months.0, span.months.1))
-            .select(usage_clients::organisation_id)
+            .select((usage_clients::organisation_id, usage_clients::internal))
             .distinct()
             .load(conn)?,
     };
@@ -466,9 +527,12 @@ pub fn clients(
                 .filter(service_records::served_on.between(a, b))
                 .filter(instruments::unit_id.between(lo, hi))
                 .filter(service_records::client_organisation_id.is_not_null())
-                .select(service_records::client_organisation_id.assume_not_null())
+                .select((
+                    service_records::client_organisation_id.assume_not_null(),
+                    service_records::internal,
+                ))
                 .distinct()
-                .load::<i64>(conn)?,
+                .load::<(i64, bool)>(conn)?,
         );
     }
     Ok(orgs)
@@ -704,22 +768,81 @@ pub fn declare(
         .execute(c))
 }
 
-/// A listed instrument: (id, name, asset number, value in yuan, run status).
-pub type Listed = (i64, String, String, i64, RunStatus);
-
-pub fn unit_instruments(conn: &mut DbConnection, unit: UnitId) -> QueryResult<Vec<Listed>> {
+/// (id, name, asset number) of the unit's instruments in the catalogue today.
+pub fn unit_instruments(
+    conn: &mut DbConnection,
+    unit: UnitId,
+) -> QueryResult<Vec<(i64, String, String)>> {
     instruments::table
         .filter(instruments::unit_id.eq(unit))
         .filter(instruments::retired_at.is_null())
+        .select((instruments::id, instruments::name_zh, instruments::asset_no))
+        .order(instruments::id)
+        .load(conn)
+}
+
+/// An instrument listed in a period: (id, name, asset number, value in yuan, run status,
+/// share mode, joined on).
+pub type Listed = (i64, String, String, i64, RunStatus, ShareMode, NaiveDate);
+
+/// The unit's instruments listed at some time in a period: joined on or before `last_day`
+/// and not retired before `starts` (the period's first instant, UTC).
+pub fn listed_during(
+    conn: &mut DbConnection,
+    unit: UnitId,
+    starts: NaiveDateTime,
+    last_day: NaiveDate,
+) -> QueryResult<Vec<Listed>> {
+    instruments::table
+        .filter(instruments::unit_id.eq(unit))
+        .filter(instruments::listed_on.le(last_day))
+        .filter(
+            instruments::retired_at
+                .is_null()
+                .or(instruments::retired_at.ge(starts)),
+        )
         .select((
             instruments::id,
             instruments::name_zh,
             instruments::asset_no,
             instruments::original_value_yuan,
             instruments::run_status,
+            instruments::share_mode,
+            instruments::listed_on,
         ))
         .order(instruments::id)
         .load(conn)
+}
+
+/// (sub-platforms, units, instruments, value in yuan) of the catalogue during a period: the
+/// instruments listed in it, the units hosting them and the sub-platforms of those units.
+pub fn catalogue_during(
+    conn: &mut DbConnection,
+    starts: NaiveDateTime,
+    last_day: NaiveDate,
+) -> QueryResult<(i64, i64, i64, i64)> {
+    let rows: Vec<(i64, i64, i64)> = instruments::table
+        .inner_join(units::table)
+        .filter(instruments::listed_on.le(last_day))
+        .filter(
+            instruments::retired_at
+                .is_null()
+                .or(instruments::retired_at.ge(starts)),
+        )
+        .select((
+            units::sub_platform_id,
+            instruments::unit_id,
+            instruments::original_value_yuan,
+        ))
+        .load(conn)?;
+    let sps: std::collections::HashSet<i64> = rows.iter().map(|r| r.0).collect();
+    let us: std::collections::HashSet<i64> = rows.iter().map(|r| r.1).collect();
+    Ok((
+        sps.len() as i64,
+        us.len() as i64,
+        rows.len() as i64,
+        rows.iter().map(|r| r.2).sum(),
+    ))
 }
 
 /// (id, name, sub-platform) of every unit.
@@ -796,15 +919,15 @@ pub fn rebuild_rollups(conn: &mut DbConnection) -> QueryResult<()> {
          INSERT INTO usage_yearly (instrument_id, year, internal, services, minutes, samples, fee_fen) \
            SELECT instrument_id, month / 100, internal, SUM(services), SUM(minutes), SUM(samples), SUM(fee_fen) \
            FROM usage_monthly GROUP BY 1, 2, 3; \
-         INSERT INTO usage_unit_monthly (unit_id, month, service_type, internal, services, minutes, samples, fee_fen) \
-           SELECT i.unit_id, m.month, m.service_type, m.internal, SUM(m.services), SUM(m.minutes), SUM(m.samples), SUM(m.fee_fen) \
-           FROM usage_monthly m JOIN instruments i ON i.id = m.instrument_id GROUP BY 1, 2, 3, 4; \
-         INSERT INTO usage_clients (unit_id, month, organisation_id, services) \
-           SELECT i.unit_id, {month}, r.client_organisation_id, COUNT(*) \
+         INSERT INTO usage_unit_monthly (unit_id, month, service_type, service_way, direction, internal, services, minutes, samples, fee_fen) \
+           SELECT i.unit_id, {month}, r.service_type, r.service_way, r.direction, r.internal, COUNT(*), SUM(r.minutes), SUM(r.sample_count), SUM(r.fee_fen) \
+           FROM service_records r JOIN instruments i ON i.id = r.instrument_id GROUP BY 1, 2, 3, 4, 5, 6; \
+         INSERT INTO usage_clients (unit_id, month, organisation_id, internal, services) \
+           SELECT i.unit_id, {month}, r.client_organisation_id, r.internal, COUNT(*) \
            FROM service_records r JOIN instruments i ON i.id = r.instrument_id \
-           WHERE r.client_organisation_id IS NOT NULL GROUP BY 1, 2, 3; \
-         INSERT INTO usage_platform_clients (month, organisation_id, services) \
-           SELECT month, organisation_id, SUM(services) FROM usage_clients GROUP BY 1, 2; \
+           WHERE r.client_organisation_id IS NOT NULL GROUP BY 1, 2, 3, 4; \
+         INSERT INTO usage_platform_clients (month, organisation_id, internal, services) \
+           SELECT month, organisation_id, internal, SUM(services) FROM usage_clients GROUP BY 1, 2, 3; \
          INSERT INTO usage_instrument_clients (instrument_id, year, organisation_id) \
            SELECT DISTINCT r.instrument_id, {month} / 100, r.client_organisation_id \
            FROM service_records r WHERE r.client_organisation_id IS NOT NULL; \
@@ -949,5 +1072,52 @@ pub fn levels_between(
         .filter(service_records::served_on.between(first, last))
         .group_by((ratings::instrument_id, ratings::overall))
         .select((ratings::instrument_id, ratings::overall, count_star()))
+        .load(conn)
+}
+
+/// A service record as the national report needs it: the record, its instrument's internal
+/// id, the client organisation's name and the client's overall rating.
+pub type NriiRow = (ServiceRecordRow, String, Option<String>, Option<Level>);
+
+/// The records of `year` on the unit's instruments worth at least `min_value_yuan`, in date
+/// order: what the national report sends (only large instruments are reported).
+pub fn nrii_records(
+    conn: &mut DbConnection,
+    unit: UnitId,
+    from: NaiveDate,
+    to: NaiveDate,
+    min_value_yuan: i64,
+) -> QueryResult<Vec<NriiRow>> {
+    use crate::db::schema::ratings;
+    service_records::table
+        .inner_join(instruments::table)
+        .left_join(
+            organisations::table.on(organisations::id
+                .nullable()
+                .eq(service_records::client_organisation_id)),
+        )
+        .left_join(ratings::table.on(ratings::service_record_id.eq(service_records::id)))
+        .filter(instruments::unit_id.eq(unit))
+        .filter(instruments::original_value_yuan.ge(min_value_yuan))
+        .filter(service_records::served_on.between(from, to))
+        .select((
+            ServiceRecordRow::as_select(),
+            instruments::asset_no,
+            organisations::name.nullable(),
+            ratings::overall.nullable(),
+        ))
+        .order((service_records::served_on, service_records::id))
+        .load(conn)
+}
+
+/// The full rows of the given instruments, in id order.
+pub fn instrument_rows(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<crate::navigation::model::InstrumentRow>> {
+    instruments::table
+        .filter(instruments::id.eq_any(ids))
+        .select(crate::navigation::model::InstrumentRow::as_select())
+        .order(instruments::id)
         .load(conn)
 }

@@ -2,6 +2,7 @@
 //! reservations", the manager's queue (approve, reject with a reason, check in and out) and a
 //! unit's week grid. They call the reservations service, which checks every rule.
 
+use super::usage::{direction_field, funding_field};
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest};
@@ -53,7 +54,8 @@ async fn submit(
         asked,
         purpose: get(form, "purpose").to_owned(),
         project: get(form, "project").to_owned(),
-        funding_source: String::new(),
+        funding_source: get(form, "funding_source").to_owned(),
+        direction: opt(form, "direction"),
     };
     let key = opt(form, "nonce").map(|n| format!("web-{n}"));
     Ok(service::create(state, who, input, key).await?.0)
@@ -114,7 +116,9 @@ async fn booking_form(
                 ),
             ]),
             Field::new("purpose", words::BOOKING_PURPOSE, "text", g("purpose", "")).max(200),
+            direction_field(g("direction", "research")),
             Field::new("project", words::PROJECT, "text", g("project", "")).max(200),
+            funding_field(g("funding_source", "")),
             nonce_field(values),
         ],
         "提交预约",
@@ -238,7 +242,9 @@ async fn sample_form(
                     .collect(),
             ),
             Field::new("purpose", words::BOOKING_PURPOSE, "text", g("purpose")).max(200),
+            direction_field(g("direction")),
             Field::new("project", words::PROJECT, "text", g("project")).max(200),
+            funding_field(g("funding_source")),
             nonce_field(values),
         ],
         "提交送样申请",

@@ -249,6 +249,8 @@ pub struct TablePage {
     /// The list's own address, posted with every row's step so that the step comes back to
     /// it (its tab and page) whether it succeeds or not.
     pub back: Option<String>,
+    /// Bar charts above the table.
+    pub charts: Vec<super::usage::Chart>,
 }
 
 impl TablePage {
@@ -263,6 +265,7 @@ impl TablePage {
             rows: Vec::new(),
             pager: None,
             csrf: ctx.csrf.clone(),
+            charts: Vec::new(),
             tabs: Vec::new(),
             row_error: None,
             back: None,

@@ -74,6 +74,12 @@ fn instrument_fields(i: &InstrumentInput) -> Vec<Field> {
             i.in_service_on.map(|d| d.to_string()).unwrap_or_default(),
         ),
         Field::new(
+            "listed_on",
+            words::LISTED_ON,
+            "date",
+            i.listed_on.map(|d| d.to_string()).unwrap_or_default(),
+        ),
+        Field::new(
             "original_value_wan",
             words::ORIGINAL_VALUE,
             "text",
@@ -185,6 +191,7 @@ fn input_from_instrument(r: &Instrument) -> InstrumentInput {
         manufacturer: Some(r.manufacturer.clone()),
         origin_country: Some(r.origin_country.clone()),
         in_service_on: r.in_service_on,
+        listed_on: Some(r.listed_on),
         original_value_yuan: Some(r.original_value_yuan.0),
         specs: Some(r.specs.clone()),
         functions: Some(r.functions.clone()),
@@ -224,13 +231,15 @@ fn input_from_form(f: &HashMap<String, String>) -> Result<InstrumentInput, AppEr
         ),
         None => None,
     };
-    let date = match opt(f, "in_service_on") {
-        Some(v) => Some(
-            v.parse()
-                .map_err(|_| AppError::invalid("in_service_on", "日期格式为 YYYY-MM-DD"))?,
-        ),
-        None => None,
+    let day = |field: &str| match opt(f, field) {
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::invalid(field, "日期格式为 YYYY-MM-DD")),
+        None => Ok(None),
     };
+    let date = day("in_service_on")?;
+    let listed_on = day("listed_on")?;
     Ok(InstrumentInput {
         category_code: t("category_code"),
         name_zh: t("name_zh"),
@@ -240,6 +249,7 @@ fn input_from_form(f: &HashMap<String, String>) -> Result<InstrumentInput, AppEr
         manufacturer: t("manufacturer"),
         origin_country: t("origin_country"),
         in_service_on: date,
+        listed_on,
         original_value_yuan: value,
         specs: t("specs"),
         functions: t("functions"),

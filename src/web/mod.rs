@@ -71,6 +71,7 @@ pub fn routes(r: &mut Routes) {
             .get("/stats", usage::stats)
             .get("/units/{id}/evaluation", usage::evaluation)
             .get("/units/{id}/evaluation.{format}", usage::export)
+            .get("/units/{id}/nrii.{format}", usage::nrii_export)
             .get("/manage/services", usage::services)
             .get("/manage/services/new", usage::service_page)
             .post("/manage/services/new", usage::log_service)

@@ -19,7 +19,8 @@ use crate::navigation::model::InstrumentBrief;
 use crate::params::{path_id, query_params};
 use crate::types::{hours_1, yuan_2, InstrumentId, ServiceRecordId, UserId};
 use crate::usage::model::{
-    DecisionInput, ReductionInput, ServiceInput, ServiceType, ServiceWay, UsageStats,
+    DecisionInput, Direction, ProjectFunding, ReductionInput, ServiceInput, ServiceType,
+    ServiceWay, Splits, UsageStats,
 };
 use crate::usage::service::{self, local_day};
 use crate::usage::{evaluation, export, reductions, store};
@@ -238,6 +239,12 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
                 .map(|t| (t.label.to_owned(), t.figures.machine_hours))
                 .collect(),
         ),
+        rows("chart-ways", "按服务方式（小时）", way_bars(&stats.splits)),
+        rows(
+            "chart-directions",
+            "按服务方向（小时）",
+            direction_bars(&stats.splits),
+        ),
         rows(
             "chart-instruments",
             "使用最多的仪器（小时）",
@@ -260,6 +267,20 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
         charts,
         years: (2018..=today.year()).rev().collect(),
     })
+}
+
+fn way_bars(s: &Splits) -> Vec<(String, f64)> {
+    s.by_service_way
+        .iter()
+        .map(|w| (w.label.to_owned(), w.figures.machine_hours))
+        .collect()
+}
+
+fn direction_bars(s: &Splits) -> Vec<(String, f64)> {
+    s.by_direction
+        .iter()
+        .map(|d| (d.label.to_owned(), d.figures.machine_hours))
+        .collect()
 }
 
 fn year_param(req: &HttpRequest, today: NaiveDate) -> Result<i32, AppError> {
@@ -308,16 +329,21 @@ pub async fn evaluation(
     let r = &e.ratios;
     t.intro = vec![
         format!(
-            "有效机时 {:.1} 小时 · 对外服务机时 {:.1} 小时 · 服务收入 {:.2} 元 · 服务 {} 次 · 服务对象单位 {} 家",
+            "有效机时 {:.1} 小时 · 对外服务机时 {:.1} 小时 · 服务收入 {:.2} 元 · 服务 {} 次（对外 {} 次） · 服务对象单位 {} 家（外单位 {} 家，本单位 {} 家）",
             e.figures.machine_hours,
             e.figures.external_hours,
             e.figures.income_fen as f64 / 100.0,
             e.figures.services,
-            e.client_units
+            e.figures.external_services,
+            e.clients.client_units,
+            e.clients.external_client_units,
+            e.clients.internal_client_units,
         ),
         format!(
-            "入网仪器 {} 台（套） · 平均饱和度 {:.1}%（以 {} 小时/年计） · 满意度：{}",
+            "入网仪器 {} 台（套），其中大型仪器（原值 ≥ {:.0} 万元）{} 台 · 平均饱和度 {:.1}%（以 {} 小时/年计） · 满意度：{}",
             e.instruments,
+            e.large_value_yuan as f64 / 10_000.0,
+            e.large_instruments,
             e.utilisation * 100.0,
             e.saturation_hours,
             match e.satisfaction {
@@ -344,10 +370,26 @@ pub async fn evaluation(
             }
         ),
     ];
+    t.charts = vec![
+        rows("chart-ways", "按服务方式（小时）", way_bars(&e.splits)),
+        rows(
+            "chart-directions",
+            "按服务方向（小时）",
+            direction_bars(&e.splits),
+        ),
+    ];
     t.links = vec![
         (
             format!("/units/{unit}/evaluation.xlsx?year={year}"),
             "导出 Excel".to_owned(),
+        ),
+        (
+            format!("/units/{unit}/nrii.xlsx?year={year}"),
+            "国家数据报送（Excel）".to_owned(),
+        ),
+        (
+            format!("/units/{unit}/nrii.json?year={year}"),
+            "国家数据报送（JSON）".to_owned(),
         ),
         (
             format!("/units/{unit}/evaluation.csv?year={year}"),
@@ -405,6 +447,26 @@ pub async fn export(
     let report = db::run(&state.pool, move |c| {
         evaluation::may_evaluate(&who, unit)?;
         export::year_report(c, &platform, &round, unit, year, &format)
+    })
+    .await?;
+    Ok(report.response())
+}
+
+/// 国家数据报送 behind the evaluation page's buttons.
+#[tracing::instrument(name = "web.usage.nrii_export", skip_all)]
+pub async fn nrii_export(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> PageResult {
+    let who = ctx.require()?.clone();
+    let unit = path_id(&path.0)?;
+    let format = path.1.clone();
+    let year = year_param(&req, local_day(state.clock.now()))?;
+    let round = state.evaluation;
+    let report = db::run(&state.pool, move |c| {
+        crate::usage::nrii::unit_report(c, &who, unit, year, &round, &format)
     })
     .await?;
     Ok(report.response())
@@ -560,14 +622,40 @@ fn service_form(
                 g("sample_count", "0"),
             ),
             Field::new("fee_yuan", words::INCOME, "text", g("fee_yuan", "0")),
-            Field::new("project", words::PROJECT, "text", g("project", "")).max(200),
             Field::new(
-                "funding_source",
-                words::PROJECT_FUNDING,
+                "content",
+                words::SERVICE_CONTENT_DONE,
                 "text",
-                g("funding_source", ""),
+                g("content", ""),
             )
-            .max(200),
+            .hint("国家数据报送必填，200 字以内")
+            .max(200)
+            .required(),
+            direction_field(g("direction", "research")),
+            Field::new("project", words::PROJECT, "text", g("project", "")).max(200),
+            funding_field(g("funding_source", "")),
+            Field::new(
+                "applicant_name",
+                words::APPLICANT,
+                "text",
+                g("applicant_name", ""),
+            )
+            .hint("不填则取服务对象账户的姓名、电话和邮箱")
+            .max(50),
+            Field::new(
+                "applicant_phone",
+                "申请人电话",
+                "tel",
+                g("applicant_phone", ""),
+            )
+            .max(30),
+            Field::new(
+                "applicant_email",
+                "申请人邮箱",
+                "email",
+                g("applicant_email", ""),
+            )
+            .max(254),
             Field::new("note", "备注", "textarea", g("note", "")).max(500),
         ],
         "登记",
@@ -578,6 +666,27 @@ fn service_form(
     ];
     page.links = vec![("/manage/services".to_owned(), "返回服务记录".to_owned())];
     page
+}
+
+/// 服务方向: one of the national four.
+pub fn direction_field(value: String) -> Field {
+    Field::new("direction", words::DIRECTION, "select", value).options(
+        Direction::ALL
+            .iter()
+            .map(|d| (d.code().to_owned(), d.label_zh().to_owned()))
+            .collect(),
+    )
+}
+
+/// 经费来源: the national list, or none without a project.
+pub fn funding_field(value: String) -> Field {
+    let mut options = vec![(String::new(), "（无项目）".to_owned())];
+    options.extend(
+        ProjectFunding::ALL
+            .iter()
+            .map(|f| (f.code().to_owned(), f.label_zh().to_owned())),
+    );
+    Field::new("funding_source", words::PROJECT_FUNDING, "select", value).options(options)
 }
 
 /// What the form offers: the instruments the person runs and the active organisations.
@@ -664,6 +773,11 @@ pub async fn log_service(state: web::Data<AppState>, ctx: Ctx, form: Form) -> Pa
             project: opt(&values, "project").unwrap_or_default(),
             funding_source: opt(&values, "funding_source").unwrap_or_default(),
             note: opt(&values, "note").unwrap_or_default(),
+            content: opt(&values, "content").unwrap_or_default(),
+            direction: opt(&values, "direction"),
+            applicant_name: opt(&values, "applicant_name").unwrap_or_default(),
+            applicant_phone: opt(&values, "applicant_phone").unwrap_or_default(),
+            applicant_email: opt(&values, "applicant_email").unwrap_or_default(),
             ..Default::default()
         })
     })();

@@ -714,6 +714,14 @@ async fn an_officer_reads_the_statistics_and_a_manager_logs_a_service() {
     for t in ["测试", "培训", "咨询", "教学"] {
         assert!(labels.contains(t), "{labels}");
     }
+    // The national splits: by service way and by direction, with the same bars.
+    let labels = text(&c, "#chart-ways").await;
+    for t in ["占用共享", "技术共享", "委托共享", "远程共享"] {
+        assert!(labels.contains(t), "{labels}");
+    }
+    assert_eq!(count(&c, "#chart-directions rect").await, 4);
+    assert_eq!(text(&c, "#fig-external-clients").await, "24");
+    assert_eq!(text(&c, "#fig-internal-clients").await, "0");
     // Bars are as tall as their months' hours: the tallest month has the most.
     let heights: Vec<f64> = c
         .execute(
@@ -759,6 +767,19 @@ async fn an_officer_reads_the_statistics_and_a_manager_logs_a_service() {
         .await
         .unwrap();
     set_value(&c, "#f-served_on", "2026-11-28").await;
+    fill(&c, "#f-content", "热处理工艺参数咨询").await;
+    c.find(Locator::Css("#f-direction"))
+        .await
+        .unwrap()
+        .select_by_value("development")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#f-funding_source"))
+        .await
+        .unwrap()
+        .select_by_value("enterprise")
+        .await
+        .unwrap();
     fill(&c, "#f-hours", "abc").await;
     click(&c, "#submit").await;
     wait_text(&c, "#err-hours", "请填写数字").await;
@@ -781,6 +802,11 @@ async fn an_officer_reads_the_statistics_and_a_manager_logs_a_service() {
         count(&c, "a[href='/units/1/evaluation.xlsx?year=2026']").await,
         1
     );
+    assert_eq!(count(&c, "a[href='/units/1/nrii.xlsx?year=2026']").await, 1);
+    // The unit's year by service way: the consultation just logged is 技术共享 by default.
+    assert_eq!(count(&c, "#chart-ways rect").await, 4);
+    let ways = text(&c, "#chart-ways").await;
+    assert!(ways.contains("技术共享"), "{ways}");
     let top = text(&c, "#data tbody tr").await;
     assert!(top.contains('%'), "{top}");
     c.close().await.unwrap();

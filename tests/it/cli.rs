@@ -84,6 +84,38 @@ fn seed_demo_loads_an_empty_database_once() {
         .env("DATABASE_URL", &url));
     assert!(!ok);
     assert!(err.contains("--scale"), "{err}");
+
+    // The national report of the province's 2018, from the command line.
+    let out_dir = dir.path().join("nrii");
+    let (ok, out, err) = run(yiqi()
+        .args(["export", "nrii", "--year", "2018", "--out"])
+        .arg(&out_dir)
+        .env("DATABASE_URL", &url));
+    assert!(ok, "{err}");
+    assert!(out.contains("72 unit summaries"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("nrii-all-2018.json")).unwrap())
+            .unwrap();
+    let services: i64 = json["summaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["services"].as_i64().unwrap())
+        .sum();
+    assert_eq!(services, 78);
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook(out_dir.join("nrii-all-2018.xlsx")).unwrap();
+    assert_eq!(
+        book.worksheet_range("服务记录").unwrap().height(),
+        json["services"].as_array().unwrap().len() + 1
+    );
+    let (ok, _, err) = run(yiqi()
+        .args(["export", "nrii", "--year", "2018", "--unit", "999", "--out"])
+        .arg(&out_dir)
+        .env("DATABASE_URL", &url));
+    assert!(!ok);
+    assert!(err.contains("no such unit"), "{err}");
 }
 
 fn free_port() -> u16 {

@@ -13,6 +13,7 @@ mod editing;
 mod evaluation;
 mod mail;
 mod migrations;
+mod national;
 mod openapi;
 mod permissions;
 mod publishing;

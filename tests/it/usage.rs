@@ -492,18 +492,37 @@ async fn a_units_evaluation_and_its_exports(db: TestDb) {
     assert_eq!(rows.len() as i64, listed);
     let total: i64 = rows.iter().map(|r| r["services"].as_i64().unwrap()).sum();
     assert_eq!(e["services"].as_i64(), Some(total));
-    let shared = rows
-        .iter()
-        .filter(|r| r["services"].as_i64() > Some(0))
+    // The ratios count large instruments (原值 ≥ 50万); sharing means open to it and serving.
+    let large = rows.iter().filter(|r| r["large"] == true);
+    for r in rows {
+        assert_eq!(
+            r["large"].as_bool(),
+            Some(r["original_value_yuan"].as_i64() >= Some(500_000))
+        );
+    }
+    let shared = large
+        .clone()
+        .filter(|r| r["share_mode"] != "none" && r["services"].as_i64() > Some(0))
         .count() as i64;
     assert!(shared > 0);
     assert_eq!(
         e["ratios"]["shared_of_eligible"]["numerator"].as_i64(),
         Some(shared)
     );
+    let externally = large
+        .clone()
+        .filter(|r| r["external_services"].as_i64() > Some(0))
+        .count() as i64;
+    assert_eq!(
+        e["ratios"]["shared_externally_of_eligible"]["numerator"].as_i64(),
+        Some(externally)
+    );
+    let large = large.count() as i64;
+    assert_eq!(e["large_instruments"].as_i64(), Some(large));
+    assert!(large < listed, "the demo has smaller instruments too");
     assert_eq!(
         e["ratios"]["registered_of_eligible"]["value"].as_f64(),
-        Some((listed as f64 / 400.0 * 1000.0).round() / 1000.0)
+        Some((large as f64 / 400.0 * 1000.0).round() / 1000.0)
     );
     assert_eq!(e["satisfaction"], Value::Null, "no ratings yet");
     // The unit's records of the year, straight from the table.
