@@ -8,11 +8,15 @@
 #   - the platform overview for last year: GET /api/v1/stats?from=…-01-01&to=…-12-31;
 #   - the same for a ragged period (whole months from the rollups, edge days from records);
 #   - the yearly evaluation of the largest unit (unit 1): GET /api/v1/units/1/evaluation?year=…;
-# and times the XLSX export of that unit's year with curl (five runs). The cold figures are
-# the first request of each on a fresh server; wrk then runs on another fresh server whose
-# overview has been computed once for each period.
+# and times the XLSX export of that unit's year with curl (five runs), and its national report
+# (数据报送: GET /api/v1/units/1/nrii.json and .xlsx, and `yiqi export nrii --unit 1`). The cold
+# figures are the first request of each on a fresh server; wrk then runs on another fresh
+# server whose overview has been computed once for each period.
 # KEEP=DIR keeps the loaded SQLite file in DIR (and the PostgreSQL database yiqi_usage_bench)
 # and reuses them on the next run, skipping the load.
+# BASELINE=PATH compares with another build in the same run: the data is loaded and measured
+# with PATH (an earlier release binary), then upgraded by this build's migrations (timed) and
+# measured again. Not with KEEP.
 # Needs wrk, sqlite3, and for postgres a server at 127.0.0.1:5432 with trust auth.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +27,7 @@ duration=${DURATION:-15s}
 conns=${CONNECTIONS:-16}
 port=${PORT:-18083}
 bin=target/release/yiqi
+baseline=${BASELINE:-}
 cargo build --release -q
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -60,21 +65,52 @@ wrk_get() {
     | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx'
 }
 
+# The national record's fields of the generated records (what the national report checks).
+national_sql() {
+  echo "UPDATE service_records SET content = '样品形貌与成分表征', applicant_name = '测试用户',
+          applicant_phone = '0431-85100000' WHERE content = '';"
+}
+
+seconds_since() {
+  awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $1}"
+}
+
 bench() {
   local backend=$1 url=$2 sql=$3 scalar=$4
   echo "== $backend"
-  local loaded orgs t0
+  local loaded orgs t0 loader=${baseline:-$bin}
   loaded=$(echo "SELECT count(*) FROM service_records;" | $scalar 2>/dev/null || echo 0)
   if [[ ${loaded:-0} -lt $records ]]; then
-    DATABASE_URL=$url $bin seed demo --scale "$scale" > /dev/null
+    DATABASE_URL=$url $loader seed demo --scale "$scale" > /dev/null
     orgs=$(echo "SELECT max(id) FROM organisations;" | $scalar)
     t0=$(date +%s.%N)
     records_sql "$backend" "$orgs" | $sql
-    DATABASE_URL=$url $bin usage rebuild-rollups > /dev/null
+    DATABASE_URL=$url $loader usage rebuild-rollups > /dev/null
     # PostgreSQL's index-only scans need the visibility map that VACUUM writes.
     if [[ $backend == postgres ]]; then echo "VACUUM ANALYZE;" | $sql; else echo "ANALYZE;" | $sql; fi
-    echo "$records service records loaded and rolled up in $(awk "BEGIN{printf \"%.0f\", $(date +%s.%N) - $t0}") s"
+    echo "$records service records loaded and rolled up in $(seconds_since "$t0") s"
   fi
+  if [[ -n $baseline ]]; then
+    echo "---- baseline: $baseline"
+    measure "$backend" "$url" "$baseline"
+    t0=$(date +%s.%N)
+    DATABASE_URL=$url $bin migrate
+    echo "upgraded by this build's migrations in $(seconds_since "$t0") s"
+    echo "---- this build"
+  fi
+  t0=$(date +%s.%N)
+  national_sql | $sql
+  if [[ $backend == postgres ]]; then echo "VACUUM ANALYZE;" | $sql; else echo "ANALYZE;" | $sql; fi
+  echo "national fields filled in $(seconds_since "$t0") s"
+  measure "$backend" "$url" "$bin"
+  echo "-- yiqi export nrii --year $year --unit 1 (three runs)"
+  for _ in 1 2 3; do
+    DATABASE_URL=$url YIQI__LOG__FILTER=warn $bin export nrii --year "$year" --unit 1 --out "$work/nrii" | grep 'unit summaries'
+  done
+}
+
+measure() {
+  local backend=$1 url=$2 bin=$3
   echo "cold (one request at a time, first call of each):"
   DATABASE_URL=$url YIQI__LOG__FILTER=warn YIQI__DEMO__SEED_ON_EMPTY=false YIQI__MAIL__SENDER_ENABLED=false \
     $bin serve --bind 127.0.0.1:$port > "$work/$backend.log" 2>&1 &
@@ -111,11 +147,21 @@ bench() {
     curl -sf -o "$work/e.xlsx" -w '%{time_total} s, %{size_download} bytes\n' -H "Authorization: Bearer $TOKEN" \
       "http://127.0.0.1:$port/api/v1/units/1/evaluation.xlsx?year=$year"
   done
+  if [[ $bin != "$baseline" ]]; then
+    for format in json xlsx; do
+      echo "-- national report of unit 1, $year, $format (three runs)"
+      for _ in 1 2 3; do
+        curl -sf -o "$work/n.$format" -w '%{time_total} s, %{size_download} bytes\n' -H "Authorization: Bearer $TOKEN" \
+          "http://127.0.0.1:$port/api/v1/units/1/nrii.$format?year=$year"
+      done
+    done
+  fi
   kill $server; wait $server 2>/dev/null || true
   server=
 }
 
 keep=${KEEP:-}
+[[ -z $baseline || -z $keep ]] || { echo "BASELINE and KEEP do not mix" >&2; exit 2; }
 if [[ $which == sqlite || $which == both ]]; then
   dir=${keep:-$work}
   mkdir -p "$dir"

@@ -439,6 +439,18 @@ fn asset_no_unique(
     Ok(())
 }
 
+/// An instrument joined the platform no later than its first service: a later 入网日期 would
+/// drop served records out of their year.
+fn listed_before_served(conn: &mut DbConnection, row: &InstrumentRow) -> AppResult<()> {
+    match store::first_served(conn, row.id)? {
+        Some(first) if row.listed_on > first => Err(AppError::invalid(
+            "listed_on",
+            format!("入网日期不能晚于第一条服务记录（{first}） (after its first service)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn today(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&crate::types::PLATFORM_ZONE).date_naive()
 }
@@ -532,6 +544,7 @@ pub fn update_instrument(
         "instrument.update",
         |conn, row| {
             apply_instrument(row, input, &catalogue.categories, today(now))?;
+            listed_before_served(conn, row)?;
             asset_no_unique(conn, row, Some(row.id))
         },
     )

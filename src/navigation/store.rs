@@ -311,6 +311,18 @@ pub fn update_instrument(conn: &mut DbConnection, row: &InstrumentRow) -> QueryR
 }
 
 /// Whether another instrument of `unit` carries `asset_no`.
+/// The day of the instrument's first service record, if it has any.
+pub fn first_served(
+    conn: &mut DbConnection,
+    id: InstrumentId,
+) -> QueryResult<Option<chrono::NaiveDate>> {
+    use crate::db::schema::service_records as r;
+    r::table
+        .filter(r::instrument_id.eq(id))
+        .select(diesel::dsl::min(r::served_on))
+        .first(conn)
+}
+
 pub fn asset_no_taken(
     conn: &mut DbConnection,
     unit: UnitId,

@@ -98,8 +98,6 @@ pub fn records_table(rows: Vec<ReportRow>) -> Table {
             words::SERVICE_CONTENT_DONE,
             words::DIRECTION,
             words::APPLICANT,
-            "申请人电话",
-            "申请人邮箱",
             "备注",
         ],
         rows: rows
@@ -127,9 +125,9 @@ pub fn records_table(rows: Vec<ReportRow>) -> Table {
                         .into(),
                     r.national.content.into(),
                     r.national.direction.label_zh().into(),
+                    // The applicant's phone and e-mail stay in the national report, which is
+                    // for the unit's admins; this file is for all its staff.
                     r.national.applicant_name.into(),
-                    r.national.applicant_phone.into(),
-                    r.national.applicant_email.into(),
                     r.note.into(),
                 ]
             })
@@ -144,6 +142,8 @@ pub fn instruments_table(e: &Evaluation) -> Table {
             words::NAME_ZH,
             words::ASSET_NO,
             words::ORIGINAL_VALUE,
+            words::LARGE_INSTRUMENT,
+            words::LISTED_ON,
             words::RUN_STATUS,
             words::MACHINE_HOURS,
             words::EXTERNAL_HOURS,
@@ -162,6 +162,8 @@ pub fn instruments_table(e: &Evaluation) -> Table {
                     i.name.clone().into(),
                     i.asset_no.clone().into(),
                     wan_yuan(i.original_value_yuan.0),
+                    if i.large { "是" } else { "否" }.into(),
+                    i.listed_on.format("%Y-%m-%d").to_string().into(),
                     i.run_status.label_zh().into(),
                     hours_cell(i.figures.machine_hours),
                     hours_cell(i.figures.external_hours),
@@ -241,6 +243,21 @@ pub fn summary_table(e: &Evaluation, platform: &PlatformSettings) -> Table {
                     format!("是：{}", e.rectify.join("；")).into()
                 },
             ],
+        ]
+        .into_iter()
+        .chain(e.splits.by_service_way.iter().map(|w| {
+            vec![
+                format!("{}（小时）", w.label).into(),
+                hours_cell(w.figures.machine_hours),
+            ]
+        }))
+        .chain(e.splits.by_direction.iter().map(|d| {
+            vec![
+                format!("服务方向：{}（小时）", d.label).into(),
+                hours_cell(d.figures.machine_hours),
+            ]
+        }))
+        .chain([
             vec![
                 "入网率（入网/应入网）".into(),
                 ratio(&r.registered_of_eligible),
@@ -254,7 +271,8 @@ pub fn summary_table(e: &Evaluation, platform: &PlatformSettings) -> Table {
                 "对外共享率（对外共享/应入网）".into(),
                 ratio(&r.shared_externally_of_eligible),
             ],
-        ],
+        ])
+        .collect(),
     }
 }
 

@@ -397,6 +397,7 @@ pub async fn platform_nrii(
     let year = year_of(&req)?;
     let round = state.evaluation;
     let format = format.into_inner();
+    nrii::check_format(&format)?;
     let report = db::run(&state.pool, move |c| {
         authorize(&who, Action::JudgeComplaints)?;
         nrii::report(&nrii::build(c, None, year, &round)?, &format)

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::evaluation::{self, year_bounds};
 use super::export::{sheet, Cell, Report, Table};
-use super::model::{Evaluation, Level, ProjectFunding, ServiceWay};
+use super::model::{Level, ProjectFunding, ServiceWay};
 use super::store;
 use crate::config::EvaluationSettings;
 use crate::db::DbConnection;
@@ -60,8 +60,10 @@ pub struct NriiInstrument {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NriiService {
     pub record_id: ServiceRecordId,
-    /// The instrument's 单位内部编号.
+    pub instrument_id: InstrumentId,
+    /// The instrument's 单位内部编号 (unique within its unit).
     pub inner_id: String,
+    pub owner_unit: String,
     /// "YYYY-MM-DD HH", Beijing time.
     pub start: String,
     pub end: String,
@@ -86,13 +88,14 @@ pub struct NriiService {
     pub external: bool,
 }
 
-/// 年度汇总: one unit's year.
+/// 年度汇总: one unit's year, over its large instruments (what the report sends).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NriiSummary {
     pub unit_id: UnitId,
     pub unit_name: String,
     pub year: i32,
-    /// Large instruments listed in the year, and their value in 万元.
+    /// Large instruments listed in the year, and their value in 万元; the figures below are
+    /// theirs.
     pub instruments: i64,
     pub value_wan: String,
     pub machine_hours: f64,
@@ -213,8 +216,14 @@ fn check_instrument(i: &InstrumentRow) -> Vec<NriiProblem> {
     c.found
 }
 
-/// The national rules of a service record.
-fn check_service(s: &NriiService, stored_funding: &str) -> Vec<NriiProblem> {
+/// The national rules of a service record (`minutes` and `samples` as stored: the amount
+/// shown is rounded).
+fn check_service(
+    s: &NriiService,
+    stored_funding: &str,
+    minutes: i32,
+    samples: i32,
+) -> Vec<NriiProblem> {
     let mut c = Check::new("service", s.record_id.0);
     c.text("content", &s.content, 200);
     c.text("applicant_name", &s.applicant_name, 50);
@@ -227,7 +236,7 @@ fn check_service(s: &NriiService, stored_funding: &str) -> Vec<NriiProblem> {
     if s.applicant_unit.trim().is_empty() {
         c.fail("client_organisation_id", "必填：服务对象单位 (required)");
     }
-    if s.amount.parse::<f64>().map_or(true, |a| a <= 0.0) {
+    if minutes <= 0 && samples <= 0 {
         c.fail(
             "minutes",
             "服务量为 0：请填写机时或样品数 (no hours and no samples)",
@@ -253,7 +262,9 @@ fn check_service(s: &NriiService, stored_funding: &str) -> Vec<NriiProblem> {
     c.found
 }
 
-fn service_of(row: store::NriiRow) -> (NriiService, String) {
+/// A record in the national shape, with what its checks need: the stored funding code,
+/// minutes, samples and the client organisation.
+fn service_of(row: store::NriiRow, owner_unit: &str) -> (NriiService, String, i32, i32) {
     let (r, inner_id, org, level) = row;
     // Records logged by the day carry no times: they start at the day's beginning and
     // last their hours.
@@ -268,7 +279,9 @@ fn service_of(row: store::NriiRow) -> (NriiService, String) {
     let by_samples = r.service_way == ServiceWay::Entrusted && r.sample_count > 0;
     let service = NriiService {
         record_id: r.id,
+        instrument_id: r.instrument_id,
         inner_id,
+        owner_unit: owner_unit.to_owned(),
         start: hour(start),
         end: hour(end),
         amount: if by_samples {
@@ -290,21 +303,23 @@ fn service_of(row: store::NriiRow) -> (NriiService, String) {
         satisfaction: level,
         external: !r.internal,
     };
-    (service, r.funding_source)
+    (service, r.funding_source, r.minutes, r.sample_count)
 }
 
-fn narrative(e: &Evaluation, large: i64) -> String {
+fn narrative(s: &NriiSummary) -> String {
     format!(
-        "{} 年，{}在平台共享大型科研仪器 {} 台（套），提供有效机时 {:.1} 小时，其中对外服务机时 {:.1} 小时；服务 {} 次，服务对象单位 {} 家（外单位 {} 家），服务收入 {} 元。",
-        e.year,
-        e.unit_name,
-        large,
-        e.figures.machine_hours,
-        e.figures.external_hours,
-        e.figures.services,
-        e.clients.client_units,
-        e.clients.external_client_units,
-        yuan(e.figures.income_fen)
+        "{} 年，{}在平台共享大型科研仪器 {} 台（套），原值 {} 万元，提供有效机时 {:.1} 小时，其中对外服务机时 {:.1} 小时；服务 {} 次（对外 {} 次），服务对象单位 {} 家（外单位 {} 家），服务收入 {} 元。",
+        s.year,
+        s.unit_name,
+        s.instruments,
+        s.value_wan,
+        s.machine_hours,
+        s.external_hours,
+        s.services,
+        s.external_services,
+        s.client_units,
+        s.external_client_units,
+        s.income_yuan
     )
 }
 
@@ -363,9 +378,18 @@ fn add_unit(
             service_hours: year_row.figures.external_hours,
         });
     }
-    for row in store::nrii_records(conn, unit, from, to, round.large_value_yuan)? {
-        let (service, stored_funding) = service_of(row);
-        let mut problems = check_service(&service, &stored_funding);
+    // The summary is over what the report covers: the large instruments and their services.
+    let mut figures = super::model::Figures::default();
+    for i in &large {
+        figures.merge(&i.figures);
+    }
+    let mut clients: Vec<(i64, bool)> = Vec::new();
+    for row in store::nrii_records(conn, &ids, from, to)? {
+        if let Some(org) = row.0.client_organisation_id {
+            clients.push((org.0, row.0.internal));
+        }
+        let (service, stored_funding, minutes, samples) = service_of(row, &e.unit_name);
+        let mut problems = check_service(&service, &stored_funding, minutes, samples);
         if held.contains(&service.inner_id) {
             problems.push(NriiProblem {
                 record: "service",
@@ -383,21 +407,24 @@ fn add_unit(
             out.problems.extend(problems);
         }
     }
-    out.summaries.push(NriiSummary {
+    let clients = super::model::ClientUnits::of(&clients);
+    let mut summary = NriiSummary {
         unit_id: unit,
         unit_name: e.unit_name.clone(),
         year,
         instruments: large.len() as i64,
         value_wan: wan(value),
-        machine_hours: e.figures.machine_hours,
-        external_hours: e.figures.external_hours,
-        services: e.figures.services,
-        external_services: e.figures.external_services,
-        client_units: e.clients.client_units,
-        external_client_units: e.clients.external_client_units,
-        income_yuan: yuan(e.figures.income_fen),
-        narrative: narrative(&e, large.len() as i64),
-    });
+        machine_hours: figures.machine_hours,
+        external_hours: figures.external_hours,
+        services: figures.services,
+        external_services: figures.external_services,
+        client_units: clients.client_units,
+        external_client_units: clients.external_client_units,
+        income_yuan: yuan(figures.income_fen),
+        narrative: String::new(),
+    };
+    summary.narrative = narrative(&summary);
+    out.summaries.push(summary);
     Ok(())
 }
 
@@ -411,9 +438,20 @@ pub fn unit_report(
     round: &EvaluationSettings,
     format: &str,
 ) -> AppResult<Report> {
-    evaluation::may_evaluate(who, unit)?;
+    check_format(format)?;
     crate::navigation::store::find_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
+    // The applicants' phones and e-mails are in it: the unit's admins and the platform's, not
+    // every instrument manager of the unit.
+    crate::auth::authorize(who, crate::auth::Action::ManageInstruments { unit })?;
     report(&build(conn, Some(unit), year, round)?, format)
+}
+
+/// `json` or `xlsx`, before any work; another format is a 404.
+pub fn check_format(format: &str) -> AppResult<()> {
+    match format {
+        "json" | "xlsx" => Ok(()),
+        _ => Err(AppError::NotFound { what: "page" }),
+    }
 }
 
 /// The year's national report of one unit, or of every unit (`None`). The caller checks
@@ -458,6 +496,7 @@ fn label<T>(v: Option<T>, f: fn(T) -> &'static str) -> String {
 pub fn xlsx(e: &NriiExport) -> AppResult<Vec<u8>> {
     let instruments = Table {
         headers: &[
+            "仪器编号",
             "单位内部编号",
             "中文名称",
             "英文名称",
@@ -486,6 +525,7 @@ pub fn xlsx(e: &NriiExport) -> AppResult<Vec<u8>> {
             .iter()
             .map(|i| {
                 vec![
+                    i.instrument_id.0.to_string().into(),
                     i.inner_id.clone().into(),
                     i.name_zh.clone().into(),
                     i.name_en.clone().into(),
@@ -515,7 +555,9 @@ pub fn xlsx(e: &NriiExport) -> AppResult<Vec<u8>> {
     let services = Table {
         headers: &[
             "记录编号",
+            "仪器编号",
             "仪器内部编号",
+            "所属单位",
             "开始时间",
             "结束时间",
             "服务量",
@@ -539,7 +581,9 @@ pub fn xlsx(e: &NriiExport) -> AppResult<Vec<u8>> {
             .map(|s| {
                 vec![
                     s.record_id.0.to_string().into(),
+                    s.instrument_id.0.to_string().into(),
                     s.inner_id.clone().into(),
+                    s.owner_unit.clone().into(),
                     s.start.clone().into(),
                     s.end.clone().into(),
                     s.amount.clone().into(),

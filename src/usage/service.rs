@@ -211,6 +211,16 @@ pub fn log_service(
             "服务尚未发生 (the service lies in the future)",
         ));
     }
+    // A service counts in the years its instrument was listed.
+    if served_on < inst.listed_on {
+        return Err(AppError::invalid(
+            "served_on",
+            format!(
+                "早于仪器的入网日期 {} (before the instrument joined the platform)",
+                inst.listed_on
+            ),
+        ));
+    }
     let minutes = amount("minutes", minutes, 24 * 60 * 366)?;
     let row = NewServiceRecord {
         reservation_id: None,

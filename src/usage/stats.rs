@@ -299,7 +299,8 @@ pub fn stats(
     by_unit.sort_by_key(|u| std::cmp::Reverse(u.figures.minutes));
     // A bounded period counts the catalogue as it was then: what was listed in it.
     let catalogue = match (from, to) {
-        (Some(_), Some(_)) => {
+        (None, None) => counts.stats.clone(),
+        _ => {
             let starts = crate::reservations::rules::local(first, 0)
                 .map(crate::clock::naive)
                 .ok_or_else(|| AppError::invalid("from", "not a date the platform knows"))?;
@@ -312,7 +313,6 @@ pub fn stats(
                 original_value_yuan: crate::types::Yuan(value),
             }
         }
-        _ => counts.stats.clone(),
     };
     Ok(UsageStats {
         catalogue,

@@ -1079,14 +1079,13 @@ pub fn levels_between(
 /// id, the client organisation's name and the client's overall rating.
 pub type NriiRow = (ServiceRecordRow, String, Option<String>, Option<Level>);
 
-/// The records of `year` on the unit's instruments worth at least `min_value_yuan`, in date
-/// order: what the national report sends (only large instruments are reported).
+/// The records in [from, to] of the given instruments, in date order: what the national
+/// report sends of a unit's large instruments.
 pub fn nrii_records(
     conn: &mut DbConnection,
-    unit: UnitId,
+    instruments_of: &[i64],
     from: NaiveDate,
     to: NaiveDate,
-    min_value_yuan: i64,
 ) -> QueryResult<Vec<NriiRow>> {
     use crate::db::schema::ratings;
     service_records::table
@@ -1097,8 +1096,7 @@ pub fn nrii_records(
                 .eq(service_records::client_organisation_id)),
         )
         .left_join(ratings::table.on(ratings::service_record_id.eq(service_records::id)))
-        .filter(instruments::unit_id.eq(unit))
-        .filter(instruments::original_value_yuan.ge(min_value_yuan))
+        .filter(service_records::instrument_id.eq_any(instruments_of))
         .filter(service_records::served_on.between(from, to))
         .select((
             ServiceRecordRow::as_select(),

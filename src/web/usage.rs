@@ -307,6 +307,9 @@ pub async fn evaluation(
     let unit = path_id(&id)?;
     let year = year_param(&req, local_day(state.clock.now()))?;
     let round = state.evaluation;
+    // The national report carries the applicants' contacts: for the unit's admins.
+    let reports =
+        crate::auth::authorize(&who, crate::auth::Action::ManageInstruments { unit }).is_ok();
     let e = db::run(&state.pool, move |c| {
         evaluation::may_evaluate(&who, unit)?;
         evaluation::evaluation(c, unit, year, &round)
@@ -384,14 +387,6 @@ pub async fn evaluation(
             "导出 Excel".to_owned(),
         ),
         (
-            format!("/units/{unit}/nrii.xlsx?year={year}"),
-            "国家数据报送（Excel）".to_owned(),
-        ),
-        (
-            format!("/units/{unit}/nrii.json?year={year}"),
-            "国家数据报送（JSON）".to_owned(),
-        ),
-        (
             format!("/units/{unit}/evaluation.csv?year={year}"),
             "导出服务记录 CSV".to_owned(),
         ),
@@ -404,6 +399,18 @@ pub async fn evaluation(
             format!("{} 年 ›", year + 1),
         ),
     ];
+    if reports {
+        t.links.extend([
+            (
+                format!("/units/{unit}/nrii.xlsx?year={year}"),
+                "国家数据报送（Excel）".to_owned(),
+            ),
+            (
+                format!("/units/{unit}/nrii.json?year={year}"),
+                "国家数据报送（JSON）".to_owned(),
+            ),
+        ]);
+    }
     // The year's rectification notices: the unit reports back from there.
     t.links.extend(e.notices.iter().map(|n| {
         (

@@ -802,7 +802,8 @@ async fn an_officer_reads_the_statistics_and_a_manager_logs_a_service() {
         count(&c, "a[href='/units/1/evaluation.xlsx?year=2026']").await,
         1
     );
-    assert_eq!(count(&c, "a[href='/units/1/nrii.xlsx?year=2026']").await, 1);
+    // The national report (with the applicants' contacts) is for the unit's admins.
+    assert_eq!(count(&c, "a[href='/units/1/nrii.xlsx?year=2026']").await, 0);
     // The unit's year by service way: the consultation just logged is 技术共享 by default.
     assert_eq!(count(&c, "#chart-ways rect").await, 4);
     let ways = text(&c, "#chart-ways").await;

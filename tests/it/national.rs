@@ -171,10 +171,35 @@ async fn services_carry_the_national_fields(db: TestDb) {
             .await["services"],
         before
     );
+    // A service counts in the years its instrument was listed: not before it joined.
+    let mut early = good.clone();
+    early["served_on"] = json!("2010-01-04");
+    let (status, p) = app
+        .post("/api/v1/service-records", Some(&manager), early)
+        .await;
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (422, Some("served_on")),
+        "{p}"
+    );
     let (status, r) = app
         .post("/api/v1/service-records", Some(&manager), good)
         .await;
     assert_eq!(status, 201, "{r}");
+    // And the instrument cannot have joined after a service it gave.
+    let (status, p) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/instruments/{instrument}"),
+            Some(&admin),
+            Some(json!({"listed_on": "2026-11-27"})),
+        )
+        .await;
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (422, Some("listed_on")),
+        "{p}"
+    );
     for (key, want) in [
         ("content", json!("锂电池正极材料形貌表征")),
         ("direction", json!("development")),
@@ -294,6 +319,10 @@ async fn the_national_export_holds_back_what_breaks_a_rule(db: TestDb) {
     assert_eq!(status, 403);
     let (status, _) = get(&app, "/api/v1/nrii.json?year=2026", &admin).await;
     assert_eq!(status, 403, "the whole platform is for its admins");
+    // The applicants' phones and e-mails are in it: not for every instrument manager.
+    let manager = app.token("manager@yiqi.demo").await;
+    let (status, _) = get(&app, "/api/v1/units/1/nrii.json?year=2026", &manager).await;
+    assert_eq!(status, 403);
     let (status, p) = get(&app, "/api/v1/units/1/nrii.csv?year=2026", &admin).await;
     assert_eq!(status, 404, "{p}");
     let (status, p) = get(&app, "/api/v1/units/1/nrii.json", &admin).await;
@@ -380,6 +409,18 @@ async fn the_national_export_holds_back_what_breaks_a_rule(db: TestDb) {
         "held back"
     );
     assert!(sent("instruments", "instrument_id", other));
+    assert!(report["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["owner_unit"] == report["summaries"][0]["unit_name"]
+            && s["instrument_id"].as_i64().is_some()));
+    let summary = &report["summaries"][0];
+    assert_eq!(
+        summary["instruments"].as_u64(),
+        Some(clean["instruments"].as_array().unwrap().len() as u64),
+        "the summary counts the large instruments"
+    );
 
     // The workbook says the same, read back with a spreadsheet reader.
     let mut book = xlsx(&app, "/api/v1/units/1/nrii.xlsx?year=2026", &admin).await;
@@ -396,9 +437,9 @@ async fn the_national_export_holds_back_what_breaks_a_rule(db: TestDb) {
         sheet.len(),
         report["instruments"].as_array().unwrap().len() + 1
     );
-    assert_eq!(sheet[0][8], "原值（万元）");
+    assert_eq!(sheet[0][9], "原值（万元）");
     assert_eq!(
-        sheet[1][8],
+        sheet[1][9],
         report["instruments"][0]["value_wan"].as_str().unwrap()
     );
     let sheet = rows(&mut book, "服务记录");
@@ -409,7 +450,7 @@ async fn the_national_export_holds_back_what_breaks_a_rule(db: TestDb) {
     assert!(sheet[1..].iter().all(|r| r[0] != record.to_string()));
     assert!(sheet[1..]
         .iter()
-        .all(|r| ["占用共享", "技术共享", "委托共享", "远程共享"].contains(&r[7].as_str())));
+        .all(|r| ["占用共享", "技术共享", "委托共享", "远程共享"].contains(&r[9].as_str())));
     let sheet = rows(&mut book, "问题");
     assert!(sheet
         .iter()
@@ -431,5 +472,24 @@ async fn the_national_export_holds_back_what_breaks_a_rule(db: TestDb) {
         .iter()
         .map(|s| s["services"].as_i64().unwrap())
         .sum();
-    assert_eq!(services, 78, "the province's 2018 services");
+    // The summaries cover the services on large instruments: those sent, and those held back
+    // with the instrument broken above (listed in 2018 too).
+    let held = all["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            assert!(
+                (p["record"] == "instrument" && p["id"] == instrument)
+                    || p["field"] == "instrument_id",
+                "{p}"
+            );
+            p["record"] == "service"
+        })
+        .count();
+    assert_eq!(
+        services as usize,
+        all["services"].as_array().unwrap().len() + held
+    );
+    assert!(services > 0 && services <= 78, "{services}");
 }

@@ -467,6 +467,18 @@ async fn the_machine_hour_pages_carry_a_reduction_through(db: TestDb) {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().starts_with("\u{feff}序号"));
+    // The unit admin's page offers the national report, with the session's cookie.
+    assert!(eval.contains("/units/1/nrii.xlsx?year=2026"), "{eval}");
+    let res = app
+        .client
+        .get(format!("{}/units/1/nrii.json?year=2026", app.address))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let report: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(report["summaries"][0]["unit_id"], 1);
     let (status, _) = page_as(&app, &researcher, "/units/1/evaluation?year=2026").await;
     assert_eq!(status, 403);
     // The public statistics page.

@@ -36,4 +36,12 @@ ALTER TABLE service_records DROP COLUMN applicant_phone;
 ALTER TABLE service_records DROP COLUMN applicant_name;
 ALTER TABLE service_records DROP COLUMN direction;
 ALTER TABLE service_records DROP COLUMN content;
--- The rollups are refilled by `yiqi usage rebuild-rollups` after going down.
+INSERT INTO usage_unit_monthly (unit_id, month, service_type, internal, services, minutes, samples, fee_fen)
+  SELECT i.unit_id, CAST(to_char(r.served_on, 'YYYYMM') AS INTEGER), r.service_type, r.internal, COUNT(*), SUM(r.minutes), SUM(r.sample_count), SUM(r.fee_fen)
+  FROM service_records r JOIN instruments i ON i.id = r.instrument_id GROUP BY 1, 2, 3, 4;
+INSERT INTO usage_clients (unit_id, month, organisation_id, services)
+  SELECT i.unit_id, CAST(to_char(r.served_on, 'YYYYMM') AS INTEGER), r.client_organisation_id, COUNT(*)
+  FROM service_records r JOIN instruments i ON i.id = r.instrument_id
+  WHERE r.client_organisation_id IS NOT NULL GROUP BY 1, 2, 3;
+INSERT INTO usage_platform_clients (month, organisation_id, services)
+  SELECT month, organisation_id, SUM(services) FROM usage_clients GROUP BY 1, 2;

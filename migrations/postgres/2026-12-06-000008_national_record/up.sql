@@ -13,22 +13,22 @@ ALTER TABLE reservations ADD COLUMN direction TEXT NOT NULL DEFAULT 'research' C
 -- Free-text funding sources become codes: the obvious ones by their words, the rest 'other'.
 UPDATE service_records SET funding_source = CASE
     WHEN funding_source = '' THEN ''
-    WHEN funding_source LIKE '%自然科学基金%' OR funding_source LIKE '%国自然%' THEN 'nsfc'
+    WHEN funding_source LIKE '%国家自然科学基金%' OR funding_source LIKE '%国自然%' THEN 'nsfc'
+    WHEN funding_source LIKE '%省%' THEN 'provincial'
+    WHEN funding_source LIKE '%市%' THEN 'municipal'
     WHEN funding_source LIKE '%重点研发%' THEN 'key_rd'
     WHEN funding_source LIKE '%重大专项%' THEN 'major'
     WHEN funding_source LIKE '%企业%' THEN 'enterprise'
-    WHEN funding_source LIKE '%省%' THEN 'provincial'
-    WHEN funding_source LIKE '%市%' THEN 'municipal'
     WHEN funding_source LIKE '%自筹%' THEN 'own'
     ELSE 'other' END;
 UPDATE reservations SET funding_source = CASE
     WHEN funding_source = '' THEN ''
-    WHEN funding_source LIKE '%自然科学基金%' OR funding_source LIKE '%国自然%' THEN 'nsfc'
+    WHEN funding_source LIKE '%国家自然科学基金%' OR funding_source LIKE '%国自然%' THEN 'nsfc'
+    WHEN funding_source LIKE '%省%' THEN 'provincial'
+    WHEN funding_source LIKE '%市%' THEN 'municipal'
     WHEN funding_source LIKE '%重点研发%' THEN 'key_rd'
     WHEN funding_source LIKE '%重大专项%' THEN 'major'
     WHEN funding_source LIKE '%企业%' THEN 'enterprise'
-    WHEN funding_source LIKE '%省%' THEN 'provincial'
-    WHEN funding_source LIKE '%市%' THEN 'municipal'
     WHEN funding_source LIKE '%自筹%' THEN 'own'
     ELSE 'other' END;
 -- The applicant of old records is their client account, as it is today.
@@ -36,13 +36,15 @@ UPDATE service_records SET
     applicant_name = coalesce((SELECT u.name FROM users u WHERE u.id = service_records.client_user_id), ''),
     applicant_phone = coalesce((SELECT u.phone FROM users u WHERE u.id = service_records.client_user_id), ''),
     applicant_email = coalesce((SELECT u.email FROM users u WHERE u.id = service_records.client_user_id), ''),
-    content = coalesce((SELECT substr(r.purpose, 1, 200) FROM reservations r WHERE r.id = service_records.reservation_id), '');
+    content = coalesce((SELECT substr(CASE WHEN r.purpose = '' THEN r.sample_description ELSE r.purpose END, 1, 200) FROM reservations r WHERE r.id = service_records.reservation_id), '');
 
--- 入网日期: an instrument already listed joined on the day it was created, or on the day of
--- its first service record if that is earlier (history imported before it had a row).
+-- 入网日期: so that an upgrade moves no past year (they all counted today's catalogue), an
+-- instrument already listed joined at the earliest of the day it was put into service, the day
+-- it was created and its first service record. Units correct the date on the instrument's form.
 ALTER TABLE instruments ADD COLUMN listed_on DATE;
 UPDATE instruments SET listed_on = least(
     (created_at + interval '8 hours')::date,
+    in_service_on,
     (SELECT min(r.served_on) FROM service_records r WHERE r.instrument_id = instruments.id));
 ALTER TABLE instruments ALTER COLUMN listed_on SET NOT NULL;
 CREATE INDEX instruments_listed ON instruments (unit_id, listed_on);
