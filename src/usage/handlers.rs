@@ -82,10 +82,9 @@ query_params! {
 pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     let StatsParams { from, to, top } = StatsParams::parse(req.query_string())?;
     let top = top.unwrap_or(DEFAULT_TOP) as usize;
-    let counts = state.catalogue.counts(&state.pool).await?;
     let stats = state
         .usage_stats
-        .get(&state.pool, counts, from, to, top)
+        .get(&state.pool, &state.catalogue, from, to, top)
         .await?;
     Ok(HttpResponse::Ok().json(&*stats))
 }

@@ -36,16 +36,19 @@ impl StatsCache {
     pub async fn get(
         &self,
         pool: &db::Pool,
-        counts: Arc<CatalogueCounts>,
+        catalogue: &crate::navigation::service::Catalogue,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
         top: usize,
     ) -> AppResult<Arc<UsageStats>> {
-        // The figures depend on the records (this process's writes) and the catalogue's figures.
+        let counts = catalogue.counts(pool).await?;
+        // The figures depend on the records (this process's writes), the catalogue's figures
+        // and its edits here (a corrected 入网日期 moves a period's catalogue counts).
         let version = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             WRITES.load(Ordering::SeqCst).hash(&mut h);
+            catalogue.edits().hash(&mut h);
             let p = &counts.stats;
             (
                 p.sub_platforms,

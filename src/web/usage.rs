@@ -208,10 +208,9 @@ pub async fn stats(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
         .from
         .unwrap_or(NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
     let to = p.to.unwrap_or(today);
-    let counts = state.catalogue.counts(&state.pool).await?;
     let stats = state
         .usage_stats
-        .get(&state.pool, counts, Some(from), Some(to), 10)
+        .get(&state.pool, &state.catalogue, Some(from), Some(to), 10)
         .await?;
     let mut sub_platforms: Vec<(String, f64)> = stats
         .by_sub_platform

@@ -105,6 +105,19 @@ async fn past_years_do_not_move_when_the_catalogue_changes(db: TestDb) {
     let (stats_after, evaluation_after) = year_2018(&app, &admin).await;
     assert_eq!(stats_after, stats, "the platform's 2018 figures");
     assert_eq!(evaluation_after, evaluation, "unit 1's 2018 evaluation");
+    // A unit that dates an instrument's joining back is believed at once: the figures of
+    // that year are not served from before the correction.
+    let (status, p) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/instruments/{}", created["id"]),
+            Some(&admin),
+            Some(json!({"listed_on": "2018-06-01"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{p}");
+    let (corrected, _) = year_2018(&app, &admin).await;
+    assert_eq!(corrected["instruments"], 1941);
     // This year sees both changes: the new instrument counts, the retired one too (it was
     // listed until today).
     let (_, this_year) = get(&app, "/api/v1/units/1/evaluation?year=2026", &admin).await;
