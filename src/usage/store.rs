@@ -314,11 +314,15 @@ pub fn unit_months_rolled(
     unit: Option<UnitId>,
 ) -> QueryResult<Vec<UnitSums<i32>>> {
     use usage_unit_monthly as u;
-    let (lo, hi) = unit_range(unit);
-    u::table
+    let mut q = u::table
         .filter(u::month.between(span.months.0, span.months.1))
-        .filter(u::unit_id.between(lo, hi))
-        .select((
+        .into_boxed();
+    // One unit by equality: its key prefix (unit, month) is then the whole read; a range on
+    // the unit let SQLite prefer the month index and read every unit's months.
+    if let Some(unit) = unit {
+        q = q.filter(u::unit_id.eq(unit));
+    }
+    q.select((
             u::unit_id,
             u::month,
             u::service_type,
