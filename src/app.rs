@@ -168,6 +168,7 @@ fn prepare(
         usage: settings.usage,
         evaluation: settings.evaluation,
         publishing: settings.publishing.clone(),
+        platform_report: Default::default(),
         usage_stats: crate::usage::stats::StatsCache::new(
             Duration::from_secs(settings.catalogue.counts_ttl_secs),
             clock.clone(),

@@ -251,8 +251,15 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             std::fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
             for format in ["json", "xlsx"] {
-                let file = crate::usage::nrii::report(&report, format)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let file = match crate::usage::nrii::report(&report, format) {
+                    Ok(file) => file,
+                    // Too large for a workbook: the JSON stands alone.
+                    Err(e) if format == "xlsx" => {
+                        println!("no workbook: {e}");
+                        continue;
+                    }
+                    Err(e) => return Err(anyhow::anyhow!("{e}")),
+                };
                 let path = out.join(&file.file_name);
                 std::fs::write(&path, &file.body)
                     .with_context(|| format!("cannot write {}", path.display()))?;

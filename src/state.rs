@@ -21,6 +21,8 @@ pub struct AppState {
     pub evaluation: crate::config::EvaluationSettings,
     pub publishing: crate::config::PublishingSettings,
     pub usage_stats: crate::usage::stats::StatsCache,
+    /// The one whole-platform national report being built here, if any.
+    pub platform_report: crate::usage::nrii::PlatformReportSlot,
     /// Instruments' booking rules, for availability.
     pub booking_rules: crate::reservations::rules::RulesCache,
     /// Instruments' rating summaries, for their pages.

@@ -382,7 +382,8 @@ pub async fn unit_nrii(
     responses(
         (status = 200, description = "the report", body = nrii::NriiExport),
         (status = 403, description = "not a platform admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "another format", body = Problem, content_type = "application/problem+json")
+        (status = 404, description = "another format", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "another whole-platform report is being built (`rate_limited`, `Retry-After`)", body = Problem, content_type = "application/problem+json")
     ),
     security(("bearer" = []))
 )]
@@ -397,8 +398,10 @@ pub async fn platform_nrii(
     let round = state.evaluation;
     let format = format.into_inner();
     nrii::check_format(&format)?;
+    authorize(&who, Action::JudgeComplaints)?;
+    let turn = state.platform_report.take()?;
     let report = db::run(&state.pool, move |c| {
-        authorize(&who, Action::JudgeComplaints)?;
+        let _turn = turn;
         nrii::report(&nrii::build(c, None, year, &round)?, &format)
     })
     .await?;

@@ -446,6 +446,34 @@ pub fn unit_report(
     report(&build(conn, Some(unit), year, round)?, format)
 }
 
+/// Whether a whole-platform report is being built by this instance.
+#[derive(Default)]
+pub struct PlatformReportSlot(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+/// Holds the slot; dropping it frees the place.
+pub struct PlatformReportTurn(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for PlatformReportTurn {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl PlatformReportSlot {
+    /// One whole-platform report at a time: at national scale one takes about a minute and
+    /// 5 GB (a million services), so a second click is told to come back instead of doubling
+    /// that.
+    pub fn take(&self) -> AppResult<PlatformReportTurn> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.0
+            .compare_exchange(false, true, SeqCst, SeqCst)
+            .map(|_| PlatformReportTurn(self.0.clone()))
+            .map_err(|_| AppError::TooManyRequests {
+                retry_after_secs: 60,
+            })
+    }
+}
+
 /// `json` or `xlsx`, before any work; another format is a 404.
 pub fn check_format(format: &str) -> AppResult<()> {
     match format {
@@ -492,8 +520,18 @@ fn label<T>(v: Option<T>, f: fn(T) -> &'static str) -> String {
     v.map(f).unwrap_or_default().to_owned()
 }
 
+/// The rows a worksheet holds below its header.
+pub const MAX_SHEET_ROWS: usize = 1_048_575;
+
 /// The workbook: 仪器, 服务记录, 年度汇总 and 问题 (the held-back records).
 pub fn xlsx(e: &NriiExport) -> AppResult<Vec<u8>> {
+    // A whole province's year at national scale has more services than a sheet has rows.
+    if e.services.len().max(e.problems.len()) > MAX_SHEET_ROWS {
+        return Err(AppError::invalid(
+            "unit",
+            "记录超过一个工作表的行数上限 1,048,575：请按单位导出，或导出 JSON (too many rows for one sheet: export per unit, or as JSON)",
+        ));
+    }
     let instruments = Table {
         headers: &[
             "仪器编号",
@@ -699,6 +737,15 @@ pub fn report(e: &NriiExport, format: &str) -> AppResult<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_platform_report_at_a_time() {
+        let slot = PlatformReportSlot::default();
+        let turn = slot.take().expect("free");
+        assert!(matches!(slot.take(), Err(AppError::TooManyRequests { .. })));
+        drop(turn);
+        assert!(slot.take().is_ok(), "free again once the first is done");
+    }
 
     #[test]
     fn money_is_written_exactly() {

@@ -323,18 +323,18 @@ pub fn unit_months_rolled(
         q = q.filter(u::unit_id.eq(unit));
     }
     q.select((
-            u::unit_id,
-            u::month,
-            u::service_type,
-            u::service_way,
-            u::direction,
-            u::internal,
-            u::services,
-            u::minutes,
-            u::samples,
-            u::fee_fen,
-        ))
-        .load(conn)
+        u::unit_id,
+        u::month,
+        u::service_type,
+        u::service_way,
+        u::direction,
+        u::internal,
+        u::services,
+        u::minutes,
+        u::samples,
+        u::fee_fen,
+    ))
+    .load(conn)
 }
 
 /// Every cell of `usage_unit_monthly`, in key order (what the tests compare).
