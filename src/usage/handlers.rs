@@ -345,7 +345,10 @@ pub async fn export(
         YearParams
     ),
     responses(
-        (status = 200, description = "the report", body = nrii::NriiExport),
+        (status = 200, description = "the report: NriiExport as JSON, or the workbook", content(
+            (nrii::NriiExport = "application/json"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 403, description = "not the unit's staff or a platform admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such unit, or another format", body = Problem, content_type = "application/problem+json")
     ),
@@ -380,7 +383,10 @@ pub async fn unit_nrii(
         YearParams
     ),
     responses(
-        (status = 200, description = "the report", body = nrii::NriiExport),
+        (status = 200, description = "the report: NriiExport as JSON, or the workbook", content(
+            (nrii::NriiExport = "application/json"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 403, description = "not a platform admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "another format", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "another whole-platform report is being built (`rate_limited`, `Retry-After`)", body = Problem, content_type = "application/problem+json")
