@@ -143,7 +143,8 @@ pub fn national_ratios(eligible: Option<i64>, year: &[InstrumentYear]) -> Ratios
 
 /// The instant a year starts in Beijing, as stored (UTC).
 fn year_start(year: i32) -> AppResult<chrono::NaiveDateTime> {
-    let (first, _) = year_bounds(year)?;
+    let first = NaiveDate::from_ymd_opt(year, 1, 1)
+        .ok_or_else(|| AppError::invalid("year", "2000..=2100"))?;
     crate::reservations::rules::local(first, 0)
         .map(naive)
         .ok_or_else(|| AppError::invalid("year", "2000..=2100"))
@@ -182,13 +183,7 @@ fn complaint_figures(
     unit: Option<UnitId>,
     year: i32,
 ) -> AppResult<HashMap<i64, ComplaintFigures>> {
-    let (first, last) = year_bounds(year)?;
-    let start = |d: NaiveDate| {
-        crate::reservations::rules::local(d, 0)
-            .map(naive)
-            .ok_or_else(|| AppError::invalid("year", "2000..=2100"))
-    };
-    let (from, to) = (start(first)?, start(last + chrono::Duration::days(1))?);
+    let (from, to) = (year_start(year)?, year_start(year + 1)?);
     let mut per: HashMap<i64, ComplaintFigures> = HashMap::new();
     for (u, decision, overdue, answered, due) in store::complaint_outcomes(conn, unit, from, to)? {
         let f = per.entry(u).or_default();

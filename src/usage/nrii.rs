@@ -440,9 +440,7 @@ pub fn unit_report(
 ) -> AppResult<Report> {
     check_format(format)?;
     crate::navigation::store::find_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
-    // The applicants' phones and e-mails are in it: the unit's admins and the platform's, not
-    // every instrument manager of the unit.
-    crate::auth::authorize(who, crate::auth::Action::ManageInstruments { unit })?;
+    may_report(who, unit)?;
     report(&build(conn, Some(unit), year, round)?, format)
 }
 
@@ -472,6 +470,12 @@ impl PlatformReportSlot {
                 retry_after_secs: 60,
             })
     }
+}
+
+/// The applicants' phones and e-mails are in a unit's report: its admins and the platform's
+/// take it, not every instrument manager of the unit.
+pub fn may_report(who: &crate::auth::Principal, unit: UnitId) -> AppResult<()> {
+    crate::auth::authorize(who, crate::auth::Action::ManageInstruments { unit })
 }
 
 /// `json` or `xlsx`, before any work; another format is a 404.

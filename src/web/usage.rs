@@ -306,9 +306,7 @@ pub async fn evaluation(
     let unit = path_id(&id)?;
     let year = year_param(&req, local_day(state.clock.now()))?;
     let round = state.evaluation;
-    // The national report carries the applicants' contacts: for the unit's admins.
-    let reports =
-        crate::auth::authorize(&who, crate::auth::Action::ManageInstruments { unit }).is_ok();
+    let reports = crate::usage::nrii::may_report(&who, unit).is_ok();
     let e = db::run(&state.pool, move |c| {
         evaluation::may_evaluate(&who, unit)?;
         evaluation::evaluation(c, unit, year, &round)
