@@ -71,6 +71,7 @@ impl Application {
             crate::jobs::Policies {
                 reservations: settings.reservations,
                 evaluation: settings.evaluation,
+                vouchers: settings.vouchers,
             },
         );
         crate::jobs::spawn_search_refresher(
@@ -141,6 +142,7 @@ fn prepare(
             &mut conn,
             settings.demo.scale,
             crate::usage::service::local_day(clock.now()),
+            Some(std::path::Path::new(&settings.publishing.attachment_dir)),
         )?;
         tracing::info!(%summary, "demo platform loaded");
     }
@@ -168,6 +170,7 @@ fn prepare(
         usage: settings.usage,
         evaluation: settings.evaluation,
         publishing: settings.publishing.clone(),
+        vouchers: settings.vouchers,
         platform_report: Default::default(),
         usage_stats: crate::usage::stats::StatsCache::new(
             Duration::from_secs(settings.catalogue.counts_ttl_secs),
@@ -206,6 +209,7 @@ pub fn routes(r: &mut crate::http::routes::Routes) {
                 crate::usage::routes(r);
                 crate::evaluation::routes(r);
                 crate::publishing::routes(r);
+                crate::vouchers::routes(r);
                 crate::mail::handlers::routes(r);
             },
         );

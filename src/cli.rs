@@ -198,7 +198,8 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                 "the database already holds a catalogue; seed an empty database"
             );
             let today = crate::usage::service::local_day(crate::clock::system().now());
-            let summary = seed::demo(&mut conn, scale, today)?;
+            let files = std::path::Path::new(&settings.publishing.attachment_dir);
+            let summary = seed::demo(&mut conn, scale, today, Some(files))?;
             println!("demo platform loaded: {summary}");
             Ok(())
         }

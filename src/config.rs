@@ -23,6 +23,7 @@ pub struct Settings {
     pub usage: UsageSettings,
     pub evaluation: EvaluationSettings,
     pub publishing: PublishingSettings,
+    pub vouchers: VoucherSettings,
     pub mail: MailSettings,
     pub auth: AuthSettings,
     pub platform: PlatformSettings,
@@ -159,6 +160,16 @@ pub struct EvaluationSettings {
     pub rectify_upheld: i64,
     /// 大型仪器: the original value (yuan) from which an instrument counts as large.
     pub large_value_yuan: i64,
+}
+
+/// 创新券: how long approved redemptions stay on public notice, and how large a file may be.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoucherSettings {
+    /// Days an approved redemption is listed publicly (公示) before the issuer may pay it.
+    pub notice_days: i64,
+    /// The largest redemption file (contract, invoice, proof), in MiB.
+    pub max_file_mb: u32,
 }
 
 /// 信息发布: where articles' attachments are kept and how large one may be.

@@ -31,6 +31,7 @@ pub mod types;
 pub mod usage;
 pub mod users;
 pub mod validate;
+pub mod vouchers;
 pub mod web;
 pub mod words;
 

@@ -139,6 +139,7 @@ pub fn build() -> utoipa::openapi::OpenApi {
         crate::reservations::Api::openapi(),
         crate::evaluation::Api::openapi(),
         crate::publishing::Api::openapi(),
+        crate::vouchers::Api::openapi(),
     ] {
         doc.merge(part);
     }

@@ -20,6 +20,7 @@ pub struct AppState {
     pub usage: crate::config::UsageSettings,
     pub evaluation: crate::config::EvaluationSettings,
     pub publishing: crate::config::PublishingSettings,
+    pub vouchers: crate::config::VoucherSettings,
     pub usage_stats: crate::usage::stats::StatsCache,
     /// The one whole-platform national report being built here, if any.
     pub platform_report: crate::usage::nrii::PlatformReportSlot,

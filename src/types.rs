@@ -86,6 +86,10 @@ id_type!(
     SubscriptionId,
     InvitationId,
     MessageId,
+    ProgrammeId,
+    VoucherId,
+    VoucherUseId,
+    VoucherFileId,
 );
 
 /// Declares an enumeration stored as a short English code (with a CHECK constraint in the

@@ -101,14 +101,10 @@ pub fn phone(field: &str, value: &str) -> AppResult<String> {
 /// 统一社会信用代码 (GB 32100-2015): 18 characters from 31 symbols, the last a check
 /// character over the first 17.
 pub fn credit_code(field: &str, value: &str) -> AppResult<String> {
-    const SYMBOLS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u32; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
     let v = value.trim().to_uppercase();
     let values: Option<Vec<u32>> = v
         .chars()
-        .map(|c| SYMBOLS.find(c).map(|i| i as u32))
+        .map(|c| CREDIT_SYMBOLS.find(c).map(|i| i as u32))
         .collect();
     let Some(values) = values.filter(|vals| vals.len() == 18) else {
         return Err(AppError::invalid(
@@ -116,15 +112,37 @@ pub fn credit_code(field: &str, value: &str) -> AppResult<String> {
             "统一社会信用代码应为 18 位数字或大写字母 (18 characters, no I, O, S, V, Z)",
         ));
     };
-    let sum: u32 = values.iter().zip(WEIGHTS).map(|(v, w)| v * w).sum();
-    let check = (31 - sum % 31) % 31;
-    if values[17] != check {
+    if Some(values[17]) != credit_check(&values[..17]) {
         return Err(AppError::invalid(
             field,
             "统一社会信用代码校验位不正确 (check character does not match)",
         ));
     }
     Ok(v)
+}
+
+const CREDIT_SYMBOLS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/// The check value of a credit code's first 17 symbols (as indices into the 31 symbols).
+fn credit_check(values: &[u32]) -> Option<u32> {
+    const WEIGHTS: [u32; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
+    (values.len() == 17).then(|| {
+        let sum: u32 = values.iter().zip(WEIGHTS).map(|(v, w)| v * w).sum();
+        (31 - sum % 31) % 31
+    })
+}
+
+/// A whole credit code from its first 17 characters (the demo's organisations).
+pub fn complete_credit_code(first17: &str) -> Option<String> {
+    let values: Option<Vec<u32>> = first17
+        .chars()
+        .map(|c| CREDIT_SYMBOLS.find(c).map(|i| i as u32))
+        .collect();
+    let check = credit_check(&values?)?;
+    let last = CREDIT_SYMBOLS.chars().nth(check as usize)?;
+    Some(format!("{first17}{last}"))
 }
 
 /// An RFC 3339 instant with its offset; a naive time is ambiguous and refused (400).
@@ -152,6 +170,11 @@ mod tests {
         assert!(credit_code("c", "91350100M000100Y44").is_err());
         assert!(credit_code("c", "91350100M000100Y4").is_err());
         assert!(credit_code("c", "91350100I000100Y43").is_err());
+        assert_eq!(
+            complete_credit_code("91350100M000100Y4").as_deref(),
+            Some("91350100M000100Y43")
+        );
+        assert_eq!(complete_credit_code("9135"), None);
     }
 
     #[test]

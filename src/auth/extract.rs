@@ -45,6 +45,11 @@ pub async fn principal_from_token(state: &AppState, token: &str) -> AppResult<Pr
     crate::db::run(&state.pool, move |conn| principal(conn, user, issued_at)).await
 }
 
+/// An account as the service sees it when it acts (the demo seed acting for its people).
+pub fn principal_of(conn: &mut DbConnection, id: UserId) -> AppResult<Principal> {
+    principal(conn, id, i64::MAX)
+}
+
 /// The account behind a valid access token, if the token still speaks for it.
 fn principal(conn: &mut DbConnection, id: UserId, issued_at: i64) -> AppResult<Principal> {
     let row = store::find_account(conn, id)?
@@ -76,5 +81,6 @@ fn principal(conn: &mut DbConnection, id: UserId, issued_at: i64) -> AppResult<P
         organisation: row.organisation_id,
         verified: row.email_verified_at.is_some(),
         managed,
+        voucher_issuer: row.voucher_issuer_id,
     })
 }

@@ -47,6 +47,9 @@ pub struct Principal {
     pub verified: bool,
     /// The instruments an instrument manager is responsible for.
     pub managed: Vec<InstrumentId>,
+    /// The voucher issuer (an organisation) this person acts for, if a platform administrator
+    /// named them its officer.
+    pub voucher_issuer: Option<OrganisationId>,
 }
 
 /// What the auth code shares, built once from the settings.

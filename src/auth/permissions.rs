@@ -7,7 +7,7 @@
 
 use super::{Principal, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::{InstrumentId, UnitId};
+use crate::types::{InstrumentId, OrganisationId, UnitId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -57,6 +57,16 @@ pub enum Action {
     },
     /// Publish articles platform-wide, return a unit's with a reason, edit any.
     ApproveArticles,
+    /// An issuer's part in innovation vouchers: open its programmes, decide quota
+    /// applications, review redemptions and mark them paid; its officers and platform admins.
+    IssueVouchers {
+        issuer: OrganisationId,
+    },
+    /// Claim redemption of vouchers used on the unit's services: the unit's administrators
+    /// (the unit is paid, so the platform does not claim for it).
+    ClaimVouchers {
+        unit: UnitId,
+    },
 }
 
 impl Action {
@@ -78,6 +88,8 @@ impl Action {
             Action::Publish { unit: Some(_) } => "为该单位发布信息 (publish for this unit)",
             Action::Publish { unit: None } => "发布平台信息 (publish for the platform)",
             Action::ApproveArticles => "审核发布平台信息 (publish platform-wide)",
+            Action::IssueVouchers { .. } => "管理该机构的创新券 (act for this voucher issuer)",
+            Action::ClaimVouchers { .. } => "为该单位申请创新券兑付 (claim vouchers for this unit)",
         }
     }
 }
@@ -91,8 +103,9 @@ fn staff_of(p: &Principal, unit: UnitId) -> bool {
 }
 
 pub fn allowed(p: &Principal, action: Action) -> bool {
-    if let Action::AnswerForUnit { unit } = action {
-        // The unit answers for itself: the platform, which judges, does not answer for it.
+    if let Action::AnswerForUnit { unit } | Action::ClaimVouchers { unit } = action {
+        // The unit answers (and claims) for itself: the platform, which judges complaints and
+        // may act for an issuer, does not act for the unit.
         return admin_of(p, unit);
     }
     if p.role == Role::PlatformAdmin {
@@ -112,7 +125,9 @@ pub fn allowed(p: &Principal, action: Action) -> bool {
         | Action::ManageStaff { unit }
         | Action::ManageBans { unit: Some(unit) }
         | Action::Publish { unit: Some(unit) }
-        | Action::AnswerForUnit { unit } => admin_of(p, unit),
+        | Action::AnswerForUnit { unit }
+        | Action::ClaimVouchers { unit } => admin_of(p, unit),
+        Action::IssueVouchers { issuer } => p.voucher_issuer == Some(issuer),
         Action::RunInstrument { unit, instrument } => {
             admin_of(p, unit) || (staff_of(p, unit) && p.managed.contains(&instrument))
         }

@@ -19,6 +19,7 @@ pub struct AccountRow {
     pub email_verified_at: Option<NaiveDateTime>,
     pub disabled_at: Option<NaiveDateTime>,
     pub tokens_valid_after: NaiveDateTime,
+    pub voucher_issuer_id: Option<OrganisationId>,
 }
 
 /// Read on every request that carries a token, so it runs on the backend's own connection.

@@ -132,6 +132,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         calendar_token_hash -> Nullable<Text>,
+        voucher_issuer_id -> Nullable<BigInt>,
     }
 }
 
@@ -687,6 +688,115 @@ diesel::joinable!(article_deliveries -> articles (article_id));
 diesel::joinable!(article_deliveries -> subscriptions (subscription_id));
 diesel::joinable!(subscriptions -> users (user_id));
 
+diesel::table! {
+    voucher_programmes (id) {
+        id -> BigInt,
+        name -> Text,
+        issuer_id -> BigInt,
+        description -> Text,
+        budget_fen -> BigInt,
+        share_percent -> Integer,
+        full_below_fen -> BigInt,
+        cap_per_application_fen -> BigInt,
+        cap_per_company_year_fen -> BigInt,
+        sme_only -> Bool,
+        apply_from -> Date,
+        apply_until -> Date,
+        use_until -> Date,
+        redeem_until -> Date,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    voucher_providers (programme_id, scope, target_id) {
+        programme_id -> BigInt,
+        scope -> Text,
+        target_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    vouchers (id) {
+        id -> BigInt,
+        number -> Nullable<Text>,
+        programme_id -> BigInt,
+        organisation_id -> BigInt,
+        applicant_id -> BigInt,
+        need -> Text,
+        requested_fen -> BigInt,
+        sme_declared -> Bool,
+        status -> Text,
+        approved_fen -> BigInt,
+        returned_fen -> BigInt,
+        year -> Integer,
+        reason -> Text,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    voucher_uses (id) {
+        id -> BigInt,
+        voucher_id -> BigInt,
+        reservation_id -> BigInt,
+        unit_id -> BigInt,
+        instrument_id -> BigInt,
+        fee_fen -> BigInt,
+        voucher_fen -> BigInt,
+        status -> Text,
+        service_record_id -> Nullable<BigInt>,
+        claim_fee_fen -> Nullable<BigInt>,
+        claim_fen -> Nullable<BigInt>,
+        reason -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        claimed_at -> Nullable<Timestamp>,
+        approved_at -> Nullable<Timestamp>,
+        notice_until -> Nullable<Timestamp>,
+        paid_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    voucher_files (id) {
+        id -> BigInt,
+        use_id -> BigInt,
+        kind -> Text,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        uploaded_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    voucher_history (id) {
+        id -> BigInt,
+        voucher_id -> BigInt,
+        use_id -> Nullable<BigInt>,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        step -> Text,
+        actor_id -> Nullable<BigInt>,
+        amount_fen -> Nullable<BigInt>,
+        note -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(vouchers -> voucher_programmes (programme_id));
+diesel::joinable!(vouchers -> organisations (organisation_id));
+diesel::joinable!(voucher_uses -> vouchers (voucher_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     sub_platforms,
     categories,
@@ -727,6 +837,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_attachments,
     subscriptions,
     article_deliveries,
+    voucher_programmes,
+    voucher_providers,
+    vouchers,
+    voucher_uses,
+    voucher_files,
+    voucher_history,
 );
 
 // The usage statistics group rollups and records by the instrument's unit.

@@ -128,6 +128,7 @@ impl JobsHealth {
 pub struct Policies {
     pub reservations: crate::config::ReservationSettings,
     pub evaluation: crate::config::EvaluationSettings,
+    pub vouchers: crate::config::VoucherSettings,
 }
 
 /// Runs the service's own work every `reservations.jobs_interval_secs`: expire undecided
@@ -162,7 +163,7 @@ pub async fn run_housekeeping(
         chrono::DateTime<chrono::Utc>,
         Policies,
     ) -> crate::error::AppResult<usize>;
-    let jobs: [(&'static str, Job); 7] = [
+    let jobs: [(&'static str, Job); 8] = [
         ("expire_reservations", |c, now, _| r::expire_pending(c, now)),
         ("mark_no_shows", |c, now, p| {
             r::mark_no_shows(c, &p.reservations, now)
@@ -179,6 +180,9 @@ pub async fn run_housekeeping(
         }),
         ("send_article_digests", |c, now, _| {
             crate::publishing::subscriptions::service::send_digests(c, now)
+        }),
+        ("expire_vouchers", |c, now, _| {
+            crate::vouchers::service::expire_due(c, now)
         }),
     ];
     for (name, job) in jobs {

@@ -55,6 +55,17 @@ code_enum! {
 }
 
 impl ReservationStatus {
+    /// Finished without a service: nothing will be recorded or paid for.
+    pub fn ended_without_service(self) -> bool {
+        matches!(
+            self,
+            ReservationStatus::Rejected
+                | ReservationStatus::Expired
+                | ReservationStatus::Cancelled
+                | ReservationStatus::NoShow
+        )
+    }
+
     /// Holding the instrument's time: what double booking is about.
     pub const ACTIVE: [ReservationStatus; 3] = [
         ReservationStatus::Pending,
@@ -362,6 +373,9 @@ pub struct ReservationInput {
     pub remote: bool,
     /// Sample orders: `electronic` (the default), `post` or `pickup`.
     pub result_delivery: Option<String>,
+    /// Pay part of the fee with this innovation voucher (创新券) of the booker's company: the
+    /// booking and the voucher's use are written together, or neither.
+    pub voucher_id: Option<crate::types::VoucherId>,
 }
 
 /// What a booking asks for.
@@ -394,6 +408,8 @@ pub struct BookingRequest {
     pub project: String,
     pub funding_source: String,
     pub direction: Option<String>,
+    /// Pay part of it with this innovation voucher of the booker's company (创新券).
+    pub voucher_id: Option<crate::types::VoucherId>,
 }
 
 impl BookingRequest {
@@ -444,6 +460,7 @@ impl BookingRequest {
             project: input.project,
             funding_source: input.funding_source,
             direction: input.direction,
+            voucher_id: input.voucher_id,
         })
     }
 

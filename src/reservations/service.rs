@@ -195,6 +195,21 @@ pub async fn create(
         };
         // The e-mails are written out before the lock too; only their reservation id is missing.
         let notices = notices_new(conn, &new, &inst, &who, &public_url)?;
+        let voucher = req
+            .voucher_id
+            .map(|v| {
+                let booked = crate::vouchers::service::Booked {
+                    user: who.id,
+                    instrument: inst.id,
+                    unit: inst.unit_id,
+                    status: new.status,
+                    starts_at: new.starts_at,
+                    wanted_by: new.wanted_by,
+                    fee_fen: new.fee_estimate_fen,
+                };
+                crate::vouchers::service::plan_use(conn, &who, v, &booked, "voucher_id", now)
+            })
+            .transpose()?;
         db::write_tx(conn, |conn| {
             if !store::lock_instrument(conn, inst.id)? {
                 return Err(no_such_instrument());
@@ -225,6 +240,9 @@ pub async fn create(
             for mut message in notices {
                 message.related = Some(("reservation", row.id.0));
                 mail::enqueue(conn, &message, naive(now))?;
+            }
+            if let Some(planned) = &voucher {
+                crate::vouchers::service::attach(conn, &who, planned, row.id, now)?;
             }
             Ok((Reservation::from(row), true))
         })
@@ -724,6 +742,10 @@ pub fn take_step(
         )?;
         if to == ReservationStatus::Completed {
             write_service_record(conn, &rules, &new, cmd, now)?;
+        }
+        if to.ended_without_service() {
+            // A voucher asked for this booking is given back with it.
+            crate::vouchers::service::booking_ended(conn, row.id, now)?;
         }
         tell_booker(conn, &new, &inst, step, &note, now)?;
         // Staff deciding on someone else's booking is audited; a booker's own step is not.

@@ -3,6 +3,7 @@
 
 mod data;
 pub mod history;
+mod vouchers;
 
 use std::fmt;
 
@@ -374,7 +375,14 @@ const BATCH: usize = 500;
 /// Then the machine-hour log: the province's 2018 figures from individual records, two years
 /// of recent services up to the day before `today`, and each unit's declared eligible
 /// instruments for those years.
-pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Result<Summary> {
+/// The demo platform at `scale`, its history ending the day before `today`. `files` is where
+/// uploaded files are kept (`publishing.attachment_dir`): the demo's redemption files go there.
+pub fn demo(
+    conn: &mut DbConnection,
+    scale: u32,
+    today: NaiveDate,
+    files: Option<&std::path::Path>,
+) -> anyhow::Result<Summary> {
     let scale = scale.max(1) as usize;
     let mut rng = Rng(0x7969_7169_2018_0072); // "yiqi", 2018, 72 units
     let now = fixed_time();
@@ -458,6 +466,8 @@ pub fn demo(conn: &mut DbConnection, scale: u32, today: NaiveDate) -> anyhow::Re
     }
     answered_complaint(conn, today)?;
     demo_articles(conn, today)?;
+    let mut accounts = accounts;
+    accounts.extend(vouchers::demo(conn, today, files)?);
     crate::usage::store::rebuild_rollups(conn)?;
     db::bulk_load(conn, false)?;
     db::analyze(conn)?;

@@ -22,7 +22,7 @@ pub enum Cell {
 }
 
 /// Money in 元 with its 角 and 分.
-fn money(fen: i64) -> Cell {
+pub(crate) fn money(fen: i64) -> Cell {
     Cell::Fixed(fen as f64 / 100.0, 2)
 }
 
@@ -344,7 +344,7 @@ pub fn csv(table: &Table) -> String {
     out
 }
 
-pub(super) fn sheet(ws: &mut Worksheet, name: &str, table: &Table) -> Result<(), XlsxError> {
+pub(crate) fn sheet(ws: &mut Worksheet, name: &str, table: &Table) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold();
     ws.set_name(name)?;
     for (c, h) in table.headers.iter().enumerate() {

@@ -13,7 +13,8 @@ use crate::db::schema::{
 use crate::db::{sum_i64 as sum, Db, DbConnection};
 use crate::navigation::model::{RunStatus, ShareMode};
 use crate::types::{
-    InstrumentId, OrganisationId, PageRequest, ReductionId, ServiceRecordId, UnitId, UserId,
+    InstrumentId, OrganisationId, PageRequest, ReductionId, ReservationId, ServiceRecordId, UnitId,
+    UserId,
 };
 
 pub fn insert(conn: &mut DbConnection, row: &NewServiceRecord) -> QueryResult<ServiceRecordId> {
@@ -27,6 +28,20 @@ pub fn find(conn: &mut DbConnection, id: ServiceRecordId) -> QueryResult<Option<
     service_records::table
         .find(id)
         .select(ServiceRecordRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The latest service record of a booking (a session is logged once; a record may be
+/// corrected, never doubled).
+pub fn of_reservation(
+    conn: &mut DbConnection,
+    reservation: ReservationId,
+) -> QueryResult<Option<ServiceRecordRow>> {
+    service_records::table
+        .filter(service_records::reservation_id.eq(reservation))
+        .select(ServiceRecordRow::as_select())
+        .order(service_records::id.desc())
         .first(conn)
         .optional()
 }

@@ -56,6 +56,12 @@ async fn submit(
         project: get(form, "project").to_owned(),
         funding_source: get(form, "funding_source").to_owned(),
         direction: opt(form, "direction"),
+        voucher_id: opt(form, "voucher_id")
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| AppError::invalid("voucher_id", "请选择创新券"))
+            })
+            .transpose()?,
     };
     let key = opt(form, "nonce").map(|n| format!("web-{n}"));
     Ok(service::create(state, who, input, key).await?.0)

@@ -23,4 +23,5 @@ mod search;
 mod security;
 mod storage;
 mod usage;
+mod vouchers;
 mod web;

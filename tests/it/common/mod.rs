@@ -107,7 +107,7 @@ impl TestDb {
     pub fn seeded(self) -> TestDb {
         let mut conn = self.connect();
         db::migrate(&mut conn).expect("migrate");
-        yiqi::seed::demo(&mut conn, 1, demo_today()).expect("seed the demo platform");
+        yiqi::seed::demo(&mut conn, 1, demo_today(), None).expect("seed the demo platform");
         self
     }
 }
