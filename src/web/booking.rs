@@ -129,6 +129,11 @@ async fn booking_form(
         ],
         "提交预约",
     );
+    if let Some(f) =
+        super::vouchers::voucher_field(state, ctx.require()?, g("voucher_id", "")).await?
+    {
+        page.fields.insert(page.fields.len() - 1, f);
+    }
     page.crumbs = vec![(format!("/instruments/{id}"), inst.name_zh.clone())];
     let mut intro = vec![format!(
         "时间按北京时间；以 {} 分钟为一格，每次 {}–{} 分钟。",
@@ -255,6 +260,9 @@ async fn sample_form(
         ],
         "提交送样申请",
     );
+    if let Some(f) = super::vouchers::voucher_field(state, ctx.require()?, g("voucher_id")).await? {
+        page.fields.insert(page.fields.len() - 1, f);
+    }
     page.crumbs = vec![(format!("/instruments/{id}"), inst.name_zh.clone())];
     page.intro = vec![
         format!(

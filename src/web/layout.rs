@@ -49,12 +49,14 @@ impl Layout {
             link("/reservations", "我的预约"),
             link("/me/services", "我的服务记录"),
             link("/me/complaints", "我的投诉"),
+            link("/vouchers", "创新券"),
         ];
         if u.role.is_staff() {
             menu.push(link("/manage/reservations", "预约审核"));
             menu.push(link("/manage/services", "机时"));
             menu.push(link("/manage/qualifications", "上机资格"));
             menu.push(link("/manage/ratings", "用户评价"));
+            menu.push(link("/manage/vouchers", "创新券兑付"));
         }
         if let Some(unit) = u.unit {
             if allowed(u, Action::ManageInstruments { unit }) && u.role != Role::PlatformAdmin {
@@ -64,6 +66,9 @@ impl Layout {
         if u.role == Role::UnitAdmin || allowed(u, Action::JudgeComplaints) {
             menu.push(link("/manage/complaints", "投诉处理"));
             menu.push(link("/manage/articles", "信息发布"));
+        }
+        if u.voucher_issuer.is_some() || allowed(u, Action::ManageUsers) {
+            menu.push(link("/issuer/vouchers", "创新券审核"));
         }
         if allowed(u, Action::ManageUnits) {
             menu.push(link("/admin", "平台管理"));

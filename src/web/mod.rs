@@ -18,6 +18,7 @@ mod settings;
 mod staff;
 mod subscriptions;
 mod usage;
+mod vouchers;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -89,6 +90,21 @@ pub fn routes(r: &mut Routes) {
             .post("/complaints/{id}/{step}", complaints::step)
             .get("/me/complaints", complaints::mine)
             .get("/manage/complaints", complaints::queue)
+            .get("/vouchers", vouchers::programmes)
+            .get("/vouchers/notice", vouchers::notice)
+            .get("/vouchers/apply", vouchers::apply_page)
+            .post("/vouchers/apply", vouchers::apply)
+            .get("/vouchers/{id}", vouchers::show)
+            .post("/vouchers/{id}/{step}", vouchers::step)
+            .get("/me/vouchers", vouchers::mine)
+            .get("/voucher-uses/{id}", vouchers::show_use)
+            .post("/voucher-uses/{id}/files", vouchers::upload)
+            .get("/voucher-uses/{id}/files/{file}", vouchers::file)
+            .post("/voucher-uses/{id}/{step}", vouchers::use_step)
+            .get("/manage/vouchers", vouchers::provider_queue)
+            .get("/issuer/vouchers", vouchers::issuer_queue)
+            .get("/issuer/programmes/new", vouchers::programme_page)
+            .post("/issuer/programmes/new", vouchers::open_programme)
             .get("/admin/evaluation", round::round)
             .get("/admin/evaluation.{format}", round::export)
             .get("/admin/units/{id}/rectifications/new", round::issue_page)

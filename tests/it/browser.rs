@@ -1375,3 +1375,163 @@ async fn a_units_notice_with_a_file_is_approved_mailed_and_unsubscribed_in_one_c
         .is_empty());
     c.close().await.unwrap();
 }
+
+#[actix_web::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "needs chromedriver: apt-get install chromium chromium-driver"
+)]
+async fn an_innovation_voucher_goes_from_application_to_payment() {
+    use serde_json::json;
+    let clock = yiqi::clock::ManualClock::at(common::beijing(2026, 11, 28, 10, 0));
+    let app = TestApp::spawn_full(TestDb::sqlite().seeded(), clock.clone(), None).await;
+    let password = yiqi::seed::DEMO_PASSWORD;
+    // The demo company B's application waits; it withdraws it to apply again on the page.
+    let company = app.token("company-b@yiqi.demo").await;
+    let mine = app.json_as("/api/v1/vouchers?mine=true", &company).await;
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/vouchers/{}/withdraw", mine[0]["id"]),
+            Some(&company),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let instrument = app.json_as("/api/v1/voucher-uses", &unit_admin).await[0]["instrument_id"]
+        .as_i64()
+        .unwrap();
+    let driver = start_driver();
+    let c = browser(&driver).await;
+
+    // The company applies for a quota from the programmes' list.
+    sign_in(&c, &app, "company-b@yiqi.demo", password).await;
+    c.goto(&format!("{}/vouchers", app.address)).await.unwrap();
+    wait_text(&c, "#data", "长春新区2026年度科技创新券").await;
+    click(&c, "#data a.button").await;
+    wait_text(&c, "h1", "申领创新券").await;
+    fill(&c, "#f-requested_fen", "8000").await;
+    fill(&c, "#f-need", "碳纤维原丝的拉伸强度测试").await;
+    click(&c, "#submit").await;
+    wait_text(&c, "#notice", "申请已提交").await;
+    let voucher = c.current_url().await.unwrap().path().to_owned();
+    sign_out(&c).await;
+
+    // The bureau approves it from its queue.
+    sign_in(&c, &app, "issuer@yiqi.demo", password).await;
+    c.goto(&format!("{}/issuer/vouchers", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "吉林碳谷碳纤维股份有限公司").await;
+    c.goto(&format!("{}{voucher}", app.address)).await.unwrap();
+    click(&c, "#step-approve button").await;
+    wait_text(&c, "#status", "已发放").await;
+    wait_text(&c, "#available", "8000.00").await;
+    sign_out(&c).await;
+
+    // The company sends samples and pays with the voucher.
+    sign_in(&c, &app, "company-b@yiqi.demo", password).await;
+    c.goto(&format!("{}/instruments/{instrument}/samples", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "h1", "送样").await;
+    fill(&c, "#f-sample_count", "2").await;
+    fill(&c, "#f-sample_description", "碳纤维原丝 2 束").await;
+    c.find(Locator::Css("#f-voucher_id option:nth-child(2)"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&c, "#submit").await;
+    wait_text(&c, "#notice", "已提交").await;
+    sign_out(&c).await;
+
+    // The unit confirms the amount and serves the order.
+    sign_in(&c, &app, "unit-admin@yiqi.demo", password).await;
+    c.goto(&format!("{}/manage/vouchers", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "吉林碳谷碳纤维股份有限公司").await;
+    click(&c, "#data a").await;
+    wait_text(&c, "h1", "创新券使用").await;
+    let use_page = c.current_url().await.unwrap().path().to_owned();
+    click(&c, "#step-confirm button").await;
+    wait_text(&c, "#status", "已确认").await;
+    let reservation = app
+        .json_as("/api/v1/voucher-uses?status=confirmed", &unit_admin)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["company"] == "吉林碳谷碳纤维股份有限公司")
+        .unwrap()["reservation_id"]
+        .as_i64()
+        .unwrap();
+    for (step, body) in [
+        ("accept", json!({"planned_on": "2026-12-01"})),
+        ("start-test", json!({})),
+        ("report", json!({})),
+        ("complete", json!({"machine_minutes": 90})),
+    ] {
+        let (status, r) = app
+            .post(
+                &format!("/api/v1/reservations/{reservation}/{step}"),
+                Some(&unit_admin),
+                body,
+            )
+            .await;
+        assert_eq!(status, 200, "{step}: {r}");
+    }
+
+    // It uploads the contract, the invoice and the payment proof, and claims.
+    c.goto(&format!("{}{use_page}", app.address)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, name) in [
+        ("contract", "技术服务合同.pdf"),
+        ("invoice", "发票.pdf"),
+        ("payment", "付款回单.pdf"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n",
+        )
+        .unwrap();
+        c.find(Locator::Css(&format!("#upload-{kind} input[type=file]")))
+            .await
+            .unwrap()
+            .send_keys(path.to_str().unwrap())
+            .await
+            .unwrap();
+        click(&c, &format!("#upload-{kind} button")).await;
+        wait_text(&c, "#files", name).await;
+    }
+    click(&c, "#step-claim button").await;
+    wait_text(&c, "#status", "兑付待审核").await;
+    sign_out(&c).await;
+
+    // The bureau approves the redemption: it is on the public notice; paid when it ends.
+    sign_in(&c, &app, "issuer@yiqi.demo", password).await;
+    c.goto(&format!("{}/issuer/vouchers?tab=claims", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "吉林碳谷碳纤维股份有限公司").await;
+    c.goto(&format!("{}{use_page}", app.address)).await.unwrap();
+    click(&c, "#step-approve button").await;
+    wait_text(&c, "#status", "公示").await;
+    c.goto(&format!("{}/vouchers/notice", app.address))
+        .await
+        .unwrap();
+    wait_text(&c, "#data", "吉林碳谷碳纤维股份有限公司").await;
+    c.goto(&format!("{}{use_page}", app.address)).await.unwrap();
+    click(&c, "#step-pay button").await;
+    wait_text(&c, "#form-error", "公示期").await;
+    clock.advance(chrono::Duration::days(8));
+    c.delete_all_cookies().await.unwrap();
+    sign_in(&c, &app, "issuer@yiqi.demo", password).await;
+    c.goto(&format!("{}{use_page}", app.address)).await.unwrap();
+    click(&c, "#step-pay button").await;
+    wait_text(&c, "#status", "已拨付").await;
+    c.close().await.unwrap();
+}
