@@ -257,7 +257,8 @@ pub fn demo(
         .filter(instruments::retired_at.is_null())
         .filter(instruments::share_mode.eq("external"))
         .select(instruments::id)
-        .order(instruments::id)
+        // The last such instrument: the first of the unit is the one examples and tests open.
+        .order(instruments::id.desc())
         .load(conn)?;
     let mut instrument = None;
     for id in open.into_iter().map(InstrumentId) {

@@ -218,6 +218,7 @@ pub fn summary_table(e: &Evaluation, platform: &PlatformSettings) -> Table {
                 hours_cell(e.figures.external_hours),
             ],
             vec![words::INCOME.into(), money(e.figures.income_fen)],
+            vec!["其中创新券兑付（元）".into(), money(e.voucher_fen)],
             vec![words::CLIENT_UNITS.into(), e.clients.client_units.into()],
             vec![
                 words::EXTERNAL_CLIENT_UNITS.into(),

@@ -661,6 +661,9 @@ pub struct Ratios {
 /// `GET /api/v1/units/{id}/evaluation?year=`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Evaluation {
+    /// Of the service income, what innovation vouchers paid (创新券): redemptions approved
+    /// or paid for services of the year, in fen.
+    pub voucher_fen: i64,
     pub unit_id: UnitId,
     pub unit_name: String,
     pub year: i32,

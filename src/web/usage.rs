@@ -329,10 +329,11 @@ pub async fn evaluation(
     let r = &e.ratios;
     t.intro = vec![
         format!(
-            "有效机时 {:.1} 小时 · 对外服务机时 {:.1} 小时 · 服务收入 {:.2} 元 · 服务 {} 次（对外 {} 次） · 服务对象单位 {} 家（外单位 {} 家，本单位 {} 家）",
+            "有效机时 {:.1} 小时 · 对外服务机时 {:.1} 小时 · 服务收入 {:.2} 元（其中创新券兑付 {:.2} 元） · 服务 {} 次（对外 {} 次） · 服务对象单位 {} 家（外单位 {} 家，本单位 {} 家）",
             e.figures.machine_hours,
             e.figures.external_hours,
             e.figures.income_fen as f64 / 100.0,
+            e.voucher_fen as f64 / 100.0,
             e.figures.services,
             e.figures.external_services,
             e.clients.client_units,

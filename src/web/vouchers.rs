@@ -612,10 +612,8 @@ pub async fn upload(
 ) -> Result<HttpResponse, WebError> {
     let who = ctx.require()?.clone();
     let id: VoucherUseId = path_id(&id)?;
-    let kind = super::super::vouchers::handlers::FileParams::parse(req.query_string())?
-        .kind
-        .ok_or_else(|| AppError::bad_request("kind", format!("one of {}", FileKind::codes())))?;
     let session = ctx.csrf.clone();
+    // The token travels inside the multipart form: a form of any other kind has none.
     let multipart = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -624,6 +622,9 @@ pub async fn upload(
     if !multipart {
         Ctx::verify_csrf(&session, "")?;
     }
+    let kind = crate::vouchers::handlers::FileParams::parse(req.query_string())?
+        .kind
+        .ok_or_else(|| AppError::bad_request("kind", format!("one of {}", FileKind::codes())))?;
     let result = crate::vouchers::handlers::receive_file(
         &state,
         who.clone(),

@@ -119,6 +119,10 @@ async fn a_company_goes_from_quota_to_payment(db: TestDb) {
     let unit_admin = app.token("unit-admin@yiqi.demo").await;
     let (voucher, instrument) = demo_ids(&app, &issuer, &unit_admin).await;
     let before = app.json("/api/v1/voucher-programmes/1").await["figures"].clone();
+    let evaluation = "/api/v1/units/1/evaluation?year=2026";
+    let unit_before = app.json_as(evaluation, &unit_admin).await["voucher_fen"]
+        .as_i64()
+        .unwrap();
 
     // The bureau grants less than asked; the company hears of it.
     let (status, v) = app
@@ -312,6 +316,13 @@ async fn a_company_goes_from_quota_to_payment(db: TestDb) {
         steps,
         ["apply", "approve", "request", "confirm", "claim", "approve", "pay"]
     );
+
+    // The unit's evaluation counts what the vouchers paid of its income.
+    let unit_admin = app.token("unit-admin@yiqi.demo").await;
+    let unit_after = app.json_as(evaluation, &unit_admin).await["voucher_fen"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(unit_after, unit_before + claim);
 
     // The finance office's workbook says the same.
     let res = app
