@@ -127,10 +127,9 @@ impl Modify for CommonProblems {
 )]
 pub struct ApiDoc;
 
-/// The whole document: the root and every module's part, then what applies to all of them.
-pub fn build() -> utoipa::openapi::OpenApi {
-    let mut doc = ApiDoc::openapi();
-    for part in [
+/// Every module's part of the document.
+pub fn parts() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
         crate::usage::Api::openapi(),
         crate::navigation::Api::openapi(),
         crate::search::Api::openapi(),
@@ -140,7 +139,13 @@ pub fn build() -> utoipa::openapi::OpenApi {
         crate::evaluation::Api::openapi(),
         crate::publishing::Api::openapi(),
         crate::vouchers::Api::openapi(),
-    ] {
+    ]
+}
+
+/// The whole document: the root and every module's part, then what applies to all of them.
+pub fn build() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    for part in parts() {
         doc.merge(part);
     }
     BearerAuth.modify(&mut doc);

@@ -303,9 +303,9 @@ pub fn demo(
         },
         at(today, -35, 10)?,
     )?;
-    let step = |amount: Option<i64>| StepInput {
+    let step = |amount: Option<i64>| VoucherStepInput {
         amount_fen: amount,
-        ..StepInput::default()
+        ..VoucherStepInput::default()
     };
     vouchers::voucher_step(
         conn,

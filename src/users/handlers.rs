@@ -8,7 +8,7 @@ use super::model::{
     Registration, Tokens, User, Violation,
 };
 use super::qualifications::{
-    self as quals, Application, BanInput, Decision, LiftInput, ViolationInput,
+    self as quals, Application, BanInput, LiftInput, QualificationDecision, ViolationInput,
 };
 use super::service::{self, ProfilePatch};
 use super::signin;
@@ -835,7 +835,7 @@ pub async fn list_qualifications(
     params(
         ("id" = i64, Path, description = "the id")
     ),
-    request_body = Decision,
+    request_body = QualificationDecision,
     responses(
         (status = 200, description = "decided; the applicant is e-mailed", body = Qualification),
         (status = 409, description = "already decided", body = Problem, content_type = "application/problem+json")
@@ -847,7 +847,7 @@ pub async fn decide(
     state: web::Data<AppState>,
     Auth(who): Auth,
     id: web::Path<String>,
-    body: Json<Decision>,
+    body: Json<QualificationDecision>,
 ) -> AppResult<HttpResponse> {
     let id: QualificationId = path_id(&id)?;
     let now = state.clock.now();

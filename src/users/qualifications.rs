@@ -141,7 +141,7 @@ pub fn apply(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Decision {
+pub struct QualificationDecision {
     pub decision: String,
     pub level: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -154,7 +154,7 @@ pub fn decide(
     conn: &mut DbConnection,
     who: &Principal,
     id: QualificationId,
-    d: &Decision,
+    d: &QualificationDecision,
     now: DateTime<Utc>,
 ) -> AppResult<Qualification> {
     db::write_tx(conn, |conn| {

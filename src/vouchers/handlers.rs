@@ -132,7 +132,7 @@ pub async fn programme(
     ),
     responses(
         (status = 200, description = "the report", content(
-            (Report = "application/json"),
+            (ProgrammeReport = "application/json"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
         (status = 403, description = "not the issuer's officer or a platform admin", body = Problem, content_type = "application/problem+json"),
@@ -285,7 +285,7 @@ pub async fn get(
         ("id" = i64, Path, description = "the voucher's id"),
         ("step" = String, Path, description = "approve | refuse | withdraw")
     ),
-    request_body = StepInput,
+    request_body = VoucherStepInput,
     responses(
         (status = 200, description = "done; the other party is e-mailed", body = Voucher),
         (status = 400, description = "a body that cannot be read", body = Problem, content_type = "application/problem+json"),
@@ -301,7 +301,7 @@ pub async fn step(
     state: web::Data<AppState>,
     Auth(who): Auth,
     path: web::Path<(String, String)>,
-    body: OptionalJson<StepInput>,
+    body: OptionalJson<VoucherStepInput>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path.0)?;
     let step = VoucherStep::from_code(&path.1)
@@ -404,7 +404,7 @@ pub async fn use_of(
         ("id" = i64, Path, description = "the use's id"),
         ("step" = String, Path, description = "confirm | decline | cancel | claim | return | approve | refuse | pay")
     ),
-    request_body = StepInput,
+    request_body = VoucherStepInput,
     responses(
         (status = 200, description = "done; the other parties are e-mailed", body = VoucherUse),
         (status = 400, description = "a body that cannot be read", body = Problem, content_type = "application/problem+json"),
@@ -420,7 +420,7 @@ pub async fn use_step(
     state: web::Data<AppState>,
     Auth(who): Auth,
     path: web::Path<(String, String)>,
-    body: OptionalJson<StepInput>,
+    body: OptionalJson<VoucherStepInput>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path.0)?;
     let step = UseStep::from_code(&path.1)

@@ -450,7 +450,7 @@ pub struct VoucherInput {
 /// Body of `POST /api/v1/vouchers/{id}/{step}` and `POST /api/v1/voucher-uses/{id}/{step}`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StepInput {
+pub struct VoucherStepInput {
     /// `approve` on a quota: the amount granted (default: the amount asked). `confirm` on a
     /// use: the voucher's part the provider accepts (default: the part asked; never more).
     #[serde(default)]
@@ -481,7 +481,7 @@ pub struct OfficerInput {
 
 /// The money of a programme, in fen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Figures {
+pub struct ProgrammeFigures {
     pub budget_fen: i64,
     /// Granted to companies and not returned.
     pub committed_fen: i64,
@@ -495,7 +495,7 @@ pub struct Figures {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Provider {
+pub struct ProgrammeProvider {
     pub scope: ProviderScope,
     pub id: i64,
     pub name: String,
@@ -520,13 +520,13 @@ pub struct Programme {
     /// Applications are open today (Beijing).
     pub open: bool,
     /// Empty: every host unit.
-    pub providers: Vec<Provider>,
-    pub figures: Figures,
+    pub providers: Vec<ProgrammeProvider>,
+    pub figures: ProgrammeFigures,
 }
 
 /// One step of a quota's or a use's history.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Event {
+pub struct VoucherEvent {
     pub use_id: Option<VoucherUseId>,
     pub step: String,
     pub step_label: String,
@@ -611,7 +611,7 @@ pub struct Voucher {
     pub steps: Vec<VoucherStep>,
     pub uses: Vec<VoucherUse>,
     /// Every step so far, oldest first (on a single voucher; empty in lists).
-    pub history: Vec<Event>,
+    pub history: Vec<VoucherEvent>,
 }
 
 /// A redemption on public notice (公示) or paid.
@@ -633,7 +633,7 @@ pub struct NoticeEntry {
 
 /// One company's or one provider's line of a programme's report.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
-pub struct ReportLine {
+pub struct ProgrammeReportLine {
     pub id: i64,
     pub name: String,
     pub committed_fen: i64,
@@ -643,10 +643,10 @@ pub struct ReportLine {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Report {
+pub struct ProgrammeReport {
     pub programme: Programme,
-    pub companies: Vec<ReportLine>,
-    pub providers: Vec<ReportLine>,
+    pub companies: Vec<ProgrammeReportLine>,
+    pub providers: Vec<ProgrammeReportLine>,
 }
 
 #[cfg(test)]

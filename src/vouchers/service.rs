@@ -251,7 +251,7 @@ fn shown_programme(
 ) -> AppResult<Programme> {
     let mut providers = Vec::new();
     for (scope, id) in store::providers_of(conn, row.id)? {
-        providers.push(Provider {
+        providers.push(ProgrammeProvider {
             scope,
             id,
             name: provider_name(conn, scope, id)?.unwrap_or_default(),
@@ -281,13 +281,13 @@ fn shown_programme(
 }
 
 /// The programme's money from its quotas and uses.
-pub fn figures(conn: &mut DbConnection, row: &ProgrammeRow) -> AppResult<Figures> {
+pub fn figures(conn: &mut DbConnection, row: &ProgrammeRow) -> AppResult<ProgrammeFigures> {
     let committed = store::committed(conn, row.id)?;
-    let mut f = Figures {
+    let mut f = ProgrammeFigures {
         budget_fen: row.budget_fen,
         committed_fen: committed,
         remaining_fen: row.budget_fen - committed,
-        ..Figures::default()
+        ..ProgrammeFigures::default()
     };
     for (u, _) in store::uses_of_programme(conn, row.id)? {
         add_use(&mut f.claimed_fen, &mut f.approved_fen, &mut f.paid_fen, &u);
@@ -313,7 +313,7 @@ pub fn report(
     who: &Principal,
     id: ProgrammeId,
     now: DateTime<Utc>,
-) -> AppResult<Report> {
+) -> AppResult<ProgrammeReport> {
     let row = store::find_programme(conn, id)?.ok_or_else(no_programme)?;
     crate::auth::authorize(
         who,
@@ -321,14 +321,14 @@ pub fn report(
             issuer: row.issuer_id,
         },
     )?;
-    let mut companies: BTreeMap<i64, ReportLine> = BTreeMap::new();
+    let mut companies: BTreeMap<i64, ProgrammeReportLine> = BTreeMap::new();
     for v in store::vouchers_of_programme(conn, id)? {
         companies
             .entry(v.organisation_id.0)
             .or_default()
             .committed_fen += v.committed();
     }
-    let mut providers: BTreeMap<i64, ReportLine> = BTreeMap::new();
+    let mut providers: BTreeMap<i64, ProgrammeReportLine> = BTreeMap::new();
     for (u, company) in store::uses_of_programme(conn, id)? {
         for line in [
             companies.entry(company.0).or_default(),
@@ -352,7 +352,7 @@ pub fn report(
             .map(|u| u.name)
             .unwrap_or_default();
     }
-    Ok(Report {
+    Ok(ProgrammeReport {
         programme: shown_programme(conn, row, now)?,
         companies: companies.into_values().collect(),
         providers: providers.into_values().collect(),
@@ -360,7 +360,7 @@ pub fn report(
 }
 
 /// The report as a workbook for the issuer's finance office: 汇总, 企业, 服务单位.
-pub fn report_xlsx(r: &Report) -> AppResult<Vec<u8>> {
+pub fn report_xlsx(r: &ProgrammeReport) -> AppResult<Vec<u8>> {
     use crate::usage::export::{money, sheet, Cell, Table};
     let f = &r.programme.figures;
     let summary = Table {
@@ -377,7 +377,7 @@ pub fn report_xlsx(r: &Report) -> AppResult<Vec<u8>> {
         .map(|(k, v)| vec![Cell::Text(k.to_owned()), money(v)])
         .collect(),
     };
-    let lines = |headers: &'static [&'static str], lines: &[ReportLine]| Table {
+    let lines = |headers: &'static [&'static str], lines: &[ProgrammeReportLine]| Table {
         headers,
         rows: lines
             .iter()
@@ -679,7 +679,7 @@ pub fn voucher(
                 (Some(p), Some(_)) => format!("{}（{}）", name.unwrap_or_default(), p.label_zh()),
                 (None, Some(_)) => name.unwrap_or_default(),
             };
-            Event {
+            VoucherEvent {
                 use_id,
                 step_label: label.unwrap_or(step.as_str()).to_owned(),
                 step,
@@ -785,7 +785,7 @@ pub fn voucher_step(
     who: &Principal,
     id: VoucherId,
     step: VoucherStep,
-    input: &StepInput,
+    input: &VoucherStepInput,
     now: DateTime<Utc>,
 ) -> AppResult<Voucher> {
     let (before, p) = visible_voucher(conn, who, id)?;
@@ -904,7 +904,7 @@ pub fn voucher_step(
                 Some(who.id),
                 &format!("voucher.{}", step.code()),
                 Target("voucher", Some(id.0)),
-                Some(&before.status),
+                Some(&serde_json::json!({"status": before.status})),
                 Some(&serde_json::json!({"status": to, "approved_fen": row.approved_fen})),
                 naive(now),
             )?;
@@ -1350,7 +1350,7 @@ pub fn use_step(
     who: &Principal,
     id: VoucherUseId,
     step: UseStep,
-    input: &StepInput,
+    input: &VoucherStepInput,
     notice_days: i64,
     now: DateTime<Utc>,
 ) -> AppResult<VoucherUse> {
@@ -1374,7 +1374,7 @@ fn take_use_step(
     actor: Actor<'_>,
     id: VoucherUseId,
     step: UseStep,
-    input: &StepInput,
+    input: &VoucherStepInput,
     notice_days: i64,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -1545,7 +1545,7 @@ fn take_use_step(
                 actor_id,
                 &format!("voucher_use.{}", step.code()),
                 Target("voucher_use", Some(id.0)),
-                Some(&before.status),
+                Some(&serde_json::json!({"status": before.status})),
                 Some(
                     &serde_json::json!({"status": to, "voucher_fen": row.voucher_fen, "claim_fen": row.claim_fen}),
                 ),
@@ -1679,7 +1679,7 @@ pub fn booking_ended(
         Actor::System,
         u.id,
         UseStep::Cancel,
-        &StepInput::default(),
+        &VoucherStepInput::default(),
         0,
         now,
     )
@@ -1704,7 +1704,7 @@ pub fn expire_due(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<usiz
             Actor::System,
             id,
             UseStep::Lapse,
-            &StepInput::default(),
+            &VoucherStepInput::default(),
             0,
             now,
         ) {
@@ -1725,7 +1725,7 @@ fn expire_voucher(conn: &mut DbConnection, id: VoucherId, now: DateTime<Utc>) ->
                 Actor::System,
                 u.id,
                 UseStep::Lapse,
-                &StepInput::default(),
+                &VoucherStepInput::default(),
                 0,
                 now,
             )?;

@@ -16,7 +16,7 @@ use crate::navigation::service::{self as catalogue};
 use crate::params::path_id;
 use crate::types::{local_date_time, PageRequest, QualificationId, UnitId, UserId};
 use crate::users::model::QualificationStatus;
-use crate::users::qualifications::{self as quals, Decision};
+use crate::users::qualifications::{self as quals, QualificationDecision};
 use crate::users::service as accounts;
 use crate::users::staff as unit_staff;
 use crate::users::store::UserFilter;
@@ -229,7 +229,7 @@ pub async fn decide_qualification(
     let id: QualificationId = path_id(&id)?;
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    let decision = Decision {
+    let decision = QualificationDecision {
         decision: get(&query, "decision").to_owned(),
         level: opt(&query, "level"),
         expires_at: None,

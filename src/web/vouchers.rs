@@ -449,10 +449,10 @@ pub async fn step(
     let text = get(&form, "text").to_owned();
     let (result, current) = db::run(&state.pool, move |c| {
         let r = amount.and_then(|amount_fen| {
-            let input = StepInput {
+            let input = VoucherStepInput {
                 amount_fen,
                 text,
-                ..StepInput::default()
+                ..VoucherStepInput::default()
             };
             service::voucher_step(c, &who, id, step, &input, now)
         });
@@ -584,10 +584,10 @@ pub async fn use_step(
     let (now, days) = (state.clock.now(), state.vouchers.notice_days);
     let (result, current) = db::run(&state.pool, move |c| {
         let r = amount.and_then(|amount_fen| {
-            let input = StepInput {
+            let input = VoucherStepInput {
                 amount_fen,
                 text,
-                ..StepInput::default()
+                ..VoucherStepInput::default()
             };
             service::use_step(c, &who, id, step, &input, days, now)
         });

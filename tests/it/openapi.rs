@@ -282,3 +282,28 @@ async fn the_documented_query_parameters_are_the_accepted_ones(db: TestDb) {
         (Some("query"), Some(true))
     );
 }
+
+/// Two modules' types of one name would be one schema in the merged document, and the one
+/// merged last would describe the other's answers wrongly: every name means one shape.
+#[test]
+fn no_two_modules_name_different_schemas_alike() {
+    use std::collections::HashMap;
+    let mut seen: HashMap<String, (usize, Value)> = HashMap::new();
+    for (i, part) in yiqi::openapi::parts().into_iter().enumerate() {
+        let Some(components) = part.components else {
+            continue;
+        };
+        for (name, schema) in components.schemas {
+            let schema = serde_json::to_value(schema).unwrap();
+            match seen.get(&name) {
+                Some((j, other)) => assert_eq!(
+                    other, &schema,
+                    "schema {name} of module part {j} and of part {i} differ"
+                ),
+                None => {
+                    seen.insert(name, (i, schema));
+                }
+            }
+        }
+    }
+}

@@ -809,6 +809,23 @@ async fn every_voucher_step_by_its_party(db: TestDb) {
             );
         }
     }
+    // The staff's steps are audited, their states as objects like every entry's.
+    let audit = app
+        .json_as("/api/v1/admin/audit?per_page=100", &admin)
+        .await;
+    let steps: Vec<&Value> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("voucher"))
+        .collect();
+    assert!(
+        steps.iter().any(|e| e["action"] == "voucher_use.confirm"),
+        "{audit}"
+    );
+    for e in steps {
+        assert!(e["before"].is_object() || e["before"].is_null(), "{e}");
+    }
 }
 
 async fn bad_input_has_its_own_code_and_writes_nothing(db: TestDb) {
