@@ -81,7 +81,7 @@ pub fn evaluation(
         .unwrap_or_default();
     let satisfaction = share(ratings, satisfied);
     Ok(Evaluation {
-        voucher_fen: crate::vouchers::store::redeemed_for_unit(conn, unit, from, to)?,
+        voucher_fen: crate::vouchers::store::redeemed(conn, Some(unit), from, to)?,
         unit_id: unit,
         unit_name: row.name,
         year,

@@ -588,6 +588,9 @@ pub struct UsageStats {
     pub machine_hours: f64,
     pub external_hours: f64,
     pub income_fen: i64,
+    /// Of the income, what innovation vouchers paid (创新券): redemptions approved or paid
+    /// for services of the window, in fen.
+    pub voucher_fen: i64,
     pub samples: i64,
     /// Over the ratings of the services served in the window.
     #[serde(flatten)]

@@ -327,6 +327,7 @@ pub fn stats(
         machine_hours: total.machine_hours,
         external_hours: total.external_hours,
         income_fen: total.income_fen,
+        voucher_fen: crate::vouchers::store::redeemed(conn, None, first, last)?,
         samples: total.samples,
         rated: Satisfaction::of(all_r, all_s),
         by_unit,

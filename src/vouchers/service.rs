@@ -1553,7 +1553,12 @@ fn take_use_step(
             )?;
         }
         tell_use(c, &p, &v, &row, step, &text, now)
-    })
+    })?;
+    if matches!(step, UseStep::Approve) {
+        // The statistics count approved redemptions: their cached periods are stale now.
+        crate::usage::service::note_write();
+    }
+    Ok(())
 }
 
 /// The provider attaches a file to a redemption (before claiming, or when it was returned).

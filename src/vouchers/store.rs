@@ -376,22 +376,25 @@ pub fn on_notice(
         .load(conn)
 }
 
-/// What redemptions approved or paid brought the unit for services served between `from`
-/// and `to`: the part of its income the vouchers paid.
-pub fn redeemed_for_unit(
+/// What redemptions approved or paid brought a unit (or every unit) for services served
+/// between `from` and `to`: the part of the income the vouchers paid.
+pub fn redeemed(
     conn: &mut DbConnection,
-    unit: UnitId,
+    unit: Option<UnitId>,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
 ) -> QueryResult<i64> {
     use crate::db::schema::service_records as r;
-    voucher_uses::table
+    let mut q = voucher_uses::table
         .inner_join(r::table.on(r::id.nullable().eq(voucher_uses::service_record_id)))
-        .filter(voucher_uses::unit_id.eq(unit))
         .filter(voucher_uses::status.eq_any([UseStatus::Approved, UseStatus::Paid]))
         .filter(r::served_on.between(from, to))
         .select(sum_i64("voucher_uses.claim_fen"))
-        .get_result(conn)
+        .into_boxed();
+    if let Some(u) = unit {
+        q = q.filter(voucher_uses::unit_id.eq(u));
+    }
+    q.get_result(conn)
 }
 
 pub fn insert_file(conn: &mut DbConnection, row: &NewFile) -> QueryResult<VoucherFileId> {

@@ -119,6 +119,8 @@ async fn a_company_goes_from_quota_to_payment(db: TestDb) {
     let unit_admin = app.token("unit-admin@yiqi.demo").await;
     let (voucher, instrument) = demo_ids(&app, &issuer, &unit_admin).await;
     let before = app.json("/api/v1/voucher-programmes/1").await["figures"].clone();
+    let stats = "/api/v1/stats?from=2026-01-01&to=2026-12-31";
+    let platform_before = app.json(stats).await["voucher_fen"].as_i64().unwrap();
     let evaluation = "/api/v1/units/1/evaluation?year=2026";
     let unit_before = app.json_as(evaluation, &unit_admin).await["voucher_fen"]
         .as_i64()
@@ -323,6 +325,11 @@ async fn a_company_goes_from_quota_to_payment(db: TestDb) {
         .as_i64()
         .unwrap();
     assert_eq!(unit_after, unit_before + claim);
+    assert_eq!(
+        app.json(stats).await["voucher_fen"].as_i64().unwrap(),
+        platform_before + claim,
+        "the statistics count it at once"
+    );
 
     // The finance office's workbook says the same.
     let res = app
