@@ -562,6 +562,17 @@ pub fn apply(
             "",
             now,
         )?;
+        audit::record(
+            c,
+            Some(who.id),
+            "voucher.apply",
+            Target("voucher", Some(id.0)),
+            None::<&()>,
+            Some(
+                &serde_json::json!({"status": VoucherStatus::Applied, "requested_fen": requested}),
+            ),
+            naive(now),
+        )?;
         let row = store::find_voucher(c, id)?.ok_or_else(no_voucher)?;
         tell_voucher(c, &p, &row, VoucherStep::Apply, "", now)?;
         Ok(id)
@@ -898,17 +909,16 @@ pub fn voucher_step(
             &text,
             now,
         )?;
-        if step.party() == Party::Issuer {
-            audit::record(
-                c,
-                Some(who.id),
-                &format!("voucher.{}", step.code()),
-                Target("voucher", Some(id.0)),
-                Some(&serde_json::json!({"status": before.status})),
-                Some(&serde_json::json!({"status": to, "approved_fen": row.approved_fen})),
-                naive(now),
-            )?;
-        }
+        // Money changes hands on the strength of these steps: every one is audited.
+        audit::record(
+            c,
+            Some(who.id),
+            &format!("voucher.{}", step.code()),
+            Target("voucher", Some(id.0)),
+            Some(&serde_json::json!({"status": before.status})),
+            Some(&serde_json::json!({"status": to, "approved_fen": row.approved_fen})),
+            naive(now),
+        )?;
         tell_voucher(c, &p, &row, step, &text, now)
     })?;
     voucher(conn, who, id, now)
@@ -1170,6 +1180,17 @@ pub fn attach(
         Some(part),
         "",
         now,
+    )?;
+    audit::record(
+        c,
+        Some(who.id),
+        "voucher_use.request",
+        Target("voucher_use", Some(id.0)),
+        None::<&()>,
+        Some(
+            &serde_json::json!({"status": UseStatus::Requested, "voucher_fen": part, "reservation_id": reservation}),
+        ),
+        naive(now),
     )?;
     let row = store::find_use(c, id)?.ok_or_else(no_use)?;
     tell_use(c, &planned.programme, &v, &row, UseStep::Request, "", now)?;
@@ -1539,19 +1560,17 @@ fn take_use_step(
             &text,
             now,
         )?;
-        if matches!(step.party(), Party::Provider | Party::Issuer) {
-            audit::record(
-                c,
-                actor_id,
-                &format!("voucher_use.{}", step.code()),
-                Target("voucher_use", Some(id.0)),
-                Some(&serde_json::json!({"status": before.status})),
-                Some(
-                    &serde_json::json!({"status": to, "voucher_fen": row.voucher_fen, "claim_fen": row.claim_fen}),
-                ),
-                naive(now),
-            )?;
-        }
+        audit::record(
+            c,
+            actor_id,
+            &format!("voucher_use.{}", step.code()),
+            Target("voucher_use", Some(id.0)),
+            Some(&serde_json::json!({"status": before.status})),
+            Some(
+                &serde_json::json!({"status": to, "voucher_fen": row.voucher_fen, "claim_fen": row.claim_fen}),
+            ),
+            naive(now),
+        )?;
         tell_use(c, &p, &v, &row, step, &text, now)
     })?;
     if matches!(step, UseStep::Approve) {
@@ -1760,6 +1779,15 @@ fn expire_voucher(conn: &mut DbConnection, id: VoucherId, now: DateTime<Utc>) ->
             Some(returned),
             "",
             now,
+        )?;
+        audit::record(
+            c,
+            None,
+            "voucher.expire",
+            Target("voucher", Some(id.0)),
+            Some(&serde_json::json!({"status": before.status})),
+            Some(&serde_json::json!({"status": to, "returned_fen": row.returned_fen})),
+            naive(now),
         )?;
         tell_voucher(c, &p, &row, VoucherStep::Expire, "", now)
     })

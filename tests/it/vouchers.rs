@@ -816,7 +816,7 @@ async fn every_voucher_step_by_its_party(db: TestDb) {
             );
         }
     }
-    // The staff's steps are audited, their states as objects like every entry's.
+    // Every step is audited (money changes hands on them), states as objects like every entry's.
     let audit = app
         .json_as("/api/v1/admin/audit?per_page=100", &admin)
         .await;
@@ -826,10 +826,18 @@ async fn every_voucher_step_by_its_party(db: TestDb) {
         .iter()
         .filter(|e| e["action"].as_str().unwrap().starts_with("voucher"))
         .collect();
-    assert!(
-        steps.iter().any(|e| e["action"] == "voucher_use.confirm"),
-        "{audit}"
-    );
+    for action in [
+        "voucher.apply",
+        "voucher.approve",
+        "voucher_use.request",
+        "voucher_use.confirm",
+        "voucher.withdraw",
+    ] {
+        assert!(
+            steps.iter().any(|e| e["action"] == action),
+            "{action}: {audit}"
+        );
+    }
     for e in steps {
         assert!(e["before"].is_object() || e["before"].is_null(), "{e}");
     }
