@@ -58,6 +58,33 @@ impl Upload {
     }
 }
 
+/// Whether the request says it carries a `multipart/form-data` body.
+pub fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// A kept file as a download: the type found at upload, its original name, no sniffing
+/// (the bytes are read off the request thread).
+pub async fn download(
+    dir: PathBuf,
+    sha256: String,
+    content_type: &str,
+    name: &str,
+) -> AppResult<actix_web::HttpResponse> {
+    let bytes = web::block(move || read(&dir, &sha256))
+        .await
+        .map_err(AppError::internal)??;
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(disposition(name))
+        .insert_header(("Content-Security-Policy", "sandbox"))
+        .insert_header(("Cache-Control", "private, max-age=300"))
+        .body(bytes))
+}
+
 fn bad(message: impl Into<String>) -> AppError {
     AppError::bad_request("file", message)
 }
@@ -69,11 +96,7 @@ pub async fn receive(
     payload: web::Payload,
     limit: usize,
 ) -> AppResult<Upload> {
-    let multipart = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !multipart {
+    if !is_multipart(headers) {
         return Err(AppError::bad_request(
             "Content-Type",
             "请以 multipart/form-data 上传文件，文件字段名为 file (send multipart/form-data with a `file` part)",

@@ -545,16 +545,7 @@ pub async fn file_response(
 ) -> AppResult<HttpResponse> {
     let row = db::run(&state.pool, move |c| service::file(c, &who, id, file)).await?;
     let dir = std::path::PathBuf::from(&state.publishing.attachment_dir);
-    let sha = row.sha256.clone();
-    let bytes = web::block(move || files::read(&dir, &sha))
-        .await
-        .map_err(AppError::internal)??;
-    Ok(HttpResponse::Ok()
-        .content_type(row.content_type.as_str())
-        .insert_header(files::disposition(&row.name))
-        .insert_header(("Content-Security-Policy", "sandbox"))
-        .insert_header(("Cache-Control", "private, max-age=300"))
-        .body(bytes))
+    files::download(dir, row.sha256, &row.content_type, &row.name).await
 }
 
 #[utoipa::path(

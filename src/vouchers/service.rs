@@ -261,7 +261,7 @@ fn shown_programme(
     let day = today(now);
     Ok(Programme {
         id: row.id,
-        issuer_name: store::organisation_name(conn, row.issuer_id)?,
+        issuer_name: organisation_name(conn, row.issuer_id)?,
         name: row.name,
         issuer_id: row.issuer_id,
         description: row.description,
@@ -344,7 +344,7 @@ pub fn report(
     }
     for (id, line) in companies.iter_mut() {
         line.id = *id;
-        line.name = store::organisation_name(conn, OrganisationId(*id))?;
+        line.name = organisation_name(conn, OrganisationId(*id))?;
     }
     for (id, line) in providers.iter_mut() {
         line.id = *id;
@@ -466,6 +466,13 @@ pub fn appoint_officer(
 
 // ---------------------------------------------------------------------------------------
 // Quotas
+
+/// An organisation's name as lists show it (empty if it is gone).
+fn organisation_name(conn: &mut DbConnection, id: OrganisationId) -> AppResult<String> {
+    Ok(people::find_organisation(conn, id)?
+        .map(|o| o.name)
+        .unwrap_or_default())
+}
 
 fn is_company(who: &Principal, organisation: OrganisationId) -> bool {
     who.verified && who.organisation == Some(organisation)
@@ -733,7 +740,7 @@ fn shown_voucher(
         programme_id: p.id,
         programme_name: p.name.clone(),
         organisation_id: v.organisation_id,
-        company: store::organisation_name(conn, v.organisation_id)?,
+        company: organisation_name(conn, v.organisation_id)?,
         applicant: people::find_user(conn, v.applicant_id)?
             .map(|u| u.name)
             .unwrap_or_default(),
@@ -1299,7 +1306,7 @@ fn shown_use(
         voucher_number: v.number.clone().unwrap_or_default(),
         programme_id: p.id,
         organisation_id: v.organisation_id,
-        company: store::organisation_name(conn, v.organisation_id)?,
+        company: organisation_name(conn, v.organisation_id)?,
         reservation_id: u.reservation_id,
         unit_id: u.unit_id,
         unit_name: catalogue::find_unit(conn, u.unit_id)?
@@ -1666,7 +1673,7 @@ pub fn notice(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<Vec<Noti
             use_id: u.id,
             programme_name: p.name,
             voucher_number: v.number.unwrap_or_default(),
-            company: store::organisation_name(conn, v.organisation_id)?,
+            company: organisation_name(conn, v.organisation_id)?,
             unit_name: catalogue::find_unit(conn, u.unit_id)?
                 .map(|x| x.name)
                 .unwrap_or_default(),
@@ -1869,7 +1876,7 @@ fn tell_voucher(
     text: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let company = store::organisation_name(c, v.organisation_id)?;
+    let company = organisation_name(c, v.organisation_id)?;
     let applicant: Vec<(String, String)> = people::find_user(c, v.applicant_id)?
         .map(|u| vec![(u.email, u.name)])
         .unwrap_or_default();
@@ -1939,7 +1946,7 @@ fn tell_use(
     text: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let company = store::organisation_name(c, v.organisation_id)?;
+    let company = organisation_name(c, v.organisation_id)?;
     let booker: Vec<(String, String)> = match bookings::find(c, u.reservation_id)? {
         Some(r) => people::find_user(c, r.user_id)?
             .map(|x| vec![(x.email, x.name)])

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::model::*;
 use crate::db::schema::{
-    organisations, users, voucher_files, voucher_history, voucher_programmes, voucher_providers,
-    voucher_uses, vouchers,
+    users, voucher_files, voucher_history, voucher_programmes, voucher_providers, voucher_uses,
+    vouchers,
 };
 use crate::db::{sum_i64, DbConnection};
 use crate::types::{
@@ -452,15 +452,6 @@ pub fn history(
         .load(conn)
 }
 
-pub fn organisation_name(conn: &mut DbConnection, id: OrganisationId) -> QueryResult<String> {
-    organisations::table
-        .find(id)
-        .select(organisations::name)
-        .first(conn)
-        .optional()
-        .map(Option::unwrap_or_default)
-}
-
 /// Names `user` officer of `issuer` (`Some`) or no longer (`None`).
 pub fn set_officer(
     conn: &mut DbConnection,
@@ -482,20 +473,5 @@ pub fn officers(
         .filter(users::disabled_at.is_null())
         .select((users::email, users::name))
         .order(users::id)
-        .load(conn)
-}
-
-/// Verified members of an organisation: (e-mail, name), the company's people.
-pub fn members(
-    conn: &mut DbConnection,
-    organisation: OrganisationId,
-) -> QueryResult<Vec<(String, String)>> {
-    users::table
-        .filter(users::organisation_id.eq(organisation))
-        .filter(users::disabled_at.is_null())
-        .filter(users::email_verified_at.is_not_null())
-        .select((users::email, users::name))
-        .order(users::id)
-        .limit(20)
         .load(conn)
 }

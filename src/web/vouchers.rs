@@ -614,12 +614,7 @@ pub async fn upload(
     let id: VoucherUseId = path_id(&id)?;
     let session = ctx.csrf.clone();
     // The token travels inside the multipart form: a form of any other kind has none.
-    let multipart = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !multipart {
+    if !crate::publishing::files::is_multipart(req.headers()) {
         Ctx::verify_csrf(&session, "")?;
     }
     let kind = crate::vouchers::handlers::FileParams::parse(req.query_string())?
