@@ -14,12 +14,13 @@ RUN cargo build --release --locked
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libssl3 ca-certificates \
     && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/yiqi yiqi \
-    && mkdir -p /var/lib/yiqi && chown yiqi /var/lib/yiqi
+    && mkdir -p /var/lib/yiqi/data && chown -R yiqi /var/lib/yiqi
 COPY --from=build /src/target/release/yiqi /usr/local/bin/yiqi
 USER yiqi
 WORKDIR /var/lib/yiqi
 ENV YIQI_ENV=production
 EXPOSE 8080
-HEALTHCHECK CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q 200 <&3"]
+# The binary asks its own /health (the slim image has no curl, and its /bin/sh no /dev/tcp).
+HEALTHCHECK --interval=10s --start-period=120s CMD ["/usr/local/bin/yiqi", "health"]
 ENTRYPOINT ["/usr/local/bin/yiqi"]
 CMD ["serve"]

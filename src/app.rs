@@ -94,7 +94,8 @@ impl Application {
                 .configure(|cfg| crate::http::routes::serve(cfg, routes))
                 .default_service(aw::to(crate::web::not_found))
         })
-        .listen(listener)?;
+        .listen(listener)?
+        .shutdown_timeout(settings.server.shutdown_timeout_secs);
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }

@@ -29,6 +29,9 @@ enum Command {
         #[arg(long)]
         bind: Option<String>,
     },
+    /// Ask the running service's /health on `server.bind` (for container health checks):
+    /// exit 0 when it answers 200.
+    Health,
     /// Run pending database migrations and exit.
     Migrate,
     /// Load generated data.
@@ -177,11 +180,18 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             if let Some(bind) = bind {
                 settings.server.bind = bind;
             }
+            if settings.auth.jwt_secret.expose() == config::COMPOSE_DEMO_JWT_SECRET {
+                tracing::warn!(
+                    "auth.jwt_secret is the compose demo's public key: anyone can sign sessions; \
+                     set YIQI__AUTH__JWT_SECRET to a key of your own before real use"
+                );
+            }
             actix_web::rt::System::new().block_on(async {
                 let app = Application::build(&settings)?;
                 app.run_until_stopped().await.context("server failed")
             })
         }
+        Command::Health => health(&settings.server.bind),
         Command::Migrate => {
             let mut conn = one_connection(&settings)?;
             let ran = db::migrate(&mut conn)?;
@@ -430,4 +440,32 @@ fn mail(command: MailCommand, settings: &Settings) -> anyhow::Result<()> {
 
 fn one_connection(settings: &Settings) -> anyhow::Result<db::DbConnection> {
     db::connect(settings.database.url.expose())
+}
+
+/// GET /health on the bound address (an unspecified address is asked on loopback).
+fn health(bind: &str) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::Duration;
+    let mut addr: SocketAddr = bind
+        .parse()
+        .with_context(|| format!("server.bind {bind:?} is not an address"))?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let timeout = Duration::from_secs(5);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)
+        .with_context(|| format!("nothing answers on {addr}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer.lines().next().unwrap_or_default();
+    anyhow::ensure!(status.contains(" 200 "), "/health answered {status:?}");
+    println!("ok");
+    Ok(())
 }

@@ -55,6 +55,9 @@ pub struct AuthSettings {
 
 /// The development key shipped in default.toml; production refuses to start with it.
 pub const DEVELOPMENT_JWT_SECRET: &str = "development-only-key-do-not-use-in-production";
+/// The key `config/compose.env` gives the compose demo: public, so the service warns while it
+/// is in use (production accepts it, or the demo would not start).
+pub const COMPOSE_DEMO_JWT_SECRET: &str = "compose-demo-key-public-replace-before-real-use";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +67,9 @@ pub struct ServerSettings {
     /// address (local runs and tests).
     pub public_url: String,
     pub workers: usize,
+    /// On SIGTERM or SIGINT: seconds in-flight requests may take to finish after the listener
+    /// closed, before they are cut.
+    pub shutdown_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

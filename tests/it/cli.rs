@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn yiqi() -> Command {
+pub(crate) fn yiqi() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_yiqi"));
     // Only what a test sets reaches the binary's configuration.
     for (key, _) in std::env::vars() {
@@ -124,7 +124,7 @@ fn seed_demo_loads_an_empty_database_once() {
     assert!(err.contains("no such unit"), "{err}");
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -132,7 +132,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -142,7 +142,7 @@ impl Drop for Server {
 }
 
 /// Waits until the server answers /health.
-fn wait_until_up(port: u16) {
+pub(crate) fn wait_until_up(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -384,4 +384,173 @@ fn a_sender_killed_mid_send_delivers_after_a_restart() {
     assert!(ok, "{err}");
     assert!(out.contains("sent 1"), "{out}");
     assert_eq!(smtp.received().len(), 1);
+}
+
+/// `KEY=value` lines of an env file (comments and blank lines skipped), as compose reads them.
+fn env_file(path: &std::path::Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('=').expect("KEY=value");
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+/// `docker compose up` as README says, where no container engine runs: the binary started
+/// with exactly the environment the compose file gives it, against this machine's PostgreSQL
+/// and a mail catcher (the compose file's `db` and `mail` hosts are the only values replaced,
+/// and the listen port, so tests can run side by side).
+#[actix_web::test]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "PostgreSQL half: run with TEST_DATABASE_URL=postgres://… (README, Test it)"
+)]
+async fn the_compose_demo_starts_with_the_compose_files_environment() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let compose = std::fs::read_to_string(root.join("docker-compose.yml")).unwrap();
+    assert!(
+        compose.contains("env_file: config/compose.env"),
+        "the yiqi service takes its environment from config/compose.env"
+    );
+    let env = env_file(&root.join("config/compose.env"));
+    let value = |key: &str| {
+        env.iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("compose.env sets {key}"))
+    };
+    assert_eq!(value("YIQI_ENV"), "production");
+    assert_eq!(
+        value("YIQI__AUTH__JWT_SECRET"),
+        yiqi::config::COMPOSE_DEMO_JWT_SECRET
+    );
+    assert!(value("DATABASE_URL").contains("@db:5432/"));
+    assert_eq!(value("YIQI__MAIL__SMTP_HOST"), "mail");
+    assert_eq!(value("YIQI__MAIL__SMTP_PORT"), "1025");
+
+    let db = common::TestDb::postgres();
+    let smtp = common::smtp::SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut cmd = yiqi();
+    for (key, v) in &env {
+        let v = match key.as_str() {
+            "DATABASE_URL" => db.url.clone(),
+            "YIQI__MAIL__SMTP_HOST" => "127.0.0.1".to_owned(),
+            "YIQI__MAIL__SMTP_PORT" => smtp.port.to_string(),
+            _ => v.clone(),
+        };
+        cmd.env(key, v);
+    }
+    cmd.current_dir(dir.path())
+        .env("YIQI__SERVER__BIND", format!("127.0.0.1:{port}"));
+    let log = dir.path().join("yiqi.log");
+    let _server = Server(
+        cmd.stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_up(port);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("compose demo's public key"),
+        "the public demo key is warned about: {logged}"
+    );
+
+    // The container's health check is the binary asking itself, with the same environment.
+    let mut check = yiqi();
+    check.arg("health");
+    for (key, v) in &env {
+        check.env(key, v);
+    }
+    let (ok, out, err) = run(check.env("YIQI__SERVER__BIND", format!("0.0.0.0:{port}")));
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) = run(yiqi()
+        .args(["health"])
+        .env("YIQI__SERVER__BIND", format!("127.0.0.1:{}", free_port())));
+    assert!(!ok && err.contains("nothing answers"), "{err}");
+
+    // The demo is there, and signing in on http://localhost keeps the session: the cookies
+    // carry no Secure flag a browser would refuse over plain http.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let stats: serde_json::Value = client
+        .get(format!("{base}/api/v1/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["instruments"], 1940, "{stats}");
+    let set_cookies = |res: &reqwest::Response| -> Vec<String> {
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let form = client.get(format!("{base}/login")).send().await.unwrap();
+    let mut cookies = set_cookies(&form);
+    let csrf = cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("yiqi_csrf="))
+        .and_then(|c| c.split(';').next())
+        .expect("a CSRF cookie")
+        .to_owned();
+    let res = client
+        .post(format!("{base}/login"))
+        .header("Cookie", format!("yiqi_csrf={csrf}"))
+        .form(&[
+            ("email", "researcher@yiqi.demo"),
+            ("password", yiqi::seed::DEMO_PASSWORD),
+            ("csrf", &csrf),
+            ("next", "/me"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    cookies.extend(set_cookies(&res));
+    assert!(
+        cookies
+            .iter()
+            .all(|c| !c.to_ascii_lowercase().contains("secure")),
+        "{cookies:?}"
+    );
+    let session: Vec<&str> = cookies
+        .iter()
+        .map(|c| c.split(';').next().unwrap())
+        .collect();
+    let me = client
+        .get(format!("{base}/me"))
+        .header("Cookie", session.join("; "))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert!(me.text().await.unwrap().contains("researcher@yiqi.demo"));
+
+    // E-mail reaches the catcher, with links to the public URL.
+    let res = client
+        .post(format!("{base}/api/v1/auth/password-reset"))
+        .json(&serde_json::json!({"email": "researcher@yiqi.demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let mail = smtp.wait_for("researcher@yiqi.demo", "").await;
+    assert!(
+        mail.part("text/plain").contains("http://localhost:8080/"),
+        "{}",
+        mail.part("text/plain")
+    );
 }
