@@ -1,5 +1,6 @@
 //! The pool: connections for one database, handed to blocking tasks by `run`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +22,51 @@ pub struct Pool {
     inner: r2d2::Pool<Manager>,
     turns: Arc<tokio::sync::Semaphore>,
     timeout: Duration,
+    outage: Arc<Outage>,
+}
+
+/// Whether the database is known to be unreachable. Without it, every request during an
+/// outage would wait the whole pool time-out for r2d2 to give up connecting before its 503;
+/// once one request has found the database gone, the others get their 503 at once, and a
+/// background check (one connection attempt every `RECHECK`) lifts it when the database is
+/// back.
+struct Outage {
+    down: AtomicBool,
+    target: Target,
+}
+
+const RECHECK: Duration = Duration::from_millis(500);
+
+impl Outage {
+    fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    /// Marks the database down and, if it was not already, starts the check that lifts it.
+    fn begin(self: &Arc<Self>) {
+        if self.down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tracing::warn!("database unreachable: answering 503 until it is back");
+        let outage = self.clone();
+        let started = std::thread::Builder::new()
+            .name("db-recheck".into())
+            .spawn(move || {
+                let _span = tracing::info_span!("job.database_recheck").entered();
+                loop {
+                    std::thread::sleep(RECHECK);
+                    if outage.target.connect().is_ok() {
+                        outage.down.store(false, Ordering::Release);
+                        tracing::info!("database reachable again");
+                        return;
+                    }
+                }
+            });
+        if started.is_err() {
+            // No thread for the check: do not stay down for good; r2d2's time-out applies.
+            self.down.store(false, Ordering::Release);
+        }
+    }
 }
 
 impl Pool {
@@ -101,13 +147,17 @@ pub fn connect_pool(url: &str, size: u32, timeout: Duration) -> anyhow::Result<(
         .test_on_check_out(false)
         .build(Manager {
             writer: (backend == Backend::Sqlite).then(|| Arc::new(Writer::new(target.clone()))),
-            target,
+            target: target.clone(),
         })
         .context("cannot open the connection pool")?;
     let pool = Pool {
         inner,
         turns: Arc::new(tokio::sync::Semaphore::new(size as usize)),
         timeout,
+        outage: Arc::new(Outage {
+            down: AtomicBool::new(false),
+            target,
+        }),
     };
     Ok((pool, backend))
 }
@@ -119,6 +169,11 @@ where
     F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
+    if pool.outage.is_down() {
+        return Err(crate::error::AppError::Unavailable {
+            retry_after_secs: 2,
+        });
+    }
     // Past the pool's time-out the request gets the same 503 as r2d2's own time-out.
     let turn = tokio::time::timeout(pool.timeout, pool.turns.clone().acquire_owned())
         .await
@@ -129,7 +184,7 @@ where
     let pool = pool.clone();
     actix_web::web::block(move || {
         let _turn = turn;
-        let mut pooled = pool.inner.get()?;
+        let mut pooled = pool.inner.get().inspect_err(|_| pool.outage.begin())?;
         let previous = CURRENT_WRITER.replace(pooled.writer.clone());
         let result = f(&mut pooled.conn);
         CURRENT_WRITER.set(previous);
@@ -138,6 +193,11 @@ where
         if result.is_err() && ping(&mut pooled.conn).is_err() {
             tracing::warn!("dropping a dead database connection");
             pooled.broken = true;
+            // A restart kills every connection but the server may be back already: only a
+            // failed new connection means an outage.
+            if pool.outage.target.connect().is_err() {
+                pool.outage.begin();
+            }
         }
         result
     })

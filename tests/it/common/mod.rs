@@ -88,6 +88,16 @@ impl TestDb {
     }
 
     /// A connection of the kind the service uses.
+    /// A database the test manages itself (a private PostgreSQL server, a file it made).
+    pub fn external(url: String, backend: db::Backend) -> TestDb {
+        TestDb {
+            url,
+            backend,
+            _dir: None,
+            pg_schema: None,
+        }
+    }
+
     /// The same database for a second server (the first keeps ownership and cleans up).
     pub fn alias(&self) -> TestDb {
         TestDb {
@@ -199,6 +209,19 @@ impl TestApp {
         TestApp {
             attachment_dir: settings.publishing.attachment_dir.clone().into(),
             address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
+            db,
+        }
+    }
+
+    /// The helpers over a server the test started as a process of its own (`yiqi serve`).
+    pub fn remote(db: TestDb, port: u16) -> TestApp {
+        TestApp {
+            attachment_dir: std::path::PathBuf::new(),
+            address: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
