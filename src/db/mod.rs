@@ -107,8 +107,16 @@ impl Target {
     fn connect(&self) -> anyhow::Result<DbConnection> {
         match self {
             Target::Postgres(url) => {
-                let conn = PgConnection::establish(url)
+                let mut conn = PgConnection::establish(url)
                     .with_context(|| format!("cannot connect to {}", self.describe()))?;
+                // Every statement is prepared once per connection (diesel's cache) and its
+                // plan kept: PostgreSQL otherwise re-decides between a generic plan and
+                // planning each execution by comparing costs under the statistics of the
+                // moment, and after the bookings grew it kept planning every availability
+                // request afresh (half the throughput, benches/week.sh). The hot queries are
+                // index lookups whose generic plans are the right ones.
+                conn.batch_execute("SET plan_cache_mode = force_generic_plan")
+                    .context("cannot set plan_cache_mode (PostgreSQL 12 or later is needed)")?;
                 Ok(DbConnection::Pg(conn))
             }
             Target::Sqlite { path, create } => {

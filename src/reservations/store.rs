@@ -451,8 +451,9 @@ pub fn save_booking_settings(conn: &mut DbConnection, row: &BookingSettingsRow) 
 mod tests {
     use super::*;
 
-    /// The literal predicate must say what the partial index behind the exclusion constraint
-    /// says, or PostgreSQL's generic plans cannot use that index.
+    /// The literal predicate must say what the partial indexes say (the one behind the
+    /// exclusion constraint, and the active bookings by start), or the planners cannot use
+    /// them.
     #[test]
     fn active_machine_time_is_the_partial_index_predicate() {
         let sql = diesel::debug_query::<diesel::pg::Pg, _>(
@@ -472,5 +473,18 @@ mod tests {
         assert!(migration.contains(
             "WHERE (kind = 'machine_time' AND status IN ('pending', 'approved', 'in_use'))"
         ));
+        // And the index of active machine time by instrument and start, on both backends.
+        for migration in [
+            include_str!(
+                "../../migrations/postgres/2026-12-08-000001_reservations_active_time/up.sql"
+            ),
+            include_str!(
+                "../../migrations/sqlite/2026-12-08-000001_reservations_active_time/up.sql"
+            ),
+        ] {
+            assert!(migration.contains(
+                "WHERE kind = 'machine_time' AND status IN ('pending', 'approved', 'in_use');"
+            ));
+        }
     }
 }
