@@ -20,6 +20,8 @@ use crate::state::AppState;
 pub struct Application {
     server: Server,
     port: u16,
+    /// The metrics listener (`server.metrics_bind`) and its port.
+    metrics: Option<(Server, u16)>,
 }
 
 impl Application {
@@ -63,6 +65,12 @@ impl Application {
         }
         if state.backend == crate::db::Backend::Sqlite {
             crate::jobs::spawn_wal_checkpoints(state.pool.clone());
+            crate::jobs::spawn_backups(
+                state.pool.clone(),
+                state.clock.clone(),
+                state.jobs.clone(),
+                settings.backup.clone(),
+            );
         }
         crate::jobs::spawn_housekeeping(
             state.pool.clone(),
@@ -80,6 +88,27 @@ impl Application {
             settings.search.clone(),
         );
         let state = aw::Data::new(state);
+        crate::metrics::init();
+        let metrics = if settings.server.metrics_bind.is_empty() {
+            None
+        } else {
+            let listener = TcpListener::bind(&settings.server.metrics_bind)
+                .with_context(|| format!("cannot listen on {}", settings.server.metrics_bind))?;
+            let port = listener.local_addr()?.port();
+            let state = state.clone();
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .route("/metrics", aw::get().to(crate::metrics::scrape_admin))
+            })
+            .workers(1)
+            // The main server's signals stop it (run_until_stopped).
+            .disable_signals()
+            .listen(listener)?
+            .run();
+            tracing::info!(port, "metrics on {}", settings.server.metrics_bind);
+            Some((server, port))
+        };
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -90,6 +119,7 @@ impl Application {
                 .wrap(from_fn(crate::http::headers::security_headers))
                 .wrap(Compress::default())
                 .wrap(from_fn(crate::telemetry::echo_request_id))
+                .wrap(from_fn(crate::metrics::track))
                 .wrap(TracingLogger::default())
                 .configure(|cfg| crate::http::routes::serve(cfg, routes))
                 .default_service(aw::to(crate::web::not_found))
@@ -103,6 +133,7 @@ impl Application {
         Ok(Application {
             server: server.run(),
             port,
+            metrics,
         })
     }
 
@@ -110,8 +141,20 @@ impl Application {
         self.port
     }
 
+    /// The port of the metrics listener, when `server.metrics_bind` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((metrics, _)) = self.metrics else {
+            return self.server.await;
+        };
+        let handle = metrics.handle();
+        actix_web::rt::spawn(metrics);
+        let result = self.server.await;
+        handle.stop(true).await;
+        result
     }
 }
 
@@ -167,6 +210,7 @@ fn prepare(
         clock: clock.clone(),
         mail: None,
         auth: Arc::new(crate::auth::AuthContext::new(&settings.auth, public_url)),
+        metrics_token: settings.server.metrics_token.clone(),
         jobs: Arc::new(crate::jobs::JobsHealth::default()),
         usage: settings.usage,
         evaluation: settings.evaluation,
@@ -196,6 +240,7 @@ fn prepare(
 pub fn routes(r: &mut crate::http::routes::Routes) {
     r.get("/health", health)
         .get("/ready", ready)
+        .get("/metrics", crate::metrics::scrape)
         .get("/api/docs", api_docs)
         .get("/api/docs/{file}", api_docs_file)
         .scope(

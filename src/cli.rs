@@ -34,6 +34,24 @@ enum Command {
     Health,
     /// Run pending database migrations and exit.
     Migrate,
+    /// SQLite: write a consistent copy of the database to FILE, even while the service runs.
+    Backup {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Move a whole platform from SQLite to an empty PostgreSQL database: every table with its
+    /// ids, in one transaction; prints the rows copied per table.
+    CopyData {
+        /// sqlite://PATH
+        #[arg(long)]
+        from: String,
+        /// postgres://… (migrated here; must be empty)
+        #[arg(long)]
+        to: String,
+    },
+    /// SQLite: put the copy FILE in place of the database (refused while it is in use; the
+    /// replaced database is kept beside it).
+    Restore { file: std::path::PathBuf },
     /// Load generated data.
     Seed {
         #[command(subcommand)]
@@ -192,6 +210,53 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             })
         }
         Command::Health => health(&settings.server.bind),
+        Command::Backup { out } => {
+            let mut conn = one_connection(&settings)?;
+            let started = std::time::Instant::now();
+            let bytes = db::backup::backup(&mut conn, &out)?;
+            println!(
+                "wrote {} ({:.1} MB in {:.1} s), integrity ok",
+                out.display(),
+                bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::CopyData { from, to } => {
+            let started = std::time::Instant::now();
+            let report = db::copy::copy_data(&from, &to)?;
+            let mut total = 0;
+            for t in &report.tables {
+                println!("{:>10}  {}", t.rows, t.table);
+                total += t.rows;
+            }
+            println!(
+                "{total} rows in {} tables copied in {:.1} s; sequences set after the copied ids",
+                report.tables.len(),
+                started.elapsed().as_secs_f64()
+            );
+            if report.rollups_equal {
+                println!("usage rollups: equal to a rebuild from the service records");
+            } else {
+                println!(
+                    "usage rollups: the copied ones differed from a rebuild from the service \
+                     records; the rebuilt ones are kept"
+                );
+            }
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let replaced = db::backup::restore(
+                &file,
+                settings.database.url.expose(),
+                crate::clock::system().now(),
+            )?;
+            println!("restored {}, integrity ok", file.display());
+            if let Some(old) = replaced {
+                println!("the database it replaced is kept as {}", old.display());
+            }
+            Ok(())
+        }
         Command::Migrate => {
             let mut conn = one_connection(&settings)?;
             let ran = db::migrate(&mut conn)?;

@@ -15,6 +15,7 @@ const TEST: &str = include_str!("../config/test.toml");
 pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
+    pub backup: BackupSettings,
     pub demo: DemoSettings,
     pub log: LogSettings,
     pub catalogue: CatalogueSettings,
@@ -70,6 +71,10 @@ pub struct ServerSettings {
     /// On SIGTERM or SIGINT: seconds in-flight requests may take to finish after the listener
     /// closed, before they are cut.
     pub shutdown_timeout_secs: u64,
+    /// Prometheus `/metrics` on a listener of its own (no token); empty: none.
+    pub metrics_bind: String,
+    /// `/metrics` on the main port for `Authorization: Bearer <token>`; empty: not there.
+    pub metrics_token: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -78,6 +83,17 @@ pub struct DatabaseSettings {
     pub url: Secret,
     pub pool_size: u32,
     pub pool_timeout_secs: u64,
+}
+
+/// SQLite only: the copies `yiqi serve` makes of the database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSettings {
+    pub dir: String,
+    /// Hours between copies; 0: none.
+    pub interval_hours: u64,
+    /// Copies kept; older ones are deleted.
+    pub keep: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -18,6 +18,7 @@ pub mod evaluation;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod navigation;
 pub mod openapi;
 pub mod params;

@@ -29,6 +29,8 @@ pub struct AppState {
     /// Instruments' rating summaries, for their pages.
     pub rating_summaries: crate::evaluation::service::SummaryCache,
     pub search: crate::search::service::Search,
+    /// The bearer token of `/metrics` on the main port (empty: not served there).
+    pub metrics_token: crate::config::Secret,
     /// What every page's frame says about the platform.
     pub platform: Arc<crate::config::PlatformSettings>,
 }

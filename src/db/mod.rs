@@ -2,6 +2,8 @@
 //! pool whose manager picks the backend from the URL scheme, embedded per-backend migrations,
 //! and the few places where the backends must be told apart.
 
+pub mod backup;
+pub mod copy;
 mod pool;
 pub mod schema;
 mod writer;

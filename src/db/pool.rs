@@ -23,6 +23,16 @@ pub struct Pool {
     turns: Arc<tokio::sync::Semaphore>,
     timeout: Duration,
     outage: Arc<Outage>,
+    /// Requests waiting for a turn now.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// The pool as the metrics show it.
+pub struct PoolStatus {
+    pub size: usize,
+    pub in_use: usize,
+    pub waiting: usize,
+    pub database_down: bool,
 }
 
 /// Whether the database is known to be unreachable. Without it, every request during an
@@ -75,6 +85,16 @@ impl Pool {
     /// every few seconds) and bounded by the pool's time-out.
     pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, r2d2::Error> {
         self.inner.get()
+    }
+
+    pub fn status(&self) -> PoolStatus {
+        let size = self.inner.max_size() as usize;
+        PoolStatus {
+            size,
+            in_use: size.saturating_sub(self.turns.available_permits()),
+            waiting: self.waiting.load(Ordering::Relaxed),
+            database_down: self.outage.is_down(),
+        }
     }
 }
 
@@ -158,6 +178,7 @@ pub fn connect_pool(url: &str, size: u32, timeout: Duration) -> anyhow::Result<(
             down: AtomicBool::new(false),
             target,
         }),
+        waiting: Arc::default(),
     };
     Ok((pool, backend))
 }
@@ -175,8 +196,10 @@ where
         });
     }
     // Past the pool's time-out the request gets the same 503 as r2d2's own time-out.
-    let turn = tokio::time::timeout(pool.timeout, pool.turns.clone().acquire_owned())
-        .await
+    pool.waiting.fetch_add(1, Ordering::Relaxed);
+    let turn = tokio::time::timeout(pool.timeout, pool.turns.clone().acquire_owned()).await;
+    pool.waiting.fetch_sub(1, Ordering::Relaxed);
+    let turn = turn
         .map_err(|_| crate::error::AppError::Unavailable {
             retry_after_secs: 2,
         })?

@@ -82,6 +82,51 @@ pub fn spawn_wal_checkpoints(pool: Pool) {
     });
 }
 
+/// SQLite only: a copy of the database every `backup.interval_hours`, the newest
+/// `backup.keep` kept (`db::backup::scheduled`).
+pub fn spawn_backups(
+    pool: Pool,
+    clock: SharedClock,
+    health: Arc<JobsHealth>,
+    settings: crate::config::BackupSettings,
+) {
+    if settings.interval_hours == 0 {
+        return;
+    }
+    actix_web::rt::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(settings.interval_hours * 3600)).await;
+            let now = clock.now();
+            let (dir, keep) = (settings.dir.clone(), settings.keep);
+            let span = tracing::info_span!("job", name = "backup");
+            let result = crate::db::run(&pool, move |conn| {
+                crate::db::backup::scheduled(conn, std::path::Path::new(&dir), keep, now)
+                    .map_err(crate::error::AppError::internal)
+            })
+            .instrument(span)
+            .await;
+            let ok = match result {
+                Ok(file) => {
+                    tracing::info!(file = %file.display(), "database backed up");
+                    true
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "backup failed");
+                    false
+                }
+            };
+            health.record(
+                "backup",
+                JobRun {
+                    at: now,
+                    ok,
+                    done: usize::from(ok),
+                },
+            );
+        }
+    });
+}
+
 /// Holds the sender, whose SMTP connection pool closes its connections on a task it spawns
 /// when dropped. A server shutting down drops its tasks after the runtime has gone, where that
 /// spawn would panic; then the pool is left to the process's exit instead.
@@ -113,6 +158,14 @@ impl JobsHealth {
         if let Ok(mut last) = self.last.lock() {
             last.insert(job, run);
         }
+    }
+
+    /// Each job's last run: (name, when, whether it succeeded).
+    pub fn last_runs(&self) -> Vec<(&'static str, chrono::DateTime<chrono::Utc>, bool)> {
+        self.last
+            .lock()
+            .map(|l| l.iter().map(|(name, r)| (*name, r.at, r.ok)).collect())
+            .unwrap_or_default()
     }
 
     pub fn snapshot(&self) -> serde_json::Value {

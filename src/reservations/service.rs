@@ -125,6 +125,22 @@ pub async fn create(
     req: BookingRequest,
     key: Option<String>,
 ) -> AppResult<(Reservation, bool)> {
+    let result = book(state, who, req, key).await;
+    match &result {
+        Ok((_, true)) => crate::metrics::booking_created(),
+        Ok((_, false)) => {}
+        Err(e) => crate::metrics::booking_refused(e.code()),
+    }
+    result
+}
+
+/// `create`'s work; `create` counts its outcome for the metrics.
+async fn book(
+    state: &crate::state::AppState,
+    who: &Principal,
+    req: BookingRequest,
+    key: Option<String>,
+) -> AppResult<(Reservation, bool)> {
     may_book(who)?;
     if let Some(k) = &key {
         validate::line("Idempotency-Key", k, 1, 100)?;

@@ -78,6 +78,7 @@ pub async fn login(state: &AppState, email: &str, pw: &str, address: &str) -> Ap
         (Some(u), true) => u,
         _ => {
             state.auth.limiter.failed(&key, address, now);
+            crate::metrics::signin_failed();
             tracing::info!(address, "sign-in failed");
             return Err(bad_credentials());
         }

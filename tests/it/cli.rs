@@ -18,7 +18,7 @@ pub(crate) fn yiqi() -> Command {
     cmd
 }
 
-fn run(cmd: &mut Command) -> (bool, String, String) {
+pub(crate) fn run(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.output().expect("run yiqi");
     (
         out.status.success(),

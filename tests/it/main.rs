@@ -15,6 +15,7 @@ mod mail;
 mod migrations;
 mod national;
 mod openapi;
+mod operations;
 mod permissions;
 mod publishing;
 mod reservations;

@@ -158,6 +158,8 @@ pub struct TestApp {
     pub db: TestDb,
     /// Where this server keeps articles' attachments.
     pub attachment_dir: std::path::PathBuf,
+    /// The metrics listener, when `server.metrics_bind` was set.
+    pub metrics_address: Option<String>,
 }
 
 impl TestApp {
@@ -205,8 +207,10 @@ impl TestApp {
         let app =
             yiqi::Application::build_with_clock(&settings, clock).expect("build the application");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
         actix_web::rt::spawn(app.run_until_stopped());
         TestApp {
+            metrics_address,
             attachment_dir: settings.publishing.attachment_dir.clone().into(),
             address,
             client: reqwest::Client::builder()
@@ -220,6 +224,7 @@ impl TestApp {
     /// The helpers over a server the test started as a process of its own (`yiqi serve`).
     pub fn remote(db: TestDb, port: u16) -> TestApp {
         TestApp {
+            metrics_address: None,
             attachment_dir: std::path::PathBuf::new(),
             address: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::builder()
