@@ -88,11 +88,22 @@ const MIGRATIONS_TABLE: &str = "__diesel_schema_migrations";
 /// Tables only a platform in use has rows in: the target must have none.
 const PLATFORM_TABLES: &[&str] = &["users", "units", "instruments", "reservations"];
 
+/// A column to copy: its name, its PostgreSQL type, and whether a sequence numbers it.
+struct Col {
+    name: String,
+    data_type: String,
+    numbered: bool,
+}
+
+/// A table to copy and its columns.
+struct Table {
+    name: String,
+    columns: Vec<Col>,
+}
+
 /// The tables of the target's current schema with their columns (not the generated ones,
 /// which PostgreSQL computes itself), parents before children.
-fn target_tables(
-    pg: &mut PgConnection,
-) -> anyhow::Result<Vec<(String, Vec<(String, String, bool)>)>> {
+fn target_tables(pg: &mut PgConnection) -> anyhow::Result<Vec<Table>> {
     let columns: Vec<Column> = diesel::sql_query(
         "SELECT c.table_name::text AS table_name, c.column_name::text AS column_name, \
                 c.data_type::text AS data_type, c.is_identity::text AS is_identity, \
@@ -104,7 +115,7 @@ fn target_tables(
          ORDER BY c.table_name, c.ordinal_position",
     )
     .load(pg)?;
-    let mut tables: BTreeMap<String, Vec<(String, String, bool)>> = BTreeMap::new();
+    let mut tables: BTreeMap<String, Vec<Col>> = BTreeMap::new();
     for c in columns {
         if c.table_name == MIGRATIONS_TABLE {
             continue;
@@ -113,10 +124,11 @@ fn target_tables(
             || c.column_default
                 .as_deref()
                 .is_some_and(|d| d.starts_with("nextval("));
-        tables
-            .entry(c.table_name)
-            .or_default()
-            .push((c.column_name, c.data_type, numbered));
+        tables.entry(c.table_name).or_default().push(Col {
+            name: c.column_name,
+            data_type: c.data_type,
+            numbered,
+        });
     }
     let edges: Vec<Edge> = diesel::sql_query(
         "SELECT child.relname::text AS child, parent.relname::text AS parent \
@@ -156,7 +168,7 @@ fn target_tables(
     }
     Ok(order
         .into_iter()
-        .filter_map(|t| tables.remove(&t).map(|c| (t, c)))
+        .filter_map(|name| tables.remove(&name).map(|columns| Table { name, columns }))
         .collect())
 }
 
@@ -216,9 +228,9 @@ pub fn copy_data(from: &str, to: &str) -> anyhow::Result<Report> {
         );
     }
     let mut seeded = Vec::new();
-    for (table, _) in &tables {
-        if count(pg, table)? > 0 {
-            seeded.push(table.clone());
+    for table in &tables {
+        if count(pg, &table.name)? > 0 {
+            seeded.push(table.name.clone());
         }
     }
     // The source is read in one transaction: a copy of one instant even if something writes.
@@ -228,8 +240,8 @@ pub fn copy_data(from: &str, to: &str) -> anyhow::Result<Report> {
             pg.batch_execute(&format!("DELETE FROM {}", ident(table)))?;
         }
         let mut copied = Vec::new();
-        for (table, columns) in &tables {
-            copied.push(copy_table(sqlite, pg, table, columns)?);
+        for table in &tables {
+            copied.push(copy_table(sqlite, pg, table)?);
         }
         set_sequences(pg, &tables)?;
         Ok(copied)
@@ -246,13 +258,16 @@ pub fn copy_data(from: &str, to: &str) -> anyhow::Result<Report> {
 fn copy_table(
     sqlite: &mut SqliteConnection,
     pg: &mut PgConnection,
-    table: &str,
-    columns: &[(String, String, bool)],
+    table: &Table,
 ) -> anyhow::Result<Copied> {
-    let names: Vec<String> = columns.iter().map(|(c, _, _)| ident(c)).collect();
+    let Table {
+        name: table,
+        columns,
+    } = table;
+    let names: Vec<String> = columns.iter().map(|c| ident(&c.name)).collect();
     let row = columns
         .iter()
-        .map(|(c, t, _)| literal(c, t))
+        .map(|c| literal(&c.name, &c.data_type))
         .collect::<Vec<_>>()
         .join(" || ', ' || ");
     let read = format!(
@@ -279,18 +294,19 @@ fn copy_table(
         rows += batch.len() as i64;
     }
     Ok(Copied {
-        table: table.to_owned(),
+        table: table.clone(),
         rows,
     })
 }
 
 /// Identity columns continue after the largest copied id.
-fn set_sequences(
-    pg: &mut PgConnection,
-    tables: &[(String, Vec<(String, String, bool)>)],
-) -> anyhow::Result<()> {
-    for (table, columns) in tables {
-        for (column, _, _) in columns.iter().filter(|(_, _, numbered)| *numbered) {
+fn set_sequences(pg: &mut PgConnection, tables: &[Table]) -> anyhow::Result<()> {
+    for Table {
+        name: table,
+        columns,
+    } in tables
+    {
+        for column in columns.iter().filter(|c| c.numbered).map(|c| &c.name) {
             let max: Max = diesel::sql_query(format!(
                 "SELECT MAX({}) AS m FROM {}",
                 ident(column),
