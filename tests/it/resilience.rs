@@ -325,51 +325,87 @@ async fn outcome(
     }
 }
 
-/// A loop per instrument that books its own slots back to back (with `browse`, reading a page
-/// and pausing between bookings) until `stop`; every outcome lands in `log`.
-fn load(
-    app: &TestApp,
-    token: &str,
-    instruments: &[i64],
-    browse: bool,
+/// A load running in the background: a loop per instrument that books its own slots back to
+/// back (with `browse`, reading a page and pausing between bookings) until stopped; every
+/// outcome is logged.
+struct Load {
     stop: Arc<AtomicBool>,
     log: Arc<Mutex<Vec<Outcome>>>,
-) -> Vec<actix_web::rt::task::JoinHandle<()>> {
-    let workers = instruments.len();
-    (0..workers)
-        .map(|w| {
-            let instrument = instruments[w];
-            let (client, address, token) =
-                (app.client.clone(), app.address.clone(), token.to_owned());
-            let (stop, log) = (stop.clone(), log.clone());
-            actix_web::rt::spawn(async move {
-                // Like a client, a worker sends a booking that got no answer or a 503 again
-                // (same key) and moves to its next slot once one was answered.
-                let mut n = w;
-                while !stop.load(Ordering::Relaxed) {
-                    let o = book(&client, &address, &token, instrument, n).await;
-                    let answered = matches!(o.status, Some(200 | 201));
-                    log.lock().unwrap().push(o);
-                    if answered {
-                        n += workers;
-                    } else {
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                    if browse {
-                        let sent = Instant::now();
-                        let res = client
-                            .get(format!("{address}/api/v1/instruments/{instrument}"))
-                            .timeout(Duration::from_secs(60))
-                            .send()
-                            .await;
-                        let o = outcome(sent, res, None).await;
+    workers: Vec<actix_web::rt::task::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(app: &TestApp, token: &str, instruments: &[i64], browse: bool) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let count = instruments.len();
+        let workers = (0..count)
+            .map(|w| {
+                let instrument = instruments[w];
+                let (client, address, token) =
+                    (app.client.clone(), app.address.clone(), token.to_owned());
+                let (stop, log) = (stop.clone(), log.clone());
+                actix_web::rt::spawn(async move {
+                    // Like a client, a worker sends a booking that got no answer or a 503 again
+                    // (same key) and moves to its next slot once one was answered.
+                    let mut n = w;
+                    while !stop.load(Ordering::Relaxed) {
+                        let o = book(&client, &address, &token, instrument, n).await;
+                        let answered = matches!(o.status, Some(200 | 201));
                         log.lock().unwrap().push(o);
-                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        if answered {
+                            n += count;
+                        } else {
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                        if browse {
+                            let sent = Instant::now();
+                            let res = client
+                                .get(format!("{address}/api/v1/instruments/{instrument}"))
+                                .timeout(Duration::from_secs(60))
+                                .send()
+                                .await;
+                            let o = outcome(sent, res, None).await;
+                            log.lock().unwrap().push(o);
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
                     }
-                }
+                })
             })
-        })
-        .collect()
+            .collect();
+        Load { stop, log, workers }
+    }
+
+    fn outcomes(&self) -> Vec<Outcome> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The ids of the bookings answered 201 so far.
+    fn answered(&self) -> Vec<i64> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o.id)
+            .collect()
+    }
+
+    async fn until_answered(&self, n: usize) {
+        while self.answered().len() < n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Stops the workers after their request in flight; every outcome.
+    async fn stop(self) -> Vec<Outcome> {
+        self.stop.store(true, Ordering::Relaxed);
+        let outcomes = self.log.clone();
+        for w in self.workers {
+            w.await.unwrap();
+        }
+        let log = outcomes.lock().unwrap().clone();
+        log
+    }
 }
 
 /// After the fault: every slot tried whose booking got no 201 is sent again with its key, so
@@ -446,12 +482,8 @@ async fn a_postgres_outage_answers_503_at_once_and_heals_itself() {
     .await;
     let instruments = open_for_load(&app, 4).await;
     let token = app.token("researcher@yiqi.demo").await;
-    let (stop, log) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(Mutex::new(Vec::new())),
-    );
-    let (down, up) = {
-        let workers = load(&app, &token, &instruments, true, stop.clone(), log.clone());
+    let (down, up, log) = {
+        let load = Load::start(&app, &token, &instruments, true);
         tokio::time::sleep(Duration::from_millis(800)).await;
         let pg = &pg;
         std::thread::scope(|s| s.spawn(|| pg.stop_server()).join().unwrap());
@@ -462,9 +494,8 @@ async fn a_postgres_outage_answers_503_at_once_and_heals_itself() {
         // Healed: a request sent after PostgreSQL came back succeeds, without a restart.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let healed = log
-                .lock()
-                .unwrap()
+            let healed = load
+                .outcomes()
                 .iter()
                 .filter(|o| o.sent > up && matches!(o.status, Some(200 | 201)))
                 .count();
@@ -474,13 +505,8 @@ async fn a_postgres_outage_answers_503_at_once_and_heals_itself() {
             assert!(Instant::now() < deadline, "the service did not heal");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        stop.store(true, Ordering::Relaxed);
-        for w in workers {
-            w.await.unwrap();
-        }
-        (down, up)
+        (down, up, load.stop().await)
     };
-    let log = log.lock().unwrap().clone();
     let during: Vec<&Outcome> = log
         .iter()
         .filter(|o| o.sent > down && o.sent < up)
@@ -541,28 +567,11 @@ async fn killed_mid_load_keeps_every_answered_booking_once(db: TestDb) {
     let mut app = TestApp::remote(db, port);
     let instruments = open_for_load(&app, 8).await;
     let token = app.token("researcher@yiqi.demo").await;
-    let (stop, log) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(Mutex::new(Vec::new())),
-    );
-    let workers = load(&app, &token, &instruments, false, stop.clone(), log.clone());
-    while log
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|o| o.id.is_some())
-        .count()
-        < 60
-    {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let load = Load::start(&app, &token, &instruments, false);
+    load.until_answered(60).await;
     server.0.kill().unwrap(); // SIGKILL
     server.0.wait().unwrap();
-    stop.store(true, Ordering::Relaxed);
-    for w in workers {
-        w.await.unwrap();
-    }
-    let log = log.lock().unwrap().clone();
+    let log = load.stop().await;
     assert!(
         log.iter().any(|o| o.status.is_none()),
         "the kill cut requests in flight"
@@ -651,18 +660,9 @@ async fn a_backup_under_load_restores_every_booking_answered_before_it() {
     let app = TestApp::remote(db, port);
     let instruments = open_for_load(&app, 8).await;
     let token = app.token("researcher@yiqi.demo").await;
-    let (stop, log) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(Mutex::new(Vec::new())),
-    );
-    let workers = load(&app, &token, &instruments, false, stop.clone(), log.clone());
-    let answered = |log: &Mutex<Vec<Outcome>>| -> Vec<i64> {
-        log.lock().unwrap().iter().filter_map(|o| o.id).collect()
-    };
-    while answered(&log).len() < 40 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let before = answered(&log);
+    let load = Load::start(&app, &token, &instruments, false);
+    load.until_answered(40).await;
+    let before = load.answered();
     let file = dir.path().join("backups/copy.db");
     let mut backup = yiqi();
     backup
@@ -674,11 +674,8 @@ async fn a_backup_under_load_restores_every_booking_answered_before_it() {
         .unwrap();
     assert!(ok, "{out}{err}");
     assert!(out.contains("integrity ok"), "{out}");
-    let during = answered(&log).len();
-    stop.store(true, Ordering::Relaxed);
-    for w in workers {
-        w.await.unwrap();
-    }
+    let during = load.answered().len();
+    load.stop().await;
     assert!(
         during > before.len(),
         "bookings went on while the copy was made"
