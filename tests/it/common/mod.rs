@@ -272,7 +272,12 @@ impl TestApp {
                 organisation: None,
             },
             &hash,
-            chrono::Utc::now().naive_utc(),
+            // Before any test's clock: an account made after the instant a token is issued
+            // at refuses that token (its tokens_valid_after is later).
+            chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
         )
         .unwrap();
         let token = self.login(&email, "fixture password 123").await["access_token"]
