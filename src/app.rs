@@ -82,6 +82,13 @@ impl Application {
                 vouchers: settings.vouchers,
             },
         );
+        if settings.catalogue.changes_poll_ms > 0 {
+            crate::jobs::spawn_cache_watch(
+                state.pool.clone(),
+                watch_caches(&state),
+                Duration::from_millis(settings.catalogue.changes_poll_ms),
+            );
+        }
         crate::jobs::spawn_search_refresher(
             state.pool.clone(),
             state.search.clone(),
@@ -234,6 +241,24 @@ fn prepare(
         search,
         platform: Arc::new(settings.platform.clone()),
     })
+}
+
+/// This instance's caches, each made stale when another instance changes its data.
+fn watch_caches(state: &AppState) -> crate::cache::Watch {
+    use crate::cache::Topic;
+    let watch = crate::cache::Watch::default();
+    let catalogue = state.catalogue.clone();
+    watch.on(Topic::Catalogue, move || catalogue.invalidate());
+    let rules = state.booking_rules.clone();
+    watch.on(Topic::BookingRules, move || rules.invalidate());
+    let ratings = state.rating_summaries.clone();
+    watch.on(Topic::Ratings, move || ratings.invalidate());
+    // The statistics carry satisfaction too.
+    for topic in [Topic::Usage, Topic::Ratings] {
+        let stats = state.usage_stats.clone();
+        watch.on(topic, move || stats.invalidate());
+    }
+    watch
 }
 
 /// The route table: every path the service answers (`crate::http::routes::table(routes)` lists them).

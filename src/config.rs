@@ -121,6 +121,9 @@ pub struct LogSettings {
 #[serde(deny_unknown_fields)]
 pub struct CatalogueSettings {
     pub counts_ttl_secs: u64,
+    /// How often this instance reads the change counters other instances move
+    /// (`cache::watch`); 0 leaves their changes to `counts_ttl_secs`.
+    pub changes_poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -41,3 +41,53 @@ pub fn managed_instruments(
         .order(instrument_managers::instrument_id)
         .load(conn)
 }
+
+// --- rate-limit windows ----------------------------------------------------------------------
+
+use crate::db::schema::rate_limits;
+
+/// The windows still open at `now` among `keys`: (key, attempts, expires_at).
+pub fn open_windows(
+    conn: &mut DbConnection,
+    keys: &[String],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(String, i32, NaiveDateTime)>> {
+    rate_limits::table
+        .filter(rate_limits::key.eq_any(keys))
+        .filter(rate_limits::expires_at.gt(now))
+        .select((
+            rate_limits::key,
+            rate_limits::attempts,
+            rate_limits::expires_at,
+        ))
+        .load(conn)
+}
+
+/// Ends the windows that ran out by `now` (every key's, so the table holds open ones only).
+pub fn sweep_windows(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(rate_limits::table.filter(rate_limits::expires_at.le(now))).execute(conn)
+}
+
+/// One more attempt in `key`'s window, opening one that ends at `expires_at` if none is open
+/// (call [`sweep_windows`] first). The row lock orders instances counting the same key.
+pub fn count_attempt(
+    conn: &mut DbConnection,
+    key: &str,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    crate::db::per_backend!(conn, |c| diesel::insert_into(rate_limits::table)
+        .values((
+            rate_limits::key.eq(key),
+            rate_limits::attempts.eq(1),
+            rate_limits::expires_at.eq(expires_at),
+        ))
+        .on_conflict(rate_limits::key)
+        .do_update()
+        .set(rate_limits::attempts.eq(rate_limits::attempts + 1))
+        .execute(c))
+    .map(drop)
+}
+
+pub fn forget_window(conn: &mut DbConnection, key: &str) -> QueryResult<usize> {
+    diesel::delete(rate_limits::table.filter(rate_limits::key.eq(key))).execute(conn)
+}

@@ -4,9 +4,15 @@
 //!
 //! A value is *fresh* for `ttl` after it was computed, unless the service that changes its data
 //! called [`Cache::invalidate`] (or [`Cache::forget`]) since, or the caller's `version` of the
-//! underlying data moved on. Other instances' changes show when the ttl runs out. A value that
+//! underlying data moved on. Other instances' changes reach it through [`Watch`], within one
+//! poll of the counters (or when the ttl runs out, if the watch is off). A value that
 //! is no longer fresh is still served while one caller recomputes it, so a burst of requests
 //! never piles onto the database at once: [`Cache::get_or_compute`].
+
+mod store;
+pub mod watch;
+
+pub use watch::{changed, Topic, Watch};
 
 use std::collections::HashMap;
 use std::future::Future;

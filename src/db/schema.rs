@@ -797,6 +797,21 @@ diesel::joinable!(vouchers -> voucher_programmes (programme_id));
 diesel::joinable!(vouchers -> organisations (organisation_id));
 diesel::joinable!(voucher_uses -> vouchers (voucher_id));
 
+diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        attempts -> Integer,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cache_versions (name) {
+        name -> Text,
+        version -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     sub_platforms,
     categories,

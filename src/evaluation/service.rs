@@ -124,6 +124,7 @@ pub fn rate(
         if s.overall.low() {
             tell_the_unit(c, who, &record, s.overall, &comment, now)?;
         }
+        crate::cache::changed(c, crate::cache::Topic::Ratings)?;
         Ok(id)
     })?;
     // The statistics carry satisfaction: their cache starts over.
@@ -167,6 +168,7 @@ pub fn edit(
         if s.overall.low() && !before.overall.low() {
             tell_the_unit(c, who, &record, s.overall, &comment, now)?;
         }
+        crate::cache::changed(c, crate::cache::Topic::Ratings)?;
         Ok(())
     })?;
     crate::usage::service::note_write();
@@ -229,6 +231,7 @@ pub fn reply(
                 naive(now),
             )?;
         }
+        crate::cache::changed(c, crate::cache::Topic::Ratings)?;
         Ok(())
     })?;
     found(conn, id)

@@ -65,6 +65,26 @@ pub fn spawn_search_refresher(
     });
 }
 
+/// Several instances on one database: every `interval`, makes stale the cached figures whose
+/// data another instance changed (`cache::watch`).
+pub fn spawn_cache_watch(pool: Pool, watch: crate::cache::Watch, interval: Duration) {
+    actix_web::rt::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let span = tracing::debug_span!("job.cache_watch");
+            let w = watch.clone();
+            match crate::db::run(&pool, move |conn| w.poll(conn))
+                .instrument(span)
+                .await
+            {
+                Ok(0) => {}
+                Ok(moved) => tracing::debug!(moved, "caches made stale by changes elsewhere"),
+                Err(err) => tracing::warn!(error = %err, "cache watch: cannot read the counters"),
+            }
+        }
+    });
+}
+
 /// SQLite only: checkpoints the write-ahead log every 100 ms, off the write path (see
 /// `db::checkpoint`), so commits no longer pause to do it.
 pub fn spawn_wal_checkpoints(pool: Pool) {

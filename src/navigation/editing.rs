@@ -110,9 +110,10 @@ pub fn save_sub_platform(
             Some(&row),
             naive(now),
         )?;
+        crate::cache::changed(conn, crate::cache::Topic::Catalogue)?;
         Ok::<_, AppError>(row)
     })?;
-    // Lists and counts show the change at once here (other instances within the ttl).
+    // Lists and counts show the change at once here (other instances at their next poll).
     catalogue.invalidate();
     Ok(saved)
 }
@@ -246,9 +247,10 @@ pub fn save_unit(
             Some(&row),
             naive(now),
         )?;
+        crate::cache::changed(conn, crate::cache::Topic::Catalogue)?;
         get_unit(conn, row.id)
     })?;
-    // Lists and counts show the change at once here (other instances within the ttl).
+    // Lists and counts show the change at once here (other instances at their next poll).
     catalogue.invalidate();
     Ok(saved)
 }
@@ -515,9 +517,10 @@ pub fn create_instrument(
             Some(&row),
             naive(now),
         )?;
+        crate::cache::changed(conn, crate::cache::Topic::Catalogue)?;
         get_instrument(conn, &catalogue.categories, id)
     })?;
-    // Lists and counts show the change at once here (other instances within the ttl).
+    // Lists and counts show the change at once here (other instances at their next poll).
     catalogue.invalidate();
     Ok(saved)
 }
@@ -612,9 +615,10 @@ fn change_instrument(
             Some(&row),
             naive(now),
         )?;
+        crate::cache::changed(conn, crate::cache::Topic::Catalogue)?;
         get_instrument(conn, &catalogue.categories, row.id)
     })?;
-    // Lists and counts show the change at once here (other instances within the ttl).
+    // Lists and counts show the change at once here (other instances at their next poll).
     catalogue.invalidate();
     Ok(saved)
 }

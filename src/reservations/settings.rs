@@ -175,6 +175,7 @@ pub fn save_booking_settings(
         }
         row.updated_at = naive(now);
         store::save_booking_settings(conn, &row)?;
+        crate::cache::changed(conn, crate::cache::Topic::BookingRules)?;
         audit::record(
             conn,
             Some(who.id),
@@ -186,7 +187,7 @@ pub fn save_booking_settings(
         )?;
         Ok(row)
     })?;
-    // Availability reads the new rules at once here (other instances within the ttl).
+    // Availability reads the new rules at once here (other instances at their next poll).
     rules.forget(&id.0);
     Ok(saved)
 }

@@ -221,6 +221,7 @@ pub fn decide_reduction(
                 naive(now),
             )?;
         }
+        crate::cache::changed(c, crate::cache::Topic::Usage)?;
         Ok(())
     })?;
     note_write();

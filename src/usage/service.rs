@@ -54,6 +54,7 @@ pub fn record(conn: &mut DbConnection, row: &NewServiceRecord) -> AppResult<Serv
             fee_fen: row.fee_fen,
         },
     )?;
+    crate::cache::changed(conn, crate::cache::Topic::Usage)?;
     Ok(id)
 }
 

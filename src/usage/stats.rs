@@ -21,8 +21,9 @@ type StatsKey = (Option<NaiveDate>, Option<NaiveDate>, usize);
 /// figures are read by everyone, and each costs grouped reads over the rollups (up to a second
 /// at national scale). A write in this process or a change of the catalogue figures makes them
 /// stale at once: the next request computes them afresh, and while it does the others get the
-/// figures it is replacing. Figures only older than `ttl` (which is how other instances' writes
-/// show) are served while one task recomputes them in the background.
+/// figures it is replacing. Figures only older than `ttl` are served while one task recomputes
+/// them in the background. Other instances' writes reach it through `cache::Watch`.
+#[derive(Clone)]
 pub struct StatsCache(Cache<StatsKey, Arc<UsageStats>>);
 
 /// Periods remembered at most; past it the map starts afresh.
@@ -31,6 +32,11 @@ const MAX_CACHED_PERIODS: usize = 1000;
 impl StatsCache {
     pub fn new(ttl: std::time::Duration, clock: crate::clock::SharedClock) -> StatsCache {
         StatsCache(Cache::new(ttl, MAX_CACHED_PERIODS, clock))
+    }
+
+    /// Makes every period stale (the records changed through another instance).
+    pub fn invalidate(&self) {
+        self.0.invalidate();
     }
 
     pub async fn get(

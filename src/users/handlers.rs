@@ -256,7 +256,7 @@ pub async fn password_reset(
     req: HttpRequest,
     body: Json<ResetRequest>,
 ) -> AppResult<HttpResponse> {
-    signin::request_password_reset(&state, &body.email, &client_address(&req))?;
+    signin::request_password_reset(&state, &body.email, &client_address(&req)).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({
         "status": "reset_sent_if_registered",
         "message": "如果该邮箱已注册，重置链接已发送 (if the address has an account, a link was sent)",

@@ -93,10 +93,16 @@ pub fn validate_registration(r: &Registration) -> AppResult<ValidRegistration> {
 /// Registers, or, when the address already has an account, tells its owner by e-mail; the
 /// answer is the same either way, so registration does not reveal who has an account.
 pub async fn register(state: &AppState, r: ValidRegistration, address: &str) -> AppResult<()> {
-    state
-        .auth
-        .mail_limiter
-        .hit(&r.email, address, state.clock.now())?;
+    let (ctx, to, from, now) = (
+        state.auth.clone(),
+        r.email.clone(),
+        address.to_owned(),
+        state.clock.now(),
+    );
+    db::run(&state.pool, move |conn| {
+        ctx.mail_limiter.hit(conn, &to, &from, now)
+    })
+    .await?;
     let pw = r.password.clone();
     let hash = actix_web::web::block(move || password::hash(&pw)).await??;
     let now = state.clock.now();
@@ -245,7 +251,7 @@ pub fn resend_verification(
     address: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    ctx.mail_limiter.hit(&who.email, address, now)?;
+    ctx.mail_limiter.hit(conn, &who.email, address, now)?;
     let user = who.id;
     db::write_tx(conn, |conn| {
         let row = store::find_user(conn, user)?.ok_or(AppError::NotFound { what: "user" })?;

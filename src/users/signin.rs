@@ -55,10 +55,10 @@ fn issue(
 /// is checked on a blocking thread, not while holding a database connection.
 pub async fn login(state: &AppState, email: &str, pw: &str, address: &str) -> AppResult<Tokens> {
     let now = state.clock.now();
-    state.auth.limiter.check(email, address, now)?;
     let key = email.trim().to_lowercase();
-    let lookup = key.clone();
+    let (ctx, lookup, from) = (state.auth.clone(), key.clone(), address.to_owned());
     let user = db::run(&state.pool, move |conn| {
+        ctx.limiter.check(conn, &lookup, &from, now)?;
         Ok(store::find_user_by_email(conn, &lookup)?)
     })
     .await?;
@@ -77,7 +77,11 @@ pub async fn login(state: &AppState, email: &str, pw: &str, address: &str) -> Ap
     let user = match (user, ok) {
         (Some(u), true) => u,
         _ => {
-            state.auth.limiter.failed(&key, address, now);
+            let (ctx, from) = (state.auth.clone(), address.to_owned());
+            db::run(&state.pool, move |conn| {
+                ctx.limiter.failed(conn, &key, &from, now)
+            })
+            .await?;
             crate::metrics::signin_failed();
             tracing::info!(address, "sign-in failed");
             return Err(bad_credentials());
@@ -89,10 +93,12 @@ pub async fn login(state: &AppState, email: &str, pw: &str, address: &str) -> Ap
             message: "账户已停用，请联系平台管理员 (this account is disabled)".to_owned(),
         });
     }
-    state.auth.limiter.succeeded(&key);
     let ctx = state.auth.clone();
     db::run(&state.pool, move |conn| {
-        db::write_tx(conn, |conn| issue(conn, &ctx, user.id, None, now))
+        db::write_tx(conn, |conn| {
+            ctx.limiter.succeeded(conn, &key)?;
+            issue(conn, &ctx, user.id, None, now)
+        })
     })
     .await
 }
@@ -155,12 +161,16 @@ pub fn logout(conn: &mut DbConnection, token: &str, now: DateTime<Utc>) -> AppRe
 /// Sends a reset link if the address has an active account; answers the same either way,
 /// and in the same time: the lookup and the write happen after the answer, in the background
 /// (a request for an unknown address would otherwise answer sooner, having written nothing).
-pub fn request_password_reset(state: &AppState, email: &str, address: &str) -> AppResult<()> {
+pub async fn request_password_reset(state: &AppState, email: &str, address: &str) -> AppResult<()> {
     let Ok(email) = validate::email("email", email) else {
         return Ok(());
     };
     let now = state.clock.now();
-    state.auth.mail_limiter.hit(&email, address, now)?;
+    let (ctx, to, from) = (state.auth.clone(), email.clone(), address.to_owned());
+    db::run(&state.pool, move |conn| {
+        ctx.mail_limiter.hit(conn, &to, &from, now)
+    })
+    .await?;
     let (pool, ctx) = (state.pool.clone(), state.auth.clone());
     let work = async move {
         let sent = db::run(&pool, move |conn| send_reset_link(conn, &ctx, &email, now)).await;

@@ -1578,6 +1578,9 @@ fn take_use_step(
             ),
             naive(now),
         )?;
+        if matches!(step, UseStep::Approve) {
+            crate::cache::changed(c, crate::cache::Topic::Usage)?;
+        }
         tell_use(c, &p, &v, &row, step, &text, now)
     })?;
     if matches!(step, UseStep::Approve) {

@@ -297,7 +297,7 @@ pub async fn reset_page(ctx: Ctx) -> PageResult {
 
 #[tracing::instrument(name = "web.account.reset", skip_all)]
 pub async fn reset(state: web::Data<AppState>, req: HttpRequest, form: Form) -> PageResult {
-    signin::request_password_reset(&state, get(&form, "email"), &client_address(&req))?;
+    signin::request_password_reset(&state, get(&form, "email"), &client_address(&req)).await?;
     MessagePage {
         title: "请查收邮件".to_owned(),
         paragraphs: vec![

@@ -11,6 +11,7 @@ mod cli;
 mod complaints;
 mod editing;
 mod evaluation;
+mod instances;
 mod mail;
 mod migrations;
 mod national;

@@ -1,0 +1,2 @@
+DROP TABLE cache_versions;
+DROP TABLE rate_limits;
