@@ -52,7 +52,7 @@ pub fn principal_of(conn: &mut DbConnection, id: UserId) -> AppResult<Principal>
 
 /// The account behind a valid access token, if the token still speaks for it.
 fn principal(conn: &mut DbConnection, id: UserId, issued_at: i64) -> AppResult<Principal> {
-    let row = store::find_account(conn, id)?
+    let (row, affiliation) = store::find_account(conn, id)?
         .ok_or_else(|| AppError::unauthorized("账户不存在 (no such account)"))?;
     if row.disabled_at.is_some() {
         return Err(AppError::Unauthorized {
@@ -82,5 +82,6 @@ fn principal(conn: &mut DbConnection, id: UserId, issued_at: i64) -> AppResult<P
         verified: row.email_verified_at.is_some(),
         managed,
         voucher_issuer: row.voucher_issuer_id,
+        affiliation,
     })
 }

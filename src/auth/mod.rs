@@ -50,6 +50,16 @@ pub struct Principal {
     /// The voucher issuer (an organisation) this person acts for, if a platform administrator
     /// named them its officer.
     pub voucher_issuer: Option<OrganisationId>,
+    /// Their organisation's kind and host unit, read with the account: what their price
+    /// tier at an instrument depends on.
+    pub affiliation: Option<crate::users::model::Affiliation>,
+}
+
+impl Principal {
+    /// Their price tier at an instrument of host unit `unit`.
+    pub fn price_tier(&self, unit: UnitId) -> crate::users::model::PriceTier {
+        crate::users::model::PriceTier::of(self.affiliation, unit)
+    }
 }
 
 /// What the auth code shares, built once from the settings.

@@ -3,9 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{instrument_managers, users};
+use crate::db::schema::{instrument_managers, organisations, users};
 use crate::db::DbConnection;
+use crate::navigation::model::UnitKind;
 use crate::types::{InstrumentId, OrganisationId, UnitId, UserId};
+use crate::users::model::Affiliation;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -22,13 +24,23 @@ pub struct AccountRow {
     pub voucher_issuer_id: Option<OrganisationId>,
 }
 
-/// Read on every request that carries a token, so it runs on the backend's own connection.
-pub fn find_account(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<AccountRow>> {
-    crate::db::per_backend!(conn, |conn| users::table
-        .find(id)
-        .select(AccountRow::as_select())
-        .first(conn)
-        .optional())
+/// Read on every request that carries a token, so it runs on the backend's own connection;
+/// with the account, its organisation's kind and host unit (for the price tier).
+pub fn find_account(
+    conn: &mut DbConnection,
+    id: UserId,
+) -> QueryResult<Option<(AccountRow, Option<Affiliation>)>> {
+    let row = crate::db::per_backend!(conn, |conn| users::table
+        .left_join(organisations::table)
+        .filter(users::id.eq(id))
+        .select((
+            AccountRow::as_select(),
+            organisations::kind.nullable(),
+            organisations::unit_id.nullable(),
+        ))
+        .first::<(AccountRow, Option<UnitKind>, Option<UnitId>)>(conn)
+        .optional())?;
+    Ok(row.map(|(account, kind, unit)| (account, kind.map(|kind| Affiliation { kind, unit }))))
 }
 
 pub fn managed_instruments(

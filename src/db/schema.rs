@@ -464,6 +464,7 @@ diesel::table! {
 
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(reservations -> instruments (instrument_id));
+diesel::joinable!(booking_settings -> instruments (instrument_id));
 diesel::joinable!(qualifications -> instruments (instrument_id));
 diesel::joinable!(instrument_managers -> users (user_id));
 diesel::joinable!(instrument_managers -> instruments (instrument_id));
@@ -813,6 +814,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    booking_settings,
     sub_platforms,
     categories,
     units,

@@ -32,7 +32,7 @@ use crate::usage::model::{
 use crate::usage::service as usage;
 use crate::users::model::{Contact, PriceTier};
 
-use crate::users::{qualifications as quals, service as accounts, store as people};
+use crate::users::{qualifications as quals, store as people};
 use crate::validate;
 use crate::validate::instant;
 
@@ -159,9 +159,10 @@ async fn book(
         }
         // What needs no lock is read before taking it: the write lock is held only for the
         // checks against other bookings and the inserts.
-        let inst = bookable_instrument(conn, req.instrument_id)?;
-        let rules = rules_for(conn, inst.id)?;
-        let tier = accounts::price_tier(conn, who.id, inst.unit_id)?;
+        let (inst, rules) =
+            instrument_with_rules(conn, req.instrument_id)?.ok_or_else(no_such_instrument)?;
+        check_bookable(&inst)?;
+        let tier = who.price_tier(inst.unit_id);
         check_listing(&inst, &rules, tier)?;
         check_offered(rules.settings.modes, req.kind())?;
         // Operating it yourself may need a qualification; staff operating it do not.
@@ -312,11 +313,10 @@ pub fn offer(
     id: InstrumentId,
     now: DateTime<Utc>,
 ) -> AppResult<Offer> {
-    let inst =
-        catalogue::find_instrument(conn, id)?.ok_or(AppError::NotFound { what: "instrument" })?;
-    let rules = rules_for(conn, id)?;
+    let (inst, rules) =
+        instrument_with_rules(conn, id)?.ok_or(AppError::NotFound { what: "instrument" })?;
     let tier = match who {
-        Some(p) => accounts::price_tier(conn, p.id, inst.unit_id)?,
+        Some(p) => p.price_tier(inst.unit_id),
         None => PriceTier::Academic,
     };
     let modes = rules.settings.modes;
@@ -375,11 +375,17 @@ impl BookingTexts {
     }
 }
 
-/// The instrument `id`, if it takes bookings at all.
-fn bookable_instrument(conn: &mut DbConnection, id: InstrumentId) -> AppResult<InstrumentRow> {
-    let inst = catalogue::find_instrument(conn, id)?.ok_or_else(no_such_instrument)?;
-    check_bookable(&inst)?;
-    Ok(inst)
+/// The instrument `id` and its booking rules, in one read.
+fn instrument_with_rules(
+    conn: &mut DbConnection,
+    id: InstrumentId,
+) -> AppResult<Option<(InstrumentRow, Rules)>> {
+    store::instrument_and_settings(conn, id)?
+        .map(|(inst, settings)| {
+            let rules = Rules::new(settings.unwrap_or_else(|| BookingSettingsRow::defaults(id)))?;
+            Ok((inst, rules))
+        })
+        .transpose()
 }
 
 /// Retired and not-shared instruments take no bookings.

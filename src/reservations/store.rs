@@ -402,6 +402,29 @@ pub fn lock_instrument(conn: &mut DbConnection, id: InstrumentId) -> QueryResult
     }
 }
 
+/// An instrument with its booking settings row (None: it has the defaults).
+pub fn instrument_and_settings(
+    conn: &mut DbConnection,
+    id: InstrumentId,
+) -> QueryResult<
+    Option<(
+        crate::navigation::model::InstrumentRow,
+        Option<BookingSettingsRow>,
+    )>,
+> {
+    use crate::db::schema::{booking_settings, instruments};
+    use crate::navigation::model::InstrumentRow;
+    crate::db::per_backend!(conn, |conn| instruments::table
+        .left_join(booking_settings::table)
+        .filter(instruments::id.eq(id))
+        .select((
+            InstrumentRow::as_select(),
+            Option::<BookingSettingsRow>::as_select(),
+        ))
+        .first(conn)
+        .optional())
+}
+
 pub fn booking_settings(
     conn: &mut DbConnection,
     instrument: InstrumentId,

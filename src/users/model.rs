@@ -75,11 +75,19 @@ code_enum! {
     }
 }
 
+/// What a person's price tier depends on: the kind of their organisation and the host unit it
+/// is part of, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Affiliation {
+    pub kind: UnitKind,
+    pub unit: Option<UnitId>,
+}
+
 impl PriceTier {
-    /// The tier of a member of `organisation` at host unit `unit`.
-    pub fn of(organisation: Option<&OrganisationRow>, unit: UnitId) -> PriceTier {
-        match organisation {
-            Some(o) if o.unit_id == Some(unit) => PriceTier::OwnUnit,
+    /// The tier of a member of an organisation (`affiliation`) at host unit `unit`.
+    pub fn of(affiliation: Option<Affiliation>, unit: UnitId) -> PriceTier {
+        match affiliation {
+            Some(o) if o.unit == Some(unit) => PriceTier::OwnUnit,
             Some(o)
                 if matches!(
                     o.kind,
@@ -467,42 +475,65 @@ pub struct NewOrganisationInput {
 mod tests {
     use super::*;
 
-    fn org(kind: UnitKind, unit: Option<UnitId>) -> OrganisationRow {
-        OrganisationRow {
-            id: OrganisationId(1),
-            name: "x".into(),
-            kind,
-            credit_code: None,
-            unit_id: unit,
-            status: OrganisationStatus::Active,
-            created_at: NaiveDateTime::default(),
-        }
-    }
-
     #[test]
     fn the_price_tier_follows_the_organisation() {
         let jlu = UnitId(1);
         assert_eq!(
-            PriceTier::of(Some(&org(UnitKind::University, Some(UnitId(1)))), jlu),
+            PriceTier::of(
+                Some(Affiliation {
+                    kind: UnitKind::University,
+                    unit: Some(UnitId(1))
+                }),
+                jlu
+            ),
             PriceTier::OwnUnit
         );
-        assert!(
-            PriceTier::of(Some(&org(UnitKind::University, Some(UnitId(1)))), jlu).is_internal()
-        );
+        assert!(PriceTier::of(
+            Some(Affiliation {
+                kind: UnitKind::University,
+                unit: Some(UnitId(1))
+            }),
+            jlu
+        )
+        .is_internal());
         assert_eq!(
-            PriceTier::of(Some(&org(UnitKind::Institute, Some(UnitId(2)))), jlu),
+            PriceTier::of(
+                Some(Affiliation {
+                    kind: UnitKind::Institute,
+                    unit: Some(UnitId(2))
+                }),
+                jlu
+            ),
             PriceTier::Academic
         );
         assert_eq!(
-            PriceTier::of(Some(&org(UnitKind::Hospital, None)), jlu),
+            PriceTier::of(
+                Some(Affiliation {
+                    kind: UnitKind::Hospital,
+                    unit: None
+                }),
+                jlu
+            ),
             PriceTier::Academic
         );
         assert_eq!(
-            PriceTier::of(Some(&org(UnitKind::Enterprise, None)), jlu),
+            PriceTier::of(
+                Some(Affiliation {
+                    kind: UnitKind::Enterprise,
+                    unit: None
+                }),
+                jlu
+            ),
             PriceTier::Enterprise
         );
         assert_eq!(
-            PriceTier::of(Some(&org(UnitKind::Enterprise, Some(UnitId(1)))), jlu),
+            PriceTier::of(
+                Some(Affiliation {
+                    kind: UnitKind::Enterprise,
+                    unit: Some(UnitId(1))
+                }),
+                jlu
+            ),
             PriceTier::OwnUnit
         );
         assert_eq!(PriceTier::of(None, jlu), PriceTier::Enterprise);

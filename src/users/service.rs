@@ -496,13 +496,3 @@ pub fn create_verified(
     )?;
     Ok(id)
 }
-
-/// The price tier of `user` at host unit `unit` (the reservations module bills by it).
-pub fn price_tier(conn: &mut DbConnection, user: UserId, unit: UnitId) -> AppResult<PriceTier> {
-    let row = store::find_user(conn, user)?.ok_or(AppError::NotFound { what: "user" })?;
-    let org = match row.organisation_id {
-        Some(o) => store::find_organisation(conn, o)?,
-        None => None,
-    };
-    Ok(PriceTier::of(org.as_ref(), unit))
-}
