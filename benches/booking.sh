@@ -6,20 +6,25 @@
 #   - booking creation: POST /api/v1/reservations, each request a fresh slot on one of the
 #     1,940 instruments in turn (lock + checks + 3 inserts: reservation, history, e-mail);
 #   - availability of one instrument for a week; the unit week grid of the largest unit;
-# and on PostgreSQL pgbench running the same statements (lock, overlap check, the inserts)
-# with the same 16 clients, for comparison.
+# and on PostgreSQL, after each booking run, pgbench with as many clients, prepared, running
+# benches/pgbench-booking.sql (the reference: lock, overlap check, three inserts) and
+# benches/pgbench-yiqi-booking.sql (every statement the service sends for a booking, rules
+# included): bookings and pgbench at 1 and 16 connections (BOOK_CONNECTIONS).
 # KEEP=DIR keeps the loaded SQLite file in DIR (and the PostgreSQL database yiqi_booking_bench)
 # and reuses them, skipping the load (the bookings a run made are deleted before the next);
-# ONLY=availability|grid|booking|pgbench runs one measurement.
+# ONLY="availability grid booking pgbench" (any of them) runs those measurements only;
+# BIN=path measures another build.
 # Needs wrk, and for postgres a server at 127.0.0.1:5432 with trust auth and pgbench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-both}
 duration=${DURATION:-15s}
 conns=${CONNECTIONS:-16}
+# Bookings (and pgbench) run at each of these: the comparison at 1 and at 16.
+book_conns=${BOOK_CONNECTIONS:-1 16}
 port=${PORT:-18082}
-bin=target/release/yiqi
-cargo build --release -q
+bin=${BIN:-target/release/yiqi}
+[[ -n ${BIN:-} ]] || cargo build --release -q
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 server=
@@ -40,7 +45,9 @@ request = function()
   local h = 8 + math.floor(slot / 2)
   local m = (slot % 2) * 30
   local y, mo, d = tomorrow:match("(%d+)-(%d+)-(%d+)")
-  local t = os.time({year = tonumber(y), month = tonumber(mo), day = tonumber(d) + day, hour = 12})
+  -- Each run starts on a day of its own (FIRST_DAY), so no run meets an earlier one's bookings.
+  local first = tonumber(os.getenv("FIRST_DAY") or "0")
+  local t = os.time({year = tonumber(y), month = tonumber(mo), day = tonumber(d) + first + day, hour = 12})
   local date = os.date("%Y-%m-%d", t)
   local s = string.format("%sT%02d:%02d:00+08:00", date, h, m)
   local e = string.format("%sT%02d:%02d:00+08:00", date, h + (m == 30 and 1 or 0), (m + 30) % 60)
@@ -53,7 +60,8 @@ LUA
 prepare_sql() {
   local backend=$1
   local ts_from ts_step
-  echo "UPDATE instruments SET share_mode = 'external';"
+  echo "UPDATE instruments SET share_mode = 'external', run_status = 'normal';"
+  echo "DELETE FROM booking_settings;"
   echo "INSERT INTO booking_settings (instrument_id, modes, approval_required, slot_minutes, min_minutes, max_minutes, horizon_days, notice_minutes, updated_at, max_active_per_user, opening_hours)
         SELECT id, 'both', FALSE, 30, 30, 480, 60, 0, CURRENT_TIMESTAMP, 100, '' FROM instruments;" | if [[ $backend == sqlite ]]; then sed 's/FALSE/0/'; else cat; fi
   if [[ $backend == postgres ]]; then
@@ -76,16 +84,19 @@ prepare_sql() {
 }
 
 only=${ONLY:-}
-runs() { [[ -z $only || $only == "$1" ]]; }
+runs() { [[ -z $only || " $only " == *" $1 "* ]]; }
 
 bench() {
   local backend=$1 url=$2 sql=$3 loaded=$4
   echo "== $backend"
   if [[ $loaded == yes ]]; then
-    # A kept database: take back what earlier runs booked (everything after yesterday).
-    echo "DELETE FROM mail_outbox; DELETE FROM reservation_history WHERE reservation_id IN
-            (SELECT id FROM reservations WHERE status <> 'completed');
-          DELETE FROM reservations WHERE status <> 'completed';" | $sql
+    # A kept database: take back what earlier runs booked (what is not finished, but the
+    # demo's bookings that carry a voucher).
+    echo "DELETE FROM mail_outbox;
+          CREATE TEMP TABLE taken AS SELECT id FROM reservations WHERE status <> 'completed'
+            AND id NOT IN (SELECT reservation_id FROM voucher_uses WHERE reservation_id IS NOT NULL);
+          DELETE FROM reservation_history WHERE reservation_id IN (SELECT id FROM taken);
+          DELETE FROM reservations WHERE id IN (SELECT id FROM taken);" | $sql
   else
     DATABASE_URL=$url $bin seed demo > /dev/null
     local t0=$(date +%s.%N)
@@ -113,11 +124,23 @@ bench() {
   wrk -t2 -c$conns -d"$duration" --latency "http://127.0.0.1:$port/api/v1/units/1/schedule?week=$week" \
     | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx'
   fi
-  if runs booking; then
-  echo "-- POST /api/v1/reservations, distinct instruments and slots"
-  wrk -t1 -c$conns -d"$duration" --latency -s "$work/book.lua" "http://127.0.0.1:$port" \
-    | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx'
-  fi
+  local first_day=0
+  for c in $book_conns; do
+    if runs booking; then
+    echo "-- POST /api/v1/reservations, distinct instruments and slots, $c connection(s)"
+    FIRST_DAY=$first_day wrk -t1 -c$c -d"$duration" --latency -s "$work/book.lua" "http://127.0.0.1:$port" \
+      | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx'
+    first_day=$((first_day + 20))
+    fi
+    # The same statements without HTTP, Rust or diesel, right after, with as many clients.
+    if [[ $backend == postgres ]] && runs pgbench; then
+    for script in pgbench-booking pgbench-yiqi-booking; do
+    echo "-- pgbench, benches/$script.sql, $c client(s)"
+    pgbench -h 127.0.0.1 -U postgres -n -c$c -j$(( c < 2 ? 1 : 2 )) -T${duration%s} -M prepared \
+      -f benches/$script.sql "$pgdb" 2>&1 | grep -E 'tps|latency average|failed'
+    done
+    fi
+  done
   kill $server; wait $server 2>/dev/null || true
   server=
 }
@@ -143,28 +166,8 @@ if [[ $which == postgres || $which == both ]]; then
     db=yiqi_booking_$$
     psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
   fi
+  pgdb=$db
   bench postgres "postgres://postgres@127.0.0.1:5432/$db" "psql -q -h 127.0.0.1 -U postgres -d $db" $loaded
-  # The same statements without HTTP, Rust or diesel.
-  cat > "$work/pgbench.sql" <<'SQL'
-\set i random(1, 1940)
-\set k random(1, 1000000)
-BEGIN;
-SELECT id FROM instruments WHERE id = :i FOR UPDATE;
-SELECT id FROM reservations WHERE instrument_id = :i AND kind = 'machine_time' AND status IN ('pending', 'approved', 'in_use')
-  AND starts_at < now() + interval '400 days' + :k * interval '1 minute' + interval '30 minutes'
-  AND ends_at > now() + interval '400 days' + :k * interval '1 minute' LIMIT 5;
-INSERT INTO reservations (instrument_id, user_id, kind, status, starts_at, ends_at, price_tier, fee_estimate_fen, created_at, updated_at)
-  VALUES (:i, 4, 'machine_time', 'approved', now() + interval '400 days' + :k * interval '1 minute' + :client_id * interval '1 year',
-          now() + interval '400 days' + :k * interval '1 minute' + :client_id * interval '1 year' + interval '1 minute', 'academic', 0, now(), now())
-  ON CONFLICT DO NOTHING;
-INSERT INTO reservation_history (reservation_id, to_status, at) VALUES (currval(pg_get_serial_sequence('reservations', 'id')), 'approved', now());
-INSERT INTO mail_outbox (kind, recipients, subject, body_text, body_html, status, next_attempt_at, created_at)
-  VALUES ('bench', '["a@b.cn"]', 'subject', 'text', 'html', 'queued', now(), now());
-COMMIT;
-SQL
-  if runs pgbench; then
-  echo "-- pgbench, the same statements, 16 clients"
-  pgbench -h 127.0.0.1 -U postgres -n -c16 -j2 -T15 -f "$work/pgbench.sql" "$db" 2>&1 | grep -E 'tps|latency average|failed'
-  fi
+
   [[ -n $keep ]] || psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db"
 fi
