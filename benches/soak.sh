@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # A soak: a realistic mix at a steady rate for a long time (run by hand, not in CI).
-#   bash benches/soak.sh [sqlite|postgres|both]      (DURATION=30m, BIN=)
+#   bash benches/soak.sh [sqlite|postgres|both]      (MINUTES=30, SEGMENT=5, BIN=)
 # Seeds the demo, opens every instrument for automatic booking, adds 20,000 past reservations,
-# then runs four wrk clients side by side against the release binary for DURATION:
+# then runs four wrk clients side by side against the release binary for MINUTES, in segments
+# of SEGMENT minutes (each segment's figures apart, so a drift shows):
 #   - browsing, ~140 req/s: home, the catalogue's pages, instrument pages, the list API;
 #   - availability, ~40 req/s: one instrument's week (a random one each time);
 #   - booking, ~10 req/s: POST /api/v1/reservations, a fresh slot each time;
 #   - staff pages, ~10 req/s: the approval queue page and the unit's week grid (unit admin);
 # each connection pausing 100 ms between requests (wrk's delay hook), so the rate is steady.
 # Every minute it samples the server's resident memory, its open files and the database's
-# size; at the end it prints each client's rate and p50/p90/p99 and the samples.
+# size; it prints each client's rate and p50/p90/p99 per segment, and the samples.
 # Needs wrk, sqlite3, and for postgres a server at 127.0.0.1:5432 with trust auth.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-both}
-duration=${DURATION:-30m}
+minutes=${MINUTES:-30}
+segment=${SEGMENT:-5}
 port=${PORT:-18084}
 bin=${BIN:-target/release/yiqi}
 [[ -n ${BIN:-} ]] || cargo build --release -q
@@ -57,7 +59,9 @@ request = function()
   local k = math.floor(n / 1940)
   n = n + 1
   local y, mo, d = ("$tomorrow"):match("(%d+)-(%d+)-(%d+)")
-  local t = os.time({year = tonumber(y), month = tonumber(mo), day = tonumber(d) + math.floor(k / 20), hour = 12})
+  -- Each segment books days of its own (FIRST_DAY), so no segment meets an earlier one's slots.
+  local first = tonumber(os.getenv("FIRST_DAY") or "0")
+  local t = os.time({year = tonumber(y), month = tonumber(mo), day = tonumber(d) + first + math.floor(k / 20), hour = 12})
   local slot = k % 20
   local h, m = 8 + math.floor(slot / 2), (slot % 2) * 30
   local s = string.format("%sT%02d:%02d:00+08:00", os.date("%Y-%m-%d", t), h, m)
@@ -111,7 +115,7 @@ token_of() {
 
 soak() {
   local backend=$1 url=$2 sql=$3 size=$4
-  echo "== $backend, $duration"
+  echo "== $backend, $minutes minutes in segments of $segment"
   DATABASE_URL=$url $bin seed demo > /dev/null
   prepare_sql "$backend" | $sql
   # Tokens outlive the run; the mail sender delivers to files (the demo's default).
@@ -137,27 +141,32 @@ soak() {
     done
   ) &
   sampler=$!
-  local base="http://127.0.0.1:$port"
-  wrk -t1 -c14 -d"$duration" --latency -s "$work/browse.lua" "$base" > "$work/browse.out" &
-  local w1=$!
-  wrk -t1 -c4 -d"$duration" --latency -s "$work/availability.lua" "$base" > "$work/availability.out" &
-  local w2=$!
-  wrk -t1 -c1 -d"$duration" --latency -s "$work/book.lua" "$base" > "$work/booking.out" &
-  local w3=$!
-  wrk -t1 -c1 -d"$duration" --latency -s "$work/staff.lua" "$base" > "$work/staff.out" &
-  local w4=$!
-  wait $w1 $w2 $w3 $w4
+  local base="http://127.0.0.1:$port" n=0
+  while (( n * segment < minutes )); do
+    export FIRST_DAY=$((n * 3))
+    wrk -t1 -c14 -d${segment}m --latency -s "$work/browse.lua" "$base" > "$work/browse.out" &
+    local w1=$!
+    wrk -t1 -c4 -d${segment}m --latency -s "$work/availability.lua" "$base" > "$work/availability.out" &
+    local w2=$!
+    wrk -t1 -c1 -d${segment}m --latency -s "$work/book.lua" "$base" > "$work/booking.out" &
+    local w3=$!
+    wrk -t1 -c1 -d${segment}m --latency -s "$work/staff.lua" "$base" > "$work/staff.out" &
+    local w4=$!
+    wait $w1 $w2 $w3 $w4
+    n=$((n + 1))
+    echo "-- minutes $(( (n - 1) * segment ))–$(( n * segment ))"
+    for client in browse availability booking staff; do
+      printf '%-13s' "$client"
+      awk '/Requests\/sec/ {r = $2} /^ +50%/ {p50 = $2} /^ +90%/ {p90 = $2} /^ +99%/ {p99 = $2}
+           /Non-2xx/ {bad = $NF} /Socket errors/ {err = $0}
+           END {printf "%8.1f req/s  p50 %-9s p90 %-9s p99 %-9s non-2xx %s %s\n", r, p50, p90, p99, bad + 0, err}' \
+        "$work/$client.out"
+    done
+  done
   # The last sample, at the end of the run.
   echo "end $(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' /proc/$server/status) $(ls /proc/$server/fd | wc -l) $($size)" >> "$samples"
   kill $sampler 2>/dev/null || true
   sampler=
-  for client in browse availability booking staff; do
-    printf '%-13s' "$client"
-    awk '/Requests\/sec/ {r = $2} /^ +50%/ {p50 = $2} /^ +90%/ {p90 = $2} /^ +99%/ {p99 = $2}
-         /Non-2xx/ {bad = $NF} /Socket errors/ {err = $0}
-         END {printf "%8.1f req/s  p50 %-9s p90 %-9s p99 %-9s non-2xx %s %s\n", r, p50, p90, p99, bad + 0, err}' \
-      "$work/$client.out"
-  done
   column -t "$samples"
   kill $server; wait $server 2>/dev/null || true
   server=
