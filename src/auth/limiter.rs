@@ -1,6 +1,7 @@
 //! Attempts counted per key in fixed windows; past a limit, 429 with Retry-After. The windows
-//! live in the database (`rate_limits`), so every instance on one database counts against the
-//! same limit.
+//! live in the database (`rate_limits`, keyed by a SHA-256 of what is counted, so an address of
+//! any length fits), so every instance on one database counts against the same limit; the job
+//! `sweep_rate_limits` deletes the windows that ran out.
 //! - Sign-in failures, per account and per client address.
 //! - Requests that send an e-mail to an address typed by the caller (registration, password
 //!   reset, a new verification link), per target address and per client address, so nobody
@@ -45,16 +46,16 @@ impl Windows {
         Ok(())
     }
 
-    /// Counts one attempt against every key, inside the caller's transaction.
+    /// Counts one attempt against every key, inside the caller's transaction (always the
+    /// account's key first, so two transactions lock them in one order).
     fn count(
         &self,
         conn: &mut DbConnection,
         keys: &[(String, u32)],
         now: DateTime<Utc>,
     ) -> AppResult<()> {
-        store::sweep_windows(conn, naive(now))?;
         for (key, _) in keys {
-            store::count_attempt(conn, key, naive(now + self.length))?;
+            store::count_attempt(conn, key, naive(now), naive(now + self.length))?;
         }
         Ok(())
     }
@@ -67,11 +68,29 @@ fn too_many(ends: NaiveDateTime, now: DateTime<Utc>) -> AppError {
 }
 
 fn account_key(kind: &str, email: &str) -> String {
-    format!("{kind}:a:{}", email.trim().to_lowercase())
+    super::tokens::hash(&format!("{kind}:a:{}", email.trim().to_lowercase()))
 }
 
 fn address_key(kind: &str, address: &str) -> String {
-    format!("{kind}:ip:{address}")
+    super::tokens::hash(&format!("{kind}:ip:{address}"))
+}
+
+/// Windows deleted per statement by [`sweep`].
+const SWEEP_BATCH: i64 = 1_000;
+
+/// Deletes the windows that ran out by `now`, a batch per transaction (the job
+/// `sweep_rate_limits`); returns how many.
+pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut swept = 0;
+    // Bounded: a flood that outruns the sweep is finished at the next run.
+    for _ in 0..100 {
+        let n = db::write_tx(conn, |c| store::sweep_windows(c, naive(now), SWEEP_BATCH))?;
+        swept += n;
+        if (n as i64) < SWEEP_BATCH {
+            break;
+        }
+    }
+    Ok(swept)
 }
 
 pub struct LoginLimiter {

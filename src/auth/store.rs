@@ -75,18 +75,40 @@ pub fn open_windows(
         .load(conn)
 }
 
-/// Ends the windows that ran out by `now` (every key's, so the table holds open ones only).
-pub fn sweep_windows(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(rate_limits::table.filter(rate_limits::expires_at.le(now))).execute(conn)
+/// Deletes up to `batch` windows that ran out by `now`. On PostgreSQL the rows a request is
+/// counting at that moment are skipped, not waited for, so a sweep never deadlocks with it.
+pub fn sweep_windows(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    batch: i64,
+) -> QueryResult<usize> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    let sql = match conn {
+        DbConnection::Pg(_) => {
+            "DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits \
+             WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        }
+        DbConnection::Sqlite(_) => {
+            "DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits \
+             WHERE expires_at <= ? LIMIT ?)"
+        }
+    };
+    diesel::sql_query(sql)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(batch)
+        .execute(conn)
 }
 
-/// One more attempt in `key`'s window, opening one that ends at `expires_at` if none is open
-/// (call [`sweep_windows`] first). The row lock orders instances counting the same key.
+/// One more attempt in `key`'s window; a window that ran out by `now` (or none) starts again
+/// with this attempt, ending at `expires_at`. The row lock orders instances counting one key.
 pub fn count_attempt(
     conn: &mut DbConnection,
     key: &str,
+    now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> QueryResult<()> {
+    use diesel::dsl::case_when;
+    use diesel::upsert::excluded;
     crate::db::per_backend!(conn, |c| diesel::insert_into(rate_limits::table)
         .values((
             rate_limits::key.eq(key),
@@ -95,7 +117,18 @@ pub fn count_attempt(
         ))
         .on_conflict(rate_limits::key)
         .do_update()
-        .set(rate_limits::attempts.eq(rate_limits::attempts + 1))
+        .set((
+            rate_limits::attempts.eq(case_when(
+                rate_limits::expires_at.le(now),
+                1.into_sql::<diesel::sql_types::Integer>(),
+            )
+            .otherwise(rate_limits::attempts + 1)),
+            rate_limits::expires_at.eq(case_when(
+                rate_limits::expires_at.le(now),
+                excluded(rate_limits::expires_at),
+            )
+            .otherwise(rate_limits::expires_at)),
+        ))
         .execute(c))
     .map(drop)
 }

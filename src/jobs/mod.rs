@@ -206,7 +206,8 @@ pub struct Policies {
 
 /// Runs the service's own work every `reservations.jobs_interval_secs`: expire undecided
 /// reservations, mark no-shows, send reminders, expire qualifications, mark complaints the
-/// unit did not answer in time, tell subscribers of new articles and send the 08:00 digests. Several instances may run it: each step is a conditional
+/// unit did not answer in time, tell subscribers of new articles and send the 08:00 digests,
+/// delete the rate limits' ended windows. Several instances may run it: each step is a conditional
 /// update, so only one of them acts and e-mails.
 pub fn spawn_housekeeping(
     pool: Pool,
@@ -236,7 +237,7 @@ pub async fn run_housekeeping(
         chrono::DateTime<chrono::Utc>,
         Policies,
     ) -> crate::error::AppResult<usize>;
-    let jobs: [(&'static str, Job); 8] = [
+    let jobs: [(&'static str, Job); 9] = [
         ("expire_reservations", |c, now, _| r::expire_pending(c, now)),
         ("mark_no_shows", |c, now, p| {
             r::mark_no_shows(c, &p.reservations, now)
@@ -256,6 +257,9 @@ pub async fn run_housekeeping(
         }),
         ("expire_vouchers", |c, now, _| {
             crate::vouchers::service::expire_due(c, now)
+        }),
+        ("sweep_rate_limits", |c, now, _| {
+            crate::auth::limiter::sweep(c, now)
         }),
     ];
     for (name, job) in jobs {

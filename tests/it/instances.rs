@@ -35,6 +35,7 @@ async fn two_instances(db: TestDb) -> (TestApp, TestApp, Arc<ManualClock>) {
 }
 
 on_both_backends!(
+    a_sign_in_with_an_address_of_any_length_counts_as_a_failure,
     the_sign_in_and_mail_limits_hold_across_instances,
     an_edit_through_one_instance_is_served_by_the_other_at_its_next_poll,
     two_instances_running_the_jobs_send_each_reminder_once,
@@ -62,6 +63,12 @@ async fn the_sign_in_and_mail_limits_hold_across_instances(db: TestDb) {
     }
     // The window ends for both at once; a success clears the account's count everywhere.
     clock.advance(chrono::Duration::seconds(901));
+    // The job deletes the ended windows: the account's and the address's.
+    let mut conn = a.db.connect();
+    assert_eq!(
+        yiqi::auth::limiter::sweep(&mut conn, clock.now()).unwrap(),
+        2
+    );
     assert_eq!(sign_in(&b, yiqi::seed::DEMO_PASSWORD).await.0, 200);
     for app in [&a, &b] {
         assert_eq!(sign_in(app, "wrong-password").await.0, 401);
@@ -73,6 +80,41 @@ async fn the_sign_in_and_mail_limits_hold_across_instances(db: TestDb) {
         assert_eq!(reset(app).await.0, 202);
     }
     let (status, p) = reset(&a).await;
+    assert_eq!((status, p["code"].as_str()), (429, Some("rate_limited")));
+}
+
+/// The counters are keyed by the address typed: one too long for an index key (PostgreSQL's
+/// b-tree refuses keys over about 2.7 KB) must still be a failed sign-in, not a 500 (it was).
+async fn a_sign_in_with_an_address_of_any_length_counts_as_a_failure(db: TestDb) {
+    let (a, _b, _clock) = two_instances(db).await;
+    // Letters that do not repeat (PostgreSQL would compress a repeated pattern under the limit).
+    let mut x: u64 = 7;
+    let local: String = (0..8_000)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            char::from(b'a' + ((x >> 33) % 26) as u8)
+        })
+        .collect();
+    let email = format!("{local}@example.cn");
+    for _ in 0..3 {
+        let (status, p) = a
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": email, "password": "wrong-password"}),
+            )
+            .await;
+        assert_eq!(status, 401, "{p}");
+    }
+    let (status, p) = a
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": "wrong-password"}),
+        )
+        .await;
     assert_eq!((status, p["code"].as_str()), (429, Some("rate_limited")));
 }
 
