@@ -294,6 +294,7 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                 crate::clock::system().now_naive(),
             )?;
             crate::usage::store::rebuild_rollups(&mut conn)?;
+            rollups_changed(&mut conn)?;
             db::analyze(&mut conn)?;
             println!("{written} service records added, rollups rebuilt");
             Ok(())
@@ -304,6 +305,7 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             let mut conn = one_connection(&settings)?;
             db::migrate(&mut conn)?;
             crate::usage::store::rebuild_rollups(&mut conn)?;
+            rollups_changed(&mut conn)?;
             println!("rollups rebuilt from the service records");
             Ok(())
         }
@@ -532,5 +534,14 @@ fn health(bind: &str) -> anyhow::Result<()> {
     let status = answer.lines().next().unwrap_or_default();
     anyhow::ensure!(status.contains(" 200 "), "/health answered {status:?}");
     println!("ok");
+    Ok(())
+}
+
+/// Tells running instances that the rollups (usage and rating counts) were rewritten, so they
+/// drop the statistics and rating summaries they keep.
+fn rollups_changed(conn: &mut db::DbConnection) -> anyhow::Result<()> {
+    use crate::cache::{changed, Topic};
+    changed(conn, Topic::Usage)?;
+    changed(conn, Topic::Ratings)?;
     Ok(())
 }
