@@ -42,10 +42,14 @@ on_both_backends!(
 );
 
 async fn sign_in(app: &TestApp, password: &str) -> (u16, Value) {
+    sign_in_as(app, "researcher@yiqi.demo", password).await
+}
+
+async fn sign_in_as(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
     app.post(
         "/api/v1/auth/login",
         None,
-        json!({"email": "researcher@yiqi.demo", "password": password}),
+        json!({"email": email, "password": password}),
     )
     .await
 }
@@ -99,22 +103,10 @@ async fn a_sign_in_with_an_address_of_any_length_counts_as_a_failure(db: TestDb)
         .collect();
     let email = format!("{local}@example.cn");
     for _ in 0..3 {
-        let (status, p) = a
-            .post(
-                "/api/v1/auth/login",
-                None,
-                json!({"email": email, "password": "wrong-password"}),
-            )
-            .await;
+        let (status, p) = sign_in_as(&a, &email, "wrong-password").await;
         assert_eq!(status, 401, "{p}");
     }
-    let (status, p) = a
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": email, "password": "wrong-password"}),
-        )
-        .await;
+    let (status, p) = sign_in_as(&a, &email, "wrong-password").await;
     assert_eq!((status, p["code"].as_str()), (429, Some("rate_limited")));
 }
 
