@@ -176,7 +176,7 @@ enum SeedWhat {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = Settings::load(&config::environment()).and_then(|settings| {
-        telemetry::init(&settings.log);
+        let _telemetry = telemetry::init(&settings.log, &settings.telemetry);
         run(
             cli.command.unwrap_or(Command::Serve { bind: None }),
             settings,

@@ -18,6 +18,7 @@ pub struct Settings {
     pub backup: BackupSettings,
     pub demo: DemoSettings,
     pub log: LogSettings,
+    pub telemetry: TelemetrySettings,
     pub catalogue: CatalogueSettings,
     pub search: SearchSettings,
     pub reservations: ReservationSettings,
@@ -115,6 +116,13 @@ pub enum LogFormat {
 pub struct LogSettings {
     pub format: LogFormat,
     pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// An OTLP/HTTP collector (`http://collector:4318`); empty: no traces exported.
+    pub otlp_endpoint: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

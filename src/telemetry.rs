@@ -7,27 +7,102 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_actix_web::RequestId;
-use tracing_subscriber::{fmt, EnvFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter, Layer};
 
-use crate::config::{LogFormat, LogSettings};
+use crate::config::{LogFormat, LogSettings, TelemetrySettings};
+
+/// Keeps the trace exporter alive; dropping it sends the spans still queued (at the end of
+/// `yiqi serve`, after the listener has closed and requests in flight have finished).
+#[must_use = "dropping it stops the trace export"]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            if let Err(err) = provider.shutdown() {
+                eprintln!("yiqi: the last traces were not exported: {err}");
+            }
+        }
+    }
+}
 
 /// Installs the global subscriber once; later calls (tests start many apps) are no-ops.
-pub fn init(settings: &LogSettings) {
+/// With `telemetry.otlp_endpoint` set, spans (each request's, with the route pattern as its
+/// name, and the handlers' and jobs' within it) also go to that OTLP/HTTP collector, and a
+/// request's `traceparent` header makes its span a child of the caller's.
+pub fn init(log: &LogSettings, telemetry: &TelemetrySettings) -> Telemetry {
     let filter = EnvFilter::try_from_env("RUST_LOG")
-        .or_else(|_| EnvFilter::try_new(&settings.filter))
+        .or_else(|_| EnvFilter::try_new(&log.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let result = match settings.format {
-        LogFormat::Json => fmt()
+    let lines = match log.format {
+        LogFormat::Json => fmt::layer()
             .json()
             .with_current_span(true)
             .with_span_list(false)
-            .with_env_filter(filter)
-            .try_init(),
-        LogFormat::Pretty => fmt().with_env_filter(filter).with_target(false).try_init(),
+            .boxed(),
+        LogFormat::Pretty => fmt::layer().with_target(false).boxed(),
     };
-    // Already installed (a second app in the same test process) is fine.
-    drop(result);
+    let provider = match otlp_provider(&telemetry.otlp_endpoint) {
+        Ok(provider) => provider,
+        Err(err) => {
+            eprintln!("yiqi: traces are not exported: {err}");
+            None
+        }
+    };
+    let traces = provider.as_ref().map(|p| {
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        tracing_opentelemetry::layer().with_tracer(p.tracer("yiqi"))
+    });
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(lines)
+        .with(traces)
+        .try_init();
+    // Already installed (a second app in the same test process): that one's export stays.
+    Telemetry {
+        provider: provider.filter(|_| installed.is_ok()),
+    }
+}
+
+/// The exporter for a collector's base URL (`http://collector:4318`, spans go to
+/// `/v1/traces` under it) or its full traces URL; an empty endpoint exports nothing.
+fn otlp_provider(endpoint: &str) -> anyhow::Result<Option<SdkTracerProvider>> {
+    let endpoint = endpoint.trim().trim_end_matches('/');
+    if endpoint.is_empty() {
+        return Ok(None);
+    }
+    let url = if endpoint.ends_with("/v1/traces") {
+        endpoint.to_owned()
+    } else {
+        format!("{endpoint}/v1/traces")
+    };
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(url)
+        .build()?;
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name("yiqi")
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.version",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .build();
+    Ok(Some(
+        SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(resource)
+            .build(),
+    ))
 }
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");

@@ -246,3 +246,105 @@ async fn copy_data_moves_a_whole_platform_from_sqlite_to_postgres() {
         .env_remove("DATABASE_URL"));
     assert!(!ok && err.contains("not empty"), "{err}");
 }
+
+/// With `telemetry.otlp_endpoint` set, `yiqi serve` sends its traces to an OTLP/HTTP collector
+/// (here one the test runs): a request's span is named by its route pattern, continues the
+/// caller's trace from `traceparent`, holds the handler's span, and the spans still queued
+/// when SIGTERM stops the service are sent before it exits.
+#[actix_web::test]
+async fn traces_go_to_an_otlp_collector_and_continue_the_callers_trace() {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+    use std::sync::{Arc, Mutex};
+
+    // The collector: records what is posted where.
+    let received: Arc<Mutex<Vec<(String, web::Bytes)>>> = Arc::default();
+    let sink = received.clone();
+    let collector = HttpServer::new(move || {
+        let sink = sink.clone();
+        App::new()
+            .app_data(web::PayloadConfig::new(16 << 20))
+            .default_service(web::to(
+                move |req: actix_web::HttpRequest, body: web::Bytes| {
+                    let sink = sink.clone();
+                    async move {
+                        sink.lock().unwrap().push((req.path().to_owned(), body));
+                        HttpResponse::Ok().finish()
+                    }
+                },
+            ))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let collector_port = collector.addrs()[0].port();
+    actix_web::rt::spawn(collector.run());
+
+    let db = TestDb::sqlite().seeded();
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = format!("http://127.0.0.1:{collector_port}");
+    let (mut server, port) = crate::resilience::serve_with(
+        &db,
+        dir.path(),
+        &[("YIQI__TELEMETRY__OTLP_ENDPOINT", &endpoint)],
+    );
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let caller_span = "b7ad6b7169203331";
+    let res = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/v1/instruments/1"))
+        .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let pid = server.0.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.0.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "still running");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let posts = received.lock().unwrap().clone();
+    assert!(!posts.is_empty(), "nothing reached the collector");
+    let mut spans = Vec::new();
+    for (path, body) in &posts {
+        assert_eq!(path, "/v1/traces");
+        let export = ExportTraceServiceRequest::decode(body.as_ref()).unwrap();
+        for resource in export.resource_spans {
+            let service = resource
+                .resource
+                .iter()
+                .flat_map(|r| &r.attributes)
+                .find(|a| a.key == "service.name")
+                .and_then(|a| a.value.as_ref())
+                .map(|v| format!("{:?}", v.value));
+            assert!(service.unwrap_or_default().contains("yiqi"));
+            spans.extend(resource.scope_spans.into_iter().flat_map(|s| s.spans));
+        }
+    }
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    let request = spans
+        .iter()
+        .find(|s| s.name == "GET /api/v1/instruments/{id}")
+        .unwrap_or_else(|| panic!("no span for the request's route among {names:?}"));
+    assert_eq!(
+        hex(&request.trace_id),
+        trace_id,
+        "the caller's trace goes on"
+    );
+    assert_eq!(hex(&request.parent_span_id), caller_span);
+    let handler = spans
+        .iter()
+        .find(|s| s.name == "navigation.instrument")
+        .unwrap_or_else(|| panic!("no handler span among {names:?}"));
+    assert_eq!(handler.trace_id, request.trace_id);
+    assert_eq!(handler.parent_span_id, request.span_id);
+}

@@ -536,6 +536,15 @@ async fn a_postgres_outage_answers_503_at_once_and_heals_itself() {
 
 /// `yiqi serve` as a process of its own on `db`, on a free port.
 fn serve(db: &TestDb, dir: &std::path::Path) -> (Server, u16) {
+    serve_with(db, dir, &[])
+}
+
+/// [`serve`] with more settings (`YIQI__…` variables).
+pub(crate) fn serve_with(
+    db: &TestDb,
+    dir: &std::path::Path,
+    settings: &[(&str, &str)],
+) -> (Server, u16) {
     let port = free_port();
     let server = Server(
         yiqi()
@@ -546,6 +555,7 @@ fn serve(db: &TestDb, dir: &std::path::Path) -> (Server, u16) {
             .env("YIQI__DEMO__SEED_ON_EMPTY", "false")
             .env("YIQI__MAIL__SENDER_ENABLED", "false")
             .env("YIQI__SEARCH__BUILD_ON_START", "false")
+            .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

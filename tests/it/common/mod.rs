@@ -203,7 +203,7 @@ impl TestApp {
         clock: yiqi::clock::SharedClock,
     ) -> TestApp {
         let settings = configure(&db);
-        yiqi::telemetry::init(&settings.log);
+        drop(yiqi::telemetry::init(&settings.log, &settings.telemetry));
         let app =
             yiqi::Application::build_with_clock(&settings, clock).expect("build the application");
         let address = format!("http://127.0.0.1:{}", app.port());
