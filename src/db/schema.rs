@@ -314,6 +314,7 @@ diesel::table! {
         result_delivery -> Nullable<Text>,
         remote -> Bool,
         direction -> Text,
+        unit_id -> Nullable<BigInt>,
     }
 }
 

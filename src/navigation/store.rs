@@ -339,6 +339,19 @@ pub fn asset_no_taken(
     Ok(q.count().get_result::<i64>(conn)? > 0)
 }
 
+/// The ids of `unit`'s instruments as a subquery: `column.eq_any(ids_in_unit(unit))` is
+/// `column IN (SELECT id FROM instruments WHERE unit_id = …)`.
+pub fn ids_in_unit(
+    unit: UnitId,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<instruments::table, diesel::dsl::Eq<instruments::unit_id, UnitId>>,
+    instruments::id,
+> {
+    instruments::table
+        .filter(instruments::unit_id.eq(unit))
+        .select(instruments::id)
+}
+
 /// (id, name) of a unit's instruments in service, in id order.
 pub fn unit_instrument_names(
     conn: &mut DbConnection,

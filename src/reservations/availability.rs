@@ -306,25 +306,44 @@ pub fn parse_week(value: &str) -> AppResult<NaiveDate> {
 }
 
 /// Every instrument of a unit with its busy intervals for one week (Monday 00:00 to Monday
-/// 00:00 in the platform zone): four queries, whatever the unit's size.
+/// 00:00 in the platform zone): four queries, whatever the unit's size. The bookings are read
+/// through the unit's index, one descent for the whole unit.
 pub fn unit_week(conn: &mut DbConnection, unit: UnitId, monday: NaiveDate) -> AppResult<UnitWeek> {
     catalogue::find_unit(conn, unit)?.ok_or(AppError::NotFound { what: "unit" })?;
     let instruments = catalogue::unit_instrument_names(conn, unit)?;
-    week_of(conn, unit, instruments, monday)
+    let (from, to) = week_window(monday)?;
+    let rows = store::busy_in_unit(conn, unit, naive(from), naive(to))?;
+    Ok(assemble(unit, instruments, monday, (from, to), rows))
 }
 
-/// The busy intervals of the given instruments (of `unit`) for the week from `monday`.
+/// The busy intervals of some instruments of `unit` (a page of its grid) for the week from
+/// `monday`, read instrument by instrument: a page need not read the whole unit's week.
 pub fn week_of(
     conn: &mut DbConnection,
     unit: UnitId,
     instruments: Vec<(InstrumentId, String)>,
     monday: NaiveDate,
 ) -> AppResult<UnitWeek> {
-    let from = super::rules::local(monday, 0)
-        .ok_or_else(|| AppError::bad_request("week", "no such week"))?;
-    let to = from + Duration::days(7);
+    let (from, to) = week_window(monday)?;
     let ids: Vec<InstrumentId> = instruments.iter().map(|(id, _)| *id).collect();
     let rows = store::busy(conn, &ids, naive(from), naive(to), Duration::zero(), None)?;
+    Ok(assemble(unit, instruments, monday, (from, to), rows))
+}
+
+fn week_window(monday: NaiveDate) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
+    let from = super::rules::local(monday, 0)
+        .ok_or_else(|| AppError::bad_request("week", "no such week"))?;
+    Ok((from, from + Duration::days(7)))
+}
+
+/// The grid of `instruments` from busy rows (rows of other instruments are left out).
+fn assemble(
+    unit: UnitId,
+    instruments: Vec<(InstrumentId, String)>,
+    monday: NaiveDate,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    rows: Vec<BusyRow>,
+) -> UnitWeek {
     let mut by_instrument: std::collections::HashMap<InstrumentId, Vec<BusyRow>> =
         std::collections::HashMap::new();
     for r in rows {
@@ -342,13 +361,13 @@ pub fn week_of(
         })
         .collect();
     let iso = monday.iso_week();
-    Ok(UnitWeek {
+    UnitWeek {
         unit_id: unit,
         week: format!("{}-W{:02}", iso.year(), iso.week()),
         from,
         to,
         instruments,
-    })
+    }
 }
 
 // --- iCalendar ----------------------------------------------------------------------------

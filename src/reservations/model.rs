@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{reservation_history, reservations};
 use crate::error::{AppError, AppResult};
-use crate::types::{code_enum, InstrumentId, ReservationId, UserId};
+use crate::types::{code_enum, InstrumentId, ReservationId, UnitId, UserId};
 use crate::usage::model::{Direction, ProjectFunding};
 use crate::users::model::PriceTier;
 use crate::validate::instant;
@@ -200,6 +200,9 @@ pub struct NewReservation {
     pub result_delivery: Option<ResultDelivery>,
     pub remote: bool,
     pub direction: Direction,
+    /// The instrument's unit, for the unit's week grid (its index); left empty, the database
+    /// fills it in.
+    pub unit_id: Option<UnitId>,
 }
 
 impl NewReservation {
@@ -228,6 +231,7 @@ impl NewReservation {
             result_delivery,
             remote,
             direction,
+            unit_id: _,
         } = self;
         ReservationRow {
             id,

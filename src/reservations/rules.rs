@@ -123,6 +123,11 @@ pub fn closed_days(field: &str, json: &str) -> AppResult<Vec<NaiveDate>> {
         .map_err(|_| AppError::invalid(field, "a list of dates, e.g. [\"2026-10-01\"]"))
 }
 
+/// The longest booking any instrument may allow (a week): `max_minutes` is validated against
+/// it and every slot against `max_minutes`, so queries over a window may assume that nothing
+/// which ends inside it started more than this before.
+pub const MAX_BOOKING_MINUTES: i64 = 7 * 24 * 60;
+
 /// The settings an instrument is booked under, read once per request.
 pub struct Rules {
     pub settings: BookingSettingsRow,

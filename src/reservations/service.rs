@@ -209,6 +209,7 @@ async fn book(
                 Asked::MachineTime { .. } => None,
             },
             remote: matches!(req.asked, Asked::MachineTime { remote: true, .. }),
+            unit_id: Some(inst.unit_id),
         };
         // The e-mails are written out before the lock too; only their reservation id is missing.
         let notices = notices_new(conn, &new, &inst, &who, &public_url)?;

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::model::BookingModes;
 use super::model::BookingSettingsRow;
-use super::rules::{OpeningHours, RulesCache};
+use super::rules::{OpeningHours, RulesCache, MAX_BOOKING_MINUTES};
 use super::store;
 use crate::audit::{self, Target};
 use crate::auth::Principal;
@@ -68,6 +68,8 @@ pub struct BookingSettingsInput {
     pub book_when_faulty: Option<bool>,
 }
 
+const MAX_MINUTES: i32 = MAX_BOOKING_MINUTES as i32;
+
 fn within(field: &str, v: i32, lo: i32, hi: i32) -> AppResult<i32> {
     if (lo..=hi).contains(&v) {
         Ok(v)
@@ -103,10 +105,10 @@ pub fn save_booking_settings(
             row.slot_minutes = within("slot_minutes", v, 5, 1440)?;
         }
         if let Some(v) = i.min_minutes {
-            row.min_minutes = within("min_minutes", v, 5, 10080)?;
+            row.min_minutes = within("min_minutes", v, 5, MAX_MINUTES)?;
         }
         if let Some(v) = i.max_minutes {
-            row.max_minutes = within("max_minutes", v, 5, 10080)?;
+            row.max_minutes = within("max_minutes", v, 5, MAX_MINUTES)?;
         }
         if let Some(v) = i.horizon_days {
             row.horizon_days = within("horizon_days", v, 1, 365)?;

@@ -9,9 +9,6 @@ use crate::db::schema::{blackouts, reservation_history, reservations};
 use crate::db::{Db, DbConnection};
 use crate::types::{InstrumentId, PageRequest, ReservationId, UnitId, UserId};
 
-/// `status = a OR status = b …` over a fixed list: the same SQL text every call, so the hot
-/// queries stay in the prepared-statement cache (an `eq_any` list is prepared afresh each
-/// time). SQLite turns it into `IN` and uses the same index.
 /// `kind = 'machine_time' AND status IN ('pending', 'approved', 'in_use')`, written into the
 /// SQL text instead of bound: these are the words of the PostgreSQL partial index behind the
 /// exclusion constraint, and a prepared statement's generic plan can use that index only if
@@ -20,34 +17,73 @@ use crate::types::{InstrumentId, PageRequest, ReservationId, UnitId, UserId};
 #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
 pub struct ActiveMachineTime;
 
-impl diesel::expression::Expression for ActiveMachineTime {
-    type SqlType = diesel::sql_types::Bool;
-}
-
-impl<GB> diesel::expression::ValidGrouping<GB> for ActiveMachineTime {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
-
-impl diesel::expression::AppearsOnTable<reservations::table> for ActiveMachineTime {}
-impl diesel::expression::SelectableExpression<reservations::table> for ActiveMachineTime {}
-
 impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for ActiveMachineTime {
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
     ) -> QueryResult<()> {
-        // Codes are lower-case words (checked by a test): nothing to escape.
         out.push_sql("\"reservations\".\"kind\" = '");
         out.push_sql(ReservationKind::MachineTime.code());
-        out.push_sql("' AND \"reservations\".\"status\" IN (");
-        for (i, status) in ReservationStatus::ACTIVE.iter().enumerate() {
-            out.push_sql(if i == 0 { "'" } else { ", '" });
-            out.push_sql(status.code());
-            out.push_sql("'");
-        }
-        out.push_sql(")");
+        out.push_sql("' AND ");
+        push_status_in(&mut out, &ReservationStatus::ACTIVE);
         Ok(())
     }
+}
+
+/// `status IN ('a', 'b' …)` with the states written as literals, like [`ActiveMachineTime`]:
+/// a bound list hides from a generic plan which states are asked for, and PostgreSQL then
+/// read every reservation of each instrument and filtered them (the approval queue of a unit
+/// grew slower with its history, not with its queue). Each list is its own statement text.
+#[derive(Debug, Clone)]
+pub struct StatusIn(pub Vec<ReservationStatus>);
+
+impl diesel::query_builder::QueryId for StatusIn {
+    type QueryId = ();
+    // The text depends on the list: cached by its SQL, never by this type.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for StatusIn {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        push_status_in(&mut out, &self.0);
+        Ok(())
+    }
+}
+
+/// Makes each type a boolean condition on `reservations`, its SQL being its `QueryFragment`.
+macro_rules! reservations_condition {
+    ($($t:ty),+) => {$(
+        impl diesel::expression::Expression for $t {
+            type SqlType = diesel::sql_types::Bool;
+        }
+        impl<GB> diesel::expression::ValidGrouping<GB> for $t {
+            type IsAggregate = diesel::expression::is_aggregate::Never;
+        }
+        impl diesel::expression::AppearsOnTable<reservations::table> for $t {}
+        impl diesel::expression::SelectableExpression<reservations::table> for $t {}
+    )+};
+}
+reservations_condition!(ActiveMachineTime, StatusIn);
+
+fn push_status_in<DB: diesel::backend::Backend>(
+    out: &mut diesel::query_builder::AstPass<'_, '_, DB>,
+    list: &[ReservationStatus],
+) {
+    if list.is_empty() {
+        out.push_sql("1 = 0");
+        return;
+    }
+    // Codes are lower-case words (checked by a test): nothing to escape.
+    out.push_sql("\"reservations\".\"status\" IN (");
+    for (i, status) in list.iter().enumerate() {
+        out.push_sql(if i == 0 { "'" } else { ", '" });
+        out.push_sql(status.code());
+        out.push_sql("'");
+    }
+    out.push_sql(")");
 }
 
 pub fn count_active_of(
@@ -55,6 +91,9 @@ pub fn count_active_of(
     user: UserId,
     instrument: InstrumentId,
 ) -> QueryResult<i64> {
+    // Bound, not literal (StatusIn): with literals a planner whose statistics predate the
+    // open bookings reads every open booking of the platform through (status, starts_at);
+    // bound, it reads this person's bookings of the instrument.
     let open: Vec<&str> = ReservationStatus::OPEN.iter().map(|s| s.code()).collect();
     crate::db::per_backend!(conn, |conn| reservations::table
         .filter(reservations::user_id.eq(user))
@@ -152,18 +191,13 @@ pub struct Filter {
 }
 
 fn filtered(f: &Filter) -> reservations::BoxedQuery<'static, Db> {
-    use crate::db::schema::instruments;
     let mut q = reservations::table.into_boxed();
     if let Some(u) = f.user {
         q = q.filter(reservations::user_id.eq(u));
     }
     if let Some(unit) = f.unit_instruments_of {
         q = q.filter(
-            reservations::instrument_id.eq_any(
-                instruments::table
-                    .filter(instruments::unit_id.eq(unit))
-                    .select(instruments::id),
-            ),
+            reservations::instrument_id.eq_any(crate::navigation::store::ids_in_unit(unit)),
         );
     }
     if let Some(ids) = &f.instruments {
@@ -176,11 +210,16 @@ fn filtered(f: &Filter) -> reservations::BoxedQuery<'static, Db> {
         q = q.filter(reservations::status.eq(s.code()));
     }
     if let Some(list) = &f.statuses {
-        let codes: Vec<&'static str> = list.iter().map(|s| s.code()).collect();
-        q = q.filter(reservations::status.eq_any(codes));
+        q = q.filter(StatusIn(list.clone()));
     }
     if let Some(from) = f.from {
-        q = q.filter(reservations::ends_at.gt(from));
+        // No booking is longer than MAX_BOOKING_MINUTES, so one that ends after `from`
+        // started after this: a bound that keeps the index scan to the window instead of
+        // every earlier reservation.
+        let earliest = from - chrono::Duration::minutes(super::rules::MAX_BOOKING_MINUTES);
+        q = q
+            .filter(reservations::ends_at.gt(from))
+            .filter(reservations::starts_at.gt(earliest));
     }
     if let Some(to) = f.to {
         q = q.filter(reservations::starts_at.lt(to));
@@ -296,31 +335,18 @@ pub struct BusyRow {
     pub note: String,
 }
 
-/// What occupies `instruments` over [`from`, `to`), in one statement: active machine-time
-/// reservations that come within `buffer` of it (but `except`) and blackouts overlapping it.
-/// Unordered. Every caller — availability, the week grid, the feeds and the clash check
-/// under the lock — reads the same rows.
-pub fn busy(
-    conn: &mut DbConnection,
-    instruments: &[InstrumentId],
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-    buffer: chrono::Duration,
-    except: Option<ReservationId>,
-) -> QueryResult<Vec<BusyRow>> {
-    use diesel::sql_types::Bool;
-    // Ids start at 1: 0 excepts nothing, and the statement's text stays the same.
-    let except = except.unwrap_or(ReservationId(0));
-    crate::db::per_backend!(conn, |conn| for_instruments!(instruments, |
-        booked = reservations::instrument_id,
-        closed = blackouts::instrument_id
-    | {
+/// The statement of [`busy`] and [`busy_in_unit`]: active machine-time reservations kept by
+/// `booked` that come within `buffer` of [`from`, `to`) (but `except`), `UNION ALL` the
+/// blackouts kept by `closed` that overlap it.
+macro_rules! busy_statement {
+    ($conn:expr, $booked:expr, $closed:expr, $from:expr, $to:expr, $buffer:expr, $except:expr) => {{
+        use diesel::sql_types::Bool;
         reservations::table
-            .filter(booked)
+            .filter($booked)
             .filter(ActiveMachineTime)
-            .filter(reservations::starts_at.lt(to + buffer))
-            .filter(reservations::ends_at.gt(from - buffer))
-            .filter(reservations::id.ne(except))
+            .filter(reservations::starts_at.lt($to + $buffer))
+            .filter(reservations::ends_at.gt($from - $buffer))
+            .filter(reservations::id.ne($except))
             .select((
                 reservations::instrument_id,
                 false.into_sql::<Bool>(),
@@ -331,9 +357,9 @@ pub fn busy(
             ))
             .union_all(
                 blackouts::table
-                    .filter(closed)
-                    .filter(blackouts::starts_at.lt(to))
-                    .filter(blackouts::ends_at.gt(from))
+                    .filter($closed)
+                    .filter(blackouts::starts_at.lt($to))
+                    .filter(blackouts::ends_at.gt($from))
                     .select((
                         blackouts::instrument_id,
                         true.into_sql::<Bool>(),
@@ -343,8 +369,49 @@ pub fn busy(
                         blackouts::reason,
                     )),
             )
-            .load(conn)
-    }))
+            .load($conn)
+    }};
+}
+
+/// What occupies `instruments` over [`from`, `to`), in one statement: active machine-time
+/// reservations that come within `buffer` of it (but `except`) and blackouts overlapping it.
+/// Unordered. Every caller — availability, a page of the week grid, the feeds and the clash
+/// check under the lock — reads the same rows.
+pub fn busy(
+    conn: &mut DbConnection,
+    instruments: &[InstrumentId],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    buffer: chrono::Duration,
+    except: Option<ReservationId>,
+) -> QueryResult<Vec<BusyRow>> {
+    // Ids start at 1: 0 excepts nothing, and the statement's text stays the same.
+    let except = except.unwrap_or(ReservationId(0));
+    crate::db::per_backend!(conn, |conn| for_instruments!(instruments, |
+        booked = reservations::instrument_id,
+        closed = blackouts::instrument_id
+    | busy_statement!(conn, booked, closed, from, to, buffer, except)))
+}
+
+/// What occupies the instruments of `unit` over [`from`, `to`): [`busy`] for a whole unit
+/// (its week grid), reading its bookings through `(unit_id, starts_at)` in one index descent
+/// instead of one per instrument. Unordered.
+pub fn busy_in_unit(
+    conn: &mut DbConnection,
+    unit: UnitId,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<BusyRow>> {
+    use crate::navigation::store::ids_in_unit;
+    crate::db::per_backend!(conn, |conn| busy_statement!(
+        conn,
+        reservations::unit_id.eq(unit),
+        blackouts::instrument_id.eq_any(ids_in_unit(unit)),
+        from,
+        to,
+        chrono::Duration::zero(),
+        ReservationId(0)
+    ))
 }
 
 /// A person's reservations with times, for their calendar feed (the latest 500).

@@ -166,6 +166,7 @@ fn booking(
             result_delivery: sample.then_some(ResultDelivery::Electronic),
             remote: false,
             direction: Direction::Development,
+            unit_id: None,
         },
     )?;
     crate::reservations::store::insert_history(

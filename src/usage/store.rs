@@ -473,13 +473,7 @@ pub fn unit_instruments_year(
 ) -> QueryResult<Vec<InstrumentSums>> {
     use usage_yearly as y;
     y::table
-        .filter(
-            y::instrument_id.eq_any(
-                instruments::table
-                    .filter(instruments::unit_id.eq(unit))
-                    .select(instruments::id),
-            ),
-        )
+        .filter(y::instrument_id.eq_any(crate::navigation::store::ids_in_unit(unit)))
         .filter(y::year.eq(year))
         .select((
             y::instrument_id,
@@ -566,13 +560,7 @@ pub fn instrument_client_counts(
 ) -> QueryResult<Vec<(i64, i64)>> {
     use usage_instrument_client_counts as n;
     n::table
-        .filter(
-            n::instrument_id.eq_any(
-                instruments::table
-                    .filter(instruments::unit_id.eq(unit))
-                    .select(instruments::id),
-            ),
-        )
+        .filter(n::instrument_id.eq_any(crate::navigation::store::ids_in_unit(unit)))
         .filter(n::year.eq(year))
         .select((n::instrument_id, n::clients))
         .load(conn)
@@ -634,11 +622,7 @@ fn filtered(f: &Filter) -> service_records::BoxedQuery<'static, Db> {
     let mut q = service_records::table.into_boxed();
     if let Some(unit) = f.unit {
         q = q.filter(
-            service_records::instrument_id.eq_any(
-                instruments::table
-                    .filter(instruments::unit_id.eq(unit))
-                    .select(instruments::id),
-            ),
+            service_records::instrument_id.eq_any(crate::navigation::store::ids_in_unit(unit)),
         );
     }
     if let Some(ids) = &f.instruments {

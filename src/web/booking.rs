@@ -655,9 +655,16 @@ async fn queue_page(
     let (list, counts) = db::run(&state.pool, move |c| {
         let list =
             service::list_for_page(c, &w, &cache, tab_filter(&chosen, now), false, p.page, now)?;
+        // The chosen tab's count is the list's total, already read.
         let counts = TABS
             .iter()
-            .map(|(code, _)| service::count_visible(c, &w, tab_filter(code, now)))
+            .map(|(code, _)| {
+                if *code == chosen {
+                    Ok(list.total)
+                } else {
+                    service::count_visible(c, &w, tab_filter(code, now))
+                }
+            })
             .collect::<Result<Vec<i64>, _>>()?;
         Ok((list, counts))
     })

@@ -24,6 +24,8 @@ on_both_backends!(
     the_service_expires_reminds_and_counts_no_shows,
     availability_week_grid_and_calendar_feeds,
     availability_shows_saved_rules_at_once_and_others_within_the_ttl,
+    a_booking_is_listed_in_every_window_it_overlaps,
+    the_unit_week_shows_bookings_however_they_were_written,
 );
 
 /// Shanghai wall time.
@@ -1086,4 +1088,110 @@ async fn the_listing_decides_who_may_book(db: TestDb) {
         (422, "out_of_service".to_owned()),
         "{p}"
     );
+}
+
+/// A window's list reads only bookings that could reach into it (none is longer than
+/// `MAX_BOOKING_MINUTES`, a week): one of exactly that length is still found from the minute
+/// before it ends, and from its first hour.
+async fn a_booking_is_listed_in_every_window_it_overlaps(db: TestDb) {
+    use diesel::prelude::*;
+    use yiqi::db::schema::reservations;
+    let r = rig(db).await;
+    let (status, b) = r.book(&r.researcher, sh(30, 9, 0), sh(30, 10, 0)).await;
+    assert_eq!(status, 201, "{b}");
+    // Stretched to the longest a booking may be, as if an instrument allowed a week.
+    let week = chrono::Duration::minutes(yiqi::reservations::rules::MAX_BOOKING_MINUTES);
+    let starts = sh(30, 10, 0) - week;
+    diesel::update(reservations::table.find(b["id"].as_i64().unwrap()))
+        .set(reservations::starts_at.eq(starts.naive_utc()))
+        .execute(&mut r.app.db.connect())
+        .unwrap();
+    let listed = |from: DateTime<Utc>, to: DateTime<Utc>| {
+        let path = format!(
+            "/api/v1/reservations?mine=true&from={}&to={}",
+            urlencode(&rfc(from)),
+            urlencode(&rfc(to))
+        );
+        let app = &r.app;
+        let token = r.researcher.clone();
+        async move {
+            let (status, list) = app.call("GET", &path, Some(&token), None).await;
+            assert_eq!(status, 200, "{list}");
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed(sh(30, 9, 59), sh(30, 12, 0)).await,
+        vec![b["id"].clone()]
+    );
+    assert_eq!(
+        listed(starts, starts + chrono::Duration::hours(1)).await,
+        vec![b["id"].clone()]
+    );
+    assert!(listed(sh(30, 10, 0), sh(30, 12, 0)).await.is_empty());
+}
+
+/// The unit's week grid reads bookings by the unit stored on each row: a booking written by
+/// SQL without it (a data load) is there, and when an instrument moves to another unit its
+/// bookings move to that unit's grid.
+async fn the_unit_week_shows_bookings_however_they_were_written(db: TestDb) {
+    use diesel::prelude::*;
+    use yiqi::db::schema::{instruments, reservations};
+    let r = rig(db).await;
+    let (status, b) = r.book(&r.researcher, sh(30, 9, 0), sh(30, 10, 0)).await;
+    assert_eq!(status, 201, "{b}");
+    let mut conn = r.app.db.connect();
+    diesel::insert_into(reservations::table)
+        .values((
+            reservations::instrument_id.eq(r.instrument),
+            reservations::user_id.eq(4),
+            reservations::kind.eq("machine_time"),
+            reservations::status.eq("approved"),
+            reservations::starts_at.eq(sh(30, 14, 0).naive_utc()),
+            reservations::ends_at.eq(sh(30, 15, 0).naive_utc()),
+            reservations::price_tier.eq("academic"),
+            reservations::fee_estimate_fen.eq(0),
+            reservations::created_at.eq(sh(27, 10, 0).naive_utc()),
+            reservations::updated_at.eq(sh(27, 10, 0).naive_utc()),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    let busy_in = |unit: i64| {
+        let app = &r.app;
+        let instrument = r.instrument;
+        async move {
+            let week = app
+                .json(&format!("/api/v1/units/{unit}/schedule?week=2026-W49"))
+                .await;
+            week["instruments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["id"] == instrument)
+                .map(|i| {
+                    i["busy"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|b| b["starts_at"].as_str().unwrap().to_owned())
+                        .collect::<Vec<_>>()
+                })
+        }
+    };
+    let both = vec![
+        "2026-11-30T01:00:00Z".to_owned(),
+        "2026-11-30T06:00:00Z".to_owned(),
+    ];
+    assert_eq!(busy_in(1).await, Some(both.clone()));
+    diesel::update(instruments::table.find(r.instrument))
+        .set(instruments::unit_id.eq(2))
+        .execute(&mut conn)
+        .unwrap();
+    assert_eq!(busy_in(1).await, None);
+    assert_eq!(busy_in(2).await, Some(both));
 }
