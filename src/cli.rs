@@ -175,12 +175,16 @@ enum SeedWhat {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve { bind: None });
     let result = Settings::load(&config::environment()).and_then(|settings| {
-        let _telemetry = telemetry::init(&settings.log, &settings.telemetry);
-        run(
-            cli.command.unwrap_or(Command::Serve { bind: None }),
-            settings,
-        )
+        // Only the service exports traces; a command (`yiqi health` every few seconds in the
+        // container) builds no exporter.
+        let mut exported = settings.telemetry.clone();
+        if !matches!(command, Command::Serve { .. }) {
+            exported.otlp_endpoint.clear();
+        }
+        let _telemetry = telemetry::init(&settings.log, &exported);
+        run(command, settings)
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -61,7 +61,11 @@ pub fn init(log: &LogSettings, telemetry: &TelemetrySettings) -> Telemetry {
         opentelemetry::global::set_text_map_propagator(
             opentelemetry_sdk::propagation::TraceContextPropagator::new(),
         );
-        tracing_opentelemetry::layer().with_tracer(p.tracer("yiqi"))
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer("yiqi"))
+            .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+                !(meta.is_span() && QUIET_POLLS.contains(&meta.name()))
+            }))
     });
     let installed = tracing_subscriber::registry()
         .with(filter)
@@ -74,12 +78,22 @@ pub fn init(log: &LogSettings, telemetry: &TelemetrySettings) -> Telemetry {
     }
 }
 
+/// Spans of the loops that look for work every second or few (the mail sender, the search
+/// refresher): exported, an idle service would send a trace for each look.
+const QUIET_POLLS: [&str; 3] = ["job.mail_sender", "mail.send_due", "job.search_refresh"];
+
 /// The exporter for a collector's base URL (`http://collector:4318`, spans go to
 /// `/v1/traces` under it) or its full traces URL; an empty endpoint exports nothing.
 fn otlp_provider(endpoint: &str) -> anyhow::Result<Option<SdkTracerProvider>> {
     let endpoint = endpoint.trim().trim_end_matches('/');
     if endpoint.is_empty() {
         return Ok(None);
+    }
+    if !endpoint.starts_with("http://") {
+        anyhow::bail!(
+            "telemetry.otlp_endpoint must be an http:// address (a collector beside the \
+             service; it forwards over TLS), not {endpoint:?}"
+        );
     }
     let url = if endpoint.ends_with("/v1/traces") {
         endpoint.to_owned()
@@ -127,4 +141,18 @@ pub async fn echo_request_id(
         }
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::otlp_provider;
+
+    #[test]
+    fn only_a_plain_http_collector_is_accepted() {
+        assert!(otlp_provider("").unwrap().is_none());
+        assert!(otlp_provider("  ").unwrap().is_none());
+        let err = otlp_provider("https://tempo:4318").unwrap_err().to_string();
+        assert!(err.contains("http://"), "{err}");
+        assert!(otlp_provider("tempo:4318").is_err());
+    }
 }
