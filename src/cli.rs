@@ -179,11 +179,11 @@ pub fn main() -> ExitCode {
     let result = Settings::load(&config::environment()).and_then(|settings| {
         // Only the service exports traces; a command (`yiqi health` every few seconds in the
         // container) builds no exporter.
-        let mut exported = settings.telemetry.clone();
-        if !matches!(command, Command::Serve { .. }) {
-            exported.otlp_endpoint.clear();
-        }
-        let _telemetry = telemetry::init(&settings.log, &exported);
+        let endpoint = match command {
+            Command::Serve { .. } => settings.telemetry.otlp_endpoint.as_str(),
+            _ => "",
+        };
+        let _telemetry = telemetry::init(&settings.log, endpoint);
         run(command, settings)
     });
     match result {

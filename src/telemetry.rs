@@ -15,7 +15,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
-use crate::config::{LogFormat, LogSettings, TelemetrySettings};
+use crate::config::{LogFormat, LogSettings};
 
 /// Keeps the trace exporter alive; dropping it sends the spans still queued (at the end of
 /// `yiqi serve`, after the listener has closed and requests in flight have finished).
@@ -35,10 +35,11 @@ impl Drop for Telemetry {
 }
 
 /// Installs the global subscriber once; later calls (tests start many apps) are no-ops.
-/// With `telemetry.otlp_endpoint` set, spans (each request's, with the route pattern as its
-/// name, and the handlers' and jobs' within it) also go to that OTLP/HTTP collector, and a
-/// request's `traceparent` header makes its span a child of the caller's.
-pub fn init(log: &LogSettings, telemetry: &TelemetrySettings) -> Telemetry {
+/// With an `otlp_endpoint` (`telemetry.otlp_endpoint`; empty: none), spans also go to that
+/// OTLP/HTTP collector: each request's, named by its route pattern, with the handlers' within
+/// it, and each job run's as a trace of its own; a request's `traceparent` header makes its
+/// span a child of the caller's.
+pub fn init(log: &LogSettings, otlp_endpoint: &str) -> Telemetry {
     let filter = EnvFilter::try_from_env("RUST_LOG")
         .or_else(|_| EnvFilter::try_new(&log.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
@@ -50,7 +51,7 @@ pub fn init(log: &LogSettings, telemetry: &TelemetrySettings) -> Telemetry {
             .boxed(),
         LogFormat::Pretty => fmt::layer().with_target(false).boxed(),
     };
-    let provider = match otlp_provider(&telemetry.otlp_endpoint) {
+    let provider = match otlp_provider(otlp_endpoint) {
         Ok(provider) => provider,
         Err(err) => {
             eprintln!("yiqi: traces are not exported: {err}");

@@ -203,7 +203,10 @@ impl TestApp {
         clock: yiqi::clock::SharedClock,
     ) -> TestApp {
         let settings = configure(&db);
-        drop(yiqi::telemetry::init(&settings.log, &settings.telemetry));
+        drop(yiqi::telemetry::init(
+            &settings.log,
+            &settings.telemetry.otlp_endpoint,
+        ));
         let app =
             yiqi::Application::build_with_clock(&settings, clock).expect("build the application");
         let address = format!("http://127.0.0.1:{}", app.port());
